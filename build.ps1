@@ -1,0 +1,123 @@
+#requires -Version 7.4
+<#
+.SYNOPSIS
+    Builds, tests, benchmarks and packages PachPS.
+.EXAMPLE
+    dotnet tool restore; dotnet pwsh ./build.ps1 Test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Example', 'Bench', 'Package')]
+    [string] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    # Bench: scale down the generated data (1 = the sizes the issues name).
+    [double] $BenchScale = 1
+)
+
+$ErrorActionPreference = 'Stop'
+$root = $PSScriptRoot
+$out = Join-Path $root 'out'
+$moduleDir = Join-Path $out 'module'
+
+function Invoke-Native([string] $File, [string[]] $Arguments) {
+    & $File @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "$File $($Arguments -join ' ') failed with exit code $LASTEXITCODE" }
+}
+
+function Get-ModuleVersion {
+    ([xml](Get-Content (Join-Path $root 'Directory.Build.props') -Raw)).Project.PropertyGroup.Version | Where-Object { $_ } | Select-Object -First 1
+}
+
+function Invoke-Build {
+    $publish = Join-Path $out 'publish'
+    Invoke-Native dotnet @('publish', (Join-Path $root 'src/PachPS/PachPS.csproj'), '-c', $Configuration, '-o', $publish, '--nologo', '-v', 'quiet')
+    # PachPS.dll (the cmdlets) loads in PowerShell's context; the engine and its dependencies go to deps/ and load
+    # in their own AssemblyLoadContext.
+    if (Test-Path $moduleDir) { Remove-Item $moduleDir -Recurse -Force }
+    $deps = New-Item -ItemType Directory -Force (Join-Path $moduleDir 'deps')
+    Get-ChildItem $publish -File | ForEach-Object {
+        if ($_.Name -in 'PachPS.dll', 'PachPS.pdb') { Copy-Item $_.FullName $moduleDir }
+        elseif ($_.Extension -in '.dll', '.pdb') { Copy-Item $_.FullName $deps }
+    }
+    Copy-Item (Join-Path $root 'src/PachPS/PachPS.Format.ps1xml') $moduleDir
+    $helpScript = Join-Path $root 'build/Build-Help.ps1'
+    if (Test-Path $helpScript) { & $helpScript -DocsPath (Join-Path $root 'docs') -OutputPath (Join-Path $moduleDir 'en-US') }
+    # One version number: Directory.Build.props stamps the manifest.
+    $version = Get-ModuleVersion
+    $manifest = Join-Path $root 'PachPS.psd1'
+    $text = Get-Content $manifest -Raw
+    $stamped = $text -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion        = '$version'"
+    if ($stamped -ne $text) { Set-Content $manifest $stamped -NoNewline }
+    Write-Host "Built PachPS $version into $moduleDir"
+}
+
+function Get-PesterPath {
+    Invoke-Native dotnet @('restore', (Join-Path $root 'build/tools/Tools.csproj'), '--nologo', '-v', 'quiet')
+    $nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages' }
+    Join-Path $nugetRoot 'pester/5.7.1/tools/Pester.psd1'
+}
+
+function Invoke-Test {
+    Invoke-Build
+    $results = New-Item -ItemType Directory -Force (Join-Path $out 'test-results')
+    $trx = Join-Path $results 'unit.trx'
+    Remove-Item $trx -ErrorAction Ignore
+    & dotnet test (Join-Path $root 'tests/Unit/PachPS.Tests.Unit.csproj') -c $Configuration --nologo `
+        --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
+    $unit = @{ Passed = 0; Failed = 0 }
+    if (Test-Path $trx) {
+        $counters = ([xml](Get-Content $trx -Raw)).TestRun.ResultSummary.Counters
+        $unit.Passed = [int]$counters.passed
+        $unit.Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+    }
+    else { $unit.Failed = 1; Write-Warning 'xunit produced no results (build failure?)' }
+
+    $pesterJson = Join-Path $results 'pester.json'
+    Remove-Item $pesterJson -ErrorAction Ignore
+    $runner = Join-Path $root 'tests/Pester/Invoke-PesterSuite.ps1'
+    & dotnet pwsh -NoProfile -NonInteractive -File $runner -PesterPath (Get-PesterPath) -ResultPath $pesterJson
+    $pester = @{ Passed = 0; Failed = 1 }
+    if (Test-Path $pesterJson) { $pester = Get-Content $pesterJson -Raw | ConvertFrom-Json -AsHashtable }
+    else { Write-Warning 'Pester produced no results' }
+
+    $passed = $unit.Passed + $pester.Passed
+    $failed = $unit.Failed + $pester.Failed
+    Write-Host "xunit: $($unit.Passed) passed, $($unit.Failed) failed; Pester: $($pester.Passed) passed, $($pester.Failed) failed"
+    Write-Host "$passed passed, $failed failed"
+    if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
+}
+
+function Invoke-Example {
+    Invoke-Build
+    & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'examples/iris/run.ps1')
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
+function Invoke-Bench {
+    Invoke-Build
+    & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/Bench.ps1') -Scale $BenchScale
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
+function Invoke-Package {
+    Invoke-Build
+    $version = Get-ModuleVersion
+    $package = Join-Path $out "package/PachPS/$version"
+    if (Test-Path $package) { Remove-Item $package -Recurse -Force }
+    New-Item -ItemType Directory -Force $package | Out-Null
+    Copy-Item (Join-Path $moduleDir '*') $package -Recurse
+    (Get-Content (Join-Path $root 'PachPS.psd1') -Raw) -replace 'out/module/', '' | Set-Content (Join-Path $package 'PachPS.psd1')
+    Write-Host "Packaged into $package"
+}
+
+switch ($Task) {
+    'Build' { Invoke-Build }
+    'Test' { Invoke-Test }
+    'Example' { Invoke-Example }
+    'Bench' { Invoke-Bench }
+    'Package' { Invoke-Package }
+}

@@ -1,0 +1,17 @@
+using LiteDB;
+using PachPS.Engine.Pfs;
+
+namespace PachPS.Engine.Metadata;
+
+/// <summary>Tree nodes in the "nodes" collection of an open database (inside a Read or Write unit).</summary>
+internal sealed class LiteNodeSource(LiteDatabase db) : INodeSource
+{
+    private readonly ILiteCollection<NodeDoc> _nodes = db.GetCollection<NodeDoc>("nodes");
+
+    public byte[]? Load(string id) => _nodes.FindById(id)?.Data;
+
+    public void Save(string id, byte[] data)
+    {
+        if (_nodes.FindById(id) is null) _nodes.Insert(new NodeDoc { Id = id, Data = data });
+    }
+}

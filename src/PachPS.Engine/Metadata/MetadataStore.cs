@@ -1,0 +1,142 @@
+using System.Globalization;
+using LiteDB;
+
+namespace PachPS.Engine.Metadata;
+
+/// <summary>
+/// The LiteDB file, shared safely between processes: every unit of work takes an exclusive lock file, opens the
+/// database, runs in one transaction and closes it again, so no process ever works from a stale page cache.
+/// </summary>
+public sealed class MetadataStore : IDisposable
+{
+    public const int SchemaVersion = 1;
+    private static readonly TimeSpan LockTimeout = TimeSpan.FromMinutes(2);
+
+    private readonly string _dbPath;
+    private readonly string _lockPath;
+    private readonly object _gate = new();
+    private int _depth;
+    private LiteDatabase? _db;
+    private FileStream? _lock;
+    private bool _inWrite;
+
+    public MetadataStore(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        _dbPath = Path.Combine(folder, "metadata.db");
+        _lockPath = Path.Combine(folder, "metadata.lock");
+        Write(db =>
+        {
+            var schema = db.GetCollection<SchemaDoc>("schema");
+            var current = schema.FindById("schema");
+            if (current is null) schema.Insert(new SchemaDoc { Version = SchemaVersion });
+            else if (current.Version > SchemaVersion)
+                throw new PachException("StoreSchemaTooNew", PachErrorKind.InvalidData,
+                    $"The store at '{folder}' has schema version {current.Version}; this PachPS understands up to {SchemaVersion}.", folder);
+            EnsureIndexes(db);
+            return 0;
+        });
+    }
+
+    public string DatabasePath => _dbPath;
+
+    internal T Read<T>(Func<LiteDatabase, T> work) => Run(work, write: false);
+
+    internal T Write<T>(Func<LiteDatabase, T> work) => Run(work, write: true);
+
+    internal void Write(Action<LiteDatabase> work) => Run(db => { work(db); return 0; }, write: true);
+
+    private T Run<T>(Func<LiteDatabase, T> work, bool write)
+    {
+        lock (_gate)
+        {
+            if (_depth == 0) Open();
+            _depth++;
+            var ownsTransaction = write && !_inWrite;
+            try
+            {
+                if (ownsTransaction)
+                {
+                    _db!.BeginTrans();
+                    _inWrite = true;
+                }
+                var result = work(_db!);
+                if (ownsTransaction) _db!.Commit();
+                return result;
+            }
+            catch
+            {
+                if (ownsTransaction) _db!.Rollback();
+                throw;
+            }
+            finally
+            {
+                if (ownsTransaction) _inWrite = false;
+                _depth--;
+                if (_depth == 0) Close();
+            }
+        }
+    }
+
+    private void Open()
+    {
+        var deadline = DateTime.UtcNow + LockTimeout;
+        var delay = 1;
+        while (true)
+        {
+            try
+            {
+                // FileShare.None is an exclusive advisory lock between .NET processes; the kernel drops it if we die.
+                _lock = new FileStream(_lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                break;
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(delay);
+                delay = Math.Min(delay * 2, 50);
+            }
+            catch (IOException ex)
+            {
+                throw new PachException("StoreBusy", PachErrorKind.ResourceUnavailable,
+                    $"The store '{Path.GetDirectoryName(_dbPath)}' stayed locked by another process for {LockTimeout.TotalSeconds} s.", _dbPath, ex);
+            }
+        }
+        try
+        {
+            var cs = new ConnectionString
+            {
+                Filename = _dbPath,
+                Connection = ConnectionType.Direct,
+                Collation = new Collation(CultureInfo.InvariantCulture.LCID, CompareOptions.Ordinal),
+            };
+            _db = new LiteDatabase(cs) { CheckpointSize = 4000 };
+        }
+        catch
+        {
+            _lock.Dispose();
+            _lock = null;
+            throw;
+        }
+    }
+
+    private void Close()
+    {
+        _db?.Dispose();
+        _db = null;
+        _lock?.Dispose();
+        _lock = null;
+    }
+
+    private static void EnsureIndexes(LiteDatabase db)
+    {
+        db.GetCollection<BranchDoc>("branches").EnsureIndex(b => b.Repo);
+        db.GetCollection<CommitDoc>("commits").EnsureIndex(c => c.Repo);
+        db.GetCollection<CommitDoc>("commits").EnsureIndex(c => c.Parent);
+        db.GetCollection<CommitDoc>("commits").EnsureIndex("Prov", "$.Provenance[*].Commit");
+    }
+
+    public void Dispose()
+    {
+        lock (_gate) Close();
+    }
+}

@@ -1,0 +1,130 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace PachPS.Engine.Pfs;
+
+/// <summary>
+/// Pachyderm's glob patterns over absolute paths: '*' and '?' stay inside one segment, '**' crosses segments,
+/// '[..]' and '[!..]' classes, '{a,b}' alternatives, extglobs '!(..)', '@(..)', '+(..)', '*(..)', '?(..)' and
+/// '(..)' capture groups (used by join_on and group_by).
+/// </summary>
+public sealed class Glob
+{
+    private readonly Regex _regex;
+
+    public Glob(string pattern)
+    {
+        Pattern = Normalize(pattern);
+        try
+        {
+            _regex = new Regex("^" + Translate(Pattern) + "$", RegexOptions.CultureInvariant);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new PachException("InvalidGlob", PachErrorKind.InvalidArgument, $"The glob '{pattern}' is not valid: {ex.Message}", pattern, ex);
+        }
+    }
+
+    public string Pattern { get; }
+
+    public bool IsMatch(string path) => _regex.IsMatch(path);
+
+    public Match Match(string path) => _regex.Match(path);
+
+    /// <summary>True when the pattern has glob characters; a plain path matches only itself.</summary>
+    public static bool HasWildcards(string pattern) => pattern.IndexOfAny(['*', '?', '[', '{', '(']) >= 0;
+
+    private static string Normalize(string pattern)
+    {
+        var p = pattern.Trim().Replace('\\', '/');
+        if (!p.StartsWith('/')) p = "/" + p;
+        // A trailing '/' does not change what matches (Pachyderm treats "/*/" like "/*").
+        while (p.Length > 1 && p.EndsWith('/')) p = p[..^1];
+        return p;
+    }
+
+    private static string Translate(string glob)
+    {
+        var sb = new StringBuilder();
+        var i = 0;
+        TranslateInto(glob, ref i, sb, stopAt: null);
+        if (i < glob.Length) throw new ArgumentException($"unexpected '{glob[i]}' at position {i + 1}");
+        return sb.ToString();
+    }
+
+    // Translates until one of stopAt (for alternatives inside {..} and (..)) or the end.
+    private static void TranslateInto(string g, ref int i, StringBuilder sb, string? stopAt)
+    {
+        while (i < g.Length)
+        {
+            var c = g[i];
+            if (stopAt is not null && stopAt.Contains(c)) return;
+            var next = i + 1 < g.Length ? g[i + 1] : '\0';
+            if (c == '*' && next == '*')
+            {
+                i += 2;
+                // "/**/" also matches a single "/" so "/a/**/b" matches "/a/b".
+                if (sb.Length > 0 && sb[^1] == '/' && i < g.Length && g[i] == '/') { sb.Length--; sb.Append("(?:/.*)?"); }
+                else sb.Append(".*");
+                continue;
+            }
+            if ("!@+*?".Contains(c) && next == '(')
+            {
+                i += 2;
+                var inner = new StringBuilder();
+                Alternatives(g, ref i, inner, ')');
+                sb.Append(c switch
+                {
+                    '!' => $"(?:(?!(?:{inner})(?:/|$))[^/]*)",
+                    '@' => $"(?:{inner})",
+                    '+' => $"(?:{inner})+",
+                    '*' => $"(?:{inner})*",
+                    _ => $"(?:{inner})?",
+                });
+                continue;
+            }
+            switch (c)
+            {
+                case '*': sb.Append("[^/]*"); i++; break;
+                case '?': sb.Append("[^/]"); i++; break;
+                case '(':
+                    i++;
+                    sb.Append('(');
+                    Alternatives(g, ref i, sb, ')');
+                    sb.Append(')');
+                    break;
+                case '{':
+                    i++;
+                    sb.Append("(?:");
+                    Alternatives(g, ref i, sb, '}');
+                    sb.Append(')');
+                    break;
+                case '[':
+                    var close = g.IndexOf(']', i + 2);
+                    if (close < 0) throw new ArgumentException($"unclosed '[' at position {i + 1}");
+                    var body = g[(i + 1)..close];
+                    if (body.StartsWith('!')) body = "^" + body[1..];
+                    sb.Append('[').Append(body.Replace("\\", "\\\\")).Append(']');
+                    i = close + 1;
+                    break;
+                default:
+                    sb.Append(Regex.Escape(c.ToString()));
+                    i++;
+                    break;
+            }
+        }
+    }
+
+    private static void Alternatives(string g, ref int i, StringBuilder sb, char close)
+    {
+        var separators = close == '}' ? ",}" : "|)";
+        while (true)
+        {
+            TranslateInto(g, ref i, sb, separators);
+            if (i >= g.Length) throw new ArgumentException($"missing '{close}'");
+            if (g[i] == close) { i++; return; }
+            sb.Append('|');
+            i++;
+        }
+    }
+}

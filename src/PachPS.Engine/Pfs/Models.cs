@@ -1,0 +1,50 @@
+namespace PachPS.Engine.Pfs;
+
+/// <summary>A repo; <see cref="Size"/> is the size of its master head.</summary>
+public sealed record RepoInfo(string Repo, DateTimeOffset Created, long Size, string Description, IReadOnlyList<string> Branches)
+{
+    public string Name => Repo;
+}
+
+/// <summary>A branch and its head commit (null while it has none).</summary>
+public sealed record BranchInfo(string Repo, string Branch, string? Head, string? OpenCommit, DateTimeOffset Created)
+{
+    public string Name => Branch;
+    public string? Commit => Head;
+}
+
+/// <summary>One input commit that an output commit was derived from.</summary>
+public sealed record CommitProvenance(string Repo, string Branch, string Commit);
+
+/// <summary>A commit: open while files are being added, finished once it is immutable.</summary>
+public sealed record CommitInfo(
+    string Repo, string Branch, string Commit, string? Parent, DateTimeOffset Started, DateTimeOffset? Finished,
+    long Size, long FileCount, string Message, string Origin, string? JobId, string? Pipeline, int PipelineVersion,
+    IReadOnlyList<CommitProvenance> Provenance)
+{
+    public bool IsFinished => Finished is not null;
+    public string State => IsFinished ? "Finished" : "Open";
+    public string Id => Commit;
+}
+
+public enum PachFileType { File, Directory }
+
+/// <summary>A file or directory at a commit.</summary>
+public sealed record PachFileInfo(string Repo, string Branch, string Commit, string Path, PachFileType Type, long Size, string? Hash, string? CommittedIn)
+{
+    public string Name => Path == "/" ? "/" : Path[(Path.LastIndexOf('/') + 1)..];
+}
+
+public enum DiffChange { Added, Modified, Removed }
+
+/// <summary>One difference between two commits.</summary>
+public sealed record DiffEntry(string Repo, string Path, DiffChange Change, long OldSize, long NewSize, string? OldHash, string? NewHash);
+
+/// <summary>Where a store is and what it holds.</summary>
+public sealed record StoreInfo(string Path, string Backend, long StoredBytes, long ObjectCount, long MetadataBytes, int RepoCount, int CommitCount, bool Temporary);
+
+/// <summary>A problem found by the integrity check.</summary>
+public sealed record IntegrityFinding(string Kind, string Repo, string Commit, string? Path, string Object, string Message);
+
+/// <summary>A file to add: where it goes in the repo and how to read it.</summary>
+public sealed record FileSource(string Path, Func<Stream> Open, string Origin);

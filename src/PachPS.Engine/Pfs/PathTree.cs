@@ -1,0 +1,224 @@
+using System.Collections.Concurrent;
+using PachPS.Engine.Storage;
+
+namespace PachPS.Engine.Pfs;
+
+/// <summary>One file in a tree: its content and the commit that last wrote it.</summary>
+public sealed record TreeEntry(string Path, FileContent Content, string Commit);
+
+/// <summary>Loads and saves tree nodes by hash (LiteDB in the store, a dictionary in tests).</summary>
+public interface INodeSource
+{
+    byte[]? Load(string id);
+    void Save(string id, byte[] data);
+}
+
+/// <summary>
+/// A persistent, content-addressed B+tree of files keyed by full path in ordinal order. A change rewrites only the
+/// nodes on its path, so commits share structure and a one-file commit costs a few small nodes whatever the repo size.
+/// Directories are implicit: they are the prefixes of file paths.
+/// </summary>
+public sealed class PathTree
+{
+    internal const int MaxLeaf = 64;
+    internal const int MaxFanout = 64;
+    private static readonly ConcurrentDictionary<string, Node> Cache = new(StringComparer.Ordinal);
+
+    private readonly INodeSource _source;
+
+    public PathTree(INodeSource source) => _source = source;
+
+    internal abstract record Node;
+    internal sealed record Leaf(TreeEntry[] Entries) : Node;
+    internal sealed record Internal(string[] Keys, string[] Children) : Node;
+
+    public TreeEntry? Get(string? root, string path)
+    {
+        if (root is null) return null;
+        var node = Load(root);
+        while (node is Internal inner) node = Load(inner.Children[ChildFor(inner.Keys, path)]);
+        var entries = ((Leaf)node).Entries;
+        int lo = 0, hi = entries.Length - 1;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) / 2;
+            var cmp = string.CompareOrdinal(entries[mid].Path, path);
+            if (cmp == 0) return entries[mid];
+            if (cmp < 0) lo = mid + 1; else hi = mid - 1;
+        }
+        return null;
+    }
+
+    /// <summary>Every entry with <paramref name="from"/> &lt;= path &lt; <paramref name="to"/> (null: unbounded), in order.</summary>
+    public IEnumerable<TreeEntry> Range(string? root, string from = "", string? to = null)
+    {
+        if (root is null) yield break;
+        foreach (var e in RangeOf(Load(root), from, to)) yield return e;
+    }
+
+    /// <summary>Every file under directory <paramref name="dir"/> ("/" for all), or the file itself.</summary>
+    public IEnumerable<TreeEntry> Under(string? root, string dir)
+    {
+        if (dir == "/") return Range(root);
+        var prefix = dir.TrimEnd('/') + "/";
+        // '0' is the character after '/', so [prefix, dir + "0") is exactly the subtree.
+        return Range(root, dir, dir.TrimEnd('/') + "0").Where(e => e.Path == dir || e.Path.StartsWith(prefix, StringComparison.Ordinal));
+    }
+
+    public IEnumerable<TreeEntry> All(string? root) => Range(root);
+
+    private IEnumerable<TreeEntry> RangeOf(Node node, string from, string? to)
+    {
+        if (node is Leaf leaf)
+        {
+            foreach (var e in leaf.Entries)
+            {
+                if (string.CompareOrdinal(e.Path, from) < 0) continue;
+                if (to is not null && string.CompareOrdinal(e.Path, to) >= 0) yield break;
+                yield return e;
+            }
+            yield break;
+        }
+        var inner = (Internal)node;
+        for (var i = ChildFor(inner.Keys, from); i < inner.Children.Length; i++)
+        {
+            if (to is not null && i > 0 && string.CompareOrdinal(inner.Keys[i], to) >= 0) yield break;
+            foreach (var e in RangeOf(Load(inner.Children[i]), from, to)) yield return e;
+        }
+    }
+
+    /// <summary>
+    /// Applies changes (a null content removes the path) and returns the new root (null for an empty tree).
+    /// Nodes are saved through the source; the old root stays valid.
+    /// </summary>
+    public string? Apply(string? root, IEnumerable<KeyValuePair<string, TreeEntry?>> changes)
+    {
+        var sorted = changes.OrderBy(c => c.Key, StringComparer.Ordinal).ToArray();
+        if (sorted.Length == 0) return root;
+        List<(string Key, string Id)> level;
+        if (root is null)
+        {
+            var entries = sorted.Where(c => c.Value is not null).Select(c => c.Value!).ToList();
+            level = SaveLeaves(entries);
+        }
+        else
+        {
+            level = ApplyTo(Load(root), sorted);
+        }
+        while (level.Count > 1) level = SaveInternals(level);
+        return level.Count == 0 ? null : level[0].Id;
+    }
+
+    private List<(string Key, string Id)> ApplyTo(Node node, ReadOnlySpan<KeyValuePair<string, TreeEntry?>> changes)
+    {
+        if (node is Leaf leaf)
+        {
+            var merged = new List<TreeEntry>(leaf.Entries.Length + changes.Length);
+            int i = 0, j = 0;
+            while (i < leaf.Entries.Length || j < changes.Length)
+            {
+                var cmp = i >= leaf.Entries.Length ? 1 : j >= changes.Length ? -1 : string.CompareOrdinal(leaf.Entries[i].Path, changes[j].Key);
+                if (cmp < 0) merged.Add(leaf.Entries[i++]);
+                else
+                {
+                    if (changes[j].Value is { } v) merged.Add(v);
+                    if (cmp == 0) i++;
+                    j++;
+                }
+            }
+            return SaveLeaves(merged);
+        }
+        var inner = (Internal)node;
+        var result = new List<(string, string)>();
+        var start = 0;
+        for (var c = 0; c < inner.Children.Length; c++)
+        {
+            var end = start;
+            var last = c == inner.Children.Length - 1;
+            while (end < changes.Length && (last || string.CompareOrdinal(changes[end].Key, inner.Keys[c + 1]) < 0)) end++;
+            if (end == start) result.Add((inner.Keys[c], inner.Children[c]));
+            else result.AddRange(ApplyTo(Load(inner.Children[c]), changes[start..end]));
+            start = end;
+        }
+        // An internal node's first key must stay the smallest key below it; keep the old one as a lower bound.
+        if (result.Count > 0 && string.CompareOrdinal(inner.Keys[0], result[0].Item1) < 0) result[0] = (inner.Keys[0], result[0].Item2);
+        if (result.Count <= MaxFanout)
+        {
+            return result.Count == 0 ? result : [(result[0].Item1, Save(new Internal(result.Select(r => r.Item1).ToArray(), result.Select(r => r.Item2).ToArray())))];
+        }
+        return SaveInternals(result);
+    }
+
+    private List<(string Key, string Id)> SaveLeaves(List<TreeEntry> entries)
+    {
+        var result = new List<(string, string)>();
+        foreach (var part in Split(entries, MaxLeaf))
+            result.Add((part[0].Path, Save(new Leaf(part))));
+        return result;
+    }
+
+    private List<(string Key, string Id)> SaveInternals(List<(string Key, string Id)> refs)
+    {
+        var result = new List<(string, string)>();
+        foreach (var part in Split(refs, MaxFanout))
+            result.Add((part[0].Key, Save(new Internal(part.Select(p => p.Key).ToArray(), part.Select(p => p.Id).ToArray()))));
+        return result;
+    }
+
+    private static IEnumerable<T[]> Split<T>(List<T> items, int max)
+    {
+        if (items.Count == 0) yield break;
+        var parts = (items.Count + max - 1) / max;
+        var size = (items.Count + parts - 1) / parts;
+        for (var i = 0; i < items.Count; i += size) yield return items.GetRange(i, Math.Min(size, items.Count - i)).ToArray();
+    }
+
+    private static int ChildFor(string[] keys, string key)
+    {
+        // The last child whose first key is <= key (child 0 takes everything smaller).
+        int lo = 1, hi = keys.Length - 1, found = 0;
+        while (lo <= hi)
+        {
+            var mid = (lo + hi) / 2;
+            if (string.CompareOrdinal(keys[mid], key) <= 0) { found = mid; lo = mid + 1; }
+            else hi = mid - 1;
+        }
+        return found;
+    }
+
+    private Node Load(string id)
+    {
+        if (Cache.TryGetValue(id, out var cached)) return cached;
+        var data = _source.Load(id) ?? throw new PachException("TreeNodeMissing", PachErrorKind.InvalidData,
+            $"Tree node {id[..16]} is missing from the metadata: the store is damaged.", id);
+        if (ContentHash.Of(data) != id)
+            throw new PachException("TreeNodeCorrupt", PachErrorKind.InvalidData, $"Tree node {id[..16]} does not match its hash.", id);
+        var node = TreeCodec.Decode(data);
+        if (Cache.Count > 200_000) Cache.Clear();
+        Cache[id] = node;
+        return node;
+    }
+
+    private string Save(Node node)
+    {
+        var data = TreeCodec.Encode(node);
+        var id = ContentHash.Of(data);
+        // Always hand the node to the source: a cached node may come from a transaction that was rolled back.
+        _source.Save(id, data);
+        Cache[id] = node;
+        return id;
+    }
+
+    /// <summary>Ids of every node reachable from <paramref name="root"/> (for integrity checks).</summary>
+    public IEnumerable<string> NodeIds(string? root)
+    {
+        if (root is null) yield break;
+        var stack = new Stack<string>([root]);
+        while (stack.Count > 0)
+        {
+            var id = stack.Pop();
+            yield return id;
+            if (Load(id) is Internal inner) foreach (var child in inner.Children) stack.Push(child);
+        }
+    }
+}

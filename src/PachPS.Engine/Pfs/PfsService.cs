@@ -1,0 +1,601 @@
+using LiteDB;
+using PachPS.Engine.Metadata;
+using PachPS.Engine.Storage;
+
+namespace PachPS.Engine.Pfs;
+
+/// <summary>Repos, branches, commits and files. Content is written before the metadata that references it.</summary>
+public sealed class PfsService
+{
+    public const string DefaultBranch = "master";
+    private readonly MetadataStore _meta;
+    private readonly ContentStore _content;
+
+    internal PfsService(MetadataStore meta, ContentStore content)
+    {
+        _meta = meta;
+        _content = content;
+    }
+
+    /// <summary>Raised after a commit is finished and durable (outside any lock); pipelines listen to it.</summary>
+    internal event Action<CommitInfo>? CommitFinished;
+
+    // ---------------------------------------------------------------- repos
+
+    public RepoInfo CreateRepo(string name, string? description = null)
+    {
+        Names.ValidateName(name, "Repo");
+        return _meta.Write(db =>
+        {
+            var repos = Repos(db);
+            if (repos.FindById(name) is not null)
+                throw new PachException("RepoAlreadyExists", PachErrorKind.AlreadyExists, $"A repo named '{name}' already exists.", name);
+            var doc = new RepoDoc { Name = name, Created = DateTime.UtcNow, Description = description ?? "" };
+            repos.Insert(doc);
+            return ToRepo(db, doc);
+        });
+    }
+
+    public IReadOnlyList<RepoInfo> ListRepos() =>
+        _meta.Read(db => Repos(db).FindAll().OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => ToRepo(db, r)).ToList());
+
+    public RepoInfo GetRepo(string name) => _meta.Read(db => ToRepo(db, RequireRepo(db, name)));
+
+    public bool RepoExists(string name) => _meta.Read(db => Repos(db).FindById(name) is not null);
+
+    /// <summary>Deletes a repo with its branches and commits; <paramref name="guard"/> may refuse (pipelines use it).</summary>
+    public void DeleteRepo(string name, Action<LiteDatabase>? guard = null)
+    {
+        _meta.Write(db =>
+        {
+            RequireRepo(db, name);
+            guard?.Invoke(db);
+            Branches(db).DeleteMany(b => b.Repo == name);
+            Commits(db).DeleteMany(c => c.Repo == name);
+            Repos(db).Delete(name);
+        });
+    }
+
+    internal void UpdateRepoDescription(LiteDatabase db, string name, string description)
+    {
+        var repo = RequireRepo(db, name);
+        repo.Description = description;
+        Repos(db).Update(repo);
+    }
+
+    // ---------------------------------------------------------------- branches
+
+    public BranchInfo CreateBranch(string repo, string branch, string? head = null)
+    {
+        Names.ValidateName(branch, "Branch");
+        return _meta.Write(db =>
+        {
+            RequireRepo(db, repo);
+            if (Branches(db).FindById(BranchDoc.Key(repo, branch)) is not null)
+                throw new PachException("BranchAlreadyExists", PachErrorKind.AlreadyExists, $"Branch '{branch}' already exists in repo '{repo}'.", $"{repo}@{branch}");
+            var headCommit = head is null ? null : Resolve(db, repo, head);
+            if (headCommit is { Finished: null })
+                throw PachException.State("CommitNotFinished", $"Commit {headCommit.Id} is still open; a branch can only point at a finished commit.", head);
+            var doc = new BranchDoc { Id = BranchDoc.Key(repo, branch), Repo = repo, Name = branch, Head = headCommit?.Id, Created = DateTime.UtcNow };
+            Branches(db).Insert(doc);
+            return ToBranch(doc);
+        });
+    }
+
+    public IReadOnlyList<BranchInfo> ListBranches(string repo) => _meta.Read(db =>
+    {
+        RequireRepo(db, repo);
+        return Branches(db).Find(b => b.Repo == repo).OrderBy(b => b.Name, StringComparer.Ordinal).Select(ToBranch).ToList();
+    });
+
+    public BranchInfo GetBranch(string repo, string branch) => _meta.Read(db => ToBranch(RequireBranch(db, repo, branch)));
+
+    public void DeleteBranch(string repo, string branch)
+    {
+        _meta.Write(db =>
+        {
+            var doc = RequireBranch(db, repo, branch);
+            if (doc.OpenCommit is not null)
+                throw PachException.State("CommitOpen", $"Branch '{branch}' of '{repo}' has open commit {doc.OpenCommit}; finish it first.", $"{repo}@{branch}");
+            Branches(db).Delete(doc.Id);
+        });
+    }
+
+    // ---------------------------------------------------------------- commits
+
+    public CommitInfo StartCommit(string repo, string branch, string? message = null)
+    {
+        Names.ValidateName(branch, "Branch");
+        return _meta.Write(db =>
+        {
+            RequireRepo(db, repo);
+            var b = Branches(db).FindById(BranchDoc.Key(repo, branch)) ?? NewBranch(db, repo, branch);
+            if (b.OpenCommit is not null)
+                throw PachException.State("CommitAlreadyOpen", $"Branch '{branch}' of '{repo}' already has open commit {b.OpenCommit}.", b.OpenCommit);
+            var commit = NewCommit(db, b, message ?? "");
+            Commits(db).Insert(commit);
+            b.OpenCommit = commit.Id;
+            Branches(db).Update(b);
+            return ToCommit(commit);
+        });
+    }
+
+    public CommitInfo FinishCommit(string repo, string reference)
+    {
+        var info = _meta.Write(db =>
+        {
+            var commit = ResolveWritable(db, repo, reference);
+            return FinishInTransaction(db, commit);
+        });
+        CommitFinished?.Invoke(info);
+        return info;
+    }
+
+    public CommitInfo GetCommit(string repo, string reference) => _meta.Read(db => ToCommit(Resolve(db, repo, reference)));
+
+    /// <summary>Commits from <paramref name="reference"/> (default: every branch head) back through their parents, newest first.</summary>
+    public IReadOnlyList<CommitInfo> ListCommits(string repo, string? reference = null, int max = int.MaxValue) => _meta.Read(db =>
+    {
+        RequireRepo(db, repo);
+        if (reference is not null)
+            return Ancestry(db, Resolve(db, repo, reference)).Take(max).Select(ToCommit).ToList();
+        return Commits(db).Find(c => c.Repo == repo).OrderByDescending(c => c.Started).Take(max).Select(ToCommit).ToList();
+    });
+
+    /// <summary>Commits whose provenance includes the given commit.</summary>
+    internal IReadOnlyList<CommitInfo> FindDerived(LiteDatabase db, string commitId) =>
+        Commits(db).Find(Query.EQ("$.Provenance[*].Commit ANY", commitId)).Select(ToCommit).ToList();
+
+    // ---------------------------------------------------------------- files
+
+    /// <summary>
+    /// Adds files to a branch (its open commit, or a new commit finished by this call) or to an open commit.
+    /// All files land in one commit, or none of them do.
+    /// </summary>
+    public CommitInfo PutFiles(string repo, string target, IReadOnlyList<FileSource> sources, bool append = false,
+        IProgress<(int Done, int Total, string Path)>? progress = null, CancellationToken cancel = default)
+    {
+        var paths = sources.Select(s => Names.NormalizePath(s.Path)).ToList();
+        var duplicate = paths.GroupBy(p => p, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw PachException.Invalid("DuplicatePath", $"'{duplicate.Key}' is given more than once in one call.", duplicate.Key);
+        var start = _meta.Read(db => ResolveTarget(db, repo, target, create: false).Commit);
+
+        var writer = _content.BeginWrite(FindPacked);
+        var contents = new List<FileContent>(sources.Count);
+        for (var i = 0; i < sources.Count; i++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            Stream input;
+            try { input = sources[i].Open(); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new PachException("SourceNotReadable", PachErrorKind.ResourceUnavailable, $"Cannot read '{sources[i].Origin}': {ex.Message}", sources[i].Origin, ex);
+            }
+            using (input)
+            {
+                if (append && start.Root is not null && _meta.Read(db => Tree(db).Get(start.Root, paths[i])) is { } old)
+                {
+                    using var existing = _content.OpenRead(old.Content);
+                    using var both = new ConcatStream(existing, input);
+                    contents.Add(writer.Write(both));
+                }
+                else contents.Add(writer.Write(input));
+            }
+            progress?.Report((i + 1, sources.Count, paths[i]));
+        }
+        writer.Flush();
+        cancel.ThrowIfCancellationRequested();
+
+        return Commit(repo, target, writer.NewPackedChunks, (db, tree, commit) =>
+        {
+            var changes = new List<KeyValuePair<string, TreeEntry?>>();
+            for (var i = 0; i < paths.Count; i++)
+            {
+                changes.Add(new(paths[i], new TreeEntry(paths[i], writer.Resolve(contents[i]), commit.Id)));
+            }
+            CheckConflicts(tree, commit.Root, paths);
+            return changes;
+        });
+    }
+
+    public CommitInfo DeleteFiles(string repo, string target, IReadOnlyList<string> paths) =>
+        Commit(repo, target, [], (db, tree, commit) =>
+        {
+            var changes = new List<KeyValuePair<string, TreeEntry?>>();
+            foreach (var raw in paths)
+            {
+                var path = Names.NormalizePath(raw);
+                var under = tree.Under(commit.Root, path).ToList();
+                if (under.Count == 0) throw FileNotFound(repo, target, path);
+                changes.AddRange(under.Select(e => new KeyValuePair<string, TreeEntry?>(e.Path, null)));
+            }
+            return changes;
+        });
+
+    /// <summary>Copies a file or folder (by reference, no data is copied) into a branch or open commit.</summary>
+    public CommitInfo CopyFile(string sourceRepo, string sourceRef, string sourcePath, string repo, string target, string path)
+    {
+        var src = Names.NormalizePath(sourcePath, allowRoot: true);
+        var dst = Names.NormalizePath(path, allowRoot: true);
+        return Commit(repo, target, [], (db, tree, commit) =>
+        {
+            var from = Resolve(db, sourceRepo, sourceRef);
+            var entries = tree.Under(from.Root, src).ToList();
+            if (entries.Count == 0) throw FileNotFound(sourceRepo, sourceRef, src);
+            var changes = new List<KeyValuePair<string, TreeEntry?>>();
+            foreach (var e in entries)
+            {
+                var rel = e.Path == src ? "" : e.Path[(src == "/" ? 0 : src.Length)..];
+                var to = rel.Length == 0 ? dst : (dst == "/" ? rel : dst + rel);
+                changes.Add(new(to, new TreeEntry(to, e.Content, commit.Id)));
+            }
+            CheckConflicts(tree, commit.Root, changes.Select(c => c.Key).ToList());
+            return changes;
+        });
+    }
+
+    /// <summary>Files and directories at a commit: a folder's children, one file, or every node a glob matches.</summary>
+    public IReadOnlyList<PachFileInfo> ListFiles(string repo, string reference, string? pathOrGlob = null, bool recurse = false) => _meta.Read(db =>
+    {
+        var commit = Resolve(db, repo, reference);
+        var tree = Tree(db);
+        var pattern = string.IsNullOrEmpty(pathOrGlob) ? "/" : pathOrGlob;
+        if (Glob.HasWildcards(pattern))
+        {
+            var glob = new Glob(pattern);
+            return Nodes(tree, commit.Root, "/").Where(n => glob.IsMatch(n.Path)).Select(n => ToFile(commit, n)).ToList();
+        }
+        var path = Names.NormalizePath(pattern, allowRoot: true);
+        if (path != "/" && tree.Get(commit.Root, path) is { } file) return [ToFile(commit, new Node(path, PachFileType.File, file.Content.Size, file.Content.Hash, file.Commit))];
+        var nodes = recurse
+            ? tree.Under(commit.Root, path).Select(e => new Node(e.Path, PachFileType.File, e.Content.Size, e.Content.Hash, e.Commit))
+            : Children(tree, commit.Root, path);
+        var list = nodes.Select(n => ToFile(commit, n)).ToList();
+        if (list.Count == 0 && path != "/") throw FileNotFound(repo, reference, path);
+        return list;
+    });
+
+    /// <summary>The versions of a file, newest first: each commit that wrote it.</summary>
+    public IReadOnlyList<PachFileInfo> FileHistory(string repo, string reference, string path) => _meta.Read(db =>
+    {
+        var normalized = Names.NormalizePath(path);
+        var tree = Tree(db);
+        var commit = Resolve(db, repo, reference);
+        var result = new List<PachFileInfo>();
+        while (commit is not null && tree.Get(commit.Root, normalized) is { } entry)
+        {
+            var writer = entry.Commit == commit.Id ? commit : Commits(db).FindById(entry.Commit);
+            if (writer is null) break;
+            result.Add(ToFile(writer, new Node(normalized, PachFileType.File, entry.Content.Size, entry.Content.Hash, entry.Commit)));
+            commit = writer.Parent is null ? null : Commits(db).FindById(writer.Parent);
+        }
+        if (result.Count == 0) throw FileNotFound(repo, reference, normalized);
+        return result;
+    });
+
+    /// <summary>Opens a file for reading; every chunk is verified as it is read.</summary>
+    public (PachFileInfo File, Stream Content) OpenFile(string repo, string reference, string path)
+    {
+        var normalized = Names.NormalizePath(path);
+        var (commit, entry) = _meta.Read(db =>
+        {
+            var c = Resolve(db, repo, reference);
+            var e = Tree(db).Get(c.Root, normalized);
+            if (e is null)
+            {
+                var isDir = Tree(db).Under(c.Root, normalized).Any();
+                throw isDir
+                    ? PachException.Invalid("PathIsDirectory", $"'{normalized}' in {repo}@{reference} is a directory, not a file.", normalized)
+                    : FileNotFound(repo, reference, normalized);
+            }
+            return (c, e);
+        });
+        return (ToFile(commit, new Node(normalized, PachFileType.File, entry.Content.Size, entry.Content.Hash, entry.Commit)), _content.OpenRead(entry.Content));
+    }
+
+    /// <summary>Every file under a path at a commit, with its content (for saving folders and materializing datums).</summary>
+    public IReadOnlyList<TreeEntry> Entries(string repo, string reference, string path = "/") => _meta.Read(db =>
+    {
+        var commit = Resolve(db, repo, reference);
+        return Tree(db).Under(commit.Root, Names.NormalizePath(path, allowRoot: true)).ToList();
+    });
+
+    public Stream OpenContent(FileContent content) => _content.OpenRead(content);
+
+    /// <summary>Differences from <paramref name="olderRef"/> (default: the parent) to <paramref name="reference"/>.</summary>
+    public IReadOnlyList<DiffEntry> Diff(string repo, string reference, string? olderRef = null, string? otherRepo = null) => _meta.Read(db =>
+    {
+        var newer = Resolve(db, repo, reference);
+        var older = olderRef is not null ? Resolve(db, otherRepo ?? repo, olderRef) : newer.Parent is null ? null : Commits(db).FindById(newer.Parent);
+        return TreeDiff.Compare(Tree(db), older?.Root, newer.Root).Select(d => d with { Repo = repo }).ToList();
+    });
+
+    // ---------------------------------------------------------------- shared machinery
+
+    internal CommitInfo Commit(string repo, string target, IReadOnlyList<ChunkRef> newChunks,
+        Func<LiteDatabase, PathTree, CommitDoc, IEnumerable<KeyValuePair<string, TreeEntry?>>> changes)
+    {
+        var (info, finished) = _meta.Write(db =>
+        {
+            var (commit, finishHere) = ResolveTarget(db, repo, target, create: true);
+            var tree = Tree(db);
+            var list = changes(db, tree, commit).ToList();
+            foreach (var (path, entry) in list)
+            {
+                var old = tree.Get(commit.Root, path);
+                commit.Size += (entry?.Content.Size ?? 0) - (old?.Content.Size ?? 0);
+                commit.FileCount += (entry is null ? 0 : 1) - (old is null ? 0 : 1);
+            }
+            commit.Root = tree.Apply(commit.Root, list);
+            if (newChunks.Count > 0)
+                Chunks(db).Upsert(newChunks.Select(c => new ChunkDoc { Id = c.Hash, Object = c.Object, Offset = c.Offset, Length = c.Length }));
+            if (finishHere) return (FinishInTransaction(db, commit), true);
+            Commits(db).Update(commit);
+            return (ToCommit(commit), false);
+        });
+        if (finished) CommitFinished?.Invoke(info);
+        return info;
+    }
+
+    /// <summary>Creates an output commit on a branch with the given files (a job's result), finished, in one transaction.</summary>
+    internal CommitInfo WriteCommit(LiteDatabase db, string repo, string branch, IReadOnlyList<TreeEntry> files, IReadOnlyList<CommitProvenance> provenance,
+        string origin, string? job, string? pipeline, int pipelineVersion, string message)
+    {
+        var b = Branches(db).FindById(BranchDoc.Key(repo, branch)) ?? NewBranch(db, repo, branch);
+        var commit = NewCommit(db, b, message);
+        commit.Origin = origin;
+        commit.Job = job;
+        commit.Pipeline = pipeline;
+        commit.PipelineVersion = pipelineVersion;
+        commit.Provenance = provenance.Select(p => new ProvenanceDoc { Repo = p.Repo, Branch = p.Branch, Commit = p.Commit }).ToList();
+        var tree = Tree(db);
+        commit.Root = tree.Apply(null, files.Select(f => new KeyValuePair<string, TreeEntry?>(f.Path, f with { Commit = commit.Id })));
+        commit.Size = files.Sum(f => f.Content.Size);
+        commit.FileCount = files.Count;
+        Commits(db).Insert(commit);
+        return FinishInTransaction(db, commit);
+    }
+
+    internal void RaiseCommitFinished(CommitInfo commit) => CommitFinished?.Invoke(commit);
+
+    private CommitInfo FinishInTransaction(LiteDatabase db, CommitDoc commit)
+    {
+        commit.Finished = DateTime.UtcNow;
+        Commits(db).Upsert(commit);
+        var branch = Branches(db).FindById(BranchDoc.Key(commit.Repo, commit.Branch));
+        if (branch is not null)
+        {
+            if (branch.OpenCommit == commit.Id) branch.OpenCommit = null;
+            branch.Head = commit.Id;
+            Branches(db).Update(branch);
+        }
+        return ToCommit(commit);
+    }
+
+    /// <summary>
+    /// The commit a write goes to: an open commit named by id, the branch's open commit, or a new commit on the branch
+    /// that this call finishes (<c>NewForCall</c>). Without <paramref name="create"/> nothing is written (a dry check).
+    /// </summary>
+    private (CommitDoc Commit, bool NewForCall) ResolveTarget(LiteDatabase db, string repo, string target, bool create)
+    {
+        RequireRepo(db, repo);
+        var branch = Branches(db).FindById(BranchDoc.Key(repo, target));
+        if (branch is null && TryFindCommit(db, repo, target) is { } byId)
+        {
+            if (byId.Finished is not null)
+                throw PachException.State("CommitFinished", $"Commit {byId.Id} of '{repo}' is finished; files can only be added to a branch or an open commit.", byId.Id);
+            return (byId, false);
+        }
+        if (branch is null)
+        {
+            Names.ValidateName(target, "Branch");
+            if (!create) return (new CommitDoc { Repo = repo, Branch = target }, true);
+            branch = NewBranch(db, repo, target);
+        }
+        if (branch.OpenCommit is not null) return (Commits(db).FindById(branch.OpenCommit), false);
+        if (!create)
+        {
+            var head = branch.Head is null ? null : Commits(db).FindById(branch.Head);
+            return (new CommitDoc { Repo = repo, Branch = target, Root = head?.Root }, true);
+        }
+        return (NewCommit(db, branch, ""), true);
+    }
+
+    private BranchDoc NewBranch(LiteDatabase db, string repo, string branch)
+    {
+        Names.ValidateName(branch, "Branch");
+        var doc = new BranchDoc { Id = BranchDoc.Key(repo, branch), Repo = repo, Name = branch, Created = DateTime.UtcNow };
+        Branches(db).Insert(doc);
+        return doc;
+    }
+
+    private CommitDoc NewCommit(LiteDatabase db, BranchDoc branch, string message)
+    {
+        var parent = branch.Head is null ? null : Commits(db).FindById(branch.Head);
+        return new CommitDoc
+        {
+            Id = NewId(),
+            Repo = branch.Repo,
+            Branch = branch.Name,
+            Parent = parent?.Id,
+            Started = DateTime.UtcNow,
+            Root = parent?.Root,
+            Size = parent?.Size ?? 0,
+            FileCount = parent?.FileCount ?? 0,
+            Message = message,
+        };
+    }
+
+    internal static string NewId() => Guid.NewGuid().ToString("N");
+
+    internal CommitDoc Resolve(LiteDatabase db, string repo, string reference)
+    {
+        RequireRepo(db, repo);
+        var r = CommitRef.Parse(reference);
+        CommitDoc? commit;
+        var branch = Branches(db).FindById(BranchDoc.Key(repo, r.Base));
+        if (branch is not null)
+        {
+            if (branch.Head is null)
+                throw PachException.NotFound("CommitNotFound", $"Branch '{r.Base}' of '{repo}' has no finished commit yet.", $"{repo}@{reference}");
+            commit = Commits(db).FindById(branch.Head);
+        }
+        else
+        {
+            commit = TryFindCommit(db, repo, r.Base);
+            if (commit is null && r.Base.Length < 32 && !System.Text.RegularExpressions.Regex.IsMatch(r.Base, "^[0-9a-f]+$"))
+                throw PachException.NotFound("BranchNotFound", $"Repo '{repo}' has no branch or commit '{r.Base}'.", $"{repo}@{r.Base}");
+            if (commit is null) throw PachException.NotFound("CommitNotFound", $"Repo '{repo}' has no commit '{r.Base}'.", $"{repo}@{r.Base}");
+        }
+        if (r.FromOldest is { } nth)
+        {
+            var chain = Ancestry(db, commit).Reverse().ToList();
+            if (nth > chain.Count)
+                throw PachException.NotFound("CommitNotFound", $"'{reference}': branch history has only {chain.Count} commits.", $"{repo}@{reference}");
+            commit = chain[nth - 1];
+        }
+        for (var i = 0; i < r.Ancestors; i++)
+        {
+            commit = commit.Parent is null ? null : Commits(db).FindById(commit.Parent);
+            if (commit is null)
+                throw PachException.NotFound("CommitNotFound", $"'{reference}' goes back further than the first commit of '{repo}'.", $"{repo}@{reference}");
+        }
+        return commit;
+    }
+
+    private CommitDoc ResolveWritable(LiteDatabase db, string repo, string reference)
+    {
+        RequireRepo(db, repo);
+        var branch = Branches(db).FindById(BranchDoc.Key(repo, reference));
+        if (branch is not null)
+        {
+            if (branch.OpenCommit is null)
+                throw PachException.State("NoOpenCommit", $"Branch '{reference}' of '{repo}' has no open commit.", $"{repo}@{reference}");
+            return Commits(db).FindById(branch.OpenCommit);
+        }
+        var commit = TryFindCommit(db, repo, reference)
+            ?? throw PachException.NotFound("CommitNotFound", $"Repo '{repo}' has no commit or branch '{reference}'.", $"{repo}@{reference}");
+        if (commit.Finished is not null)
+            throw PachException.State("CommitFinished", $"Commit {commit.Id} of '{repo}' is already finished.", commit.Id);
+        return commit;
+    }
+
+    private static CommitDoc? TryFindCommit(LiteDatabase db, string repo, string idOrPrefix)
+    {
+        if (idOrPrefix.Length == 32) return Commits(db).FindById(idOrPrefix) is { } c && c.Repo == repo ? c : null;
+        if (idOrPrefix.Length < 4 || idOrPrefix.Length > 32) return null;
+        var matches = Commits(db).Find(Query.And(Query.StartsWith("_id", idOrPrefix), Query.EQ("Repo", repo)), limit: 2).ToList();
+        if (matches.Count > 1)
+            throw PachException.Invalid("AmbiguousCommit", $"'{idOrPrefix}' matches more than one commit of '{repo}'; give more characters.", idOrPrefix);
+        return matches.FirstOrDefault();
+    }
+
+    private static IEnumerable<CommitDoc> Ancestry(LiteDatabase db, CommitDoc start)
+    {
+        for (var c = start; c is not null; c = c.Parent is null ? null : Commits(db).FindById(c.Parent)) yield return c;
+    }
+
+    private static void CheckConflicts(PathTree tree, string? root, IReadOnlyList<string> paths)
+    {
+        var set = new HashSet<string>(paths, StringComparer.Ordinal);
+        foreach (var path in paths)
+        {
+            for (var parent = Names.Parent(path); parent != "/"; parent = Names.Parent(parent))
+            {
+                if (set.Contains(parent) || tree.Get(root, parent) is not null)
+                    throw PachException.Invalid("PathConflict", $"Cannot add '{path}': '{parent}' is a file.", path);
+            }
+            if (tree.Range(root, path + "/", path + "0").Any(e => !set.Contains(e.Path)))
+                throw PachException.Invalid("PathConflict", $"Cannot add file '{path}': it is a directory.", path);
+        }
+    }
+
+    private IReadOnlyDictionary<string, ChunkRef> FindPacked(IReadOnlyCollection<string> hashes) => _meta.Read(db =>
+    {
+        var chunks = Chunks(db);
+        var found = new Dictionary<string, ChunkRef>(StringComparer.Ordinal);
+        foreach (var hash in hashes)
+            if (chunks.FindById(hash) is { } doc) found[hash] = new ChunkRef(hash, doc.Object, doc.Offset, doc.Length);
+        return found;
+    });
+
+    internal sealed record Node(string Path, PachFileType Type, long Size, string? Hash, string? Commit);
+
+    /// <summary>The direct children of a directory, with folders summed up.</summary>
+    private static IEnumerable<Node> Children(PathTree tree, string? root, string dir)
+    {
+        var prefixLength = dir == "/" ? 1 : dir.Length + 1;
+        Node? current = null;
+        foreach (var e in tree.Under(root, dir))
+        {
+            if (e.Path == dir) continue;
+            var slash = e.Path.IndexOf('/', prefixLength);
+            var node = slash < 0
+                ? new Node(e.Path, PachFileType.File, e.Content.Size, e.Content.Hash, e.Commit)
+                : new Node(e.Path[..slash], PachFileType.Directory, e.Content.Size, null, null);
+            if (current is not null && current.Type == PachFileType.Directory && node.Type == PachFileType.Directory && current.Path == node.Path)
+            {
+                current = current with { Size = current.Size + node.Size };
+                continue;
+            }
+            if (current is not null) yield return current;
+            current = node;
+        }
+        if (current is not null) yield return current;
+    }
+
+    /// <summary>Every file and directory node under a folder, in path order, directories with summed sizes.</summary>
+    internal static IEnumerable<Node> Nodes(PathTree tree, string? root, string dir)
+    {
+        var dirs = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var files = new List<Node>();
+        foreach (var e in tree.Under(root, dir))
+        {
+            files.Add(new Node(e.Path, PachFileType.File, e.Content.Size, e.Content.Hash, e.Commit));
+            for (var p = Names.Parent(e.Path); p.Length > 1; p = Names.Parent(p))
+                dirs[p] = dirs.GetValueOrDefault(p) + e.Content.Size;
+        }
+        return files.Concat(dirs.Select(d => new Node(d.Key, PachFileType.Directory, d.Value, null, null)))
+            .OrderBy(n => n.Path, StringComparer.Ordinal);
+    }
+
+    internal static PathTree Tree(LiteDatabase db) => new(new LiteNodeSource(db));
+
+    internal static ILiteCollection<RepoDoc> Repos(LiteDatabase db) => db.GetCollection<RepoDoc>("repos");
+    internal static ILiteCollection<BranchDoc> Branches(LiteDatabase db) => db.GetCollection<BranchDoc>("branches");
+    internal static ILiteCollection<CommitDoc> Commits(LiteDatabase db) => db.GetCollection<CommitDoc>("commits");
+    internal static ILiteCollection<ChunkDoc> Chunks(LiteDatabase db) => db.GetCollection<ChunkDoc>("chunks");
+
+    internal static RepoDoc RequireRepo(LiteDatabase db, string name) =>
+        Repos(db).FindById(name ?? "") ?? throw PachException.NotFound("RepoNotFound", $"There is no repo named '{name}'.", name);
+
+    private static BranchDoc RequireBranch(LiteDatabase db, string repo, string branch)
+    {
+        RequireRepo(db, repo);
+        return Branches(db).FindById(BranchDoc.Key(repo, branch))
+            ?? throw PachException.NotFound("BranchNotFound", $"Repo '{repo}' has no branch '{branch}'.", $"{repo}@{branch}");
+    }
+
+    private static PachException FileNotFound(string repo, string reference, string path) =>
+        PachException.NotFound("FileNotFound", $"There is no file or directory '{path}' in {repo}@{reference}.", $"{repo}@{reference}:{path}");
+
+    private static RepoInfo ToRepo(LiteDatabase db, RepoDoc doc)
+    {
+        var branches = Branches(db).Find(b => b.Repo == doc.Name).ToList();
+        var master = branches.FirstOrDefault(b => b.Name == DefaultBranch);
+        var size = master?.Head is null ? 0 : Commits(db).FindById(master.Head)?.Size ?? 0;
+        return new RepoInfo(doc.Name, Utc(doc.Created), size, doc.Description, branches.Select(b => b.Name).OrderBy(n => n, StringComparer.Ordinal).ToList());
+    }
+
+    private static BranchInfo ToBranch(BranchDoc doc) => new(doc.Repo, doc.Name, doc.Head, doc.OpenCommit, Utc(doc.Created));
+
+    internal static CommitInfo ToCommit(CommitDoc doc) => new(doc.Repo, doc.Branch, doc.Id, doc.Parent, Utc(doc.Started),
+        doc.Finished is null ? null : Utc(doc.Finished.Value), doc.Size, doc.FileCount, doc.Message, doc.Origin, doc.Job, doc.Pipeline,
+        doc.PipelineVersion, doc.Provenance.Select(p => new CommitProvenance(p.Repo, p.Branch, p.Commit)).ToList());
+
+    private static PachFileInfo ToFile(CommitDoc commit, Node n) =>
+        new(commit.Repo, commit.Branch, commit.Id, n.Path, n.Type, n.Size, n.Hash, n.Commit);
+
+    internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value.ToUniversalTime(), DateTimeKind.Utc));
+}

@@ -1,0 +1,81 @@
+using PachPS.Engine.Storage;
+
+namespace PachPS.Engine.Pfs;
+
+/// <summary>The binary form of tree nodes; its bytes are hashed into the node's id, so it must stay deterministic.</summary>
+internal static class TreeCodec
+{
+    private const byte LeafTag = 1;
+    private const byte InternalTag = 2;
+
+    public static byte[] Encode(PathTree.Node node)
+    {
+        using var ms = new MemoryStream();
+        using var w = new BinaryWriter(ms);
+        switch (node)
+        {
+            case PathTree.Leaf leaf:
+                w.Write(LeafTag);
+                w.Write7BitEncodedInt(leaf.Entries.Length);
+                foreach (var e in leaf.Entries)
+                {
+                    w.Write(e.Path);
+                    w.Write(e.Commit);
+                    w.Write7BitEncodedInt64(e.Content.Size);
+                    w.Write(Convert.FromHexString(e.Content.Hash));
+                    w.Write7BitEncodedInt(e.Content.Chunks.Count);
+                    foreach (var c in e.Content.Chunks)
+                    {
+                        w.Write(Convert.FromHexString(c.Hash));
+                        w.Write(c.Object);
+                        w.Write7BitEncodedInt64(c.Offset);
+                        w.Write7BitEncodedInt(c.Length);
+                    }
+                }
+                break;
+            case PathTree.Internal inner:
+                w.Write(InternalTag);
+                w.Write7BitEncodedInt(inner.Keys.Length);
+                for (var i = 0; i < inner.Keys.Length; i++)
+                {
+                    w.Write(inner.Keys[i]);
+                    w.Write(Convert.FromHexString(inner.Children[i]));
+                }
+                break;
+        }
+        w.Flush();
+        return ms.ToArray();
+    }
+
+    public static PathTree.Node Decode(byte[] data)
+    {
+        using var r = new BinaryReader(new MemoryStream(data));
+        var tag = r.ReadByte();
+        var count = r.Read7BitEncodedInt();
+        if (tag == LeafTag)
+        {
+            var entries = new TreeEntry[count];
+            for (var i = 0; i < count; i++)
+            {
+                var path = r.ReadString();
+                var commit = r.ReadString();
+                var size = r.Read7BitEncodedInt64();
+                var hash = Convert.ToHexStringLower(r.ReadBytes(32));
+                var chunkCount = r.Read7BitEncodedInt();
+                var chunks = new ChunkRef[chunkCount];
+                for (var c = 0; c < chunkCount; c++)
+                    chunks[c] = new ChunkRef(Convert.ToHexStringLower(r.ReadBytes(32)), r.ReadString(), r.Read7BitEncodedInt64(), r.Read7BitEncodedInt());
+                entries[i] = new TreeEntry(path, new FileContent(size, hash, chunks), commit);
+            }
+            return new PathTree.Leaf(entries);
+        }
+        var keys = new string[count];
+        var children = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            keys[i] = r.ReadString();
+            children[i] = Convert.ToHexStringLower(r.ReadBytes(32));
+        }
+        return new PathTree.Internal(keys, children);
+    }
+}

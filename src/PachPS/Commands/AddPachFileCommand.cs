@@ -1,0 +1,133 @@
+using System.Collections.ObjectModel;
+using System.Management.Automation;
+using System.Text;
+using PachPS.Engine.Pfs;
+using PachPS.Infrastructure;
+
+namespace PachPS.Commands;
+
+/// <summary>
+/// Adds local files, folders or a value to a repo. Everything one call receives, piped files included, lands in
+/// one commit (or in the branch's open commit).
+/// </summary>
+[Cmdlet(VerbsCommon.Add, "PachFile", SupportsShouldProcess = true, DefaultParameterSetName = SourceSet)]
+[OutputType(typeof(CommitInfo))]
+public sealed class AddPachFileCommand : PachCmdlet
+{
+    private const string SourceSet = "Source";
+    private const string ValueSet = "Value";
+    private readonly List<FileSource> _sources = [];
+    private readonly List<(string Local, bool IsFolder)> _locals = [];
+
+    [Parameter(Mandatory = true, Position = 0)]
+    public string Repo { get; set; } = "";
+
+    /// <summary>A branch (a commit is made and finished by this call unless the branch has an open commit) or an open commit id.</summary>
+    [Parameter(Position = 1)]
+    [Alias("Commit")]
+    public string Branch { get; set; } = PfsService.DefaultBranch;
+
+    /// <summary>Where the file goes in the repo; for several sources or a folder, the folder they go under.</summary>
+    [Parameter(Position = 2)]
+    public string? Path { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = SourceSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName", "PSPath", "LiteralPath")]
+    [SupportsWildcards]
+    public string[] Source { get; set; } = [];
+
+    /// <summary>Add the files of source folders, recursively.</summary>
+    [Parameter(ParameterSetName = SourceSet)]
+    public SwitchParameter Recurse { get; set; }
+
+    /// <summary>The content itself: a string (written as UTF-8) or bytes.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ValueSet)]
+    public object? Value { get; set; }
+
+    /// <summary>Append to the file instead of overwriting it.</summary>
+    [Parameter]
+    public SwitchParameter Append { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == ValueSet)
+        {
+            var bytes = Value is PSObject ps ? ToBytes(ps.BaseObject) : ToBytes(Value);
+            var path = Path ?? throw new PSArgumentException("-Path is required with -Value.", nameof(Path));
+            _sources.Add(new FileSource(path, () => new MemoryStream(bytes, writable: false), "-Value"));
+            return;
+        }
+        foreach (var source in Source)
+        {
+            Collection<string> resolved;
+            try { resolved = GetResolvedProviderPathFromPSPath(source, out _); }
+            catch (ItemNotFoundException ex)
+            {
+                ThrowTerminatingError(new ErrorRecord(ex, "SourceNotFound", ErrorCategory.ObjectNotFound, source));
+                return;
+            }
+            foreach (var local in resolved)
+            {
+                var isFolder = Directory.Exists(local);
+                if (isFolder && !Recurse)
+                    ThrowTerminatingError(Error("SourceIsDirectory", ErrorCategory.InvalidArgument, $"'{local}' is a folder: add -Recurse to add its files.", local));
+                _locals.Add((local, isFolder));
+            }
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        var single = _locals.Count == 1 && !_locals[0].IsFolder && Path is not null && !Path.EndsWith('/');
+        var folder = (Path ?? "/").TrimEnd('/');
+        foreach (var (local, isFolder) in _locals)
+        {
+            if (single) { _sources.Add(FromFile(local, Path!)); continue; }
+            if (!isFolder) { _sources.Add(FromFile(local, folder + "/" + System.IO.Path.GetFileName(local))); continue; }
+            var root = local.TrimEnd(System.IO.Path.DirectorySeparatorChar);
+            var under = Path is null ? "/" + System.IO.Path.GetFileName(root) : folder;
+            foreach (var file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
+            {
+                var relative = System.IO.Path.GetRelativePath(root, file).Replace(System.IO.Path.DirectorySeparatorChar, '/');
+                _sources.Add(FromFile(file, under.TrimEnd('/') + "/" + relative));
+            }
+        }
+        if (_sources.Count == 0) return;
+        if (!ShouldProcess($"{Repo}@{Branch}", $"Add {_sources.Count} file(s)")) return;
+        var progress = new ProgressRecord(1, $"Adding files to {Repo}@{Branch}", "Starting");
+        Invoke(() =>
+        {
+            var commit = Store.Pfs.PutFiles(Repo, Branch, _sources, Append, new ProgressReporter(this, progress), CancelToken);
+            progress.RecordType = ProgressRecordType.Completed;
+            WriteProgress(progress);
+            WriteObject(commit);
+        });
+    }
+
+    private static FileSource FromFile(string local, string path) =>
+        new(path, () => new FileStream(local, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan), local);
+
+    private static byte[] ToBytes(object? value) => value switch
+    {
+        byte[] b => b,
+        string s => Encoding.UTF8.GetBytes(s),
+        null => [],
+        object[] items when items.All(i => i is PSObject { BaseObject: byte } or byte) => items.Select(i => (byte)(i is PSObject p ? p.BaseObject : i)).ToArray(),
+        _ => Encoding.UTF8.GetBytes(value.ToString() ?? ""),
+    };
+
+    /// <summary>Progress from the engine, written on the pipeline thread (PutFiles reports synchronously on it).</summary>
+    private sealed class ProgressReporter(Cmdlet cmdlet, ProgressRecord record) : IProgress<(int Done, int Total, string Path)>
+    {
+        private DateTime _last = DateTime.MinValue;
+
+        public void Report((int Done, int Total, string Path) value)
+        {
+            if ((DateTime.UtcNow - _last).TotalMilliseconds < 200 && value.Done != value.Total) return;
+            _last = DateTime.UtcNow;
+            record.StatusDescription = value.Path;
+            record.PercentComplete = (int)(100L * value.Done / Math.Max(1, value.Total));
+            cmdlet.WriteProgress(record);
+        }
+    }
+}

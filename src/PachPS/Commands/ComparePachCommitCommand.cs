@@ -1,0 +1,24 @@
+using System.Management.Automation;
+using PachPS.Engine.Pfs;
+using PachPS.Infrastructure;
+
+namespace PachPS.Commands;
+
+/// <summary>What changed between a commit and its parent, or any other commit (-Other).</summary>
+[Cmdlet(VerbsData.Compare, "PachCommit")]
+[OutputType(typeof(DiffEntry))]
+public sealed class ComparePachCommitCommand : PachCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    public string Repo { get; set; } = "";
+
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("Branch", "Id")]
+    public string Commit { get; set; } = PfsService.DefaultBranch;
+
+    /// <summary>The older side of the comparison; the commit's parent when omitted.</summary>
+    [Parameter(Position = 2)]
+    public string? Other { get; set; }
+
+    protected override void ProcessRecord() => Invoke(() => WriteObject(Store.Pfs.Diff(Repo, Commit, Other), enumerateCollection: true));
+}

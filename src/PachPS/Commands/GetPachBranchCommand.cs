@@ -1,0 +1,23 @@
+using System.Management.Automation;
+using PachPS.Engine.Pfs;
+using PachPS.Infrastructure;
+
+namespace PachPS.Commands;
+
+[Cmdlet(VerbsCommon.Get, "PachBranch")]
+[OutputType(typeof(BranchInfo))]
+public sealed class GetPachBranchCommand : PachCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    public string Repo { get; set; } = "";
+
+    [Parameter(Position = 1)]
+    [Alias("Branch")]
+    public string? Name { get; set; }
+
+    protected override void ProcessRecord() => Invoke(() =>
+    {
+        if (Name is null) WriteObject(Store.Pfs.ListBranches(Repo), enumerateCollection: true);
+        else WriteObject(Store.Pfs.GetBranch(Repo, Name));
+    });
+}

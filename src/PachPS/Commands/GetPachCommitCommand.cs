@@ -1,0 +1,35 @@
+using System.Management.Automation;
+using PachPS.Engine.Pfs;
+using PachPS.Infrastructure;
+
+namespace PachPS.Commands;
+
+/// <summary>One commit by reference, or the history from a reference (newest first) with -History or -Max.</summary>
+[Cmdlet(VerbsCommon.Get, "PachCommit")]
+[OutputType(typeof(CommitInfo))]
+public sealed class GetPachCommitCommand : PachCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    public string Repo { get; set; } = "";
+
+    /// <summary>A branch, commit id or prefix, with optional ancestry (master^, master~2, master.1).</summary>
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("Branch", "Id")]
+    public string? Commit { get; set; }
+
+    /// <summary>List the commit and its ancestors instead of the one commit.</summary>
+    [Parameter]
+    public SwitchParameter History { get; set; }
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int Max { get; set; } = int.MaxValue;
+
+    protected override void ProcessRecord() => Invoke(() =>
+    {
+        if (Commit is not null && !History && !MyInvocation.BoundParameters.ContainsKey(nameof(Max)))
+            WriteObject(Store.Pfs.GetCommit(Repo, Commit));
+        else
+            WriteObject(Store.Pfs.ListCommits(Repo, Commit, Max), enumerateCollection: true);
+    });
+}

@@ -1,0 +1,35 @@
+using System.Management.Automation;
+using PachPS.Engine.Pfs;
+using PachPS.Infrastructure;
+
+namespace PachPS.Commands;
+
+/// <summary>Lists files: a folder's children, one file, everything matching a glob, or a file's versions (-History).</summary>
+[Cmdlet(VerbsCommon.Get, "PachFile")]
+[OutputType(typeof(PachFileInfo))]
+public sealed class GetPachFileCommand : PachCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    public string Repo { get; set; } = "";
+
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("Branch")]
+    public string Commit { get; set; } = PfsService.DefaultBranch;
+
+    /// <summary>A path or a glob (*, **, ?, [..], {a,b}); "/" when omitted.</summary>
+    [Parameter(Position = 2, ValueFromPipelineByPropertyName = true)]
+    [SupportsWildcards]
+    public string? Path { get; set; }
+
+    [Parameter]
+    public SwitchParameter Recurse { get; set; }
+
+    [Parameter]
+    public SwitchParameter History { get; set; }
+
+    protected override void ProcessRecord() => InvokeEach(() =>
+    {
+        if (History) WriteObject(Store.Pfs.FileHistory(Repo, Commit, Path ?? ""), enumerateCollection: true);
+        else WriteObject(Store.Pfs.ListFiles(Repo, Commit, Path, Recurse), enumerateCollection: true);
+    });
+}

@@ -1,0 +1,54 @@
+using System.Management.Automation;
+using System.Text;
+using PachPS.Engine.Pfs;
+using PachPS.Infrastructure;
+
+namespace PachPS.Commands;
+
+/// <summary>A file's content: lines (default), one string (-Raw) or bytes (-AsByteStream).</summary>
+[Cmdlet(VerbsCommon.Get, "PachFileContent", DefaultParameterSetName = LinesSet)]
+[OutputType(typeof(string), typeof(byte[]))]
+public sealed class GetPachFileContentCommand : PachCmdlet
+{
+    private const string LinesSet = "Lines";
+    private const string RawSet = "Raw";
+    private const string BytesSet = "Bytes";
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    public string Repo { get; set; } = "";
+
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("Branch")]
+    public string Commit { get; set; } = PfsService.DefaultBranch;
+
+    [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
+    public string Path { get; set; } = "";
+
+    [Parameter(ParameterSetName = RawSet)]
+    public SwitchParameter Raw { get; set; }
+
+    [Parameter(ParameterSetName = BytesSet)]
+    public SwitchParameter AsByteStream { get; set; }
+
+    protected override void ProcessRecord() => InvokeEach(() =>
+    {
+        var (_, content) = Store.Pfs.OpenFile(Repo, Commit, Path);
+        using (content)
+        {
+            if (AsByteStream)
+            {
+                using var ms = new MemoryStream();
+                content.CopyTo(ms);
+                WriteObject(ms.ToArray(), enumerateCollection: false);
+                return;
+            }
+            using var reader = new StreamReader(content, Encoding.UTF8);
+            if (Raw)
+            {
+                WriteObject(reader.ReadToEnd());
+                return;
+            }
+            while (reader.ReadLine() is { } line) WriteObject(line);
+        }
+    });
+}

@@ -1,0 +1,22 @@
+using System.Management.Automation;
+using PachPS.Infrastructure;
+
+namespace PachPS.Commands;
+
+[Cmdlet(VerbsCommon.Remove, "PachBranch", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(void))]
+public sealed class RemovePachBranchCommand : PachCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    public string Repo { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("Branch")]
+    public string Name { get; set; } = "";
+
+    protected override void ProcessRecord() => InvokeEach(() =>
+    {
+        Store.Pfs.GetBranch(Repo, Name);
+        if (ShouldProcess($"{Repo}@{Name}", "Remove branch (its commits stay)")) Store.Pfs.DeleteBranch(Repo, Name);
+    });
+}

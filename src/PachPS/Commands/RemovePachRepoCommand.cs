@@ -1,0 +1,25 @@
+using System.Management.Automation;
+using PachPS.Infrastructure;
+
+namespace PachPS.Commands;
+
+[Cmdlet(VerbsCommon.Remove, "PachRepo", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(void))]
+public sealed class RemovePachRepoCommand : PachCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("Repo")]
+    public string[] Name { get; set; } = [];
+
+    protected override void ProcessRecord()
+    {
+        foreach (var name in Name)
+        {
+            InvokeEach(() =>
+            {
+                Store.Pfs.GetRepo(name);
+                if (ShouldProcess(name, "Remove repo and all its commits")) Store.RemoveRepo(name);
+            });
+        }
+    }
+}

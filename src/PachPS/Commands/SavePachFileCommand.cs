@@ -1,0 +1,50 @@
+using System.Management.Automation;
+using PachPS.Engine.Pfs;
+using PachPS.Infrastructure;
+
+namespace PachPS.Commands;
+
+/// <summary>Writes a file, or every file under a folder, to the local disk.</summary>
+[Cmdlet(VerbsData.Save, "PachFile", SupportsShouldProcess = true)]
+[OutputType(typeof(FileInfo))]
+public sealed class SavePachFileCommand : PachCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    public string Repo { get; set; } = "";
+
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("Branch")]
+    public string Commit { get; set; } = PfsService.DefaultBranch;
+
+    [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
+    public string Path { get; set; } = "";
+
+    /// <summary>A local file for one file; a local folder for a folder (or when it already is a folder).</summary>
+    [Parameter(Mandatory = true, Position = 3)]
+    public string Destination { get; set; } = "";
+
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void ProcessRecord() => InvokeEach(() =>
+    {
+        var destination = GetUnresolvedProviderPathFromPSPath(Destination);
+        var source = Names.NormalizePath(Path, allowRoot: true);
+        foreach (var entry in Store.Pfs.Entries(Repo, Commit, source))
+        {
+            var target = entry.Path == source
+                ? (Directory.Exists(destination) ? System.IO.Path.Combine(destination, System.IO.Path.GetFileName(source)) : destination)
+                : System.IO.Path.Combine(destination, entry.Path[(source == "/" ? 1 : source.Length + 1)..]);
+            if (File.Exists(target) && !Force)
+            {
+                WriteError(Error("DestinationExists", ErrorCategory.ResourceExists, $"'{target}' exists; use -Force to overwrite it.", target));
+                continue;
+            }
+            if (!ShouldProcess(target, $"Save {Repo}@{Commit}:{entry.Path}")) continue;
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+            using (var input = Store.Pfs.OpenContent(entry.Content))
+            using (var output = File.Create(target)) input.CopyTo(output);
+            WriteObject(new FileInfo(target));
+        }
+    });
+}

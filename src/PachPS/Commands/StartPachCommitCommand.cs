@@ -1,0 +1,26 @@
+using System.Management.Automation;
+using PachPS.Engine.Pfs;
+using PachPS.Infrastructure;
+
+namespace PachPS.Commands;
+
+/// <summary>Opens a commit on a branch; Add-PachFile calls on the branch (or -Commit id) gather into it until Complete-PachCommit.</summary>
+[Cmdlet(VerbsLifecycle.Start, "PachCommit", SupportsShouldProcess = true)]
+[OutputType(typeof(CommitInfo))]
+public sealed class StartPachCommitCommand : PachCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    public string Repo { get; set; } = "";
+
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    public string Branch { get; set; } = PfsService.DefaultBranch;
+
+    [Parameter]
+    public string? Message { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess($"{Repo}@{Branch}", "Start commit")) return;
+        Invoke(() => WriteObject(Store.Pfs.StartCommit(Repo, Branch, Message)));
+    }
+}

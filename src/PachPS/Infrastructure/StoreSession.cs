@@ -1,0 +1,43 @@
+using PachPS.Engine;
+
+namespace PachPS.Infrastructure;
+
+/// <summary>The store the cmdlets of this process work on; opened on first use when nobody connected explicitly.</summary>
+internal static class StoreSession
+{
+    private static readonly object Gate = new();
+    private static PachStore? _current;
+
+    public static PachStore Current
+    {
+        get
+        {
+            lock (Gate) return _current ??= PachStore.Open(PachStore.DefaultPath());
+        }
+    }
+
+    public static bool IsConnected
+    {
+        get { lock (Gate) return _current is not null; }
+    }
+
+    public static PachStore Connect(string path, bool temporary)
+    {
+        lock (Gate)
+        {
+            var store = PachStore.Open(path, temporary);
+            _current?.Dispose();
+            _current = store;
+            return store;
+        }
+    }
+
+    public static void Disconnect()
+    {
+        lock (Gate)
+        {
+            _current?.Dispose();
+            _current = null;
+        }
+    }
+}
