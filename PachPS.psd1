@@ -1,5 +1,5 @@
 @{
-    RootModule           = 'out/module/PachPS.dll'
+    RootModule           = 'out/module/PachPS.psm1'
     ModuleVersion        = '0.1.0'
     GUID                 = '6f0c5b7e-2d8a-4f43-9b61-3c7a1e9d5a20'
     Author               = 'PachPS contributors'

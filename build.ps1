@@ -43,7 +43,7 @@ function Invoke-Build {
         if ($_.Name -in 'PachPS.dll', 'PachPS.pdb') { Copy-Item $_.FullName $moduleDir }
         elseif ($_.Extension -in '.dll', '.pdb') { Copy-Item $_.FullName $deps }
     }
-    Copy-Item (Join-Path $root 'src/PachPS/PachPS.Format.ps1xml') $moduleDir
+    Copy-Item (Join-Path $root 'src/PachPS/PachPS.Format.ps1xml'), (Join-Path $root 'src/PachPS/PachPS.psm1') $moduleDir
     $helpScript = Join-Path $root 'build/Build-Help.ps1'
     if (Test-Path $helpScript) { & $helpScript -DocsPath (Join-Path $root 'docs') -OutputPath (Join-Path $moduleDir 'en-US') }
     # One version number: Directory.Build.props stamps the manifest.

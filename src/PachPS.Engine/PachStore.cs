@@ -14,6 +14,7 @@ public sealed class PachStore : IDisposable
         Meta = new MetadataStore(path);
         Content = new ContentStore(objects);
         Pfs = new PfsService(Meta, Content);
+        Pps = new Pps.PpsService(this);
     }
 
     public string Path { get; }
@@ -21,6 +22,7 @@ public sealed class PachStore : IDisposable
     internal MetadataStore Meta { get; }
     internal ContentStore Content { get; }
     public PfsService Pfs { get; }
+    public Pps.PpsService Pps { get; }
 
     /// <summary>Opens (creating if needed) the embedded store at a folder: metadata.db plus objects/.</summary>
     public static PachStore Open(string path, bool temporary = false)
@@ -29,7 +31,9 @@ public sealed class PachStore : IDisposable
         if (File.Exists(full))
             throw PachException.Invalid("StorePathIsFile", $"'{full}' is a file; a store is a folder.", full);
         Directory.CreateDirectory(full);
-        return new PachStore(full, new LocalObjectStore(System.IO.Path.Combine(full, "objects")), temporary);
+        var store = new PachStore(full, new LocalObjectStore(System.IO.Path.Combine(full, "objects")), temporary);
+        store.Pps.ResumeOrphans();
+        return store;
     }
 
     /// <summary>The default store folder: $PACHPS_STORE, else ~/.pachps.</summary>
@@ -42,7 +46,7 @@ public sealed class PachStore : IDisposable
     }
 
     /// <summary>Removes a repo and its commits.</summary>
-    public void RemoveRepo(string name) => Pfs.DeleteRepo(name);
+    public void RemoveRepo(string name) => Pfs.DeleteRepo(name, db => Pps.GuardRepoDeletion(db, name));
 
     public StoreInfo Info()
     {
@@ -58,6 +62,7 @@ public sealed class PachStore : IDisposable
 
     public void Dispose()
     {
+        Pps.Dispose();
         Meta.Dispose();
         if (Temporary)
         {

@@ -11,6 +11,8 @@ public sealed class MetadataStore : IDisposable
 {
     public const int SchemaVersion = 1;
     private static readonly TimeSpan LockTimeout = TimeSpan.FromMinutes(2);
+    // LiteDB's global mapper trims strings and stores "" as null; PachPS wants values back exactly as written.
+    private static readonly BsonMapper Mapper = new() { EmptyStringToNull = false, TrimWhitespace = false };
 
     private readonly string _dbPath;
     private readonly string _lockPath;
@@ -109,7 +111,7 @@ public sealed class MetadataStore : IDisposable
                 Connection = ConnectionType.Direct,
                 Collation = new Collation(CultureInfo.InvariantCulture.LCID, CompareOptions.Ordinal),
             };
-            _db = new LiteDatabase(cs) { CheckpointSize = 4000 };
+            _db = new LiteDatabase(cs, Mapper) { CheckpointSize = 4000 };
         }
         catch
         {
@@ -133,6 +135,11 @@ public sealed class MetadataStore : IDisposable
         db.GetCollection<CommitDoc>("commits").EnsureIndex(c => c.Repo);
         db.GetCollection<CommitDoc>("commits").EnsureIndex(c => c.Parent);
         db.GetCollection<CommitDoc>("commits").EnsureIndex("Prov", "$.Provenance[*].Commit");
+        db.GetCollection<JobDoc>("jobs").EnsureIndex(j => j.Pipeline);
+        db.GetCollection<JobDoc>("jobs").EnsureIndex(j => j.State);
+        db.GetCollection<DatumDoc>("datums").EnsureIndex(d => d.Job);
+        db.GetCollection<LogDoc>("logs").EnsureIndex(l => l.Job);
+        db.GetCollection<PipelineDoc>("pipelines").EnsureIndex("Inputs", "$.Inputs[*]");
     }
 
     public void Dispose()

@@ -20,6 +20,9 @@ public sealed class PfsService
     /// <summary>Raised after a commit is finished and durable (outside any lock); pipelines listen to it.</summary>
     internal event Action<CommitInfo>? CommitFinished;
 
+    /// <summary>Raised inside the transaction that finishes a commit, so triggered jobs are created atomically with it.</summary>
+    internal event Action<LiteDatabase, CommitDoc>? FinishedInTransaction;
+
     // ---------------------------------------------------------------- repos
 
     public RepoInfo CreateRepo(string name, string? description = null)
@@ -328,8 +331,7 @@ public sealed class PfsService
                 commit.FileCount += (entry is null ? 0 : 1) - (old is null ? 0 : 1);
             }
             commit.Root = tree.Apply(commit.Root, list);
-            if (newChunks.Count > 0)
-                Chunks(db).Upsert(newChunks.Select(c => new ChunkDoc { Id = c.Hash, Object = c.Object, Offset = c.Offset, Length = c.Length }));
+            RecordChunks(db, newChunks);
             if (finishHere) return (FinishInTransaction(db, commit), true);
             Commits(db).Update(commit);
             return (ToCommit(commit), false);
@@ -339,11 +341,12 @@ public sealed class PfsService
     }
 
     /// <summary>Creates an output commit on a branch with the given files (a job's result), finished, in one transaction.</summary>
-    internal CommitInfo WriteCommit(LiteDatabase db, string repo, string branch, IReadOnlyList<TreeEntry> files, IReadOnlyList<CommitProvenance> provenance,
+    internal CommitInfo WriteCommit(LiteDatabase db, string id, string repo, string branch, IReadOnlyList<TreeEntry> files, IReadOnlyList<CommitProvenance> provenance,
         string origin, string? job, string? pipeline, int pipelineVersion, string message)
     {
         var b = Branches(db).FindById(BranchDoc.Key(repo, branch)) ?? NewBranch(db, repo, branch);
         var commit = NewCommit(db, b, message);
+        commit.Id = id;
         commit.Origin = origin;
         commit.Job = job;
         commit.Pipeline = pipeline;
@@ -370,6 +373,7 @@ public sealed class PfsService
             branch.Head = commit.Id;
             Branches(db).Update(branch);
         }
+        FinishedInTransaction?.Invoke(db, commit);
         return ToCommit(commit);
     }
 
@@ -511,7 +515,14 @@ public sealed class PfsService
         }
     }
 
-    private IReadOnlyDictionary<string, ChunkRef> FindPacked(IReadOnlyCollection<string> hashes) => _meta.Read(db =>
+    /// <summary>Adds newly packed chunks to the chunk index (deduplication of small content).</summary>
+    internal static void RecordChunks(LiteDatabase db, IReadOnlyList<ChunkRef> chunks)
+    {
+        if (chunks.Count > 0)
+            Chunks(db).Upsert(chunks.Select(c => new ChunkDoc { Id = c.Hash, Object = c.Object, Offset = c.Offset, Length = c.Length }));
+    }
+
+    internal IReadOnlyDictionary<string, ChunkRef> FindPacked(IReadOnlyCollection<string> hashes) => _meta.Read(db =>
     {
         var chunks = Chunks(db);
         var found = new Dictionary<string, ChunkRef>(StringComparer.Ordinal);

@@ -25,14 +25,18 @@ internal sealed class DependencyLoadContext : AssemblyLoadContext
         name.Name == "PachPS.Engine" ? Instance.LoadFromAssemblyName(name) : null;
 }
 
-/// <summary>Hooks the engine resolver in when the module is imported and out when it is removed.</summary>
-public sealed class ModuleInitializer : IModuleAssemblyInitializer, IModuleAssemblyCleanup
+/// <summary>
+/// Hooks the engine resolver in. PachPS.psm1 calls <see cref="Register"/> before it imports the cmdlets, because
+/// PowerShell reflects over the cmdlets' parameter types (some are engine types) before any module initializer runs.
+/// </summary>
+public sealed class ModuleInitializer : IModuleAssemblyCleanup
 {
-    public void OnImport() => AssemblyLoadContext.Default.Resolving += DependencyLoadContext.ResolveEngine;
+    private static int _registered;
 
-    public void OnRemove(PSModuleInfo module)
+    public static void Register()
     {
-        AssemblyLoadContext.Default.Resolving -= DependencyLoadContext.ResolveEngine;
-        StoreSession.Disconnect();
+        if (Interlocked.Exchange(ref _registered, 1) == 0) AssemblyLoadContext.Default.Resolving += DependencyLoadContext.ResolveEngine;
     }
+
+    public void OnRemove(PSModuleInfo module) => StoreSession.Disconnect();
 }

@@ -1,0 +1,25 @@
+using PachPS.Engine.Pps;
+
+namespace PachPS.Engine.Execution;
+
+/// <summary>One file of a datum's input, readable on demand.</summary>
+public sealed record DatumFile(string Path, long Size, Func<Stream> Open);
+
+/// <summary>One input of a datum as the executor sees it: mounted at pfs/&lt;Name&gt;&lt;file path&gt;.</summary>
+public sealed record DatumMount(string Name, string Repo, string Commit, string Path, IReadOnlyList<DatumFile> Files);
+
+/// <summary>Everything needed to run one datum; nothing about the store.</summary>
+public sealed record DatumRequest(string JobId, string DatumId, string Pipeline, string OutputCommit, TransformSpec Transform,
+    IReadOnlyList<DatumMount> Inputs, string WorkFolder);
+
+/// <summary>A line a datum's process wrote.</summary>
+public sealed record ExecutionLog(DateTime Time, string Stream, string Message);
+
+/// <summary>How a datum ended: success with its outputs in <see cref="OutputFolder"/>, or failure with a reason.</summary>
+public sealed record DatumResult(bool Success, int ExitCode, string Reason, string OutputFolder, long BytesDownloaded, IReadOnlyList<ExecutionLog> Logs);
+
+/// <summary>Runs datums (local processes by default); knows nothing about metadata.</summary>
+public interface IDatumExecutor
+{
+    Task<DatumResult> RunAsync(DatumRequest request, CancellationToken cancel);
+}

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+
+namespace PachPS.Engine.Execution;
+
+/// <summary>
+/// Runs a datum as a local process: inputs are written under &lt;work&gt;/pfs/&lt;input&gt;/..., outputs are read from
+/// &lt;work&gt;/pfs/out. The command is an argv array; "/pfs/" in cmd, stdin and env points at the datum's folder, so
+/// specs written for Pachyderm run unchanged.
+/// </summary>
+public sealed class LocalProcessExecutor : IDatumExecutor
+{
+    public async Task<DatumResult> RunAsync(DatumRequest request, CancellationToken cancel)
+    {
+        var pfs = Path.Combine(request.WorkFolder, "pfs");
+        var outDir = Path.Combine(pfs, "out");
+        if (Directory.Exists(request.WorkFolder)) Directory.Delete(request.WorkFolder, recursive: true);
+        Directory.CreateDirectory(outDir);
+        long downloaded = 0;
+        foreach (var input in request.Inputs)
+        {
+            foreach (var file in input.Files)
+            {
+                var local = Path.Combine(pfs, input.Name, file.Path.TrimStart('/'));
+                Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+                using var source = file.Open();
+                using var target = new FileStream(local, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+                await source.CopyToAsync(target, cancel);
+                downloaded += file.Size;
+            }
+            Directory.CreateDirectory(Path.Combine(pfs, input.Name));
+        }
+
+        string Rewrite(string s) => s == "/pfs" ? pfs : s.Replace("/pfs/", pfs + "/", StringComparison.Ordinal);
+        var t = request.Transform;
+        var psi = new ProcessStartInfo(Rewrite(t.Cmd[0]))
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = t.WorkingDir is null ? request.WorkFolder : Rewrite(t.WorkingDir),
+        };
+        foreach (var arg in t.Cmd.Skip(1)) psi.ArgumentList.Add(Rewrite(arg));
+        foreach (var (k, v) in t.Env) psi.Environment[k] = Rewrite(v);
+        foreach (var input in request.Inputs)
+        {
+            psi.Environment[input.Name] = Path.Combine(pfs, input.Name) + (input.Path == "/" ? "" : input.Path);
+            psi.Environment[input.Name + "_COMMIT"] = input.Commit;
+        }
+        psi.Environment["PACH_JOB_ID"] = request.JobId;
+        psi.Environment["PACH_DATUM_ID"] = request.DatumId;
+        psi.Environment["PACH_OUTPUT_COMMIT_ID"] = request.OutputCommit;
+        psi.Environment["PACH_PIPELINE_NAME"] = request.Pipeline;
+
+        var logs = new List<ExecutionLog>();
+        using var process = new Process { StartInfo = psi };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (logs) logs.Add(new(DateTime.UtcNow, "stdout", e.Data)); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (logs) logs.Add(new(DateTime.UtcNow, "stderr", e.Data)); };
+        try
+        {
+            process.Start();
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            return new DatumResult(false, -1, $"cannot start '{psi.FileName}': {ex.Message}", outDir, downloaded, logs);
+        }
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            foreach (var line in t.Stdin) await process.StandardInput.WriteLineAsync(Rewrite(line).AsMemory(), cancel);
+            process.StandardInput.Close();
+        }
+        catch (IOException) { /* the process exited without reading its input */ }
+        try
+        {
+            await process.WaitForExitAsync(cancel);
+        }
+        catch (OperationCanceledException)
+        {
+            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            throw;
+        }
+        process.WaitForExit(); // drains the output handlers
+        var code = process.ExitCode;
+        var ok = code == 0 || t.AcceptReturnCode.Contains(code);
+        List<ExecutionLog> snapshot;
+        lock (logs) snapshot = [.. logs];
+        var reason = ok ? "" : $"exit code {code}" + StderrTail(snapshot);
+        return new DatumResult(ok, code, reason, outDir, downloaded, snapshot);
+    }
+
+    private static string StderrTail(List<ExecutionLog> logs)
+    {
+        var tail = logs.Where(l => l.Stream == "stderr").TakeLast(5).Select(l => l.Message).ToList();
+        return tail.Count == 0 ? "" : ": " + string.Join(" | ", tail);
+    }
+}

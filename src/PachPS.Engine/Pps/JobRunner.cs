@@ -1,0 +1,272 @@
+using PachPS.Engine.Execution;
+using PachPS.Engine.Metadata;
+using PachPS.Engine.Pfs;
+using PachPS.Engine.Storage;
+
+namespace PachPS.Engine.Pps;
+
+/// <summary>
+/// Runs one job: plans datums, reuses results of unchanged datums, runs the rest in parallel through the executor,
+/// records progress in small batches (so a resumed job redoes at most the last batch) and writes the output commit.
+/// </summary>
+internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
+{
+    private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(300);
+    private readonly MetadataStore _meta = store.Meta;
+    private readonly List<DatumOutcome> _batch = [];
+    private readonly object _writerGate = new();
+    private ContentWriter _writer = null!;
+
+    private sealed record DatumOutcome(DatumDoc Doc, IReadOnlyList<TreeEntry> Outputs, IReadOnlyList<ExecutionLog> Logs, long Downloaded, long Uploaded);
+
+    public async Task RunAsync(CancellationToken cancel)
+    {
+        var start = _meta.Write<(JobDoc Job, PipelineSpec Spec)?>(db =>
+        {
+            var job = PpsService.Jobs(db).FindById(jobId);
+            if (job is null || PpsService.IsFinished(job.State)) return null;
+            var version = PpsService.Versions(db).FindById($"{job.Pipeline}@{job.PipelineVersion}");
+            if (version is null) return null;
+            if (job.Started is not null) job.Restarts++;
+            job.Started ??= DateTime.UtcNow;
+            job.State = nameof(JobState.Running);
+            PpsService.Jobs(db).Update(job);
+            return (Job: job, Spec: PipelineSpec.Parse(version.SpecJson));
+        });
+        if (start is null) return;
+        var (job, spec) = start.Value;
+
+        var planned = _meta.Read(db =>
+        {
+            var tree = PfsService.Tree(db);
+            return DatumPlanner.Plan(spec, job.Salt, tree, leaf =>
+            {
+                var input = job.Inputs.First(i => i.Name == leaf.Name);
+                return new InputHead(input.Commit, PfsService.Commits(db).FindById(input.Commit)?.Root);
+            });
+        });
+
+        var pending = PrepareDatums(job, planned);
+        _writer = store.Content.BeginWrite(store.Pfs.FindPacked);
+        using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        string? failure = null;
+        using var flusher = new PeriodicTimer(FlushInterval);
+        var flushing = Task.Run(async () =>
+        {
+            try { while (await flusher.WaitForNextTickAsync(failFast.Token)) FlushBatch(failFast); }
+            catch (OperationCanceledException) { }
+        });
+        try
+        {
+            await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = spec.Parallelism, CancellationToken = failFast.Token },
+                async (datum, ct) =>
+                {
+                    var outcome = await RunDatumAsync(job, spec, datum, ct);
+                    lock (_batch) _batch.Add(outcome);
+                    if (outcome.Doc.State == nameof(DatumState.Failed))
+                    {
+                        failure ??= $"datum {outcome.Doc.Hash[..16]} failed after {outcome.Doc.Attempts} attempt(s): {outcome.Doc.Reason}";
+                        failFast.Cancel();
+                    }
+                });
+        }
+        catch (OperationCanceledException) when (failure is not null && !cancel.IsCancellationRequested) { }
+        finally
+        {
+            flusher.Dispose();
+            await flushing;
+        }
+        FlushBatch(null);
+        cancel.ThrowIfCancellationRequested();
+        Finish(job, failure);
+        TryDelete(Path.Combine(pps.WorkRoot, jobId));
+    }
+
+    /// <summary>Creates the job's datum records: results already in this job (a resume) or in the last successful job are reused.</summary>
+    private List<PlannedDatum> PrepareDatums(JobDoc job, List<PlannedDatum> planned) => _meta.Write(db =>
+    {
+        var datums = PpsService.Datums(db);
+        var existing = datums.Find(d => d.Job == jobId).ToDictionary(d => d.Hash, StringComparer.Ordinal);
+        var previousJob = PpsService.Jobs(db).Find(j => j.Pipeline == job.Pipeline && j.State == nameof(JobState.Success))
+            .Where(j => j.Id != jobId).OrderByDescending(j => j.Finished).FirstOrDefault();
+        var previous = previousJob is null
+            ? new Dictionary<string, DatumDoc>()
+            : datums.Find(d => d.Job == previousJob.Id).Where(d => d.State is nameof(DatumState.Success) or nameof(DatumState.Skipped))
+                .ToDictionary(d => d.Hash, StringComparer.Ordinal);
+        var pending = new List<PlannedDatum>();
+        var fresh = new List<DatumDoc>();
+        int processed = 0, skipped = 0;
+        foreach (var d in planned)
+        {
+            if (existing.TryGetValue(d.Hash, out var done) && done.State is nameof(DatumState.Success) or nameof(DatumState.Skipped))
+            {
+                if (done.State == nameof(DatumState.Success)) processed++; else skipped++;
+                continue;
+            }
+            var doc = new DatumDoc { Id = DatumDoc.Key(jobId, d.Hash), Job = jobId, Pipeline = job.Pipeline, Hash = d.Hash, Inputs = ToInputDocs(d) };
+            if (previous.TryGetValue(d.Hash, out var earlier))
+            {
+                doc.State = nameof(DatumState.Skipped);
+                doc.Outputs = earlier.Outputs;
+                doc.Finished = DateTime.UtcNow;
+                skipped++;
+            }
+            else
+            {
+                doc.State = nameof(DatumState.Pending);
+                pending.Add(d);
+            }
+            fresh.Add(doc);
+        }
+        datums.Upsert(fresh);
+        var current = PpsService.Jobs(db).FindById(jobId);
+        current.Total = planned.Count;
+        current.Skipped = skipped;
+        current.Processed = processed;
+        current.Failed = 0;
+        PpsService.Jobs(db).Update(current);
+        return pending;
+    });
+
+    private async Task<DatumOutcome> RunDatumAsync(JobDoc job, PipelineSpec spec, PlannedDatum datum, CancellationToken cancel)
+    {
+        var doc = new DatumDoc
+        {
+            Id = DatumDoc.Key(jobId, datum.Hash), Job = jobId, Pipeline = job.Pipeline, Hash = datum.Hash, Inputs = ToInputDocs(datum),
+            Started = DateTime.UtcNow,
+        };
+        var request = new DatumRequest(jobId, datum.Hash, job.Pipeline, job.OutputCommit, spec.Transform,
+            datum.Inputs.Select(i => new DatumMount(i.Name, i.Repo, i.Commit, i.Path,
+                i.Files.Select(f => new DatumFile(f.Path, f.Content.Size, () => store.Pfs.OpenContent(f.Content))).ToList())).ToList(),
+            Path.Combine(pps.WorkRoot, jobId, datum.Hash[..16]));
+        var logs = new List<ExecutionLog>();
+        DatumResult? result = null;
+        for (var attempt = 1; attempt <= spec.DatumTries; attempt++)
+        {
+            doc.Attempts = attempt;
+            result = await pps.Executor.RunAsync(request, cancel);
+            logs.AddRange(result.Logs);
+            if (result.Success) break;
+        }
+        doc.Finished = DateTime.UtcNow;
+        if (!result!.Success)
+        {
+            doc.State = nameof(DatumState.Failed);
+            doc.Reason = result.Reason;
+            TryDelete(request.WorkFolder);
+            return new DatumOutcome(doc, [], logs, result.BytesDownloaded, 0);
+        }
+        var outputs = IngestOutputs(result.OutputFolder);
+        TryDelete(request.WorkFolder);
+        doc.State = nameof(DatumState.Success);
+        return new DatumOutcome(doc, outputs, logs, result.BytesDownloaded, outputs.Sum(o => o.Content.Size));
+    }
+
+    private List<TreeEntry> IngestOutputs(string folder)
+    {
+        var outputs = new List<TreeEntry>();
+        foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var path = "/" + Path.GetRelativePath(folder, file).Replace(Path.DirectorySeparatorChar, '/');
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            FileContent content;
+            lock (_writerGate) content = _writer.Write(stream);
+            outputs.Add(new TreeEntry(path, content, ""));
+        }
+        return outputs;
+    }
+
+    /// <summary>Makes finished datums durable: their content first, then their records, counters and logs in one transaction.</summary>
+    private void FlushBatch(CancellationTokenSource? killSwitch)
+    {
+        List<DatumOutcome> batch;
+        lock (_batch)
+        {
+            if (_batch.Count == 0) return;
+            batch = [.. _batch];
+            _batch.Clear();
+        }
+        List<(DatumOutcome Outcome, byte[]? Encoded)> resolved;
+        lock (_writerGate)
+        {
+            _writer.Flush();
+            resolved = batch.Select(o => (o, o.Doc.State == nameof(DatumState.Success)
+                ? TreeCodec.Encode(new PathTree.Leaf(o.Outputs.Select(e => e with { Content = _writer.Resolve(e.Content) }).ToArray()))
+                : null)).ToList();
+        }
+        var killed = _meta.Write(db =>
+        {
+            PfsService.RecordChunks(db, _writer.NewPackedChunks);
+            var job = PpsService.Jobs(db).FindById(jobId);
+            foreach (var (outcome, encoded) in resolved)
+            {
+                outcome.Doc.Outputs = encoded;
+                PpsService.Datums(db).Upsert(outcome.Doc);
+                if (outcome.Doc.State == nameof(DatumState.Success)) job.Processed++; else job.Failed++;
+                job.BytesDownloaded += outcome.Downloaded;
+                job.BytesUploaded += outcome.Uploaded;
+                PpsService.Logs(db).InsertBulk(outcome.Logs.Select(l => new LogDoc
+                {
+                    Job = jobId, Pipeline = job.Pipeline, Datum = outcome.Doc.Hash, Time = l.Time, Stream = l.Stream, Message = l.Message,
+                }));
+            }
+            PpsService.Jobs(db).Update(job);
+            return job.State == nameof(JobState.Killed);
+        });
+        if (killed) killSwitch?.Cancel();
+    }
+
+    private void Finish(JobDoc started, string? failure)
+    {
+        var commit = _meta.Write(db =>
+        {
+            var job = PpsService.Jobs(db).FindById(jobId);
+            if (job is null || PpsService.IsFinished(job.State)) return null;
+            job.Finished = DateTime.UtcNow;
+            if (failure is null)
+            {
+                var docs = PpsService.Datums(db).Find(d => d.Job == jobId).ToList();
+                var files = new Dictionary<string, (TreeEntry Entry, string Datum)>(StringComparer.Ordinal);
+                foreach (var d in docs.OrderBy(d => d.Hash, StringComparer.Ordinal))
+                {
+                    if (d.Outputs is null) continue;
+                    foreach (var entry in ((PathTree.Leaf)TreeCodec.Decode(d.Outputs)).Entries)
+                    {
+                        if (files.TryGetValue(entry.Path, out var other))
+                        {
+                            failure = $"datums {other.Datum[..16]} and {d.Hash[..16]} both write '{entry.Path}'";
+                            break;
+                        }
+                        files[entry.Path] = (entry, d.Hash);
+                    }
+                    if (failure is not null) break;
+                }
+                if (failure is null)
+                {
+                    var info = store.Pfs.WriteCommit(db, job.OutputCommit, job.Pipeline, job.OutputBranch, files.Values.Select(f => f.Entry).ToList(),
+                        job.Provenance.Select(p => new CommitProvenance(p.Repo, p.Branch, p.Commit)).ToList(), "Auto", job.Id, job.Pipeline,
+                        job.PipelineVersion, $"job {job.Id[..16]}");
+                    job.State = nameof(JobState.Success);
+                    PpsService.Jobs(db).Update(job);
+                    return info;
+                }
+            }
+            job.State = nameof(JobState.Failure);
+            job.Reason = failure!;
+            PpsService.Jobs(db).Update(job);
+            PpsService.MarkDownstreamUnrunnable(db, job);
+            return null;
+        });
+        if (commit is not null) store.Pfs.RaiseCommitFinished(commit);
+    }
+
+    private static List<DatumInputDoc> ToInputDocs(PlannedDatum d) =>
+        d.Inputs.Select(i => new DatumInputDoc { Name = i.Name, Repo = i.Repo, Commit = i.Commit, Path = i.Path }).ToList();
+
+    private static void TryDelete(string folder)
+    {
+        try { if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}

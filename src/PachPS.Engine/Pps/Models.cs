@@ -1,0 +1,64 @@
+namespace PachPS.Engine.Pps;
+
+public enum PipelineState { Running, Paused }
+
+/// <summary>A pipeline and its current spec.</summary>
+public sealed record PipelineInfo(string Pipeline, int Version, PipelineState State, PipelineSpec Spec, DateTimeOffset Created, DateTimeOffset Updated)
+{
+    public string Name => Pipeline;
+    public string Repo => Pipeline;
+    public string Description => Spec.Description;
+    public string InputSummary => DescribeInput(Spec.Input);
+
+    private static string DescribeInput(InputSpec input) => input switch
+    {
+        PfsInputSpec p => $"{p.Repo}:{p.Glob}",
+        CrossInputSpec c => "(" + string.Join(" ⨯ ", c.Inputs.Select(DescribeInput)) + ")",
+        UnionInputSpec u => "(" + string.Join(" ∪ ", u.Inputs.Select(DescribeInput)) + ")",
+        _ => "?",
+    };
+}
+
+public enum JobState { Created, Running, Success, Failure, Unrunnable, Killed }
+
+/// <summary>One input commit a job read.</summary>
+public sealed record JobInput(string Name, string Repo, string Branch, string Commit);
+
+/// <summary>A job: one run of a pipeline over its input commits.</summary>
+public sealed record JobInfo(
+    string JobId, string Pipeline, int PipelineVersion, string OutputCommit, string OutputBranch, JobState State, string Reason,
+    DateTimeOffset Created, DateTimeOffset? Started, DateTimeOffset? Finished, int Total, int Processed, int Skipped, int Failed,
+    int Restarts, long BytesDownloaded, long BytesUploaded, IReadOnlyList<JobInput> Inputs)
+{
+    public string Id => JobId;
+    public string Repo => Pipeline;
+    public string Commit => OutputCommit;
+    public TimeSpan? Duration => Started is null ? null : (Finished ?? DateTimeOffset.UtcNow) - Started.Value;
+    public string Progress => $"{Processed} + {Skipped} / {Total}";
+    public bool IsFinished => State is JobState.Success or JobState.Failure or JobState.Unrunnable or JobState.Killed;
+}
+
+public enum DatumState { Pending, Running, Success, Skipped, Failed }
+
+/// <summary>One input file set of a datum: repo@commit:/path.</summary>
+public sealed record DatumInput(string Name, string Repo, string Commit, string Path)
+{
+    public override string ToString() => $"{Repo}@{Commit}:{Path}";
+}
+
+/// <summary>A datum of a job (or of a dry run, without job and state).</summary>
+public sealed record DatumInfo(string DatumId, string? JobId, string Pipeline, DatumState State, int Attempts, IReadOnlyList<DatumInput> Inputs,
+    DateTimeOffset? Started, DateTimeOffset? Finished, string Reason)
+{
+    public string Id => DatumId;
+    public TimeSpan? Duration => Started is null || Finished is null ? null : Finished.Value - Started.Value;
+    public string InputFiles => string.Join(", ", Inputs.Select(i => i.ToString()));
+}
+
+/// <summary>One line a datum's process wrote.</summary>
+public sealed record LogLine(DateTimeOffset Time, string Pipeline, string JobId, string DatumId, string Stream, string Message);
+
+public enum ProvenanceKind { Input, Spec }
+
+/// <summary>One thing an output commit was derived from: an input commit, or the pipeline spec version.</summary>
+public sealed record ProvenanceEntry(string Repo, string Branch, string Commit, ProvenanceKind Kind, int? SpecVersion);

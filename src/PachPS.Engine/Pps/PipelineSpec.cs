@@ -1,0 +1,158 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using PachPS.Engine.Pfs;
+
+namespace PachPS.Engine.Pps;
+
+/// <summary>What a datum runs: Pachyderm's transform block.</summary>
+public sealed record TransformSpec(
+    string? Image, IReadOnlyList<string> Cmd, IReadOnlyList<string> Stdin, IReadOnlyDictionary<string, string> Env,
+    string? WorkingDir, IReadOnlyList<int> AcceptReturnCode);
+
+/// <summary>A pipeline input: a pfs (or 1.x atom) input, or a cross/union of inputs.</summary>
+public abstract record InputSpec
+{
+    /// <summary>Every pfs input in this tree, depth first.</summary>
+    public abstract IEnumerable<PfsInputSpec> Leaves();
+}
+
+public sealed record PfsInputSpec(string Name, string Repo, string Branch, string Glob) : InputSpec
+{
+    public override IEnumerable<PfsInputSpec> Leaves() => [this];
+}
+
+public sealed record CrossInputSpec(IReadOnlyList<InputSpec> Inputs) : InputSpec
+{
+    public override IEnumerable<PfsInputSpec> Leaves() => Inputs.SelectMany(i => i.Leaves());
+}
+
+public sealed record UnionInputSpec(IReadOnlyList<InputSpec> Inputs) : InputSpec
+{
+    public override IEnumerable<PfsInputSpec> Leaves() => Inputs.SelectMany(i => i.Leaves());
+}
+
+/// <summary>
+/// A parsed pipeline spec (Pachyderm 1.x and 2.x JSON). The original JSON is kept whole, unknown fields included.
+/// </summary>
+public sealed record PipelineSpec(
+    string Name, string Description, TransformSpec Transform, int Parallelism, InputSpec Input, string OutputBranch,
+    int DatumTries, string Salt, string Json, IReadOnlyList<string> UnknownFields)
+{
+    private static readonly HashSet<string> KnownTop =
+        ["pipeline", "description", "transform", "parallelism_spec", "input", "output_branch", "datum_tries", "salt"];
+    private static readonly HashSet<string> KnownTransform = ["image", "cmd", "stdin", "env", "working_dir", "accept_return_code"];
+    private static readonly HashSet<string> KnownPfs = ["name", "repo", "branch", "glob"];
+
+    /// <summary>Parses and validates the spec's own rules (names, globs, duplicate inputs); repos are checked by the service.</summary>
+    public static PipelineSpec Parse(string json)
+    {
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+        }
+        catch (JsonException ex)
+        {
+            throw Invalid("PipelineSpecInvalidJson",
+                $"The pipeline spec is not valid JSON (line {(ex.LineNumber ?? 0) + 1}, column {(ex.BytePositionInLine ?? 0) + 1}): {FirstSentence(ex.Message)}", json);
+        }
+        if (root is not JsonObject obj) throw Invalid("PipelineSpecInvalid", "The pipeline spec must be a JSON object.", json);
+        var unknown = new List<string>();
+        unknown.AddRange(obj.Select(p => p.Key).Where(k => !KnownTop.Contains(k)));
+
+        var name = (obj["pipeline"] as JsonObject)?["name"]?.GetValue<string>();
+        if (name is null) throw Invalid("PipelineSpecMissingName", "The spec has no pipeline.name.", json);
+        Names.ValidateName(name, "Pipeline");
+
+        if (obj["transform"] is not JsonObject t) throw Invalid("PipelineSpecMissingTransform", $"Pipeline '{name}' has no transform.", name);
+        unknown.AddRange(t.Select(p => "transform." + p.Key).Where(k => !KnownTransform.Contains(k[10..])));
+        var cmd = Strings(t["cmd"], "transform.cmd", name);
+        if (cmd.Count == 0) throw Invalid("PipelineSpecMissingCommand", $"Pipeline '{name}' has no transform.cmd.", name);
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (t["env"] is JsonObject envObj)
+            foreach (var (k, v) in envObj) env[k] = v is JsonValue jv ? jv.ToString() : v?.ToJsonString() ?? "";
+        var accept = new List<int>();
+        if (t["accept_return_code"] is JsonArray codes)
+            foreach (var c in codes) accept.Add(Int(c ?? JsonValue.Create(""), "transform.accept_return_code", name));
+        var transform = new TransformSpec(Str(t["image"]), cmd, Strings(t["stdin"], "transform.stdin", name), env, Str(t["working_dir"]), accept);
+
+        var parallelism = 1;
+        if (obj["parallelism_spec"] is JsonObject ps && ps["constant"] is { } constant)
+        {
+            parallelism = Int(constant, "parallelism_spec.constant", name);
+            if (parallelism < 1) throw Invalid("PipelineSpecInvalid", $"Pipeline '{name}': parallelism_spec.constant must be at least 1.", name);
+        }
+        var tries = obj["datum_tries"] is { } dt ? Int(dt, "datum_tries", name) : 3;
+        if (tries < 1) throw Invalid("PipelineSpecInvalid", $"Pipeline '{name}': datum_tries must be at least 1.", name);
+
+        if (obj["input"] is not JsonObject input) throw Invalid("PipelineSpecMissingInput", $"Pipeline '{name}' has no input.", name);
+        var parsedInput = ParseInput(input, name, unknown, "input");
+        var duplicate = parsedInput.Leaves().GroupBy(l => l.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+            throw Invalid("PipelineSpecDuplicateInput", $"Pipeline '{name}' has two inputs named '{duplicate.Key}'; give them distinct names.", name);
+
+        var outputBranch = Str(obj["output_branch"]) ?? PfsService.DefaultBranch;
+        Names.ValidateName(outputBranch, "Branch");
+        return new PipelineSpec(name, Str(obj["description"]) ?? "", transform, parallelism, parsedInput, outputBranch, tries,
+            Str(obj["salt"]) ?? "", root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), unknown);
+    }
+
+    private static InputSpec ParseInput(JsonObject input, string pipeline, List<string> unknown, string where)
+    {
+        var kinds = input.Where(p => p.Value is not null).Select(p => p.Key).ToList();
+        if (kinds.Count != 1)
+            throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where} must have exactly one of pfs, atom, cross or union (found: {string.Join(", ", kinds)}).", pipeline);
+        var kind = kinds[0];
+        switch (kind)
+        {
+            case "pfs":
+            case "atom":
+                if (input[kind] is not JsonObject pfs) throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.{kind} must be an object.", pipeline);
+                unknown.AddRange(pfs.Select(p => $"{where}.{kind}.{p.Key}").Where(k => !KnownPfs.Contains(k[(k.LastIndexOf('.') + 1)..])));
+                var repo = Str(pfs["repo"]) ?? throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.{kind} has no repo.", pipeline);
+                Names.ValidateName(repo, "Repo");
+                var glob = Str(pfs["glob"]) ?? throw Invalid("PipelineSpecMissingGlob", $"Pipeline '{pipeline}': the input from repo '{repo}' has no glob.", pipeline);
+                _ = new Glob(glob);
+                var inputName = Str(pfs["name"]) ?? repo;
+                Names.ValidateName(inputName, "Input");
+                var branch = Str(pfs["branch"]) ?? PfsService.DefaultBranch;
+                Names.ValidateName(branch, "Branch");
+                return new PfsInputSpec(inputName, repo, branch, glob);
+            case "cross":
+            case "union":
+                if (input[kind] is not JsonArray items || items.Count == 0)
+                    throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.{kind} must be a non-empty array of inputs.", pipeline);
+                var children = items.Select((item, i) => item is JsonObject o
+                    ? ParseInput(o, pipeline, unknown, $"{where}.{kind}[{i}]")
+                    : throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.{kind}[{i}] must be an object.", pipeline)).ToList();
+                return kind == "cross" ? new CrossInputSpec(children) : new UnionInputSpec(children);
+            default:
+                throw Invalid("PipelineSpecUnsupportedInput", $"Pipeline '{pipeline}': input type '{kind}' is not supported here.", pipeline);
+        }
+    }
+
+    private static string? Str(JsonNode? node) => node is JsonValue v ? v.ToString() : null;
+
+    private static int Int(JsonNode node, string field, string pipeline)
+    {
+        // Pachyderm 1.x specs write numbers as strings ("constant": "1"); both forms are accepted.
+        if (node is JsonValue v && (v.TryGetValue<int>(out var i) || int.TryParse(v.ToString(), out i))) return i;
+        throw Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': {field} must be a whole number, not {node.ToJsonString()}.", pipeline);
+    }
+
+    private static List<string> Strings(JsonNode? node, string field, string pipeline) => node switch
+    {
+        null => [],
+        JsonArray a => a.Select(x => x is JsonValue v ? v.ToString() : throw Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': {field} must hold strings.", pipeline)).ToList(),
+        JsonValue v => [v.ToString()],
+        _ => throw Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': {field} must be an array of strings.", pipeline),
+    };
+
+    private static string FirstSentence(string message)
+    {
+        var i = message.IndexOf(" Path:", StringComparison.Ordinal);
+        return i > 0 ? message[..i] : message;
+    }
+
+    private static PachException Invalid(string id, string message, object? target) => PachException.Invalid(id, message, target);
+}

@@ -1,0 +1,182 @@
+using LiteDB;
+using PachPS.Engine.Metadata;
+using PachPS.Engine.Pfs;
+
+namespace PachPS.Engine.Pps;
+
+// Jobs, datums, logs, waiting and provenance: the read side of the pipeline system.
+public sealed partial class PpsService
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Jobs, newest first.</summary>
+    public IReadOnlyList<JobInfo> ListJobs(string? pipeline = null, JobState? state = null) => _meta.Read(db =>
+    {
+        var query = pipeline is null ? Jobs(db).FindAll() : Jobs(db).Find(j => j.Pipeline == pipeline);
+        if (pipeline is not null && Pipelines(db).FindById(pipeline) is null && !query.Any())
+            throw PachException.NotFound("PipelineNotFound", $"There is no pipeline named '{pipeline}'.", pipeline);
+        return query.Where(j => state is null || j.State == state.ToString()).OrderByDescending(j => j.Created).Select(ToJob).ToList();
+    });
+
+    public JobInfo GetJob(string id) => _meta.Read(db => ToJob(RequireJob(db, id)));
+
+    /// <summary>Waits until a job is finished.</summary>
+    public async Task<JobInfo> WaitJobAsync(string id, TimeSpan? timeout, CancellationToken cancel)
+    {
+        var deadline = timeout is null ? DateTime.MaxValue : DateTime.UtcNow + timeout.Value;
+        while (true)
+        {
+            var job = GetJob(id);
+            if (job.IsFinished) return job;
+            if (DateTime.UtcNow > deadline)
+                throw new PachException("WaitTimeout", PachErrorKind.OperationStopped, $"Job {job.JobId[..16]} did not finish within {timeout}.", job.JobId);
+            await Task.Delay(PollInterval, cancel);
+        }
+    }
+
+    /// <summary>Kills a job: its running datums are stopped and it ends 'Killed'.</summary>
+    public JobInfo StopJob(string id)
+    {
+        var job = _meta.Write(db =>
+        {
+            var doc = RequireJob(db, id);
+            if (!IsFinished(doc.State))
+            {
+                doc.State = nameof(JobState.Killed);
+                doc.Reason = "stopped by the user";
+                doc.Finished = DateTime.UtcNow;
+                Jobs(db).Update(doc);
+                MarkDownstreamUnrunnable(db, doc);
+            }
+            return ToJob(doc);
+        });
+        if (_running.TryGetValue(job.JobId, out var cts)) cts.Cancel();
+        return job;
+    }
+
+    /// <summary>
+    /// Like pachctl flush-commit: waits until no job downstream of the commit's repo is pending, then returns the
+    /// newest commit of each downstream repo derived from it.
+    /// </summary>
+    public async Task<IReadOnlyList<CommitInfo>> WaitCommitAsync(string repo, string reference, TimeSpan? timeout, CancellationToken cancel)
+    {
+        var commit = _store.Pfs.GetCommit(repo, reference);
+        var deadline = timeout is null ? DateTime.MaxValue : DateTime.UtcNow + timeout.Value;
+        while (true)
+        {
+            StartQueuedJobs();
+            var (busy, results) = _meta.Read(db =>
+            {
+                var downstream = Downstream(db, repo);
+                var busy = downstream.Any(p => Jobs(db).Find(j => j.Pipeline == p).Any(j => !IsFinished(j.State)));
+                var derived = _store.Pfs.FindDerived(db, commit.Commit)
+                    .Where(c => c.IsFinished && downstream.Contains(c.Repo))
+                    .GroupBy(c => c.Repo).Select(g => g.OrderByDescending(c => c.Started).First()).ToList();
+                return (busy, derived);
+            });
+            if (!busy) return OrderByCascade(results);
+            if (DateTime.UtcNow > deadline)
+                throw new PachException("WaitTimeout", PachErrorKind.OperationStopped, $"The pipelines downstream of {repo}@{reference} did not finish within {timeout}.", reference);
+            await Task.Delay(PollInterval, cancel);
+        }
+    }
+
+    private IReadOnlyList<CommitInfo> OrderByCascade(List<CommitInfo> commits) =>
+        commits.OrderBy(c => c.Provenance.Count).ThenBy(c => c.Repo, StringComparer.Ordinal).ToList();
+
+    /// <summary>Every pipeline that reads the repo, directly or through other pipelines.</summary>
+    private static HashSet<string> Downstream(LiteDatabase db, string repo)
+    {
+        var all = Pipelines(db).FindAll().ToList();
+        var result = new HashSet<string>(StringComparer.Ordinal);
+        var queue = new Queue<string>([repo]);
+        while (queue.TryDequeue(out var r))
+            foreach (var p in all.Where(p => p.Inputs.Any(i => i.StartsWith(r + "@", StringComparison.Ordinal))))
+                if (result.Add(p.Name)) queue.Enqueue(p.Name);
+        return result;
+    }
+
+    public IReadOnlyList<DatumInfo> ListDatums(string jobId) => _meta.Read(db =>
+    {
+        var job = RequireJob(db, jobId);
+        return Datums(db).Find(d => d.Job == job.Id).OrderBy(d => d.Started ?? DateTime.MaxValue).ThenBy(d => d.Hash).Select(ToDatum).ToList();
+    });
+
+    /// <summary>The datums a spec would have now (a dry run: nothing is created).</summary>
+    public IReadOnlyList<DatumInfo> PlanDatums(PipelineSpec spec) => _meta.Read(db =>
+    {
+        ValidateInputs(db, spec);
+        var tree = PfsService.Tree(db);
+        var planned = DatumPlanner.Plan(spec, spec.Salt, tree, leaf =>
+        {
+            var head = PfsService.Branches(db).FindById(BranchDoc.Key(leaf.Repo, leaf.Branch))?.Head;
+            var commit = head is null ? null : PfsService.Commits(db).FindById(head);
+            return new InputHead(commit?.Id ?? "", commit?.Root);
+        });
+        return planned.Select(d => new DatumInfo(d.Hash, null, spec.Name, DatumState.Pending, 0,
+            d.Inputs.Select(i => new DatumInput(i.Name, i.Repo, i.Commit, i.Path)).ToList(), null, null, "")).ToList();
+    });
+
+    public IReadOnlyList<LogLine> GetLogs(string? pipeline, string? jobId, string? datumId) => _meta.Read(db =>
+    {
+        IEnumerable<LogDoc> logs;
+        if (jobId is not null) logs = Logs(db).Find(l => l.Job == RequireJob(db, jobId).Id);
+        else if (pipeline is not null)
+        {
+            RequirePipeline(db, pipeline);
+            logs = Logs(db).Find(l => l.Pipeline == pipeline);
+        }
+        else logs = Logs(db).FindAll();
+        if (datumId is not null) logs = logs.Where(l => l.Datum.StartsWith(datumId, StringComparison.Ordinal));
+        return logs.OrderBy(l => l.Time).Select(l => new LogLine(PfsService.Utc(l.Time), l.Pipeline, l.Job, l.Datum, l.Stream, l.Message)).ToList();
+    });
+
+    /// <summary>What a commit was derived from: every input commit (transitively) and, for a pipeline output, the spec version.</summary>
+    public IReadOnlyList<ProvenanceEntry> GetProvenance(string repo, string reference)
+    {
+        var commit = _store.Pfs.GetCommit(repo, reference);
+        var entries = commit.Provenance.Select(p => new ProvenanceEntry(p.Repo, p.Branch, p.Commit, ProvenanceKind.Input, null)).ToList();
+        if (commit.Pipeline is not null)
+            entries.Add(new ProvenanceEntry(commit.Pipeline, $"(spec v{commit.PipelineVersion})", commit.Commit, ProvenanceKind.Spec, commit.PipelineVersion));
+        return entries;
+    }
+
+    /// <summary>The provenance of a job: of its output commit once it exists, else of the inputs it read.</summary>
+    public IReadOnlyList<ProvenanceEntry> GetJobProvenance(string jobId)
+    {
+        var job = _meta.Read(db => RequireJob(db, jobId));
+        if (job.State == nameof(JobState.Success)) return GetProvenance(job.Pipeline, job.OutputCommit);
+        var entries = job.Provenance.Select(p => new ProvenanceEntry(p.Repo, p.Branch, p.Commit, ProvenanceKind.Input, null)).ToList();
+        entries.Add(new ProvenanceEntry(job.Pipeline, $"(spec v{job.PipelineVersion})", job.OutputCommit, ProvenanceKind.Spec, job.PipelineVersion));
+        return entries;
+    }
+
+    /// <summary>Every commit derived from the given commit, directly or transitively.</summary>
+    public IReadOnlyList<CommitInfo> GetSubvenance(string repo, string reference)
+    {
+        var commit = _store.Pfs.GetCommit(repo, reference);
+        return _meta.Read(db => _store.Pfs.FindDerived(db, commit.Commit)).OrderBy(c => c.Started).ToList();
+    }
+
+    private static JobDoc RequireJob(LiteDatabase db, string id)
+    {
+        var job = Jobs(db).FindById(id ?? "");
+        if (job is not null) return job;
+        if (!string.IsNullOrEmpty(id) && id.Length >= 4)
+        {
+            var matches = Jobs(db).Find(Query.StartsWith("_id", id), limit: 2).ToList();
+            if (matches.Count == 1) return matches[0];
+            if (matches.Count > 1) throw PachException.Invalid("AmbiguousJob", $"'{id}' matches more than one job; give more characters.", id);
+        }
+        throw PachException.NotFound("JobNotFound", $"There is no job '{id}'.", id);
+    }
+
+    private static JobInfo ToJob(JobDoc j) => new(j.Id, j.Pipeline, j.PipelineVersion, j.OutputCommit, j.OutputBranch, Enum.Parse<JobState>(j.State),
+        j.Reason, PfsService.Utc(j.Created), j.Started is null ? null : PfsService.Utc(j.Started.Value), j.Finished is null ? null : PfsService.Utc(j.Finished.Value),
+        j.Total, j.Processed, j.Skipped, j.Failed, j.Restarts, j.BytesDownloaded, j.BytesUploaded,
+        j.Inputs.Select(i => new JobInput(i.Name, i.Repo, i.Branch, i.Commit)).ToList());
+
+    private static DatumInfo ToDatum(DatumDoc d) => new(d.Hash, d.Job, d.Pipeline, Enum.Parse<DatumState>(d.State), d.Attempts,
+        d.Inputs.Select(i => new DatumInput(i.Name, i.Repo, i.Commit, i.Path)).ToList(),
+        d.Started is null ? null : PfsService.Utc(d.Started.Value), d.Finished is null ? null : PfsService.Utc(d.Finished.Value), d.Reason);
+}

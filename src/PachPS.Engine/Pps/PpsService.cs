@@ -1,0 +1,357 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using LiteDB;
+using PachPS.Engine.Execution;
+using PachPS.Engine.Metadata;
+using PachPS.Engine.Pfs;
+
+namespace PachPS.Engine.Pps;
+
+/// <summary>
+/// Pipelines, jobs and datums. Finishing a commit on a pipeline's input branch creates a job in the same
+/// transaction; jobs run in the background of this process, one at a time per pipeline, datums in parallel.
+/// </summary>
+public sealed partial class PpsService : IDisposable
+{
+    private static readonly ConcurrentDictionary<string, byte> ActiveJobs = new(StringComparer.Ordinal);
+    private static readonly string ThisProcess = OwnerId(Process.GetCurrentProcess());
+
+    private readonly PachStore _store;
+    private readonly MetadataStore _meta;
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _pipelineGates = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _toStart = new();
+    private readonly List<Task> _tasks = [];
+    private readonly CancellationTokenSource _shutdown = new();
+
+    internal PpsService(PachStore store)
+    {
+        _store = store;
+        _meta = store.Meta;
+        WorkRoot = Path.Combine(store.Path, "work");
+        store.Pfs.FinishedInTransaction += (db, commit) => CreateTriggeredJobs(db, commit.Repo, commit.Branch);
+        store.Pfs.CommitFinished += _ => StartQueuedJobs();
+    }
+
+    /// <summary>Runs datums; local processes unless replaced (for example by a Kubernetes executor).</summary>
+    public IDatumExecutor Executor { get; set; } = new LocalProcessExecutor();
+
+    internal string WorkRoot { get; }
+
+    // ---------------------------------------------------------------- pipelines
+
+    public PipelineInfo CreatePipeline(PipelineSpec spec)
+    {
+        var info = _meta.Write(db =>
+        {
+            if (Pipelines(db).FindById(spec.Name) is not null)
+                throw new PachException("PipelineAlreadyExists", PachErrorKind.AlreadyExists, $"A pipeline named '{spec.Name}' already exists; use Update-PachPipeline.", spec.Name);
+            if (PfsService.Repos(db).FindById(spec.Name) is not null)
+                throw new PachException("RepoAlreadyExists", PachErrorKind.AlreadyExists, $"A repo named '{spec.Name}' already exists; a pipeline's output repo takes the pipeline's name.", spec.Name);
+            ValidateInputs(db, spec);
+            PfsService.Repos(db).Insert(new RepoDoc { Name = spec.Name, Created = DateTime.UtcNow, Description = $"Output repo for pipeline {spec.Name}." });
+            var doc = new PipelineDoc
+            {
+                Name = spec.Name, Version = 1, SpecJson = spec.Json, EffectiveSalt = spec.Salt, Created = DateTime.UtcNow, Updated = DateTime.UtcNow,
+                Inputs = InputKeys(spec),
+            };
+            Pipelines(db).Insert(doc);
+            SaveVersion(db, doc);
+            QueueJob(db, doc);
+            return ToPipeline(doc);
+        });
+        StartQueuedJobs();
+        return info;
+    }
+
+    public PipelineInfo UpdatePipeline(PipelineSpec spec, bool reprocess)
+    {
+        var info = _meta.Write(db =>
+        {
+            var doc = RequirePipeline(db, spec.Name);
+            ValidateInputs(db, spec);
+            doc.Version++;
+            doc.SpecJson = spec.Json;
+            doc.Inputs = InputKeys(spec);
+            doc.Updated = DateTime.UtcNow;
+            // -Reprocess: a fresh salt changes every datum hash, so nothing is skipped.
+            doc.EffectiveSalt = reprocess ? spec.Salt + ":" + PfsService.NewId() : spec.Salt + KeptNonce(doc.EffectiveSalt);
+            Pipelines(db).Update(doc);
+            SaveVersion(db, doc);
+            if (doc.State == nameof(PipelineState.Running)) QueueJob(db, doc);
+            return ToPipeline(doc);
+        });
+        StartQueuedJobs();
+        return info;
+    }
+
+    public IReadOnlyList<PipelineInfo> ListPipelines() =>
+        _meta.Read(db => Pipelines(db).FindAll().OrderBy(p => p.Name, StringComparer.Ordinal).Select(ToPipeline).ToList());
+
+    public PipelineInfo GetPipeline(string name) => _meta.Read(db => ToPipeline(RequirePipeline(db, name)));
+
+    /// <summary>The spec of one version of a pipeline.</summary>
+    public PipelineSpec GetPipelineSpec(string name, int version) => _meta.Read(db =>
+        PipelineSpec.Parse(Versions(db).FindById($"{name}@{version}")?.SpecJson
+            ?? throw PachException.NotFound("PipelineVersionNotFound", $"Pipeline '{name}' has no version {version}.", name)));
+
+    public void DeletePipeline(string name, bool keepRepo)
+    {
+        foreach (var job in ListJobs(name).Where(j => !j.IsFinished)) StopJob(job.JobId);
+        _meta.Write(db =>
+        {
+            RequirePipeline(db, name);
+            var dependents = Pipelines(db).FindAll().Where(p => p.Inputs.Any(i => i.StartsWith(name + "@", StringComparison.Ordinal))).Select(p => p.Name).ToList();
+            if (dependents.Count > 0)
+                throw PachException.State("PipelineHasDependents", $"Pipeline '{name}' feeds {string.Join(", ", dependents)}; remove those first.", name);
+            Pipelines(db).Delete(name);
+            Versions(db).DeleteMany(v => v.Pipeline == name);
+            var jobIds = Jobs(db).Find(j => j.Pipeline == name).Select(j => j.Id).ToList();
+            foreach (var id in jobIds)
+            {
+                Datums(db).DeleteMany(d => d.Job == id);
+                Logs(db).DeleteMany(l => l.Job == id);
+            }
+            Jobs(db).DeleteMany(j => j.Pipeline == name);
+            if (!keepRepo)
+            {
+                PfsService.Branches(db).DeleteMany(b => b.Repo == name);
+                PfsService.Commits(db).DeleteMany(c => c.Repo == name);
+                PfsService.Repos(db).Delete(name);
+            }
+        });
+    }
+
+    /// <summary>Paused pipelines start no jobs; resuming runs one over the current inputs.</summary>
+    public PipelineInfo SetPaused(string name, bool paused)
+    {
+        var info = _meta.Write(db =>
+        {
+            var doc = RequirePipeline(db, name);
+            doc.State = paused ? nameof(PipelineState.Paused) : nameof(PipelineState.Running);
+            Pipelines(db).Update(doc);
+            if (!paused) QueueJob(db, doc);
+            return ToPipeline(doc);
+        });
+        StartQueuedJobs();
+        return info;
+    }
+
+    /// <summary>Refuses to delete a repo that a pipeline reads or writes.</summary>
+    internal void GuardRepoDeletion(LiteDatabase db, string repo)
+    {
+        if (Pipelines(db).FindById(repo) is not null)
+            throw PachException.State("RepoIsPipelineOutput", $"Repo '{repo}' is the output of pipeline '{repo}'; use Remove-PachPipeline.", repo);
+        var readers = Pipelines(db).FindAll().Where(p => p.Inputs.Any(i => i.StartsWith(repo + "@", StringComparison.Ordinal))).Select(p => p.Name).ToList();
+        if (readers.Count > 0)
+            throw PachException.State("RepoHasDependents", $"Repo '{repo}' is an input of {string.Join(", ", readers)}; remove those pipelines first.", repo);
+    }
+
+    private void ValidateInputs(LiteDatabase db, PipelineSpec spec)
+    {
+        foreach (var input in spec.Input.Leaves())
+        {
+            if (input.Repo == spec.Name)
+                throw PachException.Invalid("PipelineCycle", $"Pipeline '{spec.Name}' cannot read its own output repo.", spec.Name);
+            if (PfsService.Repos(db).FindById(input.Repo) is null)
+                throw PachException.NotFound("PipelineInputNotFound", $"Pipeline '{spec.Name}' reads repo '{input.Repo}', which does not exist.", input.Repo);
+        }
+        // A cycle: some input is (transitively) produced from this pipeline's output.
+        var upstream = new Queue<string>(spec.Input.Leaves().Select(l => l.Repo));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (upstream.TryDequeue(out var repo))
+        {
+            if (!seen.Add(repo)) continue;
+            if (repo == spec.Name)
+                throw PachException.Invalid("PipelineCycle", $"Pipeline '{spec.Name}' would read its own output through other pipelines.", spec.Name);
+            var producer = Pipelines(db).FindById(repo);
+            if (producer is null) continue;
+            foreach (var key in producer.Inputs) upstream.Enqueue(key[..key.IndexOf('@')]);
+        }
+    }
+
+    private static List<string> InputKeys(PipelineSpec spec) => spec.Input.Leaves().Select(l => $"{l.Repo}@{l.Branch}").Distinct().ToList();
+
+    private static string KeptNonce(string salt)
+    {
+        var i = salt.LastIndexOf(':');
+        return i >= 0 && salt.Length - i == 33 ? salt[i..] : "";
+    }
+
+    private static void SaveVersion(LiteDatabase db, PipelineDoc doc) =>
+        Versions(db).Upsert(new PipelineVersionDoc { Id = $"{doc.Name}@{doc.Version}", Pipeline = doc.Name, Version = doc.Version, SpecJson = doc.SpecJson, Created = DateTime.UtcNow });
+
+    // ---------------------------------------------------------------- triggering
+
+    private void CreateTriggeredJobs(LiteDatabase db, string repo, string branch)
+    {
+        var key = $"{repo}@{branch}";
+        foreach (var pipeline in Pipelines(db).Find(Query.EQ("$.Inputs[*] ANY", key)).ToList())
+            if (pipeline.State == nameof(PipelineState.Running)) QueueJob(db, pipeline);
+    }
+
+    /// <summary>Creates a job over the current heads of every input, unless one exists for exactly those commits.</summary>
+    private void QueueJob(LiteDatabase db, PipelineDoc pipeline)
+    {
+        var spec = PipelineSpec.Parse(pipeline.SpecJson);
+        var inputs = new List<JobInputDoc>();
+        foreach (var leaf in spec.Input.Leaves())
+        {
+            var head = PfsService.Branches(db).FindById(BranchDoc.Key(leaf.Repo, leaf.Branch))?.Head;
+            if (head is null) return; // an input without commits: nothing to run yet
+            inputs.Add(new JobInputDoc { Name = leaf.Name, Repo = leaf.Repo, Branch = leaf.Branch, Commit = head });
+        }
+        var signature = string.Join(",", inputs.Select(i => i.Commit));
+        var same = Jobs(db).Find(j => j.Pipeline == pipeline.Name && j.PipelineVersion == pipeline.Version)
+            .Any(j => string.Join(",", j.Inputs.Select(i => i.Commit)) == signature);
+        if (same) return;
+        var provenance = new Dictionary<string, ProvenanceDoc>(StringComparer.Ordinal);
+        foreach (var input in inputs)
+        {
+            provenance.TryAdd(input.Commit, new ProvenanceDoc { Repo = input.Repo, Branch = input.Branch, Commit = input.Commit });
+            var commit = PfsService.Commits(db).FindById(input.Commit);
+            foreach (var p in commit?.Provenance ?? []) provenance.TryAdd(p.Commit, p);
+        }
+        var job = new JobDoc
+        {
+            Id = PfsService.NewId(), Pipeline = pipeline.Name, PipelineVersion = pipeline.Version, Salt = pipeline.EffectiveSalt, OutputCommit = PfsService.NewId(),
+            OutputBranch = spec.OutputBranch, Inputs = inputs, Provenance = provenance.Values.ToList(), Created = DateTime.UtcNow, Owner = ThisProcess,
+        };
+        Jobs(db).Insert(job);
+        _toStart.Enqueue(job.Id);
+    }
+
+    private void StartQueuedJobs()
+    {
+        while (_toStart.TryDequeue(out var id)) StartJob(id);
+    }
+
+    private void StartJob(string jobId)
+    {
+        if (_shutdown.IsCancellationRequested || !ActiveJobs.TryAdd(jobId, 0)) return;
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
+        _running[jobId] = cts;
+        var task = Task.Run(async () =>
+        {
+            string? pipeline = null;
+            SemaphoreSlim? gate = null;
+            try
+            {
+                pipeline = _meta.Read(db => Jobs(db).FindById(jobId)?.Pipeline);
+                if (pipeline is null) return;
+                gate = _pipelineGates.GetOrAdd(pipeline, _ => new SemaphoreSlim(1, 1));
+                await gate.WaitAsync(cts.Token);
+                await new JobRunner(this, _store, jobId).RunAsync(cts.Token);
+            }
+            catch (OperationCanceledException) { }
+            catch (Exception ex)
+            {
+                // Anything unexpected still ends the job with a reason: a job is never left running silently.
+                TryFailJob(jobId, "internal error: " + ex.Message);
+            }
+            finally
+            {
+                gate?.Release();
+                _running.TryRemove(jobId, out _);
+                ActiveJobs.TryRemove(jobId, out _);
+                cts.Dispose();
+                StartQueuedJobs();
+            }
+        });
+        lock (_tasks)
+        {
+            _tasks.RemoveAll(t => t.IsCompleted);
+            _tasks.Add(task);
+        }
+    }
+
+    internal void EnqueueStart(string jobId) => _toStart.Enqueue(jobId);
+
+    private void TryFailJob(string jobId, string reason)
+    {
+        try
+        {
+            _meta.Write(db =>
+            {
+                var job = Jobs(db).FindById(jobId);
+                if (job is null || IsFinished(job.State)) return;
+                job.State = nameof(JobState.Failure);
+                job.Reason = reason;
+                job.Finished = DateTime.UtcNow;
+                Jobs(db).Update(job);
+                MarkDownstreamUnrunnable(db, job);
+            });
+        }
+        catch (Exception) { /* the store is gone; the job is resumed when it is opened again */ }
+    }
+
+    /// <summary>Resumes jobs left unfinished by a process that no longer runs them (a closed or killed session).</summary>
+    internal void ResumeOrphans()
+    {
+        var orphans = _meta.Read(db => Jobs(db).Find(Query.In("State", nameof(JobState.Created), nameof(JobState.Running)))
+            .Where(j => !ActiveJobs.ContainsKey(j.Id) && (j.Owner == ThisProcess || !OwnerAlive(j.Owner)))
+            .OrderBy(j => j.Created).Select(j => j.Id).ToList());
+        foreach (var id in orphans) StartJob(id);
+    }
+
+    /// <summary>Marks jobs of every pipeline downstream of a failed job's output as unrunnable, recursively.</summary>
+    internal static void MarkDownstreamUnrunnable(LiteDatabase db, JobDoc failed)
+    {
+        var queue = new Queue<(string Repo, string Branch, JobDoc Cause)>([(failed.Pipeline, failed.OutputBranch, failed)]);
+        while (queue.TryDequeue(out var item))
+        {
+            foreach (var p in Pipelines(db).Find(Query.EQ("$.Inputs[*] ANY", $"{item.Repo}@{item.Branch}")).ToList())
+            {
+                var spec = PipelineSpec.Parse(p.SpecJson);
+                var job = new JobDoc
+                {
+                    Id = PfsService.NewId(), Pipeline = p.Name, PipelineVersion = p.Version, OutputCommit = "", OutputBranch = spec.OutputBranch,
+                    State = nameof(JobState.Unrunnable), Reason = $"upstream job {item.Cause.Id[..16]} of '{item.Cause.Pipeline}' did not succeed",
+                    Created = DateTime.UtcNow, Finished = DateTime.UtcNow, Provenance = item.Cause.Provenance, Owner = ThisProcess,
+                };
+                Jobs(db).Insert(job);
+                queue.Enqueue((p.Name, spec.OutputBranch, job));
+            }
+        }
+    }
+
+    private static string OwnerId(Process p) => $"{p.Id}:{p.StartTime.ToUniversalTime().Ticks}";
+
+    private static bool OwnerAlive(string owner)
+    {
+        var parts = owner.Split(':');
+        if (parts.Length != 2 || !int.TryParse(parts[0], out var pid)) return false;
+        try
+        {
+            using var p = Process.GetProcessById(pid);
+            return OwnerId(p) == owner;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+
+    internal static bool IsFinished(string state) =>
+        state is nameof(JobState.Success) or nameof(JobState.Failure) or nameof(JobState.Unrunnable) or nameof(JobState.Killed);
+
+    internal static ILiteCollection<PipelineDoc> Pipelines(LiteDatabase db) => db.GetCollection<PipelineDoc>("pipelines");
+    internal static ILiteCollection<PipelineVersionDoc> Versions(LiteDatabase db) => db.GetCollection<PipelineVersionDoc>("pipeline_versions");
+    internal static ILiteCollection<JobDoc> Jobs(LiteDatabase db) => db.GetCollection<JobDoc>("jobs");
+    internal static ILiteCollection<DatumDoc> Datums(LiteDatabase db) => db.GetCollection<DatumDoc>("datums");
+    internal static ILiteCollection<LogDoc> Logs(LiteDatabase db) => db.GetCollection<LogDoc>("logs");
+
+    internal static PipelineDoc RequirePipeline(LiteDatabase db, string name) =>
+        Pipelines(db).FindById(name ?? "") ?? throw PachException.NotFound("PipelineNotFound", $"There is no pipeline named '{name}'.", name);
+
+    private static PipelineInfo ToPipeline(PipelineDoc doc) => new(doc.Name, doc.Version, Enum.Parse<PipelineState>(doc.State),
+        PipelineSpec.Parse(doc.SpecJson), PfsService.Utc(doc.Created), PfsService.Utc(doc.Updated));
+
+    /// <summary>Stops the background work of this process; unfinished jobs resume when the store is opened again.</summary>
+    public void Dispose()
+    {
+        _shutdown.Cancel();
+        Task[] tasks;
+        lock (_tasks) tasks = [.. _tasks];
+        try { Task.WaitAll(tasks, TimeSpan.FromSeconds(10)); }
+        catch (AggregateException) { }
+    }
+}

@@ -1,0 +1,31 @@
+using System.Management.Automation;
+using PachPS.Engine.Pps;
+using PachPS.Infrastructure;
+
+namespace PachPS.Commands;
+
+/// <summary>A job's datums, or (-Spec/-Path) the datums a spec would produce now, without creating anything.</summary>
+[Cmdlet(VerbsCommon.Get, "PachDatum", DefaultParameterSetName = JobSet)]
+[OutputType(typeof(DatumInfo))]
+public sealed class GetPachDatumCommand : PachCmdlet
+{
+    private const string JobSet = "Job";
+    private const string SpecSet = "Spec";
+    private const string PathSet = "Path";
+
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = JobSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("JobId")]
+    public string Job { get; set; } = "";
+
+    [Parameter(Mandatory = true, ParameterSetName = SpecSet)]
+    public object? Spec { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = PathSet)]
+    public string Path { get; set; } = "";
+
+    protected override void ProcessRecord() => InvokeEach(() =>
+    {
+        if (ParameterSetName == JobSet) WriteObject(Store.Pps.ListDatums(Job), enumerateCollection: true);
+        else WriteObject(Store.Pps.PlanDatums(SpecReader.Read(this, ParameterSetName == PathSet ? Path : null, Spec)), enumerateCollection: true);
+    });
+}

@@ -1,0 +1,32 @@
+using System.Management.Automation;
+using PachPS.Engine.Pps;
+using PachPS.Infrastructure;
+using JobState = PachPS.Engine.Pps.JobState;
+
+namespace PachPS.Commands;
+
+/// <summary>Jobs, newest first: all, one pipeline's, one by id, or those in a state.</summary>
+[Cmdlet(VerbsCommon.Get, "PachJob", DefaultParameterSetName = ListSet)]
+[OutputType(typeof(JobInfo))]
+public sealed class GetPachJobCommand : PachCmdlet
+{
+    private const string ListSet = "List";
+    private const string IdSet = "Id";
+
+    [Parameter(Position = 0, ParameterSetName = ListSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    public string? Pipeline { get; set; }
+
+    [Parameter(ParameterSetName = ListSet)]
+    public JobState? State { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = IdSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("JobId")]
+    public string Id { get; set; } = "";
+
+    protected override void ProcessRecord() => InvokeEach(() =>
+    {
+        if (ParameterSetName == IdSet) WriteObject(Store.Pps.GetJob(Id));
+        else WriteObject(Store.Pps.ListJobs(Pipeline, State), enumerateCollection: true);
+    });
+}

@@ -1,0 +1,26 @@
+using System.Management.Automation;
+using PachPS.Engine.Pps;
+using PachPS.Infrastructure;
+
+namespace PachPS.Commands;
+
+[Cmdlet(VerbsCommon.Get, "PachPipeline")]
+[OutputType(typeof(PipelineInfo))]
+public sealed class GetPachPipelineCommand : PachCmdlet
+{
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Pipeline")]
+    [SupportsWildcards]
+    public string? Name { get; set; }
+
+    protected override void ProcessRecord() => Invoke(() =>
+    {
+        if (Name is not null && !WildcardPattern.ContainsWildcardCharacters(Name))
+        {
+            WriteObject(Store.Pps.GetPipeline(Name));
+            return;
+        }
+        var pattern = new WildcardPattern(Name ?? "*");
+        WriteObject(Store.Pps.ListPipelines().Where(p => pattern.IsMatch(p.Name)), enumerateCollection: true);
+    });
+}

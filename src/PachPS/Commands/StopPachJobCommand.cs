@@ -1,0 +1,21 @@
+using System.Management.Automation;
+using PachPS.Engine.Pps;
+using PachPS.Infrastructure;
+
+namespace PachPS.Commands;
+
+/// <summary>Kills a job: running datums stop and the job ends 'Killed'.</summary>
+[Cmdlet(VerbsLifecycle.Stop, "PachJob", SupportsShouldProcess = true)]
+[OutputType(typeof(JobInfo))]
+public sealed class StopPachJobCommand : PachCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("JobId")]
+    public string Id { get; set; } = "";
+
+    protected override void ProcessRecord() => InvokeEach(() =>
+    {
+        var job = Store.Pps.GetJob(Id);
+        if (ShouldProcess($"{job.Pipeline} job {job.JobId}", "Stop job")) WriteObject(Store.Pps.StopJob(job.JobId));
+    });
+}

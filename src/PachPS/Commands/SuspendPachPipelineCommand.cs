@@ -1,0 +1,20 @@
+using System.Management.Automation;
+using PachPS.Engine.Pps;
+using PachPS.Infrastructure;
+
+namespace PachPS.Commands;
+
+[Cmdlet(VerbsLifecycle.Suspend, "PachPipeline", SupportsShouldProcess = true)]
+[OutputType(typeof(PipelineInfo))]
+public sealed class SuspendPachPipelineCommand : PachCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("Pipeline")]
+    public string Name { get; set; } = "";
+
+    protected override void ProcessRecord()
+    {
+        if (!ShouldProcess(Name, "Suspend pipeline")) return;
+        InvokeEach(() => WriteObject(Store.Pps.SetPaused(Name, paused: true)));
+    }
+}
