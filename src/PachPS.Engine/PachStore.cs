@@ -31,7 +31,13 @@ public sealed class PachStore : IDisposable
         if (File.Exists(full))
             throw PachException.Invalid("StorePathIsFile", $"'{full}' is a file; a store is a folder.", full);
         Directory.CreateDirectory(full);
-        var store = new PachStore(full, new LocalObjectStore(System.IO.Path.Combine(full, "objects")), temporary);
+        return Open(full, new LocalObjectStore(System.IO.Path.Combine(full, "objects")), temporary);
+    }
+
+    /// <summary>Opens a store over any object store (S3, or a faulty one in tests).</summary>
+    internal static PachStore Open(string folder, IObjectStore objects, bool temporary = false)
+    {
+        var store = new PachStore(folder, objects, temporary);
         store.Pps.ResumeOrphans();
         return store;
     }

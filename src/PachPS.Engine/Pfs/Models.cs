@@ -14,7 +14,10 @@ public sealed record BranchInfo(string Repo, string Branch, string? Head, string
 }
 
 /// <summary>One input commit that an output commit was derived from.</summary>
-public sealed record CommitProvenance(string Repo, string Branch, string Commit);
+public sealed record CommitProvenance(string Repo, string Branch, string Commit)
+{
+    public override string ToString() => $"{Repo}@{Branch}={Commit[..Math.Min(16, Commit.Length)]}";
+}
 
 /// <summary>A commit: open while files are being added, finished once it is immutable.</summary>
 public sealed record CommitInfo(

@@ -1,0 +1,192 @@
+using PachPS.Engine;
+using PachPS.Engine.Pfs;
+using PachPS.Engine.Storage;
+
+namespace PachPS.Tests.Unit;
+
+public class PfsTests
+{
+    [Fact]
+    public void CommitsChainAndAncestryResolves()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("data");
+        var c1 = t.Put("data", "/a.txt", "one");
+        var c2 = t.Put("data", "/a.txt", "two");
+        var c3 = t.Put("data", "/b.txt", "three");
+        Assert.Equal(c2.Commit, c3.Parent);
+        Assert.Equal(c2.Commit, t.Pfs.GetCommit("data", "master^").Commit);
+        Assert.Equal(c1.Commit, t.Pfs.GetCommit("data", "master^^").Commit);
+        Assert.Equal(c1.Commit, t.Pfs.GetCommit("data", "master~2").Commit);
+        Assert.Equal(c1.Commit, t.Pfs.GetCommit("data", "master.1").Commit);
+        Assert.Equal(c2.Commit, t.Pfs.GetCommit("data", c2.Commit[..8]).Commit);
+        Assert.Equal("one", t.Read("data", "master^^", "/a.txt"));
+        Assert.Equal("two", t.Read("data", "master", "/a.txt"));
+        Assert.Equal(2, t.Pfs.GetRepo("data").Branches.Count + 1);
+        Assert.Equal(8, t.Pfs.GetRepo("data").Size);
+        Assert.Equal("CommitNotFound", Assert.Throws<PachException>(() => t.Pfs.GetCommit("data", "master~3")).ErrorId);
+    }
+
+    [Fact]
+    public void OpenCommitGathersManyCallsAtomically()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("data");
+        var open = t.Pfs.StartCommit("data", "master");
+        t.Put("data", "/1", "x");
+        t.Pfs.PutFiles("data", open.Commit, [TempStore.Text("/2", "y")]);
+        Assert.Throws<PachException>(() => t.Pfs.GetCommit("data", "master")); // nothing finished yet
+        var done = t.Pfs.FinishCommit("data", open.Commit);
+        Assert.Equal(open.Commit, done.Commit);
+        Assert.Equal(2, done.FileCount);
+        Assert.Equal("CommitFinished", Assert.Throws<PachException>(() => t.Pfs.PutFiles("data", open.Commit, [TempStore.Text("/3", "z")])).ErrorId);
+        Assert.Single(t.Pfs.ListCommits("data", "master"));
+    }
+
+    [Fact]
+    public void AppendAndOverwrite()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("data");
+        t.Put("data", "/log", "a\n");
+        t.Pfs.PutFiles("data", "master", [TempStore.Text("/log", "b\n")], append: true);
+        Assert.Equal("a\nb\n", t.Read("data", "master", "/log"));
+        t.Put("data", "/log", "c\n");
+        Assert.Equal("c\n", t.Read("data", "master", "/log"));
+        Assert.Equal(3, t.Pfs.FileHistory("data", "master", "/log").Count);
+    }
+
+    [Fact]
+    public void ListingGlobsDirectoriesAndDiff()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("data");
+        t.Pfs.PutFiles("data", "master", [TempStore.Text("/dir/a.csv", "12"), TempStore.Text("/dir/b.txt", "345"), TempStore.Text("/top.csv", "6")]);
+        var top = t.Pfs.ListFiles("data", "master");
+        Assert.Equal(["/dir", "/top.csv"], top.Select(f => f.Path));
+        Assert.Equal(5, top[0].Size);
+        Assert.Equal(PachFileType.Directory, top[0].Type);
+        Assert.Equal(["/dir/a.csv", "/top.csv"], t.Pfs.ListFiles("data", "master", "/**.csv").Select(f => f.Path));
+        Assert.Equal(3, t.Pfs.ListFiles("data", "master", "/", recurse: true).Count);
+        t.Pfs.DeleteFiles("data", "master", ["/dir"]);
+        var diff = t.Pfs.Diff("data", "master");
+        Assert.Equal(["/dir/a.csv", "/dir/b.txt"], diff.Select(d => d.Path));
+        Assert.All(diff, d => Assert.Equal(DiffChange.Removed, d.Change));
+    }
+
+    [Fact]
+    public void CopyShares()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("a");
+        t.Pfs.CreateRepo("b");
+        t.Put("a", "/x/1", "one");
+        var before = t.Store.Info().StoredBytes;
+        t.Pfs.CopyFile("a", "master", "/x", "b", "master", "/y");
+        Assert.Equal("one", t.Read("b", "master", "/y/1"));
+        Assert.Equal(before, t.Store.Info().StoredBytes);
+    }
+
+    [Fact]
+    public void IdenticalContentIsStoredOnce()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("data");
+        var big = new byte[3_000_000];
+        new Random(5).NextBytes(big);
+        t.Pfs.PutFiles("data", "master", [new FileSource("/big", () => new MemoryStream(big), "big")]);
+        var after1 = t.Store.Info().StoredBytes;
+        t.Pfs.PutFiles("data", "master", [new FileSource("/copy", () => new MemoryStream(big), "big")]);
+        Assert.Equal(after1, t.Store.Info().StoredBytes);
+        for (var i = 0; i < 50; i++) t.Put("data", $"/small{i}", "same small content");
+        var packs = t.Store.Content.Objects.List("pack/").Count();
+        Assert.Equal(1, packs);
+    }
+
+    [Theory]
+    [InlineData("bad name")]
+    [InlineData("../x")]
+    public void InvalidInputChangesNothing(string bad)
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("data");
+        t.Put("data", "/a", "1");
+        var commits = t.Pfs.ListCommits("data").Count;
+        Assert.ThrowsAny<PachException>(() => t.Pfs.CreateRepo(bad));
+        Assert.ThrowsAny<PachException>(() => t.Pfs.PutFiles("data", "master", [TempStore.Text("/ok", "1"), TempStore.Text(bad.Replace(" ", "/../"), "2")]));
+        Assert.Equal(commits, t.Pfs.ListCommits("data").Count);
+        Assert.Single(t.Pfs.ListRepos());
+    }
+
+    [Fact]
+    public void ContentIsDurableBeforeMetadata()
+    {
+        // The crash-ordering rule: if writing content fails part way, no commit (and no file) appears.
+        var folder = Path.Combine(Path.GetTempPath(), "pachps-unit-" + Guid.NewGuid().ToString("N")[..12]);
+        var faulty = new FaultyObjectStore(new LocalObjectStore(Path.Combine(folder, "objects")), failAfter: 1);
+        using (var store = PachStore.Open(folder, faulty))
+        {
+            store.Pfs.CreateRepo("data");
+            var big = new byte[3_000_000];
+            new Random(7).NextBytes(big);
+            Assert.Throws<IOException>(() => store.Pfs.PutFiles("data", "master", [new FileSource("/big", () => new MemoryStream(big), "big")]));
+            Assert.Empty(store.Pfs.ListCommits("data"));
+            Assert.Empty(store.Check());
+        }
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [Fact]
+    public void IntegrityCheckFindsCorruptAndMissingObjects()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("data");
+        var big = new byte[600_000];
+        new Random(9).NextBytes(big);
+        t.Pfs.PutFiles("data", "master", [new FileSource("/big", () => new MemoryStream(big), "big"), TempStore.Text("/small", "s")]);
+        Assert.Empty(t.Store.Check());
+        var objects = Directory.EnumerateFiles(Path.Combine(t.Folder, "objects"), "*", SearchOption.AllDirectories).ToList();
+        var chunk = objects.First(o => o.Contains("/chunk/"));
+        File.WriteAllBytes(chunk, [1, 2, 3]);
+        File.Delete(objects.First(o => o.Contains("/pack/")));
+        var findings = t.Store.Check();
+        Assert.Contains(findings, f => f.Kind == "ObjectCorrupt");
+        Assert.Contains(findings, f => f.Kind == "ObjectMissing");
+        Assert.Equal("ObjectCorrupt", Assert.Throws<PachException>(() => t.Read("data", "master", "/big")).ErrorId);
+    }
+
+    [Fact]
+    public async Task TwoStoresOnOneFolderWriteConcurrently()
+    {
+        using var t = new TempStore();
+        using var other = PachStore.Open(t.Folder);
+        t.Pfs.CreateRepo("a");
+        other.Pfs.CreateRepo("b");
+        var tasks = new[]
+        {
+            Task.Run(() => { for (var i = 0; i < 40; i++) t.Put("a", $"/f{i}", i.ToString()); }),
+            Task.Run(() => { for (var i = 0; i < 40; i++) other.Pfs.PutFiles("b", "master", [TempStore.Text($"/g{i}", i.ToString())]); }),
+            Task.Run(() => { for (var i = 0; i < 40; i++) t.Pfs.ListRepos(); }),
+        };
+        await Task.WhenAll(tasks);
+        Assert.Equal(40, t.Pfs.GetCommit("a", "master").FileCount);
+        Assert.Equal(40, t.Pfs.GetCommit("b", "master").FileCount);
+        Assert.Empty(t.Store.Check());
+    }
+
+    private sealed class FaultyObjectStore(IObjectStore inner, int failAfter) : IObjectStore
+    {
+        private int _puts;
+        public void Put(string key, ReadOnlySpan<byte> data)
+        {
+            if (++_puts > failAfter) throw new IOException("simulated crash while writing content");
+            inner.Put(key, data);
+        }
+        public byte[] Get(string key) => inner.Get(key);
+        public byte[] GetRange(string key, long offset, int length) => inner.GetRange(key, offset, length);
+        public bool Exists(string key) => inner.Exists(key);
+        public IEnumerable<string> List(string prefix) => inner.List(prefix);
+        public void Delete(string key) => inner.Delete(key);
+        public (long Bytes, long Count) Usage() => inner.Usage();
+    }
+}
