@@ -1,0 +1,235 @@
+using PachPS.Engine;
+using PachPS.Engine.Pps;
+
+namespace PachPS.Tests.Unit;
+
+public class PpsTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    private static PipelineSpec Spec(string name, string input, string stdin, int parallelism = 1, string extra = "") =>
+        PipelineSpec.Parse($$"""
+        {
+          "pipeline": { "name": "{{name}}" },
+          "transform": { "cmd": [ "sh" ], "stdin": [ {{System.Text.Json.JsonSerializer.Serialize(stdin)}} ] },
+          "parallelism_spec": { "constant": {{parallelism}} },
+          {{extra}}
+          "input": {{input}}
+        }
+        """);
+
+    private static string Pfs(string repo, string glob, string? name = null) =>
+        $$"""{ "pfs": { "repo": "{{repo}}", "glob": "{{glob}}" {{(name is null ? "" : $", \"name\": \"{name}\"")}} } }""";
+
+    private static async Task<JobInfo> LatestJob(TempStore t, string pipeline)
+    {
+        var job = t.Store.Pps.ListJobs(pipeline)[0];
+        return await t.Store.Pps.WaitJobAsync(job.JobId, Timeout, CancellationToken.None);
+    }
+
+    [Fact]
+    public void SpecParsesTutorialStyleAndReportsUnknownFields()
+    {
+        var spec = PipelineSpec.Parse("""
+        { "pipeline": {"name": "pre_process"}, "transform": {"image": "x", "cmd": ["/bin/bash"], "stdin": ["python3 a.py $training /pfs/out/"]},
+          "parallelism_spec": {"constant": "3"}, "input": {"atom": {"repo": "training", "glob": "/*"}}, "enable_stats": true }
+        """);
+        Assert.Equal(3, spec.Parallelism);
+        Assert.Equal("training", ((PfsInputSpec)spec.Input).Name);
+        Assert.Equal(3, spec.DatumTries);
+        Assert.Equal(["enable_stats"], spec.UnknownFields);
+        Assert.Contains("enable_stats", spec.Json);
+    }
+
+    [Theory]
+    [InlineData("{ \"pipeline\": { \"name\": \"x\" }, ", "PipelineSpecInvalidJson")]
+    [InlineData("{ \"pipeline\": { \"name\": \"bad name\" }, \"transform\": {\"cmd\": [\"sh\"]}, \"input\": {\"pfs\": {\"repo\": \"a\", \"glob\": \"/\"}} }", "InvalidPipelineName")]
+    [InlineData("{ \"pipeline\": { \"name\": \"x\" }, \"transform\": {\"cmd\": [\"sh\"]}, \"input\": {\"pfs\": {\"repo\": \"a\"}} }", "PipelineSpecMissingGlob")]
+    [InlineData("{ \"pipeline\": { \"name\": \"x\" }, \"transform\": {\"cmd\": [\"sh\"]}, \"input\": {\"cross\": [{\"pfs\": {\"repo\": \"a\", \"glob\": \"/\"}}, {\"pfs\": {\"repo\": \"a\", \"glob\": \"/*\"}}]} }", "PipelineSpecDuplicateInput")]
+    [InlineData("{ \"pipeline\": { \"name\": \"x\" }, \"input\": {\"pfs\": {\"repo\": \"a\", \"glob\": \"/\"}} }", "PipelineSpecMissingTransform")]
+    public void BadSpecsHaveStableIds(string json, string id) =>
+        Assert.Equal(id, Assert.Throws<PachException>(() => PipelineSpec.Parse(json)).ErrorId);
+
+    [Fact]
+    public void InvalidJsonNamesLineAndColumn()
+    {
+        var ex = Assert.Throws<PachException>(() => PipelineSpec.Parse("{\n  \"pipeline\": { \"name\": \"x\" },\n  \"transform\": [ oops ]\n}"));
+        Assert.Contains("line 3", ex.Message);
+    }
+
+    [Fact]
+    public void ServiceRejectsUnknownReposAndCyclesAndCreatesNothing()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("a");
+        Assert.Equal("PipelineInputNotFound", Assert.Throws<PachException>(() => t.Store.Pps.CreatePipeline(Spec("p", Pfs("nope", "/"), "true"))).ErrorId);
+        Assert.Equal("PipelineCycle", Assert.Throws<PachException>(() => t.Store.Pps.CreatePipeline(Spec("p", Pfs("p", "/"), "true"))).ErrorId);
+        t.Store.Pps.CreatePipeline(Spec("p", Pfs("a", "/"), "true"));
+        t.Store.Pps.CreatePipeline(Spec("q", Pfs("p", "/"), "true"));
+        Assert.Equal("PipelineCycle", Assert.Throws<PachException>(() => t.Store.Pps.UpdatePipeline(Spec("p", Pfs("q", "/"), "true"), false)).ErrorId);
+        Assert.Equal(["a", "p", "q"], t.Pfs.ListRepos().Select(r => r.Name));
+    }
+
+    [Fact]
+    public void PlannerCoversGlobsCrossAndUnion()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("a");
+        t.Pfs.CreateRepo("b");
+        t.Pfs.PutFiles("a", "master", [TempStore.Text("/x/1", "1"), TempStore.Text("/x/2", "2"), TempStore.Text("/y", "3")]);
+        t.Pfs.PutFiles("b", "master", [TempStore.Text("/m", "4"), TempStore.Text("/n", "5")]);
+        int Count(string input) => t.Store.Pps.PlanDatums(Spec("dry", input, "true")).Count;
+        Assert.Equal(1, Count(Pfs("a", "/")));
+        Assert.Equal(2, Count(Pfs("a", "/*")));
+        Assert.Equal(2, Count(Pfs("a", "/x/*")));
+        Assert.Equal(3, Count(Pfs("a", "/**")) - 1); // /x, /x/1, /x/2, /y
+        Assert.Equal(4, Count($$"""{ "cross": [ {{Pfs("a", "/*")}}, {{Pfs("b", "/*")}} ] }"""));
+        Assert.Equal(4, Count($$"""{ "union": [ {{Pfs("a", "/*")}}, {{Pfs("b", "/*")}} ] }"""));
+        Assert.DoesNotContain(t.Pfs.ListRepos(), r => r.Name == "dry");
+        var datum = t.Store.Pps.PlanDatums(Spec("dry", Pfs("a", "/x"), "true")).Single();
+        Assert.Equal("/x", datum.Inputs[0].Path);
+    }
+
+    [Fact]
+    public async Task JobsRunSkipCarryOverAndDropRemovedOutputs()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Pfs.PutFiles("in", "master", [TempStore.Text("/a", "1"), TempStore.Text("/b", "2")]);
+        t.Store.Pps.CreatePipeline(Spec("copy", Pfs("in", "/*"), "cp \"$in\" /pfs/out/; echo copied $PACH_DATUM_ID", parallelism: 2));
+        var first = await LatestJob(t, "copy");
+        Assert.Equal((JobState.Success, 2, 0, 2), (first.State, first.Processed, first.Skipped, first.Total));
+        Assert.Equal("1", t.Read("copy", "master", "/a"));
+
+        t.Put("in", "/c", "3");
+        var second = await LatestJob(t, "copy");
+        Assert.Equal((1, 2, 3), (second.Processed, second.Skipped, second.Total));
+        Assert.Equal(["/a", "/b", "/c"], t.Pfs.ListFiles("copy", "master").Select(f => f.Path));
+
+        t.Pfs.DeleteFiles("in", "master", ["/a"]);
+        var third = await LatestJob(t, "copy");
+        Assert.Equal((0, 2, 2), (third.Processed, third.Skipped, third.Total));
+        Assert.Equal(["/b", "/c"], t.Pfs.ListFiles("copy", "master").Select(f => f.Path));
+
+        var logs = t.Store.Pps.GetLogs("copy", null, null);
+        Assert.Equal(3, logs.Count(l => l.Message.StartsWith("copied ")));
+        var prov = t.Store.Pps.GetProvenance("copy", "master");
+        Assert.Contains(prov, p => p.Repo == "in" && p.Commit == t.Pfs.GetCommit("in", "master").Commit);
+        Assert.Contains(prov, p => p.Kind == ProvenanceKind.Spec && p.SpecVersion == 1);
+    }
+
+    [Fact]
+    public async Task EnvironmentAndPfsPathsAreSet()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Pfs.PutFiles("in", "master", [TempStore.Text("/dir/f", "x")]);
+        t.Store.Pps.CreatePipeline(PipelineSpec.Parse("""
+        { "pipeline": { "name": "env" },
+          "transform": { "cmd": [ "sh", "-c", "printf '%s|%s|%s|%s' \"$(cat $data/f)\" \"$data_COMMIT\" \"$PACH_JOB_ID\" \"$GREETING\" > /pfs/out/env" ],
+                         "env": { "GREETING": "hello" } },
+          "input": { "pfs": { "repo": "in", "glob": "/dir", "name": "data" } } }
+        """));
+        var job = await LatestJob(t, "env");
+        Assert.Equal(JobState.Success, job.State);
+        var parts = t.Read("env", "master", "/env").Split('|');
+        Assert.Equal("x", parts[0]);
+        Assert.Equal(t.Pfs.GetCommit("in", "master").Commit, parts[1]);
+        Assert.Equal(job.JobId, parts[2]);
+        Assert.Equal("hello", parts[3]);
+    }
+
+    [Fact]
+    public async Task FailuresRetryThenFailAndDownstreamIsUnrunnable()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Put("in", "/a", "1");
+        t.Store.Pps.CreatePipeline(Spec("bad", Pfs("in", "/*"), "echo boom >&2; exit 3", extra: "\"datum_tries\": 2,"));
+        t.Store.Pps.CreatePipeline(Spec("after", Pfs("bad", "/"), "true"));
+        var bad = await LatestJob(t, "bad");
+        Assert.Equal(JobState.Failure, bad.State);
+        Assert.Contains("boom", bad.Reason);
+        Assert.Equal(2, t.Store.Pps.ListDatums(bad.JobId).Single().Attempts);
+        Assert.Throws<PachException>(() => t.Pfs.GetCommit("bad", "master"));
+        t.Put("in", "/b", "2");
+        await t.Store.Pps.WaitCommitAsync("in", "master", Timeout, CancellationToken.None);
+        var after = t.Store.Pps.ListJobs("after");
+        Assert.Contains(after, j => j.State == JobState.Unrunnable);
+    }
+
+    [Fact]
+    public async Task TwoDatumsWritingOnePathFailTheJobNamingBoth()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Pfs.PutFiles("in", "master", [TempStore.Text("/a", "1"), TempStore.Text("/b", "2")]);
+        t.Store.Pps.CreatePipeline(Spec("clash", Pfs("in", "/*"), "echo x > /pfs/out/same"));
+        var job = await LatestJob(t, "clash");
+        Assert.Equal(JobState.Failure, job.State);
+        Assert.Contains("both write '/same'", job.Reason);
+    }
+
+    [Fact]
+    public async Task UpdateSkipsUnchangedDatumsAndReprocessRunsThemAgain()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Pfs.PutFiles("in", "master", [TempStore.Text("/a", "1"), TempStore.Text("/b", "2")]);
+        t.Store.Pps.CreatePipeline(Spec("p", Pfs("in", "/*"), "cp $in /pfs/out/"));
+        await LatestJob(t, "p");
+        t.Store.Pps.UpdatePipeline(Spec("p", Pfs("in", "/*"), "cp $in /pfs/out/", parallelism: 3), reprocess: false);
+        var updated = await LatestJob(t, "p");
+        Assert.Equal("0 + 2 / 2", updated.Progress);
+        Assert.Equal(2, updated.PipelineVersion);
+        t.Store.Pps.UpdatePipeline(Spec("p", Pfs("in", "/*"), "cp $in /pfs/out/", parallelism: 3), reprocess: true);
+        Assert.Equal("2 + 0 / 2", (await LatestJob(t, "p")).Progress);
+    }
+
+    [Fact]
+    public async Task AJobLeftRunningByADeadOwnerResumesWithoutRedoingDatums()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Pfs.PutFiles("in", "master", [TempStore.Text("/a", "1"), TempStore.Text("/b", "2")]);
+        var marker = Path.Combine(t.Folder, "runs");
+        // Datum /b blocks until a file exists: the first store is closed while it waits.
+        var gate = Path.Combine(t.Folder, "gate");
+        t.Store.Pps.CreatePipeline(Spec("slow", Pfs("in", "/*"),
+            $"echo $in >> {marker}; case $in in */b) while [ ! -f {gate} ]; do sleep 0.05; done;; esac; cp $in /pfs/out/"));
+        await WaitUntil(() => t.Store.Pps.ListJobs("slow")[0].Processed == 1);
+        t.Reopen(); // disposing stops the job in this process; opening again resumes it
+        File.WriteAllText(gate, "");
+        var job = await LatestJob(t, "slow");
+        Assert.Equal(JobState.Success, job.State);
+        Assert.Equal(1, job.Restarts);
+        var runs = File.ReadAllLines(marker);
+        Assert.Single(runs, r => r.EndsWith("/a")); // the finished datum was not redone
+        Assert.Equal(["/a", "/b"], t.Pfs.ListFiles("slow", "master").Select(f => f.Path));
+    }
+
+    [Fact]
+    public async Task StopKillsARunningJob()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Put("in", "/a", "1");
+        t.Store.Pps.CreatePipeline(Spec("sleepy", Pfs("in", "/*"), "sleep 30"));
+        await WaitUntil(() => t.Store.Pps.ListJobs("sleepy")[0].State == JobState.Running);
+        var started = DateTime.UtcNow;
+        t.Store.Pps.StopJob(t.Store.Pps.ListJobs("sleepy")[0].JobId);
+        var job = await LatestJob(t, "sleepy");
+        Assert.Equal(JobState.Killed, job.State);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(10));
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException();
+            await Task.Delay(50);
+        }
+    }
+}
