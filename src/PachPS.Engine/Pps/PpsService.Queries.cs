@@ -68,7 +68,9 @@ public sealed partial class PpsService
             var (busy, results) = _meta.Read(db =>
             {
                 var downstream = Downstream(db, repo);
-                var busy = downstream.Any(p => Jobs(db).Find(j => j.Pipeline == p).Any(j => !IsFinished(j.State)));
+                // Pipelines upstream of a downstream one count too: their output may still start a job downstream.
+                var related = downstream.Concat(Upstream(db, downstream)).ToHashSet(StringComparer.Ordinal);
+                var busy = Jobs(db).Find(Query.In("State", nameof(JobState.Created), nameof(JobState.Running))).Any(j => related.Contains(j.Pipeline));
                 var derived = _store.Pfs.FindDerived(db, commit.Commit)
                     .Where(c => c.IsFinished && downstream.Contains(c.Repo))
                     .GroupBy(c => c.Repo).Select(g => g.OrderByDescending(c => c.Started).First()).ToList();
@@ -93,6 +95,21 @@ public sealed partial class PpsService
         while (queue.TryDequeue(out var r))
             foreach (var p in all.Where(p => p.Inputs.Any(i => i.StartsWith(r + "@", StringComparison.Ordinal))))
                 if (result.Add(p.Name)) queue.Enqueue(p.Name);
+        return result;
+    }
+
+    /// <summary>Every pipeline that the given pipelines read from, directly or transitively.</summary>
+    private static HashSet<string> Upstream(LiteDatabase db, IEnumerable<string> pipelines)
+    {
+        var byName = Pipelines(db).FindAll().ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var result = new HashSet<string>(StringComparer.Ordinal);
+        var queue = new Queue<string>(pipelines);
+        while (queue.TryDequeue(out var name))
+        {
+            if (!byName.TryGetValue(name, out var p)) continue;
+            foreach (var input in p.Inputs.Select(i => i[..i.IndexOf('@')]))
+                if (byName.ContainsKey(input) && result.Add(input)) queue.Enqueue(input);
+        }
         return result;
     }
 

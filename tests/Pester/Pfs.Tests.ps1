@@ -1,0 +1,199 @@
+#requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.7.1' }
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-Module $ModulePath -Force
+}
+AfterAll { Disconnect-PachStore }
+
+Describe 'Versioned data from the user''s side' {
+    BeforeEach {
+        $store = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+        Connect-PachStore -Path $store | Out-Null
+        $data = New-Item -ItemType Directory (Join-Path $TestDrive ([guid]::NewGuid().ToString('N')))
+        Set-Content (Join-Path $data 'one.csv') "1,2`n3,4"
+        Set-Content (Join-Path $data 'two.csv') '5,6'
+        $iris = Join-Path $data 'iris.csv'
+        Set-Content $iris "5.1,3.5,1.4,0.2,Iris-setosa`n4.9,3.0,1.4,0.2,Iris-setosa"
+    }
+
+    It 'plays the transcript of the foundation issue' {
+        $info = Get-PachStore
+        $info.Path | Should -Be (Resolve-Path $store).Path
+        $repos = New-PachRepo training, attributes
+        $repos.Name | Should -Be @('training', 'attributes')
+        (Get-PachRepo).Name | Should -Be @('attributes', 'training')
+        $commit = Add-PachFile training master iris.csv -Source $iris
+        $commit.FileCount | Should -Be 1
+        $file = Get-PachFile training master
+        $file.Path | Should -Be '/iris.csv'
+        $file.Size | Should -Be (Get-Item $iris).Length
+        $file.Commit | Should -Be $commit.Commit
+        Get-PachFileContent training master iris.csv | Select-Object -First 1 | Should -Be '5.1,3.5,1.4,0.2,Iris-setosa'
+        $piped = Get-ChildItem (Join-Path $data '*.csv') | Add-PachFile attributes master
+        @($piped).Count | Should -Be 1
+        (Get-PachFile attributes master).Path | Should -Be @('/iris.csv', '/one.csv', '/two.csv')
+        @(Get-PachCommit attributes -History).Count | Should -Be 1
+        (Get-PachRepo training).Size | Should -Be (Get-Item $iris).Length
+        (Get-PachStore).ObjectCount | Should -BeGreaterThan 0
+        Test-PachStore | Should -BeNullOrEmpty
+    }
+
+    It 'keeps history and resolves ancestry references' {
+        New-PachRepo data | Out-Null
+        $c1 = Add-PachFile data master a.txt -Value 'one'
+        $c2 = Add-PachFile data master a.txt -Value 'two'
+        $c3 = Add-PachFile data master b.txt -Value 'three'
+        (Get-PachCommit data master^).Commit | Should -Be $c2.Commit
+        (Get-PachCommit data master~2).Commit | Should -Be $c1.Commit
+        (Get-PachCommit data master.1).Commit | Should -Be $c1.Commit
+        (Get-PachCommit data $c3.Commit.Substring(0, 10)).Commit | Should -Be $c3.Commit
+        Get-PachFileContent data master^^ a.txt | Should -Be 'one'
+        (Get-PachFile data master a.txt -History).Commit | Should -Be @($c2.Commit, $c1.Commit)
+        $diff = Compare-PachCommit data master
+        $diff.Path | Should -Be '/b.txt'
+        $diff.Change | Should -Be 'Added'
+        (Compare-PachCommit data master master.1).Change | Sort-Object | Should -Be @('Added', 'Modified')
+    }
+
+    It 'gathers calls into one commit with Start- and Complete-PachCommit' {
+        New-PachRepo data | Out-Null
+        $open = Start-PachCommit data master -Message 'batch'
+        Add-PachFile data master x -Value 'x' | Out-Null
+        Add-PachFile data $open.Commit y -Value 'y' | Out-Null
+        { Get-PachCommit data master } | Should -Throw -ErrorId 'CommitNotFound,PachPS.Commands.GetPachCommitCommand'
+        $done = $open | Complete-PachCommit
+        $done.FileCount | Should -Be 2
+        $done.Message | Should -Be 'batch'
+        { Add-PachFile data $open.Commit z -Value 'z' } | Should -Throw -ErrorId 'CommitFinished,PachPS.Commands.AddPachFileCommand'
+    }
+
+    It 'adds folders recursively, appends, globs, saves, copies and removes' {
+        New-PachRepo data, other | Out-Null
+        New-Item -ItemType Directory (Join-Path $data 'sub/deeper') -Force | Out-Null
+        Set-Content (Join-Path $data 'sub/deeper/z.txt') 'z'
+        Add-PachFile data master / -Source $data -Recurse | Out-Null
+        (Get-PachFile data master -Recurse).Path | Should -Contain '/sub/deeper/z.txt'
+        (Get-PachFile data master '/**.csv').Path | Should -Be @('/iris.csv', '/one.csv', '/two.csv')
+        (Get-PachFile data master '/sub').Type | Should -Be 'Directory'
+        Add-PachFile data master two.csv -Value "7,8`n" -Append | Out-Null
+        (Get-PachFileContent data master two.csv -Raw) | Should -Be "5,6`n7,8`n"
+        $bytes = Get-PachFileContent data master one.csv -AsByteStream
+        $bytes.GetType() | Should -Be ([byte[]])
+        $out = Join-Path $TestDrive 'saved'
+        New-Item -ItemType Directory $out | Out-Null
+        Save-PachFile data master /sub $out | Out-Null
+        Get-Content (Join-Path $out 'deeper/z.txt') | Should -Be 'z'
+        Copy-PachFile data master /sub /copied -DestinationRepo other | Out-Null
+        Get-PachFileContent other master /copied/deeper/z.txt | Should -Be 'z'
+        Get-PachFile data master one.csv | Remove-PachFile -Confirm:$false | Out-Null
+        (Get-PachFile data master).Path | Should -Not -Contain '/one.csv'
+    }
+
+    It 'pipes repos, branches and files between cmdlets' {
+        New-PachRepo x, y | Out-Null
+        Add-PachFile x master f -Value 'content' | Out-Null
+        New-PachBranch x dev master | Out-Null
+        (Get-PachBranch x).Name | Should -Be @('dev', 'master')
+        Get-PachFile x dev f | Get-PachFileContent | Should -Be 'content'
+        Get-PachBranch x dev | Remove-PachBranch -Confirm:$false
+        (Get-PachBranch x).Name | Should -Be 'master'
+        Get-PachRepo y | Remove-PachRepo -Confirm:$false
+        (Get-PachRepo).Name | Should -Be 'x'
+    }
+
+    Context 'bad input gets a stable ErrorId and changes nothing' {
+        BeforeEach {
+            New-PachRepo data | Out-Null
+            Add-PachFile data master a -Value '1' | Out-Null
+            $before = @(Get-PachCommit data -History).Count
+        }
+        AfterEach {
+            @(Get-PachCommit data -History).Count | Should -Be $before
+            (Get-PachRepo).Name | Should -Be 'data'
+            Test-PachStore | Should -BeNullOrEmpty
+        }
+        It '<name>' -ForEach @(
+            @{ name = 'unknown repo'; action = { Get-PachFile nope master -ErrorAction Stop }; id = 'RepoNotFound,PachPS.Commands.GetPachFileCommand' }
+            @{ name = 'unknown branch'; action = { Get-PachFile data nope -ErrorAction Stop }; id = 'BranchNotFound,PachPS.Commands.GetPachFileCommand' }
+            @{ name = 'unknown commit'; action = { Get-PachCommit data 0123456789abcdef }; id = 'CommitNotFound,PachPS.Commands.GetPachCommitCommand' }
+            @{ name = 'unknown file'; action = { Get-PachFileContent data master nope.txt -ErrorAction Stop }; id = 'FileNotFound,PachPS.Commands.GetPachFileContentCommand' }
+            @{ name = 'existing repo'; action = { New-PachRepo data -ErrorAction Stop }; id = 'RepoAlreadyExists,PachPS.Commands.NewPachRepoCommand' }
+            @{ name = 'name with spaces'; action = { New-PachRepo 'bad name' -ErrorAction Stop }; id = 'InvalidRepoName,PachPS.Commands.NewPachRepoCommand' }
+            @{ name = 'path with ..'; action = { Add-PachFile data master ../../x -Value 'x' }; id = 'InvalidPath,PachPS.Commands.AddPachFileCommand' }
+            @{ name = 'empty path segment'; action = { Add-PachFile data master 'a//b' -Value 'x' }; id = 'InvalidPath,PachPS.Commands.AddPachFileCommand' }
+            @{ name = 'control character'; action = { Add-PachFile data master "a`tb" -Value 'x' }; id = 'InvalidPath,PachPS.Commands.AddPachFileCommand' }
+            @{ name = 'missing source'; action = { Add-PachFile data master x -Source (Join-Path $TestDrive 'missing.csv') }; id = 'SourceNotFound,PachPS.Commands.AddPachFileCommand' }
+            @{ name = 'file under a file'; action = { Add-PachFile data master a/b -Value 'x' }; id = 'PathConflict,PachPS.Commands.AddPachFileCommand' }
+            @{ name = 'bad ancestry'; action = { Get-PachCommit data 'master^x' }; id = 'InvalidCommitReference,PachPS.Commands.GetPachCommitCommand' }
+        ) {
+            { & $action } | Should -Throw -ErrorId $id
+        }
+        It 'adding to a finished commit' {
+            $c = Get-PachCommit data master
+            { Add-PachFile data $c.Commit b -Value 'x' } | Should -Throw -ErrorId 'CommitFinished,PachPS.Commands.AddPachFileCommand'
+        }
+        It 'the error category and target name the offending thing' {
+            $err = { Get-PachFile nope master -ErrorAction Stop } | Should -Throw -PassThru
+            $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+            $err.TargetObject | Should -Be 'nope'
+        }
+    }
+}
+
+Describe 'Crashes and concurrent processes' {
+    BeforeEach {
+        $store = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+    }
+
+    It 'survives kill -9 in the middle of a large recursive add' {
+        $src = New-Item -ItemType Directory (Join-Path $TestDrive ([guid]::NewGuid().ToString('N')))
+        $rng = [System.Random]::new(3)
+        foreach ($d in 1..4) {
+            $dir = New-Item -ItemType Directory (Join-Path $src "d$d")
+            foreach ($i in 1..6) { $b = [byte[]]::new(2MB); $rng.NextBytes($b); [System.IO.File]::WriteAllBytes((Join-Path $dir "big$i.bin"), $b) }
+            foreach ($i in 1..300) { Set-Content (Join-Path $dir "f$i.txt") "file $d $i" }
+        }
+        $total = @(Get-ChildItem $src -Recurse -File).Count
+        $child = Start-ChildPwsh "Connect-PachStore -Path '$store' | Out-Null; New-PachRepo big | Out-Null; Add-PachFile big master / -Source '$src' -Recurse | Out-Null"
+        $objects = Join-Path $store 'objects'
+        $deadline = (Get-Date).AddSeconds(60)
+        while (-not (Test-Path $objects) -or @(Get-ChildItem $objects -Recurse -File -ErrorAction Ignore).Count -lt 3) {
+            if ((Get-Date) -gt $deadline -or $child.HasExited) { break }
+            Start-Sleep -Milliseconds 20
+        }
+        $child.HasExited | Should -BeFalse -Because 'the ingest must still be running when it is killed'
+        $child.Kill()   # SIGKILL: no cleanup runs
+        $child.WaitForExit()
+        Connect-PachStore -Path $store | Out-Null
+        try {
+            Test-PachStore | Should -BeNullOrEmpty
+            $commits = @(Get-PachCommit big -History -ErrorAction SilentlyContinue)
+            if ($commits.Count -gt 0) { $commits[0].FileCount | Should -Be $total } # all of it or nothing
+            Add-PachFile big master / -Source $src -Recurse | Out-Null
+            (Get-PachCommit big master).FileCount | Should -Be $total
+            Test-PachStore | Should -BeNullOrEmpty
+        }
+        finally { Disconnect-PachStore }
+    }
+
+    It 'lets two processes write and list the same store at once' {
+        Connect-PachStore -Path $store | Out-Null
+        New-PachRepo a, b | Out-Null
+        Disconnect-PachStore
+        $writer = { param($repo) "Connect-PachStore -Path '$store' | Out-Null; foreach (`$i in 1..25) { Add-PachFile $repo master f`$i -Value `$i | Out-Null; Get-PachRepo | Out-Null }" }
+        $p1 = Start-ChildPwsh (& $writer 'a')
+        $p2 = Start-ChildPwsh (& $writer 'b')
+        $p1.WaitForExit(120000) | Should -BeTrue
+        $p2.WaitForExit(120000) | Should -BeTrue
+        $p1.ExitCode | Should -Be 0 -Because $p1.StandardError.ReadToEnd()
+        $p2.ExitCode | Should -Be 0 -Because $p2.StandardError.ReadToEnd()
+        Connect-PachStore -Path $store | Out-Null
+        try {
+            (Get-PachCommit a master).FileCount | Should -Be 25
+            (Get-PachCommit b master).FileCount | Should -Be 25
+            @(Get-PachCommit a -History).Count | Should -Be 25
+            Test-PachStore | Should -BeNullOrEmpty
+        }
+        finally { Disconnect-PachStore }
+    }
+}

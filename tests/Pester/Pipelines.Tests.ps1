@@ -1,0 +1,195 @@
+#requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.7.1' }
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-Module $ModulePath -Force
+}
+AfterAll { Disconnect-PachStore }
+
+Describe 'The tutorial, steps 2 to 11, with its own specs' {
+    BeforeAll {
+        Connect-PachStore -Path (Join-Path $TestDrive 'tutorial') | Out-Null
+        $t = $Transforms
+        $preSpec = Get-TutorialSpec pre-process.json { param($s) $s.transform.stdin = @("sh $t/pre_process.sh `$training /pfs/out/") }
+        $trainSpec = Get-TutorialSpec train.json { param($s) $s.transform.cmd = @('sh', "$t/train.sh", '/pfs/pre_process/x_train.csv', '/pfs/pre_process/y_train.csv', '/pfs/out/') }
+        $inferSpec = Get-TutorialSpec infer.json { param($s) $s.transform.stdin = @("sh $t/infer.sh /pfs/train/model.csv `$attributes /pfs/out/") }
+        $inferParallel = Get-TutorialSpec infer.json { param($s) $s.transform.stdin = @("sh $t/infer.sh /pfs/train/model.csv `$attributes /pfs/out/"); $s.parallelism_spec.constant = '3' }
+        $iris = Join-Path $SeedFolder 'iris.csv'
+        $species = @{}
+        Get-Content $iris | ForEach-Object { $f = $_ -split ','; $species[($f[0..3] -join ',')] = $f[4] }
+    }
+
+    It 'step 2-3: creates repos and commits the training data' {
+        New-PachRepo training, attributes | Out-Null
+        Add-PachFile training master iris.csv -Source $iris | Out-Null
+        (Get-PachFile training master iris.csv).Size | Should -Be (Get-Item $iris).Length
+    }
+
+    It 'step 4: pre_process runs one datum and writes the training matrices' {
+        New-PachPipeline -Spec $preSpec | Out-Null
+        $out = Wait-PachCommit training master
+        $out.Repo | Should -Be 'pre_process'
+        $job = Get-PachJob -Pipeline pre_process
+        $job.State | Should -Be 'Success'
+        $job.Progress | Should -Be '1 + 0 / 1'
+        $job.BytesDownloaded | Should -Be (Get-Item $iris).Length
+        (Get-PachFile pre_process master).Path | Should -Be @('/scaling.csv', '/x_train.csv', '/y_train.csv')
+        @(Get-PachFileContent pre_process master x_train.csv).Count | Should -Be 145
+    }
+
+    It 'step 5-8: train and inference produce the tutorial''s predictions' {
+        New-PachPipeline -Spec $trainSpec | Out-Null
+        Add-PachFile attributes master test1.csv -Source (Join-Path $SeedFolder 'test1.csv') | Out-Null
+        Add-PachFile attributes master test2.csv -Source (Join-Path $SeedFolder 'test2.csv') | Out-Null
+        New-PachPipeline -Spec $inferSpec | Out-Null
+        $done = Wait-PachCommit attributes master
+        $done.Repo | Should -Be 'inference'
+        $job = Get-PachJob -Pipeline inference | Select-Object -First 1
+        $job.State | Should -Be 'Success'
+        $job.Progress | Should -Be '2 + 0 / 2'
+        $predicted = @(Get-PachFileContent inference master test1.csv)
+        $predicted | Should -Be @('Iris-versicolor', 'Iris-virginica', 'Iris-virginica', 'Iris-virginica', 'Iris-setosa', 'Iris-setosa')
+        $rows = Get-Content (Join-Path $SeedFolder 'test1.csv')
+        0..5 | ForEach-Object { $predicted[$_] | Should -Be $species[$rows[$_]] }
+        @(Get-PachFileContent inference master test2.csv).Count | Should -Be 3
+    }
+
+    It 'step 9: raising parallelism to 3 skips both unchanged datums' {
+        Update-PachPipeline -Spec $inferParallel | Out-Null
+        Wait-PachCommit attributes master | Out-Null
+        $job = Get-PachJob -Pipeline inference | Select-Object -First 1
+        $job.PipelineVersion | Should -Be 2
+        $job.Progress | Should -Be '0 + 2 / 2'
+        (Get-PachPipeline inference).Spec.Parallelism | Should -Be 3
+    }
+
+    It 'step 10: new training data re-runs pre_process, train and inference' {
+        $before = @(Get-PachJob).Count
+        $edited = Join-Path $TestDrive 'iris-edited.csv'
+        Get-Content $iris | Select-Object -Skip 10 | Set-Content $edited
+        Add-PachFile training master iris.csv -Source $edited | Out-Null
+        $outputs = Wait-PachCommit training master
+        $outputs.Repo | Should -Be @('pre_process', 'train', 'inference')
+        $new = @(Get-PachJob) | Select-Object -First (@(Get-PachJob).Count - $before)
+        $new.Pipeline | Sort-Object | Should -Be @('inference', 'pre_process', 'train')
+        $new.State | Should -Be @('Success', 'Success', 'Success')
+        @(Get-PachFileContent pre_process master x_train.csv).Count | Should -Be 135
+    }
+
+    It 'step 11: the last inference commit names exactly the commits it came from' {
+        $prov = Get-PachJob -Pipeline inference | Select-Object -First 1 | Get-PachProvenance
+        $byRepo = @{}
+        $prov | Where-Object Kind -EQ 'Input' | ForEach-Object { $byRepo[$_.Repo] = $_.Commit }
+        $byRepo.Keys | Sort-Object | Should -Be @('attributes', 'pre_process', 'train', 'training')
+        $byRepo['training'] | Should -Be (Get-PachCommit training master).Commit
+        $byRepo['pre_process'] | Should -Be (Get-PachCommit pre_process master).Commit
+        $byRepo['train'] | Should -Be (Get-PachCommit train master).Commit
+        $byRepo['attributes'] | Should -Be (Get-PachCommit attributes master).Commit
+        ($prov | Where-Object Kind -EQ 'Spec').SpecVersion | Should -Be 2
+        (Get-PachSubvenance training master).Repo | Should -Be @('pre_process', 'train', 'inference')
+    }
+}
+
+Describe 'Pipeline cmdlets' {
+    BeforeEach {
+        Connect-PachStore -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))) | Out-Null
+        New-PachRepo src | Out-Null
+        Add-PachFile src master a.txt -Value "alpha`n" | Out-Null
+        Add-PachFile src master b.txt -Value "beta`n" | Out-Null
+        $copy = @{
+            pipeline = @{ name = 'copy' }
+            transform = @{ cmd = @('sh'); stdin = @('cp "$src" /pfs/out/; echo "copied $src"') }
+            input = @{ pfs = @{ repo = 'src'; glob = '/*' } }
+        }
+    }
+
+    It 'accepts a hashtable spec, lists datums and logs, and reports unknown fields verbosely' {
+        $copy.enable_stats = $true
+        $verbose = New-PachPipeline -Spec $copy -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        ($verbose.Message -join "`n") | Should -Match "enable_stats"
+        $job = Get-PachJob -Pipeline copy | Wait-PachJob
+        $job.State | Should -Be 'Success'
+        $datums = Get-PachDatum -Job $job.Id
+        $datums.Count | Should -Be 2
+        $datums.State | Should -Be @('Success', 'Success')
+        $datums[0].InputFiles | Should -Match '^src@[0-9a-f]{32}:/[ab]\.txt$'
+        @(Get-PachLog -Pipeline copy | Where-Object Message -Like 'copied *').Count | Should -Be 2
+        Get-PachFileContent copy master b.txt | Should -Be 'beta'
+    }
+
+    It 'dry-runs a spec without creating anything' {
+        $datums = Get-PachDatum -Spec $copy
+        $datums.Count | Should -Be 2
+        Get-PachPipeline | Should -BeNullOrEmpty
+        (Get-PachRepo).Name | Should -Be 'src'
+    }
+
+    It 'suspends, resumes and removes pipelines' {
+        New-PachPipeline -Spec $copy | Out-Null
+        Get-PachJob -Pipeline copy | Wait-PachJob | Out-Null
+        Suspend-PachPipeline copy | Out-Null
+        Add-PachFile src master c.txt -Value 'c' | Out-Null
+        @(Get-PachJob -Pipeline copy).Count | Should -Be 1
+        (Resume-PachPipeline copy).State | Should -Be 'Running'
+        Get-PachJob -Pipeline copy | Select-Object -First 1 | Wait-PachJob | Select-Object -ExpandProperty Progress | Should -Be '1 + 2 / 3'
+        { Remove-PachRepo src -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'RepoHasDependents,PachPS.Commands.RemovePachRepoCommand'
+        Remove-PachPipeline copy -Confirm:$false
+        (Get-PachRepo).Name | Should -Be 'src'
+    }
+
+    It 'a failing datum fails its job with a reason and makes downstream jobs unrunnable' {
+        $bad = @{ pipeline = @{ name = 'bad' }; transform = @{ cmd = @('sh', '-c', 'echo broken >&2; exit 4') }; datum_tries = 1
+                  input = @{ pfs = @{ repo = 'src'; glob = '/' } } }
+        $after = @{ pipeline = @{ name = 'after' }; transform = @{ cmd = @('true') }; input = @{ pfs = @{ repo = 'bad'; glob = '/' } } }
+        New-PachPipeline -Spec $bad | Out-Null
+        New-PachPipeline -Spec $after | Out-Null
+        Add-PachFile src master c.txt -Value 'c' | Out-Null
+        Wait-PachCommit src master | Out-Null
+        $job = Get-PachJob -Pipeline bad | Select-Object -First 1
+        $job.State | Should -Be 'Failure'
+        $job.Reason | Should -Match 'broken'
+        (Get-PachJob -Pipeline after).State | Should -Contain 'Unrunnable'
+    }
+
+    Context 'invalid specs create nothing' {
+        It '<name>' -ForEach @(
+            @{ name = 'bad JSON'; spec = '{ "pipeline": { "name": "x" }, '; id = 'PipelineSpecInvalidJson' }
+            @{ name = 'unknown input repo'; spec = '{"pipeline":{"name":"x"},"transform":{"cmd":["true"]},"input":{"pfs":{"repo":"nope","glob":"/"}}}'; id = 'PipelineInputNotFound' }
+            @{ name = 'missing glob'; spec = '{"pipeline":{"name":"x"},"transform":{"cmd":["true"]},"input":{"pfs":{"repo":"src"}}}'; id = 'PipelineSpecMissingGlob' }
+            @{ name = 'duplicate input names'; spec = '{"pipeline":{"name":"x"},"transform":{"cmd":["true"]},"input":{"cross":[{"pfs":{"repo":"src","glob":"/"}},{"pfs":{"repo":"src","glob":"/*"}}]}}'; id = 'PipelineSpecDuplicateInput' }
+            @{ name = 'invalid name'; spec = '{"pipeline":{"name":"bad name"},"transform":{"cmd":["true"]},"input":{"pfs":{"repo":"src","glob":"/"}}}'; id = 'InvalidPipelineName' }
+            @{ name = 'a cycle'; spec = '{"pipeline":{"name":"x"},"transform":{"cmd":["true"]},"input":{"pfs":{"repo":"x","glob":"/"}}}'; id = 'PipelineCycle' }
+        ) {
+            { New-PachPipeline -Spec $spec } | Should -Throw -ErrorId "$id,PachPS.Commands.NewPachPipelineCommand"
+            Get-PachPipeline | Should -BeNullOrEmpty
+            (Get-PachRepo).Name | Should -Be 'src'
+        }
+    }
+
+    It 'resumes a job whose session was killed, without redoing finished datums' {
+        $store = (Get-PachStore).Path
+        $marker = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+        $gate = "$marker.gate"
+        Disconnect-PachStore
+        $script = @"
+Connect-PachStore -Path '$store' | Out-Null
+New-PachPipeline -Spec '{"pipeline":{"name":"slow"},"transform":{"cmd":["sh"],"stdin":["echo `$src >> $marker; case `$src in */b.txt) while [ ! -f $gate ]; do sleep 0.05; done;; esac; cp `$src /pfs/out/"]},"input":{"pfs":{"repo":"src","glob":"/*"}}}' | Out-Null
+Start-Sleep -Seconds 600
+"@
+        $child = Start-ChildPwsh $script
+        $deadline = (Get-Date).AddSeconds(60)
+        while (-not ((Test-Path $marker) -and @(Get-Content $marker).Count -ge 2)) {
+            if ((Get-Date) -gt $deadline -or $child.HasExited) { break }
+            Start-Sleep -Milliseconds 50
+        }
+        Start-Sleep -Milliseconds 700 # the finished datum's record is flushed
+        $child.Kill()
+        $child.WaitForExit()
+        Set-Content $gate ''
+        Connect-PachStore -Path $store | Out-Null
+        $job = Get-PachJob -Pipeline slow | Wait-PachJob -TimeoutSec 60
+        $job.State | Should -Be 'Success'
+        $job.Restarts | Should -Be 1
+        @(Get-Content $marker | Where-Object { $_ -like '*/a.txt' }).Count | Should -Be 1
+        (Get-PachFile slow master).Path | Should -Be @('/a.txt', '/b.txt')
+    }
+}
