@@ -47,6 +47,8 @@ internal sealed class CommitDoc
     public long Size { get; set; }
     public long FileCount { get; set; }
     public string Message { get; set; } = "";
+    /// <summary>Bytes of metadata (tree nodes) this commit added to the store.</summary>
+    public long MetadataBytes { get; set; }
     public string Origin { get; set; } = "User";
     public string? Job { get; set; }
     public string? Pipeline { get; set; }
@@ -80,6 +82,9 @@ internal sealed class PipelineDoc
     public DateTime Updated { get; set; }
     /// <summary>"repo@branch" of every input, to find the pipelines a commit triggers.</summary>
     public List<string> Inputs { get; set; } = [];
+    /// <summary>The newest job, and the newest successful one: kept here so job cost does not grow with history.</summary>
+    public string? LastJob { get; set; }
+    public string? LastSuccess { get; set; }
 }
 
 internal sealed class PipelineVersionDoc

@@ -10,8 +10,13 @@ internal sealed class LiteNodeSource(LiteDatabase db) : INodeSource
 
     public byte[]? Load(string id) => _nodes.FindById(id)?.Data;
 
+    /// <summary>Bytes of nodes this source added (nodes already stored cost nothing).</summary>
+    public long BytesWritten { get; private set; }
+
     public void Save(string id, byte[] data)
     {
-        if (_nodes.FindById(id) is null) _nodes.Insert(new NodeDoc { Id = id, Data = data });
+        if (_nodes.FindById(id) is not null) return;
+        _nodes.Insert(new NodeDoc { Id = id, Data = data });
+        BytesWritten += data.Length;
     }
 }

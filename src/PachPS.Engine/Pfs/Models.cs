@@ -22,7 +22,7 @@ public sealed record CommitProvenance(string Repo, string Branch, string Commit)
 /// <summary>A commit: open while files are being added, finished once it is immutable.</summary>
 public sealed record CommitInfo(
     string Repo, string Branch, string Commit, string? Parent, DateTimeOffset Started, DateTimeOffset? Finished,
-    long Size, long FileCount, string Message, string Origin, string? JobId, string? Pipeline, int PipelineVersion,
+    long Size, long FileCount, long MetadataBytes, string Message, string Origin, string? JobId, string? Pipeline, int PipelineVersion,
     IReadOnlyList<CommitProvenance> Provenance)
 {
     public bool IsFinished => Finished is not null;

@@ -322,7 +322,8 @@ public sealed class PfsService
         var (info, finished) = _meta.Write(db =>
         {
             var (commit, finishHere) = ResolveTarget(db, repo, target, create: true);
-            var tree = Tree(db);
+            var nodes = new LiteNodeSource(db);
+            var tree = new PathTree(nodes);
             var list = changes(db, tree, commit).ToList();
             foreach (var (path, entry) in list)
             {
@@ -331,6 +332,7 @@ public sealed class PfsService
                 commit.FileCount += (entry is null ? 0 : 1) - (old is null ? 0 : 1);
             }
             commit.Root = tree.Apply(commit.Root, list);
+            commit.MetadataBytes += nodes.BytesWritten;
             RecordChunks(db, newChunks);
             if (finishHere) return (FinishInTransaction(db, commit), true);
             Commits(db).Update(commit);
@@ -352,8 +354,9 @@ public sealed class PfsService
         commit.Pipeline = pipeline;
         commit.PipelineVersion = pipelineVersion;
         commit.Provenance = provenance.Select(p => new ProvenanceDoc { Repo = p.Repo, Branch = p.Branch, Commit = p.Commit }).ToList();
-        var tree = Tree(db);
-        commit.Root = tree.Apply(null, files.Select(f => new KeyValuePair<string, TreeEntry?>(f.Path, f with { Commit = commit.Id })));
+        var nodes = new LiteNodeSource(db);
+        commit.Root = new PathTree(nodes).Apply(null, files.Select(f => new KeyValuePair<string, TreeEntry?>(f.Path, f with { Commit = commit.Id })));
+        commit.MetadataBytes = nodes.BytesWritten;
         commit.Size = files.Sum(f => f.Content.Size);
         commit.FileCount = files.Count;
         Commits(db).Insert(commit);
@@ -427,6 +430,7 @@ public sealed class PfsService
             Root = parent?.Root,
             Size = parent?.Size ?? 0,
             FileCount = parent?.FileCount ?? 0,
+            MetadataBytes = 0,
             Message = message,
         };
     }
@@ -602,7 +606,7 @@ public sealed class PfsService
     private static BranchInfo ToBranch(BranchDoc doc) => new(doc.Repo, doc.Name, doc.Head, doc.OpenCommit, Utc(doc.Created));
 
     internal static CommitInfo ToCommit(CommitDoc doc) => new(doc.Repo, doc.Branch, doc.Id, doc.Parent, Utc(doc.Started),
-        doc.Finished is null ? null : Utc(doc.Finished.Value), doc.Size, doc.FileCount, doc.Message, doc.Origin, doc.Job, doc.Pipeline,
+        doc.Finished is null ? null : Utc(doc.Finished.Value), doc.Size, doc.FileCount, doc.MetadataBytes, doc.Message, doc.Origin, doc.Job, doc.Pipeline,
         doc.PipelineVersion, doc.Provenance.Select(p => new CommitProvenance(p.Repo, p.Branch, p.Commit)).ToList());
 
     private static PachFileInfo ToFile(CommitDoc commit, Node n) =>

@@ -87,8 +87,8 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
     {
         var datums = PpsService.Datums(db);
         var existing = datums.Find(d => d.Job == jobId).ToDictionary(d => d.Hash, StringComparer.Ordinal);
-        var previousJob = PpsService.Jobs(db).Find(j => j.Pipeline == job.Pipeline && j.State == nameof(JobState.Success))
-            .Where(j => j.Id != jobId).OrderByDescending(j => j.Finished).FirstOrDefault();
+        var lastSuccess = PpsService.Pipelines(db).FindById(job.Pipeline)?.LastSuccess;
+        var previousJob = lastSuccess is null || lastSuccess == jobId ? null : PpsService.Jobs(db).FindById(lastSuccess);
         var previous = previousJob is null
             ? new Dictionary<string, DatumDoc>()
             : datums.Find(d => d.Job == previousJob.Id).Where(d => d.State is nameof(DatumState.Success) or nameof(DatumState.Skipped))
@@ -168,7 +168,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
             var path = "/" + Path.GetRelativePath(folder, file).Replace(Path.DirectorySeparatorChar, '/');
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
             FileContent content;
             lock (_writerGate) content = _writer.Write(stream);
             outputs.Add(new TreeEntry(path, content, ""));
@@ -248,6 +248,11 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
                         job.PipelineVersion, $"job {job.Id[..16]}");
                     job.State = nameof(JobState.Success);
                     PpsService.Jobs(db).Update(job);
+                    if (PpsService.Pipelines(db).FindById(job.Pipeline) is { } pipeline)
+                    {
+                        pipeline.LastSuccess = job.Id;
+                        PpsService.Pipelines(db).Update(pipeline);
+                    }
                     return info;
                 }
             }

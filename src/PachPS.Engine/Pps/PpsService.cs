@@ -201,10 +201,10 @@ public sealed partial class PpsService : IDisposable
             if (head is null) return; // an input without commits: nothing to run yet
             inputs.Add(new JobInputDoc { Name = leaf.Name, Repo = leaf.Repo, Branch = leaf.Branch, Commit = head });
         }
-        var signature = string.Join(",", inputs.Select(i => i.Commit));
-        var same = Jobs(db).Find(j => j.Pipeline == pipeline.Name && j.PipelineVersion == pipeline.Version)
-            .Any(j => string.Join(",", j.Inputs.Select(i => i.Commit)) == signature);
-        if (same) return;
+        // Two triggers for the same input commits (two processes, or a resume) make one job.
+        var last = pipeline.LastJob is null ? null : Jobs(db).FindById(pipeline.LastJob);
+        if (last is not null && last.PipelineVersion == pipeline.Version &&
+            last.Inputs.Select(i => i.Commit).SequenceEqual(inputs.Select(i => i.Commit))) return;
         var provenance = new Dictionary<string, ProvenanceDoc>(StringComparer.Ordinal);
         foreach (var input in inputs)
         {
@@ -218,6 +218,8 @@ public sealed partial class PpsService : IDisposable
             OutputBranch = spec.OutputBranch, Inputs = inputs, Provenance = provenance.Values.ToList(), Created = DateTime.UtcNow, Owner = ThisProcess,
         };
         Jobs(db).Insert(job);
+        pipeline.LastJob = job.Id;
+        Pipelines(db).Update(pipeline);
         _toStart.Enqueue(job.Id);
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace PachPS.Engine.Storage;
@@ -57,7 +58,15 @@ public sealed class Chunker
     /// <summary>Streams <paramref name="source"/> as chunks; each span is valid until the next one is produced.</summary>
     public void Split(Stream source, Action<ReadOnlyMemory<byte>> onChunk)
     {
-        var buffer = new byte[Max * 2];
+        // A small file needs a buffer of its own size, not 2 x Max: most ingests are many small files.
+        var size = source.CanSeek ? (int)Math.Min(Max * 2L, Math.Max(4096, source.Length - source.Position + 1)) : Max * 2;
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        try { Split(source, buffer, onChunk); }
+        finally { ArrayPool<byte>.Shared.Return(buffer); }
+    }
+
+    private void Split(Stream source, byte[] buffer, Action<ReadOnlyMemory<byte>> onChunk)
+    {
         int start = 0, end = 0;
         var eof = false;
         while (true)

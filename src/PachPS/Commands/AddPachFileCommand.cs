@@ -105,7 +105,7 @@ public sealed class AddPachFileCommand : PachCmdlet
     }
 
     private static FileSource FromFile(string local, string path) =>
-        new(path, () => new FileStream(local, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan), local);
+        new(path, () => new FileStream(local, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan), local);
 
     private static byte[] ToBytes(object? value) => value switch
     {

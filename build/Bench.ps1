@@ -1,0 +1,170 @@
+#requires -Version 7.4
+<#
+.SYNOPSIS
+    PachPS benchmarks: each figure is measured in this run against the comparison its issue names, on the same data.
+.DESCRIPTION
+    Run through `dotnet pwsh ./build.ps1 Bench`. -Scale shrinks the generated data for a quick look (1 = full size).
+    Prints a table of figures and ratios; it asserts nothing (benchmarks are not tests).
+#>
+param([double] $Scale = 1)
+$ErrorActionPreference = 'Stop'
+$root = Resolve-Path (Join-Path $PSScriptRoot '..')
+$work = Join-Path ([System.IO.Path]::GetTempPath()) ("pachps-bench-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
+New-Item -ItemType Directory $work | Out-Null
+$results = [System.Collections.Generic.List[object]]::new()
+$pwshDll = Join-Path ([System.IO.Path]::GetDirectoryName([System.Management.Automation.PowerShell].Assembly.Location)) 'pwsh.dll'
+$module = Join-Path $root 'PachPS.psd1'
+
+function Add-Result([string] $Benchmark, [string] $Measure, [string] $Comparison, [string] $Ratio, [string] $Target) {
+    $results.Add([pscustomobject]@{ Benchmark = $Benchmark; PachPS = $Measure; Comparison = $Comparison; Ratio = $Ratio; Target = $Target })
+    Write-Host ("{0}: {1} | {2} | {3}" -f $Benchmark, $Measure, $Comparison, $Ratio)
+}
+function Seconds([scriptblock] $Block) { (Measure-Command $Block).TotalSeconds }
+function Invoke-Child([string] $Script) {
+    # A fresh pwsh: timings are taken inside it, so its start-up is not counted; peak memory is its own.
+    $file = Join-Path $work ("child-" + [guid]::NewGuid().ToString('N') + '.ps1')
+    Set-Content $file ("`$ErrorActionPreference = 'Stop'`nImport-Module '$module'`n" + $Script)
+    $out = & dotnet $pwshDll -NoProfile -NonInteractive -File $file
+    if ($LASTEXITCODE -ne 0) { throw "bench child failed: $out" }
+    $out | Select-Object -Last 1 | ConvertFrom-Json
+}
+function Format-Bytes([double] $b) { if ($b -ge 1MB) { '{0:N1} MiB' -f ($b / 1MB) } elseif ($b -ge 1KB) { '{0:N1} KiB' -f ($b / 1KB) } else { "$b B" } }
+function Write-Files([string] $Folder, [int] $Count, [int] $Size, [int] $PerFolder = 500) {
+    $rng = [System.Random]::new(42)
+    $buffer = [byte[]]::new($Size)
+    for ($i = 0; $i -lt $Count; $i++) {
+        $dir = Join-Path $Folder ("d{0:D3}/s{1:D2}" -f [int][math]::Floor($i / $PerFolder), ($i % 10))
+        if ($i % $PerFolder -lt 10) { [System.IO.Directory]::CreateDirectory($dir) | Out-Null }
+        $rng.NextBytes($buffer)
+        [System.IO.File]::WriteAllBytes((Join-Path $dir "f$i.bin"), $buffer)
+    }
+}
+
+try {
+    # ------------------------------------------------------------------ issue 2: many small files
+    $n = [int](20000 * $Scale)
+    $small = Join-Path $work 'small'
+    Write-Files $small $n 1024
+    & sync
+    $cp = Seconds { & cp -r $small (Join-Path $work 'small-cp') }
+    $gitDir = Join-Path $work 'small-git'
+    & cp -r $small $gitDir
+    & sync
+    $git = Seconds { & git -C $gitDir init -q; & git -C $gitDir add -A; & git -C $gitDir -c user.email=b@b -c user.name=b commit -qm bench }
+    $r = Invoke-Child @"
+Connect-PachStore -Path '$work/store-small' | Out-Null; New-PachRepo small | Out-Null
+`$t = (Measure-Command { Add-PachFile small master / -Source '$small' -Recurse | Out-Null }).TotalSeconds
+`$s = Get-PachStore
+@{ Seconds = `$t; Objects = `$s.ObjectCount; Files = (Get-PachCommit small master).FileCount } | ConvertTo-Json -Compress
+"@
+    Add-Result "$n x 1 KiB files, Add-PachFile -Recurse" ('{0:N2} s ({1} objects)' -f $r.Seconds, $r.Objects) ('cp -r {0:N2} s; git add+commit {1:N2} s' -f $cp, $git) ('{0:N2}x cp, {1:N2}x git' -f ($r.Seconds / $cp), ($r.Seconds / $git)) 'faster than git; within 4x of cp -r'
+
+    # ------------------------------------------------------------------ issue 2: one large file
+    $bigSize = [long](1GB * $Scale)
+    $big = Join-Path $work 'big.bin'
+    $rng = [System.Random]::new(7)
+    $buf = [byte[]]::new(4MB)
+    $fs = [System.IO.File]::Create($big)
+    for ($w = 0L; $w -lt $bigSize; $w += $buf.Length) { $rng.NextBytes($buf); $fs.Write($buf, 0, [math]::Min($buf.Length, $bigSize - $w)) }
+    $fs.Dispose()
+    & sync
+    $cpBig = Seconds { & cp $big (Join-Path $work 'big-copy.bin'); & sync }
+    Remove-Item (Join-Path $work 'big-copy.bin')
+    $edited = Join-Path $work 'big-edited.bin'
+    & cp $big $edited
+    $efs = [System.IO.File]::OpenWrite($edited); $efs.Position = [long]($bigSize / 2); $efs.WriteByte(0x5A); $efs.Dispose()
+    $r = Invoke-Child @"
+Connect-PachStore -Path '$work/store-big' | Out-Null; New-PachRepo big | Out-Null
+`$t = (Measure-Command { Add-PachFile big master big.bin -Source '$big' | Out-Null; & sync }).TotalSeconds
+`$peak = (Get-Process -Id `$PID).PeakWorkingSet64
+`$s1 = (Get-PachStore).StoredBytes
+Add-PachFile big master again.bin -Source '$big' | Out-Null
+`$s2 = (Get-PachStore).StoredBytes
+Add-PachFile big master edited.bin -Source '$edited' | Out-Null
+`$s3 = (Get-PachStore).StoredBytes
+@{ Seconds = `$t; Peak = `$peak; Same = `$s2 - `$s1; Edited = `$s3 - `$s2 } | ConvertTo-Json -Compress
+"@
+    $baseline = Invoke-Child "@{ Peak = (Get-Process -Id `$PID).PeakWorkingSet64 } | ConvertTo-Json -Compress"
+    Add-Result ("{0} file ingest" -f (Format-Bytes $bigSize)) ('{0:N2} s' -f $r.Seconds) ('cp {0:N2} s' -f $cpBig) ('{0:N2}x cp' -f ($r.Seconds / $cpBig)) 'within 2x of cp'
+    Add-Result 'peak memory of that ingest' ("{0} (pwsh)" -f (Format-Bytes $r.Peak)) ("bare pwsh + module {0}" -f (Format-Bytes $baseline.Peak)) ('+{0} over bare pwsh' -f (Format-Bytes ($r.Peak - $baseline.Peak))) 'under 300 MB'
+    Add-Result 'same file added again: new stored bytes' (Format-Bytes $r.Same) (Format-Bytes $bigSize) ('{0:P4}' -f ($r.Same / $bigSize)) 'under 0.1%'
+    Add-Result 'one byte changed in the middle: new stored bytes' (Format-Bytes $r.Edited) (Format-Bytes $bigSize) ('{0:P3}' -f ($r.Edited / $bigSize)) 'under 8 MiB'
+    Remove-Item $big, $edited
+
+    # ------------------------------------------------------------------ issue 2: one file into a 100,000-file head
+    $wide = [int](100000 * $Scale)
+    $r = Invoke-Child @"
+Connect-PachStore -Path '$work/store-wide' | Out-Null; New-PachRepo wide | Out-Null
+`$folder = '$work/wide'
+foreach (`$i in 0..($wide - 1)) { if (`$i % 1000 -eq 0) { [IO.Directory]::CreateDirectory("`$folder/g`$(`$i / 1000)") | Out-Null }; [IO.File]::WriteAllText("`$folder/g`$([math]::Floor(`$i / 1000))/f`$i.txt", "`$i") }
+Add-PachFile wide master / -Source `$folder -Recurse | Out-Null
+Add-PachFile wide master warmup.txt -Value 'warm' | Out-Null
+`$times = foreach (`$k in 1..5) { (Measure-Command { Add-PachFile wide master "one`$k.txt" -Value 'x' | Out-Null }).TotalMilliseconds }
+`$c = Get-PachCommit wide master
+@{ Ms = (`$times | Sort-Object)[2]; Meta = `$c.MetadataBytes; Files = `$c.FileCount } | ConvertTo-Json -Compress
+"@
+    $r10 = Invoke-Child @"
+Connect-PachStore -Path '$work/store-narrow' | Out-Null; New-PachRepo narrow | Out-Null
+Add-PachFile narrow master warmup.txt -Value 'warm' | Out-Null
+`$times = foreach (`$k in 1..5) { (Measure-Command { Add-PachFile narrow master "one`$k.txt" -Value 'x' | Out-Null }).TotalMilliseconds }
+@{ Ms = (`$times | Sort-Object)[2]; Meta = (Get-PachCommit narrow master).MetadataBytes } | ConvertTo-Json -Compress
+"@
+    Add-Result "add 1 file to a $($r.Files - 1)-file head" ('{0:N1} ms, {1} new metadata' -f $r.Ms, (Format-Bytes $r.Meta)) ('same into a 6-file head: {0:N1} ms, {1}' -f $r10.Ms, (Format-Bytes $r10.Meta)) ('{0:N2}x time' -f ($r.Ms / $r10.Ms)) 'under 50 ms, independent of size'
+
+    # ------------------------------------------------------------------ issue 3: 2,000 one-line datums vs xargs -P2
+    $d = [int](2000 * $Scale)
+    $lines = Join-Path $work 'lines'
+    New-Item -ItemType Directory $lines | Out-Null
+    foreach ($i in 1..$d) { [IO.File]::WriteAllText("$lines/l$i.txt", "line $i`n") }
+    $xout = Join-Path $work 'xargs-out'
+    New-Item -ItemType Directory $xout | Out-Null
+    $xargsScript = Join-Path $work 'xargs.sh'
+    Set-Content $xargsScript "ls '$lines'/* | xargs -P2 -n1 sh -c 'cp `"`$0`" $xout/'"
+    $xargs = Seconds { & bash $xargsScript }
+    $r = Invoke-Child @"
+Connect-PachStore -Path '$work/store-datums' | Out-Null; New-PachRepo lines | Out-Null
+Add-PachFile lines master / -Source '$lines' -Recurse | Out-Null
+New-PachPipeline -Spec '{"pipeline":{"name":"copy"},"transform":{"cmd":["sh"],"stdin":["cp \"`$in\" /pfs/out/"]},"parallelism_spec":{"constant":2},"input":{"pfs":{"repo":"lines","glob":"/*","name":"in"}}}' | Out-Null
+`$t = (Measure-Command { Wait-PachCommit lines master | Out-Null }).TotalSeconds
+`$job = Get-PachJob -Pipeline copy
+@{ Seconds = `$job.Duration.TotalSeconds; Wait = `$t; Progress = `$job.Progress } | ConvertTo-Json -Compress
+"@
+    Add-Result "$d one-line datums, sh cp, parallelism 2" ('{0:N2} s ({1})' -f $r.Seconds, $r.Progress) ('xargs -P2 {0:N2} s' -f $xargs) ('{0:N2}x xargs' -f ($r.Seconds / $xargs)) 'within 1.5x of xargs -P2'
+
+    # ------------------------------------------------------------------ issue 3: 10,000 skipped + 1 new
+    $m = [int](10000 * $Scale)
+    $many = Join-Path $work 'many'
+    New-Item -ItemType Directory $many | Out-Null
+    foreach ($i in 1..$m) { [IO.File]::WriteAllText("$many/m$i.txt", "$i") }
+    $r = Invoke-Child @"
+Connect-PachStore -Path '$work/store-skip' | Out-Null; New-PachRepo many | Out-Null
+Add-PachFile many master / -Source '$many' -Recurse | Out-Null
+New-PachPipeline -Spec '{"pipeline":{"name":"echo"},"transform":{"cmd":["sh"],"stdin":["cp \"`$in\" /pfs/out/"]},"parallelism_spec":{"constant":2},"input":{"pfs":{"repo":"many","glob":"/*","name":"in"}}}' | Out-Null
+Wait-PachCommit many master | Out-Null
+`$t = (Measure-Command { Add-PachFile many master /new.txt -Value 'new' | Out-Null; Wait-PachCommit many master | Out-Null }).TotalSeconds
+`$job = Get-PachJob -Pipeline echo | Select-Object -First 1
+@{ Seconds = `$t; Job = `$job.Duration.TotalSeconds; Progress = `$job.Progress } | ConvertTo-Json -Compress
+"@
+    Add-Result "$m-file input + 1 new file" ('{0:N2} s commit-to-output (job {1:N2} s, {2})' -f $r.Seconds, $r.Job, $r.Progress) '-' '-' 'under 2 s, all others skipped'
+
+    # ------------------------------------------------------------------ issue 3: job cost vs history
+    $h = [int][math]::Max(10, 500 * $Scale)
+    $r = Invoke-Child @"
+Connect-PachStore -Path '$work/store-history' | Out-Null; New-PachRepo hist | Out-Null
+New-PachPipeline -Spec '{"pipeline":{"name":"h"},"transform":{"cmd":["sh"],"stdin":["cp \"`$hist\" /pfs/out/"]},"input":{"pfs":{"repo":"hist","glob":"/*"}}}' | Out-Null
+`$times = @{}
+foreach (`$i in 1..$h) {
+    `$t = (Measure-Command { Add-PachFile hist master data.txt -Value "commit `$i" | Out-Null; Wait-PachCommit hist master | Out-Null }).TotalMilliseconds
+    `$times[`$i] = `$t
+}
+`$early = (3..7 | ForEach-Object { `$times[`$_] } | Sort-Object)[2]
+`$late = (($h - 4)..$h | ForEach-Object { `$times[`$_] } | Sort-Object)[2]
+@{ Early = `$early; Late = `$late } | ConvertTo-Json -Compress
+"@
+    Add-Result "job for the ${h}th small input commit" ('{0:N0} ms' -f $r.Late) ('5th commit {0:N0} ms' -f $r.Early) ('{0:N2}x' -f ($r.Late / $r.Early)) 'within 1.2x (median of 5 around each)'
+}
+finally {
+    Remove-Item $work -Recurse -Force -ErrorAction Ignore
+}
+Write-Host ''
+$results | Format-Table -AutoSize -Wrap | Out-String -Width 200 | Write-Host
