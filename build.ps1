@@ -44,14 +44,16 @@ function Invoke-Build {
         elseif ($_.Extension -in '.dll', '.pdb') { Copy-Item $_.FullName $deps }
     }
     Copy-Item (Join-Path $root 'src/PachPS/PachPS.Format.ps1xml'), (Join-Path $root 'src/PachPS/PachPS.psm1') $moduleDir
-    $helpScript = Join-Path $root 'build/Build-Help.ps1'
-    if (Test-Path $helpScript) { & $helpScript -DocsPath (Join-Path $root 'docs') -OutputPath (Join-Path $moduleDir 'en-US') }
     # One version number: Directory.Build.props stamps the manifest.
     $version = Get-ModuleVersion
     $manifest = Join-Path $root 'PachPS.psd1'
     $text = Get-Content $manifest -Raw
     $stamped = $text -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion        = '$version'"
     if ($stamped -ne $text) { Set-Content $manifest $stamped -NoNewline }
+    # Help: compiled in a child pwsh, which imports the freshly built module to read its syntax.
+    & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/Build-Help.ps1') -DocsPath (Join-Path $root 'docs') `
+        -ModuleManifest $manifest -CmdletHelpPath (Join-Path $moduleDir 'en-US') -AboutHelpPath (Join-Path $root 'en-US')
+    if ($LASTEXITCODE -ne 0) { throw 'building the help failed' }
     Write-Host "Built PachPS $version into $moduleDir"
 }
 

@@ -1,0 +1,39 @@
+#requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.7.1' }
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-Module $ModulePath -Force
+    $commands = Get-Command -Module PachPS -CommandType Cmdlet | ForEach-Object { @{ Name = $_.Name } }
+}
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-Module $ModulePath -Force
+}
+
+Describe 'Help for <Name>' -ForEach $commands {
+    BeforeAll {
+        $help = Get-Help $Name -Full
+        $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+    }
+    It 'has a synopsis and a description' {
+        $help.Synopsis | Should -Not -BeNullOrEmpty
+        $help.Synopsis | Should -Not -Match "^\s*$Name\s"   # not the auto-generated syntax line
+        ($help.description.Text -join ' ') | Should -Not -BeNullOrEmpty
+    }
+    It 'has at least two examples with code' {
+        @($help.examples.example).Count | Should -BeGreaterOrEqual 2
+        $help.examples.example | ForEach-Object { $_.code | Should -Not -BeNullOrEmpty }
+    }
+    It 'describes every parameter' {
+        foreach ($p in (Get-Command $Name).Parameters.Keys | Where-Object { $_ -notin $common }) {
+            $doc = $help.parameters.parameter | Where-Object name -EQ $p
+            ($doc.description.Text -join ' ') | Should -Not -BeNullOrEmpty -Because "-$p needs a description"
+        }
+    }
+}
+
+Describe 'about_PachPS' {
+    It 'is found by Get-Help' {
+        $topic = Get-Help about_PachPS
+        ($topic | Out-String) | Should -Match 'flush-commit'
+    }
+}
