@@ -9,6 +9,9 @@ namespace PachPS.Engine.Execution;
 /// </summary>
 public sealed class LocalProcessExecutor : IDatumExecutor
 {
+    // Looking a command up in PATH for every datum is measurable at thousands of datums; the answer rarely changes.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> ResolvedCommands = new(StringComparer.Ordinal);
+
     public async Task<DatumResult> RunAsync(DatumRequest request, CancellationToken cancel)
     {
         var pfs = Path.Combine(request.WorkFolder, "pfs");
@@ -32,7 +35,7 @@ public sealed class LocalProcessExecutor : IDatumExecutor
 
         string Rewrite(string s) => s == "/pfs" ? pfs : s.Replace("/pfs/", pfs + "/", StringComparison.Ordinal);
         var t = request.Transform;
-        var psi = new ProcessStartInfo(Rewrite(t.Cmd[0]))
+        var psi = new ProcessStartInfo(Resolve(Rewrite(t.Cmd[0])))
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
@@ -54,8 +57,6 @@ public sealed class LocalProcessExecutor : IDatumExecutor
 
         var logs = new List<ExecutionLog>();
         using var process = new Process { StartInfo = psi };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (logs) logs.Add(new(DateTime.UtcNow, "stdout", e.Data)); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (logs) logs.Add(new(DateTime.UtcNow, "stderr", e.Data)); };
         try
         {
             process.Start();
@@ -64,8 +65,8 @@ public sealed class LocalProcessExecutor : IDatumExecutor
         {
             return new DatumResult(false, -1, $"cannot start '{psi.FileName}': {ex.Message}", outDir, downloaded, logs);
         }
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var stdout = Collect(process.StandardOutput, "stdout", logs);
+        var stderr = Collect(process.StandardError, "stderr", logs);
         try
         {
             foreach (var line in t.Stdin) await process.StandardInput.WriteLineAsync(Rewrite(line).AsMemory(), cancel);
@@ -81,13 +82,28 @@ public sealed class LocalProcessExecutor : IDatumExecutor
             try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
             throw;
         }
-        process.WaitForExit(); // drains the output handlers
+        await Task.WhenAll(stdout, stderr);
         var code = process.ExitCode;
         var ok = code == 0 || t.AcceptReturnCode.Contains(code);
         List<ExecutionLog> snapshot;
         lock (logs) snapshot = [.. logs];
         var reason = ok ? "" : $"exit code {code}" + StderrTail(snapshot);
         return new DatumResult(ok, code, reason, outDir, downloaded, snapshot);
+    }
+
+    private static string Resolve(string command)
+    {
+        if (command.Contains('/')) return command;
+        return ResolvedCommands.GetOrAdd(command, c =>
+            (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+                .Select(dir => Path.Combine(dir, c)).FirstOrDefault(File.Exists) ?? c);
+    }
+
+    /// <summary>Reads a stream to its end, timestamping each line as it arrives.</summary>
+    private static async Task Collect(StreamReader reader, string stream, List<ExecutionLog> logs)
+    {
+        while (await reader.ReadLineAsync() is { } line)
+            lock (logs) logs.Add(new ExecutionLog(DateTime.UtcNow, stream, line));
     }
 
     private static string StderrTail(List<ExecutionLog> logs)

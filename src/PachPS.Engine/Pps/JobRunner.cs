@@ -16,6 +16,8 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
     private readonly List<DatumOutcome> _batch = [];
     private readonly object _writerGate = new();
     private ContentWriter _writer = null!;
+    // Finished datum folders are deleted by one background task, off the datums' critical path.
+    private readonly System.Collections.Concurrent.BlockingCollection<string> _trash = [];
 
     private sealed record DatumOutcome(DatumDoc Doc, IReadOnlyList<TreeEntry> Outputs, IReadOnlyList<ExecutionLog> Logs, long Downloaded, long Uploaded);
 
@@ -50,6 +52,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         _writer = store.Content.BeginWrite(store.Pfs.FindPacked);
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         string? failure = null;
+        var sweeper = Task.Run(() => { foreach (var folder in _trash.GetConsumingEnumerable()) TryDelete(folder); });
         using var flusher = new PeriodicTimer(FlushInterval);
         var flushing = Task.Run(async () =>
         {
@@ -75,6 +78,8 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         {
             flusher.Dispose();
             await flushing;
+            _trash.CompleteAdding();
+            await sweeper;
         }
         FlushBatch(null);
         cancel.ThrowIfCancellationRequested();
@@ -153,11 +158,11 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         {
             doc.State = nameof(DatumState.Failed);
             doc.Reason = result.Reason;
-            TryDelete(request.WorkFolder);
+            _trash.Add(request.WorkFolder);
             return new DatumOutcome(doc, [], logs, result.BytesDownloaded, 0);
         }
         var outputs = IngestOutputs(result.OutputFolder);
-        TryDelete(request.WorkFolder);
+        _trash.Add(request.WorkFolder);
         doc.State = nameof(DatumState.Success);
         return new DatumOutcome(doc, outputs, logs, result.BytesDownloaded, outputs.Sum(o => o.Content.Size));
     }

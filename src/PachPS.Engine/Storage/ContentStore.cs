@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace PachPS.Engine.Storage;
 
 /// <summary>
@@ -56,6 +58,12 @@ public sealed class ContentWriter
     private readonly Dictionary<string, ChunkRef> _placed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _pending = new(StringComparer.Ordinal);
     private readonly List<ChunkRef> _newPacked = [];
+    private readonly HashSet<string> _writing = new(StringComparer.Ordinal);
+    private readonly List<Task> _writes = [];
+    // Large chunks are written by background tasks while the next ones are read and hashed; a few in flight
+    // overlap disk and CPU without letting memory grow (at most MaxInFlight chunks of up to 4 MiB).
+    private const int MaxInFlight = 4;
+    private readonly SemaphoreSlim _inFlight = new(MaxInFlight, MaxInFlight);
     private long _pendingBytes;
 
     internal ContentWriter(ContentStore store, Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, ChunkRef>> findPacked)
@@ -104,9 +112,23 @@ public sealed class ContentWriter
             return unplaced;
         }
         var key = "chunk/" + hash;
-        if (!_store.Objects.Exists(key))
+        if (_writing.Add(hash) && !_store.Objects.Exists(key))
         {
-            _store.Objects.Put(key, data);
+            ThrowIfWriteFailed();
+            if (_writes.Count > 64) _writes.RemoveAll(t => t.IsCompletedSuccessfully);
+            _inFlight.Wait();
+            var length = data.Length;
+            var copy = ArrayPool<byte>.Shared.Rent(length);
+            data.CopyTo(copy);
+            _writes.Add(Task.Run(() =>
+            {
+                try { _store.Objects.Put(key, copy.AsSpan(0, length)); }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(copy);
+                    _inFlight.Release();
+                }
+            }));
             BytesWritten += data.Length;
         }
         var chunk = new ChunkRef(hash, key, 0, data.Length);
@@ -117,6 +139,7 @@ public sealed class ContentWriter
     /// <summary>Places pending small chunks: known ones point at their existing pack, the rest go into a new pack.</summary>
     public void Flush()
     {
+        WaitForWrites();
         if (_pending.Count == 0) return;
         var known = _findPacked(_pending.Keys);
         using var pack = new MemoryStream();
@@ -142,6 +165,22 @@ public sealed class ContentWriter
         }
         _pending.Clear();
         _pendingBytes = 0;
+    }
+
+    /// <summary>Waits until every background chunk write is durable; rethrows the first failure as it was thrown.</summary>
+    private void WaitForWrites()
+    {
+        try { Task.WaitAll([.. _writes]); }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+        }
+        finally { _writes.RemoveAll(t => t.IsCompleted); }
+    }
+
+    private void ThrowIfWriteFailed()
+    {
+        if (_writes.Any(t => t.IsFaulted)) WaitForWrites();
     }
 
     /// <summary>The file with every chunk at its final location (after <see cref="Flush"/>).</summary>
