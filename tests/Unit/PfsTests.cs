@@ -190,3 +190,18 @@ public class PfsTests
         public (long Bytes, long Count) Usage() => inner.Usage();
     }
 }
+
+public class TreeSharingTests
+{
+    [Fact]
+    public void AOneFileCommitOnALargeRepoAddsLittleMetadata()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("data");
+        t.Pfs.PutFiles("data", "master", Enumerable.Range(0, 5000).Select(i => TempStore.Text($"/d{i % 7}/f{i}", i.ToString())).ToList());
+        var big = t.Pfs.GetCommit("data", "master");
+        var one = t.Put("data", "/d3/new", "x");
+        Assert.Equal(5001, one.FileCount);
+        Assert.True(one.MetadataBytes < big.MetadataBytes / 20, $"{one.MetadataBytes} vs {big.MetadataBytes}");
+    }
+}

@@ -233,3 +233,39 @@ public class PpsTests
         }
     }
 }
+
+public class PpsSpecFieldTests
+{
+    [Fact]
+    public async Task AcceptReturnCodeOutputBranchAndWorkingDirAreHonoured()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Put("in", "/a", "1");
+        var workDir = Path.Combine(t.Folder, "wd");
+        Directory.CreateDirectory(workDir);
+        t.Store.Pps.CreatePipeline(PipelineSpec.Parse($$"""
+        { "pipeline": { "name": "p" }, "output_branch": "results",
+          "transform": { "cmd": [ "sh", "-c", "pwd > /pfs/out/where; exit 7" ], "accept_return_code": [ 7 ], "working_dir": "{{workDir}}" },
+          "input": { "pfs": { "repo": "in", "glob": "/" } } }
+        """));
+        var job = await t.Store.Pps.WaitJobAsync(t.Store.Pps.ListJobs("p")[0].JobId, TimeSpan.FromSeconds(60), CancellationToken.None);
+        Assert.Equal(JobState.Success, job.State);
+        Assert.Equal(workDir, t.Read("p", "results", "/where").Trim());
+        Assert.Throws<PachException>(() => t.Pfs.GetCommit("p", "master"));
+    }
+
+    [Fact]
+    public void SaltChangesEveryDatumHash()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Put("in", "/a", "1");
+        string Spec(string salt) => $$"""{ "pipeline": { "name": "p" }, "salt": "{{salt}}", "transform": { "cmd": [ "true" ] }, "input": { "pfs": { "repo": "in", "glob": "/*" } } }""";
+        var one = t.Store.Pps.PlanDatums(PipelineSpec.Parse(Spec("x"))).Single().DatumId;
+        var same = t.Store.Pps.PlanDatums(PipelineSpec.Parse(Spec("x"))).Single().DatumId;
+        var other = t.Store.Pps.PlanDatums(PipelineSpec.Parse(Spec("y"))).Single().DatumId;
+        Assert.Equal(one, same);
+        Assert.NotEqual(one, other);
+    }
+}

@@ -47,7 +47,7 @@ public sealed class PfsService
     public bool RepoExists(string name) => _meta.Read(db => Repos(db).FindById(name) is not null);
 
     /// <summary>Deletes a repo with its branches and commits; <paramref name="guard"/> may refuse (pipelines use it).</summary>
-    public void DeleteRepo(string name, Action<LiteDatabase>? guard = null)
+    internal void DeleteRepo(string name, Action<LiteDatabase>? guard = null)
     {
         _meta.Write(db =>
         {

@@ -58,13 +58,13 @@ public sealed class ContentWriter
     private readonly Dictionary<string, ChunkRef> _placed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _pending = new(StringComparer.Ordinal);
     private readonly List<ChunkRef> _newPacked = [];
-    private readonly HashSet<string> _writing = new(StringComparer.Ordinal);
-    private readonly List<Task> _writes = [];
-    // Large chunks are written by background tasks while the next ones are read and hashed; a few in flight
-    // overlap disk and CPU without letting memory grow (at most MaxInFlight chunks of up to 4 MiB).
-    private const int MaxInFlight = 4;
+    private readonly object _gate = new();
+    // Large chunks are hashed and written by worker tasks while the next ones are being cut: a few in flight overlap
+    // CPU and disk on every core without letting memory grow (at most MaxInFlight chunks of up to 4 MiB each).
+    private static readonly int MaxInFlight = Math.Max(2, Environment.ProcessorCount + 1);
     private readonly SemaphoreSlim _inFlight = new(MaxInFlight, MaxInFlight);
     private long _pendingBytes;
+    private long _bytesWritten;
 
     internal ContentWriter(ContentStore store, Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, ChunkRef>> findPacked)
     {
@@ -76,18 +76,37 @@ public sealed class ContentWriter
     public IReadOnlyList<ChunkRef> NewPackedChunks => _newPacked;
 
     /// <summary>New physical bytes this session wrote.</summary>
-    public long BytesWritten { get; private set; }
+    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
     public FileContent Write(Stream source)
     {
-        var chunks = new List<ChunkRef>();
+        var chunks = new List<Task<ChunkRef>>();
         long size = 0;
         _store.Chunker.Split(source, chunk =>
         {
             size += chunk.Length;
-            chunks.Add(Store(chunk.Span));
+            if (chunk.Length < ContentStore.PackThreshold)
+            {
+                chunks.Add(Task.FromResult(StoreSmall(chunk.Span)));
+                return;
+            }
+            _inFlight.Wait();
+            var length = chunk.Length;
+            var copy = ArrayPool<byte>.Shared.Rent(length);
+            chunk.Span.CopyTo(copy);
+            chunks.Add(Task.Run(() =>
+            {
+                try { return StoreLarge(copy.AsSpan(0, length)); }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(copy);
+                    _inFlight.Release();
+                }
+            }));
         });
-        return new FileContent(size, ContentHash.OfChunks(chunks), chunks);
+        // GetResult rethrows the first failure as it was thrown (an IOException stays an IOException).
+        var refs = Task.WhenAll(chunks).GetAwaiter().GetResult();
+        return new FileContent(size, ContentHash.OfChunks(refs), refs);
     }
 
     public FileContent Write(ReadOnlySpan<byte> data)
@@ -96,57 +115,54 @@ public sealed class ContentWriter
         return Write(ms);
     }
 
-    private ChunkRef Store(ReadOnlySpan<byte> data)
+    private ChunkRef StoreSmall(ReadOnlySpan<byte> data)
     {
         var hash = ContentHash.Of(data);
-        if (_placed.TryGetValue(hash, out var placed)) return placed;
-        if (data.Length < ContentStore.PackThreshold)
+        lock (_gate)
         {
+            if (_placed.TryGetValue(hash, out var placed)) return placed;
             if (!_pending.ContainsKey(hash))
             {
                 _pending[hash] = data.ToArray();
                 _pendingBytes += data.Length;
             }
-            var unplaced = new ChunkRef(hash, Unplaced, 0, data.Length);
-            if (_pendingBytes >= ContentStore.PackTarget) Flush();
-            return unplaced;
         }
+        var unplaced = new ChunkRef(hash, Unplaced, 0, data.Length);
+        if (_pendingBytes >= ContentStore.PackTarget) Flush();
+        return unplaced;
+    }
+
+    private ChunkRef StoreLarge(ReadOnlySpan<byte> data)
+    {
+        var hash = ContentHash.Of(data);
         var key = "chunk/" + hash;
-        if (_writing.Add(hash) && !_store.Objects.Exists(key))
+        lock (_gate)
+            if (_placed.TryGetValue(hash, out var placed)) return placed;
+        // Two tasks may write the same new chunk at once; Put is idempotent (same key, same bytes).
+        if (!_store.Objects.Exists(key))
         {
-            ThrowIfWriteFailed();
-            if (_writes.Count > 64) _writes.RemoveAll(t => t.IsCompletedSuccessfully);
-            _inFlight.Wait();
-            var length = data.Length;
-            var copy = ArrayPool<byte>.Shared.Rent(length);
-            data.CopyTo(copy);
-            _writes.Add(Task.Run(() =>
-            {
-                try { _store.Objects.Put(key, copy.AsSpan(0, length)); }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(copy);
-                    _inFlight.Release();
-                }
-            }));
-            BytesWritten += data.Length;
+            _store.Objects.Put(key, data);
+            Interlocked.Add(ref _bytesWritten, data.Length);
         }
         var chunk = new ChunkRef(hash, key, 0, data.Length);
-        _placed[hash] = chunk;
+        lock (_gate) _placed[hash] = chunk;
         return chunk;
     }
 
     /// <summary>Places pending small chunks: known ones point at their existing pack, the rest go into a new pack.</summary>
     public void Flush()
     {
-        WaitForWrites();
         if (_pending.Count == 0) return;
         var known = _findPacked(_pending.Keys);
         using var pack = new MemoryStream();
         var fresh = new List<(string Hash, long Offset, int Length)>();
         foreach (var (hash, bytes) in _pending)
         {
-            if (known.TryGetValue(hash, out var existing)) { _placed[hash] = existing; continue; }
+            if (known.TryGetValue(hash, out var existing))
+            {
+                lock (_gate) _placed[hash] = existing;
+                continue;
+            }
             fresh.Add((hash, pack.Length, bytes.Length));
             pack.Write(bytes);
         }
@@ -155,11 +171,11 @@ public sealed class ContentWriter
             var data = pack.GetBuffer().AsSpan(0, (int)pack.Length);
             var key = "pack/" + ContentHash.Of(data);
             _store.Objects.Put(key, data);
-            BytesWritten += data.Length;
+            Interlocked.Add(ref _bytesWritten, data.Length);
             foreach (var (hash, offset, length) in fresh)
             {
                 var chunk = new ChunkRef(hash, key, offset, length);
-                _placed[hash] = chunk;
+                lock (_gate) _placed[hash] = chunk;
                 _newPacked.Add(chunk);
             }
         }
@@ -167,27 +183,11 @@ public sealed class ContentWriter
         _pendingBytes = 0;
     }
 
-    /// <summary>Waits until every background chunk write is durable; rethrows the first failure as it was thrown.</summary>
-    private void WaitForWrites()
-    {
-        try { Task.WaitAll([.. _writes]); }
-        catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
-        }
-        finally { _writes.RemoveAll(t => t.IsCompleted); }
-    }
-
-    private void ThrowIfWriteFailed()
-    {
-        if (_writes.Any(t => t.IsFaulted)) WaitForWrites();
-    }
-
     /// <summary>The file with every chunk at its final location (after <see cref="Flush"/>).</summary>
     public FileContent Resolve(FileContent content)
     {
         if (content.Chunks.All(c => c.Object != Unplaced)) return content;
-        return content with { Chunks = content.Chunks.Select(c => c.Object == Unplaced ? _placed[c.Hash] : c).ToList() };
+        lock (_gate) return content with { Chunks = content.Chunks.Select(c => c.Object == Unplaced ? _placed[c.Hash] : c).ToList() };
     }
 }
 

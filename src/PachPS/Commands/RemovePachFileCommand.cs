@@ -14,14 +14,23 @@ public sealed class RemovePachFileCommand : PachCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     public string Repo { get; set; } = "";
 
-    [Parameter(Position = 1)]
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Commit")]
     public string Branch { get; set; } = PfsService.DefaultBranch;
 
     [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
     public string[] Path { get; set; } = [];
 
-    protected override void ProcessRecord() => _paths.AddRange(Path);
+    protected override void ProcessRecord()
+    {
+        // Everything removed in one call is one commit, so every piped item must come from the same place.
+        if (_target is not null && _target != (Repo, Branch))
+            ThrowTerminatingError(Error("MixedTargets", ErrorCategory.InvalidArgument, $"Remove-PachFile removes from one repo and branch per call; got {Repo}@{Branch} after {_target.Value.Repo}@{_target.Value.Branch}.", Repo));
+        _target = (Repo, Branch);
+        _paths.AddRange(Path);
+    }
+
+    private (string Repo, string Branch)? _target;
 
     protected override void EndProcessing()
     {
