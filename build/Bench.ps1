@@ -46,14 +46,15 @@ try {
     $small = Join-Path $work 'small'
     Write-Files $small $n 1024
     & sync
-    $cp = Seconds { & cp -r $small (Join-Path $work 'small-cp') }
+    $cp = Seconds { & cp -r $small (Join-Path $work 'small-cp'); & sync }
     $gitDir = Join-Path $work 'small-git'
     & cp -r $small $gitDir
     & sync
-    $git = Seconds { & git -C $gitDir init -q; & git -C $gitDir add -A; & git -C $gitDir -c user.email=b@b -c user.name=b commit -qm bench }
+    $git = Seconds { & git -C $gitDir init -q; & git -C $gitDir add -A; & git -C $gitDir -c user.email=b@b -c user.name=b commit -qm bench; & sync }
+    & sync   # the copies above must not be flushed inside the next measurement
     $r = Invoke-Child @"
 Connect-PachStore -Path '$work/store-small' | Out-Null; New-PachRepo small | Out-Null
-`$t = (Measure-Command { Add-PachFile small master / -Source '$small' -Recurse | Out-Null }).TotalSeconds
+`$t = (Measure-Command { Add-PachFile small master / -Source '$small' -Recurse | Out-Null; & sync }).TotalSeconds
 `$s = Get-PachStore
 @{ Seconds = `$t; Objects = `$s.ObjectCount; Files = (Get-PachCommit small master).FileCount } | ConvertTo-Json -Compress
 "@
@@ -72,6 +73,7 @@ Connect-PachStore -Path '$work/store-small' | Out-Null; New-PachRepo small | Out
     Remove-Item (Join-Path $work 'big-copy.bin')
     $edited = Join-Path $work 'big-edited.bin'
     & cp $big $edited
+    & sync
     $efs = [System.IO.File]::OpenWrite($edited); $efs.Position = [long]($bigSize / 2); $efs.WriteByte(0x5A); $efs.Dispose()
     $r = Invoke-Child @"
 Connect-PachStore -Path '$work/store-big' | Out-Null; New-PachRepo big | Out-Null
