@@ -1,3 +1,4 @@
+using System.Text.Json;
 using PachPS.Engine.Metadata;
 using PachPS.Engine.Pfs;
 using PachPS.Engine.Storage;
@@ -24,15 +25,38 @@ public sealed class PachStore : IDisposable
     public PfsService Pfs { get; }
     public Pps.PpsService Pps { get; }
 
-    /// <summary>Opens (creating if needed) the embedded store at a folder: metadata.db plus objects/.</summary>
-    public static PachStore Open(string path, bool temporary = false)
+    /// <summary>
+    /// Opens (creating if needed) a store: metadata.db in the folder, content in objects/ or, with
+    /// <paramref name="s3"/>, in a bucket. A store remembers its bucket (never credentials) in store.json, so later
+    /// opens need only the folder and, where the default AWS chain does not apply, credentials again.
+    /// </summary>
+    public static PachStore Open(string path, bool temporary = false, S3Settings? s3 = null, S3Credentials? credentials = null)
     {
         var full = System.IO.Path.GetFullPath(path);
         if (File.Exists(full))
             throw PachException.Invalid("StorePathIsFile", $"'{full}' is a file; a store is a folder.", full);
         Directory.CreateDirectory(full);
-        return Open(full, new LocalObjectStore(System.IO.Path.Combine(full, "objects")), temporary);
+        var configFile = System.IO.Path.Combine(full, ConfigFileName);
+        var saved = File.Exists(configFile) ? JsonSerializer.Deserialize<StoreConfig>(File.ReadAllText(configFile)) : null;
+        var existing = saved is not null || File.Exists(System.IO.Path.Combine(full, "metadata.db"));
+        if (s3 is not null && existing && (saved?.S3 is not { } old || old.Bucket != s3.Bucket || old.Prefix != s3.Prefix || old.Endpoint != s3.Endpoint))
+            throw PachException.State("StoreBackendMismatch",
+                $"The store at '{full}' keeps its content in {(saved?.S3?.DisplayName ?? "its objects folder")}, not {s3.DisplayName}.", full);
+        s3 ??= saved?.S3;
+        IObjectStore objects = s3 is null ? new LocalObjectStore(System.IO.Path.Combine(full, "objects")) : new S3ObjectStore(s3, credentials);
+        if (saved is null)
+        {
+            var tmp = configFile + ".tmp";
+            File.WriteAllText(tmp, JsonSerializer.Serialize(new StoreConfig(s3 is null ? "Local" : "S3", s3), new JsonSerializerOptions { WriteIndented = true }));
+            File.Move(tmp, configFile, overwrite: true);
+        }
+        return Open(full, objects, temporary);
     }
+
+    private const string ConfigFileName = "store.json";
+
+    /// <summary>What store.json holds: the backend and, for S3, where (no secrets).</summary>
+    private sealed record StoreConfig(string Backend, S3Settings? S3);
 
     /// <summary>Opens a store over any object store (S3, or a faulty one in tests).</summary>
     internal static PachStore Open(string folder, IObjectStore objects, bool temporary = false)
@@ -59,7 +83,8 @@ public sealed class PachStore : IDisposable
         var (bytes, count) = Content.Objects.Usage();
         var (repos, commits) = Meta.Read(db => (db.GetCollection("repos").Count(), db.GetCollection("commits").Count()));
         var metaBytes = Directory.EnumerateFiles(Path, "metadata*.db").Sum(f => new FileInfo(f).Length);
-        return new StoreInfo(Path, "Local", bytes, count, metaBytes, repos, commits, Temporary);
+        return new StoreInfo(Path, Content.Objects.IsRemote ? "S3" : "Local", Content.Objects.Description, bytes, count,
+            Content.Objects.Requests, metaBytes, repos, commits, Temporary);
     }
 
     /// <summary>Checks that every finished commit's tree nodes and chunks exist and match their hashes.</summary>
@@ -72,8 +97,15 @@ public sealed class PachStore : IDisposable
         Meta.Dispose();
         if (Temporary)
         {
+            if (Content.Objects.IsRemote)
+            {
+                // A temporary store's objects go with it; objects outside its prefix are never touched.
+                try { foreach (var key in Content.Objects.List("").ToList()) Content.Objects.Delete(key); }
+                catch (PachException) { }
+            }
             try { Directory.Delete(Path, recursive: true); }
             catch (IOException) { }
         }
+        (Content.Objects as IDisposable)?.Dispose();
     }
 }

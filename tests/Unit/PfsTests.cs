@@ -6,10 +6,11 @@ namespace PachPS.Tests.Unit;
 
 public class PfsTests
 {
-    [Fact]
-    public void CommitsChainAndAncestryResolves()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public void CommitsChainAndAncestryResolves(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("data");
         var c1 = t.Put("data", "/a.txt", "one");
         var c2 = t.Put("data", "/a.txt", "two");
@@ -27,10 +28,11 @@ public class PfsTests
         Assert.Equal("CommitNotFound", Assert.Throws<PachException>(() => t.Pfs.GetCommit("data", "master~3")).ErrorId);
     }
 
-    [Fact]
-    public void OpenCommitGathersManyCallsAtomically()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public void OpenCommitGathersManyCallsAtomically(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("data");
         var open = t.Pfs.StartCommit("data", "master");
         t.Put("data", "/1", "x");
@@ -43,10 +45,11 @@ public class PfsTests
         Assert.Single(t.Pfs.ListCommits("data", "master"));
     }
 
-    [Fact]
-    public void AppendAndOverwrite()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public void AppendAndOverwrite(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("data");
         t.Put("data", "/log", "a\n");
         t.Pfs.PutFiles("data", "master", [TempStore.Text("/log", "b\n")], append: true);
@@ -56,10 +59,11 @@ public class PfsTests
         Assert.Equal(3, t.Pfs.FileHistory("data", "master", "/log").Count);
     }
 
-    [Fact]
-    public void ListingGlobsDirectoriesAndDiff()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public void ListingGlobsDirectoriesAndDiff(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("data");
         t.Pfs.PutFiles("data", "master", [TempStore.Text("/dir/a.csv", "12"), TempStore.Text("/dir/b.txt", "345"), TempStore.Text("/top.csv", "6")]);
         var top = t.Pfs.ListFiles("data", "master");
@@ -74,10 +78,11 @@ public class PfsTests
         Assert.All(diff, d => Assert.Equal(DiffChange.Removed, d.Change));
     }
 
-    [Fact]
-    public void CopyShares()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public void CopyShares(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("a");
         t.Pfs.CreateRepo("b");
         t.Put("a", "/x/1", "one");
@@ -87,10 +92,11 @@ public class PfsTests
         Assert.Equal(before, t.Store.Info().StoredBytes);
     }
 
-    [Fact]
-    public void IdenticalContentIsStoredOnce()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public void IdenticalContentIsStoredOnce(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("data");
         var big = new byte[3_000_000];
         new Random(5).NextBytes(big);
@@ -101,14 +107,19 @@ public class PfsTests
         for (var i = 0; i < 50; i++) t.Put("data", $"/small{i}", "same small content");
         var packs = t.Store.Content.Objects.List("pack/").Count();
         Assert.Equal(1, packs);
+        var requests = t.Store.Content.Objects.Requests;
+        Assert.Equal(Enumerable.Range(0, 50).Select(_ => "same small content"), Enumerable.Range(0, 50).Select(i => t.Read("data", "master", $"/small{i}")));
+        if (backend == TempStore.S3) Assert.True(t.Store.Content.Objects.Requests - requests <= 2, "50 small reads from one pack cost at most two requests");
     }
 
-    [Theory]
-    [InlineData("bad name")]
-    [InlineData("../x")]
-    public void InvalidInputChangesNothing(string bad)
+    [SkippableTheory]
+    [InlineData("bad name", TempStore.Local)]
+    [InlineData("../x", TempStore.Local)]
+    [InlineData("bad name", TempStore.S3)]
+    [InlineData("../x", TempStore.S3)]
+    public void InvalidInputChangesNothing(string bad, string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("data");
         t.Put("data", "/a", "1");
         var commits = t.Pfs.ListCommits("data").Count;
@@ -136,30 +147,31 @@ public class PfsTests
         Directory.Delete(folder, recursive: true);
     }
 
-    [Fact]
-    public void IntegrityCheckFindsCorruptAndMissingObjects()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public void IntegrityCheckFindsCorruptAndMissingObjects(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("data");
         var big = new byte[600_000];
         new Random(9).NextBytes(big);
         t.Pfs.PutFiles("data", "master", [new FileSource("/big", () => new MemoryStream(big), "big"), TempStore.Text("/small", "s")]);
         Assert.Empty(t.Store.Check());
-        var objects = Directory.EnumerateFiles(Path.Combine(t.Folder, "objects"), "*", SearchOption.AllDirectories).ToList();
-        var chunk = objects.First(o => o.Contains("/chunk/"));
-        File.WriteAllBytes(chunk, [1, 2, 3]);
-        File.Delete(objects.First(o => o.Contains("/pack/")));
+        t.Corrupt(t.Store.Content.Objects.List("chunk/").First());
+        t.Store.Content.Objects.Delete(t.Store.Content.Objects.List("pack/").First());
+        if (backend == TempStore.S3) t.Reopen(); // drop the pack cache: the next reads go to the server
         var findings = t.Store.Check();
         Assert.Contains(findings, f => f.Kind == "ObjectCorrupt");
         Assert.Contains(findings, f => f.Kind == "ObjectMissing");
         Assert.Equal("ObjectCorrupt", Assert.Throws<PachException>(() => t.Read("data", "master", "/big")).ErrorId);
     }
 
-    [Fact]
-    public async Task TwoStoresOnOneFolderWriteConcurrently()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public async Task TwoStoresOnOneFolderWriteConcurrently(string backend)
     {
-        using var t = new TempStore();
-        using var other = PachStore.Open(t.Folder);
+        using var t = new TempStore(backend);
+        using var other = PachStore.Open(t.Folder, false, t.S3Settings, t.S3Settings is null ? null : S3Server.Credentials);
         t.Pfs.CreateRepo("a");
         other.Pfs.CreateRepo("b");
         var tasks = new[]
@@ -188,15 +200,19 @@ public class PfsTests
         public IEnumerable<string> List(string prefix) => inner.List(prefix);
         public void Delete(string key) => inner.Delete(key);
         public (long Bytes, long Count) Usage() => inner.Usage();
+        public bool IsRemote => inner.IsRemote;
+        public long Requests => inner.Requests;
+        public string Description => inner.Description;
     }
 }
 
 public class TreeSharingTests
 {
-    [Fact]
-    public void AOneFileCommitOnALargeRepoAddsLittleMetadata()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public void AOneFileCommitOnALargeRepoAddsLittleMetadata(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("data");
         t.Pfs.PutFiles("data", "master", Enumerable.Range(0, 5000).Select(i => TempStore.Text($"/d{i % 7}/f{i}", i.ToString())).ToList());
         var big = t.Pfs.GetCommit("data", "master");

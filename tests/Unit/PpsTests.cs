@@ -57,10 +57,11 @@ public class PpsTests
         Assert.Contains("line 3", ex.Message);
     }
 
-    [Fact]
-    public void ServiceRejectsUnknownReposAndCyclesAndCreatesNothing()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public void ServiceRejectsUnknownReposAndCyclesAndCreatesNothing(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("a");
         Assert.Equal("PipelineInputNotFound", Assert.Throws<PachException>(() => t.Store.Pps.CreatePipeline(Spec("p", Pfs("nope", "/"), "true"))).ErrorId);
         Assert.Equal("PipelineCycle", Assert.Throws<PachException>(() => t.Store.Pps.CreatePipeline(Spec("p", Pfs("p", "/"), "true"))).ErrorId);
@@ -70,10 +71,11 @@ public class PpsTests
         Assert.Equal(["a", "p", "q"], t.Pfs.ListRepos().Select(r => r.Name));
     }
 
-    [Fact]
-    public void PlannerCoversGlobsCrossAndUnion()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public void PlannerCoversGlobsCrossAndUnion(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("a");
         t.Pfs.CreateRepo("b");
         t.Pfs.PutFiles("a", "master", [TempStore.Text("/x/1", "1"), TempStore.Text("/x/2", "2"), TempStore.Text("/y", "3")]);
@@ -90,10 +92,11 @@ public class PpsTests
         Assert.Equal("/x", datum.Inputs[0].Path);
     }
 
-    [Fact]
-    public async Task JobsRunSkipCarryOverAndDropRemovedOutputs()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public async Task JobsRunSkipCarryOverAndDropRemovedOutputs(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("in");
         t.Pfs.PutFiles("in", "master", [TempStore.Text("/a", "1"), TempStore.Text("/b", "2")]);
         t.Store.Pps.CreatePipeline(Spec("copy", Pfs("in", "/*"), "cp \"$in\" /pfs/out/; echo copied $PACH_DATUM_ID", parallelism: 2));
@@ -118,10 +121,11 @@ public class PpsTests
         Assert.Contains(prov, p => p.Kind == ProvenanceKind.Spec && p.SpecVersion == 1);
     }
 
-    [Fact]
-    public async Task EnvironmentAndPfsPathsAreSet()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public async Task EnvironmentAndPfsPathsAreSet(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("in");
         t.Pfs.PutFiles("in", "master", [TempStore.Text("/dir/f", "x")]);
         t.Store.Pps.CreatePipeline(PipelineSpec.Parse("""
@@ -139,10 +143,11 @@ public class PpsTests
         Assert.Equal("hello", parts[3]);
     }
 
-    [Fact]
-    public async Task FailuresRetryThenFailAndDownstreamIsUnrunnable()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public async Task FailuresRetryThenFailAndDownstreamIsUnrunnable(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("in");
         t.Put("in", "/a", "1");
         t.Store.Pps.CreatePipeline(Spec("bad", Pfs("in", "/*"), "echo boom >&2; exit 3", extra: "\"datum_tries\": 2,"));
@@ -158,10 +163,11 @@ public class PpsTests
         Assert.Contains(after, j => j.State == JobState.Unrunnable);
     }
 
-    [Fact]
-    public async Task TwoDatumsWritingOnePathFailTheJobNamingBoth()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public async Task TwoDatumsWritingOnePathFailTheJobNamingBoth(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("in");
         t.Pfs.PutFiles("in", "master", [TempStore.Text("/a", "1"), TempStore.Text("/b", "2")]);
         t.Store.Pps.CreatePipeline(Spec("clash", Pfs("in", "/*"), "echo x > /pfs/out/same"));
@@ -170,10 +176,11 @@ public class PpsTests
         Assert.Contains("both write '/same'", job.Reason);
     }
 
-    [Fact]
-    public async Task UpdateSkipsUnchangedDatumsAndReprocessRunsThemAgain()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public async Task UpdateSkipsUnchangedDatumsAndReprocessRunsThemAgain(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("in");
         t.Pfs.PutFiles("in", "master", [TempStore.Text("/a", "1"), TempStore.Text("/b", "2")]);
         t.Store.Pps.CreatePipeline(Spec("p", Pfs("in", "/*"), "cp $in /pfs/out/"));
@@ -186,10 +193,11 @@ public class PpsTests
         Assert.Equal("2 + 0 / 2", (await LatestJob(t, "p")).Progress);
     }
 
-    [Fact]
-    public async Task AJobLeftRunningByADeadOwnerResumesWithoutRedoingDatums()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public async Task AJobLeftRunningByADeadOwnerResumesWithoutRedoingDatums(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("in");
         t.Pfs.PutFiles("in", "master", [TempStore.Text("/a", "1"), TempStore.Text("/b", "2")]);
         var marker = Path.Combine(t.Folder, "runs");
@@ -208,10 +216,11 @@ public class PpsTests
         Assert.Equal(["/a", "/b"], t.Pfs.ListFiles("slow", "master").Select(f => f.Path));
     }
 
-    [Fact]
-    public async Task StopKillsARunningJob()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public async Task StopKillsARunningJob(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("in");
         t.Put("in", "/a", "1");
         t.Store.Pps.CreatePipeline(Spec("sleepy", Pfs("in", "/*"), "sleep 30"));
@@ -236,10 +245,11 @@ public class PpsTests
 
 public class PpsSpecFieldTests
 {
-    [Fact]
-    public async Task AcceptReturnCodeOutputBranchAndWorkingDirAreHonoured()
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public async Task AcceptReturnCodeOutputBranchAndWorkingDirAreHonoured(string backend)
     {
-        using var t = new TempStore();
+        using var t = new TempStore(backend);
         t.Pfs.CreateRepo("in");
         t.Put("in", "/a", "1");
         var workDir = Path.Combine(t.Folder, "wd");

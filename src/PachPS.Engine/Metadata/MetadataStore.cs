@@ -12,7 +12,9 @@ public sealed class MetadataStore : IDisposable
     public const int SchemaVersion = 1;
     private static readonly TimeSpan LockTimeout = TimeSpan.FromMinutes(2);
     // LiteDB's global mapper trims strings and stores "" as null; PachPS wants values back exactly as written.
-    private static readonly BsonMapper Mapper = new() { EmptyStringToNull = false, TrimWhitespace = false };
+    // One mapper per store: a BsonMapper builds its type maps lazily and is not safe to share between threads,
+    // while everything this store does with the database runs under _gate.
+    private readonly BsonMapper _mapper = new() { EmptyStringToNull = false, TrimWhitespace = false };
 
     private readonly string _dbPath;
     private readonly string _lockPath;
@@ -111,7 +113,7 @@ public sealed class MetadataStore : IDisposable
                 Connection = ConnectionType.Direct,
                 Collation = new Collation(CultureInfo.InvariantCulture.LCID, CompareOptions.Ordinal),
             };
-            _db = new LiteDatabase(cs, Mapper) { CheckpointSize = 4000 };
+            _db = new LiteDatabase(cs, _mapper) { CheckpointSize = 4000 };
         }
         catch
         {

@@ -44,7 +44,8 @@ public enum DiffChange { Added, Modified, Removed }
 public sealed record DiffEntry(string Repo, string Path, DiffChange Change, long OldSize, long NewSize, string? OldHash, string? NewHash);
 
 /// <summary>Where a store is and what it holds.</summary>
-public sealed record StoreInfo(string Path, string Backend, long StoredBytes, long ObjectCount, long MetadataBytes, int RepoCount, int CommitCount, bool Temporary);
+public sealed record StoreInfo(string Path, string Backend, string ContentLocation, long StoredBytes, long ObjectCount, long Requests,
+    long MetadataBytes, int RepoCount, int CommitCount, bool Temporary);
 
 /// <summary>A problem found by the integrity check.</summary>
 public sealed record IntegrityFinding(string Kind, string Repo, string Commit, string? Path, string Object, string Message);

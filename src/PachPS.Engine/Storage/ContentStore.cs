@@ -25,19 +25,50 @@ public sealed class ContentStore
     /// <summary>Starts a write session; <paramref name="findPacked"/> finds small chunks already packed (deduplication).</summary>
     public ContentWriter BeginWrite(Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, ChunkRef>> findPacked) => new(this, findPacked);
 
+    // On a remote store a pack is fetched whole once and kept for the small files next to it: reading 10,000 small
+    // files then costs a few requests, not 10,000. Packs are at most PackTarget (+ one chunk) bytes.
+    private const int CachedPacks = 8;
+    private readonly LinkedList<(string Key, byte[] Data)> _packs = new();
+
     /// <summary>Reads one chunk and checks its hash.</summary>
     public byte[] ReadChunk(ChunkRef chunk)
     {
-        var data = chunk.Object.StartsWith("pack/", StringComparison.Ordinal)
-            ? Objects.GetRange(chunk.Object, chunk.Offset, chunk.Length)
-            : Objects.Get(chunk.Object);
+        byte[] data;
+        if (!chunk.Object.StartsWith("pack/", StringComparison.Ordinal)) data = Objects.Get(chunk.Object);
+        else if (!Objects.IsRemote) data = Objects.GetRange(chunk.Object, chunk.Offset, chunk.Length);
+        else
+        {
+            var pack = CachedPack(chunk.Object);
+            data = chunk.Offset + chunk.Length <= pack.Length ? pack.AsSpan((int)chunk.Offset, chunk.Length).ToArray() : [];
+        }
         if (data.Length != chunk.Length || ContentHash.Of(data) != chunk.Hash)
             throw new PachException("ObjectCorrupt", PachErrorKind.InvalidData,
                 $"Chunk {chunk.Hash[..16]} in object '{chunk.Object}' does not match its hash: the store is damaged.", chunk.Object);
         return data;
     }
 
-    public Stream OpenRead(FileContent content) => new ChunkedReadStream(this, content);
+    private byte[] CachedPack(string key)
+    {
+        lock (_packs)
+        {
+            for (var node = _packs.First; node is not null; node = node.Next)
+            {
+                if (node.Value.Key != key) continue;
+                _packs.Remove(node);
+                _packs.AddFirst(node);
+                return node.Value.Data;
+            }
+        }
+        var data = Objects.Get(key);
+        lock (_packs)
+        {
+            _packs.AddFirst((key, data));
+            while (_packs.Count > CachedPacks) _packs.RemoveLast();
+        }
+        return data;
+    }
+
+    public Stream OpenRead(FileContent content) => new ChunkedReadStream(this, content, prefetch: Objects.IsRemote ? 4 : 0);
 
     public void CopyTo(FileContent content, Stream destination)
     {
@@ -191,10 +222,14 @@ public sealed class ContentWriter
     }
 }
 
-/// <summary>Reads a file chunk by chunk, verifying each; memory stays at one chunk.</summary>
-internal sealed class ChunkedReadStream(ContentStore store, FileContent content) : Stream
+/// <summary>
+/// Reads a file chunk by chunk, verifying each. On a remote store the next few chunks are fetched in parallel
+/// (bounded by <c>prefetch</c>), so memory stays at a few chunks.
+/// </summary>
+internal sealed class ChunkedReadStream(ContentStore store, FileContent content, int prefetch) : Stream
 {
-    private int _index;
+    private readonly Queue<Task<byte[]>> _ahead = new();
+    private int _next;
     private byte[] _current = [];
     private int _offset;
     private long _position;
@@ -211,15 +246,26 @@ internal sealed class ChunkedReadStream(ContentStore store, FileContent content)
     {
         while (_offset >= _current.Length)
         {
-            if (_index >= content.Chunks.Count) return 0;
-            _current = store.ReadChunk(content.Chunks[_index++]);
-            _offset = 0;
+            if (!NextChunk()) return 0;
         }
         var n = Math.Min(buffer.Length, _current.Length - _offset);
         _current.AsSpan(_offset, n).CopyTo(buffer);
         _offset += n;
         _position += n;
         return n;
+    }
+
+    private bool NextChunk()
+    {
+        while (_ahead.Count < Math.Max(1, prefetch) && _next < content.Chunks.Count)
+        {
+            var chunk = content.Chunks[_next++];
+            _ahead.Enqueue(prefetch > 0 ? Task.Run(() => store.ReadChunk(chunk)) : Task.FromResult(store.ReadChunk(chunk)));
+        }
+        if (_ahead.Count == 0) return false;
+        _current = _ahead.Dequeue().GetAwaiter().GetResult();
+        _offset = 0;
+        return true;
     }
 
     public override void Flush() { }

@@ -11,4 +11,10 @@ public interface IObjectStore
     void Delete(string key);
     /// <summary>Physical bytes and object count.</summary>
     (long Bytes, long Count) Usage();
+    /// <summary>True when every call is a network round trip (reads are then batched and prefetched).</summary>
+    bool IsRemote { get; }
+    /// <summary>Requests sent to a remote store so far (0 for a local one).</summary>
+    long Requests { get; }
+    /// <summary>Where the objects are, for people.</summary>
+    string Description { get; }
 }

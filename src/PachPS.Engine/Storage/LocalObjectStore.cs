@@ -54,6 +54,10 @@ public sealed class LocalObjectStore : IObjectStore
 
     public bool Exists(string key) => File.Exists(PathOf(key));
 
+    public bool IsRemote => false;
+    public long Requests => 0;
+    public string Description => _root;
+
     public IEnumerable<string> List(string prefix)
     {
         var slash = prefix.IndexOf('/');

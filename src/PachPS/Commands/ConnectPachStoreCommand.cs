@@ -1,10 +1,16 @@
 using System.Management.Automation;
+using System.Net;
 using PachPS.Engine;
 using PachPS.Engine.Pfs;
+using PachPS.Engine.Storage;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
 
+/// <summary>
+/// Opens or creates a store: metadata in a folder, content in its objects folder or (-S3Bucket) in S3. Secrets are
+/// only held in memory; the store remembers the bucket, endpoint, region, prefix and profile name.
+/// </summary>
 [Cmdlet(VerbsCommunications.Connect, "PachStore", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(StoreInfo))]
 public sealed class ConnectPachStoreCommand : PachCmdlet
@@ -15,15 +21,49 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
     [Parameter(Position = 0, ParameterSetName = PathSet)]
     public string? Path { get; set; }
 
-    /// <summary>A throw-away store in a new temporary folder, deleted by Disconnect-PachStore.</summary>
+    /// <summary>A throw-away store in a new temporary folder (and S3 prefix), deleted by Disconnect-PachStore.</summary>
     [Parameter(Mandatory = true, ParameterSetName = TemporarySet)]
     public SwitchParameter Temporary { get; set; }
 
+    [Parameter]
+    [ValidatePattern("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    public string? S3Bucket { get; set; }
+
+    /// <summary>An S3-compatible endpoint such as http://127.0.0.1:7480; AWS when omitted.</summary>
+    [Parameter]
+    public Uri? S3Endpoint { get; set; }
+
+    [Parameter]
+    public string? S3Region { get; set; }
+
+    [Parameter]
+    public string? S3Prefix { get; set; }
+
+    /// <summary>Access key as user name, secret key as password; kept in memory only.</summary>
+    [Parameter]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    [Parameter]
+    public string? ProfileName { get; set; }
+
     protected override void EndProcessing() => Invoke(() =>
     {
+        if (Credential is not null && ProfileName is not null)
+            ThrowTerminatingError(Error("CredentialConflict", ErrorCategory.InvalidArgument, "Use -Credential or -ProfileName, not both.", ProfileName));
         var path = Temporary
             ? System.IO.Path.Combine(System.IO.Path.GetTempPath(), "pachps-" + Guid.NewGuid().ToString("N")[..12])
             : Path is null ? PachStore.DefaultPath() : GetUnresolvedProviderPathFromPSPath(Path);
-        WriteObject(StoreSession.Connect(path, Temporary).Info());
+        S3Settings? s3 = null;
+        if (S3Bucket is not null)
+        {
+            var prefix = S3Prefix ?? "";
+            if (Temporary) prefix = (prefix.Length == 0 ? "" : prefix.TrimEnd('/') + "/") + System.IO.Path.GetFileName(path);
+            s3 = new S3Settings(S3Bucket, S3Endpoint?.ToString().TrimEnd('/'), S3Region, prefix, ProfileName);
+        }
+        else if (S3Endpoint is not null || S3Prefix is not null || S3Region is not null)
+            ThrowTerminatingError(Error("S3BucketRequired", ErrorCategory.InvalidArgument, "-S3Endpoint, -S3Region and -S3Prefix need -S3Bucket.", S3Endpoint));
+        var credentials = Credential is null ? null : new S3Credentials(Credential.UserName, new NetworkCredential("", Credential.Password).Password);
+        WriteObject(StoreSession.Connect(path, Temporary, s3, credentials).Info());
     });
 }

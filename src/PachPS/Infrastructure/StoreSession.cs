@@ -1,4 +1,5 @@
 using PachPS.Engine;
+using PachPS.Engine.Storage;
 
 namespace PachPS.Infrastructure;
 
@@ -21,11 +22,11 @@ internal static class StoreSession
         get { lock (Gate) return _current is not null; }
     }
 
-    public static PachStore Connect(string path, bool temporary)
+    public static PachStore Connect(string path, bool temporary, S3Settings? s3 = null, S3Credentials? credentials = null)
     {
         lock (Gate)
         {
-            var store = PachStore.Open(path, temporary);
+            var store = PachStore.Open(path, temporary, s3, credentials);
             _current?.Dispose();
             _current = store;
             return store;

@@ -1,0 +1,185 @@
+using System.Net;
+using Amazon.Runtime;
+using Amazon.Runtime.CredentialManagement;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Amazon.S3.Transfer;
+using Amazon.S3.Util;
+
+namespace PachPS.Engine.Storage;
+
+/// <summary>Where a store keeps its content in S3. Saved with the store; it never holds a secret.</summary>
+public sealed record S3Settings(string Bucket, string? Endpoint = null, string? Region = null, string Prefix = "", string? ProfileName = null)
+{
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string DisplayName => $"s3://{Bucket}/{Prefix}" + (Endpoint is null ? "" : $" at {Endpoint}");
+}
+
+/// <summary>An access key and secret, held in memory only for the lifetime of the open store.</summary>
+public sealed record S3Credentials(string AccessKey, string SecretKey)
+{
+    public override string ToString() => $"S3Credentials {{ AccessKey = {AccessKey} }}"; // never print the secret
+}
+
+/// <summary>
+/// Content objects in an S3 bucket (AWS or any S3-compatible server) under a key prefix. Uses path-style addressing
+/// and WHEN_REQUIRED checksums for non-AWS endpoints, the SDK's standard retry with backoff (throttling, 5xx,
+/// timeouts), multipart upload above 16 MiB, and counts its requests.
+/// </summary>
+public sealed class S3ObjectStore : IObjectStore, IDisposable
+{
+    private const long MultipartThreshold = 16L * 1024 * 1024;
+    private readonly AmazonS3Client _client;
+    private readonly S3Settings _settings;
+    private readonly string _prefix;
+    private long _requests;
+
+    public S3ObjectStore(S3Settings settings, S3Credentials? credentials)
+    {
+        _settings = settings;
+        _prefix = string.IsNullOrEmpty(settings.Prefix) ? "" : settings.Prefix.TrimEnd('/') + "/";
+        var config = new AmazonS3Config
+        {
+            RetryMode = RequestRetryMode.Standard,
+            MaxErrorRetry = 4,
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+        if (settings.Endpoint is not null)
+        {
+            // S3-compatible servers: path-style keys, and no checksum trailers or aws-chunked bodies they would refuse.
+            config.ServiceURL = settings.Endpoint;
+            config.ForcePathStyle = true;
+            config.AuthenticationRegion = settings.Region ?? "us-east-1";
+            config.RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED;
+            config.ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED;
+        }
+        else config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(settings.Region ?? "us-east-1");
+        _client = ResolveCredentials(settings, credentials) is { } creds ? new AmazonS3Client(creds, config) : new AmazonS3Client(config);
+        EnsureBucket();
+    }
+
+    public bool IsRemote => true;
+
+    /// <summary>HTTP requests sent so far (retries included).</summary>
+    public long Requests => Interlocked.Read(ref _requests);
+
+    public string Description => _settings.DisplayName;
+
+    private static AWSCredentials? ResolveCredentials(S3Settings settings, S3Credentials? credentials)
+    {
+        if (credentials is not null) return new BasicAWSCredentials(credentials.AccessKey, credentials.SecretKey);
+        if (settings.ProfileName is null) return null; // the SDK's default chain: environment, profile, instance role
+        if (new CredentialProfileStoreChain().TryGetAWSCredentials(settings.ProfileName, out var fromProfile)) return fromProfile;
+        throw PachException.NotFound("AwsProfileNotFound", $"There is no AWS profile named '{settings.ProfileName}'.", settings.ProfileName);
+    }
+
+    private void EnsureBucket() => Call("open bucket", async () =>
+    {
+        Count();
+        if (await AmazonS3Util.DoesS3BucketExistV2Async(_client, _settings.Bucket)) return 0;
+        Count();
+        try { await _client.PutBucketAsync(new PutBucketRequest { BucketName = _settings.Bucket }); }
+        catch (AmazonS3Exception ex) when (ex.ErrorCode is "BucketAlreadyOwnedByYou" or "BucketAlreadyExists") { }
+        return 0;
+    });
+
+    public void Put(string key, ReadOnlySpan<byte> data)
+    {
+        var bytes = data.ToArray();
+        Call($"write {key}", async () =>
+        {
+            using var body = new MemoryStream(bytes, writable: false);
+            if (bytes.Length > MultipartThreshold)
+            {
+                using var transfer = new TransferUtility(_client);
+                var parts = (bytes.Length + 8 * 1024 * 1024 - 1) / (8 * 1024 * 1024);
+                Interlocked.Add(ref _requests, parts + 2);
+                await transfer.UploadAsync(new TransferUtilityUploadRequest { BucketName = _settings.Bucket, Key = _prefix + key, InputStream = body, PartSize = 8 * 1024 * 1024 });
+                return 0;
+            }
+            Count();
+            await _client.PutObjectAsync(new PutObjectRequest { BucketName = _settings.Bucket, Key = _prefix + key, InputStream = body, AutoCloseStream = false });
+            return 0;
+        });
+    }
+
+    public byte[] Get(string key) => Read(key, null);
+
+    public byte[] GetRange(string key, long offset, int length) => Read(key, new ByteRange(offset, offset + length - 1));
+
+    private byte[] Read(string key, ByteRange? range) => Call($"read {key}", async () =>
+    {
+        Count();
+        try
+        {
+            using var response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = _settings.Bucket, Key = _prefix + key, ByteRange = range });
+            using var ms = new MemoryStream();
+            await response.ResponseStream.CopyToAsync(ms);
+            return ms.ToArray();
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new PachException("ObjectMissing", PachErrorKind.InvalidData, $"Content object '{key}' is missing from {_settings.DisplayName}.", key);
+        }
+    });
+
+    public bool Exists(string key) => Call($"check {key}", async () =>
+    {
+        Count();
+        try
+        {
+            await _client.GetObjectMetadataAsync(_settings.Bucket, _prefix + key);
+            return true;
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound) { return false; }
+    });
+
+    public IEnumerable<string> List(string prefix) => ListObjects(prefix).Select(o => o.Key[_prefix.Length..]);
+
+    private List<S3Object> ListObjects(string prefix) => Call("list objects", async () =>
+    {
+        var result = new List<S3Object>();
+        var request = new ListObjectsV2Request { BucketName = _settings.Bucket, Prefix = _prefix + prefix };
+        do
+        {
+            Count();
+            var page = await _client.ListObjectsV2Async(request);
+            result.AddRange(page.S3Objects ?? []);
+            request.ContinuationToken = page.IsTruncated == true ? page.NextContinuationToken : null;
+        } while (request.ContinuationToken is not null);
+        return result;
+    });
+
+    public void Delete(string key) => Call($"delete {key}", async () =>
+    {
+        Count();
+        await _client.DeleteObjectAsync(_settings.Bucket, _prefix + key);
+        return 0;
+    });
+
+    public (long Bytes, long Count) Usage()
+    {
+        var objects = ListObjects("");
+        return (objects.Sum(o => o.Size ?? 0), objects.Count);
+    }
+
+    private void Count() => Interlocked.Increment(ref _requests);
+
+    /// <summary>Runs one S3 operation; a server that cannot be reached or refuses becomes a PachException that says so.</summary>
+    private T Call<T>(string what, Func<Task<T>> operation)
+    {
+        try
+        {
+            return operation().GetAwaiter().GetResult();
+        }
+        catch (PachException) { throw; }
+        catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or TaskCanceledException)
+        {
+            var status = ex is AmazonServiceException ase && ase.StatusCode != 0 ? $" (HTTP {(int)ase.StatusCode} {ase.ErrorCode})" : "";
+            throw new PachException("ObjectStoreUnavailable", PachErrorKind.ResourceUnavailable,
+                $"S3 {what} failed at {_settings.DisplayName}{status}: {ex.Message}", _settings.Bucket, ex);
+        }
+    }
+
+    public void Dispose() => _client.Dispose();
+}

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using PachPS.Engine;
+using PachPS.Engine.Pfs;
+
+namespace PachPS.Tests.Unit;
+
+/// <summary>Stopping the shared S3 server must not run beside other tests: this collection runs alone, last.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class S3ServerCollection
+{
+    public const string Name = "S3 server faults";
+}
+
+/// <summary>The S3 server goes away in the middle of an ingest, then comes back.</summary>
+[Collection(S3ServerCollection.Name)]
+public class S3FaultTests
+{
+    [SkippableFact]
+    public void AnIngestThatLosesTheServerFailsCleanlyAndSucceedsOnceItIsBack()
+    {
+        using var t = new TempStore(TempStore.S3);
+        t.Pfs.CreateRepo("data");
+        t.Put("data", "/before.txt", "kept");
+        var data = new byte[24 * 1024 * 1024];
+        new Random(11).NextBytes(data);
+        var stopped = false;
+        try
+        {
+            // The source stops the server once 8 MiB have been read: the ingest is then in full flight.
+            var source = new FileSource("/big.bin", () => new TriggerStream(data, 8 * 1024 * 1024, () => { Run("stop-rgw.sh", "--rgw-only"); stopped = true; }), "big.bin");
+            var ex = Assert.Throws<PachException>(() => t.Pfs.PutFiles("data", "master", [source]));
+            Assert.True(stopped);
+            Assert.Equal("ObjectStoreUnavailable", ex.ErrorId);
+            Assert.Contains("127.0.0.1", ex.Message);
+        }
+        finally
+        {
+            if (stopped) Run("restart-rgw.sh");
+        }
+        Assert.Single(t.Pfs.ListCommits("data"));
+        Assert.Empty(t.Store.Check());
+        t.Pfs.PutFiles("data", "master", [new FileSource("/big.bin", () => new MemoryStream(data), "big.bin")]);
+        var (_, stream) = t.Pfs.OpenFile("data", "master", "/big.bin");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        Assert.Equal(data, copy.ToArray());
+        Assert.Empty(t.Store.Check());
+    }
+
+    private static void Run(string script, string args = "")
+    {
+        using var p = Process.Start(new ProcessStartInfo("bash", $"{Path.Combine(S3Server.Scripts, script)} {args}") { RedirectStandardOutput = true })!;
+        p.WaitForExit();
+        Assert.Equal(0, p.ExitCode);
+    }
+
+    private sealed class TriggerStream(byte[] data, int at, Action trigger) : MemoryStream(data, writable: false)
+    {
+        private bool _fired;
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (!_fired && Position >= at)
+            {
+                _fired = true;
+                trigger();
+            }
+            return base.Read(buffer, offset, count);
+        }
+    }
+}
