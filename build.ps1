@@ -15,7 +15,13 @@ param(
     [string] $Configuration = 'Release',
 
     # Bench: scale down the generated data (1 = the sizes the issues name).
-    [double] $BenchScale = 1
+    [double] $BenchScale = 1,
+
+    # Test: skip the S3 backend (no S3 server is started; those tests are reported as skipped).
+    [switch] $SkipS3,
+
+    # Bench: also measure the S3 backend against rclone on the local test server.
+    [switch] $S3
 )
 
 $ErrorActionPreference = 'Stop'
@@ -63,18 +69,44 @@ function Get-PesterPath {
     Join-Path $nugetRoot 'pester/5.7.1/tools/Pester.psd1'
 }
 
+function Start-TestS3 {
+    # A real S3 server for the tests: Ceph radosgw on 127.0.0.1 (tests/s3/start-rgw.sh installs it if needed).
+    $env:AK = 'PACHPSTEST'
+    $env:SK = 'pachps-test-secret-' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+    $endpoint = & bash (Join-Path $root 'tests/s3/start-rgw.sh') 2>&1 | Select-Object -Last 1
+    if ($LASTEXITCODE -ne 0) { throw "Could not start the test S3 server (pass -SkipS3 to run without it): $endpoint" }
+    $env:PACHPS_TEST_S3_ENDPOINT = "$endpoint"
+    $env:PACHPS_TEST_S3_ACCESS_KEY = $env:AK
+    $env:PACHPS_TEST_S3_SECRET_KEY = $env:SK
+    $env:PACHPS_TEST_S3_BUCKET = 'pachps-test'
+    Write-Host "Test S3 server: $endpoint"
+}
+
+function Stop-TestS3 {
+    & bash (Join-Path $root 'tests/s3/stop-rgw.sh') | Out-Null
+    'PACHPS_TEST_S3_ENDPOINT', 'PACHPS_TEST_S3_ACCESS_KEY', 'PACHPS_TEST_S3_SECRET_KEY', 'PACHPS_TEST_S3_BUCKET' | ForEach-Object { Remove-Item "env:$_" -ErrorAction Ignore }
+}
+
 function Invoke-Test {
     Invoke-Build
+    if ($SkipS3) { Write-Host 'S3 tests are SKIPPED (-SkipS3): no S3 server is started.' -ForegroundColor Yellow }
+    else { Start-TestS3 }
+    try { Invoke-Suites }
+    finally { if (-not $SkipS3) { Stop-TestS3 } }
+}
+
+function Invoke-Suites {
     $results = New-Item -ItemType Directory -Force (Join-Path $out 'test-results')
     $trx = Join-Path $results 'unit.trx'
     Remove-Item $trx -ErrorAction Ignore
     & dotnet test (Join-Path $root 'tests/Unit/PachPS.Tests.Unit.csproj') -c $Configuration --nologo `
         --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
-    $unit = @{ Passed = 0; Failed = 0 }
+    $unit = @{ Passed = 0; Failed = 0; Skipped = 0 }
     if (Test-Path $trx) {
         $counters = ([xml](Get-Content $trx -Raw)).TestRun.ResultSummary.Counters
         $unit.Passed = [int]$counters.passed
         $unit.Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+        $unit.Skipped = [int]$counters.notExecuted
     }
     else { $unit.Failed = 1; Write-Warning 'xunit produced no results (build failure?)' }
 
@@ -82,14 +114,15 @@ function Invoke-Test {
     Remove-Item $pesterJson -ErrorAction Ignore
     $runner = Join-Path $root 'tests/Pester/Invoke-PesterSuite.ps1'
     & dotnet pwsh -NoProfile -NonInteractive -File $runner -PesterPath (Get-PesterPath) -ResultPath $pesterJson
-    $pester = @{ Passed = 0; Failed = 1 }
+    $pester = @{ Passed = 0; Failed = 1; Skipped = 0 }
     if (Test-Path $pesterJson) { $pester = Get-Content $pesterJson -Raw | ConvertFrom-Json -AsHashtable }
     else { Write-Warning 'Pester produced no results' }
 
     $passed = $unit.Passed + $pester.Passed
     $failed = $unit.Failed + $pester.Failed
-    Write-Host "xunit: $($unit.Passed) passed, $($unit.Failed) failed; Pester: $($pester.Passed) passed, $($pester.Failed) failed"
-    Write-Host "$passed passed, $failed failed"
+    $skipped = $unit.Skipped + $pester.Skipped
+    Write-Host "xunit: $($unit.Passed) passed, $($unit.Failed) failed, $($unit.Skipped) skipped; Pester: $($pester.Passed) passed, $($pester.Failed) failed, $($pester.Skipped) skipped"
+    Write-Host "$passed passed, $failed failed, $skipped skipped"
     if ($failed -gt 0 -or $passed -eq 0) { exit 1 }
 }
 
@@ -101,7 +134,9 @@ function Invoke-Example {
 
 function Invoke-Bench {
     Invoke-Build
-    & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/Bench.ps1') -Scale $BenchScale
+    if ($S3) { Start-TestS3 }
+    try { & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/Bench.ps1') -Scale $BenchScale -S3:$S3 }
+    finally { if ($S3) { Stop-TestS3 } }
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 

@@ -22,6 +22,8 @@ public sealed class PachStore : IDisposable
     public bool Temporary { get; }
     internal MetadataStore Meta { get; }
     internal ContentStore Content { get; }
+    /// <summary>The object store holding the content (a folder or an S3 bucket).</summary>
+    public IObjectStore Objects => Content.Objects;
     public PfsService Pfs { get; }
     public Pps.PpsService Pps { get; }
 

@@ -1,14 +1,16 @@
 #requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.7.1' }
+BeforeDiscovery { . (Join-Path $PSScriptRoot 'TestHelpers.ps1') }
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-Module $ModulePath -Force
 }
 AfterAll { Disconnect-PachStore }
 
-Describe 'Versioned data from the user''s side' {
+Describe 'Versioned data from the user''s side (<Backend>)' -ForEach $Backends {
+    $PSDefaultParameterValues['It:Skip'] = $SkipBackend
     BeforeEach {
         $store = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
-        Connect-PachStore -Path $store | Out-Null
+        Connect-TestStore $Backend $store
         $data = New-Item -ItemType Directory (Join-Path $TestDrive ([guid]::NewGuid().ToString('N')))
         Set-Content (Join-Path $data 'one.csv') "1,2`n3,4"
         Set-Content (Join-Path $data 'two.csv') '5,6'
@@ -138,9 +140,28 @@ Describe 'Versioned data from the user''s side' {
             $err.TargetObject | Should -Be 'nope'
         }
     }
+
+    It 'reports a corrupted or missing object in Test-PachStore and in the read that hits it' {
+        New-PachRepo data | Out-Null
+        $bytes = [byte[]]::new(300KB); [System.Random]::new(4).NextBytes($bytes)
+        Add-PachFile data master big.bin -Value $bytes | Out-Null
+        Add-PachFile data master small.txt -Value 'small' | Out-Null
+        Test-PachStore -Quiet | Should -BeTrue
+        $objects = [PachPS.Infrastructure.StoreSession]::Current.Objects
+        $chunk = @($objects.List('chunk/'))[0]
+        if ($Backend -eq 'Local') { Set-Content (Get-ChildItem (Join-Path $store 'objects') -Recurse -File | Where-Object Name -EQ ($chunk -split '/')[1]).FullName 'rot' }
+        else { $objects.Put($chunk, [byte[]](1, 2, 3)) }
+        $objects.Delete(@($objects.List('pack/'))[0])
+        Connect-TestStore $Backend $store   # a fresh open: nothing cached
+        $findings = Test-PachStore
+        $findings.Kind | Sort-Object -Unique | Should -Be @('ObjectCorrupt', 'ObjectMissing')
+        { Get-PachFileContent data master big.bin -AsByteStream -ErrorAction Stop } | Should -Throw -ErrorId 'ObjectCorrupt,PachPS.Commands.GetPachFileContentCommand'
+        { Get-PachFileContent data master small.txt -ErrorAction Stop } | Should -Throw -ErrorId 'ObjectMissing,PachPS.Commands.GetPachFileContentCommand'
+    }
 }
 
-Describe 'Crashes and concurrent processes' {
+Describe 'Crashes and concurrent processes (<Backend>)' -ForEach $Backends {
+    $PSDefaultParameterValues['It:Skip'] = $SkipBackend
     BeforeEach {
         $store = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
     }
@@ -154,17 +175,16 @@ Describe 'Crashes and concurrent processes' {
             foreach ($i in 1..300) { Set-Content (Join-Path $dir "f$i.txt") "file $d $i" }
         }
         $total = @(Get-ChildItem $src -Recurse -File).Count
-        $child = Start-ChildPwsh "Connect-PachStore -Path '$store' | Out-Null; New-PachRepo big | Out-Null; Add-PachFile big master / -Source '$src' -Recurse | Out-Null"
-        $objects = Join-Path $store 'objects'
-        $deadline = (Get-Date).AddSeconds(60)
-        while (-not (Test-Path $objects) -or @(Get-ChildItem $objects -Recurse -File -ErrorAction Ignore).Count -lt 3) {
-            if ((Get-Date) -gt $deadline -or $child.HasExited) { break }
-            Start-Sleep -Milliseconds 20
-        }
+        $child = Start-ChildPwsh "$(Get-ConnectCommand $Backend $store); New-PachRepo big | Out-Null; Add-PachFile big master / -Source '$src' -Recurse | Out-Null"
+        # Kill it once its ingest has stored content (seen through the store itself, on either backend).
+        Connect-TestStore $Backend $store
+        $deadline = (Get-Date).AddSeconds(90)
+        while (-not $child.HasExited -and (Get-Date) -lt $deadline -and (Get-PachStore).ObjectCount -lt 3) { Start-Sleep -Milliseconds 20 }
+        Disconnect-PachStore
         $child.HasExited | Should -BeFalse -Because 'the ingest must still be running when it is killed'
         $child.Kill()   # SIGKILL: no cleanup runs
         $child.WaitForExit()
-        Connect-PachStore -Path $store | Out-Null
+        Connect-TestStore $Backend $store
         try {
             Test-PachStore | Should -BeNullOrEmpty
             $commits = @(Get-PachCommit big -History -ErrorAction SilentlyContinue)
@@ -177,17 +197,17 @@ Describe 'Crashes and concurrent processes' {
     }
 
     It 'lets two processes write and list the same store at once' {
-        Connect-PachStore -Path $store | Out-Null
+        Connect-TestStore $Backend $store
         New-PachRepo a, b | Out-Null
         Disconnect-PachStore
-        $writer = { param($repo) "Connect-PachStore -Path '$store' | Out-Null; foreach (`$i in 1..25) { Add-PachFile $repo master f`$i -Value `$i | Out-Null; Get-PachRepo | Out-Null }" }
+        $writer = { param($repo) "$(Get-ConnectCommand $Backend $store); foreach (`$i in 1..25) { Add-PachFile $repo master f`$i -Value `$i | Out-Null; Get-PachRepo | Out-Null }" }
         $p1 = Start-ChildPwsh (& $writer 'a')
         $p2 = Start-ChildPwsh (& $writer 'b')
         $p1.WaitForExit(120000) | Should -BeTrue
         $p2.WaitForExit(120000) | Should -BeTrue
         $p1.ExitCode | Should -Be 0 -Because $p1.StandardError.ReadToEnd()
         $p2.ExitCode | Should -Be 0 -Because $p2.StandardError.ReadToEnd()
-        Connect-PachStore -Path $store | Out-Null
+        Connect-TestStore $Backend $store
         try {
             (Get-PachCommit a master).FileCount | Should -Be 25
             (Get-PachCommit b master).FileCount | Should -Be 25

@@ -1,13 +1,15 @@
 #requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.7.1' }
+BeforeDiscovery { . (Join-Path $PSScriptRoot 'TestHelpers.ps1') }
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-Module $ModulePath -Force
 }
 AfterAll { Disconnect-PachStore }
 
-Describe 'The tutorial, steps 2 to 11, with its own specs' {
+Describe 'The tutorial, steps 2 to 11, with its own specs (<Backend>)' -ForEach $Backends {
+    $PSDefaultParameterValues['It:Skip'] = $SkipBackend
     BeforeAll {
-        Connect-PachStore -Path (Join-Path $TestDrive 'tutorial') | Out-Null
+        if (-not $SkipBackend) { Connect-TestStore $Backend (Join-Path $TestDrive "tutorial-$Backend") }
         $t = $Transforms
         $preSpec = Get-TutorialSpec pre-process.json { param($s) $s.transform.stdin = @("sh $t/pre_process.sh `$training /pfs/out/") }
         $trainSpec = Get-TutorialSpec train.json { param($s) $s.transform.cmd = @('sh', "$t/train.sh", '/pfs/pre_process/x_train.csv', '/pfs/pre_process/y_train.csv', '/pfs/out/') }
@@ -89,9 +91,10 @@ Describe 'The tutorial, steps 2 to 11, with its own specs' {
     }
 }
 
-Describe 'Pipeline cmdlets' {
+Describe 'Pipeline cmdlets (<Backend>)' -ForEach $Backends {
+    $PSDefaultParameterValues['It:Skip'] = $SkipBackend
     BeforeEach {
-        Connect-PachStore -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))) | Out-Null
+        Connect-TestStore $Backend (Join-Path $TestDrive ([guid]::NewGuid().ToString('N')))
         New-PachRepo src | Out-Null
         Add-PachFile src master a.txt -Value "alpha`n" | Out-Null
         Add-PachFile src master b.txt -Value "beta`n" | Out-Null
@@ -171,7 +174,7 @@ Describe 'Pipeline cmdlets' {
         $gate = "$marker.gate"
         Disconnect-PachStore
         $script = @"
-Connect-PachStore -Path '$store' | Out-Null
+$(Get-ConnectCommand $Backend $store)
 New-PachPipeline -Spec '{"pipeline":{"name":"slow"},"transform":{"cmd":["sh"],"stdin":["echo `$src >> $marker; case `$src in */b.txt) while [ ! -f $gate ]; do sleep 0.05; done;; esac; cp `$src /pfs/out/"]},"input":{"pfs":{"repo":"src","glob":"/*"}}}' | Out-Null
 Start-Sleep -Seconds 600
 "@
@@ -185,7 +188,7 @@ Start-Sleep -Seconds 600
         $child.Kill()
         $child.WaitForExit()
         Set-Content $gate ''
-        Connect-PachStore -Path $store | Out-Null
+        Connect-TestStore $Backend $store
         $job = Get-PachJob -Pipeline slow | Wait-PachJob -TimeoutSec 60
         $job.State | Should -Be 'Success'
         $job.Restarts | Should -Be 1

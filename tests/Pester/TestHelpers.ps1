@@ -25,3 +25,28 @@ function Get-TutorialSpec {
     & $Adapt $spec
     $spec | ConvertTo-Json -Depth 20
 }
+
+# The backends every PFS and pipeline suite runs on. S3 needs the test server that build.ps1 Test starts
+# (PACHPS_TEST_S3_* variables); without it the S3 cases are reported as skipped, never silently dropped.
+$script:Backends = @(
+    @{ Backend = 'Local'; SkipBackend = $false }
+    @{ Backend = 'S3'; SkipBackend = -not $env:PACHPS_TEST_S3_ENDPOINT }
+)
+
+function Get-TestS3Credential {
+    [pscredential]::new($env:PACHPS_TEST_S3_ACCESS_KEY, (ConvertTo-SecureString $env:PACHPS_TEST_S3_SECRET_KEY -AsPlainText -Force))
+}
+
+function Get-ConnectCommand {
+    # The Connect-PachStore line for a store folder on a backend, usable here and in child processes.
+    param([Parameter(Mandatory)] [string] $Backend, [Parameter(Mandatory)] [string] $Path)
+    if ($Backend -eq 'Local') { return "Connect-PachStore -Path '$Path' | Out-Null" }
+    $prefix = 'pester/' + [System.IO.Path]::GetFileName($Path)
+    "Connect-PachStore -Path '$Path' -S3Bucket '$($env:PACHPS_TEST_S3_BUCKET ?? 'pachps-test')' -S3Endpoint '$env:PACHPS_TEST_S3_ENDPOINT' -S3Prefix '$prefix' " +
+        "-Credential ([pscredential]::new('$env:PACHPS_TEST_S3_ACCESS_KEY', (ConvertTo-SecureString '$env:PACHPS_TEST_S3_SECRET_KEY' -AsPlainText -Force))) | Out-Null"
+}
+
+function Connect-TestStore {
+    param([Parameter(Mandatory)] [string] $Backend, [Parameter(Mandatory)] [string] $Path)
+    Invoke-Expression (Get-ConnectCommand $Backend $Path)
+}

@@ -8,10 +8,10 @@ D=${CEPH_DIR:-/tmp/pachps-rgw}
 PORT=${RGW_PORT:-7480}
 AK=${AK:-PACHPSTEST}
 SK=${SK:-pachps-test-secret}
-if ! command -v radosgw >/dev/null || ! command -v ceph-mon >/dev/null || ! command -v ceph-osd >/dev/null; then
+if ! command -v radosgw >/dev/null || ! command -v ceph-mon >/dev/null || ! command -v ceph-osd >/dev/null || ! command -v curl >/dev/null; then
   echo "installing radosgw, ceph-mon, ceph-osd from Debian..."
   apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends radosgw ceph-mon ceph-osd >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends radosgw ceph-mon ceph-osd curl >/dev/null
 fi
 "$(dirname "$0")/stop-rgw.sh" >/dev/null 2>&1 || true
 rm -rf "$D"; mkdir -p "$D"/{mon.a,osd.0,run,log}

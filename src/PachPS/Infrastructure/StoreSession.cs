@@ -3,8 +3,11 @@ using PachPS.Engine.Storage;
 
 namespace PachPS.Infrastructure;
 
-/// <summary>The store the cmdlets of this process work on; opened on first use when nobody connected explicitly.</summary>
-internal static class StoreSession
+/// <summary>
+/// The store the cmdlets of this process work on; opened on first use when nobody connected explicitly.
+/// Public so scripts and tests can reach the engine object (<c>[PachPS.Infrastructure.StoreSession]::Current</c>).
+/// </summary>
+public static class StoreSession
 {
     private static readonly object Gate = new();
     private static PachStore? _current;
@@ -22,7 +25,7 @@ internal static class StoreSession
         get { lock (Gate) return _current is not null; }
     }
 
-    public static PachStore Connect(string path, bool temporary, S3Settings? s3 = null, S3Credentials? credentials = null)
+    internal static PachStore Connect(string path, bool temporary, S3Settings? s3 = null, S3Credentials? credentials = null)
     {
         lock (Gate)
         {
@@ -33,7 +36,7 @@ internal static class StoreSession
         }
     }
 
-    public static void Disconnect()
+    internal static void Disconnect()
     {
         lock (Gate)
         {
