@@ -6,7 +6,7 @@
     Run through `dotnet pwsh ./build.ps1 Bench`. -Scale shrinks the generated data for a quick look (1 = full size).
     Prints a table of figures and ratios; it asserts nothing (benchmarks are not tests).
 #>
-param([double] $Scale = 1)
+param([double] $Scale = 1, [switch] $S3)
 $ErrorActionPreference = 'Stop'
 $root = Resolve-Path (Join-Path $PSScriptRoot '..')
 $work = Join-Path ([System.IO.Path]::GetTempPath()) ("pachps-bench-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
@@ -40,7 +40,65 @@ function Write-Files([string] $Folder, [int] $Count, [int] $Size, [int] $PerFold
     }
 }
 
+function Invoke-S3Bench {
+    # PachPS on the S3 backend vs rclone copy, both against the local test radosgw, on the same data.
+    if (-not (Get-Command rclone -ErrorAction Ignore)) { & apt-get install -y -q --no-install-recommends rclone | Out-Null }
+    $rcloneExe = @(Get-Command rclone -CommandType Application)[0].Source
+    # rclone cannot combine AWS_CA_BUNDLE with its own HTTP transport ("LoadCustomCABundleError"); the endpoint is plain HTTP.
+    Remove-Item env:AWS_CA_BUNDLE -ErrorAction Ignore
+    $env:RCLONE_CONFIG_BENCH_TYPE = 's3'
+    $env:RCLONE_CONFIG_BENCH_PROVIDER = 'Ceph'
+    $env:RCLONE_CONFIG_BENCH_ENDPOINT = $env:PACHPS_TEST_S3_ENDPOINT
+    $env:RCLONE_CONFIG_BENCH_ACCESS_KEY_ID = $env:PACHPS_TEST_S3_ACCESS_KEY
+    $env:RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY = $env:PACHPS_TEST_S3_SECRET_KEY
+    $env:RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE = 'true'
+    $bucket = 'pachps-bench'
+    function Invoke-Rclone([string] $Source, [string] $Target, [switch] $Count) {
+        $common = @('copy', $Source, "bench:$bucket/$Target", '--transfers', '4', '--checkers', '8', '--s3-no-check-bucket')
+        if ($Count) {
+            $log = & $rcloneExe @common --dump headers -v 2>&1
+            return @($log | Select-String -SimpleMatch 'HTTP REQUEST').Count
+        }
+        (Measure-Command { & $rcloneExe @common 2>&1 | Out-Null }).TotalSeconds
+    }
+    & $rcloneExe mkdir "bench:$bucket" 2>&1 | Out-Null
+    $connect = "Connect-PachStore -Path '$work/store-s3-{0}' -S3Bucket $bucket -S3Endpoint '$env:PACHPS_TEST_S3_ENDPOINT' -S3Prefix 'pachps-{0}' -Credential ([pscredential]::new('$env:PACHPS_TEST_S3_ACCESS_KEY', (ConvertTo-SecureString '$env:PACHPS_TEST_S3_SECRET_KEY' -AsPlainText -Force))) | Out-Null"
+
+    $tinyCount = [int](10000 * $Scale)
+    $tiny = Join-Path $work 's3-tiny'
+    New-Item -ItemType Directory $tiny | Out-Null
+    $rng = [System.Random]::new(9); $buf = [byte[]]::new(1024)
+    foreach ($i in 1..$tinyCount) { $rng.NextBytes($buf); [IO.File]::WriteAllBytes("$tiny/t$i.bin", $buf) }
+    $rcloneTime = Invoke-Rclone $tiny 'rclone-tiny'
+    $rcloneRequests = Invoke-Rclone $tiny 'rclone-tiny-count' -Count
+    $r = Invoke-Child @"
+$($connect -f 'tiny'); New-PachRepo tiny | Out-Null
+`$before = (Get-PachStore).Requests
+`$t = (Measure-Command { Add-PachFile tiny master / -Source '$tiny' -Recurse | Out-Null }).TotalSeconds
+@{ Seconds = `$t; Requests = (Get-PachStore).Requests - `$before } | ConvertTo-Json -Compress
+"@
+    Add-Result "S3: $tinyCount x 1 KiB files" ('{0:N2} s, {1} requests' -f $r.Seconds, $r.Requests) ('rclone copy {0:N2} s, {1} requests' -f $rcloneTime, $rcloneRequests) ('{0:N1}x faster than rclone' -f ($rcloneTime / $r.Seconds)) 'at least 5x faster'
+
+    $size = [long](256MB * $Scale)
+    $one = Join-Path $work 's3-one'
+    New-Item -ItemType Directory $one | Out-Null
+    $fs = [IO.File]::Create("$one/big.bin"); $b4 = [byte[]]::new(4MB)
+    for ($w = 0L; $w -lt $size; $w += $b4.Length) { $rng.NextBytes($b4); $fs.Write($b4, 0, [math]::Min($b4.Length, $size - $w)) }
+    $fs.Dispose()
+    $rcloneBig = Invoke-Rclone $one 'rclone-big'
+    $rcloneBigRequests = Invoke-Rclone $one 'rclone-big-count' -Count
+    $r = Invoke-Child @"
+$($connect -f 'big'); New-PachRepo big | Out-Null
+`$before = (Get-PachStore).Requests
+`$t = (Measure-Command { Add-PachFile big master big.bin -Source '$one/big.bin' | Out-Null }).TotalSeconds
+@{ Seconds = `$t; Requests = (Get-PachStore).Requests - `$before } | ConvertTo-Json -Compress
+"@
+    $mb = $size / 1MB
+    Add-Result ("S3: one {0} file" -f (Format-Bytes $size)) ('{0:N1} MiB/s, {1} requests' -f ($mb / $r.Seconds), $r.Requests) ('rclone {0:N1} MiB/s, {1} requests' -f ($mb / $rcloneBig), $rcloneBigRequests) ('{0:N2}x rclone throughput' -f ($rcloneBig / $r.Seconds)) 'at least 0.8x'
+}
+
 try {
+    if ($S3) { Invoke-S3Bench }
     # ------------------------------------------------------------------ issue 2: many small files
     $n = [int](20000 * $Scale)
     $small = Join-Path $work 'small'

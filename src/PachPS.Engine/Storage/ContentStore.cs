@@ -91,9 +91,8 @@ public sealed class ContentWriter
     private readonly List<ChunkRef> _newPacked = [];
     private readonly object _gate = new();
     // Large chunks are hashed and written by worker tasks while the next ones are being cut: a few in flight overlap
-    // CPU and disk on every core without letting memory grow (at most MaxInFlight chunks of up to 4 MiB each).
-    private static readonly int MaxInFlight = Math.Max(2, Environment.ProcessorCount + 1);
-    private readonly SemaphoreSlim _inFlight = new(MaxInFlight, MaxInFlight);
+    // CPU and disk (or network round trips) without letting memory grow: at most this many chunks of up to 4 MiB.
+    private readonly SemaphoreSlim _inFlight;
     private long _pendingBytes;
     private long _bytesWritten;
 
@@ -101,6 +100,8 @@ public sealed class ContentWriter
     {
         _store = store;
         _findPacked = findPacked;
+        var inFlight = store.Objects.IsRemote ? 8 : Math.Max(2, Environment.ProcessorCount + 1);
+        _inFlight = new SemaphoreSlim(inFlight, inFlight);
     }
 
     /// <summary>Packed chunks written in this session, to be added to the chunk index with the commit.</summary>
