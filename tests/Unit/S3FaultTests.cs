@@ -69,3 +69,25 @@ public class S3FaultTests
         }
     }
 }
+
+public class S3ObjectStoreTests
+{
+    [SkippableFact]
+    public void LargeObjectsGoUpInPartsAndRangesComeBackExactly()
+    {
+        using var t = new TempStore(TempStore.S3);
+        var objects = t.Store.Objects;
+        var data = new byte[20 * 1024 * 1024]; // above the 16 MiB multipart threshold
+        new Random(3).NextBytes(data);
+        var before = objects.Requests;
+        objects.Put("chunk/multipart-test", data);
+        Assert.True(objects.Requests - before >= 3, "a multipart upload is several requests");
+        Assert.True(objects.Exists("chunk/multipart-test"));
+        Assert.Equal(data, objects.Get("chunk/multipart-test"));
+        Assert.Equal(data.AsSpan(12_345_678, 1000).ToArray(), objects.GetRange("chunk/multipart-test", 12_345_678, 1000));
+        Assert.Contains("chunk/multipart-test", objects.List("chunk/"));
+        objects.Delete("chunk/multipart-test");
+        Assert.False(objects.Exists("chunk/multipart-test"));
+        Assert.Equal("ObjectMissing", Assert.Throws<PachException>(() => objects.Get("chunk/multipart-test")).ErrorId);
+    }
+}
