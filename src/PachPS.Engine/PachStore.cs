@@ -83,7 +83,7 @@ public sealed class PachStore : IDisposable
     public StoreInfo Info()
     {
         var (bytes, count) = Content.Objects.Usage();
-        var (repos, commits) = Meta.Read(db => (db.GetCollection("repos").Count(), db.GetCollection("commits").Count()));
+        var (repos, commits) = Meta.Read(db => (db.Repos().Count(), db.Commits().Count()));
         var metaBytes = Directory.EnumerateFiles(Path, "metadata*.db").Sum(f => new FileInfo(f).Length);
         return new StoreInfo(Path, Content.Objects.IsRemote ? "S3" : "Local", Content.Objects.Description, bytes, count,
             Content.Objects.Requests, metaBytes, repos, commits, Temporary);

@@ -105,11 +105,11 @@ public class PfsTests
         t.Pfs.PutFiles("data", "master", [new FileSource("/copy", () => new MemoryStream(big), "big")]);
         Assert.Equal(after1, t.Store.Info().StoredBytes);
         for (var i = 0; i < 50; i++) t.Put("data", $"/small{i}", "same small content");
-        var packs = t.Store.Content.Objects.List("pack/").Count();
+        var packs = t.Store.Objects.List("pack/").Count();
         Assert.Equal(1, packs);
-        var requests = t.Store.Content.Objects.Requests;
+        var requests = t.Store.Objects.Requests;
         Assert.Equal(Enumerable.Range(0, 50).Select(_ => "same small content"), Enumerable.Range(0, 50).Select(i => t.Read("data", "master", $"/small{i}")));
-        if (backend == TempStore.S3) Assert.True(t.Store.Content.Objects.Requests - requests <= 2, "50 small reads from one pack cost at most two requests");
+        if (backend == TempStore.S3) Assert.True(t.Store.Objects.Requests - requests <= 2, "50 small reads from one pack cost at most two requests");
     }
 
     [SkippableTheory]
@@ -157,8 +157,8 @@ public class PfsTests
         new Random(9).NextBytes(big);
         t.Pfs.PutFiles("data", "master", [new FileSource("/big", () => new MemoryStream(big), "big"), TempStore.Text("/small", "s")]);
         Assert.Empty(t.Store.Check());
-        t.Corrupt(t.Store.Content.Objects.List("chunk/").First());
-        t.Store.Content.Objects.Delete(t.Store.Content.Objects.List("pack/").First());
+        t.Corrupt(t.Store.Objects.List("chunk/").First());
+        t.Store.Objects.Delete(t.Store.Objects.List("pack/").First());
         if (backend == TempStore.S3) t.Reopen(); // drop the pack cache: the next reads go to the server
         var findings = t.Store.Check();
         Assert.Contains(findings, f => f.Kind == "ObjectCorrupt");

@@ -63,14 +63,14 @@ internal sealed class TempStore : IDisposable
             var file = Directory.EnumerateFiles(Path.Combine(Folder, "objects"), "*", SearchOption.AllDirectories).Single(f => f.EndsWith(key[(key.IndexOf('/') + 1)..]));
             File.WriteAllBytes(file, [1, 2, 3]);
         }
-        else Store.Content.Objects.Put(key, [1, 2, 3]); // S3 PUT replaces the object
+        else Store.Objects.Put(key, [1, 2, 3]); // S3 PUT replaces the object
     }
 
     public void Dispose()
     {
         if (S3Settings is not null)
         {
-            try { foreach (var key in Store.Content.Objects.List("").ToList()) Store.Content.Objects.Delete(key); }
+            try { foreach (var key in Store.Objects.List("").ToList()) Store.Objects.Delete(key); }
             catch (PachException) { }
         }
         Store.Dispose();

@@ -6,7 +6,7 @@ namespace PachPS.Engine.Metadata;
 /// <summary>Tree nodes in the "nodes" collection of an open database (inside a Read or Write unit).</summary>
 internal sealed class LiteNodeSource(LiteDatabase db) : INodeSource
 {
-    private readonly ILiteCollection<NodeDoc> _nodes = db.GetCollection<NodeDoc>("nodes");
+    private readonly ILiteCollection<NodeDoc> _nodes = db.Nodes();
 
     public byte[]? Load(string id) => _nodes.FindById(id)?.Data;
 

@@ -133,15 +133,15 @@ public sealed class MetadataStore : IDisposable
 
     private static void EnsureIndexes(LiteDatabase db)
     {
-        db.GetCollection<BranchDoc>("branches").EnsureIndex(b => b.Repo);
-        db.GetCollection<CommitDoc>("commits").EnsureIndex(c => c.Repo);
-        db.GetCollection<CommitDoc>("commits").EnsureIndex(c => c.Parent);
-        db.GetCollection<CommitDoc>("commits").EnsureIndex("Prov", "$.Provenance[*].Commit");
-        db.GetCollection<JobDoc>("jobs").EnsureIndex(j => j.Pipeline);
-        db.GetCollection<JobDoc>("jobs").EnsureIndex(j => j.State);
-        db.GetCollection<DatumDoc>("datums").EnsureIndex(d => d.Job);
-        db.GetCollection<LogDoc>("logs").EnsureIndex(l => l.Job);
-        db.GetCollection<PipelineDoc>("pipelines").EnsureIndex("Inputs", "$.Inputs[*]");
+        db.Branches().EnsureIndex(b => b.Repo);
+        db.Commits().EnsureIndex(c => c.Repo);
+        db.Commits().EnsureIndex(c => c.Parent);
+        db.Commits().EnsureIndex("Prov", "$.Provenance[*].Commit");
+        db.Jobs().EnsureIndex(j => j.Pipeline);
+        db.Jobs().EnsureIndex(j => j.State);
+        db.Datums().EnsureIndex(d => d.Job);
+        db.Logs().EnsureIndex(l => l.Job);
+        db.Pipelines().EnsureIndex("Inputs", "$.Inputs[*]");
     }
 
     public void Dispose()

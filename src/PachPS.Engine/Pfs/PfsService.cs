@@ -30,7 +30,7 @@ public sealed class PfsService
         Names.ValidateName(name, "Repo");
         return _meta.Write(db =>
         {
-            var repos = Repos(db);
+            var repos = db.Repos();
             if (repos.FindById(name) is not null)
                 throw new PachException("RepoAlreadyExists", PachErrorKind.AlreadyExists, $"A repo named '{name}' already exists.", name);
             var doc = new RepoDoc { Name = name, Created = DateTime.UtcNow, Description = description ?? "" };
@@ -40,11 +40,11 @@ public sealed class PfsService
     }
 
     public IReadOnlyList<RepoInfo> ListRepos() =>
-        _meta.Read(db => Repos(db).FindAll().OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => ToRepo(db, r)).ToList());
+        _meta.Read(db => db.Repos().FindAll().OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => ToRepo(db, r)).ToList());
 
     public RepoInfo GetRepo(string name) => _meta.Read(db => ToRepo(db, RequireRepo(db, name)));
 
-    public bool RepoExists(string name) => _meta.Read(db => Repos(db).FindById(name) is not null);
+    public bool RepoExists(string name) => _meta.Read(db => db.Repos().FindById(name) is not null);
 
     /// <summary>Deletes a repo with its branches and commits; <paramref name="guard"/> may refuse (pipelines use it).</summary>
     internal void DeleteRepo(string name, Action<LiteDatabase>? guard = null)
@@ -53,9 +53,9 @@ public sealed class PfsService
         {
             RequireRepo(db, name);
             guard?.Invoke(db);
-            Branches(db).DeleteMany(b => b.Repo == name);
-            Commits(db).DeleteMany(c => c.Repo == name);
-            Repos(db).Delete(name);
+            db.Branches().DeleteMany(b => b.Repo == name);
+            db.Commits().DeleteMany(c => c.Repo == name);
+            db.Repos().Delete(name);
         });
     }
 
@@ -63,7 +63,7 @@ public sealed class PfsService
     {
         var repo = RequireRepo(db, name);
         repo.Description = description;
-        Repos(db).Update(repo);
+        db.Repos().Update(repo);
     }
 
     // ---------------------------------------------------------------- branches
@@ -74,13 +74,13 @@ public sealed class PfsService
         return _meta.Write(db =>
         {
             RequireRepo(db, repo);
-            if (Branches(db).FindById(BranchDoc.Key(repo, branch)) is not null)
+            if (db.Branches().FindById(BranchDoc.Key(repo, branch)) is not null)
                 throw new PachException("BranchAlreadyExists", PachErrorKind.AlreadyExists, $"Branch '{branch}' already exists in repo '{repo}'.", $"{repo}@{branch}");
             var headCommit = head is null ? null : Resolve(db, repo, head);
             if (headCommit is { Finished: null })
                 throw PachException.State("CommitNotFinished", $"Commit {headCommit.Id} is still open; a branch can only point at a finished commit.", head);
             var doc = new BranchDoc { Id = BranchDoc.Key(repo, branch), Repo = repo, Name = branch, Head = headCommit?.Id, Created = DateTime.UtcNow };
-            Branches(db).Insert(doc);
+            db.Branches().Insert(doc);
             return ToBranch(doc);
         });
     }
@@ -88,7 +88,7 @@ public sealed class PfsService
     public IReadOnlyList<BranchInfo> ListBranches(string repo) => _meta.Read(db =>
     {
         RequireRepo(db, repo);
-        return Branches(db).Find(b => b.Repo == repo).OrderBy(b => b.Name, StringComparer.Ordinal).Select(ToBranch).ToList();
+        return db.Branches().Find(b => b.Repo == repo).OrderBy(b => b.Name, StringComparer.Ordinal).Select(ToBranch).ToList();
     });
 
     public BranchInfo GetBranch(string repo, string branch) => _meta.Read(db => ToBranch(RequireBranch(db, repo, branch)));
@@ -100,7 +100,7 @@ public sealed class PfsService
             var doc = RequireBranch(db, repo, branch);
             if (doc.OpenCommit is not null)
                 throw PachException.State("CommitOpen", $"Branch '{branch}' of '{repo}' has open commit {doc.OpenCommit}; finish it first.", $"{repo}@{branch}");
-            Branches(db).Delete(doc.Id);
+            db.Branches().Delete(doc.Id);
         });
     }
 
@@ -112,13 +112,13 @@ public sealed class PfsService
         return _meta.Write(db =>
         {
             RequireRepo(db, repo);
-            var b = Branches(db).FindById(BranchDoc.Key(repo, branch)) ?? NewBranch(db, repo, branch);
+            var b = db.Branches().FindById(BranchDoc.Key(repo, branch)) ?? NewBranch(db, repo, branch);
             if (b.OpenCommit is not null)
                 throw PachException.State("CommitAlreadyOpen", $"Branch '{branch}' of '{repo}' already has open commit {b.OpenCommit}.", b.OpenCommit);
             var commit = NewCommit(db, b, message ?? "");
-            Commits(db).Insert(commit);
+            db.Commits().Insert(commit);
             b.OpenCommit = commit.Id;
-            Branches(db).Update(b);
+            db.Branches().Update(b);
             return ToCommit(commit);
         });
     }
@@ -142,12 +142,12 @@ public sealed class PfsService
         RequireRepo(db, repo);
         if (reference is not null)
             return Ancestry(db, Resolve(db, repo, reference)).Take(max).Select(ToCommit).ToList();
-        return Commits(db).Find(c => c.Repo == repo).OrderByDescending(c => c.Started).Take(max).Select(ToCommit).ToList();
+        return db.Commits().Find(c => c.Repo == repo).OrderByDescending(c => c.Started).Take(max).Select(ToCommit).ToList();
     });
 
     /// <summary>Commits whose provenance includes the given commit.</summary>
     internal IReadOnlyList<CommitInfo> FindDerived(LiteDatabase db, string commitId) =>
-        Commits(db).Find(Query.EQ("$.Provenance[*].Commit ANY", commitId)).Select(ToCommit).ToList();
+        db.Commits().Find(Query.EQ("$.Provenance[*].Commit ANY", commitId)).Select(ToCommit).ToList();
 
     // ---------------------------------------------------------------- files
 
@@ -268,10 +268,10 @@ public sealed class PfsService
         var result = new List<PachFileInfo>();
         while (commit is not null && tree.Get(commit.Root, normalized) is { } entry)
         {
-            var writer = entry.Commit == commit.Id ? commit : Commits(db).FindById(entry.Commit);
+            var writer = entry.Commit == commit.Id ? commit : db.Commits().FindById(entry.Commit);
             if (writer is null) break;
             result.Add(ToFile(writer, new Node(normalized, PachFileType.File, entry.Content.Size, entry.Content.Hash, entry.Commit)));
-            commit = writer.Parent is null ? null : Commits(db).FindById(writer.Parent);
+            commit = writer.Parent is null ? null : db.Commits().FindById(writer.Parent);
         }
         if (result.Count == 0) throw FileNotFound(repo, reference, normalized);
         return result;
@@ -310,7 +310,7 @@ public sealed class PfsService
     public IReadOnlyList<DiffEntry> Diff(string repo, string reference, string? olderRef = null, string? otherRepo = null) => _meta.Read(db =>
     {
         var newer = Resolve(db, repo, reference);
-        var older = olderRef is not null ? Resolve(db, otherRepo ?? repo, olderRef) : newer.Parent is null ? null : Commits(db).FindById(newer.Parent);
+        var older = olderRef is not null ? Resolve(db, otherRepo ?? repo, olderRef) : newer.Parent is null ? null : db.Commits().FindById(newer.Parent);
         return TreeDiff.Compare(Tree(db), older?.Root, newer.Root).Select(d => d with { Repo = repo }).ToList();
     });
 
@@ -335,7 +335,7 @@ public sealed class PfsService
             commit.MetadataBytes += nodes.BytesWritten;
             RecordChunks(db, newChunks);
             if (finishHere) return (FinishInTransaction(db, commit), true);
-            Commits(db).Update(commit);
+            db.Commits().Update(commit);
             return (ToCommit(commit), false);
         });
         if (finished) CommitFinished?.Invoke(info);
@@ -346,7 +346,7 @@ public sealed class PfsService
     internal CommitInfo WriteCommit(LiteDatabase db, string id, string repo, string branch, IReadOnlyList<TreeEntry> files, IReadOnlyList<CommitProvenance> provenance,
         string origin, string? job, string? pipeline, int pipelineVersion, string message)
     {
-        var b = Branches(db).FindById(BranchDoc.Key(repo, branch)) ?? NewBranch(db, repo, branch);
+        var b = db.Branches().FindById(BranchDoc.Key(repo, branch)) ?? NewBranch(db, repo, branch);
         var commit = NewCommit(db, b, message);
         commit.Id = id;
         commit.Origin = origin;
@@ -359,7 +359,7 @@ public sealed class PfsService
         commit.MetadataBytes = nodes.BytesWritten;
         commit.Size = files.Sum(f => f.Content.Size);
         commit.FileCount = files.Count;
-        Commits(db).Insert(commit);
+        db.Commits().Insert(commit);
         return FinishInTransaction(db, commit);
     }
 
@@ -368,13 +368,13 @@ public sealed class PfsService
     private CommitInfo FinishInTransaction(LiteDatabase db, CommitDoc commit)
     {
         commit.Finished = DateTime.UtcNow;
-        Commits(db).Upsert(commit);
-        var branch = Branches(db).FindById(BranchDoc.Key(commit.Repo, commit.Branch));
+        db.Commits().Upsert(commit);
+        var branch = db.Branches().FindById(BranchDoc.Key(commit.Repo, commit.Branch));
         if (branch is not null)
         {
             if (branch.OpenCommit == commit.Id) branch.OpenCommit = null;
             branch.Head = commit.Id;
-            Branches(db).Update(branch);
+            db.Branches().Update(branch);
         }
         FinishedInTransaction?.Invoke(db, commit);
         return ToCommit(commit);
@@ -387,7 +387,7 @@ public sealed class PfsService
     private (CommitDoc Commit, bool NewForCall) ResolveTarget(LiteDatabase db, string repo, string target, bool create)
     {
         RequireRepo(db, repo);
-        var branch = Branches(db).FindById(BranchDoc.Key(repo, target));
+        var branch = db.Branches().FindById(BranchDoc.Key(repo, target));
         if (branch is null && TryFindCommit(db, repo, target) is { } byId)
         {
             if (byId.Finished is not null)
@@ -400,10 +400,10 @@ public sealed class PfsService
             if (!create) return (new CommitDoc { Repo = repo, Branch = target }, true);
             branch = NewBranch(db, repo, target);
         }
-        if (branch.OpenCommit is not null) return (Commits(db).FindById(branch.OpenCommit), false);
+        if (branch.OpenCommit is not null) return (db.Commits().FindById(branch.OpenCommit), false);
         if (!create)
         {
-            var head = branch.Head is null ? null : Commits(db).FindById(branch.Head);
+            var head = branch.Head is null ? null : db.Commits().FindById(branch.Head);
             return (new CommitDoc { Repo = repo, Branch = target, Root = head?.Root }, true);
         }
         return (NewCommit(db, branch, ""), true);
@@ -413,13 +413,13 @@ public sealed class PfsService
     {
         Names.ValidateName(branch, "Branch");
         var doc = new BranchDoc { Id = BranchDoc.Key(repo, branch), Repo = repo, Name = branch, Created = DateTime.UtcNow };
-        Branches(db).Insert(doc);
+        db.Branches().Insert(doc);
         return doc;
     }
 
     private CommitDoc NewCommit(LiteDatabase db, BranchDoc branch, string message)
     {
-        var parent = branch.Head is null ? null : Commits(db).FindById(branch.Head);
+        var parent = branch.Head is null ? null : db.Commits().FindById(branch.Head);
         return new CommitDoc
         {
             Id = NewId(),
@@ -442,12 +442,12 @@ public sealed class PfsService
         RequireRepo(db, repo);
         var r = CommitRef.Parse(reference);
         CommitDoc? commit;
-        var branch = Branches(db).FindById(BranchDoc.Key(repo, r.Base));
+        var branch = db.Branches().FindById(BranchDoc.Key(repo, r.Base));
         if (branch is not null)
         {
             if (branch.Head is null)
                 throw PachException.NotFound("CommitNotFound", $"Branch '{r.Base}' of '{repo}' has no finished commit yet.", $"{repo}@{reference}");
-            commit = Commits(db).FindById(branch.Head);
+            commit = db.Commits().FindById(branch.Head);
         }
         else
         {
@@ -465,7 +465,7 @@ public sealed class PfsService
         }
         for (var i = 0; i < r.Ancestors; i++)
         {
-            commit = commit.Parent is null ? null : Commits(db).FindById(commit.Parent);
+            commit = commit.Parent is null ? null : db.Commits().FindById(commit.Parent);
             if (commit is null)
                 throw PachException.NotFound("CommitNotFound", $"'{reference}' goes back further than the first commit of '{repo}'.", $"{repo}@{reference}");
         }
@@ -475,12 +475,12 @@ public sealed class PfsService
     private CommitDoc ResolveWritable(LiteDatabase db, string repo, string reference)
     {
         RequireRepo(db, repo);
-        var branch = Branches(db).FindById(BranchDoc.Key(repo, reference));
+        var branch = db.Branches().FindById(BranchDoc.Key(repo, reference));
         if (branch is not null)
         {
             if (branch.OpenCommit is null)
                 throw PachException.State("NoOpenCommit", $"Branch '{reference}' of '{repo}' has no open commit.", $"{repo}@{reference}");
-            return Commits(db).FindById(branch.OpenCommit);
+            return db.Commits().FindById(branch.OpenCommit);
         }
         var commit = TryFindCommit(db, repo, reference)
             ?? throw PachException.NotFound("CommitNotFound", $"Repo '{repo}' has no commit or branch '{reference}'.", $"{repo}@{reference}");
@@ -491,9 +491,9 @@ public sealed class PfsService
 
     private static CommitDoc? TryFindCommit(LiteDatabase db, string repo, string idOrPrefix)
     {
-        if (idOrPrefix.Length == 32) return Commits(db).FindById(idOrPrefix) is { } c && c.Repo == repo ? c : null;
+        if (idOrPrefix.Length == 32) return db.Commits().FindById(idOrPrefix) is { } c && c.Repo == repo ? c : null;
         if (idOrPrefix.Length < 4 || idOrPrefix.Length > 32) return null;
-        var matches = Commits(db).Find(Query.And(Query.StartsWith("_id", idOrPrefix), Query.EQ("Repo", repo)), limit: 2).ToList();
+        var matches = db.Commits().Find(Query.And(Query.StartsWith("_id", idOrPrefix), Query.EQ("Repo", repo)), limit: 2).ToList();
         if (matches.Count > 1)
             throw PachException.Invalid("AmbiguousCommit", $"'{idOrPrefix}' matches more than one commit of '{repo}'; give more characters.", idOrPrefix);
         return matches.FirstOrDefault();
@@ -501,7 +501,7 @@ public sealed class PfsService
 
     private static IEnumerable<CommitDoc> Ancestry(LiteDatabase db, CommitDoc start)
     {
-        for (var c = start; c is not null; c = c.Parent is null ? null : Commits(db).FindById(c.Parent)) yield return c;
+        for (var c = start; c is not null; c = c.Parent is null ? null : db.Commits().FindById(c.Parent)) yield return c;
     }
 
     private static void CheckConflicts(PathTree tree, string? root, IReadOnlyList<string> paths)
@@ -523,12 +523,12 @@ public sealed class PfsService
     internal static void RecordChunks(LiteDatabase db, IReadOnlyList<ChunkRef> chunks)
     {
         if (chunks.Count > 0)
-            Chunks(db).Upsert(chunks.Select(c => new ChunkDoc { Id = c.Hash, Object = c.Object, Offset = c.Offset, Length = c.Length }));
+            db.Chunks().Upsert(chunks.Select(c => new ChunkDoc { Id = c.Hash, Object = c.Object, Offset = c.Offset, Length = c.Length }));
     }
 
     internal IReadOnlyDictionary<string, ChunkRef> FindPacked(IReadOnlyCollection<string> hashes) => _meta.Read(db =>
     {
-        var chunks = Chunks(db);
+        var chunks = db.Chunks();
         var found = new Dictionary<string, ChunkRef>(StringComparer.Ordinal);
         foreach (var hash in hashes)
             if (chunks.FindById(hash) is { } doc) found[hash] = new ChunkRef(hash, doc.Object, doc.Offset, doc.Length);
@@ -577,18 +577,14 @@ public sealed class PfsService
 
     internal static PathTree Tree(LiteDatabase db) => new(new LiteNodeSource(db));
 
-    internal static ILiteCollection<RepoDoc> Repos(LiteDatabase db) => db.GetCollection<RepoDoc>("repos");
-    internal static ILiteCollection<BranchDoc> Branches(LiteDatabase db) => db.GetCollection<BranchDoc>("branches");
-    internal static ILiteCollection<CommitDoc> Commits(LiteDatabase db) => db.GetCollection<CommitDoc>("commits");
-    internal static ILiteCollection<ChunkDoc> Chunks(LiteDatabase db) => db.GetCollection<ChunkDoc>("chunks");
 
     internal static RepoDoc RequireRepo(LiteDatabase db, string name) =>
-        Repos(db).FindById(name ?? "") ?? throw PachException.NotFound("RepoNotFound", $"There is no repo named '{name}'.", name);
+        db.Repos().FindById(name ?? "") ?? throw PachException.NotFound("RepoNotFound", $"There is no repo named '{name}'.", name);
 
     private static BranchDoc RequireBranch(LiteDatabase db, string repo, string branch)
     {
         RequireRepo(db, repo);
-        return Branches(db).FindById(BranchDoc.Key(repo, branch))
+        return db.Branches().FindById(BranchDoc.Key(repo, branch))
             ?? throw PachException.NotFound("BranchNotFound", $"Repo '{repo}' has no branch '{branch}'.", $"{repo}@{branch}");
     }
 
@@ -597,9 +593,9 @@ public sealed class PfsService
 
     private static RepoInfo ToRepo(LiteDatabase db, RepoDoc doc)
     {
-        var branches = Branches(db).Find(b => b.Repo == doc.Name).ToList();
+        var branches = db.Branches().Find(b => b.Repo == doc.Name).ToList();
         var master = branches.FirstOrDefault(b => b.Name == DefaultBranch);
-        var size = master?.Head is null ? 0 : Commits(db).FindById(master.Head)?.Size ?? 0;
+        var size = master?.Head is null ? 0 : db.Commits().FindById(master.Head)?.Size ?? 0;
         return new RepoInfo(doc.Name, Utc(doc.Created), size, doc.Description, branches.Select(b => b.Name).OrderBy(n => n, StringComparer.Ordinal).ToList());
     }
 

@@ -25,14 +25,14 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
     {
         var start = _meta.Write<(JobDoc Job, PipelineSpec Spec)?>(db =>
         {
-            var job = PpsService.Jobs(db).FindById(jobId);
+            var job = db.Jobs().FindById(jobId);
             if (job is null || PpsService.IsFinished(job.State)) return null;
-            var version = PpsService.Versions(db).FindById($"{job.Pipeline}@{job.PipelineVersion}");
+            var version = db.PipelineVersions().FindById($"{job.Pipeline}@{job.PipelineVersion}");
             if (version is null) return null;
             if (job.Started is not null) job.Restarts++;
             job.Started ??= DateTime.UtcNow;
             job.State = nameof(JobState.Running);
-            PpsService.Jobs(db).Update(job);
+            db.Jobs().Update(job);
             return (Job: job, Spec: PipelineSpec.Parse(version.SpecJson));
         });
         if (start is null) return;
@@ -44,7 +44,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             return DatumPlanner.Plan(spec, job.Salt, tree, leaf =>
             {
                 var input = job.Inputs.First(i => i.Name == leaf.Name);
-                return new InputHead(input.Commit, PfsService.Commits(db).FindById(input.Commit)?.Root);
+                return new InputHead(input.Commit, db.Commits().FindById(input.Commit)?.Root);
             });
         });
 
@@ -90,10 +90,10 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
     /// <summary>Creates the job's datum records: results already in this job (a resume) or in the last successful job are reused.</summary>
     private List<PlannedDatum> PrepareDatums(JobDoc job, List<PlannedDatum> planned) => _meta.Write(db =>
     {
-        var datums = PpsService.Datums(db);
+        var datums = db.Datums();
         var existing = datums.Find(d => d.Job == jobId).ToDictionary(d => d.Hash, StringComparer.Ordinal);
-        var lastSuccess = PpsService.Pipelines(db).FindById(job.Pipeline)?.LastSuccess;
-        var previousJob = lastSuccess is null || lastSuccess == jobId ? null : PpsService.Jobs(db).FindById(lastSuccess);
+        var lastSuccess = db.Pipelines().FindById(job.Pipeline)?.LastSuccess;
+        var previousJob = lastSuccess is null || lastSuccess == jobId ? null : db.Jobs().FindById(lastSuccess);
         var previous = previousJob is null
             ? new Dictionary<string, DatumDoc>()
             : datums.Find(d => d.Job == previousJob.Id).Where(d => d.State is nameof(DatumState.Success) or nameof(DatumState.Skipped))
@@ -124,12 +124,12 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             fresh.Add(doc);
         }
         datums.Upsert(fresh);
-        var current = PpsService.Jobs(db).FindById(jobId);
+        var current = db.Jobs().FindById(jobId);
         current.Total = planned.Count;
         current.Skipped = skipped;
         current.Processed = processed;
         current.Failed = 0;
-        PpsService.Jobs(db).Update(current);
+        db.Jobs().Update(current);
         return pending;
     });
 
@@ -202,20 +202,20 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         var killed = _meta.Write(db =>
         {
             PfsService.RecordChunks(db, _writer.NewPackedChunks);
-            var job = PpsService.Jobs(db).FindById(jobId);
+            var job = db.Jobs().FindById(jobId);
             foreach (var (outcome, encoded) in resolved)
             {
                 outcome.Doc.Outputs = encoded;
-                PpsService.Datums(db).Upsert(outcome.Doc);
+                db.Datums().Upsert(outcome.Doc);
                 if (outcome.Doc.State == nameof(DatumState.Success)) job.Processed++; else job.Failed++;
                 job.BytesDownloaded += outcome.Downloaded;
                 job.BytesUploaded += outcome.Uploaded;
-                PpsService.Logs(db).InsertBulk(outcome.Logs.Select(l => new LogDoc
+                db.Logs().InsertBulk(outcome.Logs.Select(l => new LogDoc
                 {
                     Job = jobId, Pipeline = job.Pipeline, Datum = outcome.Doc.Hash, Time = l.Time, Stream = l.Stream, Message = l.Message,
                 }));
             }
-            PpsService.Jobs(db).Update(job);
+            db.Jobs().Update(job);
             return job.State == nameof(JobState.Killed);
         });
         if (killed) killSwitch?.Cancel();
@@ -225,12 +225,12 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
     {
         var commit = _meta.Write(db =>
         {
-            var job = PpsService.Jobs(db).FindById(jobId);
+            var job = db.Jobs().FindById(jobId);
             if (job is null || PpsService.IsFinished(job.State)) return null;
             job.Finished = DateTime.UtcNow;
             if (failure is null)
             {
-                var docs = PpsService.Datums(db).Find(d => d.Job == jobId).ToList();
+                var docs = db.Datums().Find(d => d.Job == jobId).ToList();
                 var files = new Dictionary<string, (TreeEntry Entry, string Datum)>(StringComparer.Ordinal);
                 foreach (var d in docs.OrderBy(d => d.Hash, StringComparer.Ordinal))
                 {
@@ -252,18 +252,18 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
                         job.Provenance.Select(p => new CommitProvenance(p.Repo, p.Branch, p.Commit)).ToList(), "Auto", job.Id, job.Pipeline,
                         job.PipelineVersion, $"job {job.Id[..16]}");
                     job.State = nameof(JobState.Success);
-                    PpsService.Jobs(db).Update(job);
-                    if (PpsService.Pipelines(db).FindById(job.Pipeline) is { } pipeline)
+                    db.Jobs().Update(job);
+                    if (db.Pipelines().FindById(job.Pipeline) is { } pipeline)
                     {
                         pipeline.LastSuccess = job.Id;
-                        PpsService.Pipelines(db).Update(pipeline);
+                        db.Pipelines().Update(pipeline);
                     }
                     return info;
                 }
             }
             job.State = nameof(JobState.Failure);
             job.Reason = failure!;
-            PpsService.Jobs(db).Update(job);
+            db.Jobs().Update(job);
             PpsService.MarkDownstreamUnrunnable(db, job);
             return null;
         });

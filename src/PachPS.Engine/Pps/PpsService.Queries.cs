@@ -12,8 +12,8 @@ public sealed partial class PpsService
     /// <summary>Jobs, newest first.</summary>
     public IReadOnlyList<JobInfo> ListJobs(string? pipeline = null, JobState? state = null) => _meta.Read(db =>
     {
-        var query = pipeline is null ? Jobs(db).FindAll() : Jobs(db).Find(j => j.Pipeline == pipeline);
-        if (pipeline is not null && Pipelines(db).FindById(pipeline) is null && !query.Any())
+        var query = pipeline is null ? db.Jobs().FindAll() : db.Jobs().Find(j => j.Pipeline == pipeline);
+        if (pipeline is not null && db.Pipelines().FindById(pipeline) is null && !query.Any())
             throw PachException.NotFound("PipelineNotFound", $"There is no pipeline named '{pipeline}'.", pipeline);
         return query.Where(j => state is null || j.State == state.ToString()).OrderByDescending(j => j.Created).Select(ToJob).ToList();
     });
@@ -45,7 +45,7 @@ public sealed partial class PpsService
                 doc.State = nameof(JobState.Killed);
                 doc.Reason = "stopped by the user";
                 doc.Finished = DateTime.UtcNow;
-                Jobs(db).Update(doc);
+                db.Jobs().Update(doc);
                 MarkDownstreamUnrunnable(db, doc);
             }
             return ToJob(doc);
@@ -70,7 +70,7 @@ public sealed partial class PpsService
                 var downstream = Downstream(db, repo);
                 // Pipelines upstream of a downstream one count too: their output may still start a job downstream.
                 var related = downstream.Concat(Upstream(db, downstream)).ToHashSet(StringComparer.Ordinal);
-                var busy = Jobs(db).Find(Query.In("State", nameof(JobState.Created), nameof(JobState.Running))).Any(j => related.Contains(j.Pipeline));
+                var busy = db.Jobs().Find(Query.In("State", nameof(JobState.Created), nameof(JobState.Running))).Any(j => related.Contains(j.Pipeline));
                 var derived = _store.Pfs.FindDerived(db, commit.Commit)
                     .Where(c => c.IsFinished && downstream.Contains(c.Repo))
                     .GroupBy(c => c.Repo).Select(g => g.OrderByDescending(c => c.Started).First()).ToList();
@@ -89,7 +89,7 @@ public sealed partial class PpsService
     /// <summary>Every pipeline that reads the repo, directly or through other pipelines.</summary>
     private static HashSet<string> Downstream(LiteDatabase db, string repo)
     {
-        var all = Pipelines(db).FindAll().ToList();
+        var all = db.Pipelines().FindAll().ToList();
         var result = new HashSet<string>(StringComparer.Ordinal);
         var queue = new Queue<string>([repo]);
         while (queue.TryDequeue(out var r))
@@ -101,7 +101,7 @@ public sealed partial class PpsService
     /// <summary>Every pipeline that the given pipelines read from, directly or transitively.</summary>
     private static HashSet<string> Upstream(LiteDatabase db, IEnumerable<string> pipelines)
     {
-        var byName = Pipelines(db).FindAll().ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var byName = db.Pipelines().FindAll().ToDictionary(p => p.Name, StringComparer.Ordinal);
         var result = new HashSet<string>(StringComparer.Ordinal);
         var queue = new Queue<string>(pipelines);
         while (queue.TryDequeue(out var name))
@@ -116,7 +116,7 @@ public sealed partial class PpsService
     public IReadOnlyList<DatumInfo> ListDatums(string jobId) => _meta.Read(db =>
     {
         var job = RequireJob(db, jobId);
-        return Datums(db).Find(d => d.Job == job.Id).OrderBy(d => d.Started ?? DateTime.MaxValue).ThenBy(d => d.Hash).Select(ToDatum).ToList();
+        return db.Datums().Find(d => d.Job == job.Id).OrderBy(d => d.Started ?? DateTime.MaxValue).ThenBy(d => d.Hash).Select(ToDatum).ToList();
     });
 
     /// <summary>The datums a spec would have now (a dry run: nothing is created).</summary>
@@ -126,8 +126,8 @@ public sealed partial class PpsService
         var tree = PfsService.Tree(db);
         var planned = DatumPlanner.Plan(spec, spec.Salt, tree, leaf =>
         {
-            var head = PfsService.Branches(db).FindById(BranchDoc.Key(leaf.Repo, leaf.Branch))?.Head;
-            var commit = head is null ? null : PfsService.Commits(db).FindById(head);
+            var head = db.Branches().FindById(BranchDoc.Key(leaf.Repo, leaf.Branch))?.Head;
+            var commit = head is null ? null : db.Commits().FindById(head);
             return new InputHead(commit?.Id ?? "", commit?.Root);
         });
         return planned.Select(d => new DatumInfo(d.Hash, null, spec.Name, DatumState.Pending, 0,
@@ -137,13 +137,13 @@ public sealed partial class PpsService
     public IReadOnlyList<LogLine> GetLogs(string? pipeline, string? jobId, string? datumId) => _meta.Read(db =>
     {
         IEnumerable<LogDoc> logs;
-        if (jobId is not null) logs = Logs(db).Find(l => l.Job == RequireJob(db, jobId).Id);
+        if (jobId is not null) logs = db.Logs().Find(l => l.Job == RequireJob(db, jobId).Id);
         else if (pipeline is not null)
         {
             RequirePipeline(db, pipeline);
-            logs = Logs(db).Find(l => l.Pipeline == pipeline);
+            logs = db.Logs().Find(l => l.Pipeline == pipeline);
         }
-        else logs = Logs(db).FindAll();
+        else logs = db.Logs().FindAll();
         if (datumId is not null) logs = logs.Where(l => l.Datum.StartsWith(datumId, StringComparison.Ordinal));
         return logs.OrderBy(l => l.Time).Select(l => new LogLine(PfsService.Utc(l.Time), l.Pipeline, l.Job, l.Datum, l.Stream, l.Message)).ToList();
     });
@@ -177,11 +177,11 @@ public sealed partial class PpsService
 
     private static JobDoc RequireJob(LiteDatabase db, string id)
     {
-        var job = Jobs(db).FindById(id ?? "");
+        var job = db.Jobs().FindById(id ?? "");
         if (job is not null) return job;
         if (!string.IsNullOrEmpty(id) && id.Length >= 4)
         {
-            var matches = Jobs(db).Find(Query.StartsWith("_id", id), limit: 2).ToList();
+            var matches = db.Jobs().Find(Query.StartsWith("_id", id), limit: 2).ToList();
             if (matches.Count == 1) return matches[0];
             if (matches.Count > 1) throw PachException.Invalid("AmbiguousJob", $"'{id}' matches more than one job; give more characters.", id);
         }

@@ -44,18 +44,18 @@ public sealed partial class PpsService : IDisposable
     {
         var info = _meta.Write(db =>
         {
-            if (Pipelines(db).FindById(spec.Name) is not null)
+            if (db.Pipelines().FindById(spec.Name) is not null)
                 throw new PachException("PipelineAlreadyExists", PachErrorKind.AlreadyExists, $"A pipeline named '{spec.Name}' already exists; use Update-PachPipeline.", spec.Name);
-            if (PfsService.Repos(db).FindById(spec.Name) is not null)
+            if (db.Repos().FindById(spec.Name) is not null)
                 throw new PachException("RepoAlreadyExists", PachErrorKind.AlreadyExists, $"A repo named '{spec.Name}' already exists; a pipeline's output repo takes the pipeline's name.", spec.Name);
             ValidateInputs(db, spec);
-            PfsService.Repos(db).Insert(new RepoDoc { Name = spec.Name, Created = DateTime.UtcNow, Description = $"Output repo for pipeline {spec.Name}." });
+            db.Repos().Insert(new RepoDoc { Name = spec.Name, Created = DateTime.UtcNow, Description = $"Output repo for pipeline {spec.Name}." });
             var doc = new PipelineDoc
             {
                 Name = spec.Name, Version = 1, SpecJson = spec.Json, EffectiveSalt = spec.Salt, Created = DateTime.UtcNow, Updated = DateTime.UtcNow,
                 Inputs = InputKeys(spec),
             };
-            Pipelines(db).Insert(doc);
+            db.Pipelines().Insert(doc);
             SaveVersion(db, doc);
             QueueJob(db, doc);
             return ToPipeline(doc);
@@ -76,7 +76,7 @@ public sealed partial class PpsService : IDisposable
             doc.Updated = DateTime.UtcNow;
             // -Reprocess: a fresh salt changes every datum hash, so nothing is skipped.
             doc.EffectiveSalt = reprocess ? spec.Salt + ":" + PfsService.NewId() : spec.Salt + KeptNonce(doc.EffectiveSalt);
-            Pipelines(db).Update(doc);
+            db.Pipelines().Update(doc);
             SaveVersion(db, doc);
             if (doc.State == nameof(PipelineState.Running)) QueueJob(db, doc);
             return ToPipeline(doc);
@@ -86,13 +86,13 @@ public sealed partial class PpsService : IDisposable
     }
 
     public IReadOnlyList<PipelineInfo> ListPipelines() =>
-        _meta.Read(db => Pipelines(db).FindAll().OrderBy(p => p.Name, StringComparer.Ordinal).Select(ToPipeline).ToList());
+        _meta.Read(db => db.Pipelines().FindAll().OrderBy(p => p.Name, StringComparer.Ordinal).Select(ToPipeline).ToList());
 
     public PipelineInfo GetPipeline(string name) => _meta.Read(db => ToPipeline(RequirePipeline(db, name)));
 
     /// <summary>The spec of one version of a pipeline.</summary>
     public PipelineSpec GetPipelineSpec(string name, int version) => _meta.Read(db =>
-        PipelineSpec.Parse(Versions(db).FindById($"{name}@{version}")?.SpecJson
+        PipelineSpec.Parse(db.PipelineVersions().FindById($"{name}@{version}")?.SpecJson
             ?? throw PachException.NotFound("PipelineVersionNotFound", $"Pipeline '{name}' has no version {version}.", name)));
 
     public void DeletePipeline(string name, bool keepRepo)
@@ -101,23 +101,23 @@ public sealed partial class PpsService : IDisposable
         _meta.Write(db =>
         {
             RequirePipeline(db, name);
-            var dependents = Pipelines(db).FindAll().Where(p => p.Inputs.Any(i => i.StartsWith(name + "@", StringComparison.Ordinal))).Select(p => p.Name).ToList();
+            var dependents = db.Pipelines().FindAll().Where(p => p.Inputs.Any(i => i.StartsWith(name + "@", StringComparison.Ordinal))).Select(p => p.Name).ToList();
             if (dependents.Count > 0)
                 throw PachException.State("PipelineHasDependents", $"Pipeline '{name}' feeds {string.Join(", ", dependents)}; remove those first.", name);
-            Pipelines(db).Delete(name);
-            Versions(db).DeleteMany(v => v.Pipeline == name);
-            var jobIds = Jobs(db).Find(j => j.Pipeline == name).Select(j => j.Id).ToList();
+            db.Pipelines().Delete(name);
+            db.PipelineVersions().DeleteMany(v => v.Pipeline == name);
+            var jobIds = db.Jobs().Find(j => j.Pipeline == name).Select(j => j.Id).ToList();
             foreach (var id in jobIds)
             {
-                Datums(db).DeleteMany(d => d.Job == id);
-                Logs(db).DeleteMany(l => l.Job == id);
+                db.Datums().DeleteMany(d => d.Job == id);
+                db.Logs().DeleteMany(l => l.Job == id);
             }
-            Jobs(db).DeleteMany(j => j.Pipeline == name);
+            db.Jobs().DeleteMany(j => j.Pipeline == name);
             if (!keepRepo)
             {
-                PfsService.Branches(db).DeleteMany(b => b.Repo == name);
-                PfsService.Commits(db).DeleteMany(c => c.Repo == name);
-                PfsService.Repos(db).Delete(name);
+                db.Branches().DeleteMany(b => b.Repo == name);
+                db.Commits().DeleteMany(c => c.Repo == name);
+                db.Repos().Delete(name);
             }
         });
     }
@@ -129,7 +129,7 @@ public sealed partial class PpsService : IDisposable
         {
             var doc = RequirePipeline(db, name);
             doc.State = paused ? nameof(PipelineState.Paused) : nameof(PipelineState.Running);
-            Pipelines(db).Update(doc);
+            db.Pipelines().Update(doc);
             if (!paused) QueueJob(db, doc);
             return ToPipeline(doc);
         });
@@ -140,9 +140,9 @@ public sealed partial class PpsService : IDisposable
     /// <summary>Refuses to delete a repo that a pipeline reads or writes.</summary>
     internal void GuardRepoDeletion(LiteDatabase db, string repo)
     {
-        if (Pipelines(db).FindById(repo) is not null)
+        if (db.Pipelines().FindById(repo) is not null)
             throw PachException.State("RepoIsPipelineOutput", $"Repo '{repo}' is the output of pipeline '{repo}'; use Remove-PachPipeline.", repo);
-        var readers = Pipelines(db).FindAll().Where(p => p.Inputs.Any(i => i.StartsWith(repo + "@", StringComparison.Ordinal))).Select(p => p.Name).ToList();
+        var readers = db.Pipelines().FindAll().Where(p => p.Inputs.Any(i => i.StartsWith(repo + "@", StringComparison.Ordinal))).Select(p => p.Name).ToList();
         if (readers.Count > 0)
             throw PachException.State("RepoHasDependents", $"Repo '{repo}' is an input of {string.Join(", ", readers)}; remove those pipelines first.", repo);
     }
@@ -153,7 +153,7 @@ public sealed partial class PpsService : IDisposable
         {
             if (input.Repo == spec.Name)
                 throw PachException.Invalid("PipelineCycle", $"Pipeline '{spec.Name}' cannot read its own output repo.", spec.Name);
-            if (PfsService.Repos(db).FindById(input.Repo) is null)
+            if (db.Repos().FindById(input.Repo) is null)
                 throw PachException.NotFound("PipelineInputNotFound", $"Pipeline '{spec.Name}' reads repo '{input.Repo}', which does not exist.", input.Repo);
         }
         // A cycle: some input is (transitively) produced from this pipeline's output.
@@ -164,7 +164,7 @@ public sealed partial class PpsService : IDisposable
             if (!seen.Add(repo)) continue;
             if (repo == spec.Name)
                 throw PachException.Invalid("PipelineCycle", $"Pipeline '{spec.Name}' would read its own output through other pipelines.", spec.Name);
-            var producer = Pipelines(db).FindById(repo);
+            var producer = db.Pipelines().FindById(repo);
             if (producer is null) continue;
             foreach (var key in producer.Inputs) upstream.Enqueue(key[..key.IndexOf('@')]);
         }
@@ -179,14 +179,14 @@ public sealed partial class PpsService : IDisposable
     }
 
     private static void SaveVersion(LiteDatabase db, PipelineDoc doc) =>
-        Versions(db).Upsert(new PipelineVersionDoc { Id = $"{doc.Name}@{doc.Version}", Pipeline = doc.Name, Version = doc.Version, SpecJson = doc.SpecJson, Created = DateTime.UtcNow });
+        db.PipelineVersions().Upsert(new PipelineVersionDoc { Id = $"{doc.Name}@{doc.Version}", Pipeline = doc.Name, Version = doc.Version, SpecJson = doc.SpecJson, Created = DateTime.UtcNow });
 
     // ---------------------------------------------------------------- triggering
 
     private void CreateTriggeredJobs(LiteDatabase db, string repo, string branch)
     {
         var key = $"{repo}@{branch}";
-        foreach (var pipeline in Pipelines(db).Find(Query.EQ("$.Inputs[*] ANY", key)).ToList())
+        foreach (var pipeline in db.Pipelines().Find(Query.EQ("$.Inputs[*] ANY", key)).ToList())
             if (pipeline.State == nameof(PipelineState.Running)) QueueJob(db, pipeline);
     }
 
@@ -197,19 +197,19 @@ public sealed partial class PpsService : IDisposable
         var inputs = new List<JobInputDoc>();
         foreach (var leaf in spec.Input.Leaves())
         {
-            var head = PfsService.Branches(db).FindById(BranchDoc.Key(leaf.Repo, leaf.Branch))?.Head;
+            var head = db.Branches().FindById(BranchDoc.Key(leaf.Repo, leaf.Branch))?.Head;
             if (head is null) return; // an input without commits: nothing to run yet
             inputs.Add(new JobInputDoc { Name = leaf.Name, Repo = leaf.Repo, Branch = leaf.Branch, Commit = head });
         }
         // Two triggers for the same input commits (two processes, or a resume) make one job.
-        var last = pipeline.LastJob is null ? null : Jobs(db).FindById(pipeline.LastJob);
+        var last = pipeline.LastJob is null ? null : db.Jobs().FindById(pipeline.LastJob);
         if (last is not null && last.PipelineVersion == pipeline.Version &&
             last.Inputs.Select(i => i.Commit).SequenceEqual(inputs.Select(i => i.Commit))) return;
         var provenance = new Dictionary<string, ProvenanceDoc>(StringComparer.Ordinal);
         foreach (var input in inputs)
         {
             provenance.TryAdd(input.Commit, new ProvenanceDoc { Repo = input.Repo, Branch = input.Branch, Commit = input.Commit });
-            var commit = PfsService.Commits(db).FindById(input.Commit);
+            var commit = db.Commits().FindById(input.Commit);
             foreach (var p in commit?.Provenance ?? []) provenance.TryAdd(p.Commit, p);
         }
         var job = new JobDoc
@@ -217,9 +217,9 @@ public sealed partial class PpsService : IDisposable
             Id = PfsService.NewId(), Pipeline = pipeline.Name, PipelineVersion = pipeline.Version, Salt = pipeline.EffectiveSalt, OutputCommit = PfsService.NewId(),
             OutputBranch = spec.OutputBranch, Inputs = inputs, Provenance = provenance.Values.ToList(), Created = DateTime.UtcNow, Owner = ThisProcess,
         };
-        Jobs(db).Insert(job);
+        db.Jobs().Insert(job);
         pipeline.LastJob = job.Id;
-        Pipelines(db).Update(pipeline);
+        db.Pipelines().Update(pipeline);
         _toStart.Enqueue(job.Id);
     }
 
@@ -239,7 +239,7 @@ public sealed partial class PpsService : IDisposable
             SemaphoreSlim? gate = null;
             try
             {
-                pipeline = _meta.Read(db => Jobs(db).FindById(jobId)?.Pipeline);
+                pipeline = _meta.Read(db => db.Jobs().FindById(jobId)?.Pipeline);
                 if (pipeline is null) return;
                 gate = _pipelineGates.GetOrAdd(pipeline, _ => new SemaphoreSlim(1, 1));
                 await gate.WaitAsync(cts.Token);
@@ -275,12 +275,12 @@ public sealed partial class PpsService : IDisposable
         {
             _meta.Write(db =>
             {
-                var job = Jobs(db).FindById(jobId);
+                var job = db.Jobs().FindById(jobId);
                 if (job is null || IsFinished(job.State)) return;
                 job.State = nameof(JobState.Failure);
                 job.Reason = reason;
                 job.Finished = DateTime.UtcNow;
-                Jobs(db).Update(job);
+                db.Jobs().Update(job);
                 MarkDownstreamUnrunnable(db, job);
             });
         }
@@ -290,7 +290,7 @@ public sealed partial class PpsService : IDisposable
     /// <summary>Resumes jobs left unfinished by a process that no longer runs them (a closed or killed session).</summary>
     internal void ResumeOrphans()
     {
-        var orphans = _meta.Read(db => Jobs(db).Find(Query.In("State", nameof(JobState.Created), nameof(JobState.Running)))
+        var orphans = _meta.Read(db => db.Jobs().Find(Query.In("State", nameof(JobState.Created), nameof(JobState.Running)))
             .Where(j => !ActiveJobs.ContainsKey(j.Id) && (j.Owner == ThisProcess || !OwnerAlive(j.Owner)))
             .OrderBy(j => j.Created).Select(j => j.Id).ToList());
         foreach (var id in orphans) StartJob(id);
@@ -302,7 +302,7 @@ public sealed partial class PpsService : IDisposable
         var queue = new Queue<(string Repo, string Branch, JobDoc Cause)>([(failed.Pipeline, failed.OutputBranch, failed)]);
         while (queue.TryDequeue(out var item))
         {
-            foreach (var p in Pipelines(db).Find(Query.EQ("$.Inputs[*] ANY", $"{item.Repo}@{item.Branch}")).ToList())
+            foreach (var p in db.Pipelines().Find(Query.EQ("$.Inputs[*] ANY", $"{item.Repo}@{item.Branch}")).ToList())
             {
                 var spec = PipelineSpec.Parse(p.SpecJson);
                 var job = new JobDoc
@@ -311,7 +311,7 @@ public sealed partial class PpsService : IDisposable
                     State = nameof(JobState.Unrunnable), Reason = $"upstream job {item.Cause.Id[..16]} of '{item.Cause.Pipeline}' did not succeed",
                     Created = DateTime.UtcNow, Finished = DateTime.UtcNow, Provenance = item.Cause.Provenance, Owner = ThisProcess,
                 };
-                Jobs(db).Insert(job);
+                db.Jobs().Insert(job);
                 queue.Enqueue((p.Name, spec.OutputBranch, job));
             }
         }
@@ -335,14 +335,9 @@ public sealed partial class PpsService : IDisposable
     internal static bool IsFinished(string state) =>
         state is nameof(JobState.Success) or nameof(JobState.Failure) or nameof(JobState.Unrunnable) or nameof(JobState.Killed);
 
-    internal static ILiteCollection<PipelineDoc> Pipelines(LiteDatabase db) => db.GetCollection<PipelineDoc>("pipelines");
-    internal static ILiteCollection<PipelineVersionDoc> Versions(LiteDatabase db) => db.GetCollection<PipelineVersionDoc>("pipeline_versions");
-    internal static ILiteCollection<JobDoc> Jobs(LiteDatabase db) => db.GetCollection<JobDoc>("jobs");
-    internal static ILiteCollection<DatumDoc> Datums(LiteDatabase db) => db.GetCollection<DatumDoc>("datums");
-    internal static ILiteCollection<LogDoc> Logs(LiteDatabase db) => db.GetCollection<LogDoc>("logs");
 
     internal static PipelineDoc RequirePipeline(LiteDatabase db, string name) =>
-        Pipelines(db).FindById(name ?? "") ?? throw PachException.NotFound("PipelineNotFound", $"There is no pipeline named '{name}'.", name);
+        db.Pipelines().FindById(name ?? "") ?? throw PachException.NotFound("PipelineNotFound", $"There is no pipeline named '{name}'.", name);
 
     private static PipelineInfo ToPipeline(PipelineDoc doc) => new(doc.Name, doc.Version, Enum.Parse<PipelineState>(doc.State),
         PipelineSpec.Parse(doc.SpecJson), PfsService.Utc(doc.Created), PfsService.Utc(doc.Updated));

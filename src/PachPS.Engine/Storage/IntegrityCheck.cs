@@ -9,7 +9,7 @@ internal sealed class IntegrityCheck(PachStore store)
     public IReadOnlyList<IntegrityFinding> Run(IProgress<(int Done, int Total)>? progress, CancellationToken cancel)
     {
         var findings = new List<IntegrityFinding>();
-        var commits = store.Meta.Read(db => PfsService.Commits(db).FindAll().ToList());
+        var commits = store.Meta.Read(db => db.Commits().FindAll().ToList());
         var checkedChunks = new HashSet<string>(StringComparer.Ordinal);
         var checkedNodes = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < commits.Count; i++)
@@ -17,7 +17,7 @@ internal sealed class IntegrityCheck(PachStore store)
             cancel.ThrowIfCancellationRequested();
             var c = commits[i];
             progress?.Report((i, commits.Count));
-            if (c.Parent is not null && store.Meta.Read(db => PfsService.Commits(db).FindById(c.Parent)) is null)
+            if (c.Parent is not null && store.Meta.Read(db => db.Commits().FindById(c.Parent)) is null)
                 findings.Add(new("ParentMissing", c.Repo, c.Id, null, c.Parent, $"Parent commit {c.Parent} does not exist."));
             List<TreeEntry> entries;
             try
@@ -47,7 +47,7 @@ internal sealed class IntegrityCheck(PachStore store)
                 }
             }
         }
-        var branches = store.Meta.Read(db => PfsService.Branches(db).FindAll().ToList());
+        var branches = store.Meta.Read(db => db.Branches().FindAll().ToList());
         foreach (var b in branches.Where(b => b.Head is not null && commits.All(c => c.Id != b.Head)))
             findings.Add(new("HeadMissing", b.Repo, b.Head!, null, b.Id, $"Branch '{b.Name}' points at missing commit {b.Head}."));
         progress?.Report((commits.Count, commits.Count));
