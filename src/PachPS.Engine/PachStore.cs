@@ -16,6 +16,7 @@ public sealed class PachStore : IDisposable
         Content = new ContentStore(objects);
         Pfs = new PfsService(Meta, Content);
         Pps = new Pps.PpsService(this);
+        Provenance = new Provenance.ProvenanceService(Meta, Pfs);
     }
 
     public string Path { get; }
@@ -26,6 +27,7 @@ public sealed class PachStore : IDisposable
     public IObjectStore Objects => Content.Objects;
     public PfsService Pfs { get; }
     public Pps.PpsService Pps { get; }
+    public Provenance.ProvenanceService Provenance { get; }
 
     /// <summary>
     /// Opens (creating if needed) a store: metadata.db in the folder, content in objects/ or, with

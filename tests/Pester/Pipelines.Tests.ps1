@@ -89,6 +89,19 @@ Describe 'The tutorial, steps 2 to 11, with its own specs (<Backend>)' -ForEach 
         ($prov | Where-Object Kind -EQ 'Spec').SpecVersion | Should -Be 2
         (Get-PachSubvenance training master).Repo | Should -Be @('pre_process', 'train', 'inference')
     }
+
+    It 'step 11, file by file: test1.csv''s predictions came from attributes:/test1.csv and train:/model.csv' {
+        $lineage = Get-PachFile inference master test1.csv | Get-PachProvenance
+        ($lineage | ForEach-Object { "$($_.Repo):$($_.Path)" } | Sort-Object) | Should -Be @('attributes:/test1.csv', 'train:/model.csv', 'train:/scaling.csv')
+        ($lineage | Where-Object Repo -EQ 'attributes').Commit | Should -Be (Get-PachCommit attributes master).Commit
+        ($lineage | Where-Object Path -EQ '/model.csv' | Get-PachFileContent | Select-Object -First 1) | Should -Match '^Iris-'
+        $derived = Get-PachSubvenance attributes master /test1.csv
+        # Three inference jobs read this attributes commit (first run, parallelism update, retraining): one file each.
+        ($derived | ForEach-Object { "$($_.Repo):$($_.Path)" } | Sort-Object -Unique) | Should -Be 'inference:/test1.csv'
+        @($derived).Count | Should -Be 3
+        $derived[-1].Commit | Should -Be (Get-PachCommit inference master).Commit
+        (Get-PachProvenance train master /model.csv).Path | Should -Be @('/scaling.csv', '/x_train.csv', '/y_train.csv')
+    }
 }
 
 Describe 'Pipeline cmdlets (<Backend>)' -ForEach $Backends {

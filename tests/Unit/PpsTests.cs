@@ -116,7 +116,7 @@ public class PpsTests
 
         var logs = t.Store.Pps.GetLogs("copy", null, null);
         Assert.Equal(3, logs.Count(l => l.Message.StartsWith("copied ")));
-        var prov = t.Store.Pps.GetProvenance("copy", "master");
+        var prov = t.Store.Provenance.GetProvenance("copy", "master");
         Assert.Contains(prov, p => p.Repo == "in" && p.Commit == t.Pfs.GetCommit("in", "master").Commit);
         Assert.Contains(prov, p => p.Kind == ProvenanceKind.Spec && p.SpecVersion == 1);
     }

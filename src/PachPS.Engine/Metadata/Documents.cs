@@ -154,6 +154,8 @@ internal sealed class DatumDoc
     public DateTime? Started { get; set; }
     public DateTime? Finished { get; set; }
     public string Reason { get; set; } = "";
+    /// <summary>The job in which this datum actually ran (an earlier one when it was skipped).</summary>
+    public string SourceJob { get; set; } = "";
     public static string Key(string job, string hash) => job + ":" + hash;
 }
 

@@ -113,6 +113,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             {
                 doc.State = nameof(DatumState.Skipped);
                 doc.Outputs = earlier.Outputs;
+                doc.SourceJob = string.IsNullOrEmpty(earlier.SourceJob) ? earlier.Job : earlier.SourceJob;
                 doc.Finished = DateTime.UtcNow;
                 skipped++;
             }
@@ -138,7 +139,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         var doc = new DatumDoc
         {
             Id = DatumDoc.Key(jobId, datum.Hash), Job = jobId, Pipeline = job.Pipeline, Hash = datum.Hash, Inputs = ToInputDocs(datum),
-            Started = DateTime.UtcNow,
+            Started = DateTime.UtcNow, SourceJob = jobId,
         };
         var request = new DatumRequest(jobId, datum.Hash, job.Pipeline, job.OutputCommit, spec.Transform,
             datum.Inputs.Select(i => new DatumMount(i.Name, i.Repo, i.Commit, i.Path,

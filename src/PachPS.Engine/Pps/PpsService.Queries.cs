@@ -148,34 +148,7 @@ public sealed partial class PpsService
         return logs.OrderBy(l => l.Time).Select(l => new LogLine(PfsService.Utc(l.Time), l.Pipeline, l.Job, l.Datum, l.Stream, l.Message)).ToList();
     });
 
-    /// <summary>What a commit was derived from: every input commit (transitively) and, for a pipeline output, the spec version.</summary>
-    public IReadOnlyList<ProvenanceEntry> GetProvenance(string repo, string reference)
-    {
-        var commit = _store.Pfs.GetCommit(repo, reference);
-        var entries = commit.Provenance.Select(p => new ProvenanceEntry(p.Repo, p.Branch, p.Commit, ProvenanceKind.Input, null)).ToList();
-        if (commit.Pipeline is not null)
-            entries.Add(new ProvenanceEntry(commit.Pipeline, $"(spec v{commit.PipelineVersion})", commit.Commit, ProvenanceKind.Spec, commit.PipelineVersion));
-        return entries;
-    }
-
-    /// <summary>The provenance of a job: of its output commit once it exists, else of the inputs it read.</summary>
-    public IReadOnlyList<ProvenanceEntry> GetJobProvenance(string jobId)
-    {
-        var job = _meta.Read(db => RequireJob(db, jobId));
-        if (job.State == nameof(JobState.Success)) return GetProvenance(job.Pipeline, job.OutputCommit);
-        var entries = job.Provenance.Select(p => new ProvenanceEntry(p.Repo, p.Branch, p.Commit, ProvenanceKind.Input, null)).ToList();
-        entries.Add(new ProvenanceEntry(job.Pipeline, $"(spec v{job.PipelineVersion})", job.OutputCommit, ProvenanceKind.Spec, job.PipelineVersion));
-        return entries;
-    }
-
-    /// <summary>Every commit derived from the given commit, directly or transitively.</summary>
-    public IReadOnlyList<CommitInfo> GetSubvenance(string repo, string reference)
-    {
-        var commit = _store.Pfs.GetCommit(repo, reference);
-        return _meta.Read(db => _store.Pfs.FindDerived(db, commit.Commit)).OrderBy(c => c.Started).ToList();
-    }
-
-    private static JobDoc RequireJob(LiteDatabase db, string id)
+    internal static JobDoc RequireJob(LiteDatabase db, string id)
     {
         var job = db.Jobs().FindById(id ?? "");
         if (job is not null) return job;

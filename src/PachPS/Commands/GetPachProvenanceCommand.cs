@@ -1,12 +1,16 @@
 using System.Management.Automation;
 using PachPS.Engine.Pps;
+using PachPS.Engine.Provenance;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
 
-/// <summary>What a commit (or a job's output) was derived from: every input commit, transitively, and the spec version.</summary>
+/// <summary>
+/// What a commit (or a job's output) was derived from: every input commit, transitively, and the spec version.
+/// With -Path: the exact input files (and commits) that the datum which wrote that output file read.
+/// </summary>
 [Cmdlet(VerbsCommon.Get, "PachProvenance", DefaultParameterSetName = CommitSet)]
-[OutputType(typeof(ProvenanceEntry))]
+[OutputType(typeof(ProvenanceEntry), typeof(LineageEntry))]
 public sealed class GetPachProvenanceCommand : PachCmdlet
 {
     private const string CommitSet = "Commit";
@@ -19,10 +23,24 @@ public sealed class GetPachProvenanceCommand : PachCmdlet
     [Alias("Branch", "Id")]
     public string Commit { get; set; } = "master";
 
-    /// <summary>A job: the provenance of its output commit, or of its inputs when it produced none.</summary>
+    /// <summary>An output file: return the input files of the datum that wrote it.</summary>
+    // In the same parameter set as Repo and Commit, so a piped file (which has a Path) gets file lineage and a
+    // piped commit or job (which has none) gets commit provenance.
+    [Parameter(Position = 2, ParameterSetName = CommitSet, ValueFromPipelineByPropertyName = true)]
+    public string? Path { get; set; }
+
     [Parameter(Mandatory = true, ParameterSetName = JobSet)]
     public string JobId { get; set; } = "";
 
-    protected override void ProcessRecord() => InvokeEach(() => WriteObject(
-        ParameterSetName == JobSet ? Store.Pps.GetJobProvenance(JobId) : Store.Pps.GetProvenance(Repo, Commit), enumerateCollection: true));
+    protected override void ProcessRecord() => InvokeEach(() =>
+    {
+        switch (ParameterSetName)
+        {
+            case JobSet: WriteObject(Store.Provenance.GetJobProvenance(JobId), enumerateCollection: true); break;
+            default:
+                WriteObject(Path is null ? Store.Provenance.GetProvenance(Repo, Commit) : Store.Provenance.GetFileProvenance(Repo, Commit, Path),
+                    enumerateCollection: true);
+                break;
+        }
+    });
 }
