@@ -82,6 +82,10 @@ public sealed class PachStore : IDisposable
     /// <summary>Removes a repo and its commits.</summary>
     public void RemoveRepo(string name) => Pfs.DeleteRepo(name, db => Pps.GuardRepoDeletion(db, name));
 
+    /// <summary>Removes a commit and everything derived from it (see <see cref="PfsService"/>); jobs that made the removed outputs go too.</summary>
+    public IReadOnlyList<CommitInfo> RemoveCommit(string repo, string reference, bool dryRun = false) =>
+        Pfs.RemoveCommit(repo, reference, dryRun, (db, commits) => Pps.ForgetOutputs(db, commits));
+
     public StoreInfo Info()
     {
         var (bytes, count) = Content.Objects.Usage();

@@ -166,6 +166,26 @@ Describe 'Pipeline cmdlets (<Backend>)' -ForEach $Backends {
         (Get-PachJob -Pipeline after).State | Should -Contain 'Unrunnable'
     }
 
+    It 'undoes a commit with its cascade; -WhatIf changes nothing; a commit in the middle of history is refused' {
+        New-PachPipeline -Spec $copy | Out-Null
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'count' }; transform = @{ cmd = @('sh'); stdin = @('ls $copy | wc -l > /pfs/out/n') }; input = @{ pfs = @{ repo = 'copy'; glob = '/' } } } | Out-Null
+        Wait-PachCommit src master | Out-Null
+        $before = @{ src = (Get-PachCommit src master).Commit; copy = (Get-PachCommit copy master).Commit; count = (Get-PachCommit count master).Commit }
+        Add-PachFile src master c.txt -Value "gamma`n" | Out-Null
+        Wait-PachCommit src master | Out-Null
+        Get-PachFileContent count master n | Should -Be '3'
+        $heads = { 'src', 'copy', 'count' | ForEach-Object { (Get-PachCommit $_ master).Commit } }
+        $now = & $heads
+        Remove-PachCommit src master -WhatIf 6>&1 | Out-Null
+        & $heads | Should -Be $now
+        { Remove-PachCommit src $before.src -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'CommitHasDescendants,PachPS.Commands.RemovePachCommitCommand'
+        $removed = Remove-PachCommit src master -Confirm:$false
+        $removed.Repo | Should -Be @('src', 'copy', 'count')
+        & $heads | Should -Be @($before.src, $before.copy, $before.count)
+        Get-PachFileContent count master n | Should -Be '2'
+        Test-PachStore | Should -BeNullOrEmpty
+    }
+
     Context 'invalid specs create nothing' {
         It '<name>' -ForEach @(
             @{ name = 'bad JSON'; spec = '{ "pipeline": { "name": "x" }, '; id = 'PipelineSpecInvalidJson' }

@@ -1,3 +1,4 @@
+using PachPS.Engine.Pps;
 using PachPS.Engine;
 using PachPS.Engine.Pfs;
 using PachPS.Engine.Storage;
@@ -219,5 +220,41 @@ public class TreeSharingTests
         var one = t.Put("data", "/d3/new", "x");
         Assert.Equal(5001, one.FileCount);
         Assert.True(one.MetadataBytes < big.MetadataBytes / 20, $"{one.MetadataBytes} vs {big.MetadataBytes}");
+    }
+}
+
+public class UndoTests
+{
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public async Task RemovingTheNewestInputCommitRemovesItsCascadeAndOnlyIt(string backend)
+    {
+        using var t = new TempStore(backend);
+        t.Pfs.CreateRepo("raw");
+        t.Put("raw", "/a", "1");
+        t.Store.Pps.CreatePipeline(PachPS.Engine.Pps.PipelineSpec.Parse("""
+            { "pipeline": { "name": "copy" }, "transform": { "cmd": [ "sh" ], "stdin": [ "cp $raw /pfs/out/" ] }, "input": { "pfs": { "repo": "raw", "glob": "/*" } } }
+            """));
+        await t.Store.Pps.WaitCommitAsync("raw", "master", TimeSpan.FromSeconds(60), CancellationToken.None);
+        var raw1 = t.Pfs.GetCommit("raw", "master").Commit;
+        var copy1 = t.Pfs.GetCommit("copy", "master").Commit;
+        t.Put("raw", "/b", "2");
+        await t.Store.Pps.WaitCommitAsync("raw", "master", TimeSpan.FromSeconds(60), CancellationToken.None);
+
+        var planned = t.Store.RemoveCommit("raw", "master", dryRun: true);
+        Assert.Equal(["raw", "copy"], planned.Select(c => c.Repo));
+        Assert.Equal(2, t.Pfs.ListCommits("raw").Count); // a dry run changes nothing
+
+        Assert.Equal("CommitHasDescendants", Assert.Throws<PachException>(() => t.Store.RemoveCommit("raw", raw1)).ErrorId);
+        t.Store.RemoveCommit("raw", "master");
+        Assert.Equal(raw1, t.Pfs.GetCommit("raw", "master").Commit);
+        Assert.Equal(copy1, t.Pfs.GetCommit("copy", "master").Commit);
+        Assert.Empty(t.Store.Check());
+
+        // The next job reuses only what still exists: /a is skipped, /c is new.
+        t.Put("raw", "/c", "3");
+        await t.Store.Pps.WaitCommitAsync("raw", "master", TimeSpan.FromSeconds(60), CancellationToken.None);
+        Assert.Equal("1 + 1 / 2", t.Store.Pps.ListJobs("copy")[0].Progress);
+        Assert.Equal(["/a", "/c"], t.Pfs.ListFiles("copy", "master").Select(f => f.Path));
     }
 }

@@ -145,6 +145,54 @@ public sealed class PfsService
         return db.Commits().Find(c => c.Repo == repo).OrderByDescending(c => c.Started).Take(max).Select(ToCommit).ToList();
     });
 
+    /// <summary>
+    /// Undo: removes a commit (open, or the newest finished one of its branch) and every commit derived from it, moving
+    /// each branch head back to its parent, in one transaction. <paramref name="dryRun"/> only lists what would go.
+    /// <paramref name="alsoRemove"/> lets pipelines drop their records of the removed output commits in the same transaction.
+    /// </summary>
+    internal IReadOnlyList<CommitInfo> RemoveCommit(string repo, string reference, bool dryRun, Action<LiteDatabase, IReadOnlyList<CommitDoc>>? alsoRemove = null)
+    {
+        IReadOnlyList<CommitInfo> Work(LiteDatabase db)
+        {
+            var target = ResolveForRemoval(db, repo, reference);
+            var doomed = new List<CommitDoc> { target };
+            doomed.AddRange(db.Commits().Find(Query.EQ("$.Provenance[*].Commit ANY", target.Id)).OrderBy(c => c.Started));
+            var ids = doomed.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
+            foreach (var commit in doomed)
+            {
+                // Only the tip of a history can go: a commit that later commits build on would leave them without a parent.
+                var child = db.Commits().FindOne(c => c.Parent == commit.Id);
+                if (child is not null && !ids.Contains(child.Id))
+                    throw PachException.State("CommitHasDescendants",
+                        $"Commit {commit.Id[..16]} of '{commit.Repo}' has a later commit ({child.Id[..16]}); only the newest commit of a branch (or an open one) can be removed.", commit.Id);
+            }
+            if (dryRun) return doomed.Select(ToCommit).ToList();
+            alsoRemove?.Invoke(db, doomed);
+            // Newest first, so each branch steps back one commit at a time to the parent that stays.
+            foreach (var commit in doomed.OrderByDescending(c => c.Started))
+            {
+                var branch = db.Branches().FindById(BranchDoc.Key(commit.Repo, commit.Branch));
+                if (branch is not null)
+                {
+                    if (branch.OpenCommit == commit.Id) branch.OpenCommit = null;
+                    if (branch.Head == commit.Id) branch.Head = commit.Parent;
+                    db.Branches().Update(branch);
+                }
+                db.Commits().Delete(commit.Id);
+            }
+            return doomed.Select(ToCommit).ToList();
+        }
+        return dryRun ? _meta.Read(Work) : _meta.Write(Work);
+    }
+
+    private CommitDoc ResolveForRemoval(LiteDatabase db, string repo, string reference)
+    {
+        RequireRepo(db, repo);
+        var branch = db.Branches().FindById(BranchDoc.Key(repo, reference));
+        if (branch?.OpenCommit is not null) return db.Commits().FindById(branch.OpenCommit);
+        return TryFindCommit(db, repo, reference) is { Finished: null } open ? open : Resolve(db, repo, reference);
+    }
+
     /// <summary>Commits whose provenance includes the given commit.</summary>
     internal IReadOnlyList<CommitInfo> FindDerived(LiteDatabase db, string commitId) =>
         db.Commits().Find(Query.EQ("$.Provenance[*].Commit ANY", commitId)).Select(ToCommit).ToList();

@@ -137,6 +137,31 @@ public sealed partial class PpsService : IDisposable
         return info;
     }
 
+    /// <summary>
+    /// Drops the jobs that made (or would make) the given commits, so skipping never reuses a removed output; refuses
+    /// while such a job still runs.
+    /// </summary>
+    internal void ForgetOutputs(LiteDatabase db, IReadOnlyList<CommitDoc> removed)
+    {
+        var ids = removed.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
+        var jobs = db.Jobs().FindAll().Where(j => ids.Contains(j.OutputCommit) || j.Provenance.Any(p => ids.Contains(p.Commit))).ToList();
+        if (jobs.FirstOrDefault(j => !IsFinished(j.State)) is { } running)
+            throw PachException.State("JobStillRunning", $"Job {running.Id[..16]} of '{running.Pipeline}' still works on these commits; wait for it or stop it first.", running.Id);
+        foreach (var job in jobs)
+        {
+            db.Datums().DeleteMany(d => d.Job == job.Id);
+            db.Logs().DeleteMany(l => l.Job == job.Id);
+            db.Jobs().Delete(job.Id);
+        }
+        foreach (var pipeline in db.Pipelines().FindAll().Where(p => jobs.Any(j => j.Id == p.LastJob || j.Id == p.LastSuccess)).ToList())
+        {
+            var remaining = db.Jobs().Find(j => j.Pipeline == pipeline.Name).ToList();
+            pipeline.LastJob = remaining.OrderByDescending(j => j.Created).FirstOrDefault()?.Id;
+            pipeline.LastSuccess = remaining.Where(j => j.State == nameof(JobState.Success)).OrderByDescending(j => j.Finished).FirstOrDefault()?.Id;
+            db.Pipelines().Update(pipeline);
+        }
+    }
+
     /// <summary>Refuses to delete a repo that a pipeline reads or writes.</summary>
     internal void GuardRepoDeletion(LiteDatabase db, string repo)
     {
