@@ -125,6 +125,7 @@ internal sealed class JobDoc
     public int Processed { get; set; }
     public int Skipped { get; set; }
     public int Failed { get; set; }
+    public int Recovered { get; set; }
     public int Restarts { get; set; }
     public long BytesDownloaded { get; set; }
     public long BytesUploaded { get; set; }

@@ -48,10 +48,21 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             });
         });
 
-        var pending = PrepareDatums(job, planned);
+        var pending = PrepareDatums(job, spec, planned);
         _writer = store.Content.BeginWrite(store.Pfs.FindPacked);
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         string? failure = null;
+        using var jobTimer = new CancellationTokenSource();
+        if (spec.JobTimeout is { } jobTimeout)
+        {
+            var elapsed = DateTime.UtcNow - job.Started!.Value;
+            jobTimer.Token.Register(() =>
+            {
+                failure ??= $"job_timeout {Describe(jobTimeout)} exceeded: the job was stopped";
+                failFast.Cancel();
+            });
+            jobTimer.CancelAfter(jobTimeout > elapsed ? jobTimeout - elapsed : TimeSpan.Zero);
+        }
         var sweeper = Task.Run(() => { foreach (var folder in _trash.GetConsumingEnumerable()) TryDelete(folder); });
         using var flusher = new PeriodicTimer(FlushInterval);
         var flushing = Task.Run(async () =>
@@ -76,6 +87,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         catch (OperationCanceledException) when (failure is not null && !cancel.IsCancellationRequested) { }
         finally
         {
+            jobTimer.Dispose();
             flusher.Dispose();
             await flushing;
             _trash.CompleteAdding();
@@ -88,12 +100,12 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
     }
 
     /// <summary>Creates the job's datum records: results already in this job (a resume) or in the last successful job are reused.</summary>
-    private List<PlannedDatum> PrepareDatums(JobDoc job, List<PlannedDatum> planned) => _meta.Write(db =>
+    private List<PlannedDatum> PrepareDatums(JobDoc job, PipelineSpec spec, List<PlannedDatum> planned) => _meta.Write(db =>
     {
         var datums = db.Datums();
         var existing = datums.Find(d => d.Job == jobId).ToDictionary(d => d.Hash, StringComparer.Ordinal);
         var lastSuccess = db.Pipelines().FindById(job.Pipeline)?.LastSuccess;
-        var previousJob = lastSuccess is null || lastSuccess == jobId ? null : db.Jobs().FindById(lastSuccess);
+        var previousJob = lastSuccess is null || lastSuccess == jobId || spec.ReprocessSpec == "every_job" ? null : db.Jobs().FindById(lastSuccess);
         var previous = previousJob is null
             ? new Dictionary<string, DatumDoc>()
             : datums.Find(d => d.Job == previousJob.Id).Where(d => d.State is nameof(DatumState.Success) or nameof(DatumState.Skipped))
@@ -130,6 +142,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         current.Skipped = skipped;
         current.Processed = processed;
         current.Failed = 0;
+        current.Recovered = 0;
         db.Jobs().Update(current);
         return pending;
     });
@@ -150,12 +163,27 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         for (var attempt = 1; attempt <= spec.DatumTries; attempt++)
         {
             doc.Attempts = attempt;
-            result = await pps.Executor.RunAsync(request, cancel);
+            result = await RunWithTimeoutAsync(request, spec.DatumTimeout, cancel);
             logs.AddRange(result.Logs);
             if (result.Success) break;
         }
         doc.Finished = DateTime.UtcNow;
-        if (!result!.Success)
+        if (!result!.Success && spec.Transform.ErrCmd.Count > 0)
+        {
+            // err_cmd decides whether the failure is acceptable: exit 0 marks the datum recovered (no output; it is
+            // tried again in the next job).
+            var recovery = await RunWithTimeoutAsync(request with { Transform = spec.Transform with { Cmd = spec.Transform.ErrCmd, Stdin = spec.Transform.ErrStdin } },
+                spec.DatumTimeout, cancel);
+            logs.AddRange(recovery.Logs);
+            if (recovery.Success)
+            {
+                doc.State = nameof(DatumState.Recovered);
+                doc.Reason = "recovered by err_cmd after: " + result.Reason;
+                _trash.Add(request.WorkFolder);
+                return new DatumOutcome(doc, [], logs, result.BytesDownloaded, 0);
+            }
+        }
+        if (!result.Success)
         {
             doc.State = nameof(DatumState.Failed);
             doc.Reason = result.Reason;
@@ -167,6 +195,25 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         doc.State = nameof(DatumState.Success);
         return new DatumOutcome(doc, outputs, logs, result.BytesDownloaded, outputs.Sum(o => o.Content.Size));
     }
+
+    /// <summary>Runs one try; past <paramref name="timeout"/> the process tree is killed and the try fails saying so.</summary>
+    private async Task<DatumResult> RunWithTimeoutAsync(DatumRequest request, TimeSpan? timeout, CancellationToken cancel)
+    {
+        if (timeout is null) return await pps.Executor.RunAsync(request, cancel);
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        timer.CancelAfter(timeout.Value);
+        try { return await pps.Executor.RunAsync(request, timer.Token); }
+        catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+        {
+            return new DatumResult(false, -1, $"datum_timeout {Describe(timeout.Value)} exceeded: the process was killed",
+                Path.Combine(request.WorkFolder, "pfs", "out"), 0, []);
+        }
+    }
+
+    private static string Describe(TimeSpan span) =>
+        span.TotalHours >= 1 && span.TotalHours == Math.Floor(span.TotalHours) ? $"{span.TotalHours}h"
+        : span.TotalMinutes >= 1 && span.TotalMinutes == Math.Floor(span.TotalMinutes) ? $"{span.TotalMinutes}m"
+        : $"{span.TotalSeconds}s";
 
     private List<TreeEntry> IngestOutputs(string folder)
     {
@@ -208,7 +255,12 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             {
                 outcome.Doc.Outputs = encoded;
                 db.Datums().Upsert(outcome.Doc);
-                if (outcome.Doc.State == nameof(DatumState.Success)) job.Processed++; else job.Failed++;
+                switch (outcome.Doc.State)
+                {
+                    case nameof(DatumState.Success): job.Processed++; break;
+                    case nameof(DatumState.Recovered): job.Recovered++; break;
+                    default: job.Failed++; break;
+                }
                 job.BytesDownloaded += outcome.Downloaded;
                 job.BytesUploaded += outcome.Uploaded;
                 db.Logs().InsertBulk(outcome.Logs.Select(l => new LogDoc

@@ -28,7 +28,7 @@ public sealed record JobInput(string Name, string Repo, string Branch, string Co
 public sealed record JobInfo(
     string JobId, string Pipeline, int PipelineVersion, string OutputCommit, string OutputBranch, JobState State, string Reason,
     DateTimeOffset Created, DateTimeOffset? Started, DateTimeOffset? Finished, int Total, int Processed, int Skipped, int Failed,
-    int Restarts, long BytesDownloaded, long BytesUploaded, IReadOnlyList<JobInput> Inputs)
+    int Recovered, int Restarts, long BytesDownloaded, long BytesUploaded, IReadOnlyList<JobInput> Inputs)
 {
     public string Id => JobId;
     public string Repo => Pipeline;
@@ -38,7 +38,7 @@ public sealed record JobInfo(
     public bool IsFinished => State is JobState.Success or JobState.Failure or JobState.Unrunnable or JobState.Killed;
 }
 
-public enum DatumState { Pending, Running, Success, Skipped, Failed }
+public enum DatumState { Pending, Running, Success, Skipped, Failed, Recovered }
 
 /// <summary>One input file set of a datum: repo@commit:/path.</summary>
 public sealed record DatumInput(string Name, string Repo, string Commit, string Path)

@@ -7,7 +7,12 @@ namespace PachPS.Engine.Pps;
 /// <summary>What a datum runs: Pachyderm's transform block.</summary>
 public sealed record TransformSpec(
     string? Image, IReadOnlyList<string> Cmd, IReadOnlyList<string> Stdin, IReadOnlyDictionary<string, string> Env,
-    string? WorkingDir, IReadOnlyList<int> AcceptReturnCode);
+    string? WorkingDir, IReadOnlyList<int> AcceptReturnCode)
+{
+    /// <summary>Runs after a datum's last failed try; exit 0 marks the datum recovered.</summary>
+    public IReadOnlyList<string> ErrCmd { get; init; } = [];
+    public IReadOnlyList<string> ErrStdin { get; init; } = [];
+}
 
 /// <summary>A pipeline input: a pfs (or 1.x atom) input, or a cross/union of inputs.</summary>
 public abstract record InputSpec
@@ -38,9 +43,16 @@ public sealed record PipelineSpec(
     string Name, string Description, TransformSpec Transform, int Parallelism, InputSpec Input, string OutputBranch,
     int DatumTries, string Salt, string Json, IReadOnlyList<string> UnknownFields)
 {
+    /// <summary>A datum running longer is stopped (process tree killed) and counts as a failed try.</summary>
+    public TimeSpan? DatumTimeout { get; init; }
+    /// <summary>A job running longer is stopped and fails with a reason that says so.</summary>
+    public TimeSpan? JobTimeout { get; init; }
+    /// <summary>"until_success" (default: unchanged datums are skipped) or "every_job" (never skipped).</summary>
+    public string ReprocessSpec { get; init; } = "until_success";
+
     private static readonly HashSet<string> KnownTop =
-        ["pipeline", "description", "transform", "parallelism_spec", "input", "output_branch", "datum_tries", "salt"];
-    private static readonly HashSet<string> KnownTransform = ["image", "cmd", "stdin", "env", "working_dir", "accept_return_code"];
+        ["pipeline", "description", "transform", "parallelism_spec", "input", "output_branch", "datum_tries", "salt", "datum_timeout", "job_timeout", "reprocess_spec"];
+    private static readonly HashSet<string> KnownTransform = ["image", "cmd", "stdin", "env", "working_dir", "accept_return_code", "err_cmd", "err_stdin"];
     private static readonly HashSet<string> KnownPfs = ["name", "repo", "branch", "glob"];
 
     /// <summary>Parses and validates the spec's own rules (names, globs, duplicate inputs); repos are checked by the service.</summary>
@@ -74,7 +86,14 @@ public sealed record PipelineSpec(
         var accept = new List<int>();
         if (t["accept_return_code"] is JsonArray codes)
             foreach (var c in codes) accept.Add(Int(c ?? JsonValue.Create(""), "transform.accept_return_code", name));
-        var transform = new TransformSpec(Str(t["image"]), cmd, Strings(t["stdin"], "transform.stdin", name), env, Str(t["working_dir"]), accept);
+        var transform = new TransformSpec(Str(t["image"]), cmd, Strings(t["stdin"], "transform.stdin", name), env, Str(t["working_dir"]), accept)
+        {
+            ErrCmd = Strings(t["err_cmd"], "transform.err_cmd", name),
+            ErrStdin = Strings(t["err_stdin"], "transform.err_stdin", name),
+        };
+        var reprocess = Str(obj["reprocess_spec"]) ?? "until_success";
+        if (reprocess is not ("until_success" or "every_job"))
+            throw Invalid("PipelineSpecInvalid", $"Pipeline '{name}': reprocess_spec must be \"until_success\" or \"every_job\", not \"{reprocess}\".", name);
 
         var parallelism = 1;
         if (obj["parallelism_spec"] is JsonObject ps && ps["constant"] is { } constant)
@@ -94,7 +113,30 @@ public sealed record PipelineSpec(
         var outputBranch = Str(obj["output_branch"]) ?? PfsService.DefaultBranch;
         Names.ValidateName(outputBranch, "Branch");
         return new PipelineSpec(name, Str(obj["description"]) ?? "", transform, parallelism, parsedInput, outputBranch, tries,
-            Str(obj["salt"]) ?? "", root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), unknown);
+            Str(obj["salt"]) ?? "", root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), unknown)
+        {
+            DatumTimeout = Duration(obj["datum_timeout"], "datum_timeout", name),
+            JobTimeout = Duration(obj["job_timeout"], "job_timeout", name),
+            ReprocessSpec = reprocess,
+        };
+    }
+
+    /// <summary>Go-style durations as Pachyderm writes them: "30s", "5m", "1h30m", "250ms".</summary>
+    private static TimeSpan? Duration(JsonNode? node, string field, string pipeline)
+    {
+        if (Str(node) is not { } text) return null;
+        var matches = System.Text.RegularExpressions.Regex.Matches(text.Trim(), @"(\d+(?:\.\d+)?)(ms|h|m|s)");
+        var total = TimeSpan.Zero;
+        var consumed = 0;
+        foreach (System.Text.RegularExpressions.Match m in matches)
+        {
+            var value = double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            total += m.Groups[2].Value switch { "h" => TimeSpan.FromHours(value), "m" => TimeSpan.FromMinutes(value), "s" => TimeSpan.FromSeconds(value), _ => TimeSpan.FromMilliseconds(value) };
+            consumed += m.Length;
+        }
+        if (matches.Count == 0 || consumed != text.Trim().Length || total <= TimeSpan.Zero)
+            throw Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': {field} must be a duration such as \"30s\", \"5m\" or \"1h\", not \"{text}\".", pipeline);
+        return total;
     }
 
     private static InputSpec ParseInput(JsonObject input, string pipeline, List<string> unknown, string where)

@@ -163,7 +163,7 @@ public sealed partial class PpsService
 
     private static JobInfo ToJob(JobDoc j) => new(j.Id, j.Pipeline, j.PipelineVersion, j.OutputCommit, j.OutputBranch, Enum.Parse<JobState>(j.State),
         j.Reason, PfsService.Utc(j.Created), j.Started is null ? null : PfsService.Utc(j.Started.Value), j.Finished is null ? null : PfsService.Utc(j.Finished.Value),
-        j.Total, j.Processed, j.Skipped, j.Failed, j.Restarts, j.BytesDownloaded, j.BytesUploaded,
+        j.Total, j.Processed, j.Skipped, j.Failed, j.Recovered, j.Restarts, j.BytesDownloaded, j.BytesUploaded,
         j.Inputs.Select(i => new JobInput(i.Name, i.Repo, i.Branch, i.Commit)).ToList());
 
     private static DatumInfo ToDatum(DatumDoc d) => new(d.Hash, d.Job, d.Pipeline, Enum.Parse<DatumState>(d.State), d.Attempts,

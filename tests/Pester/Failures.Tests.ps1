@@ -1,0 +1,83 @@
+#requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.7.1' }
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-Module $ModulePath -Force
+    function New-Spec([string] $Name, [string[]] $Cmd, [hashtable] $Extra = @{}) {
+        $spec = @{ pipeline = @{ name = $Name }; transform = @{ cmd = $Cmd }; input = @{ pfs = @{ repo = 'src'; glob = '/*' } } }
+        foreach ($k in $Extra.Keys) { if ($k -like 'transform.*') { $spec.transform[$k.Substring(10)] = $Extra[$k] } else { $spec[$k] = $Extra[$k] } }
+        $spec
+    }
+}
+AfterAll { Disconnect-PachStore }
+
+Describe 'Failure handling, timeouts and stopping' {
+    BeforeEach {
+        Connect-PachStore -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))) | Out-Null
+        New-PachRepo src | Out-Null
+        Add-PachFile src master good.txt -Value 'good' | Out-Null
+        Add-PachFile src master bad.txt -Value 'bad' | Out-Null
+    }
+
+    It 'err_cmd exit 0 marks a failing datum recovered: no output, the job succeeds, and the datum runs again next job' {
+        New-PachPipeline -Spec (New-Spec 'p' @('sh', '-c', 'grep -q bad $src && exit 1; cp $src /pfs/out/') @{
+            datum_tries = 1; 'transform.err_cmd' = @('sh', '-c', 'grep -q bad $src') }) | Out-Null
+        $job = Get-PachJob -Pipeline p | Wait-PachJob -TimeoutSec 60
+        $job.State | Should -Be 'Success'
+        $job.Recovered | Should -Be 1
+        (Get-PachDatum -Job $job.Id | Where-Object State -EQ 'Recovered').InputFiles | Should -Match '/bad\.txt$'
+        (Get-PachFile p master).Path | Should -Be '/good.txt'
+        Add-PachFile src master other.txt -Value 'other' | Out-Null
+        $next = Get-PachJob -Pipeline p | Select-Object -First 1 | Wait-PachJob -TimeoutSec 60
+        $next.Progress | Should -Be '1 + 1 / 3'   # good.txt skipped, other.txt processed, bad.txt recovered again
+        $next.Recovered | Should -Be 1
+    }
+
+    It 'err_cmd that fails leaves the datum failed and the job failed' {
+        New-PachPipeline -Spec (New-Spec 'p' @('sh', '-c', 'exit 3') @{ datum_tries = 1; 'transform.err_cmd' = @('false') }) | Out-Null
+        (Get-PachJob -Pipeline p | Wait-PachJob -TimeoutSec 60).State | Should -Be 'Failure'
+    }
+
+    It 'datum_timeout kills the process tree and fails with a reason that says so' {
+        $started = Get-Date
+        New-PachPipeline -Spec (New-Spec 'slow' @('sh', '-c', 'sleep 30 & wait') @{ datum_tries = 1; datum_timeout = '1s' }) | Out-Null
+        $job = Get-PachJob -Pipeline slow | Wait-PachJob -TimeoutSec 60
+        ((Get-Date) - $started).TotalSeconds | Should -BeLessThan 15
+        $job.State | Should -Be 'Failure'
+        $job.Reason | Should -Match 'datum_timeout 1s exceeded'
+        # Zombies (killed, not yet reaped by this sandbox's init) do not count: they run nothing.
+        $alive = Get-Process sleep -ErrorAction Ignore | Where-Object { $_.StartTime -gt $started } |
+            Where-Object { ((Get-Content "/proc/$($_.Id)/stat" -ErrorAction Ignore) -split ' ')[2] -notin 'Z', 'X', $null }
+        @($alive).Count | Should -Be 0 -Because 'the whole process tree is killed'
+    }
+
+    It 'job_timeout stops the job and fails it with a reason that says so' {
+        New-PachPipeline -Spec (New-Spec 'slow' @('sleep', '30') @{ job_timeout = '2s' }) | Out-Null
+        $job = Get-PachJob -Pipeline slow | Wait-PachJob -TimeoutSec 60
+        $job.State | Should -Be 'Failure'
+        $job.Reason | Should -Match 'job_timeout 2s exceeded'
+        $job.Duration.TotalSeconds | Should -BeLessThan 10
+    }
+
+    It 'Stop-PachJob kills running datums within a second and ends the job Killed' {
+        New-PachPipeline -Spec (New-Spec 'slow' @('sleep', '30')) | Out-Null
+        $deadline = (Get-Date).AddSeconds(30)
+        while ((Get-PachJob -Pipeline slow).State -ne 'Running' -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        Start-Sleep -Milliseconds 300
+        $elapsed = Measure-Command { Get-PachJob -Pipeline slow | Stop-PachJob | Wait-PachJob -TimeoutSec 30 }
+        $elapsed.TotalSeconds | Should -BeLessThan 1.5
+        (Get-PachJob -Pipeline slow).State | Should -Be 'Killed'
+    }
+
+    It 'reprocess_spec every_job never skips' {
+        New-PachPipeline -Spec (New-Spec 'every' @('sh', '-c', 'cp $src /pfs/out/') @{ reprocess_spec = 'every_job' }) | Out-Null
+        Get-PachJob -Pipeline every | Wait-PachJob -TimeoutSec 60 | Out-Null
+        Add-PachFile src master third.txt -Value 'third' | Out-Null
+        (Get-PachJob -Pipeline every | Select-Object -First 1 | Wait-PachJob -TimeoutSec 60).Progress | Should -Be '3 + 0 / 3'
+    }
+
+    It 'rejects a malformed duration and an unknown reprocess_spec' {
+        { New-PachPipeline -Spec (New-Spec 'x' @('true') @{ datum_timeout = 'soon' }) } | Should -Throw -ErrorId 'PipelineSpecInvalid,PachPS.Commands.NewPachPipelineCommand'
+        { New-PachPipeline -Spec (New-Spec 'x' @('true') @{ reprocess_spec = 'sometimes' }) } | Should -Throw -ErrorId 'PipelineSpecInvalid,PachPS.Commands.NewPachPipelineCommand'
+        Get-PachPipeline | Should -BeNullOrEmpty
+    }
+}
