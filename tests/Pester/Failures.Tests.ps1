@@ -81,3 +81,27 @@ Describe 'Failure handling, timeouts and stopping' {
         Get-PachPipeline | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Logs' {
+    BeforeEach {
+        Connect-PachStore -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))) | Out-Null
+        New-PachRepo src | Out-Null
+        Add-PachFile src master a.txt -Value 'a' | Out-Null
+    }
+
+    It 'follows a running job until it ends, as objects; -Tail and -Since filter' {
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'chatty' }; transform = @{ cmd = @('sh', '-c', 'for i in 1 2 3 4 5; do echo line $i; sleep 0.3; done; echo oops >&2') }
+                                  input = @{ pfs = @{ repo = 'src'; glob = '/*' } } } | Out-Null
+        $startedAt = Get-Date
+        $lines = Get-PachLog -Pipeline chatty -Follow
+        ((Get-Date) - $startedAt).TotalSeconds | Should -BeGreaterThan 1 -Because 'it waited for the job'
+        (Get-PachJob -Pipeline chatty).State | Should -Be 'Success'
+        $lines.Message | Should -Be @('line 1', 'line 2', 'line 3', 'line 4', 'line 5', 'oops')
+        $lines[-1].Stream | Should -Be 'stderr'
+        $lines[0].Pipeline | Should -Be 'chatty'
+        $lines[0].Time | Should -BeOfType [DateTimeOffset]
+        (Get-PachLog -Pipeline chatty -Tail 2).Message | Should -Be @('line 5', 'oops')
+        @(Get-PachLog -Pipeline chatty -Since ([datetime]::Now.AddMinutes(5))).Count | Should -Be 0
+        (Get-PachJob -Pipeline chatty | Get-PachLog | Where-Object Stream -EQ stderr).Message | Should -Be 'oops'
+    }
+}

@@ -279,3 +279,28 @@ public class PpsSpecFieldTests
         Assert.NotEqual(one, other);
     }
 }
+
+public class LiveLogTests
+{
+    [Fact]
+    public async Task LinesOfARunningDatumAreReadableBeforeItEnds()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Put("in", "/a", "1");
+        var gate = Path.Combine(t.Folder, "gate");
+        t.Store.Pps.CreatePipeline(PipelineSpec.Parse($$"""
+            { "pipeline": { "name": "p" }, "transform": { "cmd": [ "sh", "-c", "echo first; while [ ! -f {{gate}} ]; do sleep 0.05; done; echo second" ] },
+              "input": { "pfs": { "repo": "in", "glob": "/*" } } }
+            """));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (t.Store.Pps.GetLogs("p", null, null).Count == 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        var early = t.Store.Pps.GetLogs("p", null, null);
+        Assert.Equal(["first"], early.Select(l => l.Message));
+        Assert.Equal(JobState.Running, t.Store.Pps.ListJobs("p")[0].State);
+        File.WriteAllText(gate, "");
+        var job = await t.Store.Pps.WaitJobAsync(t.Store.Pps.ListJobs("p")[0].JobId, TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.Equal(JobState.Success, job.State);
+        Assert.Equal(["second"], t.Store.Pps.GetLogs("p", null, null, afterId: early[0].LineId).Select(l => l.Message));
+    }
+}

@@ -10,7 +10,11 @@ public sealed record DatumMount(string Name, string Repo, string Commit, string 
 
 /// <summary>Everything needed to run one datum; nothing about the store.</summary>
 public sealed record DatumRequest(string JobId, string DatumId, string Pipeline, string OutputCommit, TransformSpec Transform,
-    IReadOnlyList<DatumMount> Inputs, string WorkFolder);
+    IReadOnlyList<DatumMount> Inputs, string WorkFolder)
+{
+    /// <summary>Called for each line as the process writes it (from any thread), so logs can be followed live.</summary>
+    public Action<ExecutionLog>? OnLog { get; init; }
+}
 
 /// <summary>A line a datum's process wrote.</summary>
 public sealed record ExecutionLog(DateTime Time, string Stream, string Message);

@@ -65,8 +65,8 @@ public sealed class LocalProcessExecutor : IDatumExecutor
         {
             return new DatumResult(false, -1, $"cannot start '{psi.FileName}': {ex.Message}", outDir, downloaded, logs);
         }
-        var stdout = Collect(process.StandardOutput, "stdout", logs);
-        var stderr = Collect(process.StandardError, "stderr", logs);
+        var stdout = Collect(process.StandardOutput, "stdout", logs, request.OnLog);
+        var stderr = Collect(process.StandardError, "stderr", logs, request.OnLog);
         try
         {
             foreach (var line in t.Stdin) await process.StandardInput.WriteLineAsync(Rewrite(line).AsMemory(), cancel);
@@ -100,10 +100,14 @@ public sealed class LocalProcessExecutor : IDatumExecutor
     }
 
     /// <summary>Reads a stream to its end, timestamping each line as it arrives.</summary>
-    private static async Task Collect(StreamReader reader, string stream, List<ExecutionLog> logs)
+    private static async Task Collect(StreamReader reader, string stream, List<ExecutionLog> logs, Action<ExecutionLog>? onLog)
     {
         while (await reader.ReadLineAsync() is { } line)
-            lock (logs) logs.Add(new ExecutionLog(DateTime.UtcNow, stream, line));
+        {
+            var entry = new ExecutionLog(DateTime.UtcNow, stream, line);
+            lock (logs) logs.Add(entry);
+            onLog?.Invoke(entry);
+        }
     }
 
     private static string StderrTail(List<ExecutionLog> logs)

@@ -14,12 +14,14 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
     private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(300);
     private readonly MetadataStore _meta = store.Meta;
     private readonly List<DatumOutcome> _batch = [];
+    // Log lines as the processes write them; each flush stores them, so Get-PachLog -Follow sees a running datum.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<LogDoc> _logs = new();
     private readonly object _writerGate = new();
     private ContentWriter _writer = null!;
     // Finished datum folders are deleted by one background task, off the datums' critical path.
     private readonly System.Collections.Concurrent.BlockingCollection<string> _trash = [];
 
-    private sealed record DatumOutcome(DatumDoc Doc, IReadOnlyList<TreeEntry> Outputs, IReadOnlyList<ExecutionLog> Logs, long Downloaded, long Uploaded);
+    private sealed record DatumOutcome(DatumDoc Doc, IReadOnlyList<TreeEntry> Outputs, long Downloaded, long Uploaded);
 
     public async Task RunAsync(CancellationToken cancel)
     {
@@ -157,14 +159,15 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         var request = new DatumRequest(jobId, datum.Hash, job.Pipeline, job.OutputCommit, spec.Transform,
             datum.Inputs.Select(i => new DatumMount(i.Name, i.Repo, i.Commit, i.Path,
                 i.Files.Select(f => new DatumFile(f.Path, f.Content.Size, () => store.Pfs.OpenContent(f.Content))).ToList())).ToList(),
-            Path.Combine(pps.WorkRoot, jobId, datum.Hash[..16]));
-        var logs = new List<ExecutionLog>();
+            Path.Combine(pps.WorkRoot, jobId, datum.Hash[..16]))
+        {
+            OnLog = line => _logs.Enqueue(new LogDoc { Job = jobId, Pipeline = job.Pipeline, Datum = datum.Hash, Time = line.Time, Stream = line.Stream, Message = line.Message }),
+        };
         DatumResult? result = null;
         for (var attempt = 1; attempt <= spec.DatumTries; attempt++)
         {
             doc.Attempts = attempt;
             result = await RunWithTimeoutAsync(request, spec.DatumTimeout, cancel);
-            logs.AddRange(result.Logs);
             if (result.Success) break;
         }
         doc.Finished = DateTime.UtcNow;
@@ -174,13 +177,12 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             // tried again in the next job).
             var recovery = await RunWithTimeoutAsync(request with { Transform = spec.Transform with { Cmd = spec.Transform.ErrCmd, Stdin = spec.Transform.ErrStdin } },
                 spec.DatumTimeout, cancel);
-            logs.AddRange(recovery.Logs);
             if (recovery.Success)
             {
                 doc.State = nameof(DatumState.Recovered);
                 doc.Reason = "recovered by err_cmd after: " + result.Reason;
                 _trash.Add(request.WorkFolder);
-                return new DatumOutcome(doc, [], logs, result.BytesDownloaded, 0);
+                return new DatumOutcome(doc, [], result.BytesDownloaded, 0);
             }
         }
         if (!result.Success)
@@ -188,12 +190,12 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             doc.State = nameof(DatumState.Failed);
             doc.Reason = result.Reason;
             _trash.Add(request.WorkFolder);
-            return new DatumOutcome(doc, [], logs, result.BytesDownloaded, 0);
+            return new DatumOutcome(doc, [], result.BytesDownloaded, 0);
         }
         var outputs = IngestOutputs(result.OutputFolder);
         _trash.Add(request.WorkFolder);
         doc.State = nameof(DatumState.Success);
-        return new DatumOutcome(doc, outputs, logs, result.BytesDownloaded, outputs.Sum(o => o.Content.Size));
+        return new DatumOutcome(doc, outputs, result.BytesDownloaded, outputs.Sum(o => o.Content.Size));
     }
 
     /// <summary>Runs one try; past <paramref name="timeout"/> the process tree is killed and the try fails saying so.</summary>
@@ -235,10 +237,12 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         List<DatumOutcome> batch;
         lock (_batch)
         {
-            if (_batch.Count == 0) return;
             batch = [.. _batch];
             _batch.Clear();
         }
+        var lines = new List<LogDoc>();
+        while (_logs.TryDequeue(out var line)) lines.Add(line);
+        if (batch.Count == 0 && lines.Count == 0) return;
         List<(DatumOutcome Outcome, byte[]? Encoded)> resolved;
         lock (_writerGate)
         {
@@ -263,11 +267,9 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
                 }
                 job.BytesDownloaded += outcome.Downloaded;
                 job.BytesUploaded += outcome.Uploaded;
-                db.Logs().InsertBulk(outcome.Logs.Select(l => new LogDoc
-                {
-                    Job = jobId, Pipeline = job.Pipeline, Datum = outcome.Doc.Hash, Time = l.Time, Stream = l.Stream, Message = l.Message,
-                }));
+
             }
+            if (lines.Count > 0) db.Logs().InsertBulk(lines);
             db.Jobs().Update(job);
             return job.State == nameof(JobState.Killed);
         });

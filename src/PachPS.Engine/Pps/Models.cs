@@ -56,7 +56,11 @@ public sealed record DatumInfo(string DatumId, string? JobId, string Pipeline, D
 }
 
 /// <summary>One line a datum's process wrote.</summary>
-public sealed record LogLine(DateTimeOffset Time, string Pipeline, string JobId, string DatumId, string Stream, string Message);
+public sealed record LogLine(DateTimeOffset Time, string Pipeline, string JobId, string DatumId, string Stream, string Message)
+{
+    /// <summary>Increases with every line written; a follower asks for the lines after the last one it saw.</summary>
+    public string LineId { get; init; } = "";
+}
 
 public enum ProvenanceKind { Input, Spec }
 

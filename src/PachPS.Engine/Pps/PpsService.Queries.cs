@@ -134,18 +134,32 @@ public sealed partial class PpsService
             d.Inputs.Select(i => new DatumInput(i.Name, i.Repo, i.Commit, i.Path)).ToList(), null, null, "")).ToList();
     });
 
-    public IReadOnlyList<LogLine> GetLogs(string? pipeline, string? jobId, string? datumId) => _meta.Read(db =>
+    /// <summary>
+    /// Log lines, oldest first, of a job, a pipeline or everything; optionally of one datum, from a time on, or only
+    /// those after the line with id <paramref name="afterId"/> (for following a running job).
+    /// </summary>
+    public IReadOnlyList<LogLine> GetLogs(string? pipeline, string? jobId, string? datumId, DateTimeOffset? since = null, string? afterId = null) => _meta.Read(db =>
     {
-        IEnumerable<LogDoc> logs;
-        if (jobId is not null) logs = db.Logs().Find(l => l.Job == RequireJob(db, jobId).Id);
+        var filters = new List<BsonExpression>();
+        if (jobId is not null) filters.Add(Query.EQ("Job", RequireJob(db, jobId).Id));
         else if (pipeline is not null)
         {
             RequirePipeline(db, pipeline);
-            logs = db.Logs().Find(l => l.Pipeline == pipeline);
+            filters.Add(Query.EQ("Pipeline", pipeline));
         }
-        else logs = db.Logs().FindAll();
+        if (afterId is not null) filters.Add(Query.GT("_id", new ObjectId(afterId)));
+        if (since is not null) filters.Add(Query.GTE("Time", since.Value.UtcDateTime));
+        var logs = filters.Count switch
+        {
+            0 => db.Logs().FindAll(),
+            1 => db.Logs().Find(filters[0]),
+            _ => db.Logs().Find(Query.And(filters.ToArray())),
+        };
         if (datumId is not null) logs = logs.Where(l => l.Datum.StartsWith(datumId, StringComparison.Ordinal));
-        return logs.OrderBy(l => l.Time).Select(l => new LogLine(PfsService.Utc(l.Time), l.Pipeline, l.Job, l.Datum, l.Stream, l.Message)).ToList();
+        return logs.OrderBy(l => l.Id).Select(l => new LogLine(PfsService.Utc(l.Time), l.Pipeline, l.Job, l.Datum, l.Stream, l.Message)
+        {
+            LineId = l.Id!.ToString(),
+        }).ToList();
     });
 
     internal static JobDoc RequireJob(LiteDatabase db, string id)

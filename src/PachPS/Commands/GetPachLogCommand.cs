@@ -4,11 +4,13 @@ using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
 
-/// <summary>Lines the datums' processes wrote (stdout and stderr), by pipeline, job or datum.</summary>
+/// <summary>Lines the datums' processes wrote (stdout and stderr), by pipeline, job or datum; -Follow streams them until the job ends.</summary>
 [Cmdlet(VerbsCommon.Get, "PachLog")]
 [OutputType(typeof(LogLine))]
 public sealed class GetPachLogCommand : PachCmdlet
 {
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
+
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     public string? Pipeline { get; set; }
 
@@ -20,12 +22,37 @@ public sealed class GetPachLogCommand : PachCmdlet
     [Alias("DatumId")]
     public string? Datum { get; set; }
 
+    /// <summary>Only the last N lines (with -Follow: the last N so far, then new ones).</summary>
     [Parameter]
+    [ValidateRange(1, int.MaxValue)]
     public int Tail { get; set; }
+
+    [Parameter]
+    public DateTime? Since { get; set; }
+
+    /// <summary>Keep writing new lines until the job (the pipeline's newest job without -Job) ends; Ctrl+C stops.</summary>
+    [Parameter]
+    public SwitchParameter Follow { get; set; }
 
     protected override void ProcessRecord() => InvokeEach(() =>
     {
-        var lines = Store.Pps.GetLogs(Job is null ? Pipeline : null, Job, Datum);
+        DateTimeOffset? since = Since is null ? null : new DateTimeOffset(Since.Value.ToUniversalTime());
+        var job = Job ?? (Follow && Pipeline is not null ? Store.Pps.ListJobs(Pipeline).FirstOrDefault()?.JobId : null);
+        if (Follow && job is null)
+            ThrowTerminatingError(Error("FollowNeedsJob", ErrorCategory.InvalidArgument, "-Follow needs -Job, or -Pipeline with at least one job.", Pipeline));
+        var lines = Store.Pps.GetLogs(job is null ? Pipeline : null, job, Datum, since);
         WriteObject(Tail > 0 ? lines.TakeLast(Tail) : lines, enumerateCollection: true);
+        if (!Follow) return;
+        var last = lines.LastOrDefault()?.LineId;
+        while (true)
+        {
+            // Read the state first: lines written before the job finished are all visible after it.
+            var finished = Store.Pps.GetJob(job!).IsFinished;
+            var fresh = Store.Pps.GetLogs(null, job, Datum, since, last);
+            WriteObject(fresh, enumerateCollection: true);
+            if (fresh.Count > 0) last = fresh[^1].LineId;
+            if (finished) return;
+            if (CancelToken.WaitHandle.WaitOne(PollInterval)) return; // Ctrl+C
+        }
     });
 }
