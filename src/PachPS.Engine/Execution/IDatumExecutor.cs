@@ -12,6 +12,9 @@ public sealed record DatumMount(string Name, string Repo, string Commit, string 
 public sealed record DatumRequest(string JobId, string DatumId, string Pipeline, string OutputCommit, TransformSpec Transform,
     IReadOnlyList<DatumMount> Inputs, string WorkFolder)
 {
+    /// <summary>Datum-level environment variables (for example PACH_DATUM_&lt;input&gt;_JOIN_ON).</summary>
+    public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Called for each line as the process writes it (from any thread), so logs can be followed live.</summary>
     public Action<ExecutionLog>? OnLog { get; init; }
 }

@@ -50,6 +50,7 @@ public sealed class LocalProcessExecutor : IDatumExecutor
             psi.Environment[input.Name] = Path.Combine(pfs, input.Name) + (input.Path == "/" ? "" : input.Path);
             psi.Environment[input.Name + "_COMMIT"] = input.Commit;
         }
+        foreach (var (k, v) in request.Env) psi.Environment[k] = v;
         psi.Environment["PACH_JOB_ID"] = request.JobId;
         psi.Environment["PACH_DATUM_ID"] = request.DatumId;
         psi.Environment["PACH_OUTPUT_COMMIT_ID"] = request.OutputCommit;

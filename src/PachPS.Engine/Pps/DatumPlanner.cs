@@ -10,6 +10,9 @@ internal sealed record PlannedInput(string Name, string Repo, string Branch, str
 /// <summary>A datum to run: its inputs and the hash that decides whether an earlier result can be reused.</summary>
 internal sealed record PlannedDatum(string Hash, IReadOnlyList<PlannedInput> Inputs)
 {
+    /// <summary>Datum-level environment, such as PACH_DATUM_&lt;name&gt;_JOIN_ON.</summary>
+    public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
+
     public long InputBytes => Inputs.Sum(i => i.Files.Sum(f => f.Content.Size));
 }
 
@@ -29,38 +32,108 @@ internal static class DatumPlanner
             string.Join("\u0001", spec.Transform.Env.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => e.Key + "=" + e.Value)) + "\u0002" +
             spec.Transform.Image + "\u0002" + spec.Transform.WorkingDir;
         return Expand(spec.Input, tree, heads)
-            .Select(inputs => new PlannedDatum(DatumHash(salt, transformKey, inputs), inputs))
+            .Select(c => new PlannedDatum(DatumHash(salt, transformKey, c.Inputs), c.Inputs) { Env = c.Env })
             .ToList();
     }
 
-    private static List<List<PlannedInput>> Expand(InputSpec input, PathTree tree, Func<PfsInputSpec, InputHead> heads)
+    /// <summary>A datum being assembled: its inputs and datum-level environment.</summary>
+    private sealed record Candidate(List<PlannedInput> Inputs, Dictionary<string, string> Env)
+    {
+        public static Candidate Of(PlannedInput input) => new([input], new Dictionary<string, string>(StringComparer.Ordinal));
+
+        public Candidate Plus(Candidate other) =>
+            new([.. Inputs, .. other.Inputs], new Dictionary<string, string>(Env.Concat(other.Env), StringComparer.Ordinal));
+    }
+
+    private static List<Candidate> Expand(InputSpec input, PathTree tree, Func<PfsInputSpec, InputHead> heads)
     {
         switch (input)
         {
             case PfsInputSpec pfs:
-                return Matches(pfs, tree, heads(pfs)).Select(m => new List<PlannedInput> { m }).ToList();
+                return Matches(pfs, tree, heads(pfs)).Select(m => Candidate.Of(m.Input)).ToList();
             case UnionInputSpec union:
                 return union.Inputs.SelectMany(i => Expand(i, tree, heads)).ToList();
             case CrossInputSpec cross:
-                var result = new List<List<PlannedInput>> { new() };
+                var result = new List<Candidate> { new([], new Dictionary<string, string>(StringComparer.Ordinal)) };
                 foreach (var child in cross.Inputs)
                 {
                     var options = Expand(child, tree, heads);
-                    result = result.SelectMany(prefix => options.Select(o => prefix.Concat(o).ToList())).ToList();
+                    result = result.SelectMany(prefix => options.Select(prefix.Plus)).ToList();
                 }
                 return result;
+            case JoinInputSpec join:
+                return Join(join, tree, heads);
+            case GroupInputSpec group:
+                return Group(group, tree, heads);
             default:
                 throw new InvalidOperationException("Unknown input type " + input.GetType().Name);
         }
     }
 
-    private static IEnumerable<PlannedInput> Matches(PfsInputSpec pfs, PathTree tree, InputHead head)
+    /// <summary>
+    /// Every key present in all inputs gives one datum per combination of the matching nodes; a key that some inputs
+    /// lack gives datums only when an outer_join input has it, holding only the outer inputs' nodes.
+    /// </summary>
+    private static List<Candidate> Join(JoinInputSpec join, PathTree tree, Func<PfsInputSpec, InputHead> heads)
+    {
+        var inputs = join.Inputs.Cast<PfsInputSpec>().ToList();
+        var byInput = inputs.Select(i => Matches(i, tree, heads(i)).GroupBy(m => Key(i.JoinOn!, m.Match), StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(m => m.Input).ToList(), StringComparer.Ordinal)).ToList();
+        var keys = byInput.SelectMany(d => d.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+        var result = new List<Candidate>();
+        foreach (var key in keys)
+        {
+            var everywhere = byInput.All(d => d.ContainsKey(key));
+            var taking = Enumerable.Range(0, inputs.Count)
+                .Where(i => byInput[i].ContainsKey(key) && (everywhere || inputs[i].OuterJoin)).ToList();
+            if (taking.Count == 0 || (!everywhere && !taking.Any(i => inputs[i].OuterJoin))) continue;
+            var combos = new List<Candidate> { new([], new Dictionary<string, string>(StringComparer.Ordinal)) };
+            foreach (var i in taking)
+            {
+                var nodes = byInput[i][key];
+                combos = combos.SelectMany(prefix => nodes.Select(n => prefix.Plus(Candidate.Of(n)))).ToList();
+            }
+            foreach (var c in combos)
+            {
+                foreach (var i in taking) c.Env[$"PACH_DATUM_{inputs[i].Name}_JOIN_ON"] = key;
+                result.Add(c);
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Every node of every input whose group_by key is the same forms one datum.</summary>
+    private static List<Candidate> Group(GroupInputSpec group, PathTree tree, Func<PfsInputSpec, InputHead> heads)
+    {
+        var members = new SortedDictionary<string, Candidate>(StringComparer.Ordinal);
+        foreach (var input in group.Inputs.Cast<PfsInputSpec>())
+        {
+            foreach (var (node, match) in Matches(input, tree, heads(input)))
+            {
+                var key = Key(input.GroupBy!, match);
+                if (!members.TryGetValue(key, out var c)) members[key] = c = new Candidate([], new Dictionary<string, string>(StringComparer.Ordinal));
+                c.Inputs.Add(node);
+                c.Env[$"PACH_DATUM_{input.Name}_GROUP_BY"] = key;
+            }
+        }
+        return [.. members.Values];
+    }
+
+    /// <summary>Expands "$1", "$2$1", ... with the glob's capture groups.</summary>
+    private static string Key(string template, System.Text.RegularExpressions.Match match) =>
+        System.Text.RegularExpressions.Regex.Replace(template, @"\$(\d+)", m =>
+        {
+            var n = int.Parse(m.Groups[1].Value);
+            return n < match.Groups.Count ? match.Groups[n].Value : "";
+        });
+
+    private static IEnumerable<(PlannedInput Input, System.Text.RegularExpressions.Match Match)> Matches(PfsInputSpec pfs, PathTree tree, InputHead head)
     {
         var glob = new Glob(pfs.Glob);
         if (glob.Pattern == "/")
         {
             var all = tree.All(head.Root).ToList();
-            if (all.Count > 0) yield return Input(pfs, head, "/", all);
+            if (all.Count > 0) yield return (Input(pfs, head, "/", all), glob.Match("/"));
             yield break;
         }
         // Files first, then each directory's subtree from the same ordered walk.
@@ -68,8 +141,9 @@ internal static class DatumPlanner
         var dirs = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var f in files)
             for (var p = Names.Parent(f.Path); p.Length > 1; p = Names.Parent(p)) dirs.Add(p);
-        var matches = files.Select(f => f.Path).Concat(dirs).Where(glob.IsMatch).OrderBy(p => p, StringComparer.Ordinal);
-        foreach (var path in matches) yield return Input(pfs, head, path, Subtree(files, path, dirs.Contains(path)));
+        var matches = files.Select(f => f.Path).Concat(dirs).Select(p => (Path: p, Match: glob.Match(p))).Where(m => m.Match.Success)
+            .OrderBy(m => m.Path, StringComparer.Ordinal);
+        foreach (var (path, match) in matches) yield return (Input(pfs, head, path, Subtree(files, path, dirs.Contains(path))), match);
     }
 
     // files is in ordinal path order, so a path's subtree is one contiguous run found by binary search.

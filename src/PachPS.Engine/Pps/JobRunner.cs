@@ -161,6 +161,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
                 i.Files.Select(f => new DatumFile(f.Path, f.Content.Size, () => store.Pfs.OpenContent(f.Content))).ToList())).ToList(),
             Path.Combine(pps.WorkRoot, jobId, datum.Hash[..16]))
         {
+            Env = datum.Env,
             OnLog = line => _logs.Enqueue(new LogDoc { Job = jobId, Pipeline = job.Pipeline, Datum = datum.Hash, Time = line.Time, Stream = line.Stream, Message = line.Message }),
         };
         DatumResult? result = null;

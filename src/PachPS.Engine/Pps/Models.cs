@@ -15,6 +15,8 @@ public sealed record PipelineInfo(string Pipeline, int Version, PipelineState St
         PfsInputSpec p => $"{p.Repo}:{p.Glob}",
         CrossInputSpec c => "(" + string.Join(" ⨯ ", c.Inputs.Select(DescribeInput)) + ")",
         UnionInputSpec u => "(" + string.Join(" ∪ ", u.Inputs.Select(DescribeInput)) + ")",
+        JoinInputSpec j => "join(" + string.Join(", ", j.Inputs.Select(DescribeInput)) + ")",
+        GroupInputSpec g => "group(" + string.Join(", ", g.Inputs.Select(DescribeInput)) + ")",
         _ => "?",
     };
 }

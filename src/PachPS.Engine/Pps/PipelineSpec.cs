@@ -23,7 +23,26 @@ public abstract record InputSpec
 
 public sealed record PfsInputSpec(string Name, string Repo, string Branch, string Glob) : InputSpec
 {
+    /// <summary>join_on: a template over the glob's capture groups ("$1", "$2$1") giving each match its join key.</summary>
+    public string? JoinOn { get; init; }
+    /// <summary>outer_join: keys of this input that other inputs lack still give datums.</summary>
+    public bool OuterJoin { get; init; }
+    /// <summary>group_by: a template over the glob's capture groups giving each match its group key.</summary>
+    public string? GroupBy { get; init; }
+
     public override IEnumerable<PfsInputSpec> Leaves() => [this];
+}
+
+/// <summary>Datums pairing the nodes of several inputs whose join_on keys are equal.</summary>
+public sealed record JoinInputSpec(IReadOnlyList<InputSpec> Inputs) : InputSpec
+{
+    public override IEnumerable<PfsInputSpec> Leaves() => Inputs.SelectMany(i => i.Leaves());
+}
+
+/// <summary>One datum per group_by key, holding every node of every input with that key.</summary>
+public sealed record GroupInputSpec(IReadOnlyList<InputSpec> Inputs) : InputSpec
+{
+    public override IEnumerable<PfsInputSpec> Leaves() => Inputs.SelectMany(i => i.Leaves());
 }
 
 public sealed record CrossInputSpec(IReadOnlyList<InputSpec> Inputs) : InputSpec
@@ -53,7 +72,7 @@ public sealed record PipelineSpec(
     private static readonly HashSet<string> KnownTop =
         ["pipeline", "description", "transform", "parallelism_spec", "input", "output_branch", "datum_tries", "salt", "datum_timeout", "job_timeout", "reprocess_spec"];
     private static readonly HashSet<string> KnownTransform = ["image", "cmd", "stdin", "env", "working_dir", "accept_return_code", "err_cmd", "err_stdin"];
-    private static readonly HashSet<string> KnownPfs = ["name", "repo", "branch", "glob"];
+    private static readonly HashSet<string> KnownPfs = ["name", "repo", "branch", "glob", "join_on", "outer_join", "group_by"];
 
     /// <summary>Parses and validates the spec's own rules (names, globs, duplicate inputs); repos are checked by the service.</summary>
     public static PipelineSpec Parse(string json)
@@ -143,7 +162,7 @@ public sealed record PipelineSpec(
     {
         var kinds = input.Where(p => p.Value is not null).Select(p => p.Key).ToList();
         if (kinds.Count != 1)
-            throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where} must have exactly one of pfs, atom, cross or union (found: {string.Join(", ", kinds)}).", pipeline);
+            throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where} must have exactly one of pfs, atom, cross, union, join or group (found: {string.Join(", ", kinds)}).", pipeline);
         var kind = kinds[0];
         switch (kind)
         {
@@ -159,14 +178,29 @@ public sealed record PipelineSpec(
                 Names.ValidateName(inputName, "Input");
                 var branch = Str(pfs["branch"]) ?? PfsService.DefaultBranch;
                 Names.ValidateName(branch, "Branch");
-                return new PfsInputSpec(inputName, repo, branch, glob);
+                var outer = pfs["outer_join"] is JsonValue ov && (ov.TryGetValue<bool>(out var b) ? b : bool.TryParse(ov.ToString(), out b) && b);
+                return new PfsInputSpec(inputName, repo, branch, glob) { JoinOn = Str(pfs["join_on"]), OuterJoin = outer, GroupBy = Str(pfs["group_by"]) };
             case "cross":
             case "union":
+            case "join":
+            case "group":
                 if (input[kind] is not JsonArray items || items.Count == 0)
                     throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.{kind} must be a non-empty array of inputs.", pipeline);
                 var children = items.Select((item, i) => item is JsonObject o
                     ? ParseInput(o, pipeline, unknown, $"{where}.{kind}[{i}]")
                     : throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.{kind}[{i}] must be an object.", pipeline)).ToList();
+                if (kind is "join" or "group")
+                {
+                    var field = kind == "join" ? "join_on" : "group_by";
+                    foreach (var leaf in children.Select(c => c as PfsInputSpec))
+                    {
+                        if (leaf is null)
+                            throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': the inputs of a {kind} must be pfs inputs.", pipeline);
+                        if ((kind == "join" ? leaf.JoinOn : leaf.GroupBy) is null)
+                            throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': input '{leaf.Name}' of a {kind} needs {field}.", pipeline);
+                    }
+                    return kind == "join" ? new JoinInputSpec(children) : new GroupInputSpec(children);
+                }
                 return kind == "cross" ? new CrossInputSpec(children) : new UnionInputSpec(children);
             default:
                 throw Invalid("PipelineSpecUnsupportedInput", $"Pipeline '{pipeline}': input type '{kind}' is not supported here.", pipeline);
