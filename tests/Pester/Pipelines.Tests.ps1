@@ -186,6 +186,28 @@ Describe 'Pipeline cmdlets (<Backend>)' -ForEach $Backends {
         Test-PachStore | Should -BeNullOrEmpty
     }
 
+    It 'splits a file on ingest into indexed pieces, one datum each' {
+        $lines = (1..7 | ForEach-Object { "record $_" }) -join "`n"
+        Add-PachFile src master /records -Value $lines -Split Line -TargetFileDatums 3 | Out-Null
+        (Get-PachFile src master /records).Name | Should -Be @('0000000000000000', '0000000000000001', '0000000000000002')
+        (Get-PachDatum -Spec @{ pipeline = @{ name = 'd' }; transform = @{ cmd = @('true') }; input = @{ pfs = @{ repo = 'src'; glob = '/records/*' } } }).Count | Should -Be 3
+        { Add-PachFile src master /x -Value '{"a":1} 7' -Split Json } | Should -Throw -ErrorId 'SplitInvalidJson,PachPS.Commands.AddPachFileCommand'
+    }
+
+    It 'reads and writes other branches; commits on other branches of the input do not trigger it' {
+        New-PachBranch src dev master | Out-Null
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'devcopy' }; output_branch = 'out'
+            transform = @{ cmd = @('sh'); stdin = @('cp $src /pfs/out/') }; input = @{ pfs = @{ repo = 'src'; branch = 'dev'; glob = '/*' } } } | Out-Null
+        Get-PachJob -Pipeline devcopy | Wait-PachJob -TimeoutSec 60 | Out-Null
+        Add-PachFile src master onlymaster.txt -Value 'm' | Out-Null
+        @(Get-PachJob -Pipeline devcopy).Count | Should -Be 1
+        Add-PachFile src dev onlydev.txt -Value 'd' | Out-Null
+        Wait-PachCommit src dev | Out-Null
+        @(Get-PachJob -Pipeline devcopy).Count | Should -Be 2
+        (Get-PachFile devcopy out).Path | Should -Be @('/a.txt', '/b.txt', '/onlydev.txt')
+        (Get-PachBranch devcopy).Name | Should -Be 'out'
+    }
+
     Context 'invalid specs create nothing' {
         It '<name>' -ForEach @(
             @{ name = 'bad JSON'; spec = '{ "pipeline": { "name": "x" }, '; id = 'PipelineSpecInvalidJson' }

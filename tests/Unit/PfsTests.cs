@@ -258,3 +258,34 @@ public class UndoTests
         Assert.Equal(["/a", "/c"], t.Pfs.ListFiles("copy", "master").Select(f => f.Path));
     }
 }
+
+public class SplitTests
+{
+    [Fact]
+    public void LinesAndJsonSplitIntoWholeRecords()
+    {
+        static List<string> Pieces(string text, SplitMode mode, int datums = 0, long bytes = 0) =>
+            FileSplitter.Split(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)), mode, datums, bytes).Select(p => System.Text.Encoding.UTF8.GetString(p)).ToList();
+        Assert.Equal(["a\n", "b\n", "c"], Pieces("a\nb\nc", SplitMode.Line));
+        Assert.Equal(["a\nb\n", "c\n"], Pieces("a\nb\nc\n", SplitMode.Line, datums: 2));
+        Assert.Equal(["aaaa\n", "bb\ncc\n"], Pieces("aaaa\nbb\ncc\n", SplitMode.Line, bytes: 6));
+        Assert.Equal(["{\"a\":\"}\"}\n", "[1,{\"b\":2}]\n"], Pieces("{\"a\":\"}\"} \n [1,{\"b\":2}]", SplitMode.Json));
+        Assert.Equal("SplitInvalidJson", Assert.Throws<PachException>(() => Pieces("{\"a\":1} 42", SplitMode.Json)).ErrorId);
+    }
+
+    [Fact]
+    public void ASplitFileBecomesAFolderOfIndexedPiecesAndOneDatumEach()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("logs");
+        var text = string.Join("", Enumerable.Range(1, 10).Select(i => $"line {i}\n"));
+        t.Pfs.PutSplit("logs", "master", "/access", () => new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)), SplitMode.Line, targetDatums: 4);
+        Assert.Equal(["/access/0000000000000000", "/access/0000000000000001", "/access/0000000000000002"], t.Pfs.ListFiles("logs", "master", "/access").Select(f => f.Path));
+        Assert.Equal("line 9\nline 10\n", t.Read("logs", "master", "/access/0000000000000002"));
+        var spec = PipelineSpec.Parse("""{ "pipeline": { "name": "dry" }, "transform": { "cmd": [ "true" ] }, "input": { "pfs": { "repo": "logs", "glob": "/access/*" } } }""");
+        Assert.Equal(3, t.Store.Pps.PlanDatums(spec).Count);
+        // Splitting again replaces the pieces.
+        t.Pfs.PutSplit("logs", "master", "/access", () => new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)), SplitMode.Line, targetDatums: 10);
+        Assert.Single(t.Pfs.ListFiles("logs", "master", "/access"));
+    }
+}

@@ -250,6 +250,38 @@ public sealed class PfsService
         });
     }
 
+    /// <summary>
+    /// Stores one file as a folder of pieces (/path/0000000000000000, ...), each holding whole records, so a
+    /// "/path/*" glob gives one datum per piece. Replaces whatever was at the path.
+    /// </summary>
+    public CommitInfo PutSplit(string repo, string target, string path, Func<Stream> open, SplitMode mode, int targetDatums = 0, long targetBytes = 0,
+        CancellationToken cancel = default)
+    {
+        var folder = Names.NormalizePath(path);
+        _meta.Read(db => ResolveTarget(db, repo, target, create: false));
+        var writer = _content.BeginWrite(FindPacked);
+        var pieces = new List<(string Path, FileContent Content)>();
+        using (var input = open())
+        {
+            foreach (var piece in FileSplitter.Split(input, mode, targetDatums, targetBytes))
+            {
+                cancel.ThrowIfCancellationRequested();
+                pieces.Add(($"{folder}/{pieces.Count:x16}", writer.Write(piece)));
+            }
+        }
+        writer.Flush();
+        return Commit(repo, target, writer.NewPackedChunks, (db, tree, commit) =>
+        {
+            var changes = tree.Under(commit.Root, folder).Select(e => new KeyValuePair<string, TreeEntry?>(e.Path, null))
+                .Where(c => !pieces.Any(p => p.Path == c.Key)).ToList();
+            changes.AddRange(pieces.Select(p => new KeyValuePair<string, TreeEntry?>(p.Path, new TreeEntry(p.Path, writer.Resolve(p.Content), commit.Id))));
+            for (var parent = Names.Parent(folder); parent != "/"; parent = Names.Parent(parent))
+                if (tree.Get(commit.Root, parent) is not null)
+                    throw PachException.Invalid("PathConflict", $"Cannot add '{folder}': '{parent}' is a file.", folder);
+            return changes;
+        });
+    }
+
     public CommitInfo DeleteFiles(string repo, string target, IReadOnlyList<string> paths) =>
         Commit(repo, target, [], (db, tree, commit) =>
         {

@@ -48,6 +48,20 @@ public sealed class AddPachFileCommand : PachCmdlet
     [Parameter]
     public SwitchParameter Append { get; set; }
 
+    /// <summary>Store the file as a folder of pieces of whole records (lines or JSON values) named by a 16-hex-digit index.</summary>
+    [Parameter]
+    public SplitMode? Split { get; set; }
+
+    /// <summary>With -Split: records per piece (1 when neither this nor -TargetFileBytes is given).</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int TargetFileDatums { get; set; }
+
+    /// <summary>With -Split: about this many bytes per piece (a record is never cut).</summary>
+    [Parameter]
+    [ValidateRange(1, long.MaxValue)]
+    public long TargetFileBytes { get; set; }
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == ValueSet)
@@ -93,6 +107,11 @@ public sealed class AddPachFileCommand : PachCmdlet
             }
         }
         if (_sources.Count == 0) return;
+        if (Split is not null)
+        {
+            AddSplit();
+            return;
+        }
         if (!ShouldProcess($"{Repo}@{Branch}", $"Add {_sources.Count} file(s)")) return;
         var progress = new ProgressRecord(1, $"Adding files to {Repo}@{Branch}", "Starting");
         Invoke(() =>
@@ -102,6 +121,15 @@ public sealed class AddPachFileCommand : PachCmdlet
             WriteProgress(progress);
             WriteObject(commit);
         });
+    }
+
+    private void AddSplit()
+    {
+        if (_sources.Count != 1 || Append)
+            ThrowTerminatingError(Error("SplitNeedsOneFile", ErrorCategory.InvalidArgument, "-Split takes exactly one file (or -Value) and no -Append.", Repo));
+        var source = _sources[0];
+        if (!ShouldProcess($"{Repo}@{Branch}:{source.Path}", $"Split into {Split} pieces")) return;
+        Invoke(() => WriteObject(Store.Pfs.PutSplit(Repo, Branch, source.Path, source.Open, Split!.Value, TargetFileDatums, TargetFileBytes, CancelToken)));
     }
 
     private static FileSource FromFile(string local, string path) =>
