@@ -66,7 +66,7 @@ public sealed class PachStore : IDisposable
     internal static PachStore Open(string folder, IObjectStore objects, bool temporary = false)
     {
         var store = new PachStore(folder, objects, temporary);
-        store.Pps.ResumeOrphans();
+        store.Pps.Start();
         return store;
     }
 

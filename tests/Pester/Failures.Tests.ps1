@@ -105,3 +105,26 @@ Describe 'Logs' {
         (Get-PachJob -Pipeline chatty | Get-PachLog | Where-Object Stream -EQ stderr).Message | Should -Be 'oops'
     }
 }
+
+Describe 'Cron inputs' {
+    BeforeEach { Connect-PachStore -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))) | Out-Null }
+
+    It 'ticks every second while the store is open, keeps every tick without overwrite, and ticks on demand' {
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'heartbeat' }; transform = @{ cmd = @('sh', '-c', 'cp /pfs/beat/* /pfs/out/') }
+                                  input = @{ cron = @{ name = 'beat'; spec = '@every 1s' } } } | Out-Null
+        $deadline = (Get-Date).AddSeconds(30)
+        while (@(Get-PachCommit heartbeat_beat -History -ErrorAction Ignore).Count -lt 3 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 200 }
+        $ticks = @(Get-PachFile heartbeat_beat master)
+        $ticks.Count | Should -BeGreaterOrEqual 3
+        $ticks.Name | ForEach-Object { $_ | Should -Match '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$' }
+        Suspend-PachPipeline heartbeat | Out-Null
+        $count = @(Get-PachFile heartbeat_beat master).Count
+        Start-Sleep -Seconds 2
+        @(Get-PachFile heartbeat_beat master).Count | Should -Be $count -Because 'a paused pipeline does not tick'
+        Resume-PachPipeline heartbeat | Out-Null
+        (Invoke-PachCron heartbeat).Repo | Should -Be 'heartbeat_beat'
+        Wait-PachCommit heartbeat_beat master | Out-Null
+        (Get-PachJob -Pipeline heartbeat | Select-Object -First 1).State | Should -Be 'Success'
+        { Invoke-PachCron heartbeat -Input nope -ErrorAction Stop } | Should -Throw -ErrorId 'CronInputNotFound,PachPS.Commands.InvokePachCronCommand'
+    }
+}

@@ -304,3 +304,42 @@ public class LiveLogTests
         Assert.Equal(["second"], t.Store.Pps.GetLogs("p", null, null, afterId: early[0].LineId).Select(l => l.Message));
     }
 }
+
+public class CronTests
+{
+    [Fact]
+    public void SchedulesGiveNextTicksAndCollapseMissedOnes()
+    {
+        var start = new DateTime(2026, 11, 26, 12, 0, 0, DateTimeKind.Utc);
+        var every = CronSchedule.Parse("@every 30s", "p");
+        Assert.Equal(start.AddSeconds(30), every.Next(start));
+        Assert.Null(every.Due(start, start.AddSeconds(10)));
+        Assert.Equal(start.AddSeconds(300), every.Due(start, start.AddSeconds(310))); // ten missed ticks: one catch-up
+        var daily = CronSchedule.Parse("@daily", "p");
+        Assert.Equal(new DateTime(2026, 11, 27, 0, 0, 0, DateTimeKind.Utc), daily.Next(start));
+        Assert.Equal(new DateTime(2026, 11, 29, 0, 0, 0, DateTimeKind.Utc), daily.Due(start, start.AddDays(3)));
+        Assert.Equal(start.AddMinutes(15), CronSchedule.Parse("*/15 * * * *", "p").Next(start));
+        Assert.Equal(start.AddSeconds(5), CronSchedule.Parse("*/5 * * * * *", "p").Next(start));
+        Assert.Equal("PipelineSpecInvalid", Assert.Throws<PachException>(() => CronSchedule.Parse("every now and then", "p")).ErrorId);
+    }
+
+    [Fact]
+    public async Task ACronInputTicksByItselfAndOnDemandWithOverwrite()
+    {
+        using var t = new TempStore();
+        t.Store.Pps.CreatePipeline(PipelineSpec.Parse("""
+            { "pipeline": { "name": "clock" }, "transform": { "cmd": [ "sh", "-c", "ls /pfs/tick > /pfs/out/seen" ] },
+              "input": { "cron": { "name": "tick", "spec": "@every 1s", "overwrite": true } } }
+            """));
+        Assert.Contains(t.Pfs.ListRepos(), r => r.Name == "clock_tick");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (t.Pfs.ListCommits("clock_tick").Count < 2 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.True(t.Pfs.ListCommits("clock_tick").Count >= 2, "ticks every second while the store is open");
+        Assert.Single(t.Pfs.ListFiles("clock_tick", "master")); // overwrite keeps only the latest tick
+        var before = t.Pfs.ListCommits("clock_tick").Count;
+        t.Store.Pps.TickCron("clock");
+        Assert.True(t.Pfs.ListCommits("clock_tick").Count > before);
+        await t.Store.Pps.WaitCommitAsync("clock_tick", "master", TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", t.Read("clock", "master", "/seen").Trim());
+    }
+}

@@ -85,6 +85,8 @@ internal sealed class PipelineDoc
     /// <summary>The newest job, and the newest successful one: kept here so job cost does not grow with history.</summary>
     public string? LastJob { get; set; }
     public string? LastSuccess { get; set; }
+    /// <summary>The last tick of each cron input (UTC), so every process that opens the store ticks each time once.</summary>
+    public Dictionary<string, DateTime> CronLastTick { get; set; } = [];
 }
 
 internal sealed class PipelineVersionDoc

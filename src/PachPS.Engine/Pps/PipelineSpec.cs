@@ -23,6 +23,9 @@ public abstract record InputSpec
 
 public sealed record PfsInputSpec(string Name, string Repo, string Branch, string Glob) : InputSpec
 {
+    /// <summary>Set for a cron input: this pfs input reads the cron repo, where each tick commits one file.</summary>
+    public CronInput? Cron { get; init; }
+
     /// <summary>join_on: a template over the glob's capture groups ("$1", "$2$1") giving each match its join key.</summary>
     public string? JoinOn { get; init; }
     /// <summary>outer_join: keys of this input that other inputs lack still give datums.</summary>
@@ -32,6 +35,9 @@ public sealed record PfsInputSpec(string Name, string Repo, string Branch, strin
 
     public override IEnumerable<PfsInputSpec> Leaves() => [this];
 }
+
+/// <summary>A cron input's schedule: each tick commits a file named by its time to the cron repo.</summary>
+public sealed record CronInput(string Name, CronSchedule Schedule, DateTime? Start, bool Overwrite);
 
 /// <summary>Datums pairing the nodes of several inputs whose join_on keys are equal.</summary>
 public sealed record JoinInputSpec(IReadOnlyList<InputSpec> Inputs) : InputSpec
@@ -140,23 +146,8 @@ public sealed record PipelineSpec(
         };
     }
 
-    /// <summary>Go-style durations as Pachyderm writes them: "30s", "5m", "1h30m", "250ms".</summary>
-    private static TimeSpan? Duration(JsonNode? node, string field, string pipeline)
-    {
-        if (Str(node) is not { } text) return null;
-        var matches = System.Text.RegularExpressions.Regex.Matches(text.Trim(), @"(\d+(?:\.\d+)?)(ms|h|m|s)");
-        var total = TimeSpan.Zero;
-        var consumed = 0;
-        foreach (System.Text.RegularExpressions.Match m in matches)
-        {
-            var value = double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-            total += m.Groups[2].Value switch { "h" => TimeSpan.FromHours(value), "m" => TimeSpan.FromMinutes(value), "s" => TimeSpan.FromSeconds(value), _ => TimeSpan.FromMilliseconds(value) };
-            consumed += m.Length;
-        }
-        if (matches.Count == 0 || consumed != text.Trim().Length || total <= TimeSpan.Zero)
-            throw Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': {field} must be a duration such as \"30s\", \"5m\" or \"1h\", not \"{text}\".", pipeline);
-        return total;
-    }
+    private static TimeSpan? Duration(JsonNode? node, string field, string pipeline) =>
+        Str(node) is { } text ? DurationParser.Parse(text, field, pipeline) : null;
 
     private static InputSpec ParseInput(JsonObject input, string pipeline, List<string> unknown, string where)
     {
@@ -180,6 +171,19 @@ public sealed record PipelineSpec(
                 Names.ValidateName(branch, "Branch");
                 var outer = pfs["outer_join"] is JsonValue ov && (ov.TryGetValue<bool>(out var b) ? b : bool.TryParse(ov.ToString(), out b) && b);
                 return new PfsInputSpec(inputName, repo, branch, glob) { JoinOn = Str(pfs["join_on"]), OuterJoin = outer, GroupBy = Str(pfs["group_by"]) };
+            case "cron":
+                if (input["cron"] is not JsonObject cron) throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.cron must be an object.", pipeline);
+                var cronName = Str(cron["name"]) ?? throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.cron has no name.", pipeline);
+                Names.ValidateName(cronName, "Input");
+                var schedule = CronSchedule.Parse(Str(cron["spec"]) ?? throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': cron input '{cronName}' has no spec.", pipeline), pipeline);
+                var cronRepo = Str(cron["repo"]) ?? $"{pipeline}_{cronName}";
+                Names.ValidateName(cronRepo, "Repo");
+                DateTime? start = Str(cron["start"]) is { } startText
+                    ? DateTime.TryParse(startText, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var parsed)
+                        ? parsed : throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': cron input '{cronName}' start '{startText}' is not a time.", pipeline)
+                    : null;
+                var overwrite = cron["overwrite"] is JsonValue owv && (owv.TryGetValue<bool>(out var ow) ? ow : bool.TryParse(owv.ToString(), out ow) && ow);
+                return new PfsInputSpec(cronName, cronRepo, PfsService.DefaultBranch, "/*") { Cron = new CronInput(cronName, schedule, start, overwrite) };
             case "cross":
             case "union":
             case "join":

@@ -4,6 +4,7 @@ using LiteDB;
 using PachPS.Engine.Execution;
 using PachPS.Engine.Metadata;
 using PachPS.Engine.Pfs;
+using PachPS.Engine.Storage;
 
 namespace PachPS.Engine.Pps;
 
@@ -33,6 +34,13 @@ public sealed partial class PpsService : IDisposable
         store.Pfs.CommitFinished += _ => StartQueuedJobs();
     }
 
+    /// <summary>Starts what an opened store must do by itself: unfinished jobs, and cron ticks.</summary>
+    internal void Start()
+    {
+        ResumeOrphans();
+        EnsureCronTimer();
+    }
+
     /// <summary>Runs datums; local processes unless replaced (for example by a Kubernetes executor).</summary>
     public IDatumExecutor Executor { get; set; } = new LocalProcessExecutor();
 
@@ -44,6 +52,7 @@ public sealed partial class PpsService : IDisposable
     {
         var info = _meta.Write(db =>
         {
+            CreateCronRepos(db, spec);
             if (db.Pipelines().FindById(spec.Name) is not null)
                 throw new PachException("PipelineAlreadyExists", PachErrorKind.AlreadyExists, $"A pipeline named '{spec.Name}' already exists; use Update-PachPipeline.", spec.Name);
             if (db.Repos().FindById(spec.Name) is not null)
@@ -54,6 +63,7 @@ public sealed partial class PpsService : IDisposable
             {
                 Name = spec.Name, Version = 1, SpecJson = spec.Json, EffectiveSalt = spec.Salt, Created = DateTime.UtcNow, Updated = DateTime.UtcNow,
                 Inputs = InputKeys(spec),
+                CronLastTick = CronInputs(spec).ToDictionary(c => c.Name, c => c.Start ?? DateTime.UtcNow),
             };
             db.Pipelines().Insert(doc);
             SaveVersion(db, doc);
@@ -61,6 +71,7 @@ public sealed partial class PpsService : IDisposable
             return ToPipeline(doc);
         });
         StartQueuedJobs();
+        EnsureCronTimer();
         return info;
     }
 
@@ -69,8 +80,10 @@ public sealed partial class PpsService : IDisposable
         var info = _meta.Write(db =>
         {
             var doc = RequirePipeline(db, spec.Name);
+            CreateCronRepos(db, spec);
             ValidateInputs(db, spec);
             doc.Version++;
+            doc.CronLastTick = CronInputs(spec).ToDictionary(c => c.Name, c => doc.CronLastTick.GetValueOrDefault(c.Name, c.Start ?? DateTime.UtcNow));
             doc.SpecJson = spec.Json;
             doc.Inputs = InputKeys(spec);
             doc.Updated = DateTime.UtcNow;
@@ -82,6 +95,7 @@ public sealed partial class PpsService : IDisposable
             return ToPipeline(doc);
         });
         StartQueuedJobs();
+        EnsureCronTimer();
         return info;
     }
 
@@ -160,6 +174,85 @@ public sealed partial class PpsService : IDisposable
             pipeline.LastSuccess = remaining.Where(j => j.State == nameof(JobState.Success)).OrderByDescending(j => j.Finished).FirstOrDefault()?.Id;
             db.Pipelines().Update(pipeline);
         }
+    }
+
+    // ---------------------------------------------------------------- cron
+
+    private static IEnumerable<CronInput> CronInputs(PipelineSpec spec) => spec.Input.Leaves().Select(l => l.Cron).OfType<CronInput>();
+
+    private static void CreateCronRepos(LiteDatabase db, PipelineSpec spec)
+    {
+        foreach (var leaf in spec.Input.Leaves().Where(l => l.Cron is not null))
+            if (db.Repos().FindById(leaf.Repo) is null)
+                db.Repos().Insert(new RepoDoc { Name = leaf.Repo, Created = DateTime.UtcNow, Description = $"Ticks of cron input '{leaf.Name}' of pipeline {spec.Name}." });
+    }
+
+    private Timer? _cronTimer;
+    private int _ticking;
+
+    /// <summary>Ticks cron inputs once a second while this store is open, if any pipeline has one.</summary>
+    private void EnsureCronTimer()
+    {
+        if (_cronTimer is not null || _shutdown.IsCancellationRequested) return;
+        if (!_meta.Read(db => db.Pipelines().FindAll().Any(p => p.CronLastTick.Count > 0))) return;
+        _cronTimer = new Timer(_ => TickDueCrons(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    private void TickDueCrons()
+    {
+        if (Interlocked.Exchange(ref _ticking, 1) == 1) return;
+        try
+        {
+            var now = DateTime.UtcNow;
+            var due = _meta.Read(db => db.Pipelines().FindAll()
+                .Where(p => p.CronLastTick.Count > 0 && p.State == nameof(PipelineState.Running)).ToList())
+                .SelectMany(p => CronInputs(PipelineSpec.Parse(p.SpecJson))
+                    .Select(c => (Pipeline: p.Name, Input: c, Tick: c.Schedule.Due(p.CronLastTick.GetValueOrDefault(c.Name, now), now))))
+                .Where(d => d.Tick is not null).ToList();
+            foreach (var (pipeline, input, tick) in due) Tick(pipeline, input.Name, tick!.Value, force: false);
+        }
+        catch (Exception) when (_shutdown.IsCancellationRequested) { }
+        catch (PachException) { /* a busy or closing store: the next second tries again */ }
+        finally { Interlocked.Exchange(ref _ticking, 0); }
+    }
+
+    /// <summary>Ticks a cron input now (Invoke-PachCron), whatever its schedule says.</summary>
+    public CommitInfo TickCron(string pipeline, string? input = null)
+    {
+        var spec = GetPipeline(pipeline).Spec;
+        var cron = CronInputs(spec).FirstOrDefault(c => input is null || c.Name == input)
+            ?? throw PachException.NotFound("CronInputNotFound", $"Pipeline '{pipeline}' has no cron input{(input is null ? "" : $" named '{input}'")}.", pipeline);
+        return Tick(pipeline, cron.Name, DateTime.UtcNow, force: true)!;
+    }
+
+    /// <summary>
+    /// Commits one tick file to the cron repo, unless another process already ticked this time; the check, the
+    /// commit and the new last-tick time are one transaction.
+    /// </summary>
+    private CommitInfo? Tick(string pipeline, string inputName, DateTime tick, bool force)
+    {
+        var name = "/" + CronSchedule.FileName(tick);
+        var writer = _store.Content.BeginWrite(_store.Pfs.FindPacked);
+        var content = writer.Write(System.Text.Encoding.UTF8.GetBytes(CronSchedule.FileName(tick) + "\n"));
+        writer.Flush();
+        var commit = _meta.Write(db =>
+        {
+            var doc = db.Pipelines().FindById(pipeline);
+            if (doc is null || (!force && doc.CronLastTick.GetValueOrDefault(inputName) >= tick)) return null;
+            var leaf = PipelineSpec.Parse(doc.SpecJson).Input.Leaves().First(l => l.Cron?.Name == inputName);
+            doc.CronLastTick[inputName] = tick;
+            db.Pipelines().Update(doc);
+            return _store.Pfs.Commit(leaf.Repo, PfsService.DefaultBranch, writer.NewPackedChunks, (_, tree, c) =>
+            {
+                var changes = leaf.Cron!.Overwrite
+                    ? tree.All(c.Root).Where(e => e.Path != name).Select(e => new KeyValuePair<string, TreeEntry?>(e.Path, null)).ToList()
+                    : [];
+                changes.Add(new(name, new TreeEntry(name, writer.Resolve(content), c.Id)));
+                return changes;
+            });
+        });
+        StartQueuedJobs();
+        return commit;
     }
 
     /// <summary>Refuses to delete a repo that a pipeline reads or writes.</summary>
@@ -371,6 +464,7 @@ public sealed partial class PpsService : IDisposable
     public void Dispose()
     {
         _shutdown.Cancel();
+        _cronTimer?.Dispose();
         Task[] tasks;
         lock (_tasks) tasks = [.. _tasks];
         try { Task.WaitAll(tasks, TimeSpan.FromSeconds(10)); }
