@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -10,14 +11,17 @@ namespace PachPS.Commands;
 public sealed class ComparePachCommitCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RepoCompleter))]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Branch", "Id")]
+    [ArgumentCompleter(typeof(CommitCompleter))]
     public string Commit { get; set; } = PfsService.DefaultBranch;
 
     /// <summary>The older side of the comparison; the commit's parent when omitted.</summary>
     [Parameter(Position = 2)]
+    [ArgumentCompleter(typeof(CommitCompleter))]
     public string? Other { get; set; }
 
     protected override void ProcessRecord() => Invoke(() => WriteObject(Store.Pfs.Diff(Repo, Commit, Other), enumerateCollection: true));

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -10,13 +11,16 @@ namespace PachPS.Commands;
 public sealed class CopyPachFileCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RepoCompleter))]
     public string Repo { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Branch")]
+    [ArgumentCompleter(typeof(CommitCompleter))]
     public string Commit { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(PathCompleter))]
     public string Path { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 3)]
@@ -24,9 +28,11 @@ public sealed class CopyPachFileCommand : PachCmdlet
 
     /// <summary>The repo to copy into; the source repo when omitted.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(RepoCompleter))]
     public string? DestinationRepo { get; set; }
 
     [Parameter]
+    [ArgumentCompleter(typeof(BranchCompleter))]
     public string DestinationBranch { get; set; } = PfsService.DefaultBranch;
 
     protected override void ProcessRecord()

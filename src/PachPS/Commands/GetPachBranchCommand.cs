@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -9,10 +10,12 @@ namespace PachPS.Commands;
 public sealed class GetPachBranchCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RepoCompleter))]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1)]
     [Alias("Branch")]
+    [ArgumentCompleter(typeof(BranchCompleter))]
     public string? Name { get; set; }
 
     protected override void ProcessRecord() => Invoke(() =>

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -10,11 +11,13 @@ namespace PachPS.Commands;
 public sealed class GetPachCommitCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RepoCompleter))]
     public string Repo { get; set; } = "";
 
     /// <summary>A branch, commit id or prefix, with optional ancestry (master^, master~2, master.1).</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Branch", "Id")]
+    [ArgumentCompleter(typeof(CommitCompleter))]
     public string? Commit { get; set; }
 
     /// <summary>List the commit and its ancestors instead of the one commit.</summary>

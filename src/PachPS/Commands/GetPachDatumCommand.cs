@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pps;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -15,6 +16,7 @@ public sealed class GetPachDatumCommand : PachCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = JobSet, ValueFromPipelineByPropertyName = true)]
     [Alias("JobId")]
+    [ArgumentCompleter(typeof(JobCompleter))]
     public string Job { get; set; } = "";
 
     [Parameter(Mandatory = true, ParameterSetName = SpecSet)]

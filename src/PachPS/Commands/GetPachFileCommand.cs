@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -10,15 +11,18 @@ namespace PachPS.Commands;
 public sealed class GetPachFileCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RepoCompleter))]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Branch")]
+    [ArgumentCompleter(typeof(CommitCompleter))]
     public string Commit { get; set; } = PfsService.DefaultBranch;
 
     /// <summary>A path or a glob (*, **, ?, [..], {a,b}); "/" when omitted.</summary>
     [Parameter(Position = 2, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(PathCompleter))]
     public string? Path { get; set; }
 
     [Parameter]

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using System.Text;
 using PachPS.Engine.Pfs;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -15,13 +16,16 @@ public sealed class GetPachFileContentCommand : PachCmdlet
     private const string BytesSet = "Bytes";
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RepoCompleter))]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Branch")]
+    [ArgumentCompleter(typeof(CommitCompleter))]
     public string Commit { get; set; } = PfsService.DefaultBranch;
 
     [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(PathCompleter))]
     public string Path { get; set; } = "";
 
     [Parameter(ParameterSetName = RawSet)]

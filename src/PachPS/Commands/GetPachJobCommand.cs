@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pps;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 using JobState = PachPS.Engine.Pps.JobState;
 
@@ -15,6 +16,7 @@ public sealed class GetPachJobCommand : PachCmdlet
 
     [Parameter(Position = 0, ParameterSetName = ListSet, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
+    [ArgumentCompleter(typeof(PipelineCompleter))]
     public string? Pipeline { get; set; }
 
     [Parameter(ParameterSetName = ListSet)]
@@ -22,6 +24,7 @@ public sealed class GetPachJobCommand : PachCmdlet
 
     [Parameter(Mandatory = true, ParameterSetName = IdSet, ValueFromPipelineByPropertyName = true)]
     [Alias("JobId")]
+    [ArgumentCompleter(typeof(JobCompleter))]
     public string Id { get; set; } = "";
 
     protected override void ProcessRecord() => InvokeEach(() =>

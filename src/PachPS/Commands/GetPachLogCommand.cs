@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pps;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -12,10 +13,12 @@ public sealed class GetPachLogCommand : PachCmdlet
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
 
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(PipelineCompleter))]
     public string? Pipeline { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("JobId")]
+    [ArgumentCompleter(typeof(JobCompleter))]
     public string? Job { get; set; }
 
     [Parameter(ValueFromPipelineByPropertyName = true)]

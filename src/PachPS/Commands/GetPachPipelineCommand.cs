@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pps;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -11,6 +12,7 @@ public sealed class GetPachPipelineCommand : PachCmdlet
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Pipeline")]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(PipelineCompleter))]
     public string? Name { get; set; }
 
     protected override void ProcessRecord() => Invoke(() =>

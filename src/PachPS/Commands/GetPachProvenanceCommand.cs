@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PachPS.Engine.Pps;
 using PachPS.Engine.Provenance;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -17,19 +18,23 @@ public sealed class GetPachProvenanceCommand : PachCmdlet
     private const string JobSet = "Job";
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = CommitSet, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RepoCompleter))]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1, ParameterSetName = CommitSet, ValueFromPipelineByPropertyName = true)]
     [Alias("Branch", "Id")]
+    [ArgumentCompleter(typeof(CommitCompleter))]
     public string Commit { get; set; } = "master";
 
     /// <summary>An output file: return the input files of the datum that wrote it.</summary>
     // In the same parameter set as Repo and Commit, so a piped file (which has a Path) gets file lineage and a
     // piped commit or job (which has none) gets commit provenance.
     [Parameter(Position = 2, ParameterSetName = CommitSet, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(PathCompleter))]
     public string? Path { get; set; }
 
     [Parameter(Mandatory = true, ParameterSetName = JobSet)]
+    [ArgumentCompleter(typeof(JobCompleter))]
     public string JobId { get; set; } = "";
 
     protected override void ProcessRecord() => InvokeEach(() =>

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PachPS.Engine;
 using PachPS.Engine.Pfs;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -13,6 +14,7 @@ public sealed class GetPachRepoCommand : PachCmdlet
     [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Repo")]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(RepoCompleter))]
     public string[]? Name { get; set; }
 
     protected override void ProcessRecord() => Invoke(() =>

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
 using PachPS.Engine.Provenance;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -13,16 +14,19 @@ public sealed class GetPachSubvenanceCommand : PachCmdlet
     private const string CommitSet = "Commit";
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RepoCompleter))]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Branch", "Id")]
+    [ArgumentCompleter(typeof(CommitCompleter))]
     public string Commit { get; set; } = PfsService.DefaultBranch;
 
     /// <summary>An input file: return the output files derived from it.</summary>
     // In the same parameter set as Repo and Commit, so a piped file (which has a Path) gets file lineage and a
     // piped commit or job (which has none) gets commit provenance.
     [Parameter(Position = 2, ParameterSetName = CommitSet, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(PathCompleter))]
     public string? Path { get; set; }
 
     protected override void ProcessRecord() => InvokeEach(() => WriteObject(Path is null

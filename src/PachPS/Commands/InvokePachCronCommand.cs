@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -11,6 +12,7 @@ public sealed class InvokePachCronCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
+    [ArgumentCompleter(typeof(PipelineCompleter))]
     public string Pipeline { get; set; } = "";
 
     /// <summary>The cron input's name; the pipeline's first cron input when omitted.</summary>

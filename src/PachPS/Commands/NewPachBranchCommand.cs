@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -9,6 +10,7 @@ namespace PachPS.Commands;
 public sealed class NewPachBranchCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RepoCompleter))]
     public string Repo { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1)]
@@ -17,6 +19,7 @@ public sealed class NewPachBranchCommand : PachCmdlet
 
     /// <summary>The commit the branch starts at (a branch, id or ancestry reference); empty when omitted.</summary>
     [Parameter(Position = 2)]
+    [ArgumentCompleter(typeof(CommitCompleter))]
     public string? Head { get; set; }
 
     protected override void ProcessRecord()

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -8,10 +9,12 @@ namespace PachPS.Commands;
 public sealed class RemovePachBranchCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RepoCompleter))]
     public string Repo { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Branch")]
+    [ArgumentCompleter(typeof(BranchCompleter))]
     public string Name { get; set; } = "";
 
     protected override void ProcessRecord() => InvokeEach(() =>

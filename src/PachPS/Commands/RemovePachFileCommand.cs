@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -12,13 +13,16 @@ public sealed class RemovePachFileCommand : PachCmdlet
     private readonly List<string> _paths = [];
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RepoCompleter))]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Commit")]
+    [ArgumentCompleter(typeof(BranchCompleter))]
     public string Branch { get; set; } = PfsService.DefaultBranch;
 
     [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(PathCompleter))]
     public string[] Path { get; set; } = [];
 
     protected override void ProcessRecord()

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -10,6 +11,7 @@ public sealed class RemovePachPipelineCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Pipeline")]
+    [ArgumentCompleter(typeof(PipelineCompleter))]
     public string Name { get; set; } = "";
 
     [Parameter]

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -9,6 +10,7 @@ public sealed class RemovePachRepoCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("Repo")]
+    [ArgumentCompleter(typeof(RepoCompleter))]
     public string[] Name { get; set; } = [];
 
     protected override void ProcessRecord()

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pps;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -10,6 +11,7 @@ public sealed class ResumePachPipelineCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Pipeline")]
+    [ArgumentCompleter(typeof(PipelineCompleter))]
     public string Name { get; set; } = "";
 
     protected override void ProcessRecord()

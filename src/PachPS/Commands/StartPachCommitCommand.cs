@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -10,9 +11,11 @@ namespace PachPS.Commands;
 public sealed class StartPachCommitCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(RepoCompleter))]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(BranchCompleter))]
     public string Branch { get; set; } = PfsService.DefaultBranch;
 
     [Parameter]

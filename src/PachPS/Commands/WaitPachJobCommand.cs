@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pps;
+using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -11,6 +12,7 @@ public sealed class WaitPachJobCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("JobId")]
+    [ArgumentCompleter(typeof(JobCompleter))]
     public string Id { get; set; } = "";
 
     /// <summary>Seconds to wait before failing with WaitTimeout.</summary>

@@ -1,0 +1,101 @@
+using System.Collections;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using PachPS.Engine;
+using PachPS.Infrastructure;
+
+namespace PachPS.Completion;
+
+/// <summary>
+/// Shared plumbing of the argument completers: the current store, the word typed so far, quoting, and never an
+/// exception (a completer that throws only makes Tab do nothing).
+/// </summary>
+public abstract class PachCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters)
+    {
+        var typed = wordToComplete.Trim('\'', '"');
+        try
+        {
+            return Candidates(StoreSession.Current, fakeBoundParameters, typed)
+                .Where(c => c.Value.StartsWith(typed, StringComparison.Ordinal))
+                .Take(200)
+                .Select(c => new CompletionResult(Quote(c.Value), c.Value, CompletionResultType.ParameterValue, c.Tip))
+                .ToList();
+        }
+        catch (Exception ex) when (ex is PachException or IOException or InvalidOperationException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>Values to offer, best first, with a tool tip each.</summary>
+    protected abstract IEnumerable<(string Value, string Tip)> Candidates(PachStore store, IDictionary bound, string typed);
+
+    protected static string? Bound(IDictionary bound, string name) => bound.Contains(name) ? bound[name]?.ToString() : null;
+
+    private static string Quote(string value) => value.IndexOfAny([' ', '\'', '"', '$', '`', '(', ')', '{', '}', ';', ',', '&', '|', '@', '#']) >= 0
+        ? "'" + value.Replace("'", "''") + "'"
+        : value;
+}
+
+/// <summary>Repo names.</summary>
+public sealed class RepoCompleter : PachCompleter
+{
+    protected override IEnumerable<(string, string)> Candidates(PachStore store, IDictionary bound, string typed) =>
+        store.Pfs.ListRepos().Select(r => (r.Name, $"{r.Name} ({r.Branches.Count} branches)"));
+}
+
+/// <summary>Branches of the repo given in -Repo.</summary>
+public sealed class BranchCompleter : PachCompleter
+{
+    protected override IEnumerable<(string, string)> Candidates(PachStore store, IDictionary bound, string typed) =>
+        Bound(bound, "Repo") is { } repo ? store.Pfs.ListBranches(repo).Select(b => (b.Name, $"{repo}@{b.Name}")) : [];
+}
+
+/// <summary>Branches, then commit ids (most recent first) of the repo given in -Repo.</summary>
+public sealed class CommitCompleter : PachCompleter
+{
+    protected override IEnumerable<(string, string)> Candidates(PachStore store, IDictionary bound, string typed)
+    {
+        if (Bound(bound, "Repo") is not { } repo) return [];
+        var branches = store.Pfs.ListBranches(repo).Select(b => (b.Name, $"branch {b.Name}"));
+        var commits = store.Pfs.ListCommits(repo, max: 50).Select(c => (c.Commit, $"{c.Branch} {c.Started.LocalDateTime:g} {c.Message}".Trim()));
+        return branches.Concat(commits);
+    }
+}
+
+/// <summary>Pipeline names.</summary>
+public sealed class PipelineCompleter : PachCompleter
+{
+    protected override IEnumerable<(string, string)> Candidates(PachStore store, IDictionary bound, string typed) =>
+        store.Pps.ListPipelines().Select(p => (p.Name, $"{p.Name} v{p.Version} {p.State}"));
+}
+
+/// <summary>Job ids, newest first.</summary>
+public sealed class JobCompleter : PachCompleter
+{
+    protected override IEnumerable<(string, string)> Candidates(PachStore store, IDictionary bound, string typed) =>
+        store.Pps.ListJobs(Bound(bound, "Pipeline")).Take(50).Select(j => (j.JobId, $"{j.Pipeline} {j.State} {j.Progress}"));
+}
+
+/// <summary>Paths inside -Repo at -Commit (or -Branch), one folder level at a time.</summary>
+public sealed class PathCompleter : PachCompleter
+{
+    protected override IEnumerable<(string, string)> Candidates(PachStore store, IDictionary bound, string typed)
+    {
+        if (Bound(bound, "Repo") is not { } repo) return [];
+        var reference = Bound(bound, "Commit") ?? Bound(bound, "Branch") ?? "master";
+        var normalized = typed.StartsWith('/') ? typed : "/" + typed;
+        var folder = normalized.EndsWith('/') ? normalized.TrimEnd('/') : normalized[..(normalized.LastIndexOf('/') + 1)].TrimEnd('/');
+        var files = store.Pfs.ListFiles(repo, reference, folder.Length == 0 ? "/" : folder);
+        // Offer the form the user started with: with or without the leading '/'.
+        var strip = !typed.StartsWith('/');
+        return files.Select(f =>
+        {
+            var value = f.Type == Engine.Pfs.PachFileType.Directory ? f.Path + "/" : f.Path;
+            return (strip ? value.TrimStart('/') : value, $"{f.Type} {Display.Size(f.Size)}");
+        });
+    }
+}
