@@ -4,7 +4,7 @@ using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
 
-[Cmdlet(VerbsCommon.Remove, "PachBranch", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsCommon.Remove, "PachBranch", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(void))]
 public sealed class RemovePachBranchCommand : PachCmdlet
 {

@@ -6,7 +6,7 @@ using PachPS.Infrastructure;
 namespace PachPS.Commands;
 
 /// <summary>Removes files or folders in one new commit (or in the branch's open commit).</summary>
-[Cmdlet(VerbsCommon.Remove, "PachFile", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsCommon.Remove, "PachFile", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(CommitInfo))]
 public sealed class RemovePachFileCommand : PachCmdlet
 {
