@@ -9,7 +9,44 @@
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('out/module/PachPS.Format.ps1xml')
     FunctionsToExport    = @()
-    CmdletsToExport      = '*'
+    CmdletsToExport      = @(
+        'Add-PachFile'
+        'Compare-PachCommit'
+        'Complete-PachCommit'
+        'Connect-PachStore'
+        'Copy-PachFile'
+        'Disconnect-PachStore'
+        'Get-PachBranch'
+        'Get-PachCommit'
+        'Get-PachDatum'
+        'Get-PachFile'
+        'Get-PachFileContent'
+        'Get-PachJob'
+        'Get-PachLog'
+        'Get-PachPipeline'
+        'Get-PachProvenance'
+        'Get-PachRepo'
+        'Get-PachStore'
+        'Get-PachSubvenance'
+        'Invoke-PachCron'
+        'New-PachBranch'
+        'New-PachPipeline'
+        'New-PachRepo'
+        'Remove-PachBranch'
+        'Remove-PachCommit'
+        'Remove-PachFile'
+        'Remove-PachPipeline'
+        'Remove-PachRepo'
+        'Resume-PachPipeline'
+        'Save-PachFile'
+        'Start-PachCommit'
+        'Stop-PachJob'
+        'Suspend-PachPipeline'
+        'Test-PachStore'
+        'Update-PachPipeline'
+        'Wait-PachCommit'
+        'Wait-PachJob'
+    )
     AliasesToExport      = @()
     VariablesToExport    = @()
     PrivateData          = @{

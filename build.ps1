@@ -21,7 +21,10 @@ param(
     [switch] $SkipS3,
 
     # Bench: also measure the S3 backend against rclone on the local test server.
-    [switch] $S3
+    [switch] $S3,
+
+    # Package: package the module already built in out/module instead of building first.
+    [switch] $NoBuild
 )
 
 $ErrorActionPreference = 'Stop'
@@ -50,16 +53,20 @@ function Invoke-Build {
         elseif ($_.Extension -in '.dll', '.pdb') { Copy-Item $_.FullName $deps }
     }
     Copy-Item (Join-Path $root 'src/PachPS/PachPS.Format.ps1xml'), (Join-Path $root 'src/PachPS/PachPS.psm1') $moduleDir
+    # Help: compiled in a child pwsh, which imports the freshly built module (its .psm1, so every cmdlet, whatever the
+    # manifest says) to read its syntax; it also lists the cmdlets for the manifest's CmdletsToExport.
+    & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/Build-Help.ps1') -DocsPath (Join-Path $root 'docs') `
+        -ModuleManifest (Join-Path $moduleDir 'PachPS.psm1') -CmdletHelpPath (Join-Path $moduleDir 'en-US') -AboutHelpPath (Join-Path $root 'en-US')
+    if ($LASTEXITCODE -ne 0) { throw 'building the help failed' }
     # One version number: Directory.Build.props stamps the manifest.
     $version = Get-ModuleVersion
     $manifest = Join-Path $root 'PachPS.psd1'
     $text = Get-Content $manifest -Raw
     $stamped = $text -replace "ModuleVersion\s*=\s*'[^']*'", "ModuleVersion        = '$version'"
+    $cmdlets = Get-Content (Join-Path $moduleDir 'cmdlets.txt') | Where-Object { $_ }
+    $list = "CmdletsToExport      = @(`n" + (($cmdlets | ForEach-Object { "        '$_'" }) -join "`n") + "`n    )"
+    $stamped = $stamped -replace "(?s)CmdletsToExport\s*=\s*(@\([^)]*\)|'\*')", $list
     if ($stamped -ne $text) { Set-Content $manifest $stamped -NoNewline }
-    # Help: compiled in a child pwsh, which imports the freshly built module to read its syntax.
-    & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/Build-Help.ps1') -DocsPath (Join-Path $root 'docs') `
-        -ModuleManifest $manifest -CmdletHelpPath (Join-Path $moduleDir 'en-US') -AboutHelpPath (Join-Path $root 'en-US')
-    if ($LASTEXITCODE -ne 0) { throw 'building the help failed' }
     Write-Host "Built PachPS $version into $moduleDir"
 }
 
@@ -141,14 +148,27 @@ function Invoke-Bench {
 }
 
 function Invoke-Package {
-    Invoke-Build
+    # A self-contained module folder (manifest paths made local, about help beside it), published as a .nupkg into a
+    # local PSResourceGet repository folder: Install-PSResource -Repository <that folder> installs it.
+    if (-not $NoBuild -or -not (Test-Path (Join-Path $moduleDir 'PachPS.dll'))) { Invoke-Build }
     $version = Get-ModuleVersion
-    $package = Join-Path $out "package/PachPS/$version"
-    if (Test-Path $package) { Remove-Item $package -Recurse -Force }
-    New-Item -ItemType Directory -Force $package | Out-Null
-    Copy-Item (Join-Path $moduleDir '*') $package -Recurse
-    (Get-Content (Join-Path $root 'PachPS.psd1') -Raw) -replace 'out/module/', '' | Set-Content (Join-Path $package 'PachPS.psd1')
-    Write-Host "Packaged into $package"
+    $staging = Join-Path $out 'package/PachPS'
+    $feed = Join-Path $out 'feed'
+    Remove-Item $staging, $feed -Recurse -Force -ErrorAction Ignore
+    New-Item -ItemType Directory -Force $staging, $feed | Out-Null
+    Copy-Item (Join-Path $moduleDir '*') $staging -Recurse
+    Copy-Item (Join-Path $root 'en-US/*') (Join-Path $staging 'en-US') -Force
+    Copy-Item (Join-Path $root 'README.md') $staging
+    Remove-Item (Join-Path $staging 'cmdlets.txt') -ErrorAction Ignore
+    (Get-Content (Join-Path $root 'PachPS.psd1') -Raw) -replace 'out/module/', '' | Set-Content (Join-Path $staging 'PachPS.psd1')
+    & dotnet pwsh -NoProfile -NonInteractive -Command @"
+`$ErrorActionPreference = 'Stop'
+Register-PSResourceRepository -Name PachPSBuild -Uri '$feed' -Trusted -Force
+try { Publish-PSResource -Path '$staging' -Repository PachPSBuild }
+finally { Unregister-PSResourceRepository -Name PachPSBuild }
+"@
+    if ($LASTEXITCODE -ne 0) { throw 'publishing the package failed' }
+    Write-Host "Packaged PachPS ${version}: $(Get-ChildItem $feed -Filter *.nupkg | Select-Object -ExpandProperty FullName)"
 }
 
 switch ($Task) {

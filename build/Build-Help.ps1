@@ -131,5 +131,7 @@ foreach ($about in Get-ChildItem $DocsPath -Filter 'about_*.md') {
     $text = (Get-Content $about.FullName -Raw) -replace '(?m)^#+ ', '' -replace '(?m)^\|', '  |'
     Set-Content (Join-Path $AboutHelpPath ($about.BaseName + '.help.txt')) $text
 }
+# The exact list of cmdlets, for the manifest's CmdletsToExport (build.ps1 stamps it).
+Set-Content (Join-Path $CmdletHelpPath '../cmdlets.txt') ($commands.Name -join "`n")
 if ($problems.Count -gt 0) { throw "Help is incomplete:`n  $($problems -join "`n  ")" }
 Write-Host "Help: $($commands.Count) cmdlets compiled to MAML"
