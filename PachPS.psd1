@@ -23,6 +23,7 @@
         'Get-PachFileContent'
         'Get-PachJob'
         'Get-PachLog'
+        'Get-PachNextDatum'
         'Get-PachPipeline'
         'Get-PachProvenance'
         'Get-PachRepo'

@@ -190,6 +190,18 @@ New-PachPipeline -Spec '{"pipeline":{"name":"copy"},"transform":{"cmd":["sh"],"s
 @{ Seconds = `$job.Duration.TotalSeconds; Wait = `$t; Progress = `$job.Progress } | ConvertTo-Json -Compress
 "@
     Add-Result "$d one-line datums, sh cp, parallelism 2" ('{0:N2} s ({1})' -f $r.Seconds, $r.Progress) ('xargs -P2 {0:N2} s' -f $xargs) ('{0:N2}x xargs' -f ($r.Seconds / $xargs)) 'within 1.5x of xargs -P2'
+    $single = $r.Seconds
+    # The same datums with datum_batching: one sh per worker asks for datums instead of one process per datum.
+    $rb = Invoke-Child @"
+Connect-PachStore -Path '$work/store-batched' | Out-Null; New-PachRepo lines | Out-Null
+Add-PachFile lines master / -Source '$lines' -Recurse | Out-Null
+`$worker = 'while :; do echo next > "`$PACH_DATUM_REQUEST"; read -r r < "`$PACH_DATUM_RESPONSE"; [ "`$r" = done ] && exit 0; . "`$PACH_DATUM_ENV"; cp "`$in" /pfs/out/; done'
+New-PachPipeline -Spec @{ pipeline = @{ name = 'copy' }; transform = @{ cmd = @('sh', '-c', `$worker); datum_batching = `$true }; parallelism_spec = @{ constant = 2 }; input = @{ pfs = @{ repo = 'lines'; glob = '/*'; name = 'in' } } } | Out-Null
+Wait-PachCommit lines master | Out-Null
+`$job = Get-PachJob -Pipeline copy
+@{ Seconds = `$job.Duration.TotalSeconds; Progress = `$job.Progress } | ConvertTo-Json -Compress
+"@
+    Add-Result "$d datums with datum_batching" ('{0:N2} s ({1}), {2:N2} ms per datum per worker' -f $rb.Seconds, $rb.Progress, (1000 * $rb.Seconds / $d * 2)) ('without batching {0:N2} s, {1:N2} ms per datum per worker' -f $single, (1000 * $single / $d * 2)) ('{0:N2}x faster; {1:N2}x xargs' -f ($single / $rb.Seconds), ($rb.Seconds / $xargs)) 'report ratio and per-datum overhead'
 
     # ------------------------------------------------------------------ issue 3: 10,000 skipped + 1 new
     $m = [int](10000 * $Scale)

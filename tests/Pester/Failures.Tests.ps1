@@ -128,3 +128,63 @@ Describe 'Cron inputs' {
         { Invoke-PachCron heartbeat -Input nope -ErrorAction Stop } | Should -Throw -ErrorId 'CronInputNotFound,PachPS.Commands.InvokePachCronCommand'
     }
 }
+
+Describe 'Datum batching' {
+    BeforeEach {
+        Connect-PachStore -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))) | Out-Null
+        New-PachRepo src | Out-Null
+        $starts = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+        $worker = 'echo start >> "$STARTS"; while :; do echo next > "$PACH_DATUM_REQUEST"; read -r reply < "$PACH_DATUM_RESPONSE"; [ "$reply" = done ] && exit 0; . "$PACH_DATUM_ENV"; case "$in" in *fail*) exit 7;; esac; cp "$in" /pfs/out/; done'
+    }
+
+    It 'runs 1,000 datums in one process start' {
+        $folder = New-Item -ItemType Directory (Join-Path $TestDrive ([guid]::NewGuid().ToString('N')))
+        foreach ($i in 1..1000) { [IO.File]::WriteAllText((Join-Path $folder "f$i.txt"), "$i") }
+        Add-PachFile src master / -Source $folder -Recurse | Out-Null
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'batched' }; transform = @{ cmd = @('sh', '-c', $worker); env = @{ STARTS = $starts }; datum_batching = $true }
+                                  input = @{ pfs = @{ repo = 'src'; glob = '/*'; name = 'in' } } } | Out-Null
+        $job = Get-PachJob -Pipeline batched | Wait-PachJob -TimeoutSec 300
+        $job.State | Should -Be 'Success' -Because $job.Reason
+        $job.Progress | Should -Be '1000 + 0 / 1000'
+        @(Get-Content $starts).Count | Should -Be 1 -Because 'the transform counts its own starts'
+        (Get-PachCommit batched master).FileCount | Should -Be 1000
+        Get-PachFileContent batched master /f777.txt | Should -Be '777'
+        Add-PachFile src master /new.txt -Value 'new' | Out-Null
+        (Get-PachJob -Pipeline batched | Select-Object -First 1 | Wait-PachJob -TimeoutSec 60).Progress | Should -Be '1 + 1000 / 1001'
+    }
+
+    It 'retries a datum whose worker exits non-zero in a restarted worker, then fails the job naming it' {
+        Add-PachFile src master ok1.txt -Value '1' | Out-Null
+        Add-PachFile src master fail.txt -Value 'x' | Out-Null
+        Add-PachFile src master ok2.txt -Value '2' | Out-Null
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'batched' }; datum_tries = 2
+                                  transform = @{ cmd = @('sh', '-c', $worker); env = @{ STARTS = $starts }; datum_batching = $true }
+                                  input = @{ pfs = @{ repo = 'src'; glob = '/*'; name = 'in' } } } | Out-Null
+        $job = Get-PachJob -Pipeline batched | Wait-PachJob -TimeoutSec 60
+        $job.State | Should -Be 'Failure'
+        $job.Reason | Should -Match 'after 2 attempt'
+        $job.Reason | Should -Match 'exit code 7'
+        @(Get-Content $starts).Count | Should -BeGreaterOrEqual 2
+    }
+
+    It 'lets a PowerShell transform loop over Get-PachNextDatum' {
+        Add-PachFile src master a.txt -Value 'alpha' | Out-Null
+        Add-PachFile src master b.txt -Value 'beta' | Out-Null
+        $script = Join-Path $TestDrive 'transform.ps1'
+        Set-Content $script @"
+Import-Module '$ModulePath'
+Add-Content '$starts' start
+while (`$datum = Get-PachNextDatum) {
+    (Get-Content `$env:in).ToUpper() | Set-Content (Join-Path `$env:OUT (Split-Path `$env:in -Leaf))
+}
+"@
+        $pwshDll = Join-Path ([System.IO.Path]::GetDirectoryName([System.Management.Automation.PowerShell].Assembly.Location)) 'pwsh.dll'
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'upper' }; transform = @{ cmd = @('dotnet', $pwshDll, '-NoProfile', '-File', $script); env = @{ OUT = '/pfs/out' }; datum_batching = $true }
+                                  input = @{ pfs = @{ repo = 'src'; glob = '/*'; name = 'in' } } } | Out-Null
+        $job = Get-PachJob -Pipeline upper | Wait-PachJob -TimeoutSec 120
+        $job.State | Should -Be 'Success' -Because $job.Reason
+        Get-PachFileContent upper master a.txt | Should -Be 'ALPHA'
+        Get-PachFileContent upper master b.txt | Should -Be 'BETA'
+        @(Get-Content $starts).Count | Should -Be 1
+    }
+}

@@ -343,3 +343,29 @@ public class CronTests
         Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", t.Read("clock", "master", "/seen").Trim());
     }
 }
+
+public class BatchingTests
+{
+    [SkippableTheory]
+    [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
+    public async Task ABatchingTransformStartsOncePerWorkerAndKeepsPerDatumResults(string backend)
+    {
+        using var t = new TempStore(backend);
+        t.Pfs.CreateRepo("in");
+        t.Pfs.PutFiles("in", "master", Enumerable.Range(1, 20).Select(i => TempStore.Text($"/f{i}", $"{i}")).ToList());
+        var starts = Path.Combine(t.Folder, "starts");
+        var worker = $"echo start >> {starts}; while :; do echo next > \"$PACH_DATUM_REQUEST\"; read -r r < \"$PACH_DATUM_RESPONSE\"; [ \"$r\" = done ] && exit 0; . \"$PACH_DATUM_ENV\"; echo \"$PACH_DATUM_ID\" > /pfs/out/$(basename $in); done";
+        t.Store.Pps.CreatePipeline(PipelineSpec.Parse($$"""
+            { "pipeline": { "name": "b" }, "parallelism_spec": { "constant": 2 },
+              "transform": { "cmd": [ "sh", "-c", {{System.Text.Json.JsonSerializer.Serialize(worker)}} ], "datum_batching": true },
+              "input": { "pfs": { "repo": "in", "glob": "/*" } } }
+            """));
+        var job = await t.Store.Pps.WaitJobAsync(t.Store.Pps.ListJobs("b")[0].JobId, TimeSpan.FromSeconds(60), CancellationToken.None);
+        Assert.Equal(JobState.Success, job.State);
+        Assert.Equal("20 + 0 / 20", job.Progress);
+        Assert.Equal(2, File.ReadAllLines(starts).Length); // one start per worker
+        var datums = t.Store.Pps.ListDatums(job.JobId);
+        Assert.All(datums, d => Assert.Equal(d.DatumId, t.Read("b", "master", d.Inputs[0].Path).Trim())); // each output came from its own datum
+        Assert.Contains(t.Store.Provenance.GetFileProvenance("b", "master", "/f7"), e => e.Path == "/f7");
+    }
+}

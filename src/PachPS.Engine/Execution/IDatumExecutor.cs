@@ -30,3 +30,23 @@ public interface IDatumExecutor
 {
     Task<DatumResult> RunAsync(DatumRequest request, CancellationToken cancel);
 }
+
+/// <summary>Hands datums to a batch worker one at a time and takes back each result.</summary>
+public interface IBatchSource
+{
+    /// <summary>The next datum for this worker, or null when there are no more.</summary>
+    DatumRequest? Next();
+
+    /// <summary>A datum ended: success with its outputs in <see cref="DatumResult.OutputFolder"/>, or failure.</summary>
+    void Complete(DatumRequest datum, DatumResult result);
+}
+
+/// <summary>An executor that can run many datums in one process (Pachyderm's datum_batching).</summary>
+public interface IBatchExecutor
+{
+    /// <summary>
+    /// Starts the transform once in <paramref name="workFolder"/> and feeds it datums from <paramref name="source"/>
+    /// until it is done; returns when the process has exited (the caller restarts it while datums remain).
+    /// </summary>
+    Task RunBatchAsync(string workFolder, TransformSpec transform, IBatchSource source, Action<ExecutionLog>? onLog, CancellationToken cancel);
+}

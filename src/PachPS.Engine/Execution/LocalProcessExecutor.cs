@@ -7,7 +7,7 @@ namespace PachPS.Engine.Execution;
 /// &lt;work&gt;/pfs/out. The command is an argv array; "/pfs/" in cmd, stdin and env points at the datum's folder, so
 /// specs written for Pachyderm run unchanged.
 /// </summary>
-public sealed class LocalProcessExecutor : IDatumExecutor
+public sealed partial class LocalProcessExecutor : IDatumExecutor
 {
     // Looking a command up in PATH for every datum is measurable at thousands of datums; the answer rarely changes.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> ResolvedCommands = new(StringComparer.Ordinal);
@@ -17,23 +17,9 @@ public sealed class LocalProcessExecutor : IDatumExecutor
         var pfs = Path.Combine(request.WorkFolder, "pfs");
         var outDir = Path.Combine(pfs, "out");
         if (Directory.Exists(request.WorkFolder)) Directory.Delete(request.WorkFolder, recursive: true);
-        Directory.CreateDirectory(outDir);
-        long downloaded = 0;
-        foreach (var input in request.Inputs)
-        {
-            foreach (var file in input.Files)
-            {
-                var local = Path.Combine(pfs, input.Name, file.Path.TrimStart('/'));
-                Directory.CreateDirectory(Path.GetDirectoryName(local)!);
-                using var source = file.Open();
-                using var target = new FileStream(local, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-                await source.CopyToAsync(target, cancel);
-                downloaded += file.Size;
-            }
-            Directory.CreateDirectory(Path.Combine(pfs, input.Name));
-        }
+        var downloaded = await MaterializeAsync(request, pfs, cancel);
 
-        string Rewrite(string s) => s == "/pfs" ? pfs : s.Replace("/pfs/", pfs + "/", StringComparison.Ordinal);
+        string Rewrite(string s) => RewritePfs(s, pfs);
         var t = request.Transform;
         var psi = new ProcessStartInfo(Resolve(Rewrite(t.Cmd[0])))
         {
@@ -45,16 +31,7 @@ public sealed class LocalProcessExecutor : IDatumExecutor
         };
         foreach (var arg in t.Cmd.Skip(1)) psi.ArgumentList.Add(Rewrite(arg));
         foreach (var (k, v) in t.Env) psi.Environment[k] = Rewrite(v);
-        foreach (var input in request.Inputs)
-        {
-            psi.Environment[input.Name] = Path.Combine(pfs, input.Name) + (input.Path == "/" ? "" : input.Path);
-            psi.Environment[input.Name + "_COMMIT"] = input.Commit;
-        }
-        foreach (var (k, v) in request.Env) psi.Environment[k] = v;
-        psi.Environment["PACH_JOB_ID"] = request.JobId;
-        psi.Environment["PACH_DATUM_ID"] = request.DatumId;
-        psi.Environment["PACH_OUTPUT_COMMIT_ID"] = request.OutputCommit;
-        psi.Environment["PACH_PIPELINE_NAME"] = request.Pipeline;
+        foreach (var (k, v) in DatumEnvironment(request, pfs)) psi.Environment[k] = v;
 
         var logs = new List<ExecutionLog>();
         using var process = new Process { StartInfo = psi };
@@ -90,6 +67,46 @@ public sealed class LocalProcessExecutor : IDatumExecutor
         lock (logs) snapshot = [.. logs];
         var reason = ok ? "" : $"exit code {code}" + StderrTail(snapshot);
         return new DatumResult(ok, code, reason, outDir, downloaded, snapshot);
+    }
+
+    private static string RewritePfs(string s, string pfs) => s == "/pfs" ? pfs : s.Replace("/pfs/", pfs + "/", StringComparison.Ordinal);
+
+    /// <summary>Writes the datum's input files under pfs/&lt;input&gt;/ and creates pfs/out; returns the bytes written.</summary>
+    private static async Task<long> MaterializeAsync(DatumRequest request, string pfs, CancellationToken cancel)
+    {
+        Directory.CreateDirectory(Path.Combine(pfs, "out"));
+        long downloaded = 0;
+        foreach (var input in request.Inputs)
+        {
+            foreach (var file in input.Files)
+            {
+                var local = Path.Combine(pfs, input.Name, file.Path.TrimStart('/'));
+                Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+                using var source = file.Open();
+                using var target = new FileStream(local, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+                await source.CopyToAsync(target, cancel);
+                downloaded += file.Size;
+            }
+            Directory.CreateDirectory(Path.Combine(pfs, input.Name));
+        }
+        return downloaded;
+    }
+
+    /// <summary>The environment that describes one datum: its inputs' paths and commits, and the PACH_* variables.</summary>
+    private static Dictionary<string, string> DatumEnvironment(DatumRequest request, string pfs)
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var input in request.Inputs)
+        {
+            env[input.Name] = Path.Combine(pfs, input.Name) + (input.Path == "/" ? "" : input.Path);
+            env[input.Name + "_COMMIT"] = input.Commit;
+        }
+        foreach (var (k, v) in request.Env) env[k] = v;
+        env["PACH_JOB_ID"] = request.JobId;
+        env["PACH_DATUM_ID"] = request.DatumId;
+        env["PACH_OUTPUT_COMMIT_ID"] = request.OutputCommit;
+        env["PACH_PIPELINE_NAME"] = request.Pipeline;
+        return env;
     }
 
     private static string Resolve(string command)

@@ -13,6 +13,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
 {
     private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(300);
     private readonly MetadataStore _meta = store.Meta;
+    private string JobId => jobId;
     private readonly List<DatumOutcome> _batch = [];
     // Log lines as the processes write them; each flush stores them, so Get-PachLog -Follow sees a running datum.
     private readonly System.Collections.Concurrent.ConcurrentQueue<LogDoc> _logs = new();
@@ -72,19 +73,28 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             try { while (await flusher.WaitForNextTickAsync(failFast.Token)) FlushBatch(failFast); }
             catch (OperationCanceledException) { }
         });
+        void Record(DatumOutcome outcome)
+        {
+            lock (_batch) _batch.Add(outcome);
+            if (outcome.Doc.State != nameof(DatumState.Failed)) return;
+            failure ??= $"datum {outcome.Doc.Hash[..16]} failed after {outcome.Doc.Attempts} attempt(s): {outcome.Doc.Reason}";
+            failFast.Cancel();
+        }
         try
         {
-            await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = spec.Parallelism, CancellationToken = failFast.Token },
-                async (datum, ct) =>
-                {
-                    var outcome = await RunDatumAsync(job, spec, datum, ct);
-                    lock (_batch) _batch.Add(outcome);
-                    if (outcome.Doc.State == nameof(DatumState.Failed))
-                    {
-                        failure ??= $"datum {outcome.Doc.Hash[..16]} failed after {outcome.Doc.Attempts} attempt(s): {outcome.Doc.Reason}";
-                        failFast.Cancel();
-                    }
-                });
+            if (spec.Transform.DatumBatching)
+            {
+                var queue = new System.Collections.Concurrent.ConcurrentQueue<PlannedDatum>(pending);
+                var workers = Enumerable.Range(0, Math.Max(1, Math.Min(spec.Parallelism, pending.Count))).Select(slot => RunBatchWorkerAsync(job, spec, queue, slot, Record,
+                    reason => { failure ??= reason; failFast.Cancel(); }, failFast.Token));
+                await Task.WhenAll(workers);
+                failFast.Token.ThrowIfCancellationRequested();
+            }
+            else
+            {
+                await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = spec.Parallelism, CancellationToken = failFast.Token },
+                    async (datum, ct) => Record(await RunDatumAsync(job, spec, datum, ct)));
+            }
         }
         catch (OperationCanceledException) when (failure is not null && !cancel.IsCancellationRequested) { }
         finally
@@ -156,12 +166,8 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             Id = DatumDoc.Key(jobId, datum.Hash), Job = jobId, Pipeline = job.Pipeline, Hash = datum.Hash, Inputs = ToInputDocs(datum),
             Started = DateTime.UtcNow, SourceJob = jobId,
         };
-        var request = new DatumRequest(jobId, datum.Hash, job.Pipeline, job.OutputCommit, spec.Transform,
-            datum.Inputs.Select(i => new DatumMount(i.Name, i.Repo, i.Commit, i.Path,
-                i.Files.Select(f => new DatumFile(f.Path, f.Content.Size, () => store.Pfs.OpenContent(f.Content))).ToList())).ToList(),
-            Path.Combine(pps.WorkRoot, jobId, datum.Hash[..16]))
+        var request = Request(job, spec, datum, Path.Combine(pps.WorkRoot, jobId, datum.Hash[..16])) with
         {
-            Env = datum.Env,
             OnLog = line => _logs.Enqueue(new LogDoc { Job = jobId, Pipeline = job.Pipeline, Datum = datum.Hash, Time = line.Time, Stream = line.Stream, Message = line.Message }),
         };
         DatumResult? result = null;
@@ -198,6 +204,89 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         doc.State = nameof(DatumState.Success);
         return new DatumOutcome(doc, outputs, result.BytesDownloaded, outputs.Sum(o => o.Content.Size));
     }
+
+    /// <summary>
+    /// One batch worker slot: (re)starts the transform while datums remain; each datum it finishes is recorded like
+    /// a single-datum run; a failed datum is retried up to datum_tries times by a later worker start.
+    /// </summary>
+    private async Task RunBatchWorkerAsync(JobDoc job, PipelineSpec spec, System.Collections.Concurrent.ConcurrentQueue<PlannedDatum> queue, int slot,
+        Action<DatumOutcome> record, Action<string> fail, CancellationToken cancel)
+    {
+        if (pps.Executor is not IBatchExecutor executor)
+        {
+            fail("datum_batching is not supported by this executor");
+            return;
+        }
+        var attempts = new System.Collections.Concurrent.ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        while (!queue.IsEmpty && !cancel.IsCancellationRequested)
+        {
+            var source = new BatchSource(this, job, spec, queue, attempts, record);
+            await executor.RunBatchAsync(Path.Combine(pps.WorkRoot, jobId, $"batch-{slot}"), spec.Transform, source, source.Log, cancel);
+            if (source.Taken == 0 && !queue.IsEmpty)
+            {
+                fail("the batch worker exited without asking for a datum (see the datum_batching protocol in the README)");
+                return;
+            }
+        }
+    }
+
+    /// <summary>Feeds one batch worker process and records what it finishes.</summary>
+    private sealed class BatchSource(JobRunner runner, JobDoc job, PipelineSpec spec, System.Collections.Concurrent.ConcurrentQueue<PlannedDatum> queue,
+        System.Collections.Concurrent.ConcurrentDictionary<string, int> attempts, Action<DatumOutcome> record) : IBatchSource
+    {
+        private readonly Dictionary<string, (PlannedDatum Datum, DatumDoc Doc)> _inHand = new(StringComparer.Ordinal);
+        private volatile string? _current;
+
+        public int Taken { get; private set; }
+
+        public DatumRequest? Next()
+        {
+            if (!queue.TryDequeue(out var datum)) return null;
+            Taken++;
+            var attempt = attempts.AddOrUpdate(datum.Hash, 1, (_, n) => n + 1);
+            var doc = new DatumDoc
+            {
+                Id = DatumDoc.Key(runner.JobId, datum.Hash), Job = runner.JobId, Pipeline = job.Pipeline, Hash = datum.Hash, Inputs = ToInputDocs(datum),
+                Started = DateTime.UtcNow, SourceJob = runner.JobId, Attempts = attempt,
+            };
+            _inHand[datum.Hash] = (datum, doc);
+            _current = datum.Hash;
+            return runner.Request(job, spec, datum, "");
+        }
+
+        public void Complete(DatumRequest request, DatumResult result)
+        {
+            var (datum, doc) = _inHand[request.DatumId];
+            _inHand.Remove(request.DatumId);
+            doc.Finished = DateTime.UtcNow;
+            if (result.Success)
+            {
+                var outputs = runner.IngestOutputs(result.OutputFolder);
+                doc.State = nameof(DatumState.Success);
+                record(new DatumOutcome(doc, outputs, result.BytesDownloaded, outputs.Sum(o => o.Content.Size)));
+            }
+            else if (doc.Attempts < spec.DatumTries) queue.Enqueue(datum);
+            else
+            {
+                doc.State = nameof(DatumState.Failed);
+                doc.Reason = result.Reason;
+                record(new DatumOutcome(doc, [], result.BytesDownloaded, 0));
+            }
+        }
+
+        public void Log(ExecutionLog line) => runner._logs.Enqueue(new LogDoc
+        {
+            Job = runner.JobId, Pipeline = job.Pipeline, Datum = _current ?? "", Time = line.Time, Stream = line.Stream, Message = line.Message,
+        });
+    }
+
+    /// <summary>The executor's view of a datum.</summary>
+    private DatumRequest Request(JobDoc job, PipelineSpec spec, PlannedDatum datum, string workFolder) =>
+        new(jobId, datum.Hash, job.Pipeline, job.OutputCommit, spec.Transform,
+            datum.Inputs.Select(i => new DatumMount(i.Name, i.Repo, i.Commit, i.Path,
+                i.Files.Select(f => new DatumFile(f.Path, f.Content.Size, () => store.Pfs.OpenContent(f.Content))).ToList())).ToList(),
+            workFolder)
+        { Env = datum.Env };
 
     /// <summary>Runs one try; past <paramref name="timeout"/> the process tree is killed and the try fails saying so.</summary>
     private async Task<DatumResult> RunWithTimeoutAsync(DatumRequest request, TimeSpan? timeout, CancellationToken cancel)

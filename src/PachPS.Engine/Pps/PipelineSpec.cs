@@ -12,6 +12,8 @@ public sealed record TransformSpec(
     /// <summary>Runs after a datum's last failed try; exit 0 marks the datum recovered.</summary>
     public IReadOnlyList<string> ErrCmd { get; init; } = [];
     public IReadOnlyList<string> ErrStdin { get; init; } = [];
+    /// <summary>datum_batching: the command starts once per worker and asks for datums (see LocalBatchWorker).</summary>
+    public bool DatumBatching { get; init; }
 }
 
 /// <summary>A pipeline input: a pfs (or 1.x atom) input, or a cross/union of inputs.</summary>
@@ -77,7 +79,7 @@ public sealed record PipelineSpec(
 
     private static readonly HashSet<string> KnownTop =
         ["pipeline", "description", "transform", "parallelism_spec", "input", "output_branch", "datum_tries", "salt", "datum_timeout", "job_timeout", "reprocess_spec"];
-    private static readonly HashSet<string> KnownTransform = ["image", "cmd", "stdin", "env", "working_dir", "accept_return_code", "err_cmd", "err_stdin"];
+    private static readonly HashSet<string> KnownTransform = ["image", "cmd", "stdin", "env", "working_dir", "accept_return_code", "err_cmd", "err_stdin", "datum_batching"];
     private static readonly HashSet<string> KnownPfs = ["name", "repo", "branch", "glob", "join_on", "outer_join", "group_by"];
 
     /// <summary>Parses and validates the spec's own rules (names, globs, duplicate inputs); repos are checked by the service.</summary>
@@ -115,6 +117,7 @@ public sealed record PipelineSpec(
         {
             ErrCmd = Strings(t["err_cmd"], "transform.err_cmd", name),
             ErrStdin = Strings(t["err_stdin"], "transform.err_stdin", name),
+            DatumBatching = t["datum_batching"] is JsonValue db && (db.TryGetValue<bool>(out var batching) ? batching : bool.TryParse(db.ToString(), out batching) && batching),
         };
         var reprocess = Str(obj["reprocess_spec"]) ?? "until_success";
         if (reprocess is not ("until_success" or "every_job"))
