@@ -38,6 +38,7 @@
         'Remove-PachFile'
         'Remove-PachPipeline'
         'Remove-PachRepo'
+        'Restart-PachDatum'
         'Resume-PachPipeline'
         'Save-PachFile'
         'Start-PachCommit'

@@ -188,3 +188,32 @@ while (`$datum = Get-PachNextDatum) {
         @(Get-Content $starts).Count | Should -Be 1
     }
 }
+
+Describe 'Restart-PachDatum' {
+    BeforeEach { Connect-PachStore -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))) | Out-Null }
+
+    It 'reruns a finished datum while the job still runs; the new result replaces the old' {
+        New-PachRepo src | Out-Null
+        Add-PachFile src master slow.txt -Value 'slow' | Out-Null
+        Add-PachFile src master quick.txt -Value 'quick' | Out-Null
+        $gate = Join-Path $TestDrive 'gate'
+        $runs = Join-Path $TestDrive 'runs'
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'p' }; parallelism_spec = @{ constant = 2 }
+            transform = @{ cmd = @('sh', '-c', "echo `$src >> $runs; case `$src in */slow.txt) while [ ! -f $gate ]; do sleep 0.05; done;; esac; wc -l < $runs > /pfs/out/`$(basename `$src)") }
+            input = @{ pfs = @{ repo = 'src'; glob = '/*' } } } | Out-Null
+        $job = Get-PachJob -Pipeline p
+        $deadline = (Get-Date).AddSeconds(30)
+        while (@(Get-PachDatum -Job $job.Id | Where-Object { $_.State -eq 'Success' -and $_.InputFiles -match 'quick' }).Count -eq 0 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        $quick = Get-PachDatum -Job $job.Id | Where-Object InputFiles -Match 'quick'
+        ($quick | Restart-PachDatum) | Should -Be $quick.DatumId
+        $deadline = (Get-Date).AddSeconds(30)
+        while (@(Get-Content $runs | Where-Object { $_ -match 'quick' }).Count -lt 2 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        Set-Content $gate ''
+        $done = $job | Wait-PachJob -TimeoutSec 60
+        $done.State | Should -Be 'Success'
+        $done.Progress | Should -Be '2 + 0 / 2'
+        @(Get-Content $runs | Where-Object { $_ -match 'quick' }).Count | Should -Be 2
+        [int](Get-PachFileContent p master quick.txt) | Should -Be 3 -Because 'the output is the rerun''s (third line of the runs file)'
+        { Restart-PachDatum -Job $job.Id -Datum $quick.DatumId -ErrorAction Stop } | Should -Throw -ErrorId 'JobFinished,PachPS.Commands.RestartPachDatumCommand'
+    }
+}

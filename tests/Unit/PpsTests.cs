@@ -369,3 +369,38 @@ public class BatchingTests
         Assert.Contains(t.Store.Provenance.GetFileProvenance("b", "master", "/f7"), e => e.Path == "/f7");
     }
 }
+
+public class RestartDatumTests
+{
+    [Fact]
+    public async Task ARestartedDatumRunsAgainAndReplacesItsResult()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Pfs.PutFiles("in", "master", [TempStore.Text("/slow", "s"), TempStore.Text("/quick", "q")]);
+        var gate = Path.Combine(t.Folder, "gate");
+        var runs = Path.Combine(t.Folder, "runs");
+        t.Store.Pps.CreatePipeline(PipelineSpec.Parse($$"""
+            { "pipeline": { "name": "p" }, "parallelism_spec": { "constant": 2 },
+              "transform": { "cmd": [ "sh", "-c", "echo $in >> {{runs}}; case $in in */slow) while [ ! -f {{gate}} ]; do sleep 0.05; done;; esac; wc -l < {{runs}} > /pfs/out/$(basename $in)" ] },
+              "input": { "pfs": { "repo": "in", "glob": "/*" } } }
+            """));
+        var job = t.Store.Pps.ListJobs("p")[0];
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        DatumInfo? quick = null;
+        while (quick is null && DateTime.UtcNow < deadline)
+        {
+            quick = t.Store.Pps.ListDatums(job.JobId).FirstOrDefault(d => d.State == DatumState.Success && d.Inputs[0].Path == "/quick");
+            await Task.Delay(50);
+        }
+        Assert.NotNull(quick);
+        Assert.Equal([quick.DatumId], t.Store.Pps.RestartDatums(job.JobId, [quick.DatumId[..12]]));
+        Assert.Equal("DatumNotFound", Assert.Throws<PachException>(() => t.Store.Pps.RestartDatums(job.JobId, ["ffffffffffff"])).ErrorId);
+        while (File.ReadAllLines(runs).Count(l => l.EndsWith("/quick")) < 2 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        File.WriteAllText(gate, "");
+        var done = await t.Store.Pps.WaitJobAsync(job.JobId, TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.Equal("2 + 0 / 2", done.Progress);
+        Assert.Equal("3", t.Read("p", "master", "/quick").Trim());
+        Assert.Equal("JobFinished", Assert.Throws<PachException>(() => t.Store.Pps.RestartDatums(job.JobId, [quick.DatumId])).ErrorId);
+    }
+}

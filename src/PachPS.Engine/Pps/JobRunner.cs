@@ -14,6 +14,40 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
     private static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(300);
     private readonly MetadataStore _meta = store.Meta;
     private string JobId => jobId;
+    private readonly System.Threading.Channels.Channel<PlannedDatum> _work = System.Threading.Channels.Channel.CreateUnbounded<PlannedDatum>();
+    private readonly HashSet<string> _running = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _rerun = new(StringComparer.Ordinal);
+    private Dictionary<string, PlannedDatum> _planned = [];
+    private int _outstanding;
+
+    /// <summary>
+    /// Puts datums of this running job back in the queue (Restart-PachDatum). Returns the ids it restarted; a datum
+    /// that is running or already queued is left alone.
+    /// </summary>
+    internal IReadOnlyList<string> Restart(IEnumerable<string> idPrefixes)
+    {
+        var restarted = new List<string>();
+        foreach (var prefix in idPrefixes)
+        {
+            var matches = _planned.Keys.Where(h => h.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+            if (matches.Count != 1)
+                throw PachException.NotFound("DatumNotFound", matches.Count == 0 ? $"Job {jobId[..16]} has no datum '{prefix}'." : $"'{prefix}' matches more than one datum.", prefix);
+            var hash = matches[0];
+            lock (_running)
+            {
+                if (_running.Contains(hash) || _rerun.Contains(hash)) continue;
+                // Only while the queue is open: a job that has run its last datum is finishing and takes no more.
+                if (Interlocked.Increment(ref _outstanding) == 1 || !_work.Writer.TryWrite(_planned[hash]))
+                {
+                    Interlocked.Decrement(ref _outstanding);
+                    throw PachException.State("JobFinishing", $"Job {jobId[..16]} has run all its datums and is finishing; rerun it with Update-PachPipeline -Reprocess.", jobId);
+                }
+                _rerun.Add(hash);
+            }
+            restarted.Add(hash);
+        }
+        return restarted;
+    }
     private readonly List<DatumOutcome> _batch = [];
     // Log lines as the processes write them; each flush stores them, so Get-PachLog -Follow sees a running datum.
     private readonly System.Collections.Concurrent.ConcurrentQueue<LogDoc> _logs = new();
@@ -92,8 +126,25 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             }
             else
             {
-                await Parallel.ForEachAsync(pending, new ParallelOptions { MaxDegreeOfParallelism = spec.Parallelism, CancellationToken = failFast.Token },
-                    async (datum, ct) => Record(await RunDatumAsync(job, spec, datum, ct)));
+                // A work queue rather than a fixed list, so Restart-PachDatum can put finished datums back while the job runs.
+                _planned = planned.ToDictionary(d => d.Hash, StringComparer.Ordinal);
+                _outstanding = pending.Count;
+                foreach (var datum in pending) _work.Writer.TryWrite(datum);
+                if (pending.Count == 0) _work.Writer.TryComplete();
+                var workers = Enumerable.Range(0, Math.Max(1, spec.Parallelism)).Select(_ => Task.Run(async () =>
+                {
+                    await foreach (var datum in _work.Reader.ReadAllAsync(failFast.Token))
+                    {
+                        lock (_running) _running.Add(datum.Hash);
+                        try { Record(await RunDatumAsync(job, spec, datum, failFast.Token)); }
+                        finally
+                        {
+                            lock (_running) _running.Remove(datum.Hash);
+                            if (Interlocked.Decrement(ref _outstanding) == 0) _work.Writer.TryComplete();
+                        }
+                    }
+                }));
+                await Task.WhenAll(workers);
             }
         }
         catch (OperationCanceledException) when (failure is not null && !cancel.IsCancellationRequested) { }
@@ -347,6 +398,17 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             var job = db.Jobs().FindById(jobId);
             foreach (var (outcome, encoded) in resolved)
             {
+                // A restarted datum replaces its earlier result: take that one out of the counters first.
+                if (db.Datums().FindById(outcome.Doc.Id) is { } earlier)
+                {
+                    switch (earlier.State)
+                    {
+                        case nameof(DatumState.Success): job.Processed--; break;
+                        case nameof(DatumState.Skipped): job.Skipped--; break;
+                        case nameof(DatumState.Recovered): job.Recovered--; break;
+                        case nameof(DatumState.Failed): job.Failed--; break;
+                    }
+                }
                 outcome.Doc.Outputs = encoded;
                 db.Datums().Upsert(outcome.Doc);
                 switch (outcome.Doc.State)

@@ -22,6 +22,7 @@ public sealed partial class PpsService : IDisposable
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _pipelineGates = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _toStart = new();
+    private readonly ConcurrentDictionary<string, JobRunner> _runners = new(StringComparer.Ordinal);
     private readonly List<Task> _tasks = [];
     private readonly CancellationTokenSource _shutdown = new();
 
@@ -361,7 +362,10 @@ public sealed partial class PpsService : IDisposable
                 if (pipeline is null) return;
                 gate = _pipelineGates.GetOrAdd(pipeline, _ => new SemaphoreSlim(1, 1));
                 await gate.WaitAsync(cts.Token);
-                await new JobRunner(this, _store, jobId).RunAsync(cts.Token);
+                var runner = new JobRunner(this, _store, jobId);
+                _runners[jobId] = runner;
+                try { await runner.RunAsync(cts.Token); }
+                finally { _runners.TryRemove(jobId, out _); }
             }
             catch (OperationCanceledException) { }
             catch (Exception ex)
@@ -385,7 +389,16 @@ public sealed partial class PpsService : IDisposable
         }
     }
 
-    internal void EnqueueStart(string jobId) => _toStart.Enqueue(jobId);
+    /// <summary>Runs named datums of a running job again (the job must be running in this process).</summary>
+    public IReadOnlyList<string> RestartDatums(string jobId, IEnumerable<string> datumIds)
+    {
+        var job = GetJob(jobId);
+        if (job.IsFinished)
+            throw PachException.State("JobFinished", $"Job {job.JobId[..16]} is {job.State}; only datums of a running job can be restarted.", job.JobId);
+        if (!_runners.TryGetValue(job.JobId, out var runner))
+            throw PachException.State("JobNotRunningHere", $"Job {job.JobId[..16]} is not running in this session; restart its datums where it runs.", job.JobId);
+        return runner.Restart(datumIds);
+    }
 
     private void TryFailJob(string jobId, string reason)
     {
