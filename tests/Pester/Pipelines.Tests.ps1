@@ -90,6 +90,18 @@ Describe 'The tutorial, steps 2 to 11, with its own specs (<Backend>)' -ForEach 
         (Get-PachSubvenance training master).Repo | Should -Be @('pre_process', 'train', 'inference')
     }
 
+    It 'draws the tutorial''s DAG' {
+        $dag = Get-PachDag
+        ($dag.Edges | ForEach-Object { "$($_.From)->$($_.To)" } | Sort-Object) | Should -Be @('attributes->inference', 'pre_process->train', 'train->inference', 'training->pre_process')
+        ($dag.Nodes | Where-Object Kind -EQ Pipeline).LatestJobState | Should -Be @('Success', 'Success', 'Success')
+        $text = Show-PachDag
+        $text | Should -Match '│ training │'
+        $text | Should -Match 'pre_process ──▶ train'
+        $text.IndexOf('training') | Should -BeLessThan $text.IndexOf('│ inference')
+        Show-PachDag -Format Mermaid | Should -Match 'n_train --> n_inference'
+        Show-PachDag -Format Dot | Should -Match '"attributes" -> "inference";'
+    }
+
     It 'step 11, file by file: test1.csv''s predictions came from attributes:/test1.csv and train:/model.csv' {
         $lineage = Get-PachFile inference master test1.csv | Get-PachProvenance
         ($lineage | ForEach-Object { "$($_.Repo):$($_.Path)" } | Sort-Object) | Should -Be @('attributes:/test1.csv', 'train:/model.csv', 'train:/scaling.csv')

@@ -53,7 +53,7 @@ Describe '-WhatIf changes nothing' {
         Test-Path $save | Should -BeFalse
     }
     It 'every cmdlet that changes something supports -WhatIf and -Confirm' {
-        $readOnly = 'Get', 'Test', 'Wait', 'Compare', 'Connect', 'Disconnect'
+        $readOnly = 'Get', 'Show', 'Test', 'Wait', 'Compare', 'Connect', 'Disconnect'
         $changing = Get-Command -Module PachPS | Where-Object Verb -NotIn $readOnly
         $changing | Where-Object { -not $_.Parameters.ContainsKey('WhatIf') } | ForEach-Object Name | Should -BeNullOrEmpty
         Get-Command -Module PachPS -Verb Remove | ForEach-Object {

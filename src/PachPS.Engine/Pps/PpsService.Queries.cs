@@ -162,6 +162,22 @@ public sealed partial class PpsService
         }).ToList();
     });
 
+    /// <summary>The graph of repos and pipelines, with each pipeline's newest job state.</summary>
+    public PachDag GetDag() => _meta.Read(db =>
+    {
+        var pipelines = db.Pipelines().FindAll().ToDictionary(p => p.Name, StringComparer.Ordinal);
+        var nodes = db.Repos().FindAll().Select(r =>
+        {
+            var head = db.Branches().FindById(BranchDoc.Key(r.Name, PfsService.DefaultBranch))?.Head;
+            if (!pipelines.TryGetValue(r.Name, out var p)) return new DagNode(r.Name, DagNodeKind.Repo, null, head);
+            var last = p.LastJob is null ? null : db.Jobs().FindById(p.LastJob);
+            return new DagNode(r.Name, DagNodeKind.Pipeline, last is null ? null : Enum.Parse<JobState>(last.State), head);
+        }).OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
+        var edges = pipelines.Values.SelectMany(p => PipelineSpec.Parse(p.SpecJson).Input.Leaves().Select(l => new DagEdge(l.Repo, p.Name, l.Name)))
+            .Distinct().ToList();
+        return new PachDag(nodes, edges);
+    });
+
     internal static JobDoc RequireJob(LiteDatabase db, string id)
     {
         var job = db.Jobs().FindById(id ?? "");
