@@ -263,3 +263,38 @@ Start-Sleep -Seconds 600
         (Get-PachFile slow master).Path | Should -Be @('/a.txt', '/b.txt')
     }
 }
+
+Describe 'Script-block transforms' {
+    BeforeEach {
+        Connect-PachStore -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))) | Out-Null
+        New-PachRepo raw | Out-Null
+        Add-PachFile raw master a.txt -Value "alpha`n`nomega" | Out-Null
+        Add-PachFile raw master b.txt -Value 'beta' | Out-Null
+    }
+
+    It 'runs a script block per datum with the datum''s inputs and out folder, and keeps the script in the spec' {
+        $p = New-PachPipeline -Name clean -Input @{ pfs = @{ repo = 'raw'; glob = '/*' } } -ScriptBlock {
+            param($Datum)
+            Get-Content $Datum.Inputs.raw | Where-Object { $_ } | ForEach-Object ToUpper | Set-Content (Join-Path $Datum.Out (Split-Path $Datum.Inputs.raw -Leaf))
+        }
+        $p.Spec.Json | Should -Match 'ForEach-Object ToUpper'
+        $job = Get-PachJob -Pipeline clean | Wait-PachJob -TimeoutSec 120
+        $job.State | Should -Be 'Success' -Because $job.Reason
+        Get-PachFileContent clean master a.txt | Should -Be @('ALPHA', 'OMEGA')
+        Get-PachFileContent clean master b.txt | Should -Be 'BETA'
+        (Get-PachCommit clean master | Get-PachProvenance | Where-Object Kind -EQ Spec).SpecVersion | Should -Be 1
+    }
+
+    It 'with -Batch runs every datum in one pwsh worker' {
+        $starts = Join-Path $TestDrive 'starts.txt'
+        New-PachPipeline -Name counted -Batch -Input @{ pfs = @{ repo = 'raw'; glob = '/*'; name = 'src' } } -ScriptBlock ([scriptblock]::Create(@"
+param(`$Datum)
+if (-not `$script:started) { Add-Content '$starts' `$PID; `$script:started = `$true }
+Set-Content (Join-Path `$Datum.Out ('seen-' + (Split-Path `$Datum.Inputs.src -Leaf))) `$Datum.Id
+"@)) | Out-Null
+        $job = Get-PachJob -Pipeline counted | Wait-PachJob -TimeoutSec 120
+        $job.State | Should -Be 'Success' -Because $job.Reason
+        (Get-PachFile counted master).Path | Should -Be @('/seen-a.txt', '/seen-b.txt')
+        @(Get-Content $starts | Select-Object -Unique).Count | Should -Be 1
+    }
+}

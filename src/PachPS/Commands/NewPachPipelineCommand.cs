@@ -11,6 +11,7 @@ public sealed class NewPachPipelineCommand : PachCmdlet
 {
     private const string PathSet = "Path";
     private const string SpecSet = "Spec";
+    private const string ScriptBlockSet = "ScriptBlock";
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName")]
@@ -20,9 +21,34 @@ public sealed class NewPachPipelineCommand : PachCmdlet
     [Parameter(Mandatory = true, ParameterSetName = SpecSet, ValueFromPipeline = true)]
     public object? Spec { get; set; }
 
+    /// <summary>With -ScriptBlock: the pipeline's name.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ScriptBlockSet)]
+    public string Name { get; set; } = "";
+
+    /// <summary>With -ScriptBlock: the input, as in a spec (@{ pfs = @{ repo = 'raw'; glob = '/*' } }).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ScriptBlockSet)]
+    public object? Input { get; set; }
+
+    /// <summary>The transform: runs once per datum in a pwsh worker with param($Datum) (Id, Job, Inputs, Out).</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ScriptBlockSet)]
+    public ScriptBlock? ScriptBlock { get; set; }
+
+    [Parameter(ParameterSetName = ScriptBlockSet)]
+    [ValidateRange(1, 1024)]
+    public int Parallelism { get; set; } = 1;
+
+    /// <summary>With -ScriptBlock: one pwsh worker per parallel slot runs every datum (datum_batching).</summary>
+    [Parameter(ParameterSetName = ScriptBlockSet)]
+    public SwitchParameter Batch { get; set; }
+
+    [Parameter(ParameterSetName = ScriptBlockSet)]
+    public string? Description { get; set; }
+
     protected override void ProcessRecord() => Invoke(() =>
     {
-        var spec = SpecReader.Read(this, ParameterSetName == PathSet ? Path : null, Spec);
+        var spec = ParameterSetName == ScriptBlockSet
+            ? SpecReader.Read(this, null, ScriptBlockTransform.Spec(Name, Input!, ScriptBlock!, Parallelism, Batch, Description))
+            : SpecReader.Read(this, ParameterSetName == PathSet ? Path : null, Spec);
         if (ShouldProcess(spec.Name, "Create pipeline")) WriteObject(Store.Pps.CreatePipeline(spec));
     });
 }
