@@ -82,6 +82,12 @@ public sealed class PachStore : IDisposable
     /// <summary>Removes a repo and its commits.</summary>
     public void RemoveRepo(string name) => Pfs.DeleteRepo(name, db => Pps.GuardRepoDeletion(db, name));
 
+    /// <summary>
+    /// Resumes jobs that no live store instance runs (for example those a just-closed instance of this process
+    /// stopped) and restarts cron ticking. Opening a store does this; call it again after closing another instance.
+    /// </summary>
+    public void ResumeWork() => Pps.Start();
+
     /// <summary>Removes a commit and everything derived from it (see <see cref="PfsService"/>); jobs that made the removed outputs go too.</summary>
     public IReadOnlyList<CommitInfo> RemoveCommit(string repo, string reference, bool dryRun = false) =>
         Pfs.RemoveCommit(repo, reference, dryRun, (db, commits) => Pps.ForgetOutputs(db, commits));

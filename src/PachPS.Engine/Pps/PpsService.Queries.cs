@@ -21,13 +21,14 @@ public sealed partial class PpsService
     public JobInfo GetJob(string id) => _meta.Read(db => ToJob(RequireJob(db, id)));
 
     /// <summary>Waits until a job is finished.</summary>
-    public async Task<JobInfo> WaitJobAsync(string id, TimeSpan? timeout, CancellationToken cancel)
+    public async Task<JobInfo> WaitJobAsync(string id, TimeSpan? timeout, CancellationToken cancel, IProgress<JobInfo>? progress = null)
     {
         var deadline = timeout is null ? DateTime.MaxValue : DateTime.UtcNow + timeout.Value;
         while (true)
         {
             var job = GetJob(id);
             if (job.IsFinished) return job;
+            progress?.Report(job);
             if (DateTime.UtcNow > deadline)
                 throw new PachException("WaitTimeout", PachErrorKind.OperationStopped, $"Job {job.JobId[..16]} did not finish within {timeout}.", job.JobId);
             await Task.Delay(PollInterval, cancel);
@@ -58,7 +59,8 @@ public sealed partial class PpsService
     /// Like pachctl flush-commit: waits until no job downstream of the commit's repo is pending, then returns the
     /// newest commit of each downstream repo derived from it.
     /// </summary>
-    public async Task<IReadOnlyList<CommitInfo>> WaitCommitAsync(string repo, string reference, TimeSpan? timeout, CancellationToken cancel)
+    public async Task<IReadOnlyList<CommitInfo>> WaitCommitAsync(string repo, string reference, TimeSpan? timeout, CancellationToken cancel,
+        IProgress<JobInfo>? progress = null)
     {
         var commit = _store.Pfs.GetCommit(repo, reference);
         var deadline = timeout is null ? DateTime.MaxValue : DateTime.UtcNow + timeout.Value;
@@ -70,7 +72,9 @@ public sealed partial class PpsService
                 var downstream = Downstream(db, repo);
                 // Pipelines upstream of a downstream one count too: their output may still start a job downstream.
                 var related = downstream.Concat(Upstream(db, downstream)).ToHashSet(StringComparer.Ordinal);
-                var busy = db.Jobs().Find(Query.In("State", nameof(JobState.Created), nameof(JobState.Running))).Any(j => related.Contains(j.Pipeline));
+                var active = db.Jobs().Find(Query.In("State", nameof(JobState.Created), nameof(JobState.Running))).Where(j => related.Contains(j.Pipeline)).ToList();
+                if (progress is not null) foreach (var j in active) progress.Report(ToJob(j));
+                var busy = active.Count > 0;
                 var derived = _store.Pfs.FindDerived(db, commit.Commit)
                     .Where(c => c.IsFinished && downstream.Contains(c.Repo))
                     .GroupBy(c => c.Repo).Select(g => g.OrderByDescending(c => c.Started).First()).ToList();

@@ -23,6 +23,6 @@ public sealed class WaitPachCommitCommand : PachCmdlet
     public int TimeoutSec { get; set; } = 0;
 
     protected override void ProcessRecord() => Invoke(() =>
-        WriteObject(Store.Pps.WaitCommitAsync(Repo, Commit, TimeoutSec > 0 ? TimeSpan.FromSeconds(TimeoutSec) : null, CancelToken).GetAwaiter().GetResult(),
+        WriteObject(AwaitWithJobProgress(progress => Store.Pps.WaitCommitAsync(Repo, Commit, TimeoutSec > 0 ? TimeSpan.FromSeconds(TimeoutSec) : null, CancelToken, progress)),
             enumerateCollection: true));
 }

@@ -20,5 +20,5 @@ public sealed class WaitPachJobCommand : PachCmdlet
     public int TimeoutSec { get; set; } = 0;
 
     protected override void ProcessRecord() => InvokeEach(() =>
-        WriteObject(Store.Pps.WaitJobAsync(Id, TimeoutSec > 0 ? TimeSpan.FromSeconds(TimeoutSec) : null, CancelToken).GetAwaiter().GetResult()));
+        WriteObject(AwaitWithJobProgress(progress => Store.Pps.WaitJobAsync(Id, TimeoutSec > 0 ? TimeSpan.FromSeconds(TimeoutSec) : null, CancelToken, progress))));
 }

@@ -30,6 +30,38 @@ public abstract class PachCmdlet : PSCmdlet
         catch (PachException ex) { WriteError(ToErrorRecord(ex)); }
     }
 
+    /// <summary>
+    /// Waits for engine work on the pipeline thread while writing the job progress it reports (one bar per job):
+    /// reports arrive on other threads, so they are queued and written from here.
+    /// </summary>
+    protected T AwaitWithJobProgress<T>(Func<IProgress<Engine.Pps.JobInfo>, Task<T>> work)
+    {
+        var reports = new System.Collections.Concurrent.ConcurrentQueue<Engine.Pps.JobInfo>();
+        var task = work(new Progress(reports));
+        var bars = new Dictionary<string, int>(StringComparer.Ordinal);
+        while (!task.Wait(150))
+        {
+            var latest = new Dictionary<string, Engine.Pps.JobInfo>(StringComparer.Ordinal);
+            while (reports.TryDequeue(out var job)) latest[job.JobId] = job;
+            foreach (var job in latest.Values)
+            {
+                if (!bars.TryGetValue(job.JobId, out var activity)) bars[job.JobId] = activity = bars.Count + 10;
+                var done = job.Processed + job.Skipped + job.Failed + job.Recovered;
+                WriteProgress(new ProgressRecord(activity, $"{job.Pipeline} job {job.JobId[..Math.Min(16, job.JobId.Length)]}",
+                    $"{done} of {job.Total} datums ({job.Progress})") { PercentComplete = job.Total == 0 ? 0 : (int)(100L * done / job.Total) });
+            }
+        }
+        foreach (var activity in bars.Values)
+            WriteProgress(new ProgressRecord(activity, "done", "done") { RecordType = ProgressRecordType.Completed });
+        return task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>An IProgress that only queues (System.Progress would post to a thread the cmdlet does not pump).</summary>
+    private sealed class Progress(System.Collections.Concurrent.ConcurrentQueue<Engine.Pps.JobInfo> queue) : IProgress<Engine.Pps.JobInfo>
+    {
+        public void Report(Engine.Pps.JobInfo value) => queue.Enqueue(value);
+    }
+
     internal static ErrorRecord ToErrorRecord(PachException ex) => new(ex, ex.ErrorId, ex.Kind switch
     {
         PachErrorKind.NotFound => ErrorCategory.ObjectNotFound,

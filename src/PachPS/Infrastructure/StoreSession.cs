@@ -30,8 +30,14 @@ public static class StoreSession
         lock (Gate)
         {
             var store = PachStore.Open(path, temporary, s3, credentials);
-            _current?.Dispose();
+            var previous = _current;
             _current = store;
+            if (previous is not null)
+            {
+                // The old instance stops its jobs; if it was the same store, the new one carries them on.
+                previous.Dispose();
+                store.ResumeWork();
+            }
             return store;
         }
     }
