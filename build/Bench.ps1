@@ -98,6 +98,17 @@ $($connect -f 'big'); New-PachRepo big | Out-Null
 }
 
 try {
+    # ------------------------------------------------------------------ issue 7: import and first command in a warm pwsh
+    $file = Join-Path $work 'import.ps1'
+    Set-Content $file @"
+`$import = (Measure-Command { Import-Module '$module' }).TotalMilliseconds
+`$first = (Measure-Command { Connect-PachStore -Path '$work/store-import' | Out-Null; Get-PachRepo | Out-Null }).TotalMilliseconds
+@{ Import = `$import; First = `$first } | ConvertTo-Json -Compress
+"@
+    $r = & dotnet $pwshDll -NoProfile -NonInteractive -File $file | Select-Object -Last 1 | ConvertFrom-Json
+    Add-Result 'Import-Module PachPS (warm pwsh)' ('{0:N0} ms' -f $r.Import) '-' '-' 'under 400 ms'
+    Add-Result 'first Get-PachRepo (opens the store)' ('{0:N0} ms' -f $r.First) '-' '-' 'under 1 s'
+
     if ($S3) { Invoke-S3Bench }
     # ------------------------------------------------------------------ issue 2: many small files
     $n = [int](20000 * $Scale)
