@@ -89,3 +89,21 @@ Describe 'Reconnecting while jobs run' {
         Get-PachFileContent gated master a.txt | Should -Be 'a'
     }
 }
+
+Describe 'Save-PachFile progress' {
+    It 'reports bytes saved of the total' {
+        Connect-PachStore -Path (Join-Path $TestDrive 'save') | Out-Null
+        New-PachRepo r | Out-Null
+        Add-PachFile r master /d/a.txt -Value ('a' * 1000) | Out-Null
+        Add-PachFile r master /d/b.txt -Value ('b' * 3000) | Out-Null
+        $ps = [powershell]::Create()
+        try {
+            $dest = Join-Path $TestDrive 'out'
+            $null = $ps.AddScript("Import-Module '$ModulePath'; New-Item -ItemType Directory '$dest' | Out-Null; Save-PachFile r master /d '$dest'").Invoke()
+            $status = @($ps.Streams.Progress | Where-Object RecordType -EQ Processing).StatusDescription
+            $status | Should -Contain '/d/b.txt (1000 B of 3.91 KiB)'
+            Get-Content (Join-Path $dest 'b.txt') | Should -Be ('b' * 3000)
+        }
+        finally { $ps.Dispose() }
+    }
+}

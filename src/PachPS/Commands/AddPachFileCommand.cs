@@ -121,8 +121,7 @@ public sealed class AddPachFileCommand : PachCmdlet
         Invoke(() =>
         {
             var commit = Store.Pfs.PutFiles(Repo, Branch, _sources, Append, new ProgressReporter(this, progress), CancelToken);
-            progress.RecordType = ProgressRecordType.Completed;
-            WriteProgress(progress);
+            WriteProgress(new ProgressRecord(progress.ActivityId, progress.Activity, "Done") { RecordType = ProgressRecordType.Completed });
             WriteObject(commit);
         });
     }
@@ -157,9 +156,11 @@ public sealed class AddPachFileCommand : PachCmdlet
         {
             if ((DateTime.UtcNow - _last).TotalMilliseconds < 200 && value.Done != value.Total) return;
             _last = DateTime.UtcNow;
-            record.StatusDescription = value.Path;
-            record.PercentComplete = (int)(100L * value.Done / Math.Max(1, value.Total));
-            cmdlet.WriteProgress(record);
+            // A new record each time: hosts and runspaces may keep the objects they were given.
+            cmdlet.WriteProgress(new ProgressRecord(record.ActivityId, record.Activity, $"{value.Done} of {value.Total} files: {value.Path}")
+            {
+                PercentComplete = (int)(100L * value.Done / Math.Max(1, value.Total)),
+            });
         }
     }
 }

@@ -34,8 +34,18 @@ public sealed class SavePachFileCommand : PachCmdlet
     {
         var destination = GetUnresolvedProviderPathFromPSPath(Destination);
         var source = Names.NormalizePath(Path, allowRoot: true);
-        foreach (var entry in Store.Pfs.Entries(Repo, Commit, source))
+        var entries = Store.Pfs.Entries(Repo, Commit, source);
+        var total = entries.Sum(e => e.Content.Size);
+        long done = 0;
+        var activity = $"Saving {Repo}@{Commit}:{source}";
+        foreach (var entry in entries)
         {
+            if (CancelToken.IsCancellationRequested) break;
+            WriteProgress(new ProgressRecord(2, activity, $"{entry.Path} ({Display.Size(done)} of {Display.Size(total)})")
+            {
+                PercentComplete = total == 0 ? 0 : (int)(100 * done / total),
+            });
+            done += entry.Content.Size;
             var target = entry.Path == source
                 ? (Directory.Exists(destination) ? System.IO.Path.Combine(destination, System.IO.Path.GetFileName(source)) : destination)
                 : System.IO.Path.Combine(destination, entry.Path[(source == "/" ? 1 : source.Length + 1)..]);
@@ -50,5 +60,6 @@ public sealed class SavePachFileCommand : PachCmdlet
             using (var output = File.Create(target)) input.CopyTo(output);
             WriteObject(new FileInfo(target));
         }
+        WriteProgress(new ProgressRecord(2, activity, "Done") { RecordType = ProgressRecordType.Completed });
     });
 }
