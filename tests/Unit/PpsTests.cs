@@ -404,3 +404,20 @@ public class RestartDatumTests
         Assert.Equal("JobFinished", Assert.Throws<PachException>(() => t.Store.Pps.RestartDatums(job.JobId, [quick.DatumId])).ErrorId);
     }
 }
+
+public class BatchProtocolTests
+{
+    [Fact]
+    public void DatumVariablesSurviveTheEnvironmentFileIncludingQuotes()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            var env = new Dictionary<string, string> { ["in"] = "/tmp/a b/it's.txt", ["PACH_DATUM_ID"] = "abc", ["empty"] = "" };
+            PachPS.Engine.Execution.BatchProtocol.WriteEnvironment(file, env);
+            Assert.Equal(env, PachPS.Engine.Execution.BatchProtocol.ReadEnvironment(file));
+            Assert.Contains("in='/tmp/a b/it'\\''s.txt'", File.ReadAllLines(file)); // sh-sourceable quoting
+        }
+        finally { File.Delete(file); }
+    }
+}

@@ -46,9 +46,9 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
         foreach (var arg in transform.Cmd.Skip(1)) psi.ArgumentList.Add(Rewrite(arg));
         foreach (var (k, v) in transform.Env) psi.Environment[k] = Rewrite(v);
         psi.Environment["PACH_DATUM_BATCH"] = "1";
-        psi.Environment["PACH_DATUM_REQUEST"] = requestPath;
-        psi.Environment["PACH_DATUM_RESPONSE"] = responsePath;
-        psi.Environment["PACH_DATUM_ENV"] = envPath;
+        psi.Environment[BatchProtocol.RequestVariable] = requestPath;
+        psi.Environment[BatchProtocol.ResponseVariable] = responsePath;
+        psi.Environment[BatchProtocol.EnvironmentVariable] = envPath;
 
         DatumRequest? current = null;
         long downloaded = 0;
@@ -86,7 +86,7 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
                 var line = await Task.Run(() => requests.ReadLine(), cancel);
                 if (line is null || line == "\u0004exit") break;
                 if (line.Trim() != "next") continue;
-                if (current is not null) Finish(source, current, Success(pfs, downloaded));
+                if (current is not null) source.Complete(current, Success(pfs, downloaded));
                 ClearFolder(pfs);
                 current = source.Next();
                 if (current is null)
@@ -96,7 +96,7 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
                 }
                 lock (logs) logs.Clear();
                 downloaded = await MaterializeAsync(current, pfs, cancel);
-                WriteEnvironment(envPath, DatumEnvironment(current, pfs));
+                BatchProtocol.WriteEnvironment(envPath, DatumEnvironment(current, pfs));
                 Reply(response, "datum " + current.DatumId);
             }
             await process.WaitForExitAsync(cancel);
@@ -110,7 +110,7 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
         await exited;
         if (current is null) return;
         // The datum in hand when the process ended: exit 0 finishes it, anything else fails it.
-        if (process.ExitCode == 0 || transform.AcceptReturnCode.Contains(process.ExitCode)) Finish(source, current, Success(pfs, downloaded));
+        if (process.ExitCode == 0 || transform.AcceptReturnCode.Contains(process.ExitCode)) source.Complete(current, Success(pfs, downloaded));
         else
         {
             List<ExecutionLog> snapshot;
@@ -122,8 +122,6 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
     }
 
     private static DatumResult Success(string pfs, long downloaded) => new(true, 0, "", Path.Combine(pfs, "out"), downloaded, []);
-
-    private static void Finish(IBatchSource source, DatumRequest datum, DatumResult result) => source.Complete(datum, result);
 
     private static void Reply(FileStream response, string line)
     {
@@ -138,10 +136,6 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
         foreach (var file in Directory.EnumerateFiles(pfs)) File.Delete(file);
         Directory.CreateDirectory(Path.Combine(pfs, "out"));
     }
-
-    /// <summary>KEY='value' lines, safe to source from sh.</summary>
-    private static void WriteEnvironment(string path, IReadOnlyDictionary<string, string> env) =>
-        File.WriteAllLines(path, env.Select(kv => $"{kv.Key}='{kv.Value.Replace("'", "'\\''")}'"));
 
     private static async Task Drain(StreamReader reader, string stream, Action<ExecutionLog> log)
     {

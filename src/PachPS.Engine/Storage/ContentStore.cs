@@ -70,10 +70,6 @@ public sealed class ContentStore
 
     public Stream OpenRead(FileContent content) => new ChunkedReadStream(this, content, prefetch: Objects.IsRemote ? 4 : 0);
 
-    public void CopyTo(FileContent content, Stream destination)
-    {
-        foreach (var chunk in content.Chunks) destination.Write(ReadChunk(chunk));
-    }
 }
 
 /// <summary>

@@ -1,5 +1,6 @@
+using System.Collections;
 using System.Management.Automation;
-using System.Text;
+using PachPS.Engine.Execution;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -12,31 +13,18 @@ namespace PachPS.Commands;
 [OutputType(typeof(PSObject))]
 public sealed class GetPachNextDatumCommand : PachCmdlet
 {
-    protected override void EndProcessing()
+    protected override void EndProcessing() => Invoke(() =>
     {
-        var requestPath = Environment.GetEnvironmentVariable("PACH_DATUM_REQUEST");
-        var responsePath = Environment.GetEnvironmentVariable("PACH_DATUM_RESPONSE");
-        var envPath = Environment.GetEnvironmentVariable("PACH_DATUM_ENV");
-        if (requestPath is null || responsePath is null || envPath is null)
-            ThrowTerminatingError(Error("NotInBatchTransform", ErrorCategory.InvalidOperation,
-                "Get-PachNextDatum works inside a transform of a pipeline with datum_batching: true.", null));
-        File.AppendAllText(requestPath!, "next\n");
-        string reply;
-        using (var reader = new StreamReader(responsePath!, Encoding.UTF8)) reply = reader.ReadLine() ?? "done";
-        if (reply.Trim() == "done") return;
-        var result = new PSObject();
-        result.Properties.Add(new PSNoteProperty("DatumId", reply.Trim()["datum ".Length..]));
-        var variables = new System.Collections.Hashtable();
-        foreach (var line in File.ReadAllLines(envPath!))
+        if (BatchProtocol.RequestNext() is not { } next) return;
+        var variables = new Hashtable();
+        foreach (var (name, value) in next.Variables)
         {
-            var eq = line.IndexOf('=');
-            if (eq <= 0) continue;
-            var value = line[(eq + 1)..];
-            if (value.Length >= 2 && value[0] == '\'' && value[^1] == '\'') value = value[1..^1].Replace("'\\''", "'");
-            variables[line[..eq]] = value;
-            Environment.SetEnvironmentVariable(line[..eq], value);
+            variables[name] = value;
+            Environment.SetEnvironmentVariable(name, value);
         }
+        var result = new PSObject();
+        result.Properties.Add(new PSNoteProperty("DatumId", next.DatumId));
         result.Properties.Add(new PSNoteProperty("Variables", variables));
         WriteObject(result);
-    }
+    });
 }
