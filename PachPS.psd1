@@ -8,7 +8,7 @@
     PowerShellVersion    = '7.6'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('out/module/PachPS.Format.ps1xml')
-    FunctionsToExport    = @()
+    FunctionsToExport    = @('Copy-Item')
     CmdletsToExport      = @(
         'Add-PachFile'
         'Compare-PachCommit'

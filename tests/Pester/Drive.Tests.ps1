@@ -41,3 +41,42 @@ Describe 'The pfs: drive' {
         (Get-PachCommit training master -History).Count | Should -Be 2
     }
 }
+
+Describe 'Copy-Item into the pfs: drive' {
+    BeforeAll {
+        $src = New-Item -ItemType Directory (Join-Path $TestDrive 'copy-src')
+        'a' | Set-Content (Join-Path $src 'a.txt')
+        'b' | Set-Content (Join-Path $src 'b.txt')
+        New-Item -ItemType Directory (Join-Path $src 'sub') | Out-Null
+        'c' | Set-Content (Join-Path $src 'sub/c.txt')
+        New-PachRepo landing | Out-Null
+    }
+    It 'copies files and folders from the file system into a branch, one commit per Copy-Item' {
+        Copy-Item (Join-Path $src 'a.txt') pfs:\landing\master\
+        Copy-Item (Join-Path $src 'b.txt') pfs:\landing\master\renamed.txt
+        Get-ChildItem $src -File | Copy-Item -Destination pfs:\landing\master\piped\
+        Copy-Item $src -Destination pfs:\landing\master\tree -Recurse
+        (Get-PachCommit landing master -History).Count | Should -Be 4
+        (Get-PachFile landing master -Recurse | Where-Object Type -EQ File).Path |
+            Should -Be @('/a.txt', '/piped/a.txt', '/piped/b.txt', '/renamed.txt', '/tree/a.txt', '/tree/b.txt', '/tree/sub/c.txt')
+        Get-Content pfs:\landing\master\tree\sub\c.txt | Should -Be 'c'
+    }
+    It 'into an existing folder keeps the file name, and -PassThru returns the commit' {
+        $commit = Copy-Item (Join-Path $src 'a.txt') pfs:\landing\master\tree -PassThru
+        $commit.GetType().Name | Should -Be 'CommitInfo'
+        Get-Content pfs:\landing\master\tree\a.txt | Should -Be 'a'
+        (Get-PachCommit landing master -History).Count | Should -Be 5
+    }
+    It 'changes nothing with -WhatIf, and refuses a destination outside a branch' {
+        Copy-Item (Join-Path $src 'a.txt') pfs:\landing\master\new.txt -WhatIf
+        { Copy-Item (Join-Path $src 'a.txt') pfs:\landing -ErrorAction Stop } | Should -Throw -ErrorId 'DestinationNotInBranch,Copy-Item'
+        { Copy-Item $src pfs:\landing\master\ -ErrorAction Stop } | Should -Throw -ErrorId 'SourceIsDirectory,PachPS.Commands.AddPachFileCommand'
+        (Get-PachCommit landing master -History).Count | Should -Be 5
+    }
+    It 'leaves ordinary copies to the built-in Copy-Item' {
+        Copy-Item (Join-Path $src 'a.txt') (Join-Path $TestDrive 'plain.txt')
+        Get-Content (Join-Path $TestDrive 'plain.txt') | Should -Be 'a'
+        (Get-Command Copy-Item).Source | Should -Be 'PachPS'
+        (Get-Command Copy-Item).Parameters.Keys | Sort-Object | Should -Be ((Get-Command Microsoft.PowerShell.Management\Copy-Item).Parameters.Keys | Sort-Object)
+    }
+}

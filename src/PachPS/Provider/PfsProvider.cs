@@ -29,6 +29,21 @@ public sealed class PfsProvider : NavigationCmdletProvider, IContentCmdletProvid
         return (parts.Length > 0 ? parts[0] : null, parts.Length > 1 ? parts[1] : null, "/" + string.Join('/', parts.Skip(2)));
     }
 
+    /// <summary>Where Copy-Item puts files given a -Destination on this drive: the repo, the branch (null when the
+    /// destination is not inside one) and the path (ending in '/' for a folder); null for a destination elsewhere.</summary>
+    public static CopyDestination? CopyTarget(string destination, PathIntrinsics paths)
+    {
+        var providerPath = paths.GetUnresolvedProviderPathFromPSPath(destination, out var provider, out _);
+        if (provider.ImplementingType != typeof(PfsProvider)) return null;
+        var (repo, reference, file) = Split(providerPath);
+        if (repo is null || reference is null) return new CopyDestination(repo ?? "", null, "/");
+        var folder = file == "/" || destination.EndsWith('/') || destination.EndsWith('\\') ||
+                     Resolve(providerPath) is PachFileInfo { Type: PachFileType.Directory };
+        return new CopyDestination(repo, reference, folder ? file.TrimEnd('/') + "/" : file);
+    }
+
+    public sealed record CopyDestination(string Repo, string? Reference, string Path);
+
     protected override bool IsValidPath(string path) => true;
 
     protected override bool ItemExists(string path) => Resolve(path) is not null;
