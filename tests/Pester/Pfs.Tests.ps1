@@ -85,6 +85,7 @@ Describe 'Versioned data from the user''s side (<Backend>)' -ForEach $Backends {
         New-Item -ItemType Directory $out | Out-Null
         Save-PachFile data master /sub $out | Out-Null
         Get-Content (Join-Path $out 'deeper/z.txt') | Should -Be 'z'
+        { Save-PachFile data master /no-such $out -ErrorAction Stop } | Should -Throw -ErrorId 'FileNotFound,PachPS.Commands.SavePachFileCommand'
         Copy-PachFile data master /sub /copied -DestinationRepo other | Out-Null
         Get-PachFileContent other master /copied/deeper/z.txt | Should -Be 'z'
         Get-PachFile data master one.csv | Remove-PachFile -Confirm:$false | Out-Null

@@ -131,6 +131,17 @@ public class PfsTests
     }
 
     [Fact]
+    public void EntriesOfAMissingPathIsFileNotFound()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("data");
+        t.Put("data", "/dir/a", "1");
+        Assert.Equal(["/dir/a"], t.Pfs.Entries("data", "master", "/dir").Select(e => e.Path));
+        var ex = Assert.Throws<PachException>(() => t.Pfs.Entries("data", "master", "/nope"));
+        Assert.Equal("FileNotFound", ex.ErrorId);
+    }
+
+    [Fact]
     public void ContentIsDurableBeforeMetadata()
     {
         // The crash-ordering rule: if writing content fails part way, no commit (and no file) appears.

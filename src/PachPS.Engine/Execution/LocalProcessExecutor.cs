@@ -106,6 +106,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
         env["PACH_DATUM_ID"] = request.DatumId;
         env["PACH_OUTPUT_COMMIT_ID"] = request.OutputCommit;
         env["PACH_PIPELINE_NAME"] = request.Pipeline;
+        env["PACH_OUT"] = Path.Combine(pfs, "out");
         return env;
     }
 

@@ -378,10 +378,14 @@ public sealed class PfsService
     }
 
     /// <summary>Every file under a path at a commit, with its content (for saving folders and materializing datums).</summary>
+    /// <summary>The files at or under a path; a path that names nothing (other than the root) is FileNotFound.</summary>
     public IReadOnlyList<TreeEntry> Entries(string repo, string reference, string path = "/") => _meta.Read(db =>
     {
         var commit = Resolve(db, repo, reference);
-        return Tree(db).Under(commit.Root, Names.NormalizePath(path, allowRoot: true)).ToList();
+        var normalized = Names.NormalizePath(path, allowRoot: true);
+        var entries = Tree(db).Under(commit.Root, normalized).ToList();
+        if (entries.Count == 0 && normalized != "/") throw FileNotFound(repo, reference, normalized);
+        return entries;
     });
 
     public Stream OpenContent(FileContent content) => _content.OpenRead(content);
