@@ -15,8 +15,48 @@ $params = [System.Management.Automation.ProxyCommand]::GetParamBlock($metadata)
 $dynamic = [System.Management.Automation.ProxyCommand]::GetDynamicParam($metadata)
 $body = @'
 <#
-.FORWARDHELPTARGETNAME Microsoft.PowerShell.Management\Copy-Item
-.FORWARDHELPCATEGORY Cmdlet
+.SYNOPSIS
+Copies items; a copy from the file system to the pfs: drive adds the files to a branch in one commit.
+.DESCRIPTION
+PachPS's wrapper of Copy-Item. When -Destination is on the pfs: drive (pfs:\<repo>\<branch>\[<path>]), the
+files given by -Path, -LiteralPath or the pipeline are added to that branch by one Add-PachFile call, so one Copy-Item
+makes one commit: a destination ending in \ or naming a folder keeps the file names, another destination names the
+file, and folders need -Recurse. Every other copy is handed unchanged to Microsoft.PowerShell.Management\Copy-Item,
+whose help describes it (Get-Help Copy-Item -Category Cmdlet).
+.PARAMETER Path
+Items to copy (wildcards allowed); to pfs:, local files or folders.
+.PARAMETER LiteralPath
+Items to copy, taken literally.
+.PARAMETER Destination
+Where to copy to; on the pfs: drive, a path inside a branch.
+.PARAMETER Container
+Built-in Copy-Item: keep container objects when copying recursively.
+.PARAMETER Force
+Built-in Copy-Item: copy items that cannot otherwise be changed.
+.PARAMETER Filter
+Built-in Copy-Item: a provider filter for -Path.
+.PARAMETER Include
+Built-in Copy-Item: only items that match.
+.PARAMETER Exclude
+Built-in Copy-Item: leave out items that match.
+.PARAMETER Recurse
+Copy folders with everything under them.
+.PARAMETER PassThru
+Return what was copied; to pfs:, the new commit.
+.PARAMETER Credential
+Built-in Copy-Item: a credential for the provider.
+.PARAMETER FromSession
+Built-in Copy-Item: copy from a remote session.
+.PARAMETER ToSession
+Built-in Copy-Item: copy to a remote session.
+.EXAMPLE
+Copy-Item ./data -Destination pfs:\training\master\raw -Recurse
+
+Adds every file under ./data to training@master under /raw, in one commit.
+.EXAMPLE
+Get-ChildItem ./incoming/*.csv | Copy-Item -Destination pfs:\attributes\master\ -PassThru
+
+Adds the piped files to the root of attributes@master in one commit and returns that commit.
 #>
 {0}
 param({1})

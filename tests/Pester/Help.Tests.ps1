@@ -2,7 +2,7 @@
 BeforeDiscovery {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-Module $ModulePath -Force
-    $commands = Get-Command -Module PachPS -CommandType Cmdlet | ForEach-Object { @{ Name = $_.Name } }
+    $commands = Get-Command -Module PachPS -CommandType Cmdlet, Function | ForEach-Object { @{ Name = $_.Name } }
 }
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
@@ -11,7 +11,7 @@ BeforeAll {
 
 Describe 'Help for <Name>' -ForEach $commands {
     BeforeAll {
-        $help = Get-Help $Name -Full
+        $help = Get-Help "PachPS\$Name" -Full
         $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
     }
     It 'has a synopsis and a description' {
@@ -24,7 +24,8 @@ Describe 'Help for <Name>' -ForEach $commands {
         $help.examples.example | ForEach-Object { $_.code | Should -Not -BeNullOrEmpty }
     }
     It 'describes every parameter' {
-        foreach ($p in (Get-Command $Name).Parameters.Keys | Where-Object { $_ -notin $common }) {
+        # Dynamic parameters come from a provider (Copy-Item's -ToSession), not from PachPS.
+        foreach ($p in (Get-Command "PachPS\$Name").Parameters.Values | Where-Object { $_.Name -notin $common -and -not $_.IsDynamic } | ForEach-Object Name) {
             $doc = $help.parameters.parameter | Where-Object name -EQ $p
             ($doc.description.Text -join ' ') | Should -Not -BeNullOrEmpty -Because "-$p needs a description"
         }

@@ -34,14 +34,15 @@ public sealed class GetPachProvenanceCommand : PachCmdlet
     public string? Path { get; set; }
 
     [Parameter(Mandatory = true, ParameterSetName = JobSet)]
+    [Alias("JobId")]
     [ArgumentCompleter(typeof(JobCompleter))]
-    public string JobId { get; set; } = "";
+    public string Job { get; set; } = "";
 
     protected override void ProcessRecord() => InvokeEach(() =>
     {
         switch (ParameterSetName)
         {
-            case JobSet: WriteObject(Store.Provenance.GetJobProvenance(JobId), enumerateCollection: true); break;
+            case JobSet: WriteObject(Store.Provenance.GetJobProvenance(Job), enumerateCollection: true); break;
             default:
                 WriteObject(Path is null ? Store.Provenance.GetProvenance(Repo, Commit) : Store.Provenance.GetFileProvenance(Repo, Commit, Path),
                     enumerateCollection: true);

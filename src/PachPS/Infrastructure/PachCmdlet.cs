@@ -39,7 +39,8 @@ public abstract class PachCmdlet : PSCmdlet
         var reports = new System.Collections.Concurrent.ConcurrentQueue<Engine.Pps.JobInfo>();
         var task = work(new Progress(reports));
         var bars = new Dictionary<string, int>(StringComparer.Ordinal);
-        while (!task.Wait(150))
+        // WaitAny, unlike Wait, does not throw when the task fails: GetResult below rethrows the engine's own exception.
+        while (Task.WaitAny([task], 150) < 0)
         {
             var latest = new Dictionary<string, Engine.Pps.JobInfo>(StringComparer.Ordinal);
             while (reports.TryDequeue(out var job)) latest[job.JobId] = job;
