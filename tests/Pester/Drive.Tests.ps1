@@ -8,7 +8,7 @@ BeforeAll {
     Add-PachFile training master /data/a.csv -Value 'x' | Out-Null
     New-PachBranch training dev master | Out-Null
 }
-AfterAll { Set-Location $TestDrive; Disconnect-PachStore }
+AfterAll { Set-Location $RepoRoot; Disconnect-PachStore }   # not $TestDrive: Pester deletes it after this file
 
 Describe 'The pfs: drive' {
     It 'lists repos, branches and files as PachPS objects' {
