@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PachPS.Engine.Execution;
 using PachPS.Engine.Metadata;
 using PachPS.Engine.Pfs;
 using PachPS.Engine.Storage;
@@ -34,7 +35,8 @@ public sealed class PachStore : IDisposable
     /// <paramref name="s3"/>, in a bucket. A store remembers its bucket (never credentials) in store.json, so later
     /// opens need only the folder and, where the default AWS chain does not apply, credentials again.
     /// </summary>
-    public static PachStore Open(string path, bool temporary = false, S3Settings? s3 = null, S3Credentials? credentials = null)
+    public static PachStore Open(string path, bool temporary = false, S3Settings? s3 = null, S3Credentials? credentials = null,
+        Execution.Kubernetes.KubernetesSettings? kubernetes = null)
     {
         var full = System.IO.Path.GetFullPath(path);
         if (File.Exists(full))
@@ -47,25 +49,34 @@ public sealed class PachStore : IDisposable
             throw PachException.State("StoreBackendMismatch",
                 $"The store at '{full}' keeps its content in {(saved?.S3?.DisplayName ?? "its objects folder")}, not {s3.DisplayName}.", full);
         s3 ??= saved?.S3;
+        if (kubernetes is not null && s3 is null)
+            throw PachException.Invalid("KubernetesNeedsS3",
+                "The Kubernetes executor needs the content in S3 (pods cannot read a local folder): connect with -S3Bucket as well.", full);
+        kubernetes ??= saved?.Kubernetes;
         IObjectStore objects = s3 is null ? new LocalObjectStore(System.IO.Path.Combine(full, "objects")) : new S3ObjectStore(s3, credentials);
-        if (saved is null)
+        IDatumExecutor? executor = null;
+        try { executor = kubernetes is null ? null : new Execution.Kubernetes.KubernetesExecutor(kubernetes, objects); }
+        catch { (objects as IDisposable)?.Dispose(); throw; }
+        var config = new StoreConfig(s3 is null ? "Local" : "S3", s3, kubernetes);
+        if (saved is null || saved != config)
         {
             var tmp = configFile + ".tmp";
-            File.WriteAllText(tmp, JsonSerializer.Serialize(new StoreConfig(s3 is null ? "Local" : "S3", s3), new JsonSerializerOptions { WriteIndented = true }));
+            File.WriteAllText(tmp, JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true }));
             File.Move(tmp, configFile, overwrite: true);
         }
-        return Open(full, objects, temporary);
+        return Open(full, objects, temporary, executor);
     }
 
     private const string ConfigFileName = "store.json";
 
-    /// <summary>What store.json holds: the backend and, for S3, where (no secrets).</summary>
-    private sealed record StoreConfig(string Backend, S3Settings? S3);
+    /// <summary>What store.json holds: the backend and, for S3, where; the Kubernetes executor's settings (no secrets).</summary>
+    private sealed record StoreConfig(string Backend, S3Settings? S3, Execution.Kubernetes.KubernetesSettings? Kubernetes = null);
 
-    /// <summary>Opens a store over any object store (S3, or a faulty one in tests).</summary>
-    internal static PachStore Open(string folder, IObjectStore objects, bool temporary = false)
+    /// <summary>Opens a store over any object store (S3, or a faulty one in tests) and, optionally, executor.</summary>
+    internal static PachStore Open(string folder, IObjectStore objects, bool temporary = false, IDatumExecutor? executor = null)
     {
         var store = new PachStore(folder, objects, temporary);
+        if (executor is not null) store.Pps.Executor = executor;
         store.Pps.Start();
         return store;
     }
@@ -98,7 +109,7 @@ public sealed class PachStore : IDisposable
         var (repos, commits) = Meta.Read(db => (db.Repos().Count(), db.Commits().Count()));
         var metaBytes = Directory.EnumerateFiles(Path, "metadata*.db").Sum(f => new FileInfo(f).Length);
         return new StoreInfo(Path, Content.Objects.IsRemote ? "S3" : "Local", Content.Objects.Description, bytes, count,
-            Content.Objects.Requests, metaBytes, repos, commits, Temporary);
+            Content.Objects.Requests, metaBytes, repos, commits, Temporary) { Executor = Pps.Executor.Description };
     }
 
     /// <summary>Checks that every finished commit's tree nodes and chunks exist and match their hashes.</summary>
@@ -120,6 +131,7 @@ public sealed class PachStore : IDisposable
             try { Directory.Delete(Path, recursive: true); }
             catch (IOException) { }
         }
+        (Pps.Executor as IDisposable)?.Dispose();
         (Content.Objects as IDisposable)?.Dispose();
     }
 }

@@ -1,9 +1,13 @@
 using PachPS.Engine.Pps;
 
+
 namespace PachPS.Engine.Execution;
 
-/// <summary>One file of a datum's input, readable on demand.</summary>
-public sealed record DatumFile(string Path, long Size, Func<Stream> Open);
+/// <summary>One file of a datum's input, readable on demand; <see cref="Content"/> says where its chunks are stored.</summary>
+public sealed record DatumFile(string Path, long Size, Func<Stream> Open)
+{
+    public Storage.FileContent? Content { get; init; }
+}
 
 /// <summary>One input of a datum as the executor sees it: mounted at pfs/&lt;Name&gt;&lt;file path&gt;.</summary>
 public sealed record DatumMount(string Name, string Repo, string Commit, string Path, IReadOnlyList<DatumFile> Files);
@@ -17,18 +21,40 @@ public sealed record DatumRequest(string JobId, string DatumId, string Pipeline,
 
     /// <summary>Called for each line as the process writes it (from any thread), so logs can be followed live.</summary>
     public Action<ExecutionLog>? OnLog { get; init; }
+
+    /// <summary>datum_tries, for an executor that retries by itself (<see cref="IDatumExecutor.RetriesItself"/>).</summary>
+    public int Tries { get; init; } = 1;
+
+    /// <summary>datum_timeout, for an executor that enforces it by itself.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>The pipeline's pod-shaping fields (resources, node selector, pull secrets, pod patch).</summary>
+    public PodSettings Pod { get; init; } = PodSettings.None;
 }
 
 /// <summary>A line a datum's process wrote.</summary>
 public sealed record ExecutionLog(DateTime Time, string Stream, string Message);
 
 /// <summary>How a datum ended: success with its outputs in <see cref="OutputFolder"/>, or failure with a reason.</summary>
-public sealed record DatumResult(bool Success, int ExitCode, string Reason, string OutputFolder, long BytesDownloaded, IReadOnlyList<ExecutionLog> Logs);
+public sealed record DatumResult(bool Success, int ExitCode, string Reason, string OutputFolder, long BytesDownloaded, IReadOnlyList<ExecutionLog> Logs)
+{
+    /// <summary>Tries this result took (more than one only for an executor that retries by itself).</summary>
+    public int Attempts { get; init; } = 1;
+}
 
 /// <summary>Runs datums (local processes by default); knows nothing about metadata.</summary>
 public interface IDatumExecutor
 {
     Task<DatumResult> RunAsync(DatumRequest request, CancellationToken cancel);
+
+    /// <summary>
+    /// True when the executor applies <see cref="DatumRequest.Tries"/> and <see cref="DatumRequest.Timeout"/> itself
+    /// (a Kubernetes Job's backoffLimit and activeDeadlineSeconds); the job runner then calls it once per datum.
+    /// </summary>
+    bool RetriesItself => false;
+
+    /// <summary>Where datums run, for people ("local processes", "Kubernetes namespace x at https://...").</summary>
+    string Description => "local processes";
 }
 
 /// <summary>Hands datums to a batch worker one at a time and takes back each result.</summary>

@@ -93,7 +93,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
     }
 
     /// <summary>The environment that describes one datum: its inputs' paths and commits, and the PACH_* variables.</summary>
-    private static Dictionary<string, string> DatumEnvironment(DatumRequest request, string pfs)
+    internal static Dictionary<string, string> DatumEnvironment(DatumRequest request, string pfs)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var input in request.Inputs)
@@ -129,9 +129,10 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
         }
     }
 
-    private static string StderrTail(List<ExecutionLog> logs)
+    /// <summary>The last lines of stderr (of every stream, when they are merged, as Kubernetes does) for a failure reason.</summary>
+    internal static string StderrTail(IEnumerable<ExecutionLog> logs, bool merged = false)
     {
-        var tail = logs.Where(l => l.Stream == "stderr").TakeLast(5).Select(l => l.Message).ToList();
+        var tail = logs.Where(l => merged || l.Stream == "stderr").TakeLast(5).Select(l => l.Message).ToList();
         return tail.Count == 0 ? "" : ": " + string.Join(" | ", tail);
     }
 }

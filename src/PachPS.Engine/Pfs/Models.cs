@@ -45,7 +45,11 @@ public sealed record DiffEntry(string Repo, string Path, DiffChange Change, long
 
 /// <summary>Where a store is and what it holds.</summary>
 public sealed record StoreInfo(string Path, string Backend, string ContentLocation, long StoredBytes, long ObjectCount, long Requests,
-    long MetadataBytes, int RepoCount, int CommitCount, bool Temporary);
+    long MetadataBytes, int RepoCount, int CommitCount, bool Temporary)
+{
+    /// <summary>Where datums run: local processes, or Kubernetes Jobs in a namespace.</summary>
+    public string Executor { get; init; } = "local processes";
+}
 
 /// <summary>A problem found by the integrity check.</summary>
 public sealed record IntegrityFinding(string Kind, string Repo, string Commit, string? Path, string Object, string Message);

@@ -222,18 +222,26 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             OnLog = line => _logs.Enqueue(new LogDoc { Job = jobId, Pipeline = job.Pipeline, Datum = datum.Hash, Time = line.Time, Stream = line.Stream, Message = line.Message }),
         };
         DatumResult? result = null;
-        for (var attempt = 1; attempt <= spec.DatumTries; attempt++)
+        if (pps.Executor.RetriesItself)
         {
-            doc.Attempts = attempt;
-            result = await RunWithTimeoutAsync(request, spec.DatumTimeout, cancel);
-            if (result.Success) break;
+            result = await pps.Executor.RunAsync(request, cancel);
+            doc.Attempts = result.Attempts;
+        }
+        else
+        {
+            for (var attempt = 1; attempt <= spec.DatumTries; attempt++)
+            {
+                doc.Attempts = attempt;
+                result = await RunWithTimeoutAsync(request, spec.DatumTimeout, cancel);
+                if (result.Success) break;
+            }
         }
         doc.Finished = DateTime.UtcNow;
         if (!result!.Success && spec.Transform.ErrCmd.Count > 0)
         {
             // err_cmd decides whether the failure is acceptable: exit 0 marks the datum recovered (no output; it is
             // tried again in the next job).
-            var recovery = await RunWithTimeoutAsync(request with { Transform = spec.Transform with { Cmd = spec.Transform.ErrCmd, Stdin = spec.Transform.ErrStdin } },
+            var recovery = await RunWithTimeoutAsync(request with { Transform = spec.Transform with { Cmd = spec.Transform.ErrCmd, Stdin = spec.Transform.ErrStdin }, Tries = 1 },
                 spec.DatumTimeout, cancel);
             if (recovery.Success)
             {
@@ -335,9 +343,9 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
     private DatumRequest Request(JobDoc job, PipelineSpec spec, PlannedDatum datum, string workFolder) =>
         new(jobId, datum.Hash, job.Pipeline, job.OutputCommit, spec.Transform,
             datum.Inputs.Select(i => new DatumMount(i.Name, i.Repo, i.Commit, i.Path,
-                i.Files.Select(f => new DatumFile(f.Path, f.Content.Size, () => store.Pfs.OpenContent(f.Content))).ToList())).ToList(),
+                i.Files.Select(f => new DatumFile(f.Path, f.Content.Size, () => store.Pfs.OpenContent(f.Content)) { Content = f.Content }).ToList())).ToList(),
             workFolder)
-        { Env = datum.Env };
+        { Env = datum.Env, Tries = spec.DatumTries, Timeout = spec.DatumTimeout, Pod = spec.Pod };
 
     /// <summary>Runs one try; past <paramref name="timeout"/> the process tree is killed and the try fails saying so.</summary>
     private async Task<DatumResult> RunWithTimeoutAsync(DatumRequest request, TimeSpan? timeout, CancellationToken cancel)

@@ -16,6 +16,20 @@ public sealed record TransformSpec(
     public bool DatumBatching { get; init; }
 }
 
+/// <summary>
+/// Pachyderm's pod-shaping fields: resource_requests/resource_limits (as Kubernetes quantities),
+/// scheduling_spec.node_selector, image_pull_secrets and pod_patch (a JSON Patch applied to the pod spec).
+/// </summary>
+public sealed record PodSettings
+{
+    public static readonly PodSettings None = new();
+    public IReadOnlyDictionary<string, string> Requests { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Limits { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> NodeSelector { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyList<string> ImagePullSecrets { get; init; } = [];
+    public string? PodPatch { get; init; }
+}
+
 /// <summary>A pipeline input: a pfs (or 1.x atom) input, or a cross/union of inputs.</summary>
 public abstract record InputSpec
 {
@@ -76,9 +90,12 @@ public sealed record PipelineSpec(
     public TimeSpan? JobTimeout { get; init; }
     /// <summary>"until_success" (default: unchanged datums are skipped) or "every_job" (never skipped).</summary>
     public string ReprocessSpec { get; init; } = "until_success";
+    /// <summary>How a datum's pod is shaped on Kubernetes; the local executor ignores it.</summary>
+    public PodSettings Pod { get; init; } = PodSettings.None;
 
     private static readonly HashSet<string> KnownTop =
-        ["pipeline", "description", "transform", "parallelism_spec", "input", "output_branch", "datum_tries", "salt", "datum_timeout", "job_timeout", "reprocess_spec"];
+        ["pipeline", "description", "transform", "parallelism_spec", "input", "output_branch", "datum_tries", "salt", "datum_timeout", "job_timeout", "reprocess_spec",
+         "resource_requests", "resource_limits", "scheduling_spec", "image_pull_secrets", "pod_patch"];
     private static readonly HashSet<string> KnownTransform = ["image", "cmd", "stdin", "env", "working_dir", "accept_return_code", "err_cmd", "err_stdin", "datum_batching"];
     private static readonly HashSet<string> KnownPfs = ["name", "repo", "branch", "glob", "join_on", "outer_join", "group_by"];
 
@@ -146,7 +163,28 @@ public sealed record PipelineSpec(
             DatumTimeout = Duration(obj["datum_timeout"], "datum_timeout", name),
             JobTimeout = Duration(obj["job_timeout"], "job_timeout", name),
             ReprocessSpec = reprocess,
+            Pod = new PodSettings
+            {
+                Requests = Resources(obj["resource_requests"]),
+                Limits = Resources(obj["resource_limits"]),
+                NodeSelector = (obj["scheduling_spec"] as JsonObject)?["node_selector"] is JsonObject selector
+                    ? selector.ToDictionary(p => p.Key, p => p.Value?.ToString() ?? "", StringComparer.Ordinal) : PodSettings.None.NodeSelector,
+                ImagePullSecrets = Strings(obj["image_pull_secrets"], "image_pull_secrets", name),
+                PodPatch = Str(obj["pod_patch"]),
+            },
         };
+    }
+
+    /// <summary>Pachyderm's resource block ({cpu, memory, disk, gpu: {type, number}}) as Kubernetes quantities.</summary>
+    private static IReadOnlyDictionary<string, string> Resources(JsonNode? node)
+    {
+        var resources = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (node is not JsonObject r) return resources;
+        if (r["cpu"] is { } cpu) resources["cpu"] = cpu.ToString();
+        if (r["memory"] is { } memory) resources["memory"] = memory.ToString();
+        if (r["disk"] is { } disk) resources["ephemeral-storage"] = disk.ToString();
+        if (r["gpu"] is JsonObject gpu && Str(gpu["type"]) is { } type) resources[type] = gpu["number"]?.ToString() ?? "1";
+        return resources;
     }
 
     private static TimeSpan? Duration(JsonNode? node, string field, string pipeline) =>

@@ -18,3 +18,9 @@ public interface IObjectStore
     /// <summary>Where the objects are, for people.</summary>
     string Description { get; }
 }
+
+/// <summary>An object store that can hand out time-limited URLs for single objects (S3 presigned URLs).</summary>
+public interface IPresigningObjectStore
+{
+    Uri Presign(string key, bool put, TimeSpan lifetime);
+}

@@ -26,7 +26,7 @@ public sealed record S3Credentials(string AccessKey, string SecretKey)
 /// and WHEN_REQUIRED checksums for non-AWS endpoints, the SDK's standard retry with backoff (throttling, 5xx,
 /// timeouts), multipart upload above 16 MiB, and counts its requests.
 /// </summary>
-public sealed class S3ObjectStore : IObjectStore, IDisposable
+public sealed class S3ObjectStore : IObjectStore, IPresigningObjectStore, IDisposable
 {
     private const long MultipartThreshold = 16L * 1024 * 1024;
     private readonly AmazonS3Client _client;
@@ -179,6 +179,20 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
             throw new PachException("ObjectStoreUnavailable", PachErrorKind.ResourceUnavailable,
                 $"S3 {what} failed at {_settings.DisplayName}{status}: {ex.Message}", _settings.Bucket, ex);
         }
+    }
+
+    /// <summary>A URL that lets its holder GET (or PUT) one object until it expires, without any credential.</summary>
+    public Uri Presign(string key, bool put, TimeSpan lifetime)
+    {
+        var url = _client.GetPreSignedURL(new GetPreSignedUrlRequest
+        {
+            BucketName = _settings.Bucket,
+            Key = _prefix + key,
+            Verb = put ? HttpVerb.PUT : HttpVerb.GET,
+            Expires = DateTime.UtcNow.Add(lifetime),
+            Protocol = _settings.Endpoint?.StartsWith("http://", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS,
+        });
+        return new Uri(url);
     }
 
     public void Dispose() => _client.Dispose();

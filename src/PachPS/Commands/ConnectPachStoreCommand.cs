@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using System.Net;
 using PachPS.Engine;
+using PachPS.Engine.Execution.Kubernetes;
 using PachPS.Engine.Pfs;
 using PachPS.Engine.Storage;
 using PachPS.Infrastructure;
@@ -9,7 +10,8 @@ namespace PachPS.Commands;
 
 /// <summary>
 /// Opens or creates a store: metadata in a folder, content in its objects folder or (-S3Bucket) in S3. Secrets are
-/// only held in memory; the store remembers the bucket, endpoint, region, prefix and profile name.
+/// only held in memory; the store remembers the bucket, endpoint, region, prefix and profile name, and (-Kubernetes)
+/// that datums run as Kubernetes Jobs.
 /// </summary>
 [Cmdlet(VerbsCommunications.Connect, "PachStore", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(StoreInfo))]
@@ -47,6 +49,26 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
     [Parameter]
     public string? ProfileName { get; set; }
 
+    /// <summary>Run datums as Kubernetes Jobs (needs -S3Bucket, now or from an earlier connect); the store remembers it.</summary>
+    [Parameter]
+    public SwitchParameter Kubernetes { get; set; }
+
+    /// <summary>With -Kubernetes: the kubeconfig file ($env:KUBECONFIG or ~/.kube/config when omitted; inside a pod, its service account).</summary>
+    [Parameter]
+    public string? KubeConfig { get; set; }
+
+    /// <summary>With -Kubernetes: the kubeconfig context (its current context when omitted).</summary>
+    [Parameter]
+    public string? KubeContext { get; set; }
+
+    /// <summary>With -Kubernetes: the namespace for the Jobs (the context's namespace, else default).</summary>
+    [Parameter]
+    public string? Namespace { get; set; }
+
+    /// <summary>With -Kubernetes: the image of the fetch and upload containers (sh, curl and tar; default curlimages/curl).</summary>
+    [Parameter]
+    public string? HelperImage { get; set; }
+
     protected override void EndProcessing() => Invoke(() =>
     {
         if (Credential is not null && ProfileName is not null)
@@ -63,7 +85,12 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
         }
         else if (S3Endpoint is not null || S3Prefix is not null || S3Region is not null)
             ThrowTerminatingError(Error("S3BucketRequired", ErrorCategory.InvalidArgument, "-S3Endpoint, -S3Region and -S3Prefix need -S3Bucket.", S3Endpoint));
+        if (!Kubernetes && (KubeConfig ?? KubeContext ?? Namespace ?? HelperImage) is not null)
+            ThrowTerminatingError(Error("KubernetesSwitchRequired", ErrorCategory.InvalidArgument, "-KubeConfig, -KubeContext, -Namespace and -HelperImage need -Kubernetes.", KubeConfig));
+        var kubernetes = Kubernetes
+            ? new KubernetesSettings(KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig), KubeContext, Namespace, HelperImage)
+            : null;
         var credentials = Credential is null ? null : new S3Credentials(Credential.UserName, new NetworkCredential("", Credential.Password).Password);
-        WriteObject(StoreSession.Connect(path, Temporary, s3, credentials).Info());
+        WriteObject(StoreSession.Connect(path, Temporary, s3, credentials, kubernetes).Info());
     });
 }

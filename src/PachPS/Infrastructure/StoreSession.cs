@@ -25,11 +25,12 @@ public static class StoreSession
         get { lock (Gate) return _current is not null; }
     }
 
-    internal static PachStore Connect(string path, bool temporary, S3Settings? s3 = null, S3Credentials? credentials = null)
+    internal static PachStore Connect(string path, bool temporary, S3Settings? s3 = null, S3Credentials? credentials = null,
+        Engine.Execution.Kubernetes.KubernetesSettings? kubernetes = null)
     {
         lock (Gate)
         {
-            var store = PachStore.Open(path, temporary, s3, credentials);
+            var store = PachStore.Open(path, temporary, s3, credentials, kubernetes);
             var previous = _current;
             _current = store;
             if (previous is not null)

@@ -1,0 +1,255 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using k8s;
+using k8s.Models;
+using PachPS.Engine.Storage;
+
+namespace PachPS.Engine.Execution.Kubernetes;
+
+/// <summary>
+/// The Kubernetes Job that runs one datum. Its pod shares an emptyDir at /pfs between three containers:
+/// init container "fetch" downloads the inputs through presigned GET URLs (listed in a manifest), init container
+/// "transform" runs the pipeline's image and command, and container "upload" tars /pfs/out and PUTs it through a
+/// presigned URL. The scripts are fixed text: user values reach them only as environment variables and arguments.
+/// </summary>
+public static class DatumJob
+{
+    public const string ManagedBy = "app.kubernetes.io/managed-by";
+    public const string PipelineLabel = "pachps.io/pipeline";
+    public const string JobLabel = "pachps.io/job";
+    public const string DatumLabel = "pachps.io/datum";
+    public const string FetchContainer = "fetch";
+    public const string TransformContainer = "transform";
+    public const string UploadContainer = "upload";
+
+    /// <summary>Fetch: the manifest (inline or from a URL), then each line: d (folder), f (empty file), c (append a byte range).</summary>
+    internal const string FetchScript = """
+        set -eu
+        mkdir -p /pfs/out /pfs/.pachps
+        if [ -n "${PACH_MANIFEST_URL:-}" ]; then curl -fsS -o /pfs/.pachps/manifest "$PACH_MANIFEST_URL"; else printf '%s\n' "${PACH_MANIFEST:-}" > /pfs/.pachps/manifest; fi
+        if [ -n "${PACH_STDIN+x}" ]; then printf '%s\n' "$PACH_STDIN" > /pfs/.pachps/stdin; fi
+        tab=$(printf '\t')
+        while IFS="$tab" read -r kind path range url; do
+          case "$kind" in
+            d) mkdir -p "/pfs/$path" ;;
+            f) mkdir -p "$(dirname "/pfs/$path")"; : > "/pfs/$path" ;;
+            c) curl -fsS -r "$range" "$url" >> "/pfs/$path" ;;
+          esac
+        done < /pfs/.pachps/manifest
+        """;
+
+    /// <summary>Transform: runs its arguments (the spec's cmd) with the stdin lines as input; accept_return_code counts as success.</summary>
+    internal const string TransformScript = """
+        if [ -f /pfs/.pachps/stdin ]; then "$@" < /pfs/.pachps/stdin; else "$@" < /dev/null; fi
+        rc=$?
+        for code in ${PACH_ACCEPT_RETURN_CODE:-}; do [ "$rc" = "$code" ] && rc=0; done
+        exit $rc
+        """;
+
+    /// <summary>Upload: /pfs/out as a tar, PUT through the presigned URL.</summary>
+    internal const string UploadScript = """
+        set -eu
+        cd /pfs/out
+        tar -cf /pfs/.pachps/out.tar .
+        curl -fsS -X PUT -T /pfs/.pachps/out.tar "$PACH_UPLOAD_URL"
+        """;
+
+    private static V1EnvVar Env(string name, string value) => new() { Name = name, Value = value };
+
+    /// <summary>A Job name that is the same every time the datum is submitted, so a resubmission finds the first one.</summary>
+    public static string Name(string jobId, string datumId) => $"pachps-{jobId[..Math.Min(16, jobId.Length)]}-{datumId[..Math.Min(16, datumId.Length)]}".ToLowerInvariant();
+
+    /// <summary>Where the datum's staging objects live in the content store.</summary>
+    public static string StagingPrefix(string jobId, string datumId) => $"k8s/{jobId}/{datumId}/";
+
+    /// <summary>
+    /// The manifest of a datum's inputs: one line per folder, file and chunk, tab-separated, with a presigned URL and a
+    /// byte range for every chunk (small chunks are ranges of a pack object).
+    /// </summary>
+    public static string Manifest(DatumRequest request, Func<string, Uri> presignGet)
+    {
+        var text = new StringBuilder();
+        var urls = new Dictionary<string, Uri>(StringComparer.Ordinal);
+        foreach (var input in request.Inputs)
+        {
+            text.Append("d\t").Append(input.Name).Append('\n');
+            foreach (var file in input.Files)
+            {
+                var path = input.Name + file.Path;
+                text.Append("f\t").Append(path).Append('\n');
+                var content = file.Content ?? throw new InvalidOperationException($"'{file.Path}' has no stored content to fetch.");
+                foreach (var chunk in content.Chunks)
+                {
+                    if (!urls.TryGetValue(chunk.Object, out var url)) urls[chunk.Object] = url = presignGet(chunk.Object);
+                    text.Append("c\t").Append(path).Append('\t').Append(chunk.Offset).Append('-').Append(chunk.Offset + chunk.Length - 1)
+                        .Append('\t').Append(url.AbsoluteUri).Append('\n');
+                }
+            }
+        }
+        return text.ToString();
+    }
+
+    /// <summary>The Job for a datum. <paramref name="manifest"/> is inline text, or null with <paramref name="manifestUrl"/>.</summary>
+    public static V1Job Build(DatumRequest request, string image, string? manifest, Uri? manifestUrl, Uri uploadUrl)
+    {
+        var t = request.Transform;
+        var labels = new Dictionary<string, string>
+        {
+            [ManagedBy] = "pachps",
+            [PipelineLabel] = request.Pipeline,
+            [JobLabel] = request.JobId,
+            [DatumLabel] = request.DatumId[..Math.Min(63, request.DatumId.Length)],
+        };
+        var fetchEnv = new List<V1EnvVar>();
+        if (manifestUrl is not null) fetchEnv.Add(Env("PACH_MANIFEST_URL", manifestUrl.AbsoluteUri));
+        else fetchEnv.Add(Env("PACH_MANIFEST", manifest ?? ""));
+        if (t.Stdin.Count > 0) fetchEnv.Add(Env("PACH_STDIN", string.Join('\n', t.Stdin)));
+
+        var transformEnv = t.Env.Select(kv => Env(kv.Key, kv.Value))
+            .Concat(LocalProcessExecutor.DatumEnvironment(request, "/pfs").Select(kv => Env(kv.Key, kv.Value)))
+            .GroupBy(e => e.Name).Select(g => g.Last()).ToList();
+        if (t.AcceptReturnCode.Count > 0) transformEnv.Add(Env("PACH_ACCEPT_RETURN_CODE", string.Join(' ', t.AcceptReturnCode)));
+
+        var mount = new List<V1VolumeMount> { new() { MountPath = "/pfs", Name = "pfs" } };
+        var resources = request.Pod.Requests.Count + request.Pod.Limits.Count == 0 ? null : new V1ResourceRequirements
+        {
+            Requests = request.Pod.Requests.Count == 0 ? null : request.Pod.Requests.ToDictionary(kv => kv.Key, kv => new ResourceQuantity(kv.Value)),
+            Limits = request.Pod.Limits.Count == 0 ? null : request.Pod.Limits.ToDictionary(kv => kv.Key, kv => new ResourceQuantity(kv.Value)),
+        };
+        var pod = new V1PodSpec
+        {
+            RestartPolicy = "Never",
+            Volumes = [new V1Volume { Name = "pfs", EmptyDir = new V1EmptyDirVolumeSource() }],
+            InitContainers =
+            [
+                new V1Container { Name = FetchContainer, Image = image, Command = ["sh", "-c", FetchScript], Env = fetchEnv, VolumeMounts = mount },
+                new V1Container
+                {
+                    Name = TransformContainer,
+                    Image = t.Image ?? "busybox",
+                    Command = ["sh", "-c", TransformScript, "pachps-transform", .. t.Cmd],
+                    Env = transformEnv,
+                    WorkingDir = t.WorkingDir,
+                    VolumeMounts = mount,
+                    Resources = resources,
+                },
+            ],
+            Containers =
+            [
+                new V1Container { Name = UploadContainer, Image = image, Command = ["sh", "-c", UploadScript], Env = [Env("PACH_UPLOAD_URL", uploadUrl.AbsoluteUri)], VolumeMounts = mount },
+            ],
+            NodeSelector = request.Pod.NodeSelector.Count == 0 ? null : request.Pod.NodeSelector.ToDictionary(kv => kv.Key, kv => kv.Value),
+            ImagePullSecrets = request.Pod.ImagePullSecrets.Count == 0 ? null : request.Pod.ImagePullSecrets.Select(n => new V1LocalObjectReference { Name = n }).ToList(),
+        };
+        if (request.Pod.PodPatch is { } patch) pod = JsonPatch.Apply(pod, patch, request.Pipeline);
+        return new V1Job
+        {
+            ApiVersion = "batch/v1",
+            Kind = "Job",
+            Metadata = new V1ObjectMeta { Name = Name(request.JobId, request.DatumId), Labels = labels },
+            Spec = new V1JobSpec
+            {
+                BackoffLimit = Math.Max(0, request.Tries - 1),
+                ActiveDeadlineSeconds = request.Timeout is { } timeout ? Math.Max(1, (long)Math.Ceiling(timeout.TotalSeconds)) : null,
+                Template = new V1PodTemplateSpec { Metadata = new V1ObjectMeta { Labels = labels }, Spec = pod },
+            },
+        };
+    }
+}
+
+/// <summary>RFC 6902 JSON Patch (add, remove, replace, copy, move, test) applied to a pod spec: Pachyderm's pod_patch.</summary>
+public static class JsonPatch
+{
+    public static V1PodSpec Apply(V1PodSpec pod, string patch, string pipeline)
+    {
+        JsonNode? root = JsonNode.Parse(KubernetesJson.Serialize(pod));
+        JsonArray operations;
+        try { operations = JsonNode.Parse(patch) as JsonArray ?? throw new System.Text.Json.JsonException("not an array"); }
+        catch (System.Text.Json.JsonException ex) { throw Invalid(pipeline, $"pod_patch is not a JSON Patch array: {ex.Message}"); }
+        foreach (var op in operations.OfType<JsonObject>())
+        {
+            var kind = op["op"]?.GetValue<string>();
+            var path = op["path"]?.GetValue<string>() ?? throw Invalid(pipeline, "a pod_patch operation has no path");
+            switch (kind)
+            {
+                case "add": root = Set(root, path, op["value"]?.DeepClone(), insert: true, pipeline); break;
+                case "replace": Get(root, path, pipeline); root = Set(root, path, op["value"]?.DeepClone(), insert: false, pipeline); break;
+                case "remove": root = Remove(root, path, pipeline); break;
+                case "copy": root = Set(root, path, Get(root, From(op, pipeline), pipeline)?.DeepClone(), insert: true, pipeline); break;
+                case "move":
+                    var value = Get(root, From(op, pipeline), pipeline)?.DeepClone();
+                    root = Remove(root, From(op, pipeline), pipeline);
+                    root = Set(root, path, value, insert: true, pipeline);
+                    break;
+                case "test":
+                    if (!JsonNode.DeepEquals(Get(root, path, pipeline), op["value"])) throw Invalid(pipeline, $"pod_patch test failed at {path}");
+                    break;
+                default: throw Invalid(pipeline, $"pod_patch has an unknown op '{kind}'");
+            }
+        }
+        return KubernetesJson.Deserialize<V1PodSpec>(root!.ToJsonString());
+    }
+
+    private static string From(JsonObject op, string pipeline) => op["from"]?.GetValue<string>() ?? throw Invalid(pipeline, "a pod_patch copy/move has no from");
+
+    private static string[] Tokens(string path) =>
+        path.Length == 0 ? [] : path[1..].Split('/').Select(t => t.Replace("~1", "/").Replace("~0", "~")).ToArray();
+
+    private static JsonNode? Get(JsonNode? root, string path, string pipeline)
+    {
+        var node = root;
+        foreach (var token in Tokens(path))
+        {
+            node = node switch
+            {
+                JsonObject o when o.TryGetPropertyValue(token, out var child) => child,
+                JsonArray a when int.TryParse(token, out var i) && i >= 0 && i < a.Count => a[i],
+                _ => throw Invalid(pipeline, $"pod_patch path {path} does not exist"),
+            };
+        }
+        return node;
+    }
+
+    private static JsonNode? Set(JsonNode? root, string path, JsonNode? value, bool insert, string pipeline)
+    {
+        var tokens = Tokens(path);
+        if (tokens.Length == 0) return value;
+        var parent = Get(root, "/" + string.Join('/', tokens[..^1].Select(t => t.Replace("~", "~0").Replace("/", "~1"))), pipeline);
+        var last = tokens[^1];
+        switch (parent)
+        {
+            case JsonObject o: o[last] = value; break;
+            case JsonArray a when last == "-": a.Add(value); break;
+            case JsonArray a when int.TryParse(last, out var i) && i >= 0 && i <= a.Count:
+                if (insert) a.Insert(i, value);
+                else a[i] = value;
+                break;
+            default: throw Invalid(pipeline, $"pod_patch cannot set {path}");
+        }
+        return root;
+    }
+
+    private static JsonNode? Remove(JsonNode? root, string path, string pipeline)
+    {
+        var tokens = Tokens(path);
+        var parent = Get(root, "/" + string.Join('/', tokens[..^1].Select(t => t.Replace("~", "~0").Replace("/", "~1"))), pipeline);
+        var last = tokens[^1];
+        var removed = parent switch
+        {
+            JsonObject o => o.Remove(last),
+            JsonArray a when int.TryParse(last, out var i) && i >= 0 && i < a.Count => RemoveAt(a, i),
+            _ => false,
+        };
+        if (!removed) throw Invalid(pipeline, $"pod_patch path {path} does not exist");
+        return root;
+    }
+
+    private static bool RemoveAt(JsonArray array, int index)
+    {
+        array.RemoveAt(index);
+        return true;
+    }
+
+    private static PachException Invalid(string pipeline, string message) =>
+        PachException.Invalid("PipelineSpecInvalidPodPatch", $"Pipeline '{pipeline}': {message}.", pipeline);
+}

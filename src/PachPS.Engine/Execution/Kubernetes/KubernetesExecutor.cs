@@ -1,0 +1,176 @@
+using System.Formats.Tar;
+using System.Net;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+using PachPS.Engine.Storage;
+
+namespace PachPS.Engine.Execution.Kubernetes;
+
+/// <summary>
+/// Runs each datum as a Kubernetes Job (see <see cref="DatumJob"/>): inputs and outputs travel through presigned URLs
+/// of the S3 content store, so no credential reaches the cluster. The Job's backoffLimit applies datum_tries and its
+/// activeDeadlineSeconds datum_timeout; the Job controller's verdict, seen through the watch API, ends the datum.
+/// Job names are fixed per datum, so a store reopened after a crash finds the Jobs it submitted and collects them.
+/// </summary>
+public sealed class KubernetesExecutor : IDatumExecutor, IDisposable
+{
+    /// <summary>A manifest longer than this goes to the content store and the pod fetches it by URL.</summary>
+    public const int InlineManifestLimit = 16 * 1024;
+    private static readonly TimeSpan UrlLifetime = TimeSpan.FromHours(12);
+
+    private readonly IKubernetes _client;
+    private readonly IObjectStore _objects;
+    private readonly IPresigningObjectStore _presigner;
+    private readonly JobWatcher _watcher;
+    private readonly string _image;
+
+    public KubernetesExecutor(KubernetesSettings settings, IObjectStore objects)
+        : this(Connect(settings, out var ns), ns, settings.Image, objects)
+    {
+    }
+
+    /// <summary>Over a given client (tests point it at a fake API server).</summary>
+    public KubernetesExecutor(IKubernetes client, string ns, string image, IObjectStore objects)
+    {
+        _presigner = objects as IPresigningObjectStore ?? throw PachException.Invalid("KubernetesNeedsS3",
+            "The Kubernetes executor needs the content in S3 (pods cannot read a local folder): connect with -S3Bucket as well.", null);
+        _client = client;
+        _objects = objects;
+        _image = image;
+        Namespace = ns;
+        _watcher = new JobWatcher(client, ns, $"{DatumJob.ManagedBy}=pachps");
+        Description = $"Kubernetes Jobs in namespace '{ns}' at {client.BaseUri}";
+    }
+
+    public string Namespace { get; }
+    public string Description { get; }
+    public bool RetriesItself => true;
+
+    /// <summary>Watch streams opened and lists made so far.</summary>
+    public (int Watches, int Lists) WatchStats => (_watcher.Watches, _watcher.Lists);
+
+    private static IKubernetes Connect(KubernetesSettings settings, out string ns)
+    {
+        try
+        {
+            var config = settings.KubeConfig is null && settings.Context is null && KubernetesClientConfiguration.IsInCluster()
+                ? KubernetesClientConfiguration.InClusterConfig()
+                : KubernetesClientConfiguration.BuildConfigFromConfigFile(settings.KubeConfig, settings.Context);
+            ns = settings.Namespace ?? config.Namespace ?? "default";
+            return new k8s.Kubernetes(config);
+        }
+        catch (Exception ex) when (ex is k8s.Exceptions.KubeConfigException or FileNotFoundException or IOException)
+        {
+            throw new PachException("KubernetesConfigInvalid", PachErrorKind.InvalidArgument,
+                $"Cannot use the Kubernetes configuration ({settings.KubeConfig ?? "the default kubeconfig"}): {ex.Message}", settings.KubeConfig, ex);
+        }
+    }
+
+    public async Task<DatumResult> RunAsync(DatumRequest request, CancellationToken cancel)
+    {
+        var name = DatumJob.Name(request.JobId, request.DatumId);
+        var staging = DatumJob.StagingPrefix(request.JobId, request.DatumId);
+        var outFolder = Path.Combine(request.WorkFolder, "pfs", "out");
+        var downloaded = request.Inputs.Sum(i => i.Files.Sum(f => f.Size));
+        var manifest = DatumJob.Manifest(request, key => _presigner.Presign(key, put: false, UrlLifetime));
+        Uri? manifestUrl = null;
+        if (manifest.Length > InlineManifestLimit)
+        {
+            _objects.Put(staging + "manifest", System.Text.Encoding.UTF8.GetBytes(manifest));
+            manifestUrl = _presigner.Presign(staging + "manifest", put: false, UrlLifetime);
+        }
+        var job = DatumJob.Build(request, _image, manifestUrl is null ? manifest : null, manifestUrl, _presigner.Presign(staging + "out.tar", put: true, UrlLifetime));
+
+        V1Job? finished;
+        try
+        {
+            await Call(() => _client.BatchV1.CreateNamespacedJobAsync(job, Namespace, cancellationToken: cancel), HttpStatusCode.Conflict);
+            finished = await _watcher.WaitFinishedAsync(name, cancel);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped (Stop-PachJob, a job timeout, the store closing): the Job and its pods go too.
+            await DeleteAsync(name);
+            throw;
+        }
+        var logs = await ReadLogsAsync(name);
+        foreach (var line in logs) request.OnLog?.Invoke(line);
+        var attempts = Math.Max(1, (finished?.Status?.Failed ?? 0) + (finished?.Status?.Succeeded ?? 0));
+        try
+        {
+            var complete = finished?.Status?.Conditions?.Any(c => c.Type == "Complete" && c.Status == "True") == true;
+            if (!complete)
+            {
+                var condition = finished?.Status?.Conditions?.FirstOrDefault(c => c.Type == "Failed" && c.Status == "True");
+                var reason = finished is null ? $"Kubernetes Job {name} was deleted before it finished"
+                    : condition?.Reason == "DeadlineExceeded" ? $"datum_timeout exceeded: Kubernetes stopped Job {name} ({condition.Message})"
+                    : $"Kubernetes Job {name} failed ({condition?.Reason}: {condition?.Message}) after {attempts} attempt(s)";
+                var exit = await TransformExitCodeAsync(name);
+                if (exit is not null) reason += $"; exit code {exit}";
+                return new DatumResult(false, exit ?? -1, reason + LocalProcessExecutor.StderrTail(logs, merged: true), outFolder, downloaded, logs) { Attempts = attempts };
+            }
+            Directory.CreateDirectory(outFolder);
+            var tar = _objects.Get(staging + "out.tar");
+            using (var stream = new MemoryStream(tar, writable: false)) await TarFile.ExtractToDirectoryAsync(stream, outFolder, overwriteFiles: true, cancel);
+            return new DatumResult(true, 0, "", outFolder, downloaded, logs) { Attempts = attempts };
+        }
+        finally
+        {
+            await DeleteAsync(name);
+            foreach (var key in _objects.List(staging).ToList()) _objects.Delete(key);
+        }
+    }
+
+    /// <summary>The transform container's log of every pod the Job ran, oldest pod first, with the server's timestamps.</summary>
+    private async Task<List<ExecutionLog>> ReadLogsAsync(string job)
+    {
+        var lines = new List<ExecutionLog>();
+        var pods = await Call(() => _client.CoreV1.ListNamespacedPodAsync(Namespace, labelSelector: $"job-name={job}"), HttpStatusCode.NotFound);
+        foreach (var pod in (pods?.Items ?? []).OrderBy(p => p.Metadata.CreationTimestamp))
+        {
+            Stream? log;
+            try { log = await _client.CoreV1.ReadNamespacedPodLogAsync(pod.Metadata.Name, Namespace, container: DatumJob.TransformContainer, timestamps: true); }
+            catch (HttpOperationException) { continue; } // a pod that never started its transform has no log
+            using var reader = new StreamReader(log);
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                var space = line.IndexOf(' ');
+                if (space > 0 && DateTime.TryParse(line[..space], null, System.Globalization.DateTimeStyles.AdjustToUniversal, out var time))
+                    lines.Add(new ExecutionLog(time, "stdout", line[(space + 1)..]));
+                else lines.Add(new ExecutionLog(DateTime.UtcNow, "stdout", line));
+            }
+        }
+        return lines;
+    }
+
+    private async Task<int?> TransformExitCodeAsync(string job)
+    {
+        var pods = await Call(() => _client.CoreV1.ListNamespacedPodAsync(Namespace, labelSelector: $"job-name={job}"), HttpStatusCode.NotFound);
+        return pods?.Items.OrderBy(p => p.Metadata.CreationTimestamp).LastOrDefault()?.Status?.InitContainerStatuses?
+            .FirstOrDefault(s => s.Name == DatumJob.TransformContainer)?.State?.Terminated?.ExitCode;
+    }
+
+    /// <summary>Deletes a Job and (through the garbage collector) its pods; a Job already gone is fine.</summary>
+    private Task DeleteAsync(string name) =>
+        Call(() => _client.BatchV1.DeleteNamespacedJobAsync(name, Namespace, propagationPolicy: "Background"), HttpStatusCode.NotFound);
+
+    /// <summary>Calls the API server; <paramref name="tolerated"/> (409 on create, 404 on delete) is not an error.</summary>
+    private async Task<T?> Call<T>(Func<Task<T>> call, HttpStatusCode tolerated) where T : class
+    {
+        try { return await call(); }
+        catch (HttpOperationException ex) when (ex.Response.StatusCode == tolerated) { return null; }
+        catch (HttpOperationException ex)
+        {
+            throw new PachException("KubernetesRequestFailed", PachErrorKind.ResourceUnavailable,
+                $"The Kubernetes API server refused a request ({(int)ex.Response.StatusCode}): {ex.Response.Content}", Namespace, ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new PachException("KubernetesUnavailable", PachErrorKind.ResourceUnavailable,
+                $"The Kubernetes API server at {_client.BaseUri} cannot be reached: {ex.Message}", Namespace, ex);
+        }
+    }
+
+    public void Dispose() => _watcher.Dispose();
+}

@@ -1,0 +1,227 @@
+// A stand-in kubelet for one node, for the integration tests: there is no container runtime on the test machines.
+// It registers a Node, binds PachPS's pods to it, runs each pod's init containers and then its containers as local
+// processes (images ignored) with the pod's emptyDir as a real folder bind-mounted at the container's mount path in a
+// private mount namespace, reports pod status through the API server, and serves container logs over HTTPS the way the
+// API server expects (GET /containerLogs/{namespace}/{pod}/{container}). The real Job controller does the rest.
+// Usage: FakeKubelet --kubeconfig <file> --namespace <ns> --work <folder> [--node <name>]
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using k8s;
+using k8s.Autorest;
+using k8s.Models;
+
+var options = new Dictionary<string, string>();
+for (var i = 0; i + 1 < args.Length; i += 2) options[args[i].TrimStart('-')] = args[i + 1];
+var ns = options.GetValueOrDefault("namespace", "default");
+var work = Path.GetFullPath(options.GetValueOrDefault("work", "/tmp/pachps-kubelet"));
+var nodeName = options.GetValueOrDefault("node", "pachps-test-node");
+Directory.CreateDirectory(work);
+Directory.CreateDirectory("/pfs"); // the mount point the pods' volume is bound to, in each container's own namespace
+
+var client = new Kubernetes(KubernetesClientConfiguration.BuildConfigFromConfigFile(options["kubeconfig"]));
+var port = FreePort();
+var kubelet = new Kubelet(client, ns, nodeName, work);
+
+var builder = WebApplication.CreateSlimBuilder();
+builder.Logging.ClearProviders();
+builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.UseHttps(SelfSigned())));
+var app = builder.Build();
+app.MapGet("/containerLogs/{podNamespace}/{pod}/{container}", (string podNamespace, string pod, string container, bool? timestamps) =>
+{
+    var file = kubelet.LogFile(podNamespace, pod, container);
+    if (!File.Exists(file)) return Results.NotFound();
+    var lines = File.ReadAllLines(file).Select(l => timestamps == true ? l : l[(l.IndexOf(' ') + 1)..]);
+    return Results.Text(string.Join("", lines.Select(l => l + "\n")));
+});
+await app.StartAsync();
+await kubelet.RegisterNodeAsync(port);
+Console.WriteLine($"fake kubelet: node {nodeName} ready, logs on https://127.0.0.1:{port}, pods in {work}");
+await kubelet.RunAsync(CancellationToken.None);
+
+static int FreePort()
+{
+    var listener = new TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+    listener.Stop();
+    return port;
+}
+
+static X509Certificate2 SelfSigned()
+{
+    using var rsa = RSA.Create(2048);
+    var request = new CertificateRequest("CN=127.0.0.1", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+    var san = new SubjectAlternativeNameBuilder();
+    san.AddIpAddress(IPAddress.Loopback);
+    request.CertificateExtensions.Add(san.Build());
+    using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(2));
+    return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pfx), null);
+}
+
+internal sealed class Kubelet(IKubernetes client, string ns, string nodeName, string work)
+{
+    private readonly ConcurrentDictionary<string, (Task Run, CancellationTokenSource Kill)> _running = new();
+
+    public string LogFile(string podNamespace, string pod, string container) => Path.Combine(work, "logs", podNamespace, pod, container);
+
+    public async Task RegisterNodeAsync(int port)
+    {
+        try
+        {
+            await client.CoreV1.CreateNodeAsync(new V1Node { Metadata = new V1ObjectMeta { Name = nodeName, Labels = new Dictionary<string, string> { ["kubernetes.io/hostname"] = nodeName } } });
+        }
+        catch (HttpOperationException ex) when (ex.Response.StatusCode == HttpStatusCode.Conflict) { }
+        var node = await client.CoreV1.ReadNodeAsync(nodeName);
+        var capacity = new Dictionary<string, ResourceQuantity> { ["cpu"] = new("8"), ["memory"] = new("16Gi"), ["pods"] = new("110") };
+        node.Status = new V1NodeStatus
+        {
+            Addresses = [new V1NodeAddress { Type = "InternalIP", Address = "127.0.0.1" }, new V1NodeAddress { Type = "Hostname", Address = nodeName }],
+            DaemonEndpoints = new V1NodeDaemonEndpoints { KubeletEndpoint = new V1DaemonEndpoint { Port = port } },
+            Conditions = [new V1NodeCondition { Type = "Ready", Status = "True", Reason = "KubeletReady", LastHeartbeatTime = DateTime.UtcNow, LastTransitionTime = DateTime.UtcNow }],
+            Capacity = capacity,
+            Allocatable = capacity,
+        };
+        await client.CoreV1.ReplaceNodeStatusAsync(node, nodeName);
+    }
+
+    public async Task RunAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                var pods = await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: "app.kubernetes.io/managed-by=pachps", cancellationToken: stop);
+                foreach (var pod in pods.Items) await SyncAsync(pod);
+            }
+            catch (Exception ex) when (ex is HttpOperationException or HttpRequestException)
+            {
+                Console.Error.WriteLine($"fake kubelet: {ex.Message}");
+            }
+            await Task.Delay(150, stop);
+        }
+    }
+
+    private async Task SyncAsync(V1Pod pod)
+    {
+        var uid = pod.Metadata.Uid;
+        if (pod.Metadata.DeletionTimestamp is not null)
+        {
+            // Deleted (the Job was stopped or its deadline passed): kill what runs, then let the pod go.
+            if (_running.TryRemove(uid, out var entry)) { entry.Kill.Cancel(); await entry.Run; }
+            await Try(() => client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, ns, gracePeriodSeconds: 0));
+            return;
+        }
+        if (string.IsNullOrEmpty(pod.Spec.NodeName))
+        {
+            await Try(() => client.CoreV1.CreateNamespacedPodBindingAsync(new V1Binding
+            {
+                Metadata = new V1ObjectMeta { Name = pod.Metadata.Name, NamespaceProperty = ns },
+                Target = new V1ObjectReference { ApiVersion = "v1", Kind = "Node", Name = nodeName },
+            }, pod.Metadata.Name, ns));
+            await RecordJobsInFlightAsync();
+            return;
+        }
+        if (pod.Spec.NodeName != nodeName || pod.Status?.Phase is "Succeeded" or "Failed" || _running.ContainsKey(uid)) return;
+        var kill = new CancellationTokenSource();
+        _running[uid] = (Task.Run(() => RunPodAsync(pod, kill.Token)), kill);
+    }
+
+    /// <summary>Appends how many of PachPS's Jobs are unfinished when a pod is bound (the tests check it against parallelism).</summary>
+    private async Task RecordJobsInFlightAsync()
+    {
+        var jobs = await client.BatchV1.ListNamespacedJobAsync(ns, labelSelector: "app.kubernetes.io/managed-by=pachps");
+        var active = jobs.Items.Count(j => j.Status?.Conditions?.Any(c => c.Status == "True" && c.Type is "Complete" or "Failed") != true && j.Metadata.DeletionTimestamp is null);
+        await File.AppendAllTextAsync(Path.Combine(work, "jobs-in-flight.txt"), $"{active}\n");
+    }
+
+    private async Task RunPodAsync(V1Pod pod, CancellationToken kill)
+    {
+        var volume = Path.Combine(work, "pods", pod.Metadata.Uid, "volume");
+        Directory.CreateDirectory(volume);
+        var init = new List<V1ContainerStatus>();
+        var main = new List<V1ContainerStatus>();
+        var started = DateTime.UtcNow;
+        await ReportAsync(pod, "Pending", started, init, main);
+        var phase = "Succeeded";
+        foreach (var (containers, statuses) in new[] { (pod.Spec.InitContainers ?? [], init), (pod.Spec.Containers, main) })
+        {
+            if (containers == main && phase != "Succeeded") break;
+            if (statuses == main) await ReportAsync(pod, "Running", started, init, main);
+            foreach (var container in containers)
+            {
+                var begun = DateTime.UtcNow;
+                var code = await RunContainerAsync(pod, container, volume, kill);
+                if (kill.IsCancellationRequested) return;
+                statuses.Add(new V1ContainerStatus
+                {
+                    Name = container.Name, Image = container.Image ?? "", ImageID = "", Ready = false, RestartCount = 0,
+                    State = new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = code, StartedAt = begun, FinishedAt = DateTime.UtcNow, Reason = code == 0 ? "Completed" : "Error" } },
+                });
+                if (code != 0) { phase = "Failed"; break; }
+            }
+            if (phase != "Succeeded") break;
+        }
+        await ReportAsync(pod, phase, started, init, main);
+        try { Directory.Delete(Path.Combine(work, "pods", pod.Metadata.Uid), recursive: true); } catch (IOException) { }
+    }
+
+    /// <summary>Runs a container's command with the volume bound at /pfs in a private mount namespace; returns its exit code.</summary>
+    private async Task<int> RunContainerAsync(V1Pod pod, V1Container container, string volume, CancellationToken kill)
+    {
+        var log = LogFile(ns, pod.Metadata.Name, container.Name);
+        Directory.CreateDirectory(Path.GetDirectoryName(log)!);
+        var psi = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-m", "sh", "-c", "mount --bind \"$1\" /pfs || exit 111; cd \"$2\" || exit 112; shift 2; exec \"$@\"", "sh", volume, container.WorkingDir ?? "/" })
+            psi.ArgumentList.Add(a);
+        foreach (var a in (container.Command ?? []).Concat(container.Args ?? [])) psi.ArgumentList.Add(a);
+        foreach (var e in container.Env ?? []) psi.Environment[e.Name] = e.Value ?? "";
+        using var process = Process.Start(psi)!;
+        var gate = new object();
+        async Task Pump(StreamReader reader)
+        {
+            while (await reader.ReadLineAsync() is { } line)
+                lock (gate) File.AppendAllText(log, $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ss.fffffffZ} {line}\n");
+        }
+        var pumps = Task.WhenAll(Pump(process.StandardOutput), Pump(process.StandardError));
+        try { await process.WaitForExitAsync(kill); }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            return 137;
+        }
+        await pumps;
+        return process.ExitCode;
+    }
+
+    private async Task ReportAsync(V1Pod pod, string phase, DateTime started, List<V1ContainerStatus> init, List<V1ContainerStatus> main)
+    {
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            try
+            {
+                var current = await client.CoreV1.ReadNamespacedPodAsync(pod.Metadata.Name, ns);
+                current.Status = new V1PodStatus
+                {
+                    Phase = phase, HostIP = "127.0.0.1", PodIP = "127.0.0.1", StartTime = started,
+                    InitContainerStatuses = [.. init], ContainerStatuses = [.. main],
+                    Conditions = [new V1PodCondition { Type = "Ready", Status = phase == "Running" ? "True" : "False", LastTransitionTime = DateTime.UtcNow }],
+                };
+                await client.CoreV1.ReplaceNamespacedPodStatusAsync(current, pod.Metadata.Name, ns);
+                return;
+            }
+            catch (HttpOperationException ex) when (ex.Response.StatusCode == HttpStatusCode.Conflict) { }
+            catch (HttpOperationException ex) when (ex.Response.StatusCode == HttpStatusCode.NotFound) { return; }
+        }
+    }
+
+    private static async Task Try(Func<Task> call)
+    {
+        try { await call(); }
+        catch (HttpOperationException ex) when (ex.Response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Conflict) { }
+    }
+}
