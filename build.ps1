@@ -20,6 +20,9 @@ param(
     # Test: skip the S3 backend (no S3 server is started; those tests are reported as skipped).
     [switch] $SkipS3,
 
+    # Test: skip the real Kubernetes tier (no API server is built or started; those tests are reported as skipped).
+    [switch] $SkipKubernetes,
+
     # Bench: also measure the S3 backend against rclone on the local test server.
     [switch] $S3,
 
@@ -94,12 +97,52 @@ function Stop-TestS3 {
     'PACHPS_TEST_S3_ENDPOINT', 'PACHPS_TEST_S3_ACCESS_KEY', 'PACHPS_TEST_S3_SECRET_KEY', 'PACHPS_TEST_S3_BUCKET' | ForEach-Object { Remove-Item "env:$_" -ErrorAction Ignore }
 }
 
+function Start-TestKubernetes {
+    # A real Kubernetes API server for the tests: etcd plus kube-apiserver and kube-controller-manager 1.20 built once
+    # from Debian's source package (cached in /var/cache/k8s-1.20, about 7 minutes the first time), and a fake kubelet
+    # that runs the pods' containers as local processes.
+    $dir = '/tmp/pachps-k8s'
+    $env:K8S_DIR = $dir
+    & bash (Join-Path $root 'tests/kubernetes/stop-k8s.sh') | Out-Null
+    & bash (Join-Path $root 'tests/kubernetes/build-k8s.sh') 2>&1 | Select-Object -Last 1 | Write-Host
+    if ($LASTEXITCODE -ne 0) { throw 'Could not build the test Kubernetes API server (pass -SkipKubernetes to run without it)' }
+    & bash (Join-Path $root 'tests/kubernetes/start-k8s.sh') 2>&1 | Select-Object -Last 1 | Write-Host
+    if ($LASTEXITCODE -ne 0) { throw 'Could not start the test Kubernetes API server (pass -SkipKubernetes to run without it)' }
+    $kubelet = Join-Path $out 'kubelet'
+    Invoke-Native dotnet @('build', (Join-Path $root 'tests/kubernetes/FakeKubelet/FakeKubelet.csproj'), '-c', $Configuration, '-o', $kubelet, '--nologo', '-v', 'quiet')
+    $work = '/tmp/pachps-kubelet'
+    Remove-Item $work -Recurse -Force -ErrorAction Ignore
+    $process = Start-Process (Join-Path $kubelet 'FakeKubelet') -ArgumentList '--kubeconfig', "$dir/kubeconfig", '--namespace', 'default', '--work', $work `
+        -RedirectStandardOutput "$dir/kubelet.log" -RedirectStandardError "$dir/kubelet.err" -PassThru
+    Set-Content "$dir/kubelet.pid" $process.Id
+    $deadline = (Get-Date).AddSeconds(60)
+    while (-not (Select-String -Path "$dir/kubelet.log" -Pattern 'ready' -Quiet -ErrorAction Ignore)) {
+        if ($process.HasExited -or (Get-Date) -gt $deadline) { throw "The fake kubelet did not start: $(Get-Content "$dir/kubelet.err" -Raw)" }
+        Start-Sleep -Milliseconds 200
+    }
+    $env:PACHPS_TEST_KUBECONFIG = "$dir/kubeconfig"
+    $env:PACHPS_TEST_KUBELET_WORK = $work
+    Write-Host "Test Kubernetes API server: $dir/kubeconfig"
+}
+
+function Stop-TestKubernetes {
+    & bash (Join-Path $root 'tests/kubernetes/stop-k8s.sh') | Out-Null
+    'PACHPS_TEST_KUBECONFIG', 'PACHPS_TEST_KUBELET_WORK' | ForEach-Object { Remove-Item "env:$_" -ErrorAction Ignore }
+}
+
 function Invoke-Test {
     Invoke-Build
     if ($SkipS3) { Write-Host 'S3 tests are SKIPPED (-SkipS3): no S3 server is started.' -ForegroundColor Yellow }
     else { Start-TestS3 }
+    # The Kubernetes executor keeps content in S3, so its real tier needs the S3 server too.
+    $kubernetes = -not $SkipKubernetes -and -not $SkipS3
+    if (-not $kubernetes) { Write-Host 'Kubernetes integration tests are SKIPPED (-SkipKubernetes or -SkipS3): no API server is started.' -ForegroundColor Yellow }
+    else { Start-TestKubernetes }
     try { Invoke-Suites }
-    finally { if (-not $SkipS3) { Stop-TestS3 } }
+    finally {
+        if ($kubernetes) { Stop-TestKubernetes }
+        if (-not $SkipS3) { Stop-TestS3 }
+    }
 }
 
 function Invoke-Suites {

@@ -113,10 +113,16 @@ Describe 'Example <Number> of <Name>' -ForEach $examples {
         $code = $Code
         if ($job) { $code = $code -replace '1f0c2b6a', $job.Id.Substring(0, 12) -replace '9e3d4c7a', $datum.DatumId.Substring(0, 12) }
         if ($code -match '\$c \|' -and $code -notmatch '\$c =') { $c = Start-PachCommit training master }
-        if ($code -match 'Get-Credential') {
+        if ($code -match 'S3Bucket') {
+            # Against the test S3 server (and test cluster); $key without `$key =` is the credential Get-Credential gave.
             if (-not $env:PACHPS_TEST_S3_ENDPOINT) { Set-ItResult -Skipped -Because 'no test S3 server (build.ps1 Test starts one)' ; return }
             function Get-Credential { Get-TestS3Credential }
+            $key = Get-TestS3Credential
             $code = $code -replace 'http://127\.0\.0\.1:7480', $env:PACHPS_TEST_S3_ENDPOINT
+            if ($code -match '-Kubernetes') {
+                if (-not $env:PACHPS_TEST_KUBECONFIG) { Set-ItResult -Skipped -Because 'no test Kubernetes API server (build.ps1 Test starts one)' ; return }
+                Copy-Item $env:PACHPS_TEST_KUBECONFIG (Join-Path $work 'kubeconfig')
+            }
         }
         Push-Location $work
         try {

@@ -6,7 +6,7 @@ BeforeAll {
 }
 AfterAll { Disconnect-PachStore }
 
-Describe 'The tutorial, steps 2 to 11, with its own specs (<Backend>)' -ForEach $Backends {
+Describe 'The tutorial, steps 2 to 11, with its own specs (<Backend>)' -ForEach $PipelineBackends {
     $PSDefaultParameterValues['It:Skip'] = $SkipBackend
     BeforeAll {
         if (-not $SkipBackend) { Connect-TestStore $Backend (Join-Path $TestDrive "tutorial-$Backend") }

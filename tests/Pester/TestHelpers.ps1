@@ -32,6 +32,11 @@ $script:Backends = @(
     @{ Backend = 'Local'; SkipBackend = $false }
     @{ Backend = 'S3'; SkipBackend = -not $env:PACHPS_TEST_S3_ENDPOINT }
 )
+# Pipeline suites also run with datums as Kubernetes Jobs (content in S3), against the API server and fake kubelet
+# that build.ps1 Test starts (PACHPS_TEST_KUBECONFIG).
+$script:PipelineBackends = $script:Backends + @(
+    @{ Backend = 'Kubernetes'; SkipBackend = -not ($env:PACHPS_TEST_S3_ENDPOINT -and $env:PACHPS_TEST_KUBECONFIG) }
+)
 
 function Get-TestS3Credential {
     [pscredential]::new($env:PACHPS_TEST_S3_ACCESS_KEY, (ConvertTo-SecureString $env:PACHPS_TEST_S3_SECRET_KEY -AsPlainText -Force))
@@ -42,7 +47,8 @@ function Get-ConnectCommand {
     param([Parameter(Mandatory)] [string] $Backend, [Parameter(Mandatory)] [string] $Path)
     if ($Backend -eq 'Local') { return "Connect-PachStore -Path '$Path' | Out-Null" }
     $prefix = 'pester/' + [System.IO.Path]::GetFileName($Path)
-    "Connect-PachStore -Path '$Path' -S3Bucket '$($env:PACHPS_TEST_S3_BUCKET ?? 'pachps-test')' -S3Endpoint '$env:PACHPS_TEST_S3_ENDPOINT' -S3Prefix '$prefix' " +
+    $kubernetes = if ($Backend -eq 'Kubernetes') { "-Kubernetes -KubeConfig '$env:PACHPS_TEST_KUBECONFIG' " } else { '' }
+    "Connect-PachStore -Path '$Path' -S3Bucket '$($env:PACHPS_TEST_S3_BUCKET ?? 'pachps-test')' -S3Endpoint '$env:PACHPS_TEST_S3_ENDPOINT' -S3Prefix '$prefix' $kubernetes" +
         "-Credential ([pscredential]::new('$env:PACHPS_TEST_S3_ACCESS_KEY', (ConvertTo-SecureString '$env:PACHPS_TEST_S3_SECRET_KEY' -AsPlainText -Force))) | Out-Null"
 }
 
