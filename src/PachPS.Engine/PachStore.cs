@@ -41,17 +41,17 @@ public sealed class PachStore : IDisposable
         var full = System.IO.Path.GetFullPath(path);
         if (File.Exists(full))
             throw PachException.Invalid("StorePathIsFile", $"'{full}' is a file; a store is a folder.", full);
-        Directory.CreateDirectory(full);
         var configFile = System.IO.Path.Combine(full, ConfigFileName);
         var saved = File.Exists(configFile) ? JsonSerializer.Deserialize<StoreConfig>(File.ReadAllText(configFile)) : null;
+        if (kubernetes is not null && (s3 ?? saved?.S3) is null)
+            throw PachException.Invalid("KubernetesNeedsS3",
+                "The Kubernetes executor needs the content in S3 (pods cannot read a local folder): connect with -S3Bucket as well.", full);
+        Directory.CreateDirectory(full);
         var existing = saved is not null || File.Exists(System.IO.Path.Combine(full, "metadata.db"));
         if (s3 is not null && existing && (saved?.S3 is not { } old || old.Bucket != s3.Bucket || old.Prefix != s3.Prefix || old.Endpoint != s3.Endpoint))
             throw PachException.State("StoreBackendMismatch",
                 $"The store at '{full}' keeps its content in {(saved?.S3?.DisplayName ?? "its objects folder")}, not {s3.DisplayName}.", full);
         s3 ??= saved?.S3;
-        if (kubernetes is not null && s3 is null)
-            throw PachException.Invalid("KubernetesNeedsS3",
-                "The Kubernetes executor needs the content in S3 (pods cannot read a local folder): connect with -S3Bucket as well.", full);
         kubernetes ??= saved?.Kubernetes;
         IObjectStore objects = s3 is null ? new LocalObjectStore(System.IO.Path.Combine(full, "objects")) : new S3ObjectStore(s3, credentials);
         IDatumExecutor? executor = null;

@@ -30,6 +30,12 @@ public sealed record DatumRequest(string JobId, string DatumId, string Pipeline,
 
     /// <summary>The pipeline's pod-shaping fields (resources, node selector, pull secrets, pod patch).</summary>
     public PodSettings Pod { get; init; } = PodSettings.None;
+
+    /// <summary>
+    /// Cancelled when the store is closing (rather than the job being stopped): work that runs elsewhere is left to
+    /// finish and is collected when the store is opened again.
+    /// </summary>
+    public CancellationToken Closing { get; init; }
 }
 
 /// <summary>A line a datum's process wrote.</summary>

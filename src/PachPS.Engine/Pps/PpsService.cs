@@ -26,6 +26,9 @@ public sealed partial class PpsService : IDisposable
     private readonly List<Task> _tasks = [];
     private readonly CancellationTokenSource _shutdown = new();
 
+    /// <summary>Cancelled when this process stops its background work (the store is closing).</summary>
+    internal CancellationToken Closing => _shutdown.Token;
+
     internal PpsService(PachStore store)
     {
         _store = store;

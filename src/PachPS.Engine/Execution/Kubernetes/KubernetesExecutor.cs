@@ -90,8 +90,9 @@ public sealed class KubernetesExecutor : IDatumExecutor, IDisposable
         }
         catch (OperationCanceledException)
         {
-            // Stopped (Stop-PachJob, a job timeout, the store closing): the Job and its pods go too.
-            await DeleteAsync(name);
+            // Stopped (Stop-PachJob, a job timeout): the Job and its pods go too. The store closing leaves the Job to
+            // run; the next open resubmits the datum, finds the Job by its name and collects it.
+            if (!request.Closing.IsCancellationRequested) await DeleteAsync(name);
             throw;
         }
         var logs = await ReadLogsAsync(name);

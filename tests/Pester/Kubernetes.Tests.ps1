@@ -1,0 +1,117 @@
+#requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.7.1' }
+# The Kubernetes executor against a real API server and Job controller (build.ps1 Test starts them, with a fake kubelet
+# that runs pods as local processes). The tutorial itself runs on it in Pipelines.Tests.ps1.
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    $skip = -not ($env:PACHPS_TEST_S3_ENDPOINT -and $env:PACHPS_TEST_KUBECONFIG)
+}
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-Module $ModulePath -Force
+
+    # PachPS's Jobs as the API server lists them (through the kubeconfig's token).
+    function Get-KubeJob([string] $Selector = 'app.kubernetes.io/managed-by=pachps') {
+        $config = Get-Content $env:PACHPS_TEST_KUBECONFIG -Raw
+        $server = [regex]::Match($config, 'server: "([^"]+)"').Groups[1].Value
+        $token = [regex]::Match($config, 'token: "([^"]+)"').Groups[1].Value
+        $url = "$server/apis/batch/v1/namespaces/default/jobs?labelSelector=$([uri]::EscapeDataString($Selector))"
+        (Invoke-RestMethod $url -Headers @{ Authorization = "Bearer $token" } -SkipCertificateCheck).items
+    }
+    function Wait-Until([scriptblock] $Condition, [int] $Seconds = 60) {
+        $deadline = (Get-Date).AddSeconds($Seconds)
+        while (-not (& $Condition)) {
+            if ((Get-Date) -gt $deadline) { throw "timed out after $Seconds s waiting for: $Condition" }
+            Start-Sleep -Milliseconds 200
+        }
+    }
+}
+
+Describe 'Datums as Kubernetes Jobs' -Skip:$skip {
+    BeforeEach {
+        Connect-TestStore Kubernetes (Join-Path $TestDrive ("k8s-" + [guid]::NewGuid().ToString('N').Substring(0, 8)))
+        New-PachRepo words | Out-Null
+    }
+    AfterEach { Disconnect-PachStore }
+
+    It 'never has more Jobs in flight than parallelism_spec, and keeps each datum''s log' {
+        Add-PachFile words master -Value 'x' -Path /one.txt | Out-Null
+        1..5 | ForEach-Object { Add-PachFile words master -Value "$_" -Path "/w$_.txt" } | Out-Null
+        $inFlight = Join-Path $env:PACHPS_TEST_KUBELET_WORK 'jobs-in-flight.txt'
+        Set-Content $inFlight '' -NoNewline
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'slowcopy' }; parallelism_spec = @{ constant = 2 }
+            transform = @{ cmd = @('sh', '-c', 'sleep 1; echo "copying $words"; cp "$words" /pfs/out/') }
+            input = @{ pfs = @{ repo = 'words'; glob = '/*' } } } | Out-Null
+        $job = Get-PachJob -Pipeline slowcopy | Wait-PachJob -TimeoutSec 120
+        $job.State | Should -Be 'Success' -Because $job.Reason
+        $job.Progress | Should -Be '6 + 0 / 6'
+        (Get-PachFile slowcopy master).Path.Count | Should -Be 6
+        $counts = @(Get-Content $inFlight | Where-Object { $_ } | ForEach-Object { [int]$_ })
+        $counts.Count | Should -Be 6
+        ($counts | Measure-Object -Maximum).Maximum | Should -Be 2
+        (Get-PachLog -Job $job.Id).Message | Should -Contain 'copying /pfs/words/w3.txt'
+        Wait-Until { -not (Get-KubeJob "pachps.io/job=$($job.Id)") } 20   # collected Jobs are deleted
+    }
+
+    It 'retries a failed datum through the Job''s backoffLimit (datum_tries)' {
+        Add-PachFile words master -Value 'flaky' -Path /a.txt | Out-Null
+        $marker = Join-Path $TestDrive ("tried-" + [guid]::NewGuid().ToString('N'))
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'flaky' }; datum_tries = 2
+            transform = @{ cmd = @('sh', '-c', "if [ ! -f $marker ]; then touch $marker; echo first try fails >&2; exit 3; fi; cp `"`$words`" /pfs/out/") }
+            input = @{ pfs = @{ repo = 'words'; glob = '/*' } } } | Out-Null
+        $job = Get-PachJob -Pipeline flaky | Wait-PachJob -TimeoutSec 120
+        $job.State | Should -Be 'Success' -Because $job.Reason
+        (Get-PachDatum -Job $job.Id).Attempts | Should -Be 2
+        Get-PachFileContent flaky master a.txt | Should -Be 'flaky'
+    }
+
+    It 'fails a datum that outlives datum_timeout (activeDeadlineSeconds)' {
+        Add-PachFile words master -Value 'slow' -Path /a.txt | Out-Null
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'sleepy' }; datum_tries = 1; datum_timeout = '2s'
+            transform = @{ cmd = @('sleep', '60') }; input = @{ pfs = @{ repo = 'words'; glob = '/*' } } } | Out-Null
+        $job = Get-PachJob -Pipeline sleepy | Wait-PachJob -TimeoutSec 90
+        $job.State | Should -Be 'Failure'
+        $job.Reason | Should -Match 'datum_timeout exceeded'
+    }
+
+    It 'Stop-PachJob deletes the job''s Kubernetes Jobs' {
+        1..2 | ForEach-Object { Add-PachFile words master -Value "$_" -Path "/w$_.txt" } | Out-Null
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'forever' }; parallelism_spec = @{ constant = 2 }
+            transform = @{ cmd = @('sleep', '300') }; input = @{ pfs = @{ repo = 'words'; glob = '/*' } } } | Out-Null
+        $job = Get-PachJob -Pipeline forever
+        Wait-Until { @(Get-KubeJob "pachps.io/job=$($job.Id)").Count -eq 2 }
+        Stop-PachJob $job.Id | Out-Null
+        Wait-Until { -not (Get-KubeJob "pachps.io/job=$($job.Id)") } 30
+        (Get-PachJob -Id $job.Id).State | Should -Be 'Killed'
+    }
+
+    It 'collects Jobs that finished while the store was closed' {
+        1..2 | ForEach-Object { Add-PachFile words master -Value "$_" -Path "/w$_.txt" } | Out-Null
+        $gate = Join-Path $TestDrive ("gate-" + [guid]::NewGuid().ToString('N'))
+        $runs = Join-Path $TestDrive ("runs-" + [guid]::NewGuid().ToString('N'))
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'gated' }; parallelism_spec = @{ constant = 2 }
+            transform = @{ cmd = @('sh', '-c', "echo `"`$words`" >> $runs; while [ ! -f $gate ]; do sleep 0.2; done; cp `"`$words`" /pfs/out/") }
+            input = @{ pfs = @{ repo = 'words'; glob = '/*' } } } | Out-Null
+        $job = Get-PachJob -Pipeline gated
+        Wait-Until { @(Get-KubeJob "pachps.io/job=$($job.Id)").Count -eq 2 }
+        $store = (Get-PachStore).Path
+        Disconnect-PachStore
+        # The Jobs keep running without the store, and finish.
+        Set-Content $gate ''
+        Wait-Until { $jobs = @(Get-KubeJob "pachps.io/job=$($job.Id)"); $jobs.Count -eq 2 -and -not ($jobs | Where-Object { -not ($_.status.conditions | Where-Object type -EQ Complete) }) }
+        Connect-TestStore Kubernetes $store
+        $done = Get-PachJob -Id $job.Id | Wait-PachJob -TimeoutSec 60
+        $done.State | Should -Be 'Success' -Because $done.Reason
+        (Get-PachFile gated master).Path | Should -Be @('/w1.txt', '/w2.txt')
+        @(Get-Content $runs).Count | Should -Be 2 -Because 'the reopened store collected the Jobs instead of running the datums again'
+        Wait-Until { -not (Get-KubeJob "pachps.io/job=$($job.Id)") } 20
+    }
+}
+
+Describe 'Connect-PachStore -Kubernetes' {
+    It 'refuses a store without S3, creating nothing' {
+        $path = Join-Path $TestDrive 'no-s3'
+        { Connect-PachStore -Path $path -Kubernetes -ErrorAction Stop } | Should -Throw -ErrorId 'KubernetesNeedsS3,PachPS.Commands.ConnectPachStoreCommand'
+        Test-Path $path | Should -BeFalse
+        { Connect-PachStore -Path $path -Namespace x -ErrorAction Stop } | Should -Throw -ErrorId 'KubernetesSwitchRequired,PachPS.Commands.ConnectPachStoreCommand'
+    }
+}
