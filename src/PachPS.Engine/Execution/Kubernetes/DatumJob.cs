@@ -195,6 +195,8 @@ public static class JsonPatch
     private static string[] Tokens(string path) =>
         path.Length == 0 ? [] : path[1..].Split('/').Select(t => t.Replace("~1", "/").Replace("~0", "~")).ToArray();
 
+    private static string Pointer(IEnumerable<string> tokens) => string.Concat(tokens.Select(t => "/" + t.Replace("~", "~0").Replace("/", "~1")));
+
     private static JsonNode? Get(JsonNode? root, string path, string pipeline)
     {
         var node = root;
@@ -214,7 +216,7 @@ public static class JsonPatch
     {
         var tokens = Tokens(path);
         if (tokens.Length == 0) return value;
-        var parent = Get(root, "/" + string.Join('/', tokens[..^1].Select(t => t.Replace("~", "~0").Replace("/", "~1"))), pipeline);
+        var parent = Get(root, Pointer(tokens[..^1]), pipeline);
         var last = tokens[^1];
         switch (parent)
         {
@@ -232,7 +234,8 @@ public static class JsonPatch
     private static JsonNode? Remove(JsonNode? root, string path, string pipeline)
     {
         var tokens = Tokens(path);
-        var parent = Get(root, "/" + string.Join('/', tokens[..^1].Select(t => t.Replace("~", "~0").Replace("/", "~1"))), pipeline);
+        if (tokens.Length == 0) throw Invalid(pipeline, "pod_patch cannot remove the whole pod spec");
+        var parent = Get(root, Pointer(tokens[..^1]), pipeline);
         var last = tokens[^1];
         var removed = parent switch
         {
