@@ -110,6 +110,10 @@ public sealed class KubernetesTests : IAsyncLifetime
         Assert.Equal("pachps-worker", pod.ServiceAccountName);
         var bad = Assert.Throws<PachException>(() => DatumJob.Build(Request() with { Pod = new PodSettings { PodPatch = """[{"op":"remove","path":"/nope"}]""" } }, "c", "", null, new Uri("http://x")));
         Assert.Equal("PipelineSpecInvalidPodPatch", bad.ErrorId);
+        var parse = Assert.Throws<PachException>(() => PipelineSpec.Parse("""
+            { "pipeline": { "name": "p" }, "transform": { "cmd": ["true"] }, "input": { "pfs": { "repo": "raw", "glob": "/*" } }, "pod_patch": "{\"op\": 1}" }
+            """));
+        Assert.Equal("PipelineSpecInvalidPodPatch", parse.ErrorId);
     }
 
     [Fact]

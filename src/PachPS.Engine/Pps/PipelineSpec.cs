@@ -170,9 +170,15 @@ public sealed record PipelineSpec(
                 NodeSelector = (obj["scheduling_spec"] as JsonObject)?["node_selector"] is JsonObject selector
                     ? selector.ToDictionary(p => p.Key, p => p.Value?.ToString() ?? "", StringComparer.Ordinal) : PodSettings.None.NodeSelector,
                 ImagePullSecrets = Strings(obj["image_pull_secrets"], "image_pull_secrets", name),
-                PodPatch = Str(obj["pod_patch"]),
+                PodPatch = Str(obj["pod_patch"]) is { } patch ? Validated(patch, name) : null,
             },
         };
+    }
+
+    private static string Validated(string podPatch, string pipeline)
+    {
+        Execution.Kubernetes.JsonPatch.Validate(podPatch, pipeline);
+        return podPatch;
     }
 
     /// <summary>Pachyderm's resource block ({cpu, memory, disk, gpu: {type, number}}) as Kubernetes quantities.</summary>

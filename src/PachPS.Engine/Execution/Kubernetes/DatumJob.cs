@@ -190,6 +190,22 @@ public static class JsonPatch
         return KubernetesJson.Deserialize<V1PodSpec>(root!.ToJsonString());
     }
 
+    /// <summary>Checks a pod_patch's form when the spec is read: a JSON array of operations, each with a known op and a path.</summary>
+    public static void Validate(string patch, string pipeline)
+    {
+        JsonNode? parsed;
+        try { parsed = JsonNode.Parse(patch); }
+        catch (System.Text.Json.JsonException ex) { throw Invalid(pipeline, $"pod_patch is not a JSON Patch array: {ex.Message}"); }
+        if (parsed is not JsonArray operations) throw Invalid(pipeline, "pod_patch must be a JSON Patch array");
+        foreach (var op in operations)
+        {
+            if (op is not JsonObject o || o["op"]?.GetValueKind() != System.Text.Json.JsonValueKind.String || o["path"]?.GetValueKind() != System.Text.Json.JsonValueKind.String)
+                throw Invalid(pipeline, "every pod_patch operation needs an op and a path");
+            if (o["op"]!.GetValue<string>() is not ("add" or "remove" or "replace" or "copy" or "move" or "test"))
+                throw Invalid(pipeline, $"pod_patch has an unknown op '{o["op"]}'");
+        }
+    }
+
     private static string From(JsonObject op, string pipeline) => op["from"]?.GetValue<string>() ?? throw Invalid(pipeline, "a pod_patch copy/move has no from");
 
     private static string[] Tokens(string path) =>
