@@ -107,6 +107,39 @@ Describe 'Datums as Kubernetes Jobs' -Skip:$skip {
     }
 }
 
+Describe 'datum_batching on Kubernetes' -Skip:$skip {
+    BeforeAll {
+        Connect-TestStore Kubernetes (Join-Path $TestDrive 'k8s-batch')
+        New-PachRepo words | Out-Null
+        1..5 | ForEach-Object { Add-PachFile words master -Value "word $_" -Path "/w$_.txt" } | Out-Null
+        Add-PachFile words master -Value 'bad' -Path /zz-bad.txt | Out-Null
+        $starts = Join-Path $TestDrive 'starts'
+        # The protocol from sh, as in the README; a datum named *bad* makes the worker fail.
+        $loop = 'echo started >> ' + $starts + '; while :; do echo next > "$PACH_DATUM_REQUEST"; read -r r < "$PACH_DATUM_RESPONSE"; ' +
+            '[ "$r" = done ] && exit 0; . "$PACH_DATUM_ENV"; echo "handling $in"; case "$in" in *bad*) exit 4;; esac; ' +
+            'tr a-z A-Z < "$in" > "/pfs/out/$(basename "$in")"; done'
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'batched' }; parallelism_spec = @{ constant = 2 }; datum_tries = 2
+            transform = @{ cmd = @('sh', '-c', $loop); datum_batching = $true }; input = @{ pfs = @{ name = 'in'; repo = 'words'; glob = '/*' } } } | Out-Null
+        $job = Get-PachJob -Pipeline batched | Wait-PachJob -TimeoutSec 120
+    }
+    AfterAll { Disconnect-PachStore }
+
+    It 'serves many datums to one process per Job and keeps their outputs' {
+        $job.State | Should -Be 'Failure'
+        $job.Reason | Should -Match 'exit code 4'
+        (Get-PachDatum -Job $job.Id | Where-Object State -EQ Success).Count | Should -Be 5
+        $bad = Get-PachDatum -Job $job.Id | Where-Object State -EQ Failed
+        $bad.InputFiles | Should -Match 'zz-bad'
+        $bad.Attempts | Should -Be 2
+        # At most 2 workers, then one more start for the retry of the failed datum: far fewer starts than datums.
+        @(Get-Content $starts).Count | Should -BeLessOrEqual 4
+    }
+    It 'attributes each line of the log to its datum' {
+        $w3 = Get-PachDatum -Job $job.Id | Where-Object InputFiles -Match 'w3'
+        (Get-PachLog -Job $job.Id -Datum $w3.DatumId).Message | Should -Be 'handling /pfs/in/w3.txt'
+    }
+}
+
 Describe 'Connect-PachStore -Kubernetes' {
     It 'refuses a store without S3, creating nothing' {
         $path = Join-Path $TestDrive 'no-s3'

@@ -88,6 +88,27 @@ public sealed class KubernetesTests : IAsyncLifetime
     }
 
     [Fact]
+    public void ABatchJobCarriesEveryDatumAndServesThemOneByOne()
+    {
+        var batch = new[] { Request("aaaaaaaaaaaaaaaa0001"), Request("bbbbbbbbbbbbbbbb0002") };
+        var manifest = DatumJob.BatchManifest(batch, key => new Uri("http://s3.test/" + key));
+        var lines = manifest.TrimEnd('\n').Split('\n');
+        Assert.Contains("t\t.pachps/ids/1\tbbbbbbbbbbbbbbbb0002", lines);
+        Assert.Contains("t\t.pachps/envs/0\tin='/pfs/in/a.txt'", lines);
+        Assert.Contains("d\t.pachps/datums/1/in", lines);
+        Assert.Contains("c\t.pachps/datums/0/in/a.txt\t100-102\thttp://s3.test/pack/p1", lines);
+        var job = DatumJob.Build(batch[0], "curl:1", manifest, null, new Uri("http://s3.test/put"), batch);
+        Assert.Equal(DatumJob.BatchName(batch[0].JobId, batch[0].DatumId), job.Metadata.Name);
+        Assert.Equal("true", job.Metadata.Labels[DatumJob.BatchLabel]);
+        Assert.Equal(0, job.Spec.BackoffLimit); // failed datums go back to the queue instead
+        Assert.Equal(180, job.Spec.ActiveDeadlineSeconds); // datum_timeout for each datum of the batch
+        var transform = job.Spec.Template.Spec.InitContainers[1];
+        Assert.Equal(["sh", "-c", DatumJob.BatchScript, "pachps-batch", "python", "run.py"], transform.Command);
+        Assert.DoesNotContain(transform.Env, e => e.Name == "in"); // datum variables come through the protocol's env file
+        Assert.Contains(job.Spec.Template.Spec.Containers[0].Env, e => e.Name == "PACH_UPLOAD_DIR" && e.Value == "/pfs/.pachps/result");
+    }
+
+    [Fact]
     public void PodFieldsAndPodPatchApply()
     {
         var spec = PipelineSpec.Parse("""

@@ -71,6 +71,15 @@ public interface IBatchSource
 
     /// <summary>A datum ended: success with its outputs in <see cref="DatumResult.OutputFolder"/>, or failure.</summary>
     void Complete(DatumRequest datum, DatumResult result);
+
+    /// <summary>A datum taken but never started (its batch ended first): it goes back to the queue, no try counted.</summary>
+    void Return(DatumRequest datum);
+}
+
+/// <summary>Log entries with this stream are not output: they say which datum the following lines belong to.</summary>
+public static class LogStreams
+{
+    public const string DatumSwitch = "datum";
 }
 
 /// <summary>An executor that can run many datums in one process (Pachyderm's datum_batching).</summary>

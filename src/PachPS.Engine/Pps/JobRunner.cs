@@ -333,10 +333,27 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             }
         }
 
-        public void Log(ExecutionLog line) => runner._logs.Enqueue(new LogDoc
+        public void Return(DatumRequest request)
+        {
+            var (datum, _) = _inHand[request.DatumId];
+            _inHand.Remove(request.DatumId);
+            attempts.AddOrUpdate(datum.Hash, 0, (_, n) => n - 1);
+            Taken--;
+            queue.Enqueue(datum);
+        }
+
+        public void Log(ExecutionLog line)
+        {
+            if (line.Stream == LogStreams.DatumSwitch)
+            {
+                _current = line.Message;
+                return;
+            }
+            runner._logs.Enqueue(new LogDoc
         {
             Job = runner.JobId, Pipeline = job.Pipeline, Datum = _current ?? "", Time = line.Time, Stream = line.Stream, Message = line.Message,
         });
+        }
     }
 
     /// <summary>The executor's view of a datum.</summary>

@@ -18,6 +18,7 @@ public static class DatumJob
     public const string PipelineLabel = "pachps.io/pipeline";
     public const string JobLabel = "pachps.io/job";
     public const string DatumLabel = "pachps.io/datum";
+    public const string BatchLabel = "pachps.io/batch";
     public const string FetchContainer = "fetch";
     public const string TransformContainer = "transform";
     public const string UploadContainer = "upload";
@@ -34,6 +35,7 @@ public static class DatumJob
             d) mkdir -p "/pfs/$path" ;;
             f) mkdir -p "$(dirname "/pfs/$path")"; : > "/pfs/$path" ;;
             c) curl -fsS -r "$range" "$url" >> "/pfs/$path" ;;
+            t) mkdir -p "$(dirname "/pfs/$path")"; printf '%s\n' "$range" >> "/pfs/$path" ;;
           esac
         done < /pfs/.pachps/manifest
         """;
@@ -46,10 +48,56 @@ public static class DatumJob
         exit $rc
         """;
 
-    /// <summary>Upload: /pfs/out as a tar, PUT through the presigned URL.</summary>
+    /// <summary>
+    /// Transform of a batch (datum_batching): serves the batching protocol to the spec's command, which it starts once.
+    /// Each "next" finishes the datum in hand (its /pfs/out kept under result/outs/&lt;n&gt;) and moves the next datum's
+    /// inputs into /pfs; the worker's exit ends the batch (non-zero fails the datum in hand). result/status lists each
+    /// datum started: "&lt;n&gt; ok" or "&lt;n&gt; failed &lt;code&gt;"; datums never started are not listed.
+    /// </summary>
+    internal const string BatchScript = """
+        set -u
+        P=/pfs/.pachps; R=$P/result
+        mkdir -p "$R/outs" /pfs/out; : > "$R/status"
+        n=$(ls "$P/ids" | wc -l)
+        mkfifo "$P/req" "$P/resp"
+        export PACH_DATUM_REQUEST="$P/req" PACH_DATUM_RESPONSE="$P/resp" PACH_DATUM_ENV="$P/env" PACH_DATUM_BATCH=1
+        exec 3<>"$P/req" 4<>"$P/resp"
+        input=/dev/null; [ -f "$P/stdin" ] && input="$P/stdin"
+        ( "$@" < "$input"; echo "exit $?" >&3 ) &
+        i=-1
+        while read -r word code <&3; do
+          if [ "$word" = exit ]; then
+            for c in ${PACH_ACCEPT_RETURN_CODE:-}; do [ "$code" = "$c" ] && code=0; done
+            if [ "$i" -ge 0 ] && [ "$i" -lt "$n" ]; then
+              if [ "$code" = 0 ]; then mv /pfs/out "$R/outs/$i" && echo "$i ok" >> "$R/status"; else echo "$i failed $code" >> "$R/status"; fi
+            fi
+            exit 0
+          fi
+          if [ "$i" -ge 0 ] && [ "$i" -lt "$n" ]; then
+            mv /pfs/out "$R/outs/$i"; echo "$i ok" >> "$R/status"
+            for d in /pfs/*; do rm -rf "$d"; done
+            mkdir -p /pfs/out
+          fi
+          i=$((i+1))
+          if [ "$i" -lt "$n" ]; then
+            for d in "$P/datums/$i"/*; do [ -e "$d" ] && mv "$d" /pfs/; done
+            cp "$P/envs/$i" "$P/env"
+            id=$(cat "$P/ids/$i")
+            echo "pachps-datum $id"
+            echo "datum $id" >&4
+          else
+            echo done >&4
+          fi
+        done
+        """;
+
+    /// <summary>The line the batch transform writes before each datum's output, so logs are attributed to datums.</summary>
+    internal const string DatumMarker = "pachps-datum ";
+
+    /// <summary>Upload: /pfs/out (a batch: its result folder) as a tar, PUT through the presigned URL.</summary>
     internal const string UploadScript = """
         set -eu
-        cd /pfs/out
+        cd "${PACH_UPLOAD_DIR:-/pfs/out}"
         tar -cf /pfs/.pachps/out.tar .
         curl -fsS -X PUT -T /pfs/.pachps/out.tar "$PACH_UPLOAD_URL"
         """;
@@ -58,6 +106,9 @@ public static class DatumJob
 
     /// <summary>A Job name that is the same every time the datum is submitted, so a resubmission finds the first one.</summary>
     public static string Name(string jobId, string datumId) => $"pachps-{jobId[..Math.Min(16, jobId.Length)]}-{datumId[..Math.Min(16, datumId.Length)]}".ToLowerInvariant();
+
+    /// <summary>The Job of a batch: named after its first datum.</summary>
+    public static string BatchName(string jobId, string firstDatumId) => $"pachps-{jobId[..Math.Min(16, jobId.Length)]}-b{firstDatumId[..Math.Min(15, firstDatumId.Length)]}".ToLowerInvariant();
 
     /// <summary>Where the datum's staging objects live in the content store.</summary>
     public static string StagingPrefix(string jobId, string datumId) => $"k8s/{jobId}/{datumId}/";
@@ -69,13 +120,36 @@ public static class DatumJob
     public static string Manifest(DatumRequest request, Func<string, Uri> presignGet)
     {
         var text = new StringBuilder();
+        AppendInputs(text, request, "", new Dictionary<string, Uri>(StringComparer.Ordinal), presignGet);
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// The manifest of a batch: each datum's inputs under .pachps/datums/&lt;n&gt;/, its id in .pachps/ids/&lt;n&gt; and its
+    /// variables (KEY='value' lines, as the batching protocol's env file) in .pachps/envs/&lt;n&gt;.
+    /// </summary>
+    public static string BatchManifest(IReadOnlyList<DatumRequest> batch, Func<string, Uri> presignGet)
+    {
+        var text = new StringBuilder();
         var urls = new Dictionary<string, Uri>(StringComparer.Ordinal);
+        for (var n = 0; n < batch.Count; n++)
+        {
+            text.Append("t\t.pachps/ids/").Append(n).Append('\t').Append(batch[n].DatumId).Append('\n');
+            foreach (var (key, value) in LocalProcessExecutor.DatumEnvironment(batch[n], "/pfs"))
+                text.Append("t\t.pachps/envs/").Append(n).Append('\t').Append(key).Append("='").Append(value.Replace("'", "'\\''")).Append("'\n");
+            AppendInputs(text, batch[n], $".pachps/datums/{n}/", urls, presignGet);
+        }
+        return text.ToString();
+    }
+
+    private static void AppendInputs(StringBuilder text, DatumRequest request, string prefix, Dictionary<string, Uri> urls, Func<string, Uri> presignGet)
+    {
         foreach (var input in request.Inputs)
         {
-            text.Append("d\t").Append(input.Name).Append('\n');
+            text.Append("d\t").Append(prefix).Append(input.Name).Append('\n');
             foreach (var file in input.Files)
             {
-                var path = input.Name + file.Path;
+                var path = prefix + input.Name + file.Path;
                 text.Append("f\t").Append(path).Append('\n');
                 var content = file.Content ?? throw new InvalidOperationException($"'{file.Path}' has no stored content to fetch.");
                 foreach (var chunk in content.Chunks)
@@ -86,11 +160,14 @@ public static class DatumJob
                 }
             }
         }
-        return text.ToString();
     }
 
-    /// <summary>The Job for a datum. <paramref name="manifest"/> is inline text, or null with <paramref name="manifestUrl"/>.</summary>
-    public static V1Job Build(DatumRequest request, string image, string? manifest, Uri? manifestUrl, Uri uploadUrl)
+    /// <summary>
+    /// The Job for a datum, or with <paramref name="batch"/> for a batch of datums (one worker serving them in turn;
+    /// <paramref name="request"/> is then the batch's first datum). <paramref name="manifest"/> is inline text, or null
+    /// with <paramref name="manifestUrl"/>.
+    /// </summary>
+    public static V1Job Build(DatumRequest request, string image, string? manifest, Uri? manifestUrl, Uri uploadUrl, IReadOnlyList<DatumRequest>? batch = null)
     {
         var t = request.Transform;
         var labels = new Dictionary<string, string>
@@ -100,13 +177,16 @@ public static class DatumJob
             [JobLabel] = request.JobId,
             [DatumLabel] = request.DatumId[..Math.Min(63, request.DatumId.Length)],
         };
+        if (batch is not null) labels[BatchLabel] = "true";
         var fetchEnv = new List<V1EnvVar>();
         if (manifestUrl is not null) fetchEnv.Add(Env("PACH_MANIFEST_URL", manifestUrl.AbsoluteUri));
         else fetchEnv.Add(Env("PACH_MANIFEST", manifest ?? ""));
         if (t.Stdin.Count > 0) fetchEnv.Add(Env("PACH_STDIN", string.Join('\n', t.Stdin)));
 
+        // A batch's datum variables come one datum at a time through the protocol's env file.
+        var datumEnv = batch is null ? LocalProcessExecutor.DatumEnvironment(request, "/pfs") : [];
         var transformEnv = t.Env.Select(kv => Env(kv.Key, kv.Value))
-            .Concat(LocalProcessExecutor.DatumEnvironment(request, "/pfs").Select(kv => Env(kv.Key, kv.Value)))
+            .Concat(datumEnv.Select(kv => Env(kv.Key, kv.Value)))
             .GroupBy(e => e.Name).Select(g => g.Last()).ToList();
         if (t.AcceptReturnCode.Count > 0) transformEnv.Add(Env("PACH_ACCEPT_RETURN_CODE", string.Join(' ', t.AcceptReturnCode)));
 
@@ -127,7 +207,7 @@ public static class DatumJob
                 {
                     Name = TransformContainer,
                     Image = t.Image ?? "busybox",
-                    Command = ["sh", "-c", TransformScript, "pachps-transform", .. t.Cmd],
+                    Command = batch is null ? ["sh", "-c", TransformScript, "pachps-transform", .. t.Cmd] : ["sh", "-c", BatchScript, "pachps-batch", .. t.Cmd],
                     Env = transformEnv,
                     WorkingDir = t.WorkingDir,
                     VolumeMounts = mount,
@@ -136,7 +216,11 @@ public static class DatumJob
             ],
             Containers =
             [
-                new V1Container { Name = UploadContainer, Image = image, Command = ["sh", "-c", UploadScript], Env = [Env("PACH_UPLOAD_URL", uploadUrl.AbsoluteUri)], VolumeMounts = mount },
+                new V1Container
+                {
+                    Name = UploadContainer, Image = image, Command = ["sh", "-c", UploadScript], VolumeMounts = mount,
+                    Env = batch is null ? [Env("PACH_UPLOAD_URL", uploadUrl.AbsoluteUri)] : [Env("PACH_UPLOAD_URL", uploadUrl.AbsoluteUri), Env("PACH_UPLOAD_DIR", "/pfs/.pachps/result")],
+                },
             ],
             NodeSelector = request.Pod.NodeSelector.Count == 0 ? null : request.Pod.NodeSelector.ToDictionary(kv => kv.Key, kv => kv.Value),
             ImagePullSecrets = request.Pod.ImagePullSecrets.Count == 0 ? null : request.Pod.ImagePullSecrets.Select(n => new V1LocalObjectReference { Name = n }).ToList(),
@@ -146,11 +230,12 @@ public static class DatumJob
         {
             ApiVersion = "batch/v1",
             Kind = "Job",
-            Metadata = new V1ObjectMeta { Name = Name(request.JobId, request.DatumId), Labels = labels },
+            Metadata = new V1ObjectMeta { Name = batch is null ? Name(request.JobId, request.DatumId) : BatchName(request.JobId, request.DatumId), Labels = labels },
             Spec = new V1JobSpec
             {
-                BackoffLimit = Math.Max(0, request.Tries - 1),
-                ActiveDeadlineSeconds = request.Timeout is { } timeout ? Math.Max(1, (long)Math.Ceiling(timeout.TotalSeconds)) : null,
+                // A batch is not retried as a whole: its failed datums go back to the queue for a later batch.
+                BackoffLimit = batch is null ? Math.Max(0, request.Tries - 1) : 0,
+                ActiveDeadlineSeconds = request.Timeout is { } timeout ? Math.Max(1, (long)Math.Ceiling(timeout.TotalSeconds * (batch?.Count ?? 1))) : null,
                 Template = new V1PodTemplateSpec { Metadata = new V1ObjectMeta { Labels = labels }, Spec = pod },
             },
         };

@@ -46,6 +46,13 @@ internal sealed class JobWatcher : IDisposable
         return await waiter.Task;
     }
 
+    /// <summary>Waits until no Job of that name is known (after a delete), so one of the same name can be created.</summary>
+    public async Task WaitGoneAsync(string name, CancellationToken cancel)
+    {
+        await _firstList.Task.WaitAsync(cancel);
+        while (_jobs.ContainsKey(name)) await Task.Delay(100, cancel);
+    }
+
     public static bool IsFinished(V1Job job) =>
         job.Status?.Conditions?.Any(c => c.Status == "True" && c.Type is "Complete" or "Failed") == true;
 

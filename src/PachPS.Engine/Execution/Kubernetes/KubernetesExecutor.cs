@@ -13,10 +13,12 @@ namespace PachPS.Engine.Execution.Kubernetes;
 /// activeDeadlineSeconds datum_timeout; the Job controller's verdict, seen through the watch API, ends the datum.
 /// Job names are fixed per datum, so a store reopened after a crash finds the Jobs it submitted and collects them.
 /// </summary>
-public sealed class KubernetesExecutor : IDatumExecutor, IDisposable
+public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDisposable
 {
     /// <summary>A manifest longer than this goes to the content store and the pod fetches it by URL.</summary>
     public const int InlineManifestLimit = 16 * 1024;
+    /// <summary>Datums per Job of a batching pipeline.</summary>
+    public const int BatchSize = 64;
     private static readonly TimeSpan UrlLifetime = TimeSpan.FromHours(12);
 
     private readonly IKubernetes _client;
@@ -73,15 +75,105 @@ public sealed class KubernetesExecutor : IDatumExecutor, IDisposable
         var staging = DatumJob.StagingPrefix(request.JobId, request.DatumId);
         var outFolder = Path.Combine(request.WorkFolder, "pfs", "out");
         var downloaded = request.Inputs.Sum(i => i.Files.Sum(f => f.Size));
-        var manifest = DatumJob.Manifest(request, key => _presigner.Presign(key, put: false, UrlLifetime));
-        Uri? manifestUrl = null;
-        if (manifest.Length > InlineManifestLimit)
+        var (manifest, manifestUrl) = Stage(staging, DatumJob.Manifest(request, PresignGet));
+        var job = DatumJob.Build(request, _image, manifest, manifestUrl, _presigner.Presign(staging + "out.tar", put: true, UrlLifetime));
+        var (finished, logs) = await SubmitAsync(job, request.Closing, cancel);
+        foreach (var line in logs) request.OnLog?.Invoke(line);
+        var attempts = Math.Max(1, (finished?.Status?.Failed ?? 0) + (finished?.Status?.Succeeded ?? 0));
+        try
         {
-            _objects.Put(staging + "manifest", System.Text.Encoding.UTF8.GetBytes(manifest));
-            manifestUrl = _presigner.Presign(staging + "manifest", put: false, UrlLifetime);
+            if (!IsComplete(finished))
+            {
+                var (exit, reason) = await FailureAsync(name, finished, attempts);
+                return new DatumResult(false, exit, reason + LocalProcessExecutor.StderrTail(logs, merged: true), outFolder, downloaded, logs) { Attempts = attempts };
+            }
+            Directory.CreateDirectory(outFolder);
+            await ExtractAsync(staging + "out.tar", outFolder, cancel);
+            return new DatumResult(true, 0, "", outFolder, downloaded, logs) { Attempts = attempts };
         }
-        var job = DatumJob.Build(request, _image, manifestUrl is null ? manifest : null, manifestUrl, _presigner.Presign(staging + "out.tar", put: true, UrlLifetime));
+        finally { await CleanUpAsync(name, staging); }
+    }
 
+    /// <summary>
+    /// A batching pipeline's worker slot: up to <see cref="BatchSize"/> datums in one Job whose transform container
+    /// serves them to the command in turn (<see cref="DatumJob.BatchScript"/>). Datums the batch never started go back
+    /// to the queue. A batch is resubmitted, not collected, after the store is reopened.
+    /// </summary>
+    public async Task RunBatchAsync(string workFolder, Pps.TransformSpec transform, IBatchSource source, Action<ExecutionLog>? onLog, CancellationToken cancel)
+    {
+        var batch = new List<DatumRequest>();
+        while (batch.Count < BatchSize && source.Next() is { } datum) batch.Add(datum);
+        if (batch.Count == 0) return;
+        var first = batch[0];
+        var name = DatumJob.BatchName(first.JobId, first.DatumId);
+        var staging = DatumJob.StagingPrefix(first.JobId, "b" + first.DatumId);
+        var (manifest, manifestUrl) = Stage(staging, DatumJob.BatchManifest(batch, PresignGet));
+        var job = DatumJob.Build(first, _image, manifest, manifestUrl, _presigner.Presign(staging + "out.tar", put: true, UrlLifetime), batch);
+        // A batch Job left from an earlier session holds other datums now: it goes before this one is submitted.
+        await DeleteAsync(name);
+        await _watcher.WaitGoneAsync(name, cancel);
+        var (finished, logs) = await SubmitAsync(job, first.Closing, cancel);
+        var ids = batch.ToDictionary(d => d.DatumId, StringComparer.Ordinal);
+        foreach (var line in logs)
+            onLog?.Invoke(line.Message.StartsWith(DatumJob.DatumMarker, StringComparison.Ordinal) && ids.ContainsKey(line.Message[DatumJob.DatumMarker.Length..])
+                ? line with { Stream = LogStreams.DatumSwitch, Message = line.Message[DatumJob.DatumMarker.Length..] }
+                : line);
+        try
+        {
+            if (!IsComplete(finished))
+            {
+                var (exit, reason) = await FailureAsync(name, finished, 1);
+                foreach (var datum in batch) source.Complete(datum, new DatumResult(false, exit, reason, "", Downloaded(datum), []));
+                return;
+            }
+            var result = Path.Combine(workFolder, "result");
+            if (Directory.Exists(result)) Directory.Delete(result, recursive: true);
+            Directory.CreateDirectory(result);
+            await ExtractAsync(staging + "out.tar", result, cancel);
+            var status = File.ReadAllLines(Path.Combine(result, "status")).Select(l => l.Split(' ')).Where(p => p.Length >= 2)
+                .ToDictionary(p => int.Parse(p[0], System.Globalization.CultureInfo.InvariantCulture), p => p);
+            for (var n = 0; n < batch.Count; n++)
+            {
+                if (!status.TryGetValue(n, out var line)) source.Return(batch[n]);
+                else if (line[1] == "ok") source.Complete(batch[n], new DatumResult(true, 0, "", Path.Combine(result, "outs", n.ToString(System.Globalization.CultureInfo.InvariantCulture)), Downloaded(batch[n]), []));
+                else
+                {
+                    var code = line.Length > 2 && int.TryParse(line[2], out var c) ? c : -1;
+                    var tail = LocalProcessExecutor.StderrTail(DatumLines(logs, batch[n].DatumId), merged: true);
+                    source.Complete(batch[n], new DatumResult(false, code, $"exit code {code}" + tail, "", Downloaded(batch[n]), []));
+                }
+            }
+        }
+        finally { await CleanUpAsync(name, staging); }
+    }
+
+    private static long Downloaded(DatumRequest datum) => datum.Inputs.Sum(i => i.Files.Sum(f => f.Size));
+
+    /// <summary>A batch's log lines that belong to one datum (between its marker and the next).</summary>
+    private static IEnumerable<ExecutionLog> DatumLines(IEnumerable<ExecutionLog> logs, string datumId)
+    {
+        var mine = false;
+        foreach (var line in logs)
+        {
+            if (line.Message.StartsWith(DatumJob.DatumMarker, StringComparison.Ordinal)) mine = line.Message[DatumJob.DatumMarker.Length..] == datumId;
+            else if (mine) yield return line;
+        }
+    }
+
+    private Uri PresignGet(string key) => _presigner.Presign(key, put: false, UrlLifetime);
+
+    /// <summary>An inline manifest, or (when long) one put in the content store and fetched by presigned URL.</summary>
+    private (string? Inline, Uri? Url) Stage(string staging, string manifest)
+    {
+        if (manifest.Length <= InlineManifestLimit) return (manifest, null);
+        _objects.Put(staging + "manifest", System.Text.Encoding.UTF8.GetBytes(manifest));
+        return (null, PresignGet(staging + "manifest"));
+    }
+
+    /// <summary>Creates the Job (one that exists already is a resubmission: fine) and waits until it is finished.</summary>
+    private async Task<(V1Job? Finished, List<ExecutionLog> Logs)> SubmitAsync(V1Job job, CancellationToken closing, CancellationToken cancel)
+    {
+        var name = job.Metadata.Name;
         V1Job? finished;
         try
         {
@@ -92,35 +184,36 @@ public sealed class KubernetesExecutor : IDatumExecutor, IDisposable
         {
             // Stopped (Stop-PachJob, a job timeout): the Job and its pods go too. The store closing leaves the Job to
             // run; the next open resubmits the datum, finds the Job by its name and collects it.
-            if (!request.Closing.IsCancellationRequested) await DeleteAsync(name);
+            if (!closing.IsCancellationRequested) await DeleteAsync(name);
             throw;
         }
-        var logs = await ReadLogsAsync(name);
-        foreach (var line in logs) request.OnLog?.Invoke(line);
-        var attempts = Math.Max(1, (finished?.Status?.Failed ?? 0) + (finished?.Status?.Succeeded ?? 0));
-        try
-        {
-            var complete = finished?.Status?.Conditions?.Any(c => c.Type == "Complete" && c.Status == "True") == true;
-            if (!complete)
-            {
-                var condition = finished?.Status?.Conditions?.FirstOrDefault(c => c.Type == "Failed" && c.Status == "True");
-                var reason = finished is null ? $"Kubernetes Job {name} was deleted before it finished"
-                    : condition?.Reason == "DeadlineExceeded" ? $"datum_timeout exceeded: Kubernetes stopped Job {name} ({condition.Message})"
-                    : $"Kubernetes Job {name} failed ({condition?.Reason}: {condition?.Message}) after {attempts} attempt(s)";
-                var exit = await TransformExitCodeAsync(name);
-                if (exit is not null) reason += $"; exit code {exit}";
-                return new DatumResult(false, exit ?? -1, reason + LocalProcessExecutor.StderrTail(logs, merged: true), outFolder, downloaded, logs) { Attempts = attempts };
-            }
-            Directory.CreateDirectory(outFolder);
-            var tar = _objects.Get(staging + "out.tar");
-            using (var stream = new MemoryStream(tar, writable: false)) await TarFile.ExtractToDirectoryAsync(stream, outFolder, overwriteFiles: true, cancel);
-            return new DatumResult(true, 0, "", outFolder, downloaded, logs) { Attempts = attempts };
-        }
-        finally
-        {
-            await DeleteAsync(name);
-            foreach (var key in _objects.List(staging).ToList()) _objects.Delete(key);
-        }
+        return (finished, await ReadLogsAsync(name));
+    }
+
+    private static bool IsComplete(V1Job? job) => job?.Status?.Conditions?.Any(c => c.Type == "Complete" && c.Status == "True") == true;
+
+    private async Task<(int Exit, string Reason)> FailureAsync(string name, V1Job? finished, int attempts)
+    {
+        var condition = finished?.Status?.Conditions?.FirstOrDefault(c => c.Type == "Failed" && c.Status == "True");
+        var reason = finished is null ? $"Kubernetes Job {name} was deleted before it finished"
+            : condition?.Reason == "DeadlineExceeded" ? $"datum_timeout exceeded: Kubernetes stopped Job {name} ({condition.Message})"
+            : $"Kubernetes Job {name} failed ({condition?.Reason}: {condition?.Message}) after {attempts} attempt(s)";
+        var exit = await TransformExitCodeAsync(name);
+        if (exit is not null) reason += $"; exit code {exit}";
+        return (exit ?? -1, reason);
+    }
+
+    private async Task ExtractAsync(string key, string folder, CancellationToken cancel)
+    {
+        var tar = _objects.Get(key);
+        using var stream = new MemoryStream(tar, writable: false);
+        await TarFile.ExtractToDirectoryAsync(stream, folder, overwriteFiles: true, cancel);
+    }
+
+    private async Task CleanUpAsync(string name, string staging)
+    {
+        await DeleteAsync(name);
+        foreach (var key in _objects.List(staging).ToList()) _objects.Delete(key);
     }
 
     /// <summary>The transform container's log of every pod the Job ran, oldest pod first, with the server's timestamps.</summary>
