@@ -61,6 +61,9 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
             throw;
         }
         await Task.WhenAll(stdout, stderr);
+        // Process.Dispose leaves the pipe streams to the finalizer, which then closes thousands of them on one thread.
+        process.StandardOutput.Dispose();
+        process.StandardError.Dispose();
         var code = process.ExitCode;
         var ok = code == 0 || t.AcceptReturnCode.Contains(code);
         List<ExecutionLog> snapshot;
