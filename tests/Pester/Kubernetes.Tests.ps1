@@ -52,6 +52,18 @@ Describe 'Datums as Kubernetes Jobs' -Skip:$skip {
         Wait-Until { -not (Get-KubeJob "pachps.io/job=$($job.Id)") } 20   # collected Jobs are deleted
     }
 
+    It 'fetches a datum of many files through a manifest that is itself a presigned object' {
+        $files = foreach ($i in 1..400) { $f = Join-Path $TestDrive "many/f$i.txt"; $null = New-Item -Force $f -Value "file $i`n"; $f }
+        Add-PachFile words master /many -Source (Join-Path $TestDrive 'many') -Recurse | Out-Null
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'count' }
+            transform = @{ cmd = @('sh', '-c', 'ls /pfs/words/many | wc -l > /pfs/out/files; cat /pfs/words/many/f400.txt > /pfs/out/last') }
+            input = @{ pfs = @{ repo = 'words'; glob = '/' } } } | Out-Null
+        $job = Get-PachJob -Pipeline count | Wait-PachJob -TimeoutSec 120
+        $job.State | Should -Be 'Success' -Because $job.Reason
+        [int](Get-PachFileContent count master files) | Should -Be 400
+        Get-PachFileContent count master last | Should -Be 'file 400'
+    }
+
     It 'retries a failed datum through the Job''s backoffLimit (datum_tries)' {
         Add-PachFile words master -Value 'flaky' -Path /a.txt | Out-Null
         $marker = Join-Path $TestDrive ("tried-" + [guid]::NewGuid().ToString('N'))

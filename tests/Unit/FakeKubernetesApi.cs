@@ -67,6 +67,9 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
 
     public bool Exists(string name) => _jobs.ContainsKey(name);
 
+    /// <summary>The Job as it was created (its JSON), for checks of what the executor sent.</summary>
+    public string? Created(string name) => _jobs.TryGetValue(name, out var job) ? job.ToJsonString() : null;
+
     public string VersionOf(string name) => _jobs[name]["metadata"]!["resourceVersion"]!.GetValue<string>();
 
     /// <summary>Sends a Job event to the open watch streams and keeps it, so a watch from an older version replays it.</summary>

@@ -154,6 +154,28 @@ public sealed class KubernetesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALongManifestIsFetchedThroughItsOwnPresignedUrl()
+    {
+        var files = Enumerable.Range(0, 300).Select(i => new DatumFile($"/f{i:D3}.txt", 3, () => Stream.Null)
+            { Content = new FileContent(3, "h", [new ChunkRef("h" + i, "pack/p1", i * 3, 3)]) }).ToList();
+        var request = Request() with { Inputs = [new DatumMount("in", "raw", "c0ffee", "/", files)] };
+        var name = DatumJob.Name(request.JobId, request.DatumId);
+        var staging = DatumJob.StagingPrefix(request.JobId, request.DatumId);
+        var run = _executor.RunAsync(request, CancellationToken.None);
+        await Until(() => _api.Exists(name));
+        var created = _api.Created(name)!;
+        Assert.Contains("PACH_MANIFEST_URL", created);
+        Assert.DoesNotContain("\"PACH_MANIFEST\"", created);
+        var manifest = Encoding.UTF8.GetString(_objects.Get(staging + "manifest"));
+        Assert.True(manifest.Length > KubernetesExecutor.InlineManifestLimit);
+        Assert.Contains("c\tin/f299.txt\t897-899\t", manifest);
+        Uploaded(request, "r.txt", "x");
+        _api.MarkComplete(name);
+        Assert.True((await run.WaitAsync(TimeSpan.FromSeconds(20))).Success);
+        Assert.Empty(_objects.List(staging)); // the manifest and the output tar are removed once collected
+    }
+
+    [Fact]
     public async Task AResubmissionFindsTheJobThatExists_409()
     {
         var request = Request();
