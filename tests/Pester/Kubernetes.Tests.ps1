@@ -85,6 +85,21 @@ Describe 'Datums as Kubernetes Jobs' -Skip:$skip {
         $job.Reason | Should -Match 'datum_timeout exceeded'
     }
 
+    It 'shows the transform container''s log while the datum runs (Get-PachLog -Follow), each line once' {
+        Add-PachFile words master -Value 'x' -Path /a.txt | Out-Null
+        $gate = Join-Path $TestDrive ("gate-" + [guid]::NewGuid().ToString('N'))
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'talker' }
+            transform = @{ cmd = @('sh', '-c', "echo first; while [ ! -f $gate ]; do sleep 0.1; done; echo second") }
+            input = @{ pfs = @{ repo = 'words'; glob = '/*' } } } | Out-Null
+        $job = Get-PachJob -Pipeline talker
+        Wait-Until { (Get-PachLog -Job $job.Id).Message -contains 'first' } 30
+        (Get-PachJob -Id $job.Id).State | Should -Be 'Running'
+        Set-Content $gate ''
+        $followed = Get-PachLog -Job $job.Id -Follow
+        $followed.Message | Should -Be @('first', 'second')
+        (Get-PachJob -Id $job.Id).State | Should -Be 'Success'
+    }
+
     It 'Stop-PachJob deletes the job''s Kubernetes Jobs' {
         1..2 | ForEach-Object { Add-PachFile words master -Value "$_" -Path "/w$_.txt" } | Out-Null
         New-PachPipeline -Spec @{ pipeline = @{ name = 'forever' }; parallelism_spec = @{ constant = 2 }

@@ -30,12 +30,27 @@ var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders();
 builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.UseHttps(SelfSigned())));
 var app = builder.Build();
-app.MapGet("/containerLogs/{podNamespace}/{pod}/{container}", (string podNamespace, string pod, string container, bool? timestamps) =>
+app.MapGet("/containerLogs/{podNamespace}/{pod}/{container}", async (HttpContext http, string podNamespace, string pod, string container, bool? timestamps, bool? follow) =>
 {
+    // The log so far; with follow=true, then each new line until the container has exited.
     var file = kubelet.LogFile(podNamespace, pod, container);
-    if (!File.Exists(file)) return Results.NotFound();
-    var lines = File.ReadAllLines(file).Select(l => timestamps == true ? l : l[(l.IndexOf(' ') + 1)..]);
-    return Results.Text(string.Join("", lines.Select(l => l + "\n")));
+    if (!File.Exists(file) && !kubelet.Started(file))
+    {
+        http.Response.StatusCode = 404;
+        return;
+    }
+    http.Response.ContentType = "text/plain";
+    var sent = 0;
+    while (!http.RequestAborted.IsCancellationRequested)
+    {
+        var done = follow != true || kubelet.Exited(file);
+        var lines = File.Exists(file) ? File.ReadAllLines(file) : [];
+        foreach (var line in lines.Skip(sent)) await http.Response.WriteAsync((timestamps == true ? line : line[(line.IndexOf(' ') + 1)..]) + "\n");
+        sent = Math.Max(sent, lines.Length);
+        await http.Response.Body.FlushAsync();
+        if (done) break;
+        await Task.Delay(100);
+    }
 });
 await app.StartAsync();
 await kubelet.RegisterNodeAsync(port);
@@ -65,6 +80,10 @@ static X509Certificate2 SelfSigned()
 internal sealed class Kubelet(IKubernetes client, string ns, string nodeName, string work)
 {
     private readonly ConcurrentDictionary<string, (Task Run, CancellationTokenSource Kill)> _running = new();
+    private readonly ConcurrentDictionary<string, bool> _containers = new(); // log file -> exited
+
+    public bool Started(string logFile) => _containers.ContainsKey(logFile);
+    public bool Exited(string logFile) => _containers.TryGetValue(logFile, out var exited) && exited;
 
     public string LogFile(string podNamespace, string pod, string container) => Path.Combine(work, "logs", podNamespace, pod, container);
 
@@ -154,6 +173,14 @@ internal sealed class Kubelet(IKubernetes client, string ns, string nodeName, st
             foreach (var container in containers)
             {
                 var begun = DateTime.UtcNow;
+                var running = new V1ContainerStatus
+                {
+                    Name = container.Name, Image = container.Image ?? "", ImageID = "", Ready = false, RestartCount = 0,
+                    State = new V1ContainerState { Running = new V1ContainerStateRunning { StartedAt = begun } },
+                };
+                statuses.Add(running);
+                await ReportAsync(pod, statuses == main ? "Running" : "Pending", started, init, main);
+                statuses.Remove(running);
                 var code = await RunContainerAsync(pod, container, volume, kill);
                 if (kill.IsCancellationRequested) return;
                 statuses.Add(new V1ContainerStatus
@@ -174,6 +201,13 @@ internal sealed class Kubelet(IKubernetes client, string ns, string nodeName, st
     {
         var log = LogFile(ns, pod.Metadata.Name, container.Name);
         Directory.CreateDirectory(Path.GetDirectoryName(log)!);
+        _containers[log] = false;
+        try { return await RunProcessAsync(container, volume, log, kill); }
+        finally { _containers[log] = true; }
+    }
+
+    private static async Task<int> RunProcessAsync(V1Container container, string volume, string log, CancellationToken kill)
+    {
         var psi = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { "-m", "sh", "-c", "mount --bind \"$1\" /pfs || exit 111; cd \"$2\" || exit 112; shift 2; exec \"$@\"", "sh", volume, container.WorkingDir ?? "/" })
             psi.ArgumentList.Add(a);

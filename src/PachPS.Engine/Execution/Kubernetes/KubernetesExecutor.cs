@@ -77,8 +77,7 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
         var downloaded = request.Inputs.Sum(i => i.Files.Sum(f => f.Size));
         var (manifest, manifestUrl) = Stage(staging, DatumJob.Manifest(request, PresignGet));
         var job = DatumJob.Build(request, _image, manifest, manifestUrl, _presigner.Presign(staging + "out.tar", put: true, UrlLifetime));
-        var (finished, logs) = await SubmitAsync(job, request.Closing, cancel);
-        foreach (var line in logs) request.OnLog?.Invoke(line);
+        var (finished, logs) = await SubmitAsync(job, request.OnLog, request.Closing, cancel);
         var attempts = Math.Max(1, (finished?.Status?.Failed ?? 0) + (finished?.Status?.Succeeded ?? 0));
         try
         {
@@ -112,12 +111,12 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
         // A batch Job left from an earlier session holds other datums now: it goes before this one is submitted.
         await DeleteAsync(name);
         await _watcher.WaitGoneAsync(name, cancel);
-        var (finished, logs) = await SubmitAsync(job, first.Closing, cancel);
         var ids = batch.ToDictionary(d => d.DatumId, StringComparer.Ordinal);
-        foreach (var line in logs)
+        void Attribute(ExecutionLog line) =>
             onLog?.Invoke(line.Message.StartsWith(DatumJob.DatumMarker, StringComparison.Ordinal) && ids.ContainsKey(line.Message[DatumJob.DatumMarker.Length..])
                 ? line with { Stream = LogStreams.DatumSwitch, Message = line.Message[DatumJob.DatumMarker.Length..] }
                 : line);
+        var (finished, logs) = await SubmitAsync(job, Attribute, first.Closing, cancel);
         try
         {
             if (!IsComplete(finished))
@@ -170,14 +169,22 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
         return (null, PresignGet(staging + "manifest"));
     }
 
-    /// <summary>Creates the Job (one that exists already is a resubmission: fine) and waits until it is finished.</summary>
-    private async Task<(V1Job? Finished, List<ExecutionLog> Logs)> SubmitAsync(V1Job job, CancellationToken closing, CancellationToken cancel)
+    /// <summary>
+    /// Creates the Job (one that exists already is a resubmission: fine) and waits until it is finished, passing the
+    /// transform container's log lines to <paramref name="onLog"/> as they are written (Get-PachLog -Follow shows them
+    /// live) and returning them all.
+    /// </summary>
+    private async Task<(V1Job? Finished, List<ExecutionLog> Logs)> SubmitAsync(V1Job job, Action<ExecutionLog>? onLog, CancellationToken closing, CancellationToken cancel)
     {
         var name = job.Metadata.Name;
+        var logs = new PodLogs(onLog);
+        using var stopFollowing = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        Task? following = null;
         V1Job? finished;
         try
         {
             await Call(() => _client.BatchV1.CreateNamespacedJobAsync(job, Namespace, cancellationToken: cancel), HttpStatusCode.Conflict);
+            following = FollowLogsAsync(name, logs, stopFollowing.Token);
             finished = await _watcher.WaitFinishedAsync(name, cancel);
         }
         catch (OperationCanceledException)
@@ -187,7 +194,82 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
             if (!closing.IsCancellationRequested) await DeleteAsync(name);
             throw;
         }
-        return (finished, await ReadLogsAsync(name));
+        finally
+        {
+            stopFollowing.Cancel();
+            if (following is not null) await following;
+        }
+        // Whatever following missed (a server that does not stream, a pod that ended quickly) is read now.
+        await ReadLogsAsync(name, logs);
+        return (finished, logs.All);
+    }
+
+    /// <summary>The transform container's lines per pod, each passed on once however often the log is read.</summary>
+    private sealed class PodLogs(Action<ExecutionLog>? onLog)
+    {
+        private readonly Dictionary<string, int> _seen = new(StringComparer.Ordinal);
+        private readonly List<ExecutionLog> _all = [];
+
+        public List<ExecutionLog> All
+        {
+            get { lock (_all) return [.. _all]; }
+        }
+
+        /// <summary>Line <paramref name="index"/> of a pod's log: new lines are kept and passed on, known ones skipped.</summary>
+        public void Line(string pod, int index, string text)
+        {
+            ExecutionLog entry;
+            lock (_all)
+            {
+                if (_seen.GetValueOrDefault(pod) > index) return;
+                _seen[pod] = index + 1;
+                entry = Parse(text);
+                _all.Add(entry);
+            }
+            onLog?.Invoke(entry);
+        }
+
+        private static ExecutionLog Parse(string line)
+        {
+            // "<RFC 3339 time> <text>"; the server's nanoseconds are more digits than DateTime parses.
+            var space = line.IndexOf(' ');
+            if (space > 0)
+            {
+                var stamp = line[..space];
+                var dot = stamp.IndexOf('.');
+                if (dot > 0 && stamp.EndsWith('Z') && stamp.Length - dot > 9) stamp = stamp[..(dot + 8)] + "Z";
+                if (DateTime.TryParse(stamp, null, System.Globalization.DateTimeStyles.AdjustToUniversal, out var time))
+                    return new ExecutionLog(time, "stdout", line[(space + 1)..]);
+            }
+            return new ExecutionLog(DateTime.UtcNow, "stdout", line);
+        }
+    }
+
+    /// <summary>Streams the transform container's log of each pod of the Job once it has started, until stopped.</summary>
+    private async Task FollowLogsAsync(string job, PodLogs logs, CancellationToken stop)
+    {
+        var followed = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var pods = await _client.CoreV1.ListNamespacedPodAsync(Namespace, labelSelector: $"job-name={job}", cancellationToken: stop);
+                foreach (var pod in pods.Items.OrderBy(p => p.Metadata.CreationTimestamp))
+                {
+                    var transform = pod.Status?.InitContainerStatuses?.FirstOrDefault(c => c.Name == DatumJob.TransformContainer);
+                    if (followed.Contains(pod.Metadata.Name) || transform?.State?.Running is null && transform?.State?.Terminated is null) continue;
+                    followed.Add(pod.Metadata.Name);
+                    using var response = await _client.CoreV1.ReadNamespacedPodLogWithHttpMessagesAsync(pod.Metadata.Name, Namespace,
+                        container: DatumJob.TransformContainer, follow: true, timestamps: true, cancellationToken: stop);
+                    using var reader = new StreamReader(response.Body);
+                    var index = 0;
+                    while (await reader.ReadLineAsync(stop) is { } line) logs.Line(pod.Metadata.Name, index++, line);
+                }
+                await Task.Delay(500, stop);
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException) { /* read in full at the end */ }
     }
 
     private static bool IsComplete(V1Job? job) => job?.Status?.Conditions?.Any(c => c.Type == "Complete" && c.Status == "True") == true;
@@ -217,25 +299,18 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
     }
 
     /// <summary>The transform container's log of every pod the Job ran, oldest pod first, with the server's timestamps.</summary>
-    private async Task<List<ExecutionLog>> ReadLogsAsync(string job)
+    private async Task ReadLogsAsync(string job, PodLogs logs)
     {
-        var lines = new List<ExecutionLog>();
         var pods = await Call(() => _client.CoreV1.ListNamespacedPodAsync(Namespace, labelSelector: $"job-name={job}"), HttpStatusCode.NotFound);
         foreach (var pod in (pods?.Items ?? []).OrderBy(p => p.Metadata.CreationTimestamp))
         {
-            Stream? log;
+            Stream log;
             try { log = await _client.CoreV1.ReadNamespacedPodLogAsync(pod.Metadata.Name, Namespace, container: DatumJob.TransformContainer, timestamps: true); }
             catch (HttpOperationException) { continue; } // a pod that never started its transform has no log
             using var reader = new StreamReader(log);
-            while (await reader.ReadLineAsync() is { } line)
-            {
-                var space = line.IndexOf(' ');
-                if (space > 0 && DateTime.TryParse(line[..space], null, System.Globalization.DateTimeStyles.AdjustToUniversal, out var time))
-                    lines.Add(new ExecutionLog(time, "stdout", line[(space + 1)..]));
-                else lines.Add(new ExecutionLog(DateTime.UtcNow, "stdout", line));
-            }
+            var index = 0;
+            while (await reader.ReadLineAsync() is { } line) logs.Line(pod.Metadata.Name, index++, line);
         }
-        return lines;
     }
 
     private async Task<int?> TransformExitCodeAsync(string job)
