@@ -167,6 +167,44 @@ Describe 'datum_batching on Kubernetes' -Skip:$skip {
     }
 }
 
+Describe 'PowerShell running in a pod' -Skip:$skip {
+    It 'uses the pod''s service account when no kubeconfig is given (in-cluster configuration)' {
+        # A child pwsh sees what a pod sees: KUBERNETES_SERVICE_HOST/PORT and a service account folder (token, CA and
+        # namespace), mounted in a private mount namespace so that nothing changes for the rest of the machine.
+        $config = Get-Content $env:PACHPS_TEST_KUBECONFIG -Raw
+        $server = [uri][regex]::Match($config, 'server: "([^"]+)"').Groups[1].Value
+        $account = New-Item -ItemType Directory (Join-Path $TestDrive 'serviceaccount')
+        Set-Content (Join-Path $account 'token') ([regex]::Match($config, 'token: "([^"]+)"').Groups[1].Value) -NoNewline
+        Copy-Item ([regex]::Match($config, 'certificate-authority: "([^"]+)"').Groups[1].Value) (Join-Path $account 'ca.crt')
+        Set-Content (Join-Path $account 'namespace') 'default' -NoNewline
+        $store = Join-Path $TestDrive 'in-cluster'
+        $script = Join-Path $TestDrive 'in-pod.ps1'
+        Set-Content $script @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$ModulePath'
+$((Get-ConnectCommand S3 $store) -replace '\| Out-Null$', '-Kubernetes | Out-Null')
+New-PachRepo words | Out-Null
+Add-PachFile words master a.txt -Value 'in a pod' | Out-Null
+New-PachPipeline -Spec @{ pipeline = @{ name = 'copy' }; transform = @{ cmd = @('sh', '-c', 'cp "`$words" /pfs/out/') }; input = @{ pfs = @{ repo = 'words'; glob = '/*' } } } | Out-Null
+`$job = Get-PachJob -Pipeline copy | Wait-PachJob -TimeoutSec 60
+@{ Executor = (Get-PachStore).Executor; State = "`$(`$job.State)"; Output = (Get-PachFileContent copy master a.txt) } | ConvertTo-Json -Compress
+Disconnect-PachStore
+"@
+        $pwshDll = Join-Path ([System.IO.Path]::GetDirectoryName([System.Management.Automation.PowerShell].Assembly.Location)) 'pwsh.dll'
+        $sa = '/var/run/secrets/kubernetes.io/serviceaccount'
+        $env:KUBERNETES_SERVICE_HOST = $server.Host
+        $env:KUBERNETES_SERVICE_PORT = "$($server.Port)"
+        try {
+            $out = & unshare -m sh -c "mkdir -p /var/run/secrets && mount -t tmpfs tmpfs /var/run/secrets && mkdir -p $sa && cp '$account'/* $sa/ && exec dotnet '$pwshDll' -NoProfile -NonInteractive -File '$script'" 2>&1
+        }
+        finally { Remove-Item env:KUBERNETES_SERVICE_HOST, env:KUBERNETES_SERVICE_PORT }
+        $result = ($out | Select-Object -Last 1) | ConvertFrom-Json
+        $result.Executor | Should -Match "namespace 'default' at https://$($server.Host):$($server.Port)"
+        $result.State | Should -Be 'Success' -Because ($out -join "`n")
+        $result.Output | Should -Be 'in a pod'
+    }
+}
+
 Describe 'Connect-PachStore -Kubernetes' {
     It 'refuses a store without S3, creating nothing' {
         $path = Join-Path $TestDrive 'no-s3'
