@@ -46,17 +46,29 @@ public sealed class PachStore : IDisposable
         if (kubernetes is not null && (s3 ?? saved?.S3) is null)
             throw PachException.Invalid("KubernetesNeedsS3",
                 "The Kubernetes executor needs the content in S3 (pods cannot read a local folder): connect with -S3Bucket as well.", full);
-        Directory.CreateDirectory(full);
-        var existing = saved is not null || File.Exists(System.IO.Path.Combine(full, "metadata.db"));
-        if (s3 is not null && existing && (saved?.S3 is not { } old || old.Bucket != s3.Bucket || old.Prefix != s3.Prefix || old.Endpoint != s3.Endpoint))
-            throw PachException.State("StoreBackendMismatch",
-                $"The store at '{full}' keeps its content in {(saved?.S3?.DisplayName ?? "its objects folder")}, not {s3.DisplayName}.", full);
-        s3 ??= saved?.S3;
+        // The cluster's configuration is read before anything is created, so a bad one leaves no trace.
         kubernetes ??= saved?.Kubernetes;
-        IObjectStore objects = s3 is null ? new LocalObjectStore(System.IO.Path.Combine(full, "objects")) : new S3ObjectStore(s3, credentials);
+        var ns = "";
+        var cluster = kubernetes is null ? null : Execution.Kubernetes.KubernetesExecutor.Connect(kubernetes, out ns);
+        IObjectStore? objects = null;
         IDatumExecutor? executor = null;
-        try { executor = kubernetes is null ? null : new Execution.Kubernetes.KubernetesExecutor(kubernetes, objects); }
-        catch { (objects as IDisposable)?.Dispose(); throw; }
+        try
+        {
+            Directory.CreateDirectory(full);
+            var existing = saved is not null || File.Exists(System.IO.Path.Combine(full, "metadata.db"));
+            if (s3 is not null && existing && (saved?.S3 is not { } old || old.Bucket != s3.Bucket || old.Prefix != s3.Prefix || old.Endpoint != s3.Endpoint))
+                throw PachException.State("StoreBackendMismatch",
+                    $"The store at '{full}' keeps its content in {(saved?.S3?.DisplayName ?? "its objects folder")}, not {s3.DisplayName}.", full);
+            s3 ??= saved?.S3;
+            objects = s3 is null ? new LocalObjectStore(System.IO.Path.Combine(full, "objects")) : new S3ObjectStore(s3, credentials);
+            executor = cluster is null ? null : new Execution.Kubernetes.KubernetesExecutor(cluster, ns, kubernetes!.Image, objects);
+        }
+        catch
+        {
+            (objects as IDisposable)?.Dispose();
+            cluster?.Dispose();
+            throw;
+        }
         var config = new StoreConfig(s3 is null ? "Local" : "S3", s3, kubernetes);
         if (saved is null || saved != config)
         {

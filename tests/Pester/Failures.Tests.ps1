@@ -39,13 +39,14 @@ Describe 'Failure handling, timeouts and stopping' {
 
     It 'datum_timeout kills the process tree and fails with a reason that says so' {
         $started = Get-Date
-        New-PachPipeline -Spec (New-Spec 'slow' @('sh', '-c', 'sleep 30 & wait') @{ datum_tries = 1; datum_timeout = '1s' }) | Out-Null
+        New-PachPipeline -Spec (New-Spec 'slow' @('sh', '-c', 'sleep 30.5173 & wait') @{ datum_tries = 1; datum_timeout = '1s' }) | Out-Null
         $job = Get-PachJob -Pipeline slow | Wait-PachJob -TimeoutSec 60
         ((Get-Date) - $started).TotalSeconds | Should -BeLessThan 15
         $job.State | Should -Be 'Failure'
         $job.Reason | Should -Match 'datum_timeout 1s exceeded'
         # Zombies (killed, not yet reaped by this sandbox's init) do not count: they run nothing.
-        $alive = Get-Process sleep -ErrorAction Ignore | Where-Object { $_.StartTime -gt $started } |
+        # Only this datum's sleep (its odd duration marks it): other processes on the machine may sleep too.
+        $alive = Get-Process sleep -ErrorAction Ignore | Where-Object { $_.StartTime -gt $started -and $_.CommandLine -match '30\.5173' } |
             Where-Object { ((Get-Content "/proc/$($_.Id)/stat" -ErrorAction Ignore) -split ' ')[2] -notin 'Z', 'X', $null }
         @($alive).Count | Should -Be 0 -Because 'the whole process tree is killed'
     }

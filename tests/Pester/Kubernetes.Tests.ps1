@@ -211,5 +211,8 @@ Describe 'Connect-PachStore -Kubernetes' {
         { Connect-PachStore -Path $path -Kubernetes -ErrorAction Stop } | Should -Throw -ErrorId 'KubernetesNeedsS3,PachPS.Commands.ConnectPachStoreCommand'
         Test-Path $path | Should -BeFalse
         { Connect-PachStore -Path $path -Namespace x -ErrorAction Stop } | Should -Throw -ErrorId 'KubernetesSwitchRequired,PachPS.Commands.ConnectPachStoreCommand'
+        { Connect-PachStore -Path $path -S3Bucket pachps-nowhere -S3Endpoint http://127.0.0.1:9 -Kubernetes -KubeConfig (Join-Path $TestDrive 'no-such-kubeconfig') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'KubernetesConfigInvalid,PachPS.Commands.ConnectPachStoreCommand'
+        Test-Path $path | Should -BeFalse
     }
 }

@@ -30,10 +30,6 @@ internal sealed class JobWatcher : IDisposable
         _loop = Task.Run(() => RunAsync(_stop.Token));
     }
 
-    /// <summary>Watch streams opened so far and lists made (for tests of the recovery paths).</summary>
-    public int Watches;
-    public int Lists;
-
     /// <summary>Waits until the Job is finished; returns it, or null if it was deleted before finishing.</summary>
     public async Task<V1Job?> WaitFinishedAsync(string name, CancellationToken cancel)
     {
@@ -67,7 +63,6 @@ internal sealed class JobWatcher : IDisposable
                 if (version is null)
                 {
                     var list = await _client.BatchV1.ListNamespacedJobAsync(_namespace, labelSelector: _selector, cancellationToken: stop);
-                    Interlocked.Increment(ref Lists);
                     var present = new HashSet<string>(StringComparer.Ordinal);
                     foreach (var job in list.Items)
                     {
@@ -81,7 +76,6 @@ internal sealed class JobWatcher : IDisposable
                     _firstList.TrySetResult();
                 }
                 var relist = false;
-                Interlocked.Increment(ref Watches);
                 var events = _client.BatchV1.WatchListNamespacedJobAsync(_namespace, allowWatchBookmarks: true, labelSelector: _selector,
                     resourceVersion: version, timeoutSeconds: 240, onError: ex =>
                     {

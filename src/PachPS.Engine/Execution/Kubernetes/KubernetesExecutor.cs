@@ -27,11 +27,6 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
     private readonly JobWatcher _watcher;
     private readonly string _image;
 
-    public KubernetesExecutor(KubernetesSettings settings, IObjectStore objects)
-        : this(Connect(settings, out var ns), ns, settings.Image, objects)
-    {
-    }
-
     /// <summary>Over a given client (tests point it at a fake API server).</summary>
     public KubernetesExecutor(IKubernetes client, string ns, string image, IObjectStore objects)
     {
@@ -49,10 +44,11 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
     public string Description { get; }
     public bool RetriesItself => true;
 
-    /// <summary>Watch streams opened and lists made so far.</summary>
-    public (int Watches, int Lists) WatchStats => (_watcher.Watches, _watcher.Lists);
-
-    private static IKubernetes Connect(KubernetesSettings settings, out string ns)
+    /// <summary>
+    /// A client for the settings' cluster and the namespace to use: the kubeconfig file and context, or (without them,
+    /// inside a pod) the pod's service account. Only reads configuration; a bad one is KubernetesConfigInvalid.
+    /// </summary>
+    public static IKubernetes Connect(KubernetesSettings settings, out string ns)
     {
         try
         {
@@ -74,7 +70,7 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
         var name = DatumJob.Name(request.JobId, request.DatumId);
         var staging = DatumJob.StagingPrefix(request.JobId, request.DatumId);
         var outFolder = Path.Combine(request.WorkFolder, "pfs", "out");
-        var downloaded = request.Inputs.Sum(i => i.Files.Sum(f => f.Size));
+        var downloaded = Downloaded(request);
         var (manifest, manifestUrl) = Stage(staging, DatumJob.Manifest(request, PresignGet));
         var job = DatumJob.Build(request, _image, manifest, manifestUrl, _presigner.Presign(staging + "out.tar", put: true, UrlLifetime));
         var (finished, logs) = await SubmitAsync(job, request.OnLog, request.Closing, cancel);
@@ -341,5 +337,9 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
         }
     }
 
-    public void Dispose() => _watcher.Dispose();
+    public void Dispose()
+    {
+        _watcher.Dispose();
+        _client.Dispose();
+    }
 }
