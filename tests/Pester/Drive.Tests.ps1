@@ -71,6 +71,7 @@ Describe 'Copy-Item into the pfs: drive' {
         Copy-Item (Join-Path $src 'a.txt') pfs:\landing\master\new.txt -WhatIf
         { Copy-Item (Join-Path $src 'a.txt') pfs:\landing -ErrorAction Stop } | Should -Throw -ErrorId 'DestinationNotInBranch,Copy-Item'
         { Copy-Item $src pfs:\landing\master\ -ErrorAction Stop } | Should -Throw -ErrorId 'SourceIsDirectory,PachPS.Commands.AddPachFileCommand'
+        { Copy-Item pfs:\landing\master\a.txt pfs:\landing\master\again.txt -ErrorAction Stop } | Should -Throw -ErrorId 'SourceNotFileSystem,PachPS.Commands.AddPachFileCommand'
         (Get-PachCommit landing master -History).Count | Should -Be 5
     }
     It 'leaves ordinary copies to the built-in Copy-Item' {

@@ -78,12 +78,16 @@ public sealed class AddPachFileCommand : PachCmdlet
         foreach (var source in Source)
         {
             Collection<string> resolved;
-            try { resolved = GetResolvedProviderPathFromPSPath(source, out _); }
+            ProviderInfo provider;
+            try { resolved = GetResolvedProviderPathFromPSPath(source, out provider); }
             catch (ItemNotFoundException ex)
             {
                 ThrowTerminatingError(new ErrorRecord(ex, "SourceNotFound", ErrorCategory.ObjectNotFound, source));
                 return;
             }
+            if (provider.Name != "FileSystem")
+                ThrowTerminatingError(Error("SourceNotFileSystem", ErrorCategory.InvalidArgument,
+                    $"'{source}' is on the {provider.Name} provider; sources are files and folders of the file system (to copy inside a store, use Copy-PachFile).", source));
             foreach (var local in resolved)
             {
                 var isFolder = Directory.Exists(local);
