@@ -176,6 +176,26 @@ public sealed class KubernetesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnUploadedLinkIsNotFollowedOnThisMachine()
+    {
+        using var tar = new MemoryStream();
+        using (var writer = new TarWriter(tar, leaveOpen: true))
+        {
+            var file = new PaxTarEntry(TarEntryType.RegularFile, "./ok.txt") { DataStream = new MemoryStream(Encoding.UTF8.GetBytes("fine")) };
+            await writer.WriteEntryAsync(file);
+            await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.SymbolicLink, "./passwd") { LinkName = "/etc/passwd" });
+            await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.HardLink, "./hard") { LinkName = "/etc/hostname" });
+            await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, "../escape.txt") { DataStream = new MemoryStream([1]) });
+        }
+        _objects.Put("k8s/x/out.tar", tar.ToArray());
+        var folder = Directory.CreateDirectory(Path.Combine(_work, "extract")).FullName;
+        await _executor.ExtractAsync("k8s/x/out.tar", folder, CancellationToken.None);
+        Assert.Equal(["ok.txt"], Directory.EnumerateFileSystemEntries(folder).Select(Path.GetFileName));
+        Assert.Equal("fine", File.ReadAllText(Path.Combine(folder, "ok.txt")));
+        Assert.False(File.Exists(Path.Combine(_work, "escape.txt")));
+    }
+
+    [Fact]
     public async Task AResubmissionFindsTheJobThatExists_409()
     {
         var request = Request();

@@ -173,7 +173,7 @@ public static class DatumJob
         var labels = new Dictionary<string, string>
         {
             [ManagedBy] = "pachps",
-            [PipelineLabel] = request.Pipeline,
+            [PipelineLabel] = request.Pipeline.Trim('_', '-') is { Length: > 0 } pipeline ? pipeline : "pipeline", // label values start and end alphanumeric
             [JobLabel] = request.JobId,
             [DatumLabel] = request.DatumId[..Math.Min(63, request.DatumId.Length)],
         };

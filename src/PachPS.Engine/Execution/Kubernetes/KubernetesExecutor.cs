@@ -281,11 +281,30 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
         return (exit ?? -1, reason);
     }
 
-    private async Task ExtractAsync(string key, string folder, CancellationToken cancel)
+    /// <summary>
+    /// Unpacks what a pod uploaded: regular files and folders only, each inside <paramref name="folder"/>. A symbolic or
+    /// hard link would make the ingest read a file of this machine, so links (and devices) are left out.
+    /// </summary>
+    internal async Task ExtractAsync(string key, string folder, CancellationToken cancel)
     {
-        var tar = _objects.Get(key);
-        using var stream = new MemoryStream(tar, writable: false);
-        await TarFile.ExtractToDirectoryAsync(stream, folder, overwriteFiles: true, cancel);
+        var root = Path.GetFullPath(folder) + Path.DirectorySeparatorChar;
+        using var stream = new MemoryStream(_objects.Get(key), writable: false);
+        using var reader = new TarReader(stream);
+        while (await reader.GetNextEntryAsync(copyData: false, cancel) is { } entry)
+        {
+            var target = Path.GetFullPath(Path.Combine(root, entry.Name));
+            if (!target.StartsWith(root, StringComparison.Ordinal) && target + Path.DirectorySeparatorChar != root) continue;
+            switch (entry.EntryType)
+            {
+                case TarEntryType.Directory:
+                    Directory.CreateDirectory(target);
+                    break;
+                case TarEntryType.RegularFile or TarEntryType.V7RegularFile:
+                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                    await entry.ExtractToFileAsync(target, overwrite: true, cancel);
+                    break;
+            }
+        }
     }
 
     private async Task CleanUpAsync(string name, string staging)
