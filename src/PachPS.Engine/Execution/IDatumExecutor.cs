@@ -1,6 +1,5 @@
 using PachPS.Engine.Pps;
 
-
 namespace PachPS.Engine.Execution;
 
 /// <summary>One file of a datum's input, readable on demand; <see cref="Content"/> says where its chunks are stored.</summary>

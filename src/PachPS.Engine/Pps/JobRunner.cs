@@ -350,9 +350,9 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
                 return;
             }
             runner._logs.Enqueue(new LogDoc
-        {
-            Job = runner.JobId, Pipeline = job.Pipeline, Datum = _current ?? "", Time = line.Time, Stream = line.Stream, Message = line.Message,
-        });
+            {
+                Job = runner.JobId, Pipeline = job.Pipeline, Datum = _current ?? "", Time = line.Time, Stream = line.Stream, Message = line.Message,
+            });
         }
     }
 
