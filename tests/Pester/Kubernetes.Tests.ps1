@@ -89,7 +89,7 @@ Describe 'Datums as Kubernetes Jobs' -Skip:$skip {
         Add-PachFile words master -Value 'x' -Path /a.txt | Out-Null
         $gate = Join-Path $TestDrive ("gate-" + [guid]::NewGuid().ToString('N'))
         New-PachPipeline -Spec @{ pipeline = @{ name = 'talker' }
-            transform = @{ cmd = @('sh', '-c', "echo first; while [ ! -f $gate ]; do sleep 0.1; done; echo second") }
+            transform = @{ cmd = @('sh', '-c', "echo first; n=0; while [ ! -f $gate ] && [ `$n -lt 600 ]; do sleep 0.1; n=`$((n+1)); done; echo second") }
             input = @{ pfs = @{ repo = 'words'; glob = '/*' } } } | Out-Null
         $job = Get-PachJob -Pipeline talker
         Wait-Until { (Get-PachLog -Job $job.Id).Message -contains 'first' } 30
@@ -116,7 +116,7 @@ Describe 'Datums as Kubernetes Jobs' -Skip:$skip {
         $gate = Join-Path $TestDrive ("gate-" + [guid]::NewGuid().ToString('N'))
         $runs = Join-Path $TestDrive ("runs-" + [guid]::NewGuid().ToString('N'))
         New-PachPipeline -Spec @{ pipeline = @{ name = 'gated' }; parallelism_spec = @{ constant = 2 }
-            transform = @{ cmd = @('sh', '-c', "echo `"`$words`" >> $runs; while [ ! -f $gate ]; do sleep 0.2; done; cp `"`$words`" /pfs/out/") }
+            transform = @{ cmd = @('sh', '-c', "echo `"`$words`" >> $runs; n=0; while [ ! -f $gate ] && [ `$n -lt 300 ]; do sleep 0.2; n=`$((n+1)); done; cp `"`$words`" /pfs/out/") }
             input = @{ pfs = @{ repo = 'words'; glob = '/*' } } } | Out-Null
         $job = Get-PachJob -Pipeline gated
         Wait-Until { @(Get-KubeJob "pachps.io/job=$($job.Id)").Count -eq 2 }

@@ -86,7 +86,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
                 var local = Path.Combine(pfs, input.Name, file.Path.TrimStart('/'));
                 Directory.CreateDirectory(Path.GetDirectoryName(local)!);
                 using var source = file.Open();
-                using var target = new FileStream(local, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+                using var target = new FileStream(local, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
                 await source.CopyToAsync(target, cancel);
                 downloaded += file.Size;
             }
