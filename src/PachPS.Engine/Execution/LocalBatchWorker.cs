@@ -95,7 +95,7 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
                     continue;
                 }
                 lock (logs) logs.Clear();
-                downloaded = await MaterializeAsync(current, pfs, cancel);
+                downloaded = Materialize(current, pfs, cancel);
                 BatchProtocol.WriteEnvironment(envPath, DatumEnvironment(current, pfs));
                 Reply(response, "datum " + current.DatumId);
             }

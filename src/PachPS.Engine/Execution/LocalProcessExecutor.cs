@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Text;
 
 namespace PachPS.Engine.Execution;
 
@@ -12,82 +12,88 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
     // Looking a command up in PATH for every datum is measurable at thousands of datums; the answer rarely changes.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> ResolvedCommands = new(StringComparer.Ordinal);
 
-    public async Task<DatumResult> RunAsync(DatumRequest request, CancellationToken cancel)
+    /// <summary>Runs the datum on the calling thread: the job runner gives each worker its own thread.</summary>
+    public Task<DatumResult> RunAsync(DatumRequest request, CancellationToken cancel) => Task.FromResult(Run(request, cancel));
+
+    /// <summary>False runs datums through System.Diagnostics.Process even where posix_spawn is available (tests compare both).</summary>
+    internal bool UsePosixSpawn { get; init; } = true;
+
+    // The session's environment, taken once per job: a job's datums all see the same one.
+    private JobEnvironmentSnapshot? _environment;
+
+    private sealed record JobEnvironmentSnapshot(string Job, EnvironmentSnapshot Snapshot);
+
+    private DatumResult Run(DatumRequest request, CancellationToken cancel)
     {
         var pfs = Path.Combine(request.WorkFolder, "pfs");
         var outDir = Path.Combine(pfs, "out");
-        if (Directory.Exists(request.WorkFolder)) Directory.Delete(request.WorkFolder, recursive: true);
-        var downloaded = await MaterializeAsync(request, pfs, cancel);
+        var downloaded = Materialize(request, pfs, cancel);
 
         string Rewrite(string s) => RewritePfs(s, pfs);
         var t = request.Transform;
-        var psi = new ProcessStartInfo(Resolve(Rewrite(t.Cmd[0])))
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in t.Env) env[k] = Rewrite(v);
+        foreach (var (k, v) in DatumEnvironment(request, pfs)) env[k] = v;
+        var stdin = new StringBuilder();
+        foreach (var line in t.Stdin) stdin.Append(Rewrite(line)).Append('\n');
+        var command = new ChildCommand(Resolve(Rewrite(t.Cmd[0])), t.Cmd.Skip(1).Select(Rewrite).ToList(), env,
+            t.WorkingDir is null ? request.WorkFolder : Rewrite(t.WorkingDir), Encoding.UTF8.GetBytes(stdin.ToString()))
         {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = t.WorkingDir is null ? request.WorkFolder : Rewrite(t.WorkingDir),
+            BaseEnvironment = JobEnvironment(request.JobId),
         };
-        foreach (var arg in t.Cmd.Skip(1)) psi.ArgumentList.Add(Rewrite(arg));
-        foreach (var (k, v) in t.Env) psi.Environment[k] = Rewrite(v);
-        foreach (var (k, v) in DatumEnvironment(request, pfs)) psi.Environment[k] = v;
 
         var logs = new List<ExecutionLog>();
-        using var process = new Process { StartInfo = psi };
+        int code;
         try
         {
-            process.Start();
+            code = ChildProcess.Run(command, (stream, line) =>
+            {
+                var entry = new ExecutionLog(DateTime.UtcNow, stream, line);
+                lock (logs) logs.Add(entry);
+                request.OnLog?.Invoke(entry);
+            }, cancel, UsePosixSpawn);
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
-            return new DatumResult(false, -1, $"cannot start '{psi.FileName}': {ex.Message}", outDir, downloaded, logs);
+            return new DatumResult(false, -1, $"cannot start '{command.FileName}': {ex.Message}", outDir, downloaded, logs);
         }
-        var stdout = Collect(process.StandardOutput, "stdout", logs, request.OnLog);
-        var stderr = Collect(process.StandardError, "stderr", logs, request.OnLog);
-        try
-        {
-            foreach (var line in t.Stdin) await process.StandardInput.WriteLineAsync(Rewrite(line).AsMemory(), cancel);
-            process.StandardInput.Close();
-        }
-        catch (IOException) { /* the process exited without reading its input */ }
-        try
-        {
-            await process.WaitForExitAsync(cancel);
-        }
-        catch (OperationCanceledException)
-        {
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            throw;
-        }
-        await Task.WhenAll(stdout, stderr);
-        // Process.Dispose leaves the pipe streams to the finalizer, which then closes thousands of them on one thread.
-        process.StandardOutput.Dispose();
-        process.StandardError.Dispose();
-        var code = process.ExitCode;
         var ok = code == 0 || t.AcceptReturnCode.Contains(code);
-        List<ExecutionLog> snapshot;
-        lock (logs) snapshot = [.. logs];
-        var reason = ok ? "" : $"exit code {code}" + StderrTail(snapshot);
-        return new DatumResult(ok, code, reason, outDir, downloaded, snapshot);
+        var reason = ok ? "" : $"exit code {code}" + StderrTail(logs);
+        return new DatumResult(ok, code, reason, outDir, downloaded, logs);
+    }
+
+    private EnvironmentSnapshot JobEnvironment(string jobId)
+    {
+        if (_environment is { } current && current.Job == jobId) return current.Snapshot;
+        var snapshot = EnvironmentSnapshot.Capture();
+        _environment = new JobEnvironmentSnapshot(jobId, snapshot);
+        return snapshot;
     }
 
     private static string RewritePfs(string s, string pfs) => s == "/pfs" ? pfs : s.Replace("/pfs/", pfs + "/", StringComparison.Ordinal);
 
-    /// <summary>Writes the datum's input files under pfs/&lt;input&gt;/ and creates pfs/out; returns the bytes written.</summary>
-    private static async Task<long> MaterializeAsync(DatumRequest request, string pfs, CancellationToken cancel)
+    /// <summary>
+    /// Writes the datum's input files under pfs/&lt;input&gt;/ and makes sure pfs/out exists and is empty; returns the
+    /// bytes written. The folder may be a worker's, reused from its previous datum (or an earlier try of this one).
+    /// </summary>
+    private static long Materialize(DatumRequest request, string pfs, CancellationToken cancel)
     {
-        Directory.CreateDirectory(Path.Combine(pfs, "out"));
+        var outDir = Path.Combine(pfs, "out");
+        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any()) Directory.Delete(outDir, recursive: true);
+        Directory.CreateDirectory(outDir);
         long downloaded = 0;
         foreach (var input in request.Inputs)
         {
+            var root = Path.Combine(pfs, input.Name);
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
             foreach (var file in input.Files)
             {
                 var local = Path.Combine(pfs, input.Name, file.Path.TrimStart('/'));
                 Directory.CreateDirectory(Path.GetDirectoryName(local)!);
                 using var source = file.Open();
                 using var target = new FileStream(local, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
-                await source.CopyToAsync(target, cancel);
+                source.CopyTo(target);
+                cancel.ThrowIfCancellationRequested();
                 downloaded += file.Size;
             }
             Directory.CreateDirectory(Path.Combine(pfs, input.Name));
@@ -119,17 +125,6 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
         return ResolvedCommands.GetOrAdd(command, c =>
             (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
                 .Select(dir => Path.Combine(dir, c)).FirstOrDefault(File.Exists) ?? c);
-    }
-
-    /// <summary>Reads a stream to its end, timestamping each line as it arrives.</summary>
-    private static async Task Collect(StreamReader reader, string stream, List<ExecutionLog> logs, Action<ExecutionLog>? onLog)
-    {
-        while (await reader.ReadLineAsync() is { } line)
-        {
-            var entry = new ExecutionLog(DateTime.UtcNow, stream, line);
-            lock (logs) logs.Add(entry);
-            onLog?.Invoke(entry);
-        }
     }
 
     /// <summary>The last lines of stderr (of every stream, when they are merged, as Kubernetes does) for a failure reason.</summary>

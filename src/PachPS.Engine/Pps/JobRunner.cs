@@ -53,8 +53,8 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
     private readonly System.Collections.Concurrent.ConcurrentQueue<LogDoc> _logs = new();
     private readonly object _writerGate = new();
     private ContentWriter _writer = null!;
-    // Finished datum folders are deleted by one background task, off the datums' critical path.
-    private readonly System.Collections.Concurrent.BlockingCollection<string> _trash = [];
+    // Datums whose results are already in the store in this run (a restarted datum's new result replaces its earlier one).
+    private readonly HashSet<string> _flushed = new(StringComparer.Ordinal);
 
     private sealed record DatumOutcome(DatumDoc Doc, IReadOnlyList<TreeEntry> Outputs, long Downloaded, long Uploaded);
 
@@ -100,7 +100,6 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             });
             jobTimer.CancelAfter(jobTimeout > elapsed ? jobTimeout - elapsed : TimeSpan.Zero);
         }
-        var sweeper = Task.Run(() => { foreach (var folder in _trash.GetConsumingEnumerable()) TryDelete(folder); });
         using var flusher = new PeriodicTimer(FlushInterval);
         var flushing = Task.Run(async () =>
         {
@@ -131,19 +130,22 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
                 _outstanding = pending.Count;
                 foreach (var datum in pending) _work.Writer.TryWrite(datum);
                 if (pending.Count == 0) _work.Writer.TryComplete();
-                var workers = Enumerable.Range(0, Math.Max(1, spec.Parallelism)).Select(_ => Task.Run(async () =>
+                // Each worker starts on a thread of its own: the local executor runs a datum on the calling thread.
+                var workers = Enumerable.Range(0, Math.Max(1, spec.Parallelism)).Select(slot => Task.Factory.StartNew(async () =>
                 {
+                    // One work folder per worker, reused datum after datum (see ClearDatumFolder).
+                    var folder = Path.Combine(pps.WorkRoot, jobId, $"worker-{slot}");
                     await foreach (var datum in _work.Reader.ReadAllAsync(failFast.Token))
                     {
                         lock (_running) _running.Add(datum.Hash);
-                        try { Record(await RunDatumAsync(job, spec, datum, failFast.Token)); }
+                        try { Record(await RunDatumAsync(job, spec, datum, folder, failFast.Token)); }
                         finally
                         {
                             lock (_running) _running.Remove(datum.Hash);
                             if (Interlocked.Decrement(ref _outstanding) == 0) _work.Writer.TryComplete();
                         }
                     }
-                }));
+                }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap());
                 await Task.WhenAll(workers);
             }
         }
@@ -153,8 +155,6 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             jobTimer.Dispose();
             flusher.Dispose();
             await flushing;
-            _trash.CompleteAdding();
-            await sweeper;
         }
         FlushBatch(null);
         cancel.ThrowIfCancellationRequested();
@@ -210,14 +210,14 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         return pending;
     });
 
-    private async Task<DatumOutcome> RunDatumAsync(JobDoc job, PipelineSpec spec, PlannedDatum datum, CancellationToken cancel)
+    private async Task<DatumOutcome> RunDatumAsync(JobDoc job, PipelineSpec spec, PlannedDatum datum, string folder, CancellationToken cancel)
     {
         var doc = new DatumDoc
         {
             Id = DatumDoc.Key(jobId, datum.Hash), Job = jobId, Pipeline = job.Pipeline, Hash = datum.Hash, Inputs = ToInputDocs(datum),
             Started = DateTime.UtcNow, SourceJob = jobId,
         };
-        var request = Request(job, spec, datum, Path.Combine(pps.WorkRoot, jobId, datum.Hash[..16])) with
+        var request = Request(job, spec, datum, folder) with
         {
             OnLog = line => _logs.Enqueue(new LogDoc { Job = jobId, Pipeline = job.Pipeline, Datum = datum.Hash, Time = line.Time, Stream = line.Stream, Message = line.Message }),
         };
@@ -247,7 +247,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             {
                 doc.State = nameof(DatumState.Recovered);
                 doc.Reason = "recovered by err_cmd after: " + result.Reason;
-                _trash.Add(request.WorkFolder);
+                TryDelete(request.WorkFolder);
                 return new DatumOutcome(doc, [], result.BytesDownloaded, 0);
             }
         }
@@ -255,11 +255,11 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         {
             doc.State = nameof(DatumState.Failed);
             doc.Reason = result.Reason;
-            _trash.Add(request.WorkFolder);
+            TryDelete(request.WorkFolder);
             return new DatumOutcome(doc, [], result.BytesDownloaded, 0);
         }
         var outputs = IngestOutputs(result.OutputFolder);
-        RemoveDatumFolder(request, result.OutputFolder, outputs);
+        ClearDatumFolder(request, result.OutputFolder, outputs);
         doc.State = nameof(DatumState.Success);
         return new DatumOutcome(doc, outputs, result.BytesDownloaded, outputs.Sum(o => o.Content.Size));
     }
@@ -384,29 +384,30 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         : $"{span.TotalSeconds}s";
 
     /// <summary>
-    /// Removes a finished datum's folder by deleting exactly the files it is known to hold (its inputs and the outputs
-    /// just ingested) and then its now-empty folders: far cheaper than a recursive delete at thousands of datums.
-    /// Anything unexpected left behind goes to the background sweeper instead.
+    /// Readies a worker's folder for its next datum by deleting exactly the files the finished datum is known to hold
+    /// (its inputs and the outputs just ingested) and the folders under them, keeping pfs/out: far cheaper than
+    /// recreating the folder at thousands of datums. Anything unexpected left behind deletes the whole folder.
     /// </summary>
-    private void RemoveDatumFolder(DatumRequest request, string outFolder, IReadOnlyList<TreeEntry> outputs)
+    private static void ClearDatumFolder(DatumRequest request, string outFolder, IReadOnlyList<TreeEntry> outputs)
     {
         var pfs = Path.Combine(request.WorkFolder, "pfs");
+        var kept = new HashSet<string>(StringComparer.Ordinal) { request.WorkFolder, pfs, outFolder };
+        var removed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var input in request.Inputs) removed.Add(Path.Combine(pfs, input.Name));
         var files = request.Inputs.SelectMany(i => i.Files.Select(f => Path.Combine(pfs, i.Name, f.Path.TrimStart('/'))))
             .Concat(outputs.Select(o => Path.Combine(outFolder, o.Path.TrimStart('/'))));
-        var folders = new HashSet<string>(StringComparer.Ordinal) { request.WorkFolder, pfs, outFolder };
-        foreach (var input in request.Inputs) folders.Add(Path.Combine(pfs, input.Name));
         try
         {
             foreach (var file in files)
             {
                 File.Delete(file);
-                for (var dir = Path.GetDirectoryName(file); dir is not null && dir.Length > request.WorkFolder.Length; dir = Path.GetDirectoryName(dir))
-                    if (!folders.Add(dir)) break;
+                for (var dir = Path.GetDirectoryName(file); dir is not null && !kept.Contains(dir) && dir.Length > request.WorkFolder.Length; dir = Path.GetDirectoryName(dir))
+                    if (!removed.Add(dir)) break;
             }
-            foreach (var dir in folders.OrderByDescending(d => d.Length)) Directory.Delete(dir, recursive: false);
+            foreach (var dir in removed.OrderByDescending(d => d.Length)) Directory.Delete(dir, recursive: false);
         }
-        catch (IOException) { _trash.Add(request.WorkFolder); }
-        catch (UnauthorizedAccessException) { _trash.Add(request.WorkFolder); }
+        catch (IOException) { TryDelete(request.WorkFolder); }
+        catch (UnauthorizedAccessException) { TryDelete(request.WorkFolder); }
     }
 
     private List<TreeEntry> IngestOutputs(string folder)
@@ -450,7 +451,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             foreach (var (outcome, encoded) in resolved)
             {
                 // A restarted datum replaces its earlier result: take that one out of the counters first.
-                if (db.Datums().FindById(outcome.Doc.Id) is { } earlier)
+                if (!_flushed.Add(outcome.Doc.Hash) && db.Datums().FindById(outcome.Doc.Id) is { } earlier)
                 {
                     switch (earlier.State)
                     {
