@@ -258,7 +258,8 @@ internal static partial class ChildProcess
                 close(pipes[1]);
                 close(pipes[2]);
                 close(pipes[4]);
-                throw new Win32Exception(error);
+                var message = new Win32Exception(error).Message;
+                throw Directory.Exists(command.WorkingDirectory) ? new Win32Exception(error) : new Win32Exception(error, $"{message} (working directory '{command.WorkingDirectory}')");
             }
             (stdinFd, stdoutFd, stderrFd) = (pipes[1], pipes[2], pipes[4]);
             return pid;

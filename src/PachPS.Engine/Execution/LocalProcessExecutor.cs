@@ -15,13 +15,9 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
     /// <summary>Runs the datum on the calling thread: the job runner gives each worker its own thread.</summary>
     public Task<DatumResult> RunAsync(DatumRequest request, CancellationToken cancel) => Task.FromResult(Run(request, cancel));
 
-    /// <summary>False runs datums through System.Diagnostics.Process even where posix_spawn is available (tests compare both).</summary>
-    internal bool UsePosixSpawn { get; init; } = true;
-
-    // The session's environment, taken once per job: a job's datums all see the same one.
-    private JobEnvironmentSnapshot? _environment;
-
-    private sealed record JobEnvironmentSnapshot(string Job, EnvironmentSnapshot Snapshot);
+    // The session's environment, read once per job: a job's datums all see the same one (and reading it costs more
+    // than starting sh). Jobs of different pipelines run at once; a few are remembered.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, EnvironmentSnapshot> _environments = new(StringComparer.Ordinal);
 
     private DatumResult Run(DatumRequest request, CancellationToken cancel)
     {
@@ -51,7 +47,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
                 var entry = new ExecutionLog(DateTime.UtcNow, stream, line);
                 lock (logs) logs.Add(entry);
                 request.OnLog?.Invoke(entry);
-            }, cancel, UsePosixSpawn);
+            }, cancel);
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
@@ -64,10 +60,9 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
 
     private EnvironmentSnapshot JobEnvironment(string jobId)
     {
-        if (_environment is { } current && current.Job == jobId) return current.Snapshot;
-        var snapshot = EnvironmentSnapshot.Capture();
-        _environment = new JobEnvironmentSnapshot(jobId, snapshot);
-        return snapshot;
+        if (_environments.TryGetValue(jobId, out var snapshot)) return snapshot;
+        if (_environments.Count >= 32) _environments.Clear();
+        return _environments.GetOrAdd(jobId, _ => EnvironmentSnapshot.Capture());
     }
 
     private static string RewritePfs(string s, string pfs) => s == "/pfs" ? pfs : s.Replace("/pfs/", pfs + "/", StringComparison.Ordinal);
