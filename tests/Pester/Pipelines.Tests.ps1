@@ -198,6 +198,24 @@ Describe 'Pipeline cmdlets (<Backend>)' -ForEach $Backends {
         Test-PachStore | Should -BeNullOrEmpty
     }
 
+    It 'runs commands like a shell would: default signals, a large stdin, and only the datum''s own inputs in /pfs' {
+        # PowerShell ignores SIGPIPE; a transform's pipelines must not (yes would report a broken pipe and keep going).
+        $big = 'x' * 200000
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'shellish' }; parallelism_spec = @{ constant = 1 }
+            transform = @{ cmd = @('sh'); stdin = @(
+                    'yes | head -n 1 > /pfs/out/$(basename $src).yes'
+                    'ls /pfs/src > /pfs/out/$(basename $src).seen; touch /pfs/src/litter'
+                    "printf %s $big | wc -c > /pfs/out/`$(basename `$src).stdin") }
+            input = @{ pfs = @{ repo = 'src'; glob = '/*' } } } | Out-Null
+        $job = Get-PachJob -Pipeline shellish | Wait-PachJob -TimeoutSec 60
+        $job.State | Should -Be 'Success'
+        Get-PachFileContent shellish master a.txt.yes | Should -Be 'y'
+        Get-PachFileContent shellish master b.txt.stdin | Should -Be '200000'
+        Get-PachFileContent shellish master a.txt.seen | Should -Be 'a.txt'
+        Get-PachFileContent shellish master b.txt.seen | Should -Be 'b.txt'
+        Get-PachLog -Pipeline shellish | Where-Object Message -Match 'Broken pipe' | Should -BeNullOrEmpty
+    }
+
     It 'splits a file on ingest into indexed pieces, one datum each' {
         $lines = (1..7 | ForEach-Object { "record $_" }) -join "`n"
         Add-PachFile src master /records -Value $lines -Split Line -TargetFileDatums 3 | Out-Null

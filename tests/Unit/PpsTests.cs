@@ -143,6 +143,30 @@ public class PpsTests
         Assert.Equal("hello", parts[3]);
     }
 
+    [Fact]
+    public async Task AWorkerFolderHoldsExactlyEachDatumsInputs()
+    {
+        // One worker runs every datum of a union in turn, in the same folder. Each lists what it sees under /pfs, then
+        // litters its input folder and a fail-once datum litters /pfs/out: nothing of it may reach the next datum.
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("a");
+        t.Pfs.CreateRepo("b");
+        t.Pfs.PutFiles("a", "master", [TempStore.Text("/x/1", "1"), TempStore.Text("/y", "2")]);
+        t.Pfs.PutFiles("b", "master", [TempStore.Text("/z", "3")]);
+        var marker = Path.Combine(t.Folder, "failed-once");
+        t.Store.Pps.CreatePipeline(Spec("seen", $$"""{ "union": [ {{Pfs("a", "/*", "A")}}, {{Pfs("b", "/*", "B")}} ] }""",
+            "cd /pfs/ && find . -mindepth 1 | sort | tr '\\n' ' ' > ../listing; name=$(basename \"$A$B\"); mv ../listing \"out/$name\"; " +
+            "for d in A B; do [ -d $d ] && mkdir -p $d/junk && touch $d/junk/file; done; " +
+            $"if [ $name = z ] && [ ! -f {marker} ]; then touch {marker} out/stray; exit 1; fi",
+            extra: "\"datum_tries\": 2,"));
+        var job = await LatestJob(t, "seen");
+        Assert.Equal(JobState.Success, job.State);
+        Assert.Equal("./A ./A/x ./A/x/1 ./out ", t.Read("seen", "master", "/x"));
+        Assert.Equal("./A ./A/y ./out ", t.Read("seen", "master", "/y"));
+        Assert.Equal("./B ./B/z ./out ", t.Read("seen", "master", "/z"));
+        Assert.Equal(["/x", "/y", "/z"], t.Pfs.ListFiles("seen", "master").Select(f => f.Path));
+    }
+
     [SkippableTheory]
     [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
     public async Task FailuresRetryThenFailAndDownstreamIsUnrunnable(string backend)

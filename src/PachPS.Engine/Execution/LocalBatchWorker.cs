@@ -87,7 +87,6 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
                 if (line is null || line == "\u0004exit") break;
                 if (line.Trim() != "next") continue;
                 if (current is not null) source.Complete(current, Success(pfs, downloaded));
-                ClearFolder(pfs);
                 current = source.Next();
                 if (current is null)
                 {
@@ -127,14 +126,6 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
     {
         response.Write(Encoding.UTF8.GetBytes(line + "\n"));
         response.Flush();
-    }
-
-    /// <summary>Empties pfs/ between datums, keeping an empty pfs/out.</summary>
-    private static void ClearFolder(string pfs)
-    {
-        foreach (var dir in Directory.EnumerateDirectories(pfs)) Directory.Delete(dir, recursive: true);
-        foreach (var file in Directory.EnumerateFiles(pfs)) File.Delete(file);
-        Directory.CreateDirectory(Path.Combine(pfs, "out"));
     }
 
     private static async Task Drain(StreamReader reader, string stream, Action<ExecutionLog> log)

@@ -68,19 +68,26 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
     private static string RewritePfs(string s, string pfs) => s == "/pfs" ? pfs : s.Replace("/pfs/", pfs + "/", StringComparison.Ordinal);
 
     /// <summary>
-    /// Writes the datum's input files under pfs/&lt;input&gt;/ and makes sure pfs/out exists and is empty; returns the
-    /// bytes written. The folder may be a worker's, reused from its previous datum (or an earlier try of this one).
+    /// Writes the datum's input files under pfs/&lt;input&gt;/ and leaves pfs/out empty; returns the bytes written. The
+    /// folder may be a worker's, reused from its previous datum (or an earlier try of this one): pfs/ ends up holding
+    /// out/ and this datum's inputs only, each with exactly its files.
     /// </summary>
     private static long Materialize(DatumRequest request, string pfs, CancellationToken cancel)
     {
-        var outDir = Path.Combine(pfs, "out");
-        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any()) Directory.Delete(outDir, recursive: true);
-        Directory.CreateDirectory(outDir);
+        var wanted = new HashSet<string>(request.Inputs.Select(i => i.Name), StringComparer.Ordinal) { "out" };
+        if (Directory.Exists(pfs))
+        {
+            foreach (var entry in new DirectoryInfo(pfs).EnumerateFileSystemInfos())
+            {
+                if (wanted.Contains(entry.Name) && entry is DirectoryInfo { LinkTarget: null } folder) Empty(folder);
+                else Delete(entry);
+            }
+        }
+        Directory.CreateDirectory(Path.Combine(pfs, "out"));
         long downloaded = 0;
         foreach (var input in request.Inputs)
         {
-            var root = Path.Combine(pfs, input.Name);
-            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
+            Directory.CreateDirectory(Path.Combine(pfs, input.Name));
             foreach (var file in input.Files)
             {
                 var local = Path.Combine(pfs, input.Name, file.Path.TrimStart('/'));
@@ -91,9 +98,20 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
                 cancel.ThrowIfCancellationRequested();
                 downloaded += file.Size;
             }
-            Directory.CreateDirectory(Path.Combine(pfs, input.Name));
         }
         return downloaded;
+    }
+
+    private static void Empty(DirectoryInfo folder)
+    {
+        foreach (var entry in folder.EnumerateFileSystemInfos()) Delete(entry);
+    }
+
+    /// <summary>Deletes a file, a link (not what it points to) or a folder with everything in it.</summary>
+    private static void Delete(FileSystemInfo entry)
+    {
+        if (entry is DirectoryInfo { LinkTarget: null } folder) folder.Delete(recursive: true);
+        else entry.Delete();
     }
 
     /// <summary>The environment that describes one datum: its inputs' paths and commits, and the PACH_* variables.</summary>

@@ -199,7 +199,8 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             }
             fresh.Add(doc);
         }
-        datums.Upsert(fresh);
+        // A new job has no records yet: inserting them in bulk costs a fraction of upserting one by one.
+        if (existing.Count == 0) datums.InsertBulk(fresh); else datums.Upsert(fresh);
         var current = db.Jobs().FindById(jobId);
         current.Total = planned.Count;
         current.Skipped = skipped;
@@ -385,15 +386,16 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
 
     /// <summary>
     /// Readies a worker's folder for its next datum by deleting exactly the files the finished datum is known to hold
-    /// (its inputs and the outputs just ingested) and the folders under them, keeping pfs/out: far cheaper than
-    /// recreating the folder at thousands of datums. Anything unexpected left behind deletes the whole folder.
+    /// (its inputs and the outputs just ingested) and the folders under them, keeping pfs/out and pfs/&lt;input&gt;:
+    /// far cheaper than recreating the folder at thousands of datums. Anything unexpected left behind deletes the
+    /// whole folder.
     /// </summary>
     private static void ClearDatumFolder(DatumRequest request, string outFolder, IReadOnlyList<TreeEntry> outputs)
     {
         var pfs = Path.Combine(request.WorkFolder, "pfs");
         var kept = new HashSet<string>(StringComparer.Ordinal) { request.WorkFolder, pfs, outFolder };
+        foreach (var input in request.Inputs) kept.Add(Path.Combine(pfs, input.Name));
         var removed = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var input in request.Inputs) removed.Add(Path.Combine(pfs, input.Name));
         var files = request.Inputs.SelectMany(i => i.Files.Select(f => Path.Combine(pfs, i.Name, f.Path.TrimStart('/'))))
             .Concat(outputs.Select(o => Path.Combine(outFolder, o.Path.TrimStart('/'))));
         try
