@@ -201,10 +201,10 @@ Add-PachFile narrow master warmup.txt -Value 'warm' | Out-Null
         $runs.Add((Invoke-Child @"
 Connect-PachStore -Path '$work/store-datums-$k' | Out-Null; New-PachRepo lines | Out-Null
 Add-PachFile lines master / -Source '$lines' -Recurse | Out-Null
-New-PachPipeline -Spec '$($copySpec -replace 'NAME', 'copy')' | Out-Null
+New-PachPipeline -Spec '$($copySpec.Replace('NAME', 'copy'))' | Out-Null
 Wait-PachCommit lines master | Out-Null
 `$job = Get-PachJob -Pipeline copy
-New-PachPipeline -Spec '$($copySpec -replace 'NAME', 'again')' | Out-Null
+New-PachPipeline -Spec '$($copySpec.Replace('NAME', 'again'))' | Out-Null
 Wait-PachCommit lines master | Out-Null
 @{ Seconds = `$job.Duration.TotalSeconds; Progress = `$job.Progress; Warm = (Get-PachJob -Pipeline again).Duration.TotalSeconds } | ConvertTo-Json -Compress
 "@))

@@ -124,4 +124,20 @@ public class ChildProcessTests : IDisposable
         Assert.Equal(["started"], lines);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
     }
+
+    [Fact]
+    public void AFailingLineHandlerKillsAndReapsTheCommand()
+    {
+        var watch = Stopwatch.StartNew();
+        var command = new ChildCommand("/bin/sh", ["-c", "echo $$; sleep 30"], new Dictionary<string, string>(), _folder, []);
+        var pid = 0;
+        var ex = Assert.Throws<InvalidDataException>(() => ChildProcess.Run(command, (_, line) =>
+        {
+            pid = int.Parse(line);
+            throw new InvalidDataException("handler failed");
+        }, CancellationToken.None));
+        Assert.Equal("handler failed", ex.Message);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
+        Assert.False(Directory.Exists($"/proc/{pid}"), "the child is gone, not left a zombie");
+    }
 }

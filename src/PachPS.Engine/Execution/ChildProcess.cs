@@ -174,36 +174,54 @@ internal static partial class ChildProcess
 
         public static int Run(ChildCommand command, Action<string, string> onLine, CancellationToken cancel)
         {
+            cancel.ThrowIfCancellationRequested();
             var pid = Spawn(command, out var stdinFd, out var stdoutFd, out var stderrFd);
-            // The child leads its own process group, so cancelling kills whatever it started too; never after it is reaped.
+            // The child leads its own process group, so killing it kills whatever it started too; never once it is
+            // reaped (its pid, and so its group's, could then belong to another process).
             var gate = new object();
             var reaped = false;
-            using var registration = cancel.Register(() =>
+            void Kill()
             {
                 lock (gate) if (!reaped) kill(-pid, SigKill);
-            });
-            try
-            {
-                Pump(command.Stdin, ref stdinFd, ref stdoutFd, ref stderrFd, new LineSplitter("stdout", onLine), new LineSplitter("stderr", onLine));
             }
-            finally
+            int status;
+            using (cancel.Register(Kill))
             {
-                foreach (var fd in new[] { stdinFd, stdoutFd, stderrFd }) if (fd >= 0) close(fd);
+                try
+                {
+                    Pump(command.Stdin, ref stdinFd, ref stdoutFd, ref stderrFd, new LineSplitter("stdout", onLine), new LineSplitter("stderr", onLine));
+                }
+                catch
+                {
+                    Kill();
+                    Reap(pid, gate, ref reaped);
+                    throw;
+                }
+                finally
+                {
+                    foreach (var fd in new[] { stdinFd, stdoutFd, stderrFd }) if (fd >= 0) close(fd);
+                }
+                status = Reap(pid, gate, ref reaped);
             }
-            var status = 0;
+            cancel.ThrowIfCancellationRequested();
+            var signal = status & 0x7f;
+            return signal == 0 ? (status >> 8) & 0xff : 128 + signal;
+        }
+
+        /// <summary>Waits for the child to exit and collects its wait status.</summary>
+        private static int Reap(int pid, object gate, ref bool reaped)
+        {
             var info = stackalloc byte[256];
-            // Wait without reaping first: until it is reaped, the pid (and its group) cannot be reused by another process.
+            // Wait without reaping first, so that a kill racing with the exit still targets this child.
             while (waitid(IdPid, pid, info, WaitExited | WaitNoWait) < 0 && Marshal.GetLastPInvokeError() == Eintr) { }
-            int result;
+            int result, status = 0;
             lock (gate)
             {
                 reaped = true;
                 do result = waitpid(pid, &status, 0); while (result < 0 && Marshal.GetLastPInvokeError() == Eintr);
             }
             if (result < 0) throw new IOException($"the exit status of process {pid} was collected by someone else (errno {Marshal.GetLastPInvokeError()})");
-            cancel.ThrowIfCancellationRequested();
-            var signal = status & 0x7f;
-            return signal == 0 ? (status >> 8) & 0xff : 128 + signal;
+            return status;
         }
 
         /// <summary>Starts the child with its stdin, stdout and stderr on new pipes; returns its pid and our ends of the pipes.</summary>
