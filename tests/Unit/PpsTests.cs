@@ -378,7 +378,8 @@ public class BatchingTests
         t.Pfs.CreateRepo("in");
         t.Pfs.PutFiles("in", "master", Enumerable.Range(1, 20).Select(i => TempStore.Text($"/f{i}", $"{i}")).ToList());
         var starts = Path.Combine(t.Folder, "starts");
-        var worker = $"echo start >> {starts}; while :; do echo next > \"$PACH_DATUM_REQUEST\"; read -r r < \"$PACH_DATUM_RESPONSE\"; [ \"$r\" = done ] && exit 0; . \"$PACH_DATUM_ENV\"; echo \"$PACH_DATUM_ID\" > /pfs/out/$(basename $in); done";
+        // yes | head: the worker, like a single datum's command, must not inherit PowerShell's ignored SIGPIPE.
+        var worker = $"echo start >> {starts}; while :; do echo next > \"$PACH_DATUM_REQUEST\"; read -r r < \"$PACH_DATUM_RESPONSE\"; [ \"$r\" = done ] && exit 0; . \"$PACH_DATUM_ENV\"; echo \"$PACH_DATUM_ID\" > /pfs/out/$(basename $in); yes | head -n 1 > /dev/null; done";
         t.Store.Pps.CreatePipeline(PipelineSpec.Parse($$"""
             { "pipeline": { "name": "b" }, "parallelism_spec": { "constant": 2 },
               "transform": { "cmd": [ "sh", "-c", {{System.Text.Json.JsonSerializer.Serialize(worker)}} ], "datum_batching": true },
@@ -391,6 +392,7 @@ public class BatchingTests
         var datums = t.Store.Pps.ListDatums(job.JobId);
         Assert.All(datums, d => Assert.Equal(d.DatumId, t.Read("b", "master", d.Inputs[0].Path).Trim())); // each output came from its own datum
         Assert.Contains(t.Store.Provenance.GetFileProvenance("b", "master", "/f7"), e => e.Path == "/f7");
+        Assert.DoesNotContain(t.Store.Pps.GetLogs("b", null, null), l => l.Message.Contains("Broken pipe"));
     }
 }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using PachPS.Engine.Pps;
@@ -32,23 +31,17 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
         // Both FIFOs are held open read-write: opening never blocks, and the worker never sees a missing peer.
         using var request = new FileStream(requestPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
         using var response = new FileStream(responsePath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
+        using var wake = new FileStream(requestPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1);
         using var requests = new StreamReader(request, Encoding.UTF8);
 
         string Rewrite(string s) => RewritePfs(s, pfs);
-        var psi = new ProcessStartInfo(Resolve(Rewrite(transform.Cmd[0])))
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = transform.WorkingDir is null ? workFolder : Rewrite(transform.WorkingDir),
-        };
-        foreach (var arg in transform.Cmd.Skip(1)) psi.ArgumentList.Add(Rewrite(arg));
-        foreach (var (k, v) in transform.Env) psi.Environment[k] = Rewrite(v);
-        psi.Environment["PACH_DATUM_BATCH"] = "1";
-        psi.Environment[BatchProtocol.RequestVariable] = requestPath;
-        psi.Environment[BatchProtocol.ResponseVariable] = responsePath;
-        psi.Environment[BatchProtocol.EnvironmentVariable] = envPath;
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in transform.Env) env[k] = Rewrite(v);
+        env["PACH_DATUM_BATCH"] = "1";
+        env[BatchProtocol.RequestVariable] = requestPath;
+        env[BatchProtocol.ResponseVariable] = responsePath;
+        env[BatchProtocol.EnvironmentVariable] = envPath;
+        var command = Command(transform, Rewrite, env, workFolder);
 
         DatumRequest? current = null;
         long downloaded = 0;
@@ -59,32 +52,22 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
             onLog?.Invoke(line);
         }
 
-        using var process = new Process { StartInfo = psi };
-        process.Start();
-        using var stop = cancel.Register(() =>
+        // The command runs on a thread of its own; when it exits, a sentinel line wakes the protocol loop, which has
+        // a thread of its own too (a thread-pool hop per request is most of a small datum's cost).
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        var run = Task.Factory.StartNew(() =>
         {
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-        });
-        var stdout = Drain(process.StandardOutput, "stdout", Log);
-        var stderr = Drain(process.StandardError, "stderr", Log);
-        try
-        {
-            foreach (var line in transform.Stdin) await process.StandardInput.WriteLineAsync(Rewrite(line).AsMemory(), cancel);
-            process.StandardInput.Close();
-        }
-        catch (IOException) { }
-
-        // When the process exits, a sentinel line wakes the request reader.
-        var exited = process.WaitForExitAsync(cancel).ContinueWith(async _ =>
-        {
-            try { await request.WriteAsync("\u0004exit\n"u8.ToArray()); await request.FlushAsync(); } catch (ObjectDisposedException) { }
-        }, TaskScheduler.Default);
-        try
-        {
-            while (true)
+            try { return ChildProcess.Run(command, (stream, line) => Log(new ExecutionLog(DateTime.UtcNow, stream, line)), stop.Token); }
+            finally
             {
-                var line = await Task.Run(() => requests.ReadLine(), cancel);
-                if (line is null || line == "\u0004exit") break;
+                wake.Write("\u0004exit\n"u8);
+                wake.Flush();
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var protocol = Task.Factory.StartNew(() =>
+        {
+            while (requests.ReadLine() is { } line && line != "\u0004exit")
+            {
                 if (line.Trim() != "next") continue;
                 if (current is not null) source.Complete(current, Success(pfs, downloaded));
                 current = source.Next();
@@ -98,25 +81,24 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
                 BatchProtocol.WriteEnvironment(envPath, DatumEnvironment(current, pfs));
                 Reply(response, "datum " + current.DatumId);
             }
-            await process.WaitForExitAsync(cancel);
-        }
-        catch (OperationCanceledException)
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try { await protocol; }
+        catch
         {
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            // The loop failed (or was cancelled) while the command may still run: stop it before giving up.
+            stop.Cancel();
+            try { await run; } catch (OperationCanceledException) { }
             throw;
         }
-        await Task.WhenAll(stdout, stderr);
-        await exited;
+        var code = await run;
         if (current is null) return;
         // The datum in hand when the process ended: exit 0 finishes it, anything else fails it.
-        if (process.ExitCode == 0 || transform.AcceptReturnCode.Contains(process.ExitCode)) source.Complete(current, Success(pfs, downloaded));
+        if (code == 0 || transform.AcceptReturnCode.Contains(code)) source.Complete(current, Success(pfs, downloaded));
         else
         {
             List<ExecutionLog> snapshot;
             lock (logs) snapshot = [.. logs];
-            var tail = snapshot.Where(l => l.Stream == "stderr").TakeLast(5).Select(l => l.Message).ToList();
-            source.Complete(current, new DatumResult(false, process.ExitCode,
-                $"exit code {process.ExitCode} (batch worker)" + (tail.Count == 0 ? "" : ": " + string.Join(" | ", tail)), Path.Combine(pfs, "out"), downloaded, snapshot));
+            source.Complete(current, new DatumResult(false, code, $"exit code {code} (batch worker)" + StderrTail(snapshot), Path.Combine(pfs, "out"), downloaded, snapshot));
         }
     }
 
@@ -126,10 +108,5 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
     {
         response.Write(Encoding.UTF8.GetBytes(line + "\n"));
         response.Flush();
-    }
-
-    private static async Task Drain(StreamReader reader, string stream, Action<ExecutionLog> log)
-    {
-        while (await reader.ReadLineAsync() is { } line) log(new ExecutionLog(DateTime.UtcNow, stream, line));
     }
 }

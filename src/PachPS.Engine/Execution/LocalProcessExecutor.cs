@@ -1,4 +1,5 @@
 using System.Text;
+using PachPS.Engine.Pps;
 
 namespace PachPS.Engine.Execution;
 
@@ -30,13 +31,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in t.Env) env[k] = Rewrite(v);
         foreach (var (k, v) in DatumEnvironment(request, pfs)) env[k] = v;
-        var stdin = new StringBuilder();
-        foreach (var line in t.Stdin) stdin.Append(Rewrite(line)).Append('\n');
-        var command = new ChildCommand(Resolve(Rewrite(t.Cmd[0])), t.Cmd.Skip(1).Select(Rewrite).ToList(), env,
-            t.WorkingDir is null ? request.WorkFolder : Rewrite(t.WorkingDir), Encoding.UTF8.GetBytes(stdin.ToString()))
-        {
-            BaseEnvironment = JobEnvironment(request.JobId),
-        };
+        var command = Command(t, Rewrite, env, request.WorkFolder) with { BaseEnvironment = JobEnvironment(request.JobId) };
 
         var logs = new List<ExecutionLog>();
         int code;
@@ -56,6 +51,15 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
         var ok = code == 0 || t.AcceptReturnCode.Contains(code);
         var reason = ok ? "" : $"exit code {code}" + StderrTail(logs);
         return new DatumResult(ok, code, reason, outDir, downloaded, logs);
+    }
+
+    /// <summary>The transform's command: cmd as argv, the stdin lines, working_dir (else the work folder), with /pfs/ rewritten.</summary>
+    private static ChildCommand Command(TransformSpec transform, Func<string, string> rewrite, Dictionary<string, string> env, string workFolder)
+    {
+        var stdin = new StringBuilder();
+        foreach (var line in transform.Stdin) stdin.Append(rewrite(line)).Append('\n');
+        return new ChildCommand(Resolve(rewrite(transform.Cmd[0])), transform.Cmd.Skip(1).Select(rewrite).ToList(), env,
+            transform.WorkingDir is null ? workFolder : rewrite(transform.WorkingDir), Encoding.UTF8.GetBytes(stdin.ToString()));
     }
 
     private EnvironmentSnapshot JobEnvironment(string jobId)
