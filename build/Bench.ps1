@@ -20,6 +20,8 @@ function Add-Result([string] $Benchmark, [string] $Measure, [string] $Comparison
     Write-Host ("{0}: {1} | {2} | {3}" -f $Benchmark, $Measure, $Comparison, $Ratio)
 }
 function Seconds([scriptblock] $Block) { (Measure-Command $Block).TotalSeconds }
+function Median([double[]] $Values) { ($Values | Sort-Object)[[int][math]::Floor($Values.Count / 2)] }
+function Join-Seconds([double[]] $Values) { ($Values | ForEach-Object { '{0:N2}' -f $_ }) -join '/' }
 function Invoke-Child([string] $Script) {
     # A fresh pwsh: timings are taken inside it, so its start-up is not counted; peak memory is its own.
     $file = Join-Path $work ("child-" + [guid]::NewGuid().ToString('N') + '.ps1')
@@ -138,15 +140,27 @@ Connect-PachStore -Path '$work/store-small' | Out-Null; New-PachRepo small | Out
     for ($w = 0L; $w -lt $bigSize; $w += $buf.Length) { $rng.NextBytes($buf); $fs.Write($buf, 0, [math]::Min($buf.Length, $bigSize - $w)) }
     $fs.Dispose()
     & sync
-    $cpBig = Seconds { & cp $big (Join-Path $work 'big-copy.bin'); & sync }
-    Remove-Item (Join-Path $work 'big-copy.bin')
     $edited = Join-Path $work 'big-edited.bin'
     & cp $big $edited
     & sync
     $efs = [System.IO.File]::OpenWrite($edited); $efs.Position = [long]($bigSize / 2); $efs.WriteByte(0x5A); $efs.Dispose()
-    $r = Invoke-Child @"
-Connect-PachStore -Path '$work/store-big' | Out-Null; New-PachRepo big | Out-Null
-`$t = (Measure-Command { Add-PachFile big master big.bin -Source '$big' | Out-Null; & sync }).TotalSeconds
+    # cp and PachPS take turns three times (this VM's disk flushes at very different speeds from minute to minute) and
+    # the medians are compared; the first PachPS run also measures memory and deduplication.
+    $cpRuns = [System.Collections.Generic.List[double]]::new()
+    $ingestRuns = [System.Collections.Generic.List[double]]::new()
+    foreach ($k in 1..3) {
+        $cpRuns.Add((Seconds { & cp $big (Join-Path $work 'big-copy.bin'); & sync }))
+        Remove-Item (Join-Path $work 'big-copy.bin')
+        & sync
+        $ingest = "Connect-PachStore -Path '$work/store-big-$k' | Out-Null; New-PachRepo big | Out-Null`n" +
+            "`$t = (Measure-Command { Add-PachFile big master big.bin -Source '$big' | Out-Null; & sync }).TotalSeconds`n"
+        if ($k -gt 1) {
+            $ingestRuns.Add((Invoke-Child ($ingest + "@{ Seconds = `$t } | ConvertTo-Json -Compress")).Seconds)
+            Remove-Item "$work/store-big-$k" -Recurse
+            & sync
+            continue
+        }
+        $r = Invoke-Child ($ingest + @"
 `$peak = (Get-Process -Id `$PID).PeakWorkingSet64
 `$s1 = (Get-PachStore).StoredBytes
 Add-PachFile big master again.bin -Source '$big' | Out-Null
@@ -154,9 +168,15 @@ Add-PachFile big master again.bin -Source '$big' | Out-Null
 Add-PachFile big master edited.bin -Source '$edited' | Out-Null
 `$s3 = (Get-PachStore).StoredBytes
 @{ Seconds = `$t; Peak = `$peak; Same = `$s2 - `$s1; Edited = `$s3 - `$s2 } | ConvertTo-Json -Compress
-"@
+"@)
+        $ingestRuns.Add($r.Seconds)
+        Remove-Item "$work/store-big-$k" -Recurse
+        & sync
+    }
+    $cpBig = Median $cpRuns
+    $ingestBig = Median $ingestRuns
     $baseline = Invoke-Child "@{ Peak = (Get-Process -Id `$PID).PeakWorkingSet64 } | ConvertTo-Json -Compress"
-    Add-Result ("{0} file ingest" -f (Format-Bytes $bigSize)) ('{0:N2} s' -f $r.Seconds) ('cp {0:N2} s' -f $cpBig) ('{0:N2}x cp' -f ($r.Seconds / $cpBig)) 'within 2x of cp'
+    Add-Result ("{0} file ingest" -f (Format-Bytes $bigSize)) ('{0:N2} s median of {1}' -f $ingestBig, (Join-Seconds $ingestRuns)) ('cp {0:N2} s median of {1}' -f $cpBig, (Join-Seconds $cpRuns)) ('{0:N2}x cp' -f ($ingestBig / $cpBig)) 'within 2x of cp'
     Add-Result 'peak memory of that ingest' ("{0} (pwsh)" -f (Format-Bytes $r.Peak)) ("bare pwsh + module {0}" -f (Format-Bytes $baseline.Peak)) ('+{0} over bare pwsh' -f (Format-Bytes ($r.Peak - $baseline.Peak))) 'under 300 MB'
     Add-Result 'same file added again: new stored bytes' (Format-Bytes $r.Same) (Format-Bytes $bigSize) ('{0:P4}' -f ($r.Same / $bigSize)) 'under 0.1%'
     Add-Result 'one byte changed in the middle: new stored bytes' (Format-Bytes $r.Edited) (Format-Bytes $bigSize) ('{0:P3}' -f ($r.Edited / $bigSize)) 'under 8 MiB'
@@ -209,11 +229,10 @@ Wait-PachCommit lines master | Out-Null
 @{ Seconds = `$job.Duration.TotalSeconds; Progress = `$job.Progress; Warm = (Get-PachJob -Pipeline again).Duration.TotalSeconds } | ConvertTo-Json -Compress
 "@))
     }
-    function Median([double[]] $values) { ($values | Sort-Object)[[int][math]::Floor($values.Count / 2)] }
     $xargs = Median $xargsRuns
     $r = [pscustomobject]@{ Seconds = (Median $runs.Seconds); Progress = $runs[0].Progress; Warm = (Median $runs.Warm) }
-    $each = ($runs.Seconds | ForEach-Object { '{0:N2}' -f $_ }) -join '/'
-    $eachX = ($xargsRuns | ForEach-Object { '{0:N2}' -f $_ }) -join '/'
+    $each = Join-Seconds $runs.Seconds
+    $eachX = Join-Seconds $xargsRuns
     Add-Result "$d one-line datums, sh cp, parallelism 2" ('{0:N2} s median of {1} ({2})' -f $r.Seconds, $each, $r.Progress) ('xargs -P2 {0:N2} s median of {1}' -f $xargs, $eachX) ('{0:N2}x xargs' -f ($r.Seconds / $xargs)) 'within 1.5x of xargs -P2'
     Add-Result "same datums, second pipeline in that session" ('{0:N2} s median' -f $r.Warm) ('xargs -P2 {0:N2} s' -f $xargs) ('{0:N2}x xargs' -f ($r.Warm / $xargs)) 'report (no JIT left to pay)'
     $single = $r.Seconds
