@@ -280,6 +280,39 @@ Start-Sleep -Seconds 600
         @(Get-Content $marker | Where-Object { $_ -like '*/a.txt' }).Count | Should -Be 1
         (Get-PachFile slow master).Path | Should -Be @('/a.txt', '/b.txt')
     }
+
+    It 'a session ended by SIG<_> takes its running datum processes with it; the job resumes later' -ForEach @('HUP', 'TERM') {
+        # Datum processes run in process groups of their own (Ctrl+C in the session does not reach them), so the
+        # session kills them itself when it is asked to end: a closed terminal (SIGHUP) or a SIGTERM.
+        $signal = $_
+        $store = (Get-PachStore).Path
+        $marker = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+        Disconnect-PachStore
+        $script = @"
+$(Get-ConnectCommand $Backend $store)
+New-PachPipeline -Spec '{"pipeline":{"name":"sleepy"},"transform":{"cmd":["sh"],"stdin":["if [ ! -f $marker ]; then sleep 60 & echo `$`$ `$! > $marker; wait; fi; cp `$src /pfs/out/"]},"input":{"pfs":{"repo":"src","glob":"/a.txt"}}}' | Out-Null
+Start-Sleep -Seconds 600
+"@
+        $child = Start-ChildPwsh $script
+        $deadline = (Get-Date).AddSeconds(60)
+        while (-not ((Test-Path $marker) -and (Get-Content $marker -Raw) -match '^\d+ \d+')) {
+            if ((Get-Date) -gt $deadline -or $child.HasExited) { break }
+            Start-Sleep -Milliseconds 50
+        }
+        $pids = (Get-Content $marker -Raw).Trim() -split ' '
+        $pids.Count | Should -Be 2
+        & kill "-$signal" $child.Id
+        $child.WaitForExit(20000) | Should -BeTrue
+        # Gone, or a zombie left to this sandbox's init (which reaps nothing).
+        function Test-Running([string] $Id) { (Test-Path "/proc/$Id/stat") -and ((Get-Content "/proc/$Id/stat" -Raw) -split '\) ')[1][0] -ne 'Z' }
+        $deadline = (Get-Date).AddSeconds(10)
+        while (($pids | Where-Object { Test-Running $_ }) -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        $pids | Where-Object { Test-Running $_ } | Should -BeNullOrEmpty
+        Connect-TestStore $Backend $store
+        $job = Get-PachJob -Pipeline sleepy | Wait-PachJob -TimeoutSec 60
+        $job.State | Should -Be 'Success'
+        (Get-PachFile sleepy master).Path | Should -Be @('/a.txt')
+    }
 }
 
 Describe 'Script-block transforms' {

@@ -172,20 +172,61 @@ internal static partial class ChildProcess
         [LibraryImport("libc")] private static partial int sigfillset(byte* signals);
         [LibraryImport("libc")] private static partial int sigemptyset(byte* signals);
 
+        // Children still running, killed if this process is asked to end (SIGTERM, SIGHUP when its terminal closes, or
+        // a normal exit): they are in process groups of their own, so nothing else would stop them, and their job
+        // resumes, redoing them, when the store is opened again. A SIGKILL cannot be caught.
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<Child, byte> Running = new();
+        private static readonly Lazy<PosixSignalRegistration[]> ExitHooks = new(() =>
+        {
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
+            return [PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => KillAll()), PosixSignalRegistration.Create(PosixSignal.SIGHUP, _ => KillAll())];
+        });
+
+        private static void KillAll()
+        {
+            foreach (var child in Running.Keys) child.Kill();
+        }
+
+        /// <summary>
+        /// A started child, leading its own process group: killing it kills whatever it started too, and never happens
+        /// once it is reaped (its pid, and so its group's, could then belong to another process).
+        /// </summary>
+        private sealed class Child(int pid)
+        {
+            private readonly object _gate = new();
+            private bool _reaped;
+
+            public void Kill()
+            {
+                lock (_gate) if (!_reaped) kill(-pid, SigKill);
+            }
+
+            /// <summary>Waits for the child to exit and collects its wait status.</summary>
+            public int Reap()
+            {
+                var info = stackalloc byte[256];
+                // Wait without reaping first, so that a kill racing with the exit still targets this child.
+                while (waitid(IdPid, pid, info, WaitExited | WaitNoWait) < 0 && Marshal.GetLastPInvokeError() == Eintr) { }
+                int result, status = 0;
+                lock (_gate)
+                {
+                    _reaped = true;
+                    do result = waitpid(pid, &status, 0); while (result < 0 && Marshal.GetLastPInvokeError() == Eintr);
+                }
+                Running.TryRemove(this, out _);
+                if (result < 0) throw new IOException($"the exit status of process {pid} was collected by someone else (errno {Marshal.GetLastPInvokeError()})");
+                return status;
+            }
+        }
+
         public static int Run(ChildCommand command, Action<string, string> onLine, CancellationToken cancel)
         {
             cancel.ThrowIfCancellationRequested();
-            var pid = Spawn(command, out var stdinFd, out var stdoutFd, out var stderrFd);
-            // The child leads its own process group, so killing it kills whatever it started too; never once it is
-            // reaped (its pid, and so its group's, could then belong to another process).
-            var gate = new object();
-            var reaped = false;
-            void Kill()
-            {
-                lock (gate) if (!reaped) kill(-pid, SigKill);
-            }
+            _ = ExitHooks.Value;
+            var child = new Child(Spawn(command, out var stdinFd, out var stdoutFd, out var stderrFd));
+            Running[child] = 0;
             int status;
-            using (cancel.Register(Kill))
+            using (cancel.Register(child.Kill))
             {
                 try
                 {
@@ -193,35 +234,19 @@ internal static partial class ChildProcess
                 }
                 catch
                 {
-                    Kill();
-                    Reap(pid, gate, ref reaped);
+                    child.Kill();
+                    child.Reap();
                     throw;
                 }
                 finally
                 {
                     foreach (var fd in new[] { stdinFd, stdoutFd, stderrFd }) if (fd >= 0) close(fd);
                 }
-                status = Reap(pid, gate, ref reaped);
+                status = child.Reap();
             }
             cancel.ThrowIfCancellationRequested();
             var signal = status & 0x7f;
             return signal == 0 ? (status >> 8) & 0xff : 128 + signal;
-        }
-
-        /// <summary>Waits for the child to exit and collects its wait status.</summary>
-        private static int Reap(int pid, object gate, ref bool reaped)
-        {
-            var info = stackalloc byte[256];
-            // Wait without reaping first, so that a kill racing with the exit still targets this child.
-            while (waitid(IdPid, pid, info, WaitExited | WaitNoWait) < 0 && Marshal.GetLastPInvokeError() == Eintr) { }
-            int result, status = 0;
-            lock (gate)
-            {
-                reaped = true;
-                do result = waitpid(pid, &status, 0); while (result < 0 && Marshal.GetLastPInvokeError() == Eintr);
-            }
-            if (result < 0) throw new IOException($"the exit status of process {pid} was collected by someone else (errno {Marshal.GetLastPInvokeError()})");
-            return status;
         }
 
         /// <summary>Starts the child with its stdin, stdout and stderr on new pipes; returns its pid and our ends of the pipes.</summary>

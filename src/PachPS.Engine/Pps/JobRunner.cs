@@ -56,6 +56,11 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
     // Datums whose results are already in the store in this run (a restarted datum's new result replaces its earlier one).
     private readonly HashSet<string> _flushed = new(StringComparer.Ordinal);
 
+    // Names this run's worker folders apart from those of an earlier run of the same job.
+    private readonly string _run = Guid.NewGuid().ToString("N")[..8];
+
+    private string WorkerFolder(string name) => Path.Combine(pps.WorkRoot, jobId, $"{_run}-{name}");
+
     private sealed record DatumOutcome(DatumDoc Doc, IReadOnlyList<TreeEntry> Outputs, long Downloaded, long Uploaded);
 
     public async Task RunAsync(CancellationToken cancel)
@@ -73,6 +78,9 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             return (Job: job, Spec: PipelineSpec.Parse(version.SpecJson));
         });
         if (start is null) return;
+        // What an earlier run of this job left goes (a killed session's datum processes may even still be writing
+        // there); this run's folders have names of their own, so such a process can never write into them.
+        TryDelete(Path.Combine(pps.WorkRoot, jobId));
         var (job, spec) = start.Value;
 
         var planned = _meta.Read(db =>
@@ -134,7 +142,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
                 var workers = Enumerable.Range(0, Math.Max(1, spec.Parallelism)).Select(slot => Task.Factory.StartNew(async () =>
                 {
                     // One work folder per worker, reused datum after datum (see ClearDatumFolder).
-                    var folder = Path.Combine(pps.WorkRoot, jobId, $"worker-{slot}");
+                    var folder = WorkerFolder($"worker-{slot}");
                     await foreach (var datum in _work.Reader.ReadAllAsync(failFast.Token))
                     {
                         lock (_running) _running.Add(datum.Hash);
@@ -281,7 +289,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         while (!queue.IsEmpty && !cancel.IsCancellationRequested)
         {
             var source = new BatchSource(this, job, spec, queue, attempts, record);
-            await executor.RunBatchAsync(Path.Combine(pps.WorkRoot, jobId, $"batch-{slot}"), spec.Transform, source, source.Log, cancel);
+            await executor.RunBatchAsync(WorkerFolder($"batch-{slot}"), spec.Transform, source, source.Log, cancel);
             if (source.Taken == 0 && !queue.IsEmpty)
             {
                 fail("the batch worker exited without asking for a datum (see the datum_batching protocol in the README)");
