@@ -144,6 +144,26 @@ public class PpsTests
     }
 
     [Fact]
+    public async Task ARelativeCommandPathStartsFromTheWorkingFolder()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Put("in", "/a", "1");
+        var tools = Directory.CreateDirectory(Path.Combine(t.Folder, "project", "tools")).FullName;
+        var script = Path.Combine(tools, "hello.sh");
+        File.WriteAllText(script, "#!/bin/sh\necho \"hello $1\" > \"$PACH_OUT/hello\"\n");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        t.Store.Pps.CreatePipeline(PipelineSpec.Parse($$"""
+            { "pipeline": { "name": "rel" },
+              "transform": { "cmd": [ "./tools/hello.sh", "there" ], "working_dir": {{System.Text.Json.JsonSerializer.Serialize(Path.GetDirectoryName(tools))}} },
+              "input": { "pfs": { "repo": "in", "glob": "/*" } } }
+            """));
+        var job = await LatestJob(t, "rel");
+        Assert.Equal(JobState.Success, job.State);
+        Assert.Equal("hello there\n", t.Read("rel", "master", "/hello"));
+    }
+
+    [Fact]
     public async Task AWorkerFolderHoldsExactlyEachDatumsInputs()
     {
         // One worker runs every datum of a union in turn, in the same folder. Each lists what it sees under /pfs, then

@@ -58,8 +58,9 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
     {
         var stdin = new StringBuilder();
         foreach (var line in transform.Stdin) stdin.Append(rewrite(line)).Append('\n');
-        return new ChildCommand(Resolve(rewrite(transform.Cmd[0])), transform.Cmd.Skip(1).Select(rewrite).ToList(), env,
-            transform.WorkingDir is null ? workFolder : rewrite(transform.WorkingDir), Encoding.UTF8.GetBytes(stdin.ToString()));
+        var workingDirectory = transform.WorkingDir is null ? workFolder : rewrite(transform.WorkingDir);
+        return new ChildCommand(Resolve(rewrite(transform.Cmd[0]), workingDirectory), transform.Cmd.Skip(1).Select(rewrite).ToList(), env,
+            workingDirectory, Encoding.UTF8.GetBytes(stdin.ToString()));
     }
 
     private EnvironmentSnapshot JobEnvironment(string jobId)
@@ -136,9 +137,10 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
         return env;
     }
 
-    private static string Resolve(string command)
+    /// <summary>A command with a slash is a path (a relative one from the working folder, as in a container); else it is looked up in PATH.</summary>
+    private static string Resolve(string command, string workingDirectory)
     {
-        if (command.Contains('/')) return command;
+        if (command.Contains('/')) return Path.GetFullPath(command, Path.GetFullPath(workingDirectory));
         return ResolvedCommands.GetOrAdd(command, c =>
             (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
                 .Select(dir => Path.Combine(dir, c)).FirstOrDefault(File.Exists) ?? c);
