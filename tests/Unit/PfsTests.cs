@@ -159,6 +159,52 @@ public class PfsTests
         Directory.Delete(folder, recursive: true);
     }
 
+    [Fact]
+    public void ObjectsAreSyncedAfterTheLastWriteAndBeforeTheCommitNamesThem()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "pachps-unit-" + Guid.NewGuid().ToString("N")[..12]);
+        var recorder = new RecordingObjectStore(new LocalObjectStore(Path.Combine(folder, "objects")));
+        using (var store = PachStore.Open(folder, recorder))
+        {
+            store.Pfs.CreateRepo("data");
+            recorder.OnSync = () => recorder.Events.Add($"sync with {store.Pfs.ListCommits("data").Count} commit(s)");
+            var big = new byte[3_000_000];
+            new Random(7).NextBytes(big);
+            store.Pfs.PutFiles("data", "master", [new FileSource("/big", () => new MemoryStream(big), "big"), TempStore.Text("/small", "s")]);
+            Assert.Single(store.Pfs.ListCommits("data"));
+            var lastPut = recorder.Events.FindLastIndex(e => e.StartsWith("put ", StringComparison.Ordinal));
+            Assert.True(lastPut >= 1, string.Join(", ", recorder.Events)); // large chunks and a pack
+            Assert.Contains("sync with 0 commit(s)", recorder.Events.Skip(lastPut));
+            Assert.Empty(store.Check());
+        }
+        Directory.Delete(folder, recursive: true);
+    }
+
+    private sealed class RecordingObjectStore(IObjectStore inner) : IObjectStore
+    {
+        public List<string> Events { get; } = [];
+        public Action? OnSync { get; set; }
+        public void Put(string key, ReadOnlySpan<byte> data)
+        {
+            inner.Put(key, data);
+            lock (Events) Events.Add("put " + key);
+        }
+        public void Sync()
+        {
+            inner.Sync();
+            lock (Events) OnSync?.Invoke();
+        }
+        public byte[] Get(string key) => inner.Get(key);
+        public byte[] GetRange(string key, long offset, int length) => inner.GetRange(key, offset, length);
+        public bool Exists(string key) => inner.Exists(key);
+        public IEnumerable<string> List(string prefix) => inner.List(prefix);
+        public void Delete(string key) => inner.Delete(key);
+        public (long Bytes, long Count) Usage() => inner.Usage();
+        public bool IsRemote => inner.IsRemote;
+        public long Requests => inner.Requests;
+        public string Description => inner.Description;
+    }
+
     [SkippableTheory]
     [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
     public void IntegrityCheckFindsCorruptAndMissingObjects(string backend)
@@ -206,6 +252,7 @@ public class PfsTests
             if (++_puts > failAfter) throw new IOException("simulated crash while writing content");
             inner.Put(key, data);
         }
+        public void Sync() => inner.Sync();
         public byte[] Get(string key) => inner.Get(key);
         public byte[] GetRange(string key, long offset, int length) => inner.GetRange(key, offset, length);
         public bool Exists(string key) => inner.Exists(key);

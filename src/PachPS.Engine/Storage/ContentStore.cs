@@ -177,10 +177,17 @@ public sealed class ContentWriter
         return chunk;
     }
 
-    /// <summary>Places pending small chunks: known ones point at their existing pack, the rest go into a new pack.</summary>
+    /// <summary>
+    /// Places pending small chunks (known ones point at their existing pack, the rest go into a new pack) and makes
+    /// everything this writer stored durable.
+    /// </summary>
     public void Flush()
     {
-        if (_pending.Count == 0) return;
+        if (_pending.Count == 0)
+        {
+            _store.Objects.Sync();
+            return;
+        }
         var known = _findPacked(_pending.Keys);
         using var pack = new MemoryStream();
         var fresh = new List<(string Hash, long Offset, int Length)>();
@@ -209,6 +216,8 @@ public sealed class ContentWriter
         }
         _pending.Clear();
         _pendingBytes = 0;
+        // Everything this writer stored (packs here, large chunks as they came) is on disk before metadata names it.
+        _store.Objects.Sync();
     }
 
     /// <summary>The file with every chunk at its final location (after <see cref="Flush"/>).</summary>

@@ -3,7 +3,10 @@ namespace PachPS.Engine.Storage;
 /// <summary>Immutable blobs by key. Put is atomic and durable when it returns; a key is never rewritten with other bytes.</summary>
 public interface IObjectStore
 {
+    /// <summary>Writes an object; it is durable (survives a crash of the machine) after the next <see cref="Sync"/>.</summary>
     void Put(string key, ReadOnlySpan<byte> data);
+    /// <summary>Makes every object written so far durable; called before metadata refers to them.</summary>
+    void Sync() { }
     byte[] Get(string key);
     byte[] GetRange(string key, long offset, int length);
     bool Exists(string key);

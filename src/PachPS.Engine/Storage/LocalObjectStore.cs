@@ -1,9 +1,21 @@
 namespace PachPS.Engine.Storage;
 
-/// <summary>Objects as files under a folder: written to a temporary name, flushed to disk, then renamed into place.</summary>
-public sealed class LocalObjectStore : IObjectStore
+/// <summary>
+/// Objects as files under a folder: written to a temporary name, then renamed into place. On Linux they are flushed to
+/// disk together by one syncfs in <see cref="Sync"/> (one fsync per chunk took a fifth of a 1 GiB ingest); elsewhere
+/// each is flushed as it is written.
+/// </summary>
+public sealed partial class LocalObjectStore : IObjectStore
 {
     private readonly string _root;
+    private int _unsynced;
+
+    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true, StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags);
+    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
+    private static partial int syncfs(int fd);
+    [System.Runtime.InteropServices.LibraryImport("libc")]
+    private static partial int close(int fd);
 
     public LocalObjectStore(string root)
     {
@@ -29,9 +41,26 @@ public sealed class LocalObjectStore : IObjectStore
         using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
         {
             fs.Write(data);
-            fs.Flush(flushToDisk: true);
+            if (!OperatingSystem.IsLinux()) fs.Flush(flushToDisk: true);
         }
         File.Move(tmp, path, overwrite: true);
+        // Set after the data is written: a Sync that clears it flushes this object too.
+        Volatile.Write(ref _unsynced, 1);
+    }
+
+    public void Sync()
+    {
+        if (!OperatingSystem.IsLinux() || Interlocked.Exchange(ref _unsynced, 0) == 0) return;
+        const int readOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY
+        var fd = open(_root, readOnlyDirectory);
+        if (fd < 0 || syncfs(fd) != 0)
+        {
+            var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (fd >= 0) close(fd);
+            Volatile.Write(ref _unsynced, 1);
+            throw new IOException($"Cannot flush the objects under '{_root}' to disk (errno {errno}).");
+        }
+        close(fd);
     }
 
     public byte[] Get(string key)
