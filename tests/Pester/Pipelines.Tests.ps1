@@ -258,17 +258,8 @@ Describe 'Pipeline cmdlets (<Backend>)' -ForEach $Backends {
         $marker = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
         $gate = "$marker.gate"
         Disconnect-PachStore
-        $script = @"
-$(Get-ConnectCommand $Backend $store)
-New-PachPipeline -Spec '{"pipeline":{"name":"slow"},"transform":{"cmd":["sh"],"stdin":["echo `$src >> $marker; case `$src in */b.txt) while [ ! -f $gate ]; do sleep 0.05; done;; esac; cp `$src /pfs/out/"]},"input":{"pfs":{"repo":"src","glob":"/*"}}}' | Out-Null
-Start-Sleep -Seconds 600
-"@
-        $child = Start-ChildPwsh $script
-        $deadline = (Get-Date).AddSeconds(60)
-        while (-not ((Test-Path $marker) -and @(Get-Content $marker).Count -ge 2)) {
-            if ((Get-Date) -gt $deadline -or $child.HasExited) { break }
-            Start-Sleep -Milliseconds 50
-        }
+        $spec = '{"pipeline":{"name":"slow"},"transform":{"cmd":["sh"],"stdin":["echo $src >> ' + $marker + '; case $src in */b.txt) while [ ! -f ' + $gate + ' ]; do sleep 0.05; done;; esac; cp $src /pfs/out/"]},"input":{"pfs":{"repo":"src","glob":"/*"}}}'
+        $child = Start-PipelineSession $Backend $store $spec { (Test-Path $marker) -and @(Get-Content $marker).Count -ge 2 }
         Start-Sleep -Milliseconds 700 # the finished datum's record is flushed
         $child.Kill()
         $child.WaitForExit()
@@ -288,17 +279,8 @@ Start-Sleep -Seconds 600
         $store = (Get-PachStore).Path
         $marker = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
         Disconnect-PachStore
-        $script = @"
-$(Get-ConnectCommand $Backend $store)
-New-PachPipeline -Spec '{"pipeline":{"name":"sleepy"},"transform":{"cmd":["sh"],"stdin":["if [ ! -f $marker ]; then sleep 60 & echo `$`$ `$! > $marker; wait; fi; cp `$src /pfs/out/"]},"input":{"pfs":{"repo":"src","glob":"/a.txt"}}}' | Out-Null
-Start-Sleep -Seconds 600
-"@
-        $child = Start-ChildPwsh $script
-        $deadline = (Get-Date).AddSeconds(60)
-        while (-not ((Test-Path $marker) -and (Get-Content $marker -Raw) -match '^\d+ \d+')) {
-            if ((Get-Date) -gt $deadline -or $child.HasExited) { break }
-            Start-Sleep -Milliseconds 50
-        }
+        $spec = '{"pipeline":{"name":"sleepy"},"transform":{"cmd":["sh"],"stdin":["if [ ! -f ' + $marker + ' ]; then sleep 60 & echo $$ $! > ' + $marker + '; wait; fi; cp $src /pfs/out/"]},"input":{"pfs":{"repo":"src","glob":"/a.txt"}}}'
+        $child = Start-PipelineSession $Backend $store $spec { (Test-Path $marker) -and (Get-Content $marker -Raw) -match '^\d+ \d+' }
         $pids = (Get-Content $marker -Raw).Trim() -split ' '
         $pids.Count | Should -Be 2
         & kill "-$signal" $child.Id

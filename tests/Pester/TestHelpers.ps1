@@ -42,6 +42,24 @@ function Get-TestS3Credential {
     [pscredential]::new($env:PACHPS_TEST_S3_ACCESS_KEY, (ConvertTo-SecureString $env:PACHPS_TEST_S3_SECRET_KEY -AsPlainText -Force))
 }
 
+function Start-PipelineSession {
+    # Another session on the store: it creates a pipeline from a JSON spec, then idles while the job runs. Returns its
+    # Process once -Until holds (or after 60 s, or when it exits).
+    param([Parameter(Mandatory)] [string] $Backend, [Parameter(Mandatory)] [string] $Store, [Parameter(Mandatory)] [string] $Spec,
+        [Parameter(Mandatory)] [scriptblock] $Until)
+    $child = Start-ChildPwsh @"
+$(Get-ConnectCommand $Backend $Store)
+New-PachPipeline -Spec '$Spec' | Out-Null
+Start-Sleep -Seconds 600
+"@
+    $deadline = (Get-Date).AddSeconds(60)
+    while (-not (& $Until)) {
+        if ((Get-Date) -gt $deadline -or $child.HasExited) { break }
+        Start-Sleep -Milliseconds 50
+    }
+    $child
+}
+
 function Get-ConnectCommand {
     # The Connect-PachStore line for a store folder on a backend, usable here and in child processes.
     param([Parameter(Mandatory)] [string] $Backend, [Parameter(Mandatory)] [string] $Path)

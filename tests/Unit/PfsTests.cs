@@ -180,29 +180,20 @@ public class PfsTests
         Directory.Delete(folder, recursive: true);
     }
 
-    private sealed class RecordingObjectStore(IObjectStore inner) : IObjectStore
+    private sealed class RecordingObjectStore(IObjectStore inner) : ForwardingObjectStore(inner)
     {
         public List<string> Events { get; } = [];
         public Action? OnSync { get; set; }
-        public void Put(string key, ReadOnlySpan<byte> data)
+        public override void Put(string key, ReadOnlySpan<byte> data)
         {
-            inner.Put(key, data);
+            base.Put(key, data);
             lock (Events) Events.Add("put " + key);
         }
-        public void Sync()
+        public override void Sync()
         {
-            inner.Sync();
+            base.Sync();
             lock (Events) OnSync?.Invoke();
         }
-        public byte[] Get(string key) => inner.Get(key);
-        public byte[] GetRange(string key, long offset, int length) => inner.GetRange(key, offset, length);
-        public bool Exists(string key) => inner.Exists(key);
-        public IEnumerable<string> List(string prefix) => inner.List(prefix);
-        public void Delete(string key) => inner.Delete(key);
-        public (long Bytes, long Count) Usage() => inner.Usage();
-        public bool IsRemote => inner.IsRemote;
-        public long Requests => inner.Requests;
-        public string Description => inner.Description;
     }
 
     [SkippableTheory]
@@ -244,15 +235,11 @@ public class PfsTests
         Assert.Empty(t.Store.Check());
     }
 
-    private sealed class FaultyObjectStore(IObjectStore inner, int failAfter) : IObjectStore
+    /// <summary>An object store passing everything to another; tests override what they watch or break.</summary>
+    private class ForwardingObjectStore(IObjectStore inner) : IObjectStore
     {
-        private int _puts;
-        public void Put(string key, ReadOnlySpan<byte> data)
-        {
-            if (++_puts > failAfter) throw new IOException("simulated crash while writing content");
-            inner.Put(key, data);
-        }
-        public void Sync() => inner.Sync();
+        public virtual void Put(string key, ReadOnlySpan<byte> data) => inner.Put(key, data);
+        public virtual void Sync() => inner.Sync();
         public byte[] Get(string key) => inner.Get(key);
         public byte[] GetRange(string key, long offset, int length) => inner.GetRange(key, offset, length);
         public bool Exists(string key) => inner.Exists(key);
@@ -262,6 +249,16 @@ public class PfsTests
         public bool IsRemote => inner.IsRemote;
         public long Requests => inner.Requests;
         public string Description => inner.Description;
+    }
+
+    private sealed class FaultyObjectStore(IObjectStore inner, int failAfter) : ForwardingObjectStore(inner)
+    {
+        private int _puts;
+        public override void Put(string key, ReadOnlySpan<byte> data)
+        {
+            if (++_puts > failAfter) throw new IOException("simulated crash while writing content");
+            base.Put(key, data);
+        }
     }
 }
 
