@@ -272,6 +272,23 @@ Describe 'Pipeline cmdlets (<Backend>)' -ForEach $Backends {
         (Get-PachFile slow master).Path | Should -Be @('/a.txt', '/b.txt')
     }
 
+    It 'a session started with SIGCHLD ignored fails its job with a reason that says so, instead of hanging' {
+        # .NET reaps every child of such a process (its own Process class then waits forever); perl is part of Debian.
+        if (-not (Get-Command perl -ErrorAction Ignore)) { Set-ItResult -Skipped -Because 'perl is not installed'; return }
+        $store = (Get-PachStore).Path
+        Disconnect-PachStore
+        $child = Start-ChildPwsh -Wrapper @('perl', '-e', '$SIG{CHLD} = "IGNORE"; exec @ARGV or die') @"
+$(Get-ConnectCommand $Backend $store)
+New-PachPipeline -Spec @{ pipeline = @{ name = 'ignored' }; transform = @{ cmd = @('true') }; input = @{ pfs = @{ repo = 'src'; glob = '/a.txt' } } } | Out-Null
+Wait-PachCommit src master -TimeoutSec 60 | Out-Null
+(Get-PachJob -Pipeline ignored).Reason
+"@
+        $child.WaitForExit(90000) | Should -BeTrue
+        $child.StandardOutput.ReadToEnd() | Should -Match 'started with SIGCHLD ignored'
+        Connect-TestStore $Backend $store
+        (Get-PachJob -Pipeline ignored).State | Should -Be 'Failure'
+    }
+
     It 'a session ended by SIG<_> takes its running datum processes with it; the job resumes later' -ForEach @('HUP', 'TERM') {
         # Datum processes run in process groups of their own (Ctrl+C in the session does not reach them), so the
         # session kills them itself when it is asked to end: a closed terminal (SIGHUP) or a SIGTERM.

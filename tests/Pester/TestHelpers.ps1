@@ -6,12 +6,14 @@ $script:Transforms = Join-Path $PSScriptRoot 'transforms'
 
 function Start-ChildPwsh {
     # Runs a script in a separate pwsh process (the same PowerShell that runs the tests) and returns the Process.
-    param([Parameter(Mandatory)] [string] $Script)
+    # -Wrapper is a command line that starts it (for example one that changes a signal's disposition first).
+    param([Parameter(Mandatory)] [string] $Script, [string[]] $Wrapper = @())
     $pwshDll = Join-Path ([System.IO.Path]::GetDirectoryName([System.Management.Automation.PowerShell].Assembly.Location)) 'pwsh.dll'
     $file = Join-Path ([System.IO.Path]::GetTempPath()) ("pachps-child-" + [guid]::NewGuid().ToString('N') + '.ps1')
     Set-Content $file ("`$ErrorActionPreference = 'Stop'`nImport-Module '$script:ModulePath'`n" + $Script)
-    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
-    foreach ($a in @($pwshDll, '-NoProfile', '-NonInteractive', '-File', $file)) { $psi.ArgumentList.Add($a) }
+    $command = @($Wrapper) + @('dotnet', $pwshDll, '-NoProfile', '-NonInteractive', '-File', $file)
+    $psi = [System.Diagnostics.ProcessStartInfo]::new($command[0])
+    foreach ($a in $command | Select-Object -Skip 1) { $psi.ArgumentList.Add($a) }
     $psi.RedirectStandardOutput = $true
     $psi.RedirectStandardError = $true
     $psi.UseShellExecute = $false

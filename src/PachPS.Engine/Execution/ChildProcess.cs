@@ -214,7 +214,10 @@ internal static partial class ChildProcess
                     do result = waitpid(pid, &status, 0); while (result < 0 && Marshal.GetLastPInvokeError() == Eintr);
                 }
                 Running.TryRemove(this, out _);
-                if (result < 0) throw new IOException($"the exit status of process {pid} was collected by someone else (errno {Marshal.GetLastPInvokeError()})");
+                // .NET reaps every child of a process started with SIGCHLD ignored (and its own Process class then hangs).
+                if (result < 0)
+                    throw new IOException($"the exit status of process {pid} was collected by the runtime: this PowerShell was started with " +
+                        "SIGCHLD ignored, in which .NET reaps every child; start it with SIGCHLD at its default");
                 return status;
             }
         }
