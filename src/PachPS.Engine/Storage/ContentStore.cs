@@ -85,6 +85,9 @@ public sealed class ContentWriter
     private readonly Dictionary<string, ChunkRef> _placed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _pending = new(StringComparer.Ordinal);
     private readonly List<ChunkRef> _newPacked = [];
+    // Objects this writer wrote or found already there (perhaps written, not yet flushed, by another writer): all are
+    // flushed before metadata names them.
+    private readonly List<(string Key, int Length)> _toSync = [];
     private readonly object _gate = new();
     // Large chunks are hashed and written by worker tasks while the next ones are being cut: a few in flight overlap
     // CPU and disk (or network round trips) without letting memory grow: at most this many chunks of up to 4 MiB.
@@ -173,7 +176,11 @@ public sealed class ContentWriter
             Interlocked.Add(ref _bytesWritten, data.Length);
         }
         var chunk = new ChunkRef(hash, key, 0, data.Length);
-        lock (_gate) _placed[hash] = chunk;
+        lock (_gate)
+        {
+            _placed[hash] = chunk;
+            _toSync.Add((key, data.Length));
+        }
         return chunk;
     }
 
@@ -185,7 +192,7 @@ public sealed class ContentWriter
     {
         if (_pending.Count == 0)
         {
-            _store.Objects.Sync();
+            SyncWritten();
             return;
         }
         var known = _findPacked(_pending.Keys);
@@ -207,6 +214,7 @@ public sealed class ContentWriter
             var key = "pack/" + ContentHash.Of(data);
             _store.Objects.Put(key, data);
             Interlocked.Add(ref _bytesWritten, data.Length);
+            lock (_gate) _toSync.Add((key, data.Length));
             foreach (var (hash, offset, length) in fresh)
             {
                 var chunk = new ChunkRef(hash, key, offset, length);
@@ -216,8 +224,25 @@ public sealed class ContentWriter
         }
         _pending.Clear();
         _pendingBytes = 0;
-        // Everything this writer stored (packs here, large chunks as they came) is on disk before metadata names it.
-        _store.Objects.Sync();
+        SyncWritten();
+    }
+
+    /// <summary>Everything this writer stored (packs, and large chunks as they came) is on disk before metadata names it.</summary>
+    private void SyncWritten()
+    {
+        List<(string Key, int Length)> batch;
+        lock (_gate)
+        {
+            if (_toSync.Count == 0) return;
+            batch = [.. _toSync];
+            _toSync.Clear();
+        }
+        try { _store.Objects.Sync(batch); }
+        catch
+        {
+            lock (_gate) _toSync.AddRange(batch);
+            throw;
+        }
     }
 
     /// <summary>The file with every chunk at its final location (after <see cref="Flush"/>).</summary>

@@ -3,10 +3,10 @@ namespace PachPS.Engine.Storage;
 /// <summary>Immutable blobs by key. Put is atomic and durable when it returns; a key is never rewritten with other bytes.</summary>
 public interface IObjectStore
 {
-    /// <summary>Writes an object; it is durable (survives a crash of the machine) after the next <see cref="Sync"/>.</summary>
+    /// <summary>Writes an object; it is durable (survives a crash of the machine) once <see cref="Sync"/> has covered it.</summary>
     void Put(string key, ReadOnlySpan<byte> data);
-    /// <summary>Makes every object written so far durable; called before metadata refers to them.</summary>
-    void Sync() { }
+    /// <summary>Makes these objects (key and size) durable; called before metadata refers to them.</summary>
+    void Sync(IReadOnlyCollection<(string Key, int Length)> objects) { }
     byte[] Get(string key);
     byte[] GetRange(string key, long offset, int length);
     bool Exists(string key);

@@ -1,14 +1,16 @@
 namespace PachPS.Engine.Storage;
 
 /// <summary>
-/// Objects as files under a folder: written to a temporary name, then renamed into place. On Linux they are flushed to
-/// disk together by one syncfs in <see cref="Sync"/> (one fsync per chunk took a fifth of a 1 GiB ingest); elsewhere
-/// each is flushed as it is written.
+/// Objects as files under a folder: written to a temporary name, then renamed into place, and flushed to disk by
+/// <see cref="Sync"/> before metadata names them (an fsync as each chunk was written took a fifth of a 1 GiB ingest).
 /// </summary>
 public sealed partial class LocalObjectStore : IObjectStore
 {
+    // From this many bytes on, one syncfs (Linux) flushes a batch faster than an fsync per object (1 GiB: 1.4 against
+    // 1.9 s); below it, only the batch's own files are flushed, leaving other data on the file system (a running
+    // datum's output, say) to the kernel.
+    private const long SyncWholeFileSystemFrom = 64L << 20;
     private readonly string _root;
-    private int _unsynced;
 
     [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true, StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
     private static partial int open(string path, int flags);
@@ -38,29 +40,33 @@ public sealed partial class LocalObjectStore : IObjectStore
         if (File.Exists(path)) return;
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var tmp = path + "." + Environment.ProcessId + "." + Environment.CurrentManagedThreadId + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
-        {
-            fs.Write(data);
-            if (!OperatingSystem.IsLinux()) fs.Flush(flushToDisk: true);
-        }
+        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None)) fs.Write(data);
         File.Move(tmp, path, overwrite: true);
-        // Set after the data is written: a Sync that clears it flushes this object too.
-        Volatile.Write(ref _unsynced, 1);
     }
 
-    public void Sync()
+    public void Sync(IReadOnlyCollection<(string Key, int Length)> objects)
     {
-        if (!OperatingSystem.IsLinux() || Interlocked.Exchange(ref _unsynced, 0) == 0) return;
-        const int readOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY
-        var fd = open(_root, readOnlyDirectory);
-        if (fd < 0 || syncfs(fd) != 0)
+        if (objects.Count == 0) return;
+        if (OperatingSystem.IsLinux() && objects.Sum(o => (long)o.Length) >= SyncWholeFileSystemFrom)
         {
+            const int readOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY
+            var fd = open(_root, readOnlyDirectory);
+            var failed = fd < 0 || syncfs(fd) != 0;
             var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
             if (fd >= 0) close(fd);
-            Volatile.Write(ref _unsynced, 1);
-            throw new IOException($"Cannot flush the objects under '{_root}' to disk (errno {errno}).");
+            if (failed) throw new IOException($"Cannot flush the objects under '{_root}' to disk (errno {errno}).");
+            return;
         }
-        close(fd);
+        // Flushes issued together let the file system commit its journal once for several of them.
+        try
+        {
+            Parallel.ForEach(objects, new ParallelOptions { MaxDegreeOfParallelism = 8 }, o =>
+            {
+                using var fs = new FileStream(PathOf(o.Key), FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1);
+                fs.Flush(flushToDisk: true);
+            });
+        }
+        catch (AggregateException ex) when (ex.InnerException is IOException io) { throw io; }
     }
 
     public byte[] Get(string key)
