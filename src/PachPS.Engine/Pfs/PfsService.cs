@@ -44,8 +44,6 @@ public sealed class PfsService
 
     public RepoInfo GetRepo(string name) => _meta.Read(db => ToRepo(db, RequireRepo(db, name)));
 
-    public bool RepoExists(string name) => _meta.Read(db => db.Repos().FindById(name) is not null);
-
     /// <summary>Deletes a repo with its branches and commits; <paramref name="guard"/> may refuse (pipelines use it).</summary>
     internal void DeleteRepo(string name, Action<LiteDatabase>? guard = null)
     {
@@ -57,13 +55,6 @@ public sealed class PfsService
             db.Commits().DeleteMany(c => c.Repo == name);
             db.Repos().Delete(name);
         });
-    }
-
-    internal void UpdateRepoDescription(LiteDatabase db, string name, string description)
-    {
-        var repo = RequireRepo(db, name);
-        repo.Description = description;
-        db.Repos().Update(repo);
     }
 
     // ---------------------------------------------------------------- branches
@@ -207,9 +198,7 @@ public sealed class PfsService
         IProgress<(int Done, int Total, string Path)>? progress = null, CancellationToken cancel = default)
     {
         var paths = sources.Select(s => Names.NormalizePath(s.Path)).ToList();
-        var duplicate = paths.GroupBy(p => p, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
-            throw PachException.Invalid("DuplicatePath", $"'{duplicate.Key}' is given more than once in one call.", duplicate.Key);
+        CommitWriter.CheckDistinct(paths);
         var start = _meta.Read(db => ResolveTarget(db, repo, target, create: false).Commit);
 
         var writer = _content.BeginWrite(FindPacked);
@@ -238,16 +227,7 @@ public sealed class PfsService
         writer.Flush();
         cancel.ThrowIfCancellationRequested();
 
-        return Commit(repo, target, writer.NewPackedChunks, (db, tree, commit) =>
-        {
-            var changes = new List<KeyValuePair<string, TreeEntry?>>();
-            for (var i = 0; i < paths.Count; i++)
-            {
-                changes.Add(new(paths[i], new TreeEntry(paths[i], writer.Resolve(contents[i]), commit.Id)));
-            }
-            CheckConflicts(tree, commit.Root, paths);
-            return changes;
-        });
+        return Commit(repo, target, writer.NewPackedChunks, (_, _, _) => paths.Select((path, i) => FileChange.Write(path, writer.Resolve(contents[i]))));
     }
 
     /// <summary>
@@ -272,12 +252,9 @@ public sealed class PfsService
         writer.Flush();
         return Commit(repo, target, writer.NewPackedChunks, (db, tree, commit) =>
         {
-            var changes = tree.Under(commit.Root, folder).Select(e => new KeyValuePair<string, TreeEntry?>(e.Path, null))
-                .Where(c => !pieces.Any(p => p.Path == c.Key)).ToList();
-            changes.AddRange(pieces.Select(p => new KeyValuePair<string, TreeEntry?>(p.Path, new TreeEntry(p.Path, writer.Resolve(p.Content), commit.Id))));
-            for (var parent = Names.Parent(folder); parent != "/"; parent = Names.Parent(parent))
-                if (tree.Get(commit.Root, parent) is not null)
-                    throw PachException.Invalid("PathConflict", $"Cannot add '{folder}': '{parent}' is a file.", folder);
+            var written = pieces.Select(p => p.Path).ToHashSet(StringComparer.Ordinal);
+            var changes = tree.Under(commit.Root, folder).Where(e => !written.Contains(e.Path)).Select(e => FileChange.Remove(e.Path)).ToList();
+            changes.AddRange(pieces.Select(p => FileChange.Write(p.Path, writer.Resolve(p.Content))));
             return changes;
         });
     }
@@ -285,13 +262,13 @@ public sealed class PfsService
     public CommitInfo DeleteFiles(string repo, string target, IReadOnlyList<string> paths) =>
         Commit(repo, target, [], (db, tree, commit) =>
         {
-            var changes = new List<KeyValuePair<string, TreeEntry?>>();
+            var changes = new List<FileChange>();
             foreach (var raw in paths)
             {
                 var path = Names.NormalizePath(raw);
                 var under = tree.Under(commit.Root, path).ToList();
                 if (under.Count == 0) throw FileNotFound(repo, target, path);
-                changes.AddRange(under.Select(e => new KeyValuePair<string, TreeEntry?>(e.Path, null)));
+                changes.AddRange(under.Select(e => FileChange.Remove(e.Path)));
             }
             return changes;
         });
@@ -306,14 +283,13 @@ public sealed class PfsService
             var from = Resolve(db, sourceRepo, sourceRef);
             var entries = tree.Under(from.Root, src).ToList();
             if (entries.Count == 0) throw FileNotFound(sourceRepo, sourceRef, src);
-            var changes = new List<KeyValuePair<string, TreeEntry?>>();
+            var changes = new List<FileChange>();
             foreach (var e in entries)
             {
                 var rel = e.Path == src ? "" : e.Path[(src == "/" ? 0 : src.Length)..];
                 var to = rel.Length == 0 ? dst : (dst == "/" ? rel : dst + rel);
-                changes.Add(new(to, new TreeEntry(to, e.Content, commit.Id)));
+                changes.Add(FileChange.Write(to, e.Content));
             }
-            CheckConflicts(tree, commit.Root, changes.Select(c => c.Key).ToList());
             return changes;
         });
     }
@@ -400,23 +376,17 @@ public sealed class PfsService
 
     // ---------------------------------------------------------------- shared machinery
 
+    /// <summary>
+    /// Writes to a branch or open commit: <paramref name="changes"/> sees the tree and the target commit and names
+    /// what to write or remove; the <see cref="CommitWriter"/> validates and applies it.
+    /// </summary>
     internal CommitInfo Commit(string repo, string target, IReadOnlyList<ChunkRef> newChunks,
-        Func<LiteDatabase, PathTree, CommitDoc, IEnumerable<KeyValuePair<string, TreeEntry?>>> changes)
+        Func<LiteDatabase, PathTree, CommitDoc, IEnumerable<FileChange>> changes)
     {
         var (info, finished) = _meta.Write(db =>
         {
             var (commit, finishHere) = ResolveTarget(db, repo, target, create: true);
-            var nodes = new LiteNodeSource(db);
-            var tree = new PathTree(nodes);
-            var list = changes(db, tree, commit).ToList();
-            foreach (var (path, entry) in list)
-            {
-                var old = tree.Get(commit.Root, path);
-                commit.Size += (entry?.Content.Size ?? 0) - (old?.Content.Size ?? 0);
-                commit.FileCount += (entry is null ? 0 : 1) - (old is null ? 0 : 1);
-            }
-            commit.Root = tree.Apply(commit.Root, list);
-            commit.MetadataBytes += nodes.BytesWritten;
+            CommitWriter.Apply(db, commit, changes(db, Tree(db), commit).ToList());
             RecordChunks(db, newChunks);
             if (finishHere) return (FinishInTransaction(db, commit), true);
             db.Commits().Update(commit);
@@ -426,26 +396,30 @@ public sealed class PfsService
         return info;
     }
 
-    /// <summary>Creates an output commit on a branch with the given files (a job's result), finished, in one transaction.</summary>
-    internal CommitInfo WriteCommit(LiteDatabase db, string id, string repo, string branch, IReadOnlyList<TreeEntry> files, IReadOnlyList<CommitProvenance> provenance,
-        string origin, string? job, string? pipeline, int pipelineVersion, string message)
+    /// <summary>
+    /// Writes a job's output commit, finished, holding exactly <paramref name="files"/> (each naming the datum that
+    /// wrote it). Joins the caller's transaction, so the job's own records change with it; a change the
+    /// <see cref="CommitWriter"/> refuses throws before anything is written.
+    /// </summary>
+    internal CommitInfo WriteOutputCommit(OutputCommit output, IReadOnlyList<FileChange> files) => _meta.Write(db =>
     {
-        var b = db.Branches().FindById(BranchDoc.Key(repo, branch)) ?? NewBranch(db, repo, branch);
-        var commit = NewCommit(db, b, message);
-        commit.Id = id;
-        commit.Origin = origin;
-        commit.Job = job;
-        commit.Pipeline = pipeline;
-        commit.PipelineVersion = pipelineVersion;
-        commit.Provenance = provenance.Select(p => new ProvenanceDoc { Repo = p.Repo, Branch = p.Branch, Commit = p.Commit }).ToList();
-        var nodes = new LiteNodeSource(db);
-        commit.Root = new PathTree(nodes).Apply(null, files.Select(f => new KeyValuePair<string, TreeEntry?>(f.Path, f with { Commit = commit.Id })));
-        commit.MetadataBytes = nodes.BytesWritten;
-        commit.Size = files.Sum(f => f.Content.Size);
-        commit.FileCount = files.Count;
+        var branch = db.Branches().FindById(BranchDoc.Key(output.Repo, output.Branch));
+        var parent = branch?.Head is null ? null : db.Commits().FindById(branch.Head);
+        var commit = new CommitDoc
+        {
+            Id = output.Id, Repo = output.Repo, Branch = output.Branch, Parent = parent?.Id, Started = DateTime.UtcNow, Message = output.Message,
+            Origin = "Auto", Job = output.Job, Pipeline = output.Pipeline, PipelineVersion = output.PipelineVersion,
+            Provenance = output.Provenance.Select(p => new ProvenanceDoc { Repo = p.Repo, Branch = p.Branch, Commit = p.Commit }).ToList(),
+        };
+        // An output commit holds the job's whole output, not its parent's files plus changes.
+        CommitWriter.Apply(db, commit, files);
+        if (branch is null) NewBranch(db, output.Repo, output.Branch);
         db.Commits().Insert(commit);
         return FinishInTransaction(db, commit);
-    }
+    });
+
+    /// <summary>Stores newly packed chunks in the chunk index, in the caller's transaction.</summary>
+    internal void RecordPackedChunks(IReadOnlyList<ChunkRef> chunks) => _meta.Write(db => RecordChunks(db, chunks));
 
     internal void RaiseCommitFinished(CommitInfo commit) => CommitFinished?.Invoke(commit);
 
@@ -519,7 +493,7 @@ public sealed class PfsService
         };
     }
 
-    internal static string NewId() => Guid.NewGuid().ToString("N");
+    internal static string NewId() => Ids.New();
 
     internal CommitDoc Resolve(LiteDatabase db, string repo, string reference)
     {
@@ -586,21 +560,6 @@ public sealed class PfsService
     private static IEnumerable<CommitDoc> Ancestry(LiteDatabase db, CommitDoc start)
     {
         for (var c = start; c is not null; c = c.Parent is null ? null : db.Commits().FindById(c.Parent)) yield return c;
-    }
-
-    private static void CheckConflicts(PathTree tree, string? root, IReadOnlyList<string> paths)
-    {
-        var set = new HashSet<string>(paths, StringComparer.Ordinal);
-        foreach (var path in paths)
-        {
-            for (var parent = Names.Parent(path); parent != "/"; parent = Names.Parent(parent))
-            {
-                if (set.Contains(parent) || tree.Get(root, parent) is not null)
-                    throw PachException.Invalid("PathConflict", $"Cannot add '{path}': '{parent}' is a file.", path);
-            }
-            if (tree.Range(root, path + "/", path + "0").Any(e => !set.Contains(e.Path)))
-                throw PachException.Invalid("PathConflict", $"Cannot add file '{path}': it is a directory.", path);
-        }
     }
 
     /// <summary>Adds newly packed chunks to the chunk index (deduplication of small content).</summary>

@@ -499,27 +499,17 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             job.Finished = DateTime.UtcNow;
             if (failure is null)
             {
-                var docs = db.Datums().Find(d => d.Job == jobId).ToList();
-                var files = new Dictionary<string, (TreeEntry Entry, string Datum)>(StringComparer.Ordinal);
-                foreach (var d in docs.OrderBy(d => d.Hash, StringComparer.Ordinal))
+                var files = new List<FileChange>();
+                foreach (var d in db.Datums().Find(d => d.Job == jobId).OrderBy(d => d.Hash, StringComparer.Ordinal))
                 {
                     if (d.Outputs is null) continue;
-                    foreach (var entry in ((PathTree.Leaf)TreeCodec.Decode(d.Outputs)).Entries)
-                    {
-                        if (files.TryGetValue(entry.Path, out var other))
-                        {
-                            failure = $"datums {other.Datum[..16]} and {d.Hash[..16]} both write '{entry.Path}'";
-                            break;
-                        }
-                        files[entry.Path] = (entry, d.Hash);
-                    }
-                    if (failure is not null) break;
+                    foreach (var entry in ((PathTree.Leaf)TreeCodec.Decode(d.Outputs)).Entries) files.Add(FileChange.Write(entry.Path, entry.Content, d.Hash));
                 }
-                if (failure is null)
+                try
                 {
-                    var info = store.Pfs.WriteCommit(db, job.OutputCommit, job.Pipeline, job.OutputBranch, files.Values.Select(f => f.Entry).ToList(),
-                        job.Provenance.Select(p => new CommitProvenance(p.Repo, p.Branch, p.Commit)).ToList(), "Auto", job.Id, job.Pipeline,
-                        job.PipelineVersion, $"job {job.Id[..16]}");
+                    var info = store.Pfs.WriteOutputCommit(new OutputCommit(job.OutputCommit, job.Pipeline, job.OutputBranch,
+                        job.Provenance.Select(p => new CommitProvenance(p.Repo, p.Branch, p.Commit)).ToList(), job.Id, job.Pipeline,
+                        job.PipelineVersion, $"job {Ids.Short(job.Id)}"), files);
                     job.State = nameof(JobState.Success);
                     db.Jobs().Update(job);
                     if (db.Pipelines().FindById(job.Pipeline) is { } pipeline)
@@ -528,6 +518,11 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
                         db.Pipelines().Update(pipeline);
                     }
                     return info;
+                }
+                // The writer refuses outputs that cannot form one tree (two datums writing one path, a file over a directory).
+                catch (PachException ex) when (ex.Kind == PachErrorKind.InvalidArgument)
+                {
+                    failure = $"{ex.ErrorId}: {ex.Message}";
                 }
             }
             job.State = nameof(JobState.Failure);

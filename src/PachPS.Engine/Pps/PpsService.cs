@@ -248,10 +248,8 @@ public sealed partial class PpsService : IDisposable
             db.Pipelines().Update(doc);
             return _store.Pfs.Commit(leaf.Repo, PfsService.DefaultBranch, writer.NewPackedChunks, (_, tree, c) =>
             {
-                var changes = leaf.Cron!.Overwrite
-                    ? tree.All(c.Root).Where(e => e.Path != name).Select(e => new KeyValuePair<string, TreeEntry?>(e.Path, null)).ToList()
-                    : [];
-                changes.Add(new(name, new TreeEntry(name, writer.Resolve(content), c.Id)));
+                var changes = leaf.Cron!.Overwrite ? tree.All(c.Root).Where(e => e.Path != name).Select(e => FileChange.Remove(e.Path)).ToList() : [];
+                changes.Add(FileChange.Write(name, writer.Resolve(content)));
                 return changes;
             });
         });
