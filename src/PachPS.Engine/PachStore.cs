@@ -4,6 +4,8 @@ using PachPS.Engine.Metadata;
 using PachPS.Engine.Pfs;
 using PachPS.Engine.Storage;
 
+using PachPS.Engine.Pps;
+
 namespace PachPS.Engine;
 
 /// <summary>An open store: LiteDB metadata plus a content-addressed object store, and the services over them.</summary>
@@ -13,7 +15,7 @@ public sealed class PachStore : IDisposable
     {
         Path = path;
         Temporary = temporary;
-        Meta = new MetadataStore(path);
+        Meta = new MetadataStore(path, PfsCollections.EnsureIndexes, PpsCollections.EnsureIndexes);
         Content = new ContentStore(objects);
         Pfs = new PfsService(Meta, Content);
         Pps = new Pps.PpsService(this);

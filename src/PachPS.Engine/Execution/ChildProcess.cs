@@ -5,6 +5,8 @@ using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Text;
 
+using PachPS.Engine.Pps;
+
 namespace PachPS.Engine.Execution;
 
 /// <summary>

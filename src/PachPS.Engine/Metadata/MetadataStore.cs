@@ -24,7 +24,8 @@ public sealed class MetadataStore : IDisposable
     private FileStream? _lock;
     private bool _inWrite;
 
-    public MetadataStore(string folder)
+    /// <summary>Opens (creating if needed) the database in <paramref name="folder"/>; each area ensures its own indexes.</summary>
+    internal MetadataStore(string folder, params Action<LiteDatabase>[] ensureIndexes)
     {
         Directory.CreateDirectory(folder);
         _dbPath = Path.Combine(folder, "metadata.db");
@@ -37,12 +38,10 @@ public sealed class MetadataStore : IDisposable
             else if (current.Version > SchemaVersion)
                 throw new PachException("StoreSchemaTooNew", PachErrorKind.InvalidData,
                     $"The store at '{folder}' has schema version {current.Version}; this PachPS understands up to {SchemaVersion}.", folder);
-            EnsureIndexes(db);
+            foreach (var ensure in ensureIndexes) ensure(db);
             return 0;
         });
     }
-
-    public string DatabasePath => _dbPath;
 
     internal T Read<T>(Func<LiteDatabase, T> work) => Run(work, write: false);
 
@@ -131,18 +130,6 @@ public sealed class MetadataStore : IDisposable
         _lock = null;
     }
 
-    private static void EnsureIndexes(LiteDatabase db)
-    {
-        db.Branches().EnsureIndex(b => b.Repo);
-        db.Commits().EnsureIndex(c => c.Repo);
-        db.Commits().EnsureIndex(c => c.Parent);
-        db.Commits().EnsureIndex("Prov", "$.Provenance[*].Commit");
-        db.Jobs().EnsureIndex(j => j.Pipeline);
-        db.Jobs().EnsureIndex(j => j.State);
-        db.Datums().EnsureIndex(d => d.Job);
-        db.Logs().EnsureIndex(l => l.Job);
-        db.Pipelines().EnsureIndex("Inputs", "$.Inputs[*]");
-    }
 
     public void Dispose()
     {

@@ -12,8 +12,6 @@ internal sealed record PlannedDatum(string Hash, IReadOnlyList<PlannedInput> Inp
 {
     /// <summary>Datum-level environment, such as PACH_DATUM_&lt;name&gt;_JOIN_ON.</summary>
     public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
-
-    public long InputBytes => Inputs.Sum(i => i.Files.Sum(f => f.Content.Size));
 }
 
 /// <summary>The head commit (and its tree root) an input reads.</summary>

@@ -68,12 +68,10 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         var start = _meta.Write<(JobDoc Job, PipelineSpec Spec)?>(db =>
         {
             var job = db.Jobs().FindById(jobId);
-            if (job is null || PpsService.IsFinished(job.State)) return null;
+            if (job is null || job.State.IsTerminal()) return null;
             var version = db.PipelineVersions().FindById($"{job.Pipeline}@{job.PipelineVersion}");
             if (version is null) return null;
-            if (job.Started is not null) job.Restarts++;
-            job.Started ??= DateTime.UtcNow;
-            job.State = nameof(JobState.Running);
+            StateMachines.MoveTo(job, JobState.Running);
             db.Jobs().Update(job);
             return (Job: job, Spec: PipelineSpec.Parse(version.SpecJson));
         });
@@ -117,7 +115,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         void Record(DatumOutcome outcome)
         {
             lock (_batch) _batch.Add(outcome);
-            if (outcome.Doc.State != nameof(DatumState.Failed)) return;
+            if (outcome.Doc.State != DatumState.Failed) return;
             failure ??= $"datum {outcome.Doc.Hash[..16]} failed after {outcome.Doc.Attempts} attempt(s): {outcome.Doc.Reason}";
             failFast.Cancel();
         }
@@ -179,32 +177,27 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         var previousJob = lastSuccess is null || lastSuccess == jobId || spec.ReprocessSpec == "every_job" ? null : db.Jobs().FindById(lastSuccess);
         var previous = previousJob is null
             ? new Dictionary<string, DatumDoc>()
-            : datums.Find(d => d.Job == previousJob.Id).Where(d => d.State is nameof(DatumState.Success) or nameof(DatumState.Skipped))
+            : datums.Find(d => d.Job == previousJob.Id).Where(d => d.State is DatumState.Success or DatumState.Skipped)
                 .ToDictionary(d => d.Hash, StringComparer.Ordinal);
         var pending = new List<PlannedDatum>();
         var fresh = new List<DatumDoc>();
         int processed = 0, skipped = 0;
         foreach (var d in planned)
         {
-            if (existing.TryGetValue(d.Hash, out var done) && done.State is nameof(DatumState.Success) or nameof(DatumState.Skipped))
+            if (existing.TryGetValue(d.Hash, out var done) && done.State is DatumState.Success or DatumState.Skipped)
             {
-                if (done.State == nameof(DatumState.Success)) processed++; else skipped++;
+                if (done.State == DatumState.Success) processed++; else skipped++;
                 continue;
             }
             var doc = new DatumDoc { Id = DatumDoc.Key(jobId, d.Hash), Job = jobId, Pipeline = job.Pipeline, Hash = d.Hash, Inputs = ToInputDocs(d) };
             if (previous.TryGetValue(d.Hash, out var earlier))
             {
-                doc.State = nameof(DatumState.Skipped);
+                StateMachines.MoveTo(doc, DatumState.Skipped);
                 doc.Outputs = earlier.Outputs;
                 doc.SourceJob = string.IsNullOrEmpty(earlier.SourceJob) ? earlier.Job : earlier.SourceJob;
-                doc.Finished = DateTime.UtcNow;
                 skipped++;
             }
-            else
-            {
-                doc.State = nameof(DatumState.Pending);
-                pending.Add(d);
-            }
+            else pending.Add(d);
             fresh.Add(doc);
         }
         // A new job has no records yet: inserting them in bulk costs a fraction of upserting one by one.
@@ -245,7 +238,6 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
                 if (result.Success) break;
             }
         }
-        doc.Finished = DateTime.UtcNow;
         if (!result!.Success && spec.Transform.ErrCmd.Count > 0)
         {
             // err_cmd decides whether the failure is acceptable: exit 0 marks the datum recovered (no output; it is
@@ -254,22 +246,20 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
                 spec.DatumTimeout, cancel);
             if (recovery.Success)
             {
-                doc.State = nameof(DatumState.Recovered);
-                doc.Reason = "recovered by err_cmd after: " + result.Reason;
+                StateMachines.MoveTo(doc, DatumState.Recovered, "recovered by err_cmd after: " + result.Reason);
                 TryDelete(request.WorkFolder);
                 return new DatumOutcome(doc, [], result.BytesDownloaded, 0);
             }
         }
         if (!result.Success)
         {
-            doc.State = nameof(DatumState.Failed);
-            doc.Reason = result.Reason;
+            StateMachines.MoveTo(doc, DatumState.Failed, result.Reason);
             TryDelete(request.WorkFolder);
             return new DatumOutcome(doc, [], result.BytesDownloaded, 0);
         }
         var outputs = IngestOutputs(result.OutputFolder);
         ClearDatumFolder(request, result.OutputFolder, outputs);
-        doc.State = nameof(DatumState.Success);
+        StateMachines.MoveTo(doc, DatumState.Success);
         return new DatumOutcome(doc, outputs, result.BytesDownloaded, outputs.Sum(o => o.Content.Size));
     }
 
@@ -326,18 +316,16 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         {
             var (datum, doc) = _inHand[request.DatumId];
             _inHand.Remove(request.DatumId);
-            doc.Finished = DateTime.UtcNow;
             if (result.Success)
             {
                 var outputs = runner.IngestOutputs(result.OutputFolder);
-                doc.State = nameof(DatumState.Success);
+                StateMachines.MoveTo(doc, DatumState.Success);
                 record(new DatumOutcome(doc, outputs, result.BytesDownloaded, outputs.Sum(o => o.Content.Size)));
             }
             else if (doc.Attempts < spec.DatumTries) queue.Enqueue(datum);
             else
             {
-                doc.State = nameof(DatumState.Failed);
-                doc.Reason = result.Reason;
+                StateMachines.MoveTo(doc, DatumState.Failed, result.Reason);
                 record(new DatumOutcome(doc, [], result.BytesDownloaded, 0));
             }
         }
@@ -450,7 +438,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         lock (_writerGate)
         {
             _writer.Flush();
-            resolved = batch.Select(o => (o, o.Doc.State == nameof(DatumState.Success)
+            resolved = batch.Select(o => (o, o.Doc.State == DatumState.Success
                 ? TreeCodec.Encode(new PathTree.Leaf(o.Outputs.Select(e => e with { Content = _writer.Resolve(e.Content) }).ToArray()))
                 : null)).ToList();
         }
@@ -465,18 +453,18 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
                 {
                     switch (earlier.State)
                     {
-                        case nameof(DatumState.Success): job.Processed--; break;
-                        case nameof(DatumState.Skipped): job.Skipped--; break;
-                        case nameof(DatumState.Recovered): job.Recovered--; break;
-                        case nameof(DatumState.Failed): job.Failed--; break;
+                        case DatumState.Success: job.Processed--; break;
+                        case DatumState.Skipped: job.Skipped--; break;
+                        case DatumState.Recovered: job.Recovered--; break;
+                        case DatumState.Failed: job.Failed--; break;
                     }
                 }
                 outcome.Doc.Outputs = encoded;
                 db.Datums().Upsert(outcome.Doc);
                 switch (outcome.Doc.State)
                 {
-                    case nameof(DatumState.Success): job.Processed++; break;
-                    case nameof(DatumState.Recovered): job.Recovered++; break;
+                    case DatumState.Success: job.Processed++; break;
+                    case DatumState.Recovered: job.Recovered++; break;
                     default: job.Failed++; break;
                 }
                 job.BytesDownloaded += outcome.Downloaded;
@@ -485,7 +473,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             }
             if (lines.Count > 0) db.Logs().InsertBulk(lines);
             db.Jobs().Update(job);
-            return job.State == nameof(JobState.Killed);
+            return job.State == JobState.Killed;
         });
         if (killed) killSwitch?.Cancel();
     }
@@ -495,8 +483,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         var commit = _meta.Write(db =>
         {
             var job = db.Jobs().FindById(jobId);
-            if (job is null || PpsService.IsFinished(job.State)) return null;
-            job.Finished = DateTime.UtcNow;
+            if (job is null || job.State.IsTerminal()) return null;
             if (failure is null)
             {
                 var files = new List<FileChange>();
@@ -510,7 +497,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
                     var info = store.Pfs.WriteOutputCommit(new OutputCommit(job.OutputCommit, job.Pipeline, job.OutputBranch,
                         job.Provenance.Select(p => new CommitProvenance(p.Repo, p.Branch, p.Commit)).ToList(), job.Id, job.Pipeline,
                         job.PipelineVersion, $"job {Ids.Short(job.Id)}"), files);
-                    job.State = nameof(JobState.Success);
+                    StateMachines.MoveTo(job, JobState.Success);
                     db.Jobs().Update(job);
                     if (db.Pipelines().FindById(job.Pipeline) is { } pipeline)
                     {
@@ -525,8 +512,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
                     failure = $"{ex.ErrorId}: {ex.Message}";
                 }
             }
-            job.State = nameof(JobState.Failure);
-            job.Reason = failure!;
+            StateMachines.MoveTo(job, JobState.Failure, failure!);
             db.Jobs().Update(job);
             PpsService.MarkDownstreamUnrunnable(db, job);
             return null;

@@ -37,7 +37,7 @@ public sealed record JobInfo(
     public string Commit => OutputCommit;
     public TimeSpan? Duration => Started is null ? null : (Finished ?? DateTimeOffset.UtcNow) - Started.Value;
     public string Progress => $"{Processed} + {Skipped} / {Total}";
-    public bool IsFinished => State is JobState.Success or JobState.Failure or JobState.Unrunnable or JobState.Killed;
+    public bool IsFinished => State.IsTerminal();
 }
 
 public enum DatumState { Pending, Running, Success, Skipped, Failed, Recovered }

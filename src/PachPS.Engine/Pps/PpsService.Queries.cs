@@ -15,7 +15,7 @@ public sealed partial class PpsService
         var query = pipeline is null ? db.Jobs().FindAll() : db.Jobs().Find(j => j.Pipeline == pipeline);
         if (pipeline is not null && db.Pipelines().FindById(pipeline) is null && !query.Any())
             throw PachException.NotFound("PipelineNotFound", $"There is no pipeline named '{pipeline}'.", pipeline);
-        return query.Where(j => state is null || j.State == state.ToString()).OrderByDescending(j => j.Created).Select(ToJob).ToList();
+        return query.Where(j => state is null || j.State == state).OrderByDescending(j => j.Created).Select(ToJob).ToList();
     });
 
     public JobInfo GetJob(string id) => _meta.Read(db => ToJob(RequireJob(db, id)));
@@ -41,11 +41,9 @@ public sealed partial class PpsService
         var job = _meta.Write(db =>
         {
             var doc = RequireJob(db, id);
-            if (!IsFinished(doc.State))
+            if (!doc.State.IsTerminal())
             {
-                doc.State = nameof(JobState.Killed);
-                doc.Reason = "stopped by the user";
-                doc.Finished = DateTime.UtcNow;
+                StateMachines.MoveTo(doc, JobState.Killed, "stopped by the user");
                 db.Jobs().Update(doc);
                 MarkDownstreamUnrunnable(db, doc);
             }
@@ -72,7 +70,7 @@ public sealed partial class PpsService
                 var downstream = Downstream(db, repo);
                 // Pipelines upstream of a downstream one count too: their output may still start a job downstream.
                 var related = downstream.Concat(Upstream(db, downstream)).ToHashSet(StringComparer.Ordinal);
-                var active = db.Jobs().Find(Query.In("State", nameof(JobState.Created), nameof(JobState.Running))).Where(j => related.Contains(j.Pipeline)).ToList();
+                var active = db.UnfinishedJobs().Where(j => related.Contains(j.Pipeline)).ToList();
                 if (progress is not null) foreach (var j in active) progress.Report(ToJob(j));
                 var busy = active.Count > 0;
                 var derived = _store.Pfs.FindDerived(db, commit.Commit)
@@ -175,7 +173,7 @@ public sealed partial class PpsService
             var head = db.Branches().FindById(BranchDoc.Key(r.Name, PfsService.DefaultBranch))?.Head;
             if (!pipelines.TryGetValue(r.Name, out var p)) return new DagNode(r.Name, DagNodeKind.Repo, null, head);
             var last = p.LastJob is null ? null : db.Jobs().FindById(p.LastJob);
-            return new DagNode(r.Name, DagNodeKind.Pipeline, last is null ? null : Enum.Parse<JobState>(last.State), head);
+            return new DagNode(r.Name, DagNodeKind.Pipeline, last is null ? null : last.State, head);
         }).OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
         var edges = pipelines.Values.SelectMany(p => PipelineSpec.Parse(p.SpecJson).Input.Leaves().Select(l => new DagEdge(l.Repo, p.Name, l.Name)))
             .Distinct().ToList();
@@ -195,12 +193,12 @@ public sealed partial class PpsService
         throw PachException.NotFound("JobNotFound", $"There is no job '{id}'.", id);
     }
 
-    private static JobInfo ToJob(JobDoc j) => new(j.Id, j.Pipeline, j.PipelineVersion, j.OutputCommit, j.OutputBranch, Enum.Parse<JobState>(j.State),
+    private static JobInfo ToJob(JobDoc j) => new(j.Id, j.Pipeline, j.PipelineVersion, j.OutputCommit, j.OutputBranch, j.State,
         j.Reason, PfsService.Utc(j.Created), j.Started is null ? null : PfsService.Utc(j.Started.Value), j.Finished is null ? null : PfsService.Utc(j.Finished.Value),
         j.Total, j.Processed, j.Skipped, j.Failed, j.Recovered, j.Restarts, j.BytesDownloaded, j.BytesUploaded,
         j.Inputs.Select(i => new JobInput(i.Name, i.Repo, i.Branch, i.Commit)).ToList());
 
-    private static DatumInfo ToDatum(DatumDoc d) => new(d.Hash, d.Job, d.Pipeline, Enum.Parse<DatumState>(d.State), d.Attempts,
+    private static DatumInfo ToDatum(DatumDoc d) => new(d.Hash, d.Job, d.Pipeline, d.State, d.Attempts,
         d.Inputs.Select(i => new DatumInput(i.Name, i.Repo, i.Commit, i.Path)).ToList(),
         d.Started is null ? null : PfsService.Utc(d.Started.Value), d.Finished is null ? null : PfsService.Utc(d.Finished.Value), d.Reason);
 }

@@ -95,7 +95,7 @@ public sealed partial class PpsService : IDisposable
             doc.EffectiveSalt = reprocess ? spec.Salt + ":" + PfsService.NewId() : spec.Salt + KeptNonce(doc.EffectiveSalt);
             db.Pipelines().Update(doc);
             SaveVersion(db, doc);
-            if (doc.State == nameof(PipelineState.Running)) QueueJob(db, doc);
+            if (doc.State == PipelineState.Running) QueueJob(db, doc);
             return ToPipeline(doc);
         });
         StartQueuedJobs();
@@ -107,11 +107,6 @@ public sealed partial class PpsService : IDisposable
         _meta.Read(db => db.Pipelines().FindAll().OrderBy(p => p.Name, StringComparer.Ordinal).Select(ToPipeline).ToList());
 
     public PipelineInfo GetPipeline(string name) => _meta.Read(db => ToPipeline(RequirePipeline(db, name)));
-
-    /// <summary>The spec of one version of a pipeline.</summary>
-    public PipelineSpec GetPipelineSpec(string name, int version) => _meta.Read(db =>
-        PipelineSpec.Parse(db.PipelineVersions().FindById($"{name}@{version}")?.SpecJson
-            ?? throw PachException.NotFound("PipelineVersionNotFound", $"Pipeline '{name}' has no version {version}.", name)));
 
     public void DeletePipeline(string name, bool keepRepo)
     {
@@ -146,7 +141,7 @@ public sealed partial class PpsService : IDisposable
         var info = _meta.Write(db =>
         {
             var doc = RequirePipeline(db, name);
-            doc.State = paused ? nameof(PipelineState.Paused) : nameof(PipelineState.Running);
+            StateMachines.MoveTo(doc, paused ? PipelineState.Paused : PipelineState.Running);
             db.Pipelines().Update(doc);
             if (!paused) QueueJob(db, doc);
             return ToPipeline(doc);
@@ -163,7 +158,7 @@ public sealed partial class PpsService : IDisposable
     {
         var ids = removed.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
         var jobs = db.Jobs().FindAll().Where(j => ids.Contains(j.OutputCommit) || j.Provenance.Any(p => ids.Contains(p.Commit))).ToList();
-        if (jobs.FirstOrDefault(j => !IsFinished(j.State)) is { } running)
+        if (jobs.FirstOrDefault(j => !j.State.IsTerminal()) is { } running)
             throw PachException.State("JobStillRunning", $"Job {running.Id[..16]} of '{running.Pipeline}' still works on these commits; wait for it or stop it first.", running.Id);
         foreach (var job in jobs)
         {
@@ -175,7 +170,7 @@ public sealed partial class PpsService : IDisposable
         {
             var remaining = db.Jobs().Find(j => j.Pipeline == pipeline.Name).ToList();
             pipeline.LastJob = remaining.OrderByDescending(j => j.Created).FirstOrDefault()?.Id;
-            pipeline.LastSuccess = remaining.Where(j => j.State == nameof(JobState.Success)).OrderByDescending(j => j.Finished).FirstOrDefault()?.Id;
+            pipeline.LastSuccess = remaining.Where(j => j.State == JobState.Success).OrderByDescending(j => j.Finished).FirstOrDefault()?.Id;
             db.Pipelines().Update(pipeline);
         }
     }
@@ -209,7 +204,7 @@ public sealed partial class PpsService : IDisposable
         {
             var now = DateTime.UtcNow;
             var due = _meta.Read(db => db.Pipelines().FindAll()
-                .Where(p => p.CronLastTick.Count > 0 && p.State == nameof(PipelineState.Running)).ToList())
+                .Where(p => p.CronLastTick.Count > 0 && p.State == PipelineState.Running).ToList())
                 .SelectMany(p => CronInputs(PipelineSpec.Parse(p.SpecJson))
                     .Select(c => (Pipeline: p.Name, Input: c, Tick: c.Schedule.Due(p.CronLastTick.GetValueOrDefault(c.Name, now), now))))
                 .Where(d => d.Tick is not null).ToList();
@@ -307,7 +302,7 @@ public sealed partial class PpsService : IDisposable
     {
         var key = $"{repo}@{branch}";
         foreach (var pipeline in db.Pipelines().Find(Query.EQ("$.Inputs[*] ANY", key)).ToList())
-            if (pipeline.State == nameof(PipelineState.Running)) QueueJob(db, pipeline);
+            if (pipeline.State == PipelineState.Running) QueueJob(db, pipeline);
     }
 
     /// <summary>Creates a job over the current heads of every input, unless one exists for exactly those commits.</summary>
@@ -408,10 +403,8 @@ public sealed partial class PpsService : IDisposable
             _meta.Write(db =>
             {
                 var job = db.Jobs().FindById(jobId);
-                if (job is null || IsFinished(job.State)) return;
-                job.State = nameof(JobState.Failure);
-                job.Reason = reason;
-                job.Finished = DateTime.UtcNow;
+                if (job is null || job.State.IsTerminal()) return;
+                StateMachines.MoveTo(job, JobState.Failure, reason);
                 db.Jobs().Update(job);
                 MarkDownstreamUnrunnable(db, job);
             });
@@ -422,7 +415,7 @@ public sealed partial class PpsService : IDisposable
     /// <summary>Resumes jobs left unfinished by a process that no longer runs them (a closed or killed session).</summary>
     internal void ResumeOrphans()
     {
-        var orphans = _meta.Read(db => db.Jobs().Find(Query.In("State", nameof(JobState.Created), nameof(JobState.Running)))
+        var orphans = _meta.Read(db => db.UnfinishedJobs()
             .Where(j => !ActiveJobs.ContainsKey(j.Id) && (j.Owner == ThisProcess || !OwnerAlive(j.Owner)))
             .OrderBy(j => j.Created).Select(j => j.Id).ToList());
         foreach (var id in orphans) StartJob(id);
@@ -440,9 +433,9 @@ public sealed partial class PpsService : IDisposable
                 var job = new JobDoc
                 {
                     Id = PfsService.NewId(), Pipeline = p.Name, PipelineVersion = p.Version, OutputCommit = "", OutputBranch = spec.OutputBranch,
-                    State = nameof(JobState.Unrunnable), Reason = $"upstream job {item.Cause.Id[..16]} of '{item.Cause.Pipeline}' did not succeed",
-                    Created = DateTime.UtcNow, Finished = DateTime.UtcNow, Provenance = item.Cause.Provenance, Owner = ThisProcess,
+                    Created = DateTime.UtcNow, Provenance = item.Cause.Provenance, Owner = ThisProcess,
                 };
+                StateMachines.MoveTo(job, JobState.Unrunnable, $"upstream job {Ids.Short(item.Cause.Id)} of '{item.Cause.Pipeline}' did not succeed");
                 db.Jobs().Insert(job);
                 queue.Enqueue((p.Name, spec.OutputBranch, job));
             }
@@ -464,14 +457,11 @@ public sealed partial class PpsService : IDisposable
         catch (InvalidOperationException) { return false; }
     }
 
-    internal static bool IsFinished(string state) =>
-        state is nameof(JobState.Success) or nameof(JobState.Failure) or nameof(JobState.Unrunnable) or nameof(JobState.Killed);
-
 
     internal static PipelineDoc RequirePipeline(LiteDatabase db, string name) =>
         db.Pipelines().FindById(name ?? "") ?? throw PachException.NotFound("PipelineNotFound", $"There is no pipeline named '{name}'.", name);
 
-    private static PipelineInfo ToPipeline(PipelineDoc doc) => new(doc.Name, doc.Version, Enum.Parse<PipelineState>(doc.State),
+    private static PipelineInfo ToPipeline(PipelineDoc doc) => new(doc.Name, doc.Version, doc.State,
         PipelineSpec.Parse(doc.SpecJson), PfsService.Utc(doc.Created), PfsService.Utc(doc.Updated));
 
     /// <summary>Stops the background work of this process; unfinished jobs resume when the store is opened again.</summary>

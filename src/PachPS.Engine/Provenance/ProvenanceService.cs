@@ -34,7 +34,7 @@ public sealed class ProvenanceService
     public IReadOnlyList<ProvenanceEntry> GetJobProvenance(string jobId)
     {
         var job = _meta.Read(db => PpsService.RequireJob(db, jobId));
-        if (job.State == nameof(JobState.Success)) return GetProvenance(job.Pipeline, job.OutputCommit);
+        if (job.State == JobState.Success) return GetProvenance(job.Pipeline, job.OutputCommit);
         var entries = job.Provenance.Select(p => new ProvenanceEntry(p.Repo, p.Branch, p.Commit, ProvenanceKind.Input, null)).ToList();
         entries.Add(new ProvenanceEntry(job.Pipeline, $"(spec v{job.PipelineVersion})", job.OutputCommit, ProvenanceKind.Spec, job.PipelineVersion));
         return entries;

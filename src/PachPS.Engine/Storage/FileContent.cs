@@ -4,7 +4,4 @@ namespace PachPS.Engine.Storage;
 public readonly record struct ChunkRef(string Hash, string Object, long Offset, int Length);
 
 /// <summary>A file's bytes as an ordered list of chunks, with its size and content hash.</summary>
-public sealed record FileContent(long Size, string Hash, IReadOnlyList<ChunkRef> Chunks)
-{
-    public static readonly FileContent Empty = new(0, ContentHash.OfChunks([]), []);
-}
+public sealed record FileContent(long Size, string Hash, IReadOnlyList<ChunkRef> Chunks);

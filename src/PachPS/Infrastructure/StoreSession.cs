@@ -20,11 +20,6 @@ public static class StoreSession
         }
     }
 
-    public static bool IsConnected
-    {
-        get { lock (Gate) return _current is not null; }
-    }
-
     internal static PachStore Connect(string path, bool temporary, S3Settings? s3 = null, S3Credentials? credentials = null,
         Engine.Execution.Kubernetes.KubernetesSettings? kubernetes = null)
     {

@@ -4,6 +4,8 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 
+using PachPS.Engine.Pps;
+
 namespace PachPS.Engine.Execution.Kubernetes;
 
 /// <summary>

@@ -5,6 +5,8 @@ using k8s.Autorest;
 using k8s.Models;
 using PachPS.Engine.Storage;
 
+using PachPS.Engine.Pps;
+
 namespace PachPS.Engine.Execution.Kubernetes;
 
 /// <summary>

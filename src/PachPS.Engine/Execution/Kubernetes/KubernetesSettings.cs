@@ -1,3 +1,5 @@
+using PachPS.Engine.Pps;
+
 namespace PachPS.Engine.Execution.Kubernetes;
 
 /// <summary>

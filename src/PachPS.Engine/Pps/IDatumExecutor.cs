@@ -1,6 +1,4 @@
-using PachPS.Engine.Pps;
-
-namespace PachPS.Engine.Execution;
+namespace PachPS.Engine.Pps;
 
 /// <summary>One file of a datum's input, readable on demand; <see cref="Content"/> says where its chunks are stored.</summary>
 public sealed record DatumFile(string Path, long Size, Func<Stream> Open)

@@ -1,7 +1,6 @@
 using LiteDB;
-using PachPS.Engine.Pfs;
 
-namespace PachPS.Engine.Metadata;
+namespace PachPS.Engine.Pfs;
 
 /// <summary>Tree nodes in the "nodes" collection of an open database (inside a Read or Write unit).</summary>
 internal sealed class LiteNodeSource(LiteDatabase db) : INodeSource

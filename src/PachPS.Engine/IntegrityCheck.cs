@@ -1,7 +1,7 @@
 using PachPS.Engine.Metadata;
 using PachPS.Engine.Pfs;
 
-namespace PachPS.Engine.Storage;
+namespace PachPS.Engine;
 
 /// <summary>Walks every commit's tree and verifies each node and chunk once.</summary>
 internal sealed class IntegrityCheck(PachStore store)

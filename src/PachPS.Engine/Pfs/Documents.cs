@@ -1,0 +1,66 @@
+using LiteDB;
+
+namespace PachPS.Engine.Pfs;
+
+// The LiteDB documents of repos, branches, commits, tree nodes and packed chunks. Mutable POCOs because that is
+// what BsonMapper maps; the service hands out records instead.
+
+internal sealed class RepoDoc
+{
+    [BsonId] public string Name { get; set; } = "";
+    public DateTime Created { get; set; }
+    public string Description { get; set; } = "";
+}
+
+internal sealed class BranchDoc
+{
+    [BsonId] public string Id { get; set; } = "";
+    public string Repo { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string? Head { get; set; }
+    public string? OpenCommit { get; set; }
+    public DateTime Created { get; set; }
+    public static string Key(string repo, string branch) => repo + "@" + branch;
+}
+
+internal sealed class ProvenanceDoc
+{
+    public string Repo { get; set; } = "";
+    public string Branch { get; set; } = "";
+    public string Commit { get; set; } = "";
+}
+
+internal sealed class CommitDoc
+{
+    [BsonId] public string Id { get; set; } = "";
+    public string Repo { get; set; } = "";
+    public string Branch { get; set; } = "";
+    public string? Parent { get; set; }
+    public DateTime Started { get; set; }
+    public DateTime? Finished { get; set; }
+    public string? Root { get; set; }
+    public long Size { get; set; }
+    public long FileCount { get; set; }
+    public string Message { get; set; } = "";
+    /// <summary>Bytes of metadata (tree nodes) this commit added to the store.</summary>
+    public long MetadataBytes { get; set; }
+    public string Origin { get; set; } = "User";
+    public string? Job { get; set; }
+    public string? Pipeline { get; set; }
+    public int PipelineVersion { get; set; }
+    public List<ProvenanceDoc> Provenance { get; set; } = [];
+}
+
+internal sealed class NodeDoc
+{
+    [BsonId] public string Id { get; set; } = "";
+    public byte[] Data { get; set; } = [];
+}
+
+internal sealed class ChunkDoc
+{
+    [BsonId] public string Id { get; set; } = "";
+    public string Object { get; set; } = "";
+    public long Offset { get; set; }
+    public int Length { get; set; }
+}

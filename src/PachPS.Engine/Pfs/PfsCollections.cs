@@ -1,0 +1,21 @@
+using LiteDB;
+
+namespace PachPS.Engine.Pfs;
+
+/// <summary>The LiteDB collections of the file system, by name, and their indexes.</summary>
+internal static class PfsCollections
+{
+    public static ILiteCollection<RepoDoc> Repos(this LiteDatabase db) => db.GetCollection<RepoDoc>("repos");
+    public static ILiteCollection<BranchDoc> Branches(this LiteDatabase db) => db.GetCollection<BranchDoc>("branches");
+    public static ILiteCollection<CommitDoc> Commits(this LiteDatabase db) => db.GetCollection<CommitDoc>("commits");
+    public static ILiteCollection<NodeDoc> Nodes(this LiteDatabase db) => db.GetCollection<NodeDoc>("nodes");
+    public static ILiteCollection<ChunkDoc> Chunks(this LiteDatabase db) => db.GetCollection<ChunkDoc>("chunks");
+
+    public static void EnsureIndexes(LiteDatabase db)
+    {
+        db.Branches().EnsureIndex(b => b.Repo);
+        db.Commits().EnsureIndex(c => c.Repo);
+        db.Commits().EnsureIndex(c => c.Parent);
+        db.Commits().EnsureIndex("Prov", "$.Provenance[*].Commit");
+    }
+}

@@ -1,0 +1,26 @@
+using LiteDB;
+
+namespace PachPS.Engine.Pps;
+
+/// <summary>The LiteDB collections of pipelines, jobs, datums and logs, by name, and their indexes.</summary>
+internal static class PpsCollections
+{
+    public static ILiteCollection<PipelineDoc> Pipelines(this LiteDatabase db) => db.GetCollection<PipelineDoc>("pipelines");
+    public static ILiteCollection<PipelineVersionDoc> PipelineVersions(this LiteDatabase db) => db.GetCollection<PipelineVersionDoc>("pipeline_versions");
+    public static ILiteCollection<JobDoc> Jobs(this LiteDatabase db) => db.GetCollection<JobDoc>("jobs");
+    public static ILiteCollection<DatumDoc> Datums(this LiteDatabase db) => db.GetCollection<DatumDoc>("datums");
+    public static ILiteCollection<LogDoc> Logs(this LiteDatabase db) => db.GetCollection<LogDoc>("logs");
+
+    /// <summary>Jobs that have not ended: created or running.</summary>
+    public static IEnumerable<JobDoc> UnfinishedJobs(this LiteDatabase db) =>
+        db.Jobs().Find(Query.In("State", nameof(JobState.Created), nameof(JobState.Running)));
+
+    public static void EnsureIndexes(LiteDatabase db)
+    {
+        db.Jobs().EnsureIndex(j => j.Pipeline);
+        db.Jobs().EnsureIndex(j => j.State);
+        db.Datums().EnsureIndex(d => d.Job);
+        db.Logs().EnsureIndex(l => l.Job);
+        db.Pipelines().EnsureIndex("Inputs", "$.Inputs[*]");
+    }
+}
