@@ -142,6 +142,21 @@ Describe 'Versioned data from the user''s side (<Backend>)' -ForEach $Backends {
         }
     }
 
+    It 'Test-PachStore on a sound store outputs nothing and ends with a one-line summary that shows like Write-Host' {
+        New-PachRepo data | Out-Null
+        Add-PachFile data master a.txt -Value 'a' | Out-Null
+        Add-PachFile data master b.txt -Value 'b' | Out-Null
+        $out = Test-PachStore -InformationVariable info
+        $out | Should -BeNullOrEmpty
+        $summary = @($info | Where-Object Tags -Contains 'PachPS.Summary')
+        $summary.Count | Should -Be 1
+        $summary[0].Tags | Should -Contain 'PSHOST'   # shown unless the caller hides it (-InformationAction Ignore, 6>$null)
+        "$($summary[0].MessageData)" | Should -Match "^Test-PachStore: checked 2 commits in .+: no findings\.$"
+        if (Test-PachStore -InformationAction Ignore) { throw 'a sound store has no findings' }
+        Test-PachStore -Quiet -InformationVariable quiet | Should -BeTrue
+        $quiet | Should -BeNullOrEmpty
+    }
+
     It 'reports a corrupted or missing object in Test-PachStore and in the read that hits it' {
         New-PachRepo data | Out-Null
         $bytes = [byte[]]::new(300KB); [System.Random]::new(4).NextBytes($bytes)
@@ -154,8 +169,9 @@ Describe 'Versioned data from the user''s side (<Backend>)' -ForEach $Backends {
         else { $objects.Put($chunk, [byte[]](1, 2, 3)) }
         $objects.Delete(@($objects.List('pack/'))[0])
         Connect-TestStore $Backend $store   # a fresh open: nothing cached
-        $findings = Test-PachStore
+        $findings = Test-PachStore -InformationVariable info
         $findings.Kind | Sort-Object -Unique | Should -Be @('ObjectCorrupt', 'ObjectMissing')
+        "$(($info | Where-Object Tags -Contains 'PachPS.Summary').MessageData)" | Should -Match ": $(@($findings).Count) findings\.$"
         { Get-PachFileContent data master big.bin -AsByteStream -ErrorAction Stop } | Should -Throw -ErrorId 'ObjectCorrupt,PachPS.Commands.GetPachFileContentCommand'
         { Get-PachFileContent data master small.txt -ErrorAction Stop } | Should -Throw -ErrorId 'ObjectMissing,PachPS.Commands.GetPachFileContentCommand'
     }
