@@ -69,6 +69,28 @@ Describe 'Versioned data from the user''s side (<Backend>)' -ForEach $Backends {
         { Add-PachFile data $open.Commit z -Value 'z' } | Should -Throw -ErrorId 'CommitFinished,PachPS.Commands.AddPachFileCommand'
     }
 
+    It 'Add-PachFile -Recurse: a folder keeps its name without -Path, puts its contents at -Path, and names its contents with a wildcard' {
+        New-Item -ItemType Directory (Join-Path $data 'sub') | Out-Null
+        Set-Content (Join-Path $data 'sub/z.txt') 'z'
+        Set-Content (Join-Path $data '.hidden') 'h'
+        $folder = Split-Path $data -Leaf
+        $cases = [ordered]@{
+            itself    = { Add-PachFile itself master -Source $data -Recurse }
+            contents  = { Add-PachFile contents master / -Source $data -Recurse }
+            wildcard  = { Add-PachFile wildcard master -Source (Join-Path $data '*') -Recurse }
+            under     = { Add-PachFile under master /x -Source (Join-Path $data '*') -Recurse }
+            several   = { Add-PachFile several master /x -Source $data, $iris -Recurse }
+        }
+        foreach ($repo in $cases.Keys) { New-PachRepo $repo | Out-Null; & $cases[$repo] | Out-Null }
+        function Files($repo) { (Get-PachFile $repo master -Recurse | Where-Object Type -EQ File).Path }
+        Files itself | Should -Be @("/$folder/.hidden", "/$folder/iris.csv", "/$folder/one.csv", "/$folder/sub/z.txt", "/$folder/two.csv")
+        Files contents | Should -Be @('/.hidden', '/iris.csv', '/one.csv', '/sub/z.txt', '/two.csv')
+        Files wildcard | Should -Be @('/iris.csv', '/one.csv', '/sub/z.txt', '/two.csv')   # a wildcard skips hidden files
+        # Several sources: each goes under -Path by its name (a folder among them is not spilled into -Path).
+        Files under | Should -Be @('/x/iris.csv', '/x/one.csv', '/x/sub/z.txt', '/x/two.csv')
+        Files several | Sort-Object | Should -Be (@('/x/iris.csv', "/x/$folder/.hidden", "/x/$folder/iris.csv", "/x/$folder/one.csv", "/x/$folder/sub/z.txt", "/x/$folder/two.csv") | Sort-Object)
+    }
+
     It 'adds folders recursively, appends, globs, saves, copies and removes' {
         New-PachRepo data, other | Out-Null
         New-Item -ItemType Directory (Join-Path $data 'sub/deeper') -Force | Out-Null
