@@ -17,6 +17,12 @@ param(
 $ErrorActionPreference = 'Stop'
 Import-Module $ModuleManifest -Force
 $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+# -WhatIf and -Confirm are shown like platyPS shows them: in SYNTAX and PARAMETERS, with the standard text. The other
+# common parameters are the [<CommonParameters>] that Get-Help adds itself.
+$shouldProcess = [ordered]@{
+    WhatIf  = 'Shows what would happen if the cmdlet runs. The cmdlet is not run.'
+    Confirm = 'Prompts you for confirmation before running the cmdlet.'
+}
 
 function Split-Sections([string] $Text, [string] $Level) {
     $sections = [ordered]@{}
@@ -54,6 +60,8 @@ foreach ($command in $commands) {
     if ($examples.Count -lt 2) { $problems.Add("$($command.Name): fewer than two examples") }
     $parameters = @($command.Parameters.Values | Where-Object Name -NotIn $common)
     foreach ($p in $parameters) { if (-not $paramDocs["-$($p.Name)"]) { $problems.Add("$($command.Name): -$($p.Name) has no description") } }
+    $parameters += @($shouldProcess.Keys | Where-Object { $command.Parameters.ContainsKey($_) } | ForEach-Object { $command.Parameters[$_] })
+    foreach ($name in $shouldProcess.Keys) { if (-not $paramDocs["-$name"]) { $paramDocs["-$name"] = $shouldProcess[$name] } }
 
     $w.WriteStartElement('command', 'command', $cmdNs)
     $w.WriteAttributeString('xmlns', 'maml', $null, $maml)
@@ -70,7 +78,7 @@ foreach ($command in $commands) {
     foreach ($set in $command.ParameterSets) {
         $w.WriteStartElement('command', 'syntaxItem', $cmdNs)
         $w.WriteElementString('maml', 'name', $maml, $command.Name)
-        foreach ($sp in $set.Parameters | Where-Object Name -NotIn $common) {
+        foreach ($sp in $set.Parameters | Where-Object { $_.Name -notin $common -or $_.Name -in $shouldProcess.Keys }) {
             $w.WriteStartElement('command', 'parameter', $cmdNs)
             $w.WriteAttributeString('required', $sp.IsMandatory.ToString().ToLowerInvariant())
             $w.WriteAttributeString('position', $(if ($sp.Position -ge 0) { "$($sp.Position + 1)" } else { 'named' }))

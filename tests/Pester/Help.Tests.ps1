@@ -23,6 +23,20 @@ Describe 'Help for <Name>' -ForEach $commands {
         @($help.examples.example).Count | Should -BeGreaterOrEqual 2
         $help.examples.example | ForEach-Object { $_.code | Should -Not -BeNullOrEmpty }
     }
+    It 'shows in SYNTAX each parameter set''s parameters, -WhatIf and -Confirm included' {
+        $command = Get-Command "PachPS\$Name"
+        if ($command.CommandType -ne 'Cmdlet') { Set-ItResult -Skipped -Because 'Copy-Item''s help is PowerShell''s own'; return }
+        $sets = @($command.ParameterSets)
+        @($help.syntax.syntaxItem).Count | Should -Be $sets.Count
+        for ($i = 0; $i -lt $sets.Count; $i++) {
+            $expected = @($sets[$i].Parameters.Name | Where-Object { $_ -notin [System.Management.Automation.PSCmdlet]::CommonParameters })
+            @(@($help.syntax.syntaxItem)[$i].parameter.name) | Should -Be $expected -Because "parameter set $($sets[$i].Name)"
+        }
+        if ($command.Parameters.ContainsKey('WhatIf')) {
+            (Get-Help "PachPS\$Name" | Out-String -Width 1000) | Should -Match '\[-WhatIf\] \[-Confirm\] \[<CommonParameters>\]'
+            ($help.parameters.parameter | Where-Object name -EQ WhatIf).description.Text | Should -Match 'is not run'
+        }
+    }
     It 'describes every parameter' {
         # Dynamic parameters come from a provider (Copy-Item's -ToSession), not from PachPS.
         foreach ($p in (Get-Command "PachPS\$Name").Parameters.Values | Where-Object { $_.Name -notin $common -and -not $_.IsDynamic } | ForEach-Object Name) {

@@ -25,10 +25,10 @@ BeforeAll {
     $t = $Transforms
     Push-Location $fixtureWork
     try {
-        Copy-Item (Join-Path $SeedFolder '*.csv') .
-        Get-TutorialSpec pre-process.json { param($s) $s.transform.stdin = @("sh $t/pre_process.sh `$training /pfs/out/") } | Set-Content pre-process.json
-        Get-TutorialSpec train.json { param($s) $s.transform.cmd = @('sh', "$t/train.sh", '/pfs/pre_process/x_train.csv', '/pfs/pre_process/y_train.csv', '/pfs/out/') } | Set-Content train.json
-        Get-TutorialSpec infer.json { param($s) $s.transform.stdin = @("sh $t/infer.sh /pfs/train/model.csv `$attributes /pfs/out/") } | Set-Content infer.json
+        Copy-Item (Join-Path $Tutorial 'data/*.csv') .
+        Get-TutorialSpec pre-process.json "sh $t/pre_process.sh `$training /pfs/out/" | Set-Content pre-process.json
+        Get-TutorialSpec train.json "sh $t/train.sh /pfs/pre_process/x_train.csv /pfs/pre_process/y_train.csv /pfs/out/" | Set-Content train.json
+        Get-TutorialSpec infer.json "sh $t/infer.sh /pfs/train/model.csv `$attributes /pfs/out/" | Set-Content infer.json
         New-Item -ItemType Directory data, drop | Out-Null
         'x,1' | Set-Content data/a.csv
         'y,2' | Set-Content data/b.csv

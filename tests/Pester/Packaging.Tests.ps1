@@ -71,3 +71,22 @@ Disconnect-PachStore
         $r.Cmdlets | Should -Contain 'Remove-PachCommit'
     }
 }
+
+Describe 'A clone with nothing beside it' {
+    It 'finds the tutorial''s data and specs inside the repository' {
+        $Tutorial | Should -BeLike "$RepoRoot*"
+        foreach ($file in 'data/iris.csv', 'data/test1.csv', 'data/test2.csv', 'pre-process.json', 'train.json', 'infer.json') {
+            Join-Path $Tutorial $file | Should -Exist
+        }
+    }
+    It 'has no test, example or build script that reads from beside the repository' {
+        # Paths that climb out of the repo root or name the folder the tutorial files once came from.
+        $outside = '\.\.[\\/]shared|seed-tutorial|Join-Path \$(script:)?RepoRoot\s+[''"]\.\.'
+        $files = @(Get-Item (Join-Path $RepoRoot 'build.ps1')) + @('tests', 'build', 'examples' | ForEach-Object {
+                Get-ChildItem (Join-Path $RepoRoot $_) -Recurse -File -Include *.ps1, *.psm1, *.cs, *.csproj, *.sh, *.json, *.props })
+        $files = $files | Where-Object { $_.FullName -notmatch '[\\/](bin|obj)[\\/]' -and $_.FullName -ne $PSCommandPath }
+        $files.Count | Should -BeGreaterThan 20
+        $hits = $files | Select-String -Pattern $outside | ForEach-Object { "$($_.Path):$($_.LineNumber): $($_.Line.Trim())" }
+        $hits | Should -BeNullOrEmpty
+    }
+}

@@ -69,6 +69,28 @@ Describe 'Versioned data from the user''s side (<Backend>)' -ForEach $Backends {
         { Add-PachFile data $open.Commit z -Value 'z' } | Should -Throw -ErrorId 'CommitFinished,PachPS.Commands.AddPachFileCommand'
     }
 
+    It 'Add-PachFile -Recurse: a folder keeps its name without -Path, puts its contents at -Path, and names its contents with a wildcard' {
+        New-Item -ItemType Directory (Join-Path $data 'sub') | Out-Null
+        Set-Content (Join-Path $data 'sub/z.txt') 'z'
+        Set-Content (Join-Path $data '.hidden') 'h'
+        $folder = Split-Path $data -Leaf
+        $cases = [ordered]@{
+            itself    = { Add-PachFile itself master -Source $data -Recurse }
+            contents  = { Add-PachFile contents master / -Source $data -Recurse }
+            wildcard  = { Add-PachFile wildcard master -Source (Join-Path $data '*') -Recurse }
+            under     = { Add-PachFile under master /x -Source (Join-Path $data '*') -Recurse }
+            several   = { Add-PachFile several master /x -Source $data, $iris -Recurse }
+        }
+        foreach ($repo in $cases.Keys) { New-PachRepo $repo | Out-Null; & $cases[$repo] | Out-Null }
+        function Files($repo) { (Get-PachFile $repo master -Recurse | Where-Object Type -EQ File).Path }
+        Files itself | Should -Be @("/$folder/.hidden", "/$folder/iris.csv", "/$folder/one.csv", "/$folder/sub/z.txt", "/$folder/two.csv")
+        Files contents | Should -Be @('/.hidden', '/iris.csv', '/one.csv', '/sub/z.txt', '/two.csv')
+        Files wildcard | Should -Be @('/iris.csv', '/one.csv', '/sub/z.txt', '/two.csv')   # a wildcard skips hidden files
+        # Several sources: each goes under -Path by its name (a folder among them is not spilled into -Path).
+        Files under | Should -Be @('/x/iris.csv', '/x/one.csv', '/x/sub/z.txt', '/x/two.csv')
+        Files several | Sort-Object | Should -Be (@('/x/iris.csv', "/x/$folder/.hidden", "/x/$folder/iris.csv", "/x/$folder/one.csv", "/x/$folder/sub/z.txt", "/x/$folder/two.csv") | Sort-Object)
+    }
+
     It 'adds folders recursively, appends, globs, saves, copies and removes' {
         New-PachRepo data, other | Out-Null
         New-Item -ItemType Directory (Join-Path $data 'sub/deeper') -Force | Out-Null
@@ -142,6 +164,21 @@ Describe 'Versioned data from the user''s side (<Backend>)' -ForEach $Backends {
         }
     }
 
+    It 'Test-PachStore on a sound store outputs nothing and ends with a one-line summary that shows like Write-Host' {
+        New-PachRepo data | Out-Null
+        Add-PachFile data master a.txt -Value 'a' | Out-Null
+        Add-PachFile data master b.txt -Value 'b' | Out-Null
+        $out = Test-PachStore -InformationVariable info
+        $out | Should -BeNullOrEmpty
+        $summary = @($info | Where-Object Tags -Contains 'PachPS.Summary')
+        $summary.Count | Should -Be 1
+        $summary[0].Tags | Should -Contain 'PSHOST'   # shown unless the caller hides it (-InformationAction Ignore, 6>$null)
+        "$($summary[0].MessageData)" | Should -Match "^Test-PachStore: checked 2 commits in .+: no findings\.$"
+        if (Test-PachStore -InformationAction Ignore) { throw 'a sound store has no findings' }
+        Test-PachStore -Quiet -InformationVariable quiet | Should -BeTrue
+        $quiet | Should -BeNullOrEmpty
+    }
+
     It 'reports a corrupted or missing object in Test-PachStore and in the read that hits it' {
         New-PachRepo data | Out-Null
         $bytes = [byte[]]::new(300KB); [System.Random]::new(4).NextBytes($bytes)
@@ -154,8 +191,9 @@ Describe 'Versioned data from the user''s side (<Backend>)' -ForEach $Backends {
         else { $objects.Put($chunk, [byte[]](1, 2, 3)) }
         $objects.Delete(@($objects.List('pack/'))[0])
         Connect-TestStore $Backend $store   # a fresh open: nothing cached
-        $findings = Test-PachStore
+        $findings = Test-PachStore -InformationVariable info
         $findings.Kind | Sort-Object -Unique | Should -Be @('ObjectCorrupt', 'ObjectMissing')
+        "$(($info | Where-Object Tags -Contains 'PachPS.Summary').MessageData)" | Should -Match ": $(@($findings).Count) findings\.$"
         { Get-PachFileContent data master big.bin -AsByteStream -ErrorAction Stop } | Should -Throw -ErrorId 'ObjectCorrupt,PachPS.Commands.GetPachFileContentCommand'
         { Get-PachFileContent data master small.txt -ErrorAction Stop } | Should -Throw -ErrorId 'ObjectMissing,PachPS.Commands.GetPachFileContentCommand'
     }

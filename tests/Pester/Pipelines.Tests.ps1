@@ -11,11 +11,11 @@ Describe 'The tutorial, steps 2 to 11, with its own specs (<Backend>)' -ForEach 
     BeforeAll {
         if (-not $SkipBackend) { Connect-TestStore $Backend (Join-Path $TestDrive "tutorial-$Backend") }
         $t = $Transforms
-        $preSpec = Get-TutorialSpec pre-process.json { param($s) $s.transform.stdin = @("sh $t/pre_process.sh `$training /pfs/out/") }
-        $trainSpec = Get-TutorialSpec train.json { param($s) $s.transform.cmd = @('sh', "$t/train.sh", '/pfs/pre_process/x_train.csv', '/pfs/pre_process/y_train.csv', '/pfs/out/') }
-        $inferSpec = Get-TutorialSpec infer.json { param($s) $s.transform.stdin = @("sh $t/infer.sh /pfs/train/model.csv `$attributes /pfs/out/") }
-        $inferParallel = Get-TutorialSpec infer.json { param($s) $s.transform.stdin = @("sh $t/infer.sh /pfs/train/model.csv `$attributes /pfs/out/"); $s.parallelism_spec.constant = '3' }
-        $iris = Join-Path $SeedFolder 'iris.csv'
+        $preSpec = Get-TutorialSpec pre-process.json "sh $t/pre_process.sh `$training /pfs/out/"
+        $trainSpec = Get-TutorialSpec train.json "sh $t/train.sh /pfs/pre_process/x_train.csv /pfs/pre_process/y_train.csv /pfs/out/"
+        $inferSpec = Get-TutorialSpec infer.json "sh $t/infer.sh /pfs/train/model.csv `$attributes /pfs/out/"
+        $inferParallel = Get-TutorialSpec infer.json "sh $t/infer.sh /pfs/train/model.csv `$attributes /pfs/out/" { param($s) $s.parallelism_spec.constant = '3' }
+        $iris = Join-Path $Tutorial 'data/iris.csv'
         $species = @{}
         Get-Content $iris | ForEach-Object { $f = $_ -split ','; $species[($f[0..3] -join ',')] = $f[4] }
     }
@@ -35,13 +35,13 @@ Describe 'The tutorial, steps 2 to 11, with its own specs (<Backend>)' -ForEach 
         $job.Progress | Should -Be '1 + 0 / 1'
         $job.BytesDownloaded | Should -Be (Get-Item $iris).Length
         (Get-PachFile pre_process master).Path | Should -Be @('/scaling.csv', '/x_train.csv', '/y_train.csv')
-        @(Get-PachFileContent pre_process master x_train.csv).Count | Should -Be 145
+        @(Get-PachFileContent pre_process master x_train.csv).Count | Should -Be 150
     }
 
     It 'step 5-8: train and inference produce the tutorial''s predictions' {
         New-PachPipeline -Spec $trainSpec | Out-Null
-        Add-PachFile attributes master test1.csv -Source (Join-Path $SeedFolder 'test1.csv') | Out-Null
-        Add-PachFile attributes master test2.csv -Source (Join-Path $SeedFolder 'test2.csv') | Out-Null
+        Add-PachFile attributes master test1.csv -Source (Join-Path $Tutorial 'data/test1.csv') | Out-Null
+        Add-PachFile attributes master test2.csv -Source (Join-Path $Tutorial 'data/test2.csv') | Out-Null
         New-PachPipeline -Spec $inferSpec | Out-Null
         $done = Wait-PachCommit attributes master
         $done.Repo | Should -Be 'inference'
@@ -50,7 +50,7 @@ Describe 'The tutorial, steps 2 to 11, with its own specs (<Backend>)' -ForEach 
         $job.Progress | Should -Be '2 + 0 / 2'
         $predicted = @(Get-PachFileContent inference master test1.csv)
         $predicted | Should -Be @('Iris-versicolor', 'Iris-virginica', 'Iris-virginica', 'Iris-virginica', 'Iris-setosa', 'Iris-setosa')
-        $rows = Get-Content (Join-Path $SeedFolder 'test1.csv')
+        $rows = Get-Content (Join-Path $Tutorial 'data/test1.csv')
         0..5 | ForEach-Object { $predicted[$_] | Should -Be $species[$rows[$_]] }
         @(Get-PachFileContent inference master test2.csv).Count | Should -Be 3
     }
@@ -74,7 +74,7 @@ Describe 'The tutorial, steps 2 to 11, with its own specs (<Backend>)' -ForEach 
         $new = @(Get-PachJob) | Select-Object -First (@(Get-PachJob).Count - $before)
         $new.Pipeline | Sort-Object | Should -Be @('inference', 'pre_process', 'train')
         $new.State | Should -Be @('Success', 'Success', 'Success')
-        @(Get-PachFileContent pre_process master x_train.csv).Count | Should -Be 135
+        @(Get-PachFileContent pre_process master x_train.csv).Count | Should -Be 140
     }
 
     It 'step 11: the last inference commit names exactly the commits it came from' {

@@ -1,7 +1,9 @@
 # Shared by the Pester suites: where things are, and how to start a child pwsh running the built module.
 $script:RepoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 $script:ModulePath = Join-Path $script:RepoRoot 'PachPS.psd1'
-$script:SeedFolder = Join-Path $script:RepoRoot '../shared/seed-tutorial'
+# The tutorial's data (data/*.csv) and specs as the repository holds them; examples/iris/README.md says where they
+# come from. Tests read nothing outside the repository, so a clone with nothing beside it passes them.
+$script:Tutorial = Join-Path $script:RepoRoot 'examples/iris'
 $script:Transforms = Join-Path $PSScriptRoot 'transforms'
 
 function Start-ChildPwsh {
@@ -21,9 +23,10 @@ function Start-ChildPwsh {
 }
 
 function Get-TutorialSpec {
-    # A tutorial spec from shared/seed-tutorial with only transform.cmd/stdin changed, as JSON text.
-    param([Parameter(Mandatory)] [string] $Name, [Parameter(Mandatory)] [scriptblock] $Adapt)
-    $spec = Get-Content (Join-Path $script:SeedFolder $Name) -Raw | ConvertFrom-Json
+    # A tutorial spec from examples/iris with its one-line transform.stdin (run by /bin/bash) replaced, as JSON text.
+    param([Parameter(Mandatory)] [string] $Name, [Parameter(Mandatory)] [string] $Stdin, [scriptblock] $Adapt = {})
+    $spec = Get-Content (Join-Path $script:Tutorial $Name) -Raw | ConvertFrom-Json
+    $spec.transform.stdin = @($Stdin)
     & $Adapt $spec
     $spec | ConvertTo-Json -Depth 20
 }

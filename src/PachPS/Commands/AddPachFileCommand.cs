@@ -30,7 +30,7 @@ public sealed class AddPachFileCommand : PachCmdlet
     [ArgumentCompleter(typeof(BranchCompleter))]
     public string Branch { get; set; } = PfsService.DefaultBranch;
 
-    /// <summary>Where the file goes in the repo; for several sources or a folder, the folder they go under.</summary>
+    /// <summary>Where the file goes in the repo; for one folder, where its contents go; for several sources, the folder they go under by name.</summary>
     [Parameter(Position = 2)]
     [ArgumentCompleter(typeof(PathCompleter))]
     public string? Path { get; set; }
@@ -107,7 +107,8 @@ public sealed class AddPachFileCommand : PachCmdlet
             if (single) { _sources.Add(FromFile(local, Path!)); continue; }
             if (!isFolder) { _sources.Add(FromFile(local, folder + "/" + System.IO.Path.GetFileName(local))); continue; }
             var root = local.TrimEnd(System.IO.Path.DirectorySeparatorChar);
-            var under = Path is null ? "/" + System.IO.Path.GetFileName(root) : folder;
+            // As pachctl put file: one folder puts its contents at -Path; otherwise each folder goes under it by name.
+            var under = Path is not null && _locals.Count == 1 ? folder : folder + "/" + System.IO.Path.GetFileName(root);
             foreach (var file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
             {
                 var relative = System.IO.Path.GetRelativePath(root, file).Replace(System.IO.Path.DirectorySeparatorChar, '/');
