@@ -129,12 +129,28 @@ public sealed class KubernetesTests : IAsyncLifetime
         Assert.Equal("ssd", pod.NodeSelector["disk"]);
         Assert.Equal("regcred", pod.ImagePullSecrets.Single().Name);
         Assert.Equal("pachps-worker", pod.ServiceAccountName);
-        var bad = Assert.Throws<PachException>(() => DatumJob.Build(Request() with { Pod = new PodSettings { PodPatch = """[{"op":"remove","path":"/nope"}]""" } }, "c", "", null, new Uri("http://x")));
+        var bad = Assert.Throws<PachException>(() => DatumJob.Build(Request() with { Pod = new PodSettings { PodPatch = PodPatch.Parse("""[{"op":"remove","path":"/nope"}]""", "p") } }, "c", "", null, new Uri("http://x")));
         Assert.Equal("PipelineSpecInvalidPodPatch", bad.ErrorId);
         var parse = Assert.Throws<PachException>(() => PipelineSpec.Parse("""
             { "pipeline": { "name": "p" }, "transform": { "cmd": ["true"] }, "input": { "pfs": { "repo": "raw", "glob": "/*" } }, "pod_patch": "{\"op\": 1}" }
             """));
         Assert.Equal("PipelineSpecInvalidPodPatch", parse.ErrorId);
+    }
+
+    [Fact]
+    public void PodPatchIsCheckedWhenReadAndAppliedInOrder()
+    {
+        Assert.Equal("PipelineSpecInvalidPodPatch", Assert.Throws<PachException>(() => PodPatch.Parse("""[{"op":"frob","path":"/x"}]""", "p")).ErrorId);
+        var patch = PodPatch.Parse("""
+            [{"op":"add","path":"/containers/0/env/-","value":{"name":"EXTRA","value":"1"}},
+             {"op":"copy","from":"/containers/0/image","path":"/serviceAccountName"},
+             {"op":"test","path":"/restartPolicy","value":"Never"}]
+            """, "p");
+        var pod = DatumJob.Build(Request() with { Pod = new PodSettings { PodPatch = patch } }, "curl:1", "", null, new Uri("http://x")).Spec.Template.Spec;
+        Assert.Equal("EXTRA", pod.Containers[0].Env[^1].Name);
+        Assert.Equal("curl:1", pod.ServiceAccountName);
+        var failed = PodPatch.Parse("""[{"op":"test","path":"/restartPolicy","value":"Always"}]""", "p");
+        Assert.Equal("PipelineSpecInvalidPodPatch", Assert.Throws<PachException>(() => DatumJob.Build(Request() with { Pod = new PodSettings { PodPatch = failed } }, "c", "", null, new Uri("http://x"))).ErrorId);
     }
 
     [Fact]

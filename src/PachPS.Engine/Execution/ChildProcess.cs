@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 using System.Text;
+using PachPS.Engine.Interop;
 
 using PachPS.Engine.Pps;
 
@@ -46,7 +47,7 @@ internal sealed class EnvironmentSnapshot
 /// a copy of the whole environment per process, several thread-pool hops per line and per exit), on a machine the
 /// children need. Elsewhere Process is used.
 /// </summary>
-internal static partial class ChildProcess
+internal static class ChildProcess
 {
     /// <summary>
     /// Returns the exit code (128 + the signal's number when a signal ended it). Throws <see cref="Win32Exception"/>
@@ -131,49 +132,8 @@ internal static partial class ChildProcess
     }
 
     [SupportedOSPlatform("linux")]
-    private static unsafe partial class PosixSpawn
+    private static unsafe class PosixSpawn
     {
-        private const int OCloexec = 0x80000;
-        private const short PollIn = 0x1, PollOut = 0x4, PollErr = 0x8, PollHup = 0x10, PollNval = 0x20;
-        private const int Eintr = 4, Eagain = 11;
-        private const short SpawnSetPgroup = 0x2, SpawnSetSigDefault = 0x4, SpawnSetSigMask = 0x8;
-        private const int IdPid = 1, WaitExited = 4, WaitNoWait = 0x01000000;
-        private const int SigKill = 9;
-        // Opaque libc structures, sized generously: glibc needs 80 (file actions), 336 (attributes) and 128 (sigset_t) bytes.
-        private const int OpaqueSize = 1024;
-        // A write of at most PIPE_BUF bytes never blocks once poll reports the pipe writable.
-        private const int PipeBuf = 4096;
-
-        [StructLayout(LayoutKind.Sequential)]
-        private struct PollFd
-        {
-            public int Fd;
-            public short Events;
-            public short Revents;
-        }
-
-        [LibraryImport("libc", SetLastError = true)] private static partial int pipe2(int* fds, int flags);
-        [LibraryImport("libc", SetLastError = true)] private static partial int close(int fd);
-        [LibraryImport("libc", SetLastError = true)] private static partial nint read(int fd, byte* buffer, nint count);
-        [LibraryImport("libc", SetLastError = true)] private static partial nint write(int fd, byte* buffer, nint count);
-        [LibraryImport("libc", SetLastError = true)] private static partial int poll(PollFd* fds, nuint count, int timeout);
-        [LibraryImport("libc", SetLastError = true)] private static partial int kill(int pid, int signal);
-        [LibraryImport("libc", SetLastError = true)] private static partial int waitid(int idType, int id, byte* info, int options);
-        [LibraryImport("libc", SetLastError = true)] private static partial int waitpid(int pid, int* status, int options);
-        [LibraryImport("libc")] private static partial int posix_spawn(int* pid, byte* path, byte* actions, byte* attributes, byte** argv, byte** envp);
-        [LibraryImport("libc")] private static partial int posix_spawn_file_actions_init(byte* actions);
-        [LibraryImport("libc")] private static partial int posix_spawn_file_actions_destroy(byte* actions);
-        [LibraryImport("libc")] private static partial int posix_spawn_file_actions_adddup2(byte* actions, int fd, int newFd);
-        [LibraryImport("libc")] private static partial int posix_spawn_file_actions_addchdir_np(byte* actions, byte* path);
-        [LibraryImport("libc")] private static partial int posix_spawnattr_init(byte* attributes);
-        [LibraryImport("libc")] private static partial int posix_spawnattr_destroy(byte* attributes);
-        [LibraryImport("libc")] private static partial int posix_spawnattr_setflags(byte* attributes, short flags);
-        [LibraryImport("libc")] private static partial int posix_spawnattr_setsigdefault(byte* attributes, byte* signals);
-        [LibraryImport("libc")] private static partial int posix_spawnattr_setsigmask(byte* attributes, byte* signals);
-        [LibraryImport("libc")] private static partial int posix_spawnattr_setpgroup(byte* attributes, int group);
-        [LibraryImport("libc")] private static partial int sigfillset(byte* signals);
-        [LibraryImport("libc")] private static partial int sigemptyset(byte* signals);
-
         // Children still running, killed if this process is asked to end (SIGTERM, SIGHUP when its terminal closes, or
         // a normal exit): they are in process groups of their own, so nothing else would stop them, and their job
         // resumes, redoing them, when the store is opened again. A SIGKILL cannot be caught.
@@ -200,7 +160,7 @@ internal static partial class ChildProcess
 
             public void Kill()
             {
-                lock (_gate) if (!_reaped) kill(-pid, SigKill);
+                lock (_gate) if (!_reaped) LibC.kill(-pid, LibC.SIGKILL);
             }
 
             /// <summary>Waits for the child to exit and collects its wait status.</summary>
@@ -208,12 +168,12 @@ internal static partial class ChildProcess
             {
                 var info = stackalloc byte[256];
                 // Wait without reaping first, so that a kill racing with the exit still targets this child.
-                while (waitid(IdPid, pid, info, WaitExited | WaitNoWait) < 0 && Marshal.GetLastPInvokeError() == Eintr) { }
+                while (LibC.waitid(LibC.P_PID, pid, info, LibC.WEXITED | LibC.WNOWAIT) < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR) { }
                 int result, status = 0;
                 lock (_gate)
                 {
                     _reaped = true;
-                    do result = waitpid(pid, &status, 0); while (result < 0 && Marshal.GetLastPInvokeError() == Eintr);
+                    do result = LibC.waitpid(pid, &status, 0); while (result < 0 && Marshal.GetLastPInvokeError() == LibC.EINTR);
                 }
                 Running.TryRemove(this, out _);
                 // .NET reaps every child of a process started with SIGCHLD ignored (and its own Process class then hangs).
@@ -245,7 +205,7 @@ internal static partial class ChildProcess
                 }
                 finally
                 {
-                    foreach (var fd in new[] { stdinFd, stdoutFd, stderrFd }) if (fd >= 0) close(fd);
+                    foreach (var fd in new[] { stdinFd, stdoutFd, stderrFd }) if (fd >= 0) LibC.close(fd);
                 }
                 status = child.Reap();
             }
@@ -260,52 +220,52 @@ internal static partial class ChildProcess
             var pipes = stackalloc int[6];
             for (var i = 0; i < 3; i++)
             {
-                if (pipe2(pipes + 2 * i, OCloexec) == 0) continue;
+                if (LibC.pipe2(pipes + 2 * i, LibC.O_CLOEXEC) == 0) continue;
                 var errno = Marshal.GetLastPInvokeError();
-                for (var j = 0; j < 2 * i; j++) close(pipes[j]);
+                for (var j = 0; j < 2 * i; j++) LibC.close(pipes[j]);
                 throw new Win32Exception(errno);
             }
-            var actions = stackalloc byte[OpaqueSize];
-            var attributes = stackalloc byte[OpaqueSize];
-            var defaults = stackalloc byte[OpaqueSize];
-            var mask = stackalloc byte[OpaqueSize];
+            var actions = stackalloc byte[LibC.OpaqueSize];
+            var attributes = stackalloc byte[LibC.OpaqueSize];
+            var defaults = stackalloc byte[LibC.OpaqueSize];
+            var mask = stackalloc byte[LibC.OpaqueSize];
             byte** argv = Pack([command.FileName, .. command.Arguments]);
             byte** envp = PackEnvironment(command.BaseEnvironment ?? EnvironmentSnapshot.Capture(), command.Environment);
             byte** folder = Pack([command.WorkingDirectory]);
             int pid, error;
             try
             {
-                posix_spawn_file_actions_init(actions);
-                posix_spawn_file_actions_adddup2(actions, pipes[0], 0);
-                posix_spawn_file_actions_adddup2(actions, pipes[3], 1);
-                posix_spawn_file_actions_adddup2(actions, pipes[5], 2);
-                posix_spawn_file_actions_addchdir_np(actions, folder[0]);
-                posix_spawnattr_init(attributes);
+                LibC.posix_spawn_file_actions_init(actions);
+                LibC.posix_spawn_file_actions_adddup2(actions, pipes[0], 0);
+                LibC.posix_spawn_file_actions_adddup2(actions, pipes[3], 1);
+                LibC.posix_spawn_file_actions_adddup2(actions, pipes[5], 2);
+                LibC.posix_spawn_file_actions_addchdir_np(actions, folder[0]);
+                LibC.posix_spawnattr_init(attributes);
                 // Every signal back to its default (the runtime ignores SIGPIPE, which children would inherit) and none blocked.
-                sigfillset(defaults);
-                sigemptyset(mask);
-                posix_spawnattr_setsigdefault(attributes, defaults);
-                posix_spawnattr_setsigmask(attributes, mask);
-                posix_spawnattr_setpgroup(attributes, 0);
-                posix_spawnattr_setflags(attributes, SpawnSetPgroup | SpawnSetSigDefault | SpawnSetSigMask);
-                error = posix_spawn(&pid, argv[0], actions, attributes, argv, envp);
-                posix_spawn_file_actions_destroy(actions);
-                posix_spawnattr_destroy(attributes);
+                LibC.sigfillset(defaults);
+                LibC.sigemptyset(mask);
+                LibC.posix_spawnattr_setsigdefault(attributes, defaults);
+                LibC.posix_spawnattr_setsigmask(attributes, mask);
+                LibC.posix_spawnattr_setpgroup(attributes, 0);
+                LibC.posix_spawnattr_setflags(attributes, LibC.POSIX_SPAWN_SETPGROUP | LibC.POSIX_SPAWN_SETSIGDEF | LibC.POSIX_SPAWN_SETSIGMASK);
+                error = LibC.posix_spawn(&pid, argv[0], actions, attributes, argv, envp);
+                LibC.posix_spawn_file_actions_destroy(actions);
+                LibC.posix_spawnattr_destroy(attributes);
             }
             finally
             {
                 NativeMemory.Free(argv);
                 NativeMemory.Free(envp);
                 NativeMemory.Free(folder);
-                close(pipes[0]);
-                close(pipes[3]);
-                close(pipes[5]);
+                LibC.close(pipes[0]);
+                LibC.close(pipes[3]);
+                LibC.close(pipes[5]);
             }
             if (error != 0)
             {
-                close(pipes[1]);
-                close(pipes[2]);
-                close(pipes[4]);
+                LibC.close(pipes[1]);
+                LibC.close(pipes[2]);
+                LibC.close(pipes[4]);
                 var message = new Win32Exception(error).Message;
                 throw Directory.Exists(command.WorkingDirectory) ? new Win32Exception(error) : new Win32Exception(error, $"{message} (working directory '{command.WorkingDirectory}')");
             }
@@ -319,17 +279,17 @@ internal static partial class ChildProcess
             var written = 0;
             if (stdin.Length == 0) Close(ref stdinFd);
             var buffer = stackalloc byte[16384];
-            var set = stackalloc PollFd[3];
+            var set = stackalloc LibC.PollFd[3];
             while (stdoutFd >= 0 || stderrFd >= 0)
             {
                 var n = 0;
-                if (stdinFd >= 0) set[n++] = new PollFd { Fd = stdinFd, Events = PollOut };
-                if (stdoutFd >= 0) set[n++] = new PollFd { Fd = stdoutFd, Events = PollIn };
-                if (stderrFd >= 0) set[n++] = new PollFd { Fd = stderrFd, Events = PollIn };
-                if (poll(set, (nuint)n, -1) < 0)
+                if (stdinFd >= 0) set[n++] = new LibC.PollFd { Fd = stdinFd, Events = LibC.POLLOUT };
+                if (stdoutFd >= 0) set[n++] = new LibC.PollFd { Fd = stdoutFd, Events = LibC.POLLIN };
+                if (stderrFd >= 0) set[n++] = new LibC.PollFd { Fd = stderrFd, Events = LibC.POLLIN };
+                if (LibC.poll(set, (nuint)n, -1) < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
-                    if (errno == Eintr) continue;
+                    if (errno == LibC.EINTR) continue;
                     throw new Win32Exception(errno);
                 }
                 for (var i = 0; i < n; i++)
@@ -339,21 +299,21 @@ internal static partial class ChildProcess
                     var fd = set[i].Fd;
                     if (fd == stdinFd)
                     {
-                        if ((events & (PollErr | PollHup | PollNval)) != 0)
+                        if ((events & (LibC.POLLERR | LibC.POLLHUP | LibC.POLLNVAL)) != 0)
                         {
                             Close(ref stdinFd); // the child closed its stdin: the rest is not wanted
                             continue;
                         }
                         nint w;
-                        fixed (byte* data = stdin) w = write(fd, data + written, Math.Min(PipeBuf, stdin.Length - written));
+                        fixed (byte* data = stdin) w = LibC.write(fd, data + written, Math.Min(LibC.PIPE_BUF, stdin.Length - written));
                         if (w > 0) written += (int)w;
-                        if (written == stdin.Length || (w < 0 && Marshal.GetLastPInvokeError() is not (Eintr or Eagain))) Close(ref stdinFd);
+                        if (written == stdin.Length || (w < 0 && Marshal.GetLastPInvokeError() is not (LibC.EINTR or LibC.EAGAIN))) Close(ref stdinFd);
                         continue;
                     }
-                    var got = read(fd, buffer, 16384);
+                    var got = LibC.read(fd, buffer, 16384);
                     var lines = fd == stdoutFd ? stdout : stderr;
                     if (got > 0) lines.Add(new ReadOnlySpan<byte>(buffer, (int)got));
-                    else if (got == 0 || Marshal.GetLastPInvokeError() is not (Eintr or Eagain))
+                    else if (got == 0 || Marshal.GetLastPInvokeError() is not (LibC.EINTR or LibC.EAGAIN))
                     {
                         lines.Add([], final: true);
                         if (fd == stdoutFd) Close(ref stdoutFd); else Close(ref stderrFd);
@@ -364,7 +324,7 @@ internal static partial class ChildProcess
 
         private static void Close(ref int fd)
         {
-            close(fd);
+            LibC.close(fd);
             fd = -1;
         }
 

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using PachPS.Engine.Interop;
 using PachPS.Engine.Pps;
 
 namespace PachPS.Engine.Execution;
@@ -13,9 +14,6 @@ namespace PachPS.Engine.Execution;
 /// </summary>
 public sealed partial class LocalProcessExecutor : IBatchExecutor
 {
-    [LibraryImport("libc", EntryPoint = "mkfifo", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int MakeFifo(string path, uint mode);
-
     public async Task RunBatchAsync(string workFolder, TransformSpec transform, IBatchSource source, Action<ExecutionLog>? onLog, CancellationToken cancel)
     {
         if (Directory.Exists(workFolder)) Directory.Delete(workFolder, recursive: true);
@@ -25,7 +23,7 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
         var responsePath = Path.Combine(workFolder, "response");
         var envPath = Path.Combine(workFolder, "datum.env");
         foreach (var fifo in new[] { requestPath, responsePath })
-            if (MakeFifo(fifo, Convert.ToUInt32("600", 8)) != 0)
+            if (LibC.mkfifo(fifo, Convert.ToUInt32("600", 8)) != 0)
                 throw new IOException($"mkfifo {fifo} failed (errno {Marshal.GetLastPInvokeError()})");
 
         // Both FIFOs are held open read-write: opening never blocks, and the worker never sees a missing peer.

@@ -27,7 +27,7 @@ public sealed record PodSettings
     public IReadOnlyDictionary<string, string> Limits { get; init; } = new Dictionary<string, string>();
     public IReadOnlyDictionary<string, string> NodeSelector { get; init; } = new Dictionary<string, string>();
     public IReadOnlyList<string> ImagePullSecrets { get; init; } = [];
-    public string? PodPatch { get; init; }
+    public PodPatch? PodPatch { get; init; }
 }
 
 /// <summary>A pipeline input: a pfs (or 1.x atom) input, or a cross/union of inputs.</summary>
@@ -170,15 +170,9 @@ public sealed record PipelineSpec(
                 NodeSelector = (obj["scheduling_spec"] as JsonObject)?["node_selector"] is JsonObject selector
                     ? selector.ToDictionary(p => p.Key, p => p.Value?.ToString() ?? "", StringComparer.Ordinal) : PodSettings.None.NodeSelector,
                 ImagePullSecrets = Strings(obj["image_pull_secrets"], "image_pull_secrets", name),
-                PodPatch = Str(obj["pod_patch"]) is { } patch ? Validated(patch, name) : null,
+                PodPatch = Str(obj["pod_patch"]) is { } patch ? PodPatch.Parse(patch, name) : null,
             },
         };
-    }
-
-    private static string Validated(string podPatch, string pipeline)
-    {
-        Execution.Kubernetes.JsonPatch.Validate(podPatch, pipeline);
-        return podPatch;
     }
 
     /// <summary>Pachyderm's resource block ({cpu, memory, disk, gpu: {type, number}}) as Kubernetes quantities.</summary>

@@ -1,23 +1,18 @@
+using PachPS.Engine.Interop;
+
 namespace PachPS.Engine.Storage;
 
 /// <summary>
 /// Objects as files under a folder: written to a temporary name, then renamed into place, and flushed to disk by
 /// <see cref="Sync"/> before metadata names them (an fsync as each chunk was written took a fifth of a 1 GiB ingest).
 /// </summary>
-public sealed partial class LocalObjectStore : IObjectStore
+public sealed class LocalObjectStore : IObjectStore
 {
     // From this many bytes on, one syncfs (Linux) flushes a batch faster than an fsync per object (1 GiB: 1.4 against
     // 1.9 s); below it, only the batch's own files are flushed, leaving other data on the file system (a running
     // datum's output, say) to the kernel.
     private const long SyncWholeFileSystemFrom = 64L << 20;
     private readonly string _root;
-
-    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true, StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
-    private static partial int open(string path, int flags);
-    [System.Runtime.InteropServices.LibraryImport("libc", SetLastError = true)]
-    private static partial int syncfs(int fd);
-    [System.Runtime.InteropServices.LibraryImport("libc")]
-    private static partial int close(int fd);
 
     public LocalObjectStore(string root)
     {
@@ -47,13 +42,12 @@ public sealed partial class LocalObjectStore : IObjectStore
     public void Sync(IReadOnlyCollection<(string Key, int Length)> objects)
     {
         if (objects.Count == 0) return;
-        if (OperatingSystem.IsLinux() && objects.Sum(o => (long)o.Length) >= SyncWholeFileSystemFrom)
+        if (OperatingSystem.IsLinux() && LibC.O_DIRECTORY is { } directory && objects.Sum(o => (long)o.Length) >= SyncWholeFileSystemFrom)
         {
-            const int readOnlyDirectory = 0x10000; // O_RDONLY | O_DIRECTORY
-            var fd = open(_root, readOnlyDirectory);
-            var failed = fd < 0 || syncfs(fd) != 0;
+            var fd = LibC.open(_root, LibC.O_RDONLY | directory | LibC.O_CLOEXEC);
+            var failed = fd < 0 || LibC.syncfs(fd) != 0;
             var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-            if (fd >= 0) close(fd);
+            if (fd >= 0) LibC.close(fd);
             if (failed) throw new IOException($"Cannot flush the objects under '{_root}' to disk (errno {errno}).");
             return;
         }

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
+using PachPS.Engine.Pps;
 using PachPS.Engine.Storage;
 
 using PachPS.Engine.Pps;
@@ -227,7 +228,7 @@ public static class DatumJob
             NodeSelector = request.Pod.NodeSelector.Count == 0 ? null : request.Pod.NodeSelector.ToDictionary(kv => kv.Key, kv => kv.Value),
             ImagePullSecrets = request.Pod.ImagePullSecrets.Count == 0 ? null : request.Pod.ImagePullSecrets.Select(n => new V1LocalObjectReference { Name = n }).ToList(),
         };
-        if (request.Pod.PodPatch is { } patch) pod = JsonPatch.Apply(pod, patch, request.Pipeline);
+        if (request.Pod.PodPatch is { } patch) pod = Patched(pod, patch, request.Pipeline);
         return new V1Job
         {
             ApiVersion = "batch/v1",
@@ -242,120 +243,11 @@ public static class DatumJob
             },
         };
     }
-}
 
-/// <summary>RFC 6902 JSON Patch (add, remove, replace, copy, move, test) applied to a pod spec: Pachyderm's pod_patch.</summary>
-public static class JsonPatch
-{
-    public static V1PodSpec Apply(V1PodSpec pod, string patch, string pipeline)
+    /// <summary>The pod spec with the pipeline's pod_patch applied to its JSON form.</summary>
+    private static V1PodSpec Patched(V1PodSpec pod, PodPatch patch, string pipeline)
     {
-        JsonNode? root = JsonNode.Parse(KubernetesJson.Serialize(pod));
-        JsonArray operations;
-        try { operations = JsonNode.Parse(patch) as JsonArray ?? throw new System.Text.Json.JsonException("not an array"); }
-        catch (System.Text.Json.JsonException ex) { throw Invalid(pipeline, $"pod_patch is not a JSON Patch array: {ex.Message}"); }
-        foreach (var op in operations.OfType<JsonObject>())
-        {
-            var kind = op["op"]?.GetValue<string>();
-            var path = op["path"]?.GetValue<string>() ?? throw Invalid(pipeline, "a pod_patch operation has no path");
-            switch (kind)
-            {
-                case "add": root = Set(root, path, op["value"]?.DeepClone(), insert: true, pipeline); break;
-                case "replace": Get(root, path, pipeline); root = Set(root, path, op["value"]?.DeepClone(), insert: false, pipeline); break;
-                case "remove": root = Remove(root, path, pipeline); break;
-                case "copy": root = Set(root, path, Get(root, From(op, pipeline), pipeline)?.DeepClone(), insert: true, pipeline); break;
-                case "move":
-                    var value = Get(root, From(op, pipeline), pipeline)?.DeepClone();
-                    root = Remove(root, From(op, pipeline), pipeline);
-                    root = Set(root, path, value, insert: true, pipeline);
-                    break;
-                case "test":
-                    if (!JsonNode.DeepEquals(Get(root, path, pipeline), op["value"])) throw Invalid(pipeline, $"pod_patch test failed at {path}");
-                    break;
-                default: throw Invalid(pipeline, $"pod_patch has an unknown op '{kind}'");
-            }
-        }
-        return KubernetesJson.Deserialize<V1PodSpec>(root!.ToJsonString());
+        var json = patch.ApplyTo(JsonNode.Parse(KubernetesJson.Serialize(pod))!.AsObject(), pipeline);
+        return KubernetesJson.Deserialize<V1PodSpec>(json.ToJsonString());
     }
-
-    /// <summary>Checks a pod_patch's form when the spec is read: a JSON array of operations, each with a known op and a path.</summary>
-    public static void Validate(string patch, string pipeline)
-    {
-        JsonNode? parsed;
-        try { parsed = JsonNode.Parse(patch); }
-        catch (System.Text.Json.JsonException ex) { throw Invalid(pipeline, $"pod_patch is not a JSON Patch array: {ex.Message}"); }
-        if (parsed is not JsonArray operations) throw Invalid(pipeline, "pod_patch must be a JSON Patch array");
-        foreach (var op in operations)
-        {
-            if (op is not JsonObject o || o["op"]?.GetValueKind() != System.Text.Json.JsonValueKind.String || o["path"]?.GetValueKind() != System.Text.Json.JsonValueKind.String)
-                throw Invalid(pipeline, "every pod_patch operation needs an op and a path");
-            if (o["op"]!.GetValue<string>() is not ("add" or "remove" or "replace" or "copy" or "move" or "test"))
-                throw Invalid(pipeline, $"pod_patch has an unknown op '{o["op"]}'");
-        }
-    }
-
-    private static string From(JsonObject op, string pipeline) => op["from"]?.GetValue<string>() ?? throw Invalid(pipeline, "a pod_patch copy/move has no from");
-
-    private static string[] Tokens(string path) =>
-        path.Length == 0 ? [] : path[1..].Split('/').Select(t => t.Replace("~1", "/").Replace("~0", "~")).ToArray();
-
-    private static string Pointer(IEnumerable<string> tokens) => string.Concat(tokens.Select(t => "/" + t.Replace("~", "~0").Replace("/", "~1")));
-
-    private static JsonNode? Get(JsonNode? root, string path, string pipeline)
-    {
-        var node = root;
-        foreach (var token in Tokens(path))
-        {
-            node = node switch
-            {
-                JsonObject o when o.TryGetPropertyValue(token, out var child) => child,
-                JsonArray a when int.TryParse(token, out var i) && i >= 0 && i < a.Count => a[i],
-                _ => throw Invalid(pipeline, $"pod_patch path {path} does not exist"),
-            };
-        }
-        return node;
-    }
-
-    private static JsonNode? Set(JsonNode? root, string path, JsonNode? value, bool insert, string pipeline)
-    {
-        var tokens = Tokens(path);
-        if (tokens.Length == 0) return value;
-        var parent = Get(root, Pointer(tokens[..^1]), pipeline);
-        var last = tokens[^1];
-        switch (parent)
-        {
-            case JsonObject o: o[last] = value; break;
-            case JsonArray a when last == "-": a.Add(value); break;
-            case JsonArray a when int.TryParse(last, out var i) && i >= 0 && i <= a.Count:
-                if (insert) a.Insert(i, value);
-                else a[i] = value;
-                break;
-            default: throw Invalid(pipeline, $"pod_patch cannot set {path}");
-        }
-        return root;
-    }
-
-    private static JsonNode? Remove(JsonNode? root, string path, string pipeline)
-    {
-        var tokens = Tokens(path);
-        if (tokens.Length == 0) throw Invalid(pipeline, "pod_patch cannot remove the whole pod spec");
-        var parent = Get(root, Pointer(tokens[..^1]), pipeline);
-        var last = tokens[^1];
-        var removed = parent switch
-        {
-            JsonObject o => o.Remove(last),
-            JsonArray a when int.TryParse(last, out var i) && i >= 0 && i < a.Count => RemoveAt(a, i),
-            _ => false,
-        };
-        if (!removed) throw Invalid(pipeline, $"pod_patch path {path} does not exist");
-        return root;
-    }
-
-    private static bool RemoveAt(JsonArray array, int index)
-    {
-        array.RemoveAt(index);
-        return true;
-    }
-
-    private static PachException Invalid(string pipeline, string message) =>
-        PachException.Invalid("PipelineSpecInvalidPodPatch", $"Pipeline '{pipeline}': {message}.", pipeline);
 }
