@@ -5,7 +5,6 @@ using k8s.Models;
 using PachPS.Engine.Pps;
 using PachPS.Engine.Storage;
 
-using PachPS.Engine.Pps;
 
 namespace PachPS.Engine.Execution.Kubernetes;
 
