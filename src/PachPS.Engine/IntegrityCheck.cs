@@ -1,38 +1,40 @@
-using PachPS.Engine.Metadata;
 using PachPS.Engine.Pfs;
 
 namespace PachPS.Engine;
 
-/// <summary>Walks every commit's tree and verifies each node and chunk once.</summary>
+/// <summary>
+/// Walks every commit's tree and verifies each node and chunk once. Commits, branches and parents are read in one
+/// unit of work, so a check run while jobs and users write judges one consistent state: a commit finished after that
+/// moment is simply not looked at, and never makes a branch head or parent look missing. Tree nodes and chunks are
+/// immutable, so reading them afterwards cannot disagree with that snapshot.
+/// </summary>
 internal sealed class IntegrityCheck(PachStore store)
 {
     public IReadOnlyList<IntegrityFinding> Run(IProgress<(int Done, int Total)>? progress, CancellationToken cancel)
     {
         var findings = new List<IntegrityFinding>();
-        var commits = store.Meta.Read(db => db.Commits().FindAll().ToList());
+        var (commits, branches) = store.Meta.Read(db => (db.Commits().FindAll().ToList(), db.Branches().FindAll().ToList()));
+        var ids = commits.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
         var checkedChunks = new HashSet<string>(StringComparer.Ordinal);
-        var checkedNodes = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < commits.Count; i++)
         {
             cancel.ThrowIfCancellationRequested();
             var c = commits[i];
             progress?.Report((i, commits.Count));
-            if (c.Parent is not null && store.Meta.Read(db => db.Commits().FindById(c.Parent)) is null)
+            if (c.Parent is not null && !ids.Contains(c.Parent))
                 findings.Add(new("ParentMissing", c.Repo, c.Id, null, c.Parent, $"Parent commit {c.Parent} does not exist."));
             List<TreeEntry> entries;
-            try
-            {
-                entries = store.Meta.Read(db =>
-                {
-                    var tree = PfsService.Tree(db);
-                    foreach (var id in tree.NodeIds(c.Root)) checkedNodes.Add(id);
-                    return tree.All(c.Root).ToList();
-                });
-            }
+            try { entries = store.Meta.Read(db => PfsService.Tree(db).All(c.Root).ToList()); }
             catch (PachException ex)
             {
                 findings.Add(new(ex.ErrorId, c.Repo, c.Id, null, ex.Target?.ToString() ?? "", ex.Message));
                 continue;
+            }
+            // Stores written before every commit went through CommitWriter may hold a path as a file and a folder.
+            try { CommitWriter.Validate(entries.Select(e => FileChange.Write(e.Path, e.Content)).ToList()); }
+            catch (PachException ex) when (ex.ErrorId == "PathConflict")
+            {
+                findings.Add(new("PathConflict", c.Repo, c.Id, ex.Target?.ToString(), "", ex.Message));
             }
             foreach (var e in entries)
             {
@@ -47,8 +49,7 @@ internal sealed class IntegrityCheck(PachStore store)
                 }
             }
         }
-        var branches = store.Meta.Read(db => db.Branches().FindAll().ToList());
-        foreach (var b in branches.Where(b => b.Head is not null && commits.All(c => c.Id != b.Head)))
+        foreach (var b in branches.Where(b => b.Head is not null && !ids.Contains(b.Head)))
             findings.Add(new("HeadMissing", b.Repo, b.Head!, null, b.Id, $"Branch '{b.Name}' points at missing commit {b.Head}."));
         progress?.Report((commits.Count, commits.Count));
         return findings;

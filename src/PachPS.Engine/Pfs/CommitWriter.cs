@@ -37,11 +37,14 @@ internal static class CommitWriter
             if (!seen.Add(path)) throw WrittenTwice(new FileChange(path, null), new FileChange(path, null));
     }
 
+    /// <summary>Throws when a set of files (a whole tree) holds one path as a file and as a folder, or a path twice.</summary>
+    public static void Validate(IReadOnlyList<FileChange> files) => Validate(null, null, files);
+
     /// <summary>
     /// Throws when applying <paramref name="changes"/> to the tree at <paramref name="root"/> would leave a path that
     /// is both a file and a directory, or when the changes name one path more than once (other than two removals).
     /// </summary>
-    public static void Validate(PathTree tree, string? root, IReadOnlyList<FileChange> changes)
+    public static void Validate(PathTree? tree, string? root, IReadOnlyList<FileChange> changes)
     {
         var writes = new Dictionary<string, FileChange>(changes.Count, StringComparer.Ordinal);
         var removals = new HashSet<string>(StringComparer.Ordinal);
@@ -64,11 +67,11 @@ internal static class CommitWriter
             {
                 if (writes.TryGetValue(parent, out var file))
                     throw PathConflict($"Cannot add {Describe(change)}: {Describe(file)} is a file.", path);
-                if (root is not null && !removals.Contains(parent) && tree.Get(root, parent) is not null)
+                if (root is not null && !removals.Contains(parent) && tree!.Get(root, parent) is not null)
                     throw PathConflict($"Cannot add {Describe(change)}: '{parent}' is a file.", path);
                 clear.Add(parent);
             }
-            if (root is not null && tree.Range(root, path + "/", path + "0").FirstOrDefault(e => !removals.Contains(e.Path)) is { } below)
+            if (root is not null && tree!.Range(root, path + "/", path + "0").FirstOrDefault(e => !removals.Contains(e.Path)) is { } below)
                 throw PathConflict($"Cannot add file {Describe(change)}: it is a directory (it holds '{below.Path}').", path);
         }
     }
