@@ -218,3 +218,25 @@ Describe 'Restart-PachDatum' {
         { Restart-PachDatum -Job $job.Id -Datum $quick.DatumId -ErrorAction Stop } | Should -Throw -ErrorId 'JobFinished,PachPS.Commands.RestartPachDatumCommand'
     }
 }
+
+Describe 'File system failures stop only their item' {
+    BeforeAll {
+        Connect-PachStore -Path (Join-Path $TestDrive 'fs-store') | Out-Null
+        New-PachRepo docs | Out-Null
+        Add-PachFile docs master one.txt -Value 'one' | Out-Null
+        Add-PachFile docs master two.txt -Value 'two' | Out-Null
+        Set-Content (Join-Path $TestDrive 'blocker') 'a file, not a folder'
+    }
+
+    It 'a Save-PachFile destination that cannot be created is FileSystemError for that file alone; the next file is saved' {
+        $items = @(
+            [pscustomobject]@{ Repo = 'docs'; Commit = 'master'; Path = '/one.txt'; Destination = (Join-Path $TestDrive 'blocker/sub/one.txt') }
+            [pscustomobject]@{ Repo = 'docs'; Commit = 'master'; Path = '/two.txt'; Destination = (Join-Path $TestDrive 'ok/two.txt') }
+        )
+        $saved = $items | ForEach-Object { $_ | Save-PachFile -Destination $_.Destination -ErrorVariable failed -ErrorAction SilentlyContinue; $failed }
+        $errors = @($saved | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -Be 'FileSystemError,PachPS.Commands.SavePachFileCommand'
+        Get-Content (Join-Path $TestDrive 'ok/two.txt') | Should -Be 'two'
+    }
+}

@@ -67,6 +67,12 @@ public sealed class MetadataStore : IDisposable
                 if (ownsTransaction) _db!.Commit();
                 return result;
             }
+            catch (LiteException ex)
+            {
+                if (ownsTransaction) _db!.Rollback();
+                throw new PachException("MetadataStoreError", PachErrorKind.InvalidData,
+                    $"The metadata of the store '{Path.GetDirectoryName(_dbPath)}' could not be {(write ? "written" : "read")}: {ex.Message}", _dbPath, ex);
+            }
             catch
             {
                 if (ownsTransaction) _db!.Rollback();

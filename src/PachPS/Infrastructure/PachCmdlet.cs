@@ -4,16 +4,19 @@ using PachPS.Engine;
 namespace PachPS.Infrastructure;
 
 /// <summary>Base of every PachPS cmdlet: the current store, and engine failures turned into ErrorRecords.</summary>
-public abstract class PachCmdlet : PSCmdlet
+public abstract class PachCmdlet : PSCmdlet, IDisposable
 {
-    private CancellationTokenSource? _stopping;
+    // Created up front so a Ctrl+C that arrives before any work asked for the token is not lost; disposed with the cmdlet.
+    private readonly CancellationTokenSource _stopping = new();
 
     internal PachStore Store => StoreSession.Current;
 
     /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing).</summary>
-    protected CancellationToken CancelToken => (_stopping ??= new CancellationTokenSource()).Token;
+    protected CancellationToken CancelToken => _stopping.Token;
 
-    protected override void StopProcessing() => _stopping?.Cancel();
+    protected override void StopProcessing() => _stopping.Cancel();
+
+    public void Dispose() => _stopping.Dispose();
 
     /// <summary>Runs engine work; a failure ends the call.</summary>
     protected void Invoke(Action work)
@@ -21,6 +24,7 @@ public abstract class PachCmdlet : PSCmdlet
         try { work(); }
         catch (PachException ex) { ThrowTerminatingError(ToErrorRecord(ex)); }
         catch (OperationCanceledException ex) { ThrowTerminatingError(new ErrorRecord(ex, "OperationStopped", ErrorCategory.OperationStopped, null)); }
+        catch (Exception ex) when (ToErrorRecord(ex) is { } record) { ThrowTerminatingError(record); }
     }
 
     /// <summary>Runs engine work for one item; a failure is reported and the next item goes on.</summary>
@@ -28,7 +32,19 @@ public abstract class PachCmdlet : PSCmdlet
     {
         try { work(); }
         catch (PachException ex) { WriteError(ToErrorRecord(ex)); }
+        catch (Exception ex) when (ToErrorRecord(ex) is { } record) { WriteError(record); }
     }
+
+    /// <summary>
+    /// Local file system failures that can hit one item (a destination that cannot be created, a file in use), with
+    /// stable ids; the engine reports its own (metadata included) as PachExceptions, and anything else is a bug.
+    /// </summary>
+    private static ErrorRecord? ToErrorRecord(Exception ex) => ex switch
+    {
+        UnauthorizedAccessException => new ErrorRecord(ex, "AccessDenied", ErrorCategory.PermissionDenied, null),
+        IOException => new ErrorRecord(ex, "FileSystemError", ErrorCategory.WriteError, null),
+        _ => null,
+    };
 
     /// <summary>
     /// Waits for engine work on the pipeline thread while writing the job progress it reports (one bar per job):
