@@ -19,6 +19,8 @@ public sealed class PachStore : IDisposable
         Content = new ContentStore(objects);
         Pfs = new PfsService(Meta, Content);
         Pps = new Pps.PpsService(this);
+        // Pfs tells whoever listens that a commit finished; it never calls into Pps.
+        Pfs.CommitFinished += _ => Pps.TriggerJobs();
         Provenance = new Provenance.ProvenanceService(Meta, Pfs);
     }
 

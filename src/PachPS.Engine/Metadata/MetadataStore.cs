@@ -49,6 +49,22 @@ public sealed class MetadataStore : IDisposable
 
     internal void Write(Action<LiteDatabase> work) => Run(db => { work(db); return 0; }, write: true);
 
+    private readonly List<Action> _afterCommit = [];
+
+    /// <summary>
+    /// Runs <paramref name="action"/> once the current write transaction has committed (not if it rolls back), before
+    /// the database is closed: what it writes is a transaction of its own. Lets one area tell another that something
+    /// happened without the listener working inside the teller's transaction.
+    /// </summary>
+    internal void AfterCommit(Action action)
+    {
+        lock (_gate)
+        {
+            if (!_inWrite) throw new InvalidOperationException("AfterCommit is only meaningful inside a write.");
+            _afterCommit.Add(action);
+        }
+    }
+
     private T Run<T>(Func<LiteDatabase, T> work, bool write)
     {
         lock (_gate)
@@ -56,6 +72,7 @@ public sealed class MetadataStore : IDisposable
             if (_depth == 0) Open();
             _depth++;
             var ownsTransaction = write && !_inWrite;
+            var committed = false;
             try
             {
                 if (ownsTransaction)
@@ -64,18 +81,29 @@ public sealed class MetadataStore : IDisposable
                     _inWrite = true;
                 }
                 var result = work(_db!);
-                if (ownsTransaction) _db!.Commit();
+                if (ownsTransaction)
+                {
+                    _db!.Commit();
+                    committed = true;
+                    _inWrite = false;
+                    while (_afterCommit.Count > 0)
+                    {
+                        var actions = _afterCommit.ToArray();
+                        _afterCommit.Clear();
+                        foreach (var action in actions) action();
+                    }
+                }
                 return result;
             }
             catch (LiteException ex)
             {
-                if (ownsTransaction) _db!.Rollback();
+                RollBack(ownsTransaction && !committed);
                 throw new PachException("MetadataStoreError", PachErrorKind.InvalidData,
                     $"The metadata of the store '{Path.GetDirectoryName(_dbPath)}' could not be {(write ? "written" : "read")}: {ex.Message}", _dbPath, ex);
             }
             catch
             {
-                if (ownsTransaction) _db!.Rollback();
+                RollBack(ownsTransaction && !committed);
                 throw;
             }
             finally
@@ -85,6 +113,13 @@ public sealed class MetadataStore : IDisposable
                 if (_depth == 0) Close();
             }
         }
+    }
+
+    private void RollBack(bool owned)
+    {
+        if (!owned) return;
+        _db!.Rollback();
+        _afterCommit.Clear();
     }
 
     private void Open()

@@ -51,6 +51,15 @@ internal sealed class CommitDoc
     public List<ProvenanceDoc> Provenance { get; set; } = [];
 }
 
+/// <summary>A finished commit not yet handed to its listeners (pipelines); the id orders them.</summary>
+internal sealed class FinishedCommitDoc
+{
+    public long Id { get; set; }
+    public string Repo { get; set; } = "";
+    public string Branch { get; set; } = "";
+    public string Commit { get; set; } = "";
+}
+
 internal sealed class NodeDoc
 {
     [BsonId] public string Id { get; set; } = "";

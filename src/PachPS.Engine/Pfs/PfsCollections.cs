@@ -11,6 +11,8 @@ internal static class PfsCollections
     public static ILiteCollection<NodeDoc> Nodes(this LiteDatabase db) => db.GetCollection<NodeDoc>("nodes");
     public static ILiteCollection<ChunkDoc> Chunks(this LiteDatabase db) => db.GetCollection<ChunkDoc>("chunks");
 
+    public static ILiteCollection<FinishedCommitDoc> FinishedCommits(this LiteDatabase db) => db.GetCollection<FinishedCommitDoc>("finished_commits", BsonAutoId.Int64);
+
     public static void EnsureIndexes(LiteDatabase db)
     {
         db.Branches().EnsureIndex(b => b.Repo);

@@ -17,11 +17,12 @@ public sealed class PfsService
         _content = content;
     }
 
-    /// <summary>Raised after a commit is finished and durable (outside any lock); pipelines listen to it.</summary>
+    /// <summary>
+    /// Raised after the transaction that finished a commit has committed. The commit is also recorded as finished in
+    /// a durable queue (<see cref="ConsumeFinishedCommits"/>), so a listener that never heard it (the process died
+    /// first) finds it when the store is next opened.
+    /// </summary>
     internal event Action<CommitInfo>? CommitFinished;
-
-    /// <summary>Raised inside the transaction that finishes a commit, so triggered jobs are created atomically with it.</summary>
-    internal event Action<LiteDatabase, CommitDoc>? FinishedInTransaction;
 
     // ---------------------------------------------------------------- repos
 
@@ -121,7 +122,6 @@ public sealed class PfsService
             var commit = ResolveWritable(db, repo, reference);
             return FinishInTransaction(db, commit);
         });
-        CommitFinished?.Invoke(info);
         return info;
     }
 
@@ -392,7 +392,6 @@ public sealed class PfsService
             db.Commits().Update(commit);
             return (ToCommit(commit), false);
         });
-        if (finished) CommitFinished?.Invoke(info);
         return info;
     }
 
@@ -421,7 +420,19 @@ public sealed class PfsService
     /// <summary>Stores newly packed chunks in the chunk index, in the caller's transaction.</summary>
     internal void RecordPackedChunks(IReadOnlyList<ChunkRef> chunks) => _meta.Write(db => RecordChunks(db, chunks));
 
-    internal void RaiseCommitFinished(CommitInfo commit) => CommitFinished?.Invoke(commit);
+    /// <summary>
+    /// Hands the branches of commits finished since the last call to <paramref name="handle"/> and forgets them, in
+    /// one transaction (which <paramref name="handle"/>'s own writes join): each is handled once, by some process.
+    /// </summary>
+    internal void ConsumeFinishedCommits(Action<IReadOnlyList<(string Repo, string Branch)>> handle) => _meta.Write(db =>
+    {
+        var queue = db.FinishedCommits();
+        var finished = queue.FindAll().ToList();
+        if (finished.Count == 0) return;
+        handle(finished.Select(f => (f.Repo, f.Branch)).Distinct().ToList());
+        var last = finished[^1].Id;
+        queue.DeleteMany(f => f.Id <= last);
+    });
 
     private CommitInfo FinishInTransaction(LiteDatabase db, CommitDoc commit)
     {
@@ -434,8 +445,10 @@ public sealed class PfsService
             branch.Head = commit.Id;
             db.Branches().Update(branch);
         }
-        FinishedInTransaction?.Invoke(db, commit);
-        return ToCommit(commit);
+        db.FinishedCommits().Insert(new FinishedCommitDoc { Repo = commit.Repo, Branch = commit.Branch, Commit = commit.Id });
+        var info = ToCommit(commit);
+        _meta.AfterCommit(() => CommitFinished?.Invoke(info));
+        return info;
     }
 
     /// <summary>

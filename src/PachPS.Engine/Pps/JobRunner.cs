@@ -480,7 +480,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
 
     private void Finish(JobDoc started, string? failure)
     {
-        var commit = _meta.Write(db =>
+        _meta.Write(db =>
         {
             var job = db.Jobs().FindById(jobId);
             if (job is null || job.State.IsTerminal()) return null;
@@ -517,7 +517,6 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
             PpsService.MarkDownstreamUnrunnable(db, job);
             return null;
         });
-        if (commit is not null) store.Pfs.RaiseCommitFinished(commit);
     }
 
     private static List<DatumInputDoc> ToInputDocs(PlannedDatum d) =>

@@ -64,7 +64,7 @@ public sealed partial class PpsService
         var deadline = timeout is null ? DateTime.MaxValue : DateTime.UtcNow + timeout.Value;
         while (true)
         {
-            StartQueuedJobs();
+            TriggerJobs();
             var (busy, results) = _meta.Read(db =>
             {
                 var downstream = Downstream(db, repo);

@@ -34,14 +34,13 @@ public sealed partial class PpsService : IDisposable
         _store = store;
         _meta = store.Meta;
         WorkRoot = Path.Combine(store.Path, "work");
-        store.Pfs.FinishedInTransaction += (db, commit) => CreateTriggeredJobs(db, commit.Repo, commit.Branch);
-        store.Pfs.CommitFinished += _ => StartQueuedJobs();
     }
 
     /// <summary>Starts what an opened store must do by itself: unfinished jobs, and cron ticks.</summary>
     internal void Start()
     {
         ResumeOrphans();
+        TriggerJobs();
         EnsureCronTimer();
     }
 
@@ -297,6 +296,20 @@ public sealed partial class PpsService : IDisposable
         db.PipelineVersions().Upsert(new PipelineVersionDoc { Id = $"{doc.Name}@{doc.Version}", Pipeline = doc.Name, Version = doc.Version, SpecJson = doc.SpecJson, Created = DateTime.UtcNow });
 
     // ---------------------------------------------------------------- triggering
+
+    /// <summary>
+    /// Creates the jobs that finished commits trigger, outside the transactions that finished them (Pfs queues them,
+    /// see <see cref="PfsService.ConsumeFinishedCommits"/>), and starts them. PachStore calls it whenever Pfs says a
+    /// commit finished; opening a store and waiting for a commit call it too, for commits a dead process left queued.
+    /// </summary>
+    internal void TriggerJobs()
+    {
+        _store.Pfs.ConsumeFinishedCommits(branches => _meta.Write(db =>
+        {
+            foreach (var (repo, branch) in branches) CreateTriggeredJobs(db, repo, branch);
+        }));
+        StartQueuedJobs();
+    }
 
     private void CreateTriggeredJobs(LiteDatabase db, string repo, string branch)
     {
