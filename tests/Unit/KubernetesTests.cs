@@ -40,8 +40,7 @@ public sealed class KubernetesTests : IAsyncLifetime
     private DatumRequest Request(string datum = "d1d1d1d1d1d1d1d1d1d1") =>
         new("j0b0j0b0j0b0j0b0aaaa", datum, "my_pipe", "out0", new TransformSpec("python:3", ["python", "run.py"], ["line one", "line 2"],
             new Dictionary<string, string> { ["MODE"] = "fast" }, null, [3]),
-            [new DatumMount("in", "raw", "c0ffee", "/a.txt", [new DatumFile("/a.txt", 5, () => Stream.Null)
-            { Content = new FileContent(5, "h", [new ChunkRef("h1", "pack/p1", 100, 3), new ChunkRef("h2", "chunk/c2", 0, 2)]) }])],
+            [new DatumMount("in", "raw", "c0ffee", "/a.txt", [new DatumFile("/a.txt", new FileContent(5, "h", [new ChunkRef("h1", "pack/p1", 100, 3), new ChunkRef("h2", "chunk/c2", 0, 2)]))])],
             Path.Combine(_work, datum)) { Tries = 3, Timeout = TimeSpan.FromSeconds(90) };
 
     /// <summary>What the pod's upload container would PUT: a tar of /pfs/out.</summary>
@@ -172,8 +171,7 @@ public sealed class KubernetesTests : IAsyncLifetime
     [Fact]
     public async Task ALongManifestIsFetchedThroughItsOwnPresignedUrl()
     {
-        var files = Enumerable.Range(0, 300).Select(i => new DatumFile($"/f{i:D3}.txt", 3, () => Stream.Null)
-            { Content = new FileContent(3, "h", [new ChunkRef("h" + i, "pack/p1", i * 3, 3)]) }).ToList();
+        var files = Enumerable.Range(0, 300).Select(i => new DatumFile($"/f{i:D3}.txt", new FileContent(3, "h", [new ChunkRef("h" + i, "pack/p1", i * 3, 3)]))).ToList();
         var request = Request() with { Inputs = [new DatumMount("in", "raw", "c0ffee", "/", files)] };
         var name = DatumJob.Name(request.JobId, request.DatumId);
         var staging = DatumJob.StagingPrefix(request.JobId, request.DatumId);

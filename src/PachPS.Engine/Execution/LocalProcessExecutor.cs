@@ -90,6 +90,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
         }
         Directory.CreateDirectory(Path.Combine(pfs, "out"));
         long downloaded = 0;
+        var reader = request.Reader ?? throw new InvalidOperationException("A local datum needs a content reader to write its inputs.");
         foreach (var input in request.Inputs)
         {
             Directory.CreateDirectory(Path.Combine(pfs, input.Name));
@@ -97,7 +98,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
             {
                 var local = Path.Combine(pfs, input.Name, file.Path.TrimStart('/'));
                 Directory.CreateDirectory(Path.GetDirectoryName(local)!);
-                using var source = file.Open();
+                using var source = reader.Open(file.Content);
                 using var target = new FileStream(local, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
                 source.CopyTo(target);
                 cancel.ThrowIfCancellationRequested();

@@ -1,9 +1,12 @@
 namespace PachPS.Engine.Pps;
 
-/// <summary>One file of a datum's input, readable on demand; <see cref="Content"/> says where its chunks are stored.</summary>
-public sealed record DatumFile(string Path, long Size, Func<Stream> Open)
+/// <summary>
+/// One file of a datum's input: <see cref="Content"/> says where its chunks are stored; an executor reads it through
+/// the <see cref="DatumRequest.Reader"/> it is handed (or fetches the chunks itself, as a pod does).
+/// </summary>
+public sealed record DatumFile(string Path, Storage.FileContent Content)
 {
-    public Storage.FileContent? Content { get; init; }
+    public long Size => Content.Size;
 }
 
 /// <summary>One input of a datum as the executor sees it: mounted at pfs/&lt;Name&gt;&lt;file path&gt;.</summary>
@@ -13,6 +16,9 @@ public sealed record DatumMount(string Name, string Repo, string Commit, string 
 public sealed record DatumRequest(string JobId, string DatumId, string Pipeline, string OutputCommit, TransformSpec Transform,
     IReadOnlyList<DatumMount> Inputs, string WorkFolder)
 {
+    /// <summary>Reads the inputs' content (verifying every chunk); the executor never reaches into the store otherwise.</summary>
+    public Storage.IContentReader? Reader { get; init; }
+
     /// <summary>Datum-level environment variables (for example PACH_DATUM_&lt;input&gt;_JOIN_ON).</summary>
     public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
 

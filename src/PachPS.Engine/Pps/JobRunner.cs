@@ -357,9 +357,10 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
     private DatumRequest Request(JobDoc job, PipelineSpec spec, PlannedDatum datum, string workFolder) =>
         new(jobId, datum.Hash, job.Pipeline, job.OutputCommit, spec.Transform,
             datum.Inputs.Select(i => new DatumMount(i.Name, i.Repo, i.Commit, i.Path,
-                i.Files.Select(f => new DatumFile(f.Path, f.Content.Size, () => store.Pfs.OpenContent(f.Content)) { Content = f.Content }).ToList())).ToList(),
+                i.Files.Select(f => new DatumFile(f.Path, f.Content)).ToList())).ToList(),
             workFolder)
-        { Env = datum.Env, Tries = spec.DatumTries, Timeout = spec.DatumTimeout, Pod = spec.Pod, Closing = pps.Closing };
+        {
+            Reader = store.Content, Env = datum.Env, Tries = spec.DatumTries, Timeout = spec.DatumTimeout, Pod = spec.Pod, Closing = pps.Closing };
 
     /// <summary>Runs one try; past <paramref name="timeout"/> the process tree is killed and the try fails saying so.</summary>
     private async Task<DatumResult> RunWithTimeoutAsync(DatumRequest request, TimeSpan? timeout, CancellationToken cancel)

@@ -6,7 +6,7 @@ namespace PachPS.Engine.Storage;
 /// Chunked, deduplicated, verified content on an <see cref="IObjectStore"/>. Large chunks are objects of their own;
 /// small ones are packed together so many tiny files cost few objects.
 /// </summary>
-public sealed class ContentStore
+public sealed class ContentStore : IContentReader
 {
     /// <summary>Chunks smaller than this go into packs.</summary>
     public const int PackThreshold = 64 * 1024;
@@ -69,6 +69,8 @@ public sealed class ContentStore
     }
 
     public Stream OpenRead(FileContent content) => new ChunkedReadStream(this, content, prefetch: Objects.IsRemote ? 4 : 0);
+
+    Stream IContentReader.Open(FileContent content) => OpenRead(content);
 
 }
 

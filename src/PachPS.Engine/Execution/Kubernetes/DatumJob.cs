@@ -153,7 +153,7 @@ public static class DatumJob
             {
                 var path = prefix + input.Name + file.Path;
                 text.Append("f\t").Append(path).Append('\n');
-                var content = file.Content ?? throw new InvalidOperationException($"'{file.Path}' has no stored content to fetch.");
+                var content = file.Content;
                 foreach (var chunk in content.Chunks)
                 {
                     if (!urls.TryGetValue(chunk.Object, out var url)) urls[chunk.Object] = url = presignGet(chunk.Object);
