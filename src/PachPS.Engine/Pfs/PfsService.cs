@@ -381,19 +381,15 @@ public sealed class PfsService
     /// what to write or remove; the <see cref="CommitWriter"/> validates and applies it.
     /// </summary>
     internal CommitInfo Commit(string repo, string target, IReadOnlyList<ChunkRef> newChunks,
-        Func<LiteDatabase, PathTree, CommitDoc, IEnumerable<FileChange>> changes)
+        Func<LiteDatabase, PathTree, CommitDoc, IEnumerable<FileChange>> changes) => _meta.Write(db =>
     {
-        var (info, finished) = _meta.Write(db =>
-        {
-            var (commit, finishHere) = ResolveTarget(db, repo, target, create: true);
-            CommitWriter.Apply(db, commit, changes(db, Tree(db), commit).ToList());
-            RecordChunks(db, newChunks);
-            if (finishHere) return (FinishInTransaction(db, commit), true);
-            db.Commits().Update(commit);
-            return (ToCommit(commit), false);
-        });
-        return info;
-    }
+        var (commit, finishHere) = ResolveTarget(db, repo, target, create: true);
+        CommitWriter.Apply(db, commit, changes(db, Tree(db), commit).ToList());
+        RecordChunks(db, newChunks);
+        if (finishHere) return FinishInTransaction(db, commit);
+        db.Commits().Update(commit);
+        return ToCommit(commit);
+    });
 
     /// <summary>
     /// Writes a job's output commit, finished, holding exactly <paramref name="files"/> (each naming the datum that
@@ -576,7 +572,7 @@ public sealed class PfsService
     }
 
     /// <summary>Adds newly packed chunks to the chunk index (deduplication of small content).</summary>
-    internal static void RecordChunks(LiteDatabase db, IReadOnlyList<ChunkRef> chunks)
+    private static void RecordChunks(LiteDatabase db, IReadOnlyList<ChunkRef> chunks)
     {
         if (chunks.Count > 0)
             db.Chunks().Upsert(chunks.Select(c => new ChunkDoc { Id = c.Hash, Object = c.Object, Offset = c.Offset, Length = c.Length }));

@@ -445,7 +445,7 @@ internal sealed class JobRunner(PpsService pps, PachStore store, string jobId)
         }
         var killed = _meta.Write(db =>
         {
-            PfsService.RecordChunks(db, _writer.NewPackedChunks);
+            store.Pfs.RecordPackedChunks(_writer.NewPackedChunks);
             var job = db.Jobs().FindById(jobId);
             foreach (var (outcome, encoded) in resolved)
             {
