@@ -9,7 +9,7 @@ using PachPS.Engine.Pps;
 namespace PachPS.Engine;
 
 /// <summary>An open store: LiteDB metadata plus a content-addressed object store, and the services over them.</summary>
-public sealed class PachStore : IDisposable
+public sealed class PachStore : IPachClient, IStoreAdmin
 {
     private PachStore(string path, IObjectStore objects, bool temporary)
     {
@@ -19,8 +19,10 @@ public sealed class PachStore : IDisposable
         Content = new ContentStore(objects);
         Pfs = new PfsService(Meta, Content);
         Pps = new Pps.PpsService(this);
-        // Pfs tells whoever listens that a commit finished; it never calls into Pps.
+        // Pfs tells whoever listens that a commit finished, or asks before repos and commits go; it never calls into Pps.
         Pfs.CommitFinished += _ => Pps.TriggerJobs();
+        Pfs.RepoRemoving = Pps.GuardRepoDeletion;
+        Pfs.CommitsRemoving = Pps.ForgetOutputs;
         Provenance = new Provenance.ProvenanceService(Meta, Pfs);
     }
 
@@ -33,6 +35,11 @@ public sealed class PachStore : IDisposable
     public PfsService Pfs { get; }
     public Pps.PpsService Pps { get; }
     public Provenance.ProvenanceService Provenance { get; }
+
+    IFileService IPachClient.Files => Pfs;
+    Pps.IPipelineService IPachClient.Pipelines => Pps;
+    Provenance.IProvenanceService IPachClient.Provenance => Provenance;
+    IStoreAdmin IPachClient.Admin => this;
 
     /// <summary>
     /// Opens (creating if needed) a store: metadata.db in the folder, content in objects/ or, with
@@ -106,18 +113,11 @@ public sealed class PachStore : IDisposable
             : env;
     }
 
-    /// <summary>Removes a repo and its commits.</summary>
-    public void RemoveRepo(string name) => Pfs.DeleteRepo(name, db => Pps.GuardRepoDeletion(db, name));
-
     /// <summary>
     /// Resumes jobs that no live store instance runs (for example those a just-closed instance of this process
     /// stopped) and restarts cron ticking. Opening a store does this; call it again after closing another instance.
     /// </summary>
     public void ResumeWork() => Pps.Start();
-
-    /// <summary>Removes a commit and everything derived from it (see <see cref="PfsService"/>); jobs that made the removed outputs go too.</summary>
-    public IReadOnlyList<CommitInfo> RemoveCommit(string repo, string reference, bool dryRun = false) =>
-        Pfs.RemoveCommit(repo, reference, dryRun, (db, commits) => Pps.ForgetOutputs(db, commits));
 
     public StoreInfo Info()
     {

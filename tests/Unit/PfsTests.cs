@@ -310,12 +310,12 @@ public class UndoTests
         t.Put("raw", "/b", "2");
         await t.Store.Pps.WaitCommitAsync("raw", "master", TimeSpan.FromSeconds(60), CancellationToken.None);
 
-        var planned = t.Store.RemoveCommit("raw", "master", dryRun: true);
+        var planned = t.Store.Pfs.RemoveCommit("raw", "master", dryRun: true);
         Assert.Equal(["raw", "copy"], planned.Select(c => c.Repo));
         Assert.Equal(2, t.Pfs.ListCommits("raw").Count); // a dry run changes nothing
 
-        Assert.Equal("CommitHasDescendants", Assert.Throws<PachException>(() => t.Store.RemoveCommit("raw", raw1)).ErrorId);
-        t.Store.RemoveCommit("raw", "master");
+        Assert.Equal("CommitHasDescendants", Assert.Throws<PachException>(() => t.Store.Pfs.RemoveCommit("raw", raw1)).ErrorId);
+        t.Store.Pfs.RemoveCommit("raw", "master");
         Assert.Equal(raw1, t.Pfs.GetCommit("raw", "master").Commit);
         Assert.Equal(copy1, t.Pfs.GetCommit("copy", "master").Commit);
         Assert.Empty(t.Store.Check());

@@ -5,6 +5,9 @@ namespace PachPS.Engine.Pfs;
 /// <summary>Validation of repo, branch and pipeline names and of file paths.</summary>
 public static partial class Names
 {
+    /// <summary>The branch a reference or a write means when none is named (Pachyderm's default).</summary>
+    public const string DefaultBranch = "master";
+
     [GeneratedRegex("^[a-zA-Z0-9_-]+$")]
     private static partial Regex NamePattern();
 

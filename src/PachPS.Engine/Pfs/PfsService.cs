@@ -5,9 +5,8 @@ using PachPS.Engine.Storage;
 namespace PachPS.Engine.Pfs;
 
 /// <summary>Repos, branches, commits and files. Content is written before the metadata that references it.</summary>
-public sealed class PfsService
+public sealed class PfsService : IFileService
 {
-    public const string DefaultBranch = "master";
     private readonly MetadataStore _meta;
     private readonly ContentStore _content;
 
@@ -45,13 +44,25 @@ public sealed class PfsService
 
     public RepoInfo GetRepo(string name) => _meta.Read(db => ToRepo(db, RequireRepo(db, name)));
 
-    /// <summary>Deletes a repo with its branches and commits; <paramref name="guard"/> may refuse (pipelines use it).</summary>
-    internal void DeleteRepo(string name, Action<LiteDatabase>? guard = null)
+    /// <summary>
+    /// Asked, in the removing transaction, before a repo goes; may refuse by throwing (pipelines refuse to lose an
+    /// input or output). PachStore wires it; Pfs itself knows nothing of who asks.
+    /// </summary>
+    internal Action<LiteDatabase, string>? RepoRemoving { get; set; }
+
+    /// <summary>
+    /// Told, in the removing transaction, which commits an undo removes, so records derived from them go in the same
+    /// transaction (or the undo is refused by throwing).
+    /// </summary>
+    internal Action<LiteDatabase, IReadOnlyList<CommitDoc>>? CommitsRemoving { get; set; }
+
+    /// <summary>Removes a repo with its branches and commits.</summary>
+    public void RemoveRepo(string name)
     {
         _meta.Write(db =>
         {
             RequireRepo(db, name);
-            guard?.Invoke(db);
+            RepoRemoving?.Invoke(db, name);
             db.Branches().DeleteMany(b => b.Repo == name);
             db.Commits().DeleteMany(c => c.Repo == name);
             db.Repos().Delete(name);
@@ -139,9 +150,9 @@ public sealed class PfsService
     /// <summary>
     /// Undo: removes a commit (open, or the newest finished one of its branch) and every commit derived from it, moving
     /// each branch head back to its parent, in one transaction. <paramref name="dryRun"/> only lists what would go.
-    /// <paramref name="alsoRemove"/> lets pipelines drop their records of the removed output commits in the same transaction.
+    /// <see cref="CommitsRemoving"/> lets pipelines drop their records of the removed output commits in the same transaction.
     /// </summary>
-    internal IReadOnlyList<CommitInfo> RemoveCommit(string repo, string reference, bool dryRun, Action<LiteDatabase, IReadOnlyList<CommitDoc>>? alsoRemove = null)
+    public IReadOnlyList<CommitInfo> RemoveCommit(string repo, string reference, bool dryRun = false)
     {
         IReadOnlyList<CommitInfo> Work(LiteDatabase db)
         {
@@ -158,7 +169,7 @@ public sealed class PfsService
                         $"Commit {commit.Id[..16]} of '{commit.Repo}' has a later commit ({child.Id[..16]}); only the newest commit of a branch (or an open one) can be removed.", commit.Id);
             }
             if (dryRun) return doomed.Select(ToCommit).ToList();
-            alsoRemove?.Invoke(db, doomed);
+            CommitsRemoving?.Invoke(db, doomed);
             // Newest first, so each branch steps back one commit at a time to the parent that stays.
             foreach (var commit in doomed.OrderByDescending(c => c.Started))
             {
@@ -646,7 +657,7 @@ public sealed class PfsService
     private static RepoInfo ToRepo(LiteDatabase db, RepoDoc doc)
     {
         var branches = db.Branches().Find(b => b.Repo == doc.Name).ToList();
-        var master = branches.FirstOrDefault(b => b.Name == DefaultBranch);
+        var master = branches.FirstOrDefault(b => b.Name == Names.DefaultBranch);
         var size = master?.Head is null ? 0 : db.Commits().FindById(master.Head)?.Size ?? 0;
         return new RepoInfo(doc.Name, Utc(doc.Created), size, doc.Description, branches.Select(b => b.Name).OrderBy(n => n, StringComparer.Ordinal).ToList());
     }

@@ -155,7 +155,7 @@ public sealed record PipelineSpec(
         if (duplicate is not null)
             throw Invalid("PipelineSpecDuplicateInput", $"Pipeline '{name}' has two inputs named '{duplicate.Key}'; give them distinct names.", name);
 
-        var outputBranch = Str(obj["output_branch"]) ?? PfsService.DefaultBranch;
+        var outputBranch = Str(obj["output_branch"]) ?? Names.DefaultBranch;
         Names.ValidateName(outputBranch, "Branch");
         return new PipelineSpec(name, Str(obj["description"]) ?? "", transform, parallelism, parsedInput, outputBranch, tries,
             Str(obj["salt"]) ?? "", root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), unknown)
@@ -208,7 +208,7 @@ public sealed record PipelineSpec(
                 _ = new Glob(glob);
                 var inputName = Str(pfs["name"]) ?? repo;
                 Names.ValidateName(inputName, "Input");
-                var branch = Str(pfs["branch"]) ?? PfsService.DefaultBranch;
+                var branch = Str(pfs["branch"]) ?? Names.DefaultBranch;
                 Names.ValidateName(branch, "Branch");
                 var outer = pfs["outer_join"] is JsonValue ov && (ov.TryGetValue<bool>(out var b) ? b : bool.TryParse(ov.ToString(), out b) && b);
                 return new PfsInputSpec(inputName, repo, branch, glob) { JoinOn = Str(pfs["join_on"]), OuterJoin = outer, GroupBy = Str(pfs["group_by"]) };
@@ -224,7 +224,7 @@ public sealed record PipelineSpec(
                         ? parsed : throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': cron input '{cronName}' start '{startText}' is not a time.", pipeline)
                     : null;
                 var overwrite = cron["overwrite"] is JsonValue owv && (owv.TryGetValue<bool>(out var ow) ? ow : bool.TryParse(owv.ToString(), out ow) && ow);
-                return new PfsInputSpec(cronName, cronRepo, PfsService.DefaultBranch, "/*") { Cron = new CronInput(cronName, schedule, start, overwrite) };
+                return new PfsInputSpec(cronName, cronRepo, Names.DefaultBranch, "/*") { Cron = new CronInput(cronName, schedule, start, overwrite) };
             case "cross":
             case "union":
             case "join":

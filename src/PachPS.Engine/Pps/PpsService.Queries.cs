@@ -170,7 +170,7 @@ public sealed partial class PpsService
         var pipelines = db.Pipelines().FindAll().ToDictionary(p => p.Name, StringComparer.Ordinal);
         var nodes = db.Repos().FindAll().Select(r =>
         {
-            var head = db.Branches().FindById(BranchDoc.Key(r.Name, PfsService.DefaultBranch))?.Head;
+            var head = db.Branches().FindById(BranchDoc.Key(r.Name, Names.DefaultBranch))?.Head;
             if (!pipelines.TryGetValue(r.Name, out var p)) return new DagNode(r.Name, DagNodeKind.Repo, null, head);
             var last = p.LastJob is null ? null : db.Jobs().FindById(p.LastJob);
             return new DagNode(r.Name, DagNodeKind.Pipeline, last is null ? null : last.State, head);

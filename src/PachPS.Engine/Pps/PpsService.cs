@@ -12,7 +12,7 @@ namespace PachPS.Engine.Pps;
 /// Pipelines, jobs and datums. Finishing a commit on a pipeline's input branch creates a job in the same
 /// transaction; jobs run in the background of this process, one at a time per pipeline, datums in parallel.
 /// </summary>
-public sealed partial class PpsService : IDisposable
+public sealed partial class PpsService : IPipelineService, IDisposable
 {
     private static readonly ConcurrentDictionary<string, byte> ActiveJobs = new(StringComparer.Ordinal);
     private static readonly string ThisProcess = OwnerId(Process.GetCurrentProcess());
@@ -240,7 +240,7 @@ public sealed partial class PpsService : IDisposable
             var leaf = PipelineSpec.Parse(doc.SpecJson).Input.Leaves().First(l => l.Cron?.Name == inputName);
             doc.CronLastTick[inputName] = tick;
             db.Pipelines().Update(doc);
-            return _store.Pfs.Commit(leaf.Repo, PfsService.DefaultBranch, writer.NewPackedChunks, (_, tree, c) =>
+            return _store.Pfs.Commit(leaf.Repo, Names.DefaultBranch, writer.NewPackedChunks, (_, tree, c) =>
             {
                 var changes = leaf.Cron!.Overwrite ? tree.All(c.Root).Where(e => e.Path != name).Select(e => FileChange.Remove(e.Path)).ToList() : [];
                 changes.Add(FileChange.Write(name, writer.Resolve(content)));

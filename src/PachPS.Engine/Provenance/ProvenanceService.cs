@@ -9,7 +9,7 @@ namespace PachPS.Engine.Provenance;
 /// Where data came from and where it went: commit-level provenance and subvenance, and file-level lineage (the datum
 /// that wrote an output file and the exact input files it read), which Pachyderm itself does not offer.
 /// </summary>
-public sealed class ProvenanceService
+public sealed class ProvenanceService : IProvenanceService
 {
     private readonly MetadataStore _meta;
     private readonly PfsService _pfs;

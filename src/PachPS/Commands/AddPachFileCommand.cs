@@ -28,7 +28,7 @@ public sealed class AddPachFileCommand : PachCmdlet
     [Parameter(Position = 1)]
     [Alias("Commit")]
     [ArgumentCompleter(typeof(BranchCompleter))]
-    public string Branch { get; set; } = PfsService.DefaultBranch;
+    public string Branch { get; set; } = Names.DefaultBranch;
 
     /// <summary>Where the file goes in the repo; for one folder, where its contents go; for several sources, the folder they go under by name.</summary>
     [Parameter(Position = 2)]
@@ -125,7 +125,7 @@ public sealed class AddPachFileCommand : PachCmdlet
         var progress = new ProgressRecord(1, $"Adding files to {Repo}@{Branch}", "Starting");
         Invoke(() =>
         {
-            var commit = Store.Pfs.PutFiles(Repo, Branch, _sources, Append, new ProgressReporter(this, progress), CancelToken);
+            var commit = Files.PutFiles(Repo, Branch, _sources, Append, new ProgressReporter(this, progress), CancelToken);
             WriteProgress(new ProgressRecord(progress.ActivityId, progress.Activity, "Done") { RecordType = ProgressRecordType.Completed });
             WriteObject(commit);
         });
@@ -137,7 +137,7 @@ public sealed class AddPachFileCommand : PachCmdlet
             ThrowTerminatingError(Error("SplitNeedsOneFile", ErrorCategory.InvalidArgument, "-Split takes exactly one file (or -Value) and no -Append.", Repo));
         var source = _sources[0];
         if (!ShouldProcess($"{Repo}@{Branch}:{source.Path}", $"Split into {Split} pieces")) return;
-        Invoke(() => WriteObject(Store.Pfs.PutSplit(Repo, Branch, source.Path, source.Open, Split!.Value, TargetFileDatums, TargetFileBytes, CancelToken)));
+        Invoke(() => WriteObject(Files.PutSplit(Repo, Branch, source.Path, source.Open, Split!.Value, TargetFileDatums, TargetFileBytes, CancelToken)));
     }
 
     private static FileSource FromFile(string local, string path) =>

@@ -17,12 +17,12 @@ public sealed class ComparePachCommitCommand : PachCmdlet
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Branch", "Id")]
     [ArgumentCompleter(typeof(CommitCompleter))]
-    public string Commit { get; set; } = PfsService.DefaultBranch;
+    public string Commit { get; set; } = Names.DefaultBranch;
 
     /// <summary>The older side of the comparison; the commit's parent when omitted.</summary>
     [Parameter(Position = 2)]
     [ArgumentCompleter(typeof(CommitCompleter))]
     public string? Other { get; set; }
 
-    protected override void ProcessRecord() => Invoke(() => WriteObject(Store.Pfs.Diff(Repo, Commit, Other), enumerateCollection: true));
+    protected override void ProcessRecord() => Invoke(() => WriteObject(Files.Diff(Repo, Commit, Other), enumerateCollection: true));
 }

@@ -23,6 +23,6 @@ public sealed class CompletePachCommitCommand : PachCmdlet
     protected override void ProcessRecord()
     {
         if (!ShouldProcess($"{Repo}@{Commit}", "Finish commit")) return;
-        Invoke(() => WriteObject(Store.Pfs.FinishCommit(Repo, Commit)));
+        Invoke(() => WriteObject(Files.FinishCommit(Repo, Commit)));
     }
 }

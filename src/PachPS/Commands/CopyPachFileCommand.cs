@@ -33,12 +33,12 @@ public sealed class CopyPachFileCommand : PachCmdlet
 
     [Parameter]
     [ArgumentCompleter(typeof(BranchCompleter))]
-    public string DestinationBranch { get; set; } = PfsService.DefaultBranch;
+    public string DestinationBranch { get; set; } = Names.DefaultBranch;
 
     protected override void ProcessRecord()
     {
         var repo = DestinationRepo ?? Repo;
         if (!ShouldProcess($"{repo}@{DestinationBranch}:{Destination}", $"Copy {Repo}@{Commit}:{Path}")) return;
-        Invoke(() => WriteObject(Store.Pfs.CopyFile(Repo, Commit, Path, repo, DestinationBranch, Destination)));
+        Invoke(() => WriteObject(Files.CopyFile(Repo, Commit, Path, repo, DestinationBranch, Destination)));
     }
 }

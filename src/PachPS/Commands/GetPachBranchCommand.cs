@@ -20,7 +20,7 @@ public sealed class GetPachBranchCommand : PachCmdlet
 
     protected override void ProcessRecord() => Invoke(() =>
     {
-        if (Name is null) WriteObject(Store.Pfs.ListBranches(Repo), enumerateCollection: true);
-        else WriteObject(Store.Pfs.GetBranch(Repo, Name));
+        if (Name is null) WriteObject(Files.ListBranches(Repo), enumerateCollection: true);
+        else WriteObject(Files.GetBranch(Repo, Name));
     });
 }

@@ -31,8 +31,8 @@ public sealed class GetPachCommitCommand : PachCmdlet
     protected override void ProcessRecord() => Invoke(() =>
     {
         if (Commit is not null && !History && !MyInvocation.BoundParameters.ContainsKey(nameof(Max)))
-            WriteObject(Store.Pfs.GetCommit(Repo, Commit));
+            WriteObject(Files.GetCommit(Repo, Commit));
         else
-            WriteObject(Store.Pfs.ListCommits(Repo, Commit, Max), enumerateCollection: true);
+            WriteObject(Files.ListCommits(Repo, Commit, Max), enumerateCollection: true);
     });
 }

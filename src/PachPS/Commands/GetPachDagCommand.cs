@@ -9,5 +9,5 @@ namespace PachPS.Commands;
 [OutputType(typeof(PachDag))]
 public sealed class GetPachDagCommand : PachCmdlet
 {
-    protected override void EndProcessing() => Invoke(() => WriteObject(Store.Pps.GetDag()));
+    protected override void EndProcessing() => Invoke(() => WriteObject(Pipelines.GetDag()));
 }

@@ -27,7 +27,7 @@ public sealed class GetPachDatumCommand : PachCmdlet
 
     protected override void ProcessRecord() => InvokeEach(() =>
     {
-        if (ParameterSetName == JobSet) WriteObject(Store.Pps.ListDatums(Job), enumerateCollection: true);
-        else WriteObject(Store.Pps.PlanDatums(SpecReader.Read(this, ParameterSetName == PathSet ? Path : null, Spec)), enumerateCollection: true);
+        if (ParameterSetName == JobSet) WriteObject(Pipelines.ListDatums(Job), enumerateCollection: true);
+        else WriteObject(Pipelines.PlanDatums(SpecReader.Read(this, ParameterSetName == PathSet ? Path : null, Spec)), enumerateCollection: true);
     });
 }

@@ -17,7 +17,7 @@ public sealed class GetPachFileCommand : PachCmdlet
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Branch")]
     [ArgumentCompleter(typeof(CommitCompleter))]
-    public string Commit { get; set; } = PfsService.DefaultBranch;
+    public string Commit { get; set; } = Names.DefaultBranch;
 
     /// <summary>A path or a glob (*, **, ?, [..], {a,b}); "/" when omitted.</summary>
     [Parameter(Position = 2, ValueFromPipelineByPropertyName = true)]
@@ -33,7 +33,7 @@ public sealed class GetPachFileCommand : PachCmdlet
 
     protected override void ProcessRecord() => InvokeEach(() =>
     {
-        if (History) WriteObject(Store.Pfs.FileHistory(Repo, Commit, Path ?? ""), enumerateCollection: true);
-        else WriteObject(Store.Pfs.ListFiles(Repo, Commit, Path, Recurse), enumerateCollection: true);
+        if (History) WriteObject(Files.FileHistory(Repo, Commit, Path ?? ""), enumerateCollection: true);
+        else WriteObject(Files.ListFiles(Repo, Commit, Path, Recurse), enumerateCollection: true);
     });
 }

@@ -22,7 +22,7 @@ public sealed class GetPachFileContentCommand : PachCmdlet
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Branch")]
     [ArgumentCompleter(typeof(CommitCompleter))]
-    public string Commit { get; set; } = PfsService.DefaultBranch;
+    public string Commit { get; set; } = Names.DefaultBranch;
 
     [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PathCompleter))]
@@ -36,7 +36,7 @@ public sealed class GetPachFileContentCommand : PachCmdlet
 
     protected override void ProcessRecord() => InvokeEach(() =>
     {
-        var (_, content) = Store.Pfs.OpenFile(Repo, Commit, Path);
+        var (_, content) = Files.OpenFile(Repo, Commit, Path);
         using (content)
         {
             if (AsByteStream)

@@ -29,7 +29,7 @@ public sealed class GetPachJobCommand : PachCmdlet
 
     protected override void ProcessRecord() => InvokeEach(() =>
     {
-        if (ParameterSetName == IdSet) WriteObject(Store.Pps.GetJob(Id));
-        else WriteObject(Store.Pps.ListJobs(Pipeline, State), enumerateCollection: true);
+        if (ParameterSetName == IdSet) WriteObject(Pipelines.GetJob(Id));
+        else WriteObject(Pipelines.ListJobs(Pipeline, State), enumerateCollection: true);
     });
 }

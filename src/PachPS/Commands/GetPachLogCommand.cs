@@ -40,18 +40,18 @@ public sealed class GetPachLogCommand : PachCmdlet
     protected override void ProcessRecord() => InvokeEach(() =>
     {
         DateTimeOffset? since = Since is null ? null : new DateTimeOffset(Since.Value.ToUniversalTime());
-        var job = Job ?? (Follow && Pipeline is not null ? Store.Pps.ListJobs(Pipeline).FirstOrDefault()?.JobId : null);
+        var job = Job ?? (Follow && Pipeline is not null ? Pipelines.ListJobs(Pipeline).FirstOrDefault()?.JobId : null);
         if (Follow && job is null)
             ThrowTerminatingError(Error("FollowNeedsJob", ErrorCategory.InvalidArgument, "-Follow needs -Job, or -Pipeline with at least one job.", Pipeline));
-        var lines = Store.Pps.GetLogs(job is null ? Pipeline : null, job, Datum, since);
+        var lines = Pipelines.GetLogs(job is null ? Pipeline : null, job, Datum, since);
         WriteObject(Tail > 0 ? lines.TakeLast(Tail) : lines, enumerateCollection: true);
         if (!Follow) return;
         var last = lines.LastOrDefault()?.LineId;
         while (true)
         {
             // Read the state first: lines written before the job finished are all visible after it.
-            var finished = Store.Pps.GetJob(job!).IsFinished;
-            var fresh = Store.Pps.GetLogs(null, job, Datum, since, last);
+            var finished = Pipelines.GetJob(job!).IsFinished;
+            var fresh = Pipelines.GetLogs(null, job, Datum, since, last);
             WriteObject(fresh, enumerateCollection: true);
             if (fresh.Count > 0) last = fresh[^1].LineId;
             if (finished) return;

@@ -19,10 +19,10 @@ public sealed class GetPachPipelineCommand : PachCmdlet
     {
         if (Name is not null && !WildcardPattern.ContainsWildcardCharacters(Name))
         {
-            WriteObject(Store.Pps.GetPipeline(Name));
+            WriteObject(Pipelines.GetPipeline(Name));
             return;
         }
         var pattern = new WildcardPattern(Name ?? "*");
-        WriteObject(Store.Pps.ListPipelines().Where(p => pattern.IsMatch(p.Name)), enumerateCollection: true);
+        WriteObject(Pipelines.ListPipelines().Where(p => pattern.IsMatch(p.Name)), enumerateCollection: true);
     });
 }

@@ -42,9 +42,9 @@ public sealed class GetPachProvenanceCommand : PachCmdlet
     {
         switch (ParameterSetName)
         {
-            case JobSet: WriteObject(Store.Provenance.GetJobProvenance(Job), enumerateCollection: true); break;
+            case JobSet: WriteObject(Lineage.GetJobProvenance(Job), enumerateCollection: true); break;
             default:
-                WriteObject(Path is null ? Store.Provenance.GetProvenance(Repo, Commit) : Store.Provenance.GetFileProvenance(Repo, Commit, Path),
+                WriteObject(Path is null ? Lineage.GetProvenance(Repo, Commit) : Lineage.GetFileProvenance(Repo, Commit, Path),
                     enumerateCollection: true);
                 break;
         }

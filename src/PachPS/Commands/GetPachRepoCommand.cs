@@ -19,7 +19,7 @@ public sealed class GetPachRepoCommand : PachCmdlet
 
     protected override void ProcessRecord() => Invoke(() =>
     {
-        var repos = Store.Pfs.ListRepos();
+        var repos = Files.ListRepos();
         if (Name is null || Name.Length == 0)
         {
             WriteObject(repos, enumerateCollection: true);

@@ -8,5 +8,5 @@ namespace PachPS.Commands;
 [OutputType(typeof(StoreInfo))]
 public sealed class GetPachStoreCommand : PachCmdlet
 {
-    protected override void EndProcessing() => Invoke(() => WriteObject(Store.Info()));
+    protected override void EndProcessing() => Invoke(() => WriteObject(Admin.Info()));
 }

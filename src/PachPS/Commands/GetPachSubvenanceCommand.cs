@@ -20,7 +20,7 @@ public sealed class GetPachSubvenanceCommand : PachCmdlet
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Branch", "Id")]
     [ArgumentCompleter(typeof(CommitCompleter))]
-    public string Commit { get; set; } = PfsService.DefaultBranch;
+    public string Commit { get; set; } = Names.DefaultBranch;
 
     /// <summary>An input file: return the output files derived from it.</summary>
     // In the same parameter set as Repo and Commit, so a piped file (which has a Path) gets file lineage and a
@@ -30,6 +30,6 @@ public sealed class GetPachSubvenanceCommand : PachCmdlet
     public string? Path { get; set; }
 
     protected override void ProcessRecord() => InvokeEach(() => WriteObject(Path is null
-        ? Store.Provenance.GetSubvenance(Repo, Commit)
-        : Store.Provenance.GetFileSubvenance(Repo, Commit, Path), enumerateCollection: true));
+        ? Lineage.GetSubvenance(Repo, Commit)
+        : Lineage.GetFileSubvenance(Repo, Commit, Path), enumerateCollection: true));
 }

@@ -22,6 +22,6 @@ public sealed class InvokePachCronCommand : PachCmdlet
     protected override void ProcessRecord()
     {
         if (!ShouldProcess(Pipeline, "Tick cron input" + (Input is null ? "" : $" '{Input}'"))) return;
-        InvokeEach(() => WriteObject(Store.Pps.TickCron(Pipeline, Input)));
+        InvokeEach(() => WriteObject(Pipelines.TickCron(Pipeline, Input)));
     }
 }

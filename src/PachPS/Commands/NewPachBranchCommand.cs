@@ -25,6 +25,6 @@ public sealed class NewPachBranchCommand : PachCmdlet
     protected override void ProcessRecord()
     {
         if (!ShouldProcess($"{Repo}@{Name}", "Create branch")) return;
-        Invoke(() => WriteObject(Store.Pfs.CreateBranch(Repo, Name, Head)));
+        Invoke(() => WriteObject(Files.CreateBranch(Repo, Name, Head)));
     }
 }

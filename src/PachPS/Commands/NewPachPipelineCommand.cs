@@ -49,6 +49,6 @@ public sealed class NewPachPipelineCommand : PachCmdlet
         var spec = ParameterSetName == ScriptBlockSet
             ? SpecReader.Read(this, null, ScriptBlockTransform.Spec(Name, Input!, ScriptBlock!, Parallelism, Batch, Description))
             : SpecReader.Read(this, ParameterSetName == PathSet ? Path : null, Spec);
-        if (ShouldProcess(spec.Name, "Create pipeline")) WriteObject(Store.Pps.CreatePipeline(spec));
+        if (ShouldProcess(spec.Name, "Create pipeline")) WriteObject(Pipelines.CreatePipeline(spec));
     });
 }

@@ -20,7 +20,7 @@ public sealed class NewPachRepoCommand : PachCmdlet
         foreach (var name in Name)
         {
             if (!ShouldProcess(name, "Create repo")) continue;
-            InvokeEach(() => WriteObject(Store.Pfs.CreateRepo(name, Description)));
+            InvokeEach(() => WriteObject(Files.CreateRepo(name, Description)));
         }
     }
 }

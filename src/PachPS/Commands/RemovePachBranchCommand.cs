@@ -19,7 +19,7 @@ public sealed class RemovePachBranchCommand : PachCmdlet
 
     protected override void ProcessRecord() => InvokeEach(() =>
     {
-        Store.Pfs.GetBranch(Repo, Name);
-        if (ShouldProcess($"{Repo}@{Name}", "Remove branch (its commits stay)")) Store.Pfs.DeleteBranch(Repo, Name);
+        Files.GetBranch(Repo, Name);
+        if (ShouldProcess($"{Repo}@{Name}", "Remove branch (its commits stay)")) Files.DeleteBranch(Repo, Name);
     });
 }

@@ -25,9 +25,9 @@ public sealed class RemovePachCommitCommand : PachCmdlet
 
     protected override void ProcessRecord() => InvokeEach(() =>
     {
-        var doomed = Store.RemoveCommit(Repo, Commit, dryRun: true);
+        var doomed = Files.RemoveCommit(Repo, Commit, dryRun: true);
         var what = string.Join(", ", doomed.Select(c => $"{c.Repo}@{Display.Short(c.Commit)}"));
         if (!ShouldProcess(what, $"Remove {doomed.Count} commit(s)")) return;
-        WriteObject(Store.RemoveCommit(Repo, Commit), enumerateCollection: true);
+        WriteObject(Files.RemoveCommit(Repo, Commit), enumerateCollection: true);
     });
 }

@@ -19,7 +19,7 @@ public sealed class RemovePachFileCommand : PachCmdlet
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Commit")]
     [ArgumentCompleter(typeof(BranchCompleter))]
-    public string Branch { get; set; } = PfsService.DefaultBranch;
+    public string Branch { get; set; } = Names.DefaultBranch;
 
     [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PathCompleter))]
@@ -39,6 +39,6 @@ public sealed class RemovePachFileCommand : PachCmdlet
     protected override void EndProcessing()
     {
         if (_paths.Count == 0 || !ShouldProcess($"{Repo}@{Branch}", $"Remove {string.Join(", ", _paths)}")) return;
-        Invoke(() => WriteObject(Store.Pfs.DeleteFiles(Repo, Branch, _paths)));
+        Invoke(() => WriteObject(Files.DeleteFiles(Repo, Branch, _paths)));
     }
 }

@@ -19,8 +19,8 @@ public sealed class RemovePachPipelineCommand : PachCmdlet
 
     protected override void ProcessRecord() => InvokeEach(() =>
     {
-        Store.Pps.GetPipeline(Name);
+        Pipelines.GetPipeline(Name);
         if (ShouldProcess(Name, KeepRepo ? "Remove pipeline (keep its repo)" : "Remove pipeline and its output repo"))
-            Store.Pps.DeletePipeline(Name, KeepRepo);
+            Pipelines.DeletePipeline(Name, KeepRepo);
     });
 }

@@ -19,8 +19,8 @@ public sealed class RemovePachRepoCommand : PachCmdlet
         {
             InvokeEach(() =>
             {
-                Store.Pfs.GetRepo(name);
-                if (ShouldProcess(name, "Remove repo and all its commits")) Store.RemoveRepo(name);
+                Files.GetRepo(name);
+                if (ShouldProcess(name, "Remove repo and all its commits")) Files.RemoveRepo(name);
             });
         }
     }

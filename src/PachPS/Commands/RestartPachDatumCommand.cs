@@ -21,6 +21,6 @@ public sealed class RestartPachDatumCommand : PachCmdlet
     protected override void ProcessRecord()
     {
         if (!ShouldProcess($"job {Job}", $"Restart datum(s) {string.Join(", ", Datum)}")) return;
-        InvokeEach(() => WriteObject(Store.Pps.RestartDatums(Job, Datum), enumerateCollection: true));
+        InvokeEach(() => WriteObject(Pipelines.RestartDatums(Job, Datum), enumerateCollection: true));
     }
 }

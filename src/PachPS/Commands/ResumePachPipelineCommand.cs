@@ -17,6 +17,6 @@ public sealed class ResumePachPipelineCommand : PachCmdlet
     protected override void ProcessRecord()
     {
         if (!ShouldProcess(Name, "Resume pipeline")) return;
-        InvokeEach(() => WriteObject(Store.Pps.SetPaused(Name, paused: false)));
+        InvokeEach(() => WriteObject(Pipelines.SetPaused(Name, paused: false)));
     }
 }

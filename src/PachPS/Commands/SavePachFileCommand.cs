@@ -17,7 +17,7 @@ public sealed class SavePachFileCommand : PachCmdlet
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Branch")]
     [ArgumentCompleter(typeof(CommitCompleter))]
-    public string Commit { get; set; } = PfsService.DefaultBranch;
+    public string Commit { get; set; } = Names.DefaultBranch;
 
     [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PathCompleter))]
@@ -34,7 +34,7 @@ public sealed class SavePachFileCommand : PachCmdlet
     {
         var destination = GetUnresolvedProviderPathFromPSPath(Destination);
         var source = Names.NormalizePath(Path, allowRoot: true);
-        var entries = Store.Pfs.Entries(Repo, Commit, source);
+        var entries = Files.Entries(Repo, Commit, source);
         var total = entries.Sum(e => e.Content.Size);
         long done = 0;
         var activity = $"Saving {Repo}@{Commit}:{source}";
@@ -56,7 +56,7 @@ public sealed class SavePachFileCommand : PachCmdlet
             }
             if (!ShouldProcess(target, $"Save {Repo}@{Commit}:{entry.Path}")) continue;
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
-            using (var input = Store.Pfs.OpenContent(entry.Content))
+            using (var input = Files.OpenContent(entry.Content))
             using (var output = File.Create(target)) input.CopyTo(output);
             WriteObject(new FileInfo(target));
         }

@@ -15,7 +15,7 @@ public sealed class ShowPachDagCommand : PachCmdlet
 
     protected override void EndProcessing() => Invoke(() =>
     {
-        var dag = Store.Pps.GetDag();
+        var dag = Pipelines.GetDag();
         WriteObject(Format switch { "Mermaid" => dag.ToMermaid(), "Dot" => dag.ToDot(), _ => dag.ToText() });
     });
 }

@@ -16,7 +16,7 @@ public sealed class StartPachCommitCommand : PachCmdlet
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(BranchCompleter))]
-    public string Branch { get; set; } = PfsService.DefaultBranch;
+    public string Branch { get; set; } = Names.DefaultBranch;
 
     [Parameter]
     public string? Message { get; set; }
@@ -24,6 +24,6 @@ public sealed class StartPachCommitCommand : PachCmdlet
     protected override void ProcessRecord()
     {
         if (!ShouldProcess($"{Repo}@{Branch}", "Start commit")) return;
-        Invoke(() => WriteObject(Store.Pfs.StartCommit(Repo, Branch, Message)));
+        Invoke(() => WriteObject(Files.StartCommit(Repo, Branch, Message)));
     }
 }

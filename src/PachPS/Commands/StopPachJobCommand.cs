@@ -17,7 +17,7 @@ public sealed class StopPachJobCommand : PachCmdlet
 
     protected override void ProcessRecord() => InvokeEach(() =>
     {
-        var job = Store.Pps.GetJob(Id);
-        if (ShouldProcess($"{job.Pipeline} job {job.JobId}", "Stop job")) WriteObject(Store.Pps.StopJob(job.JobId));
+        var job = Pipelines.GetJob(Id);
+        if (ShouldProcess($"{job.Pipeline} job {job.JobId}", "Stop job")) WriteObject(Pipelines.StopJob(job.JobId));
     });
 }

@@ -17,6 +17,6 @@ public sealed class SuspendPachPipelineCommand : PachCmdlet
     protected override void ProcessRecord()
     {
         if (!ShouldProcess(Name, "Suspend pipeline")) return;
-        InvokeEach(() => WriteObject(Store.Pps.SetPaused(Name, paused: true)));
+        InvokeEach(() => WriteObject(Pipelines.SetPaused(Name, paused: true)));
     }
 }

@@ -23,14 +23,14 @@ public sealed class TestPachStoreCommand : PachCmdlet
     protected override void EndProcessing() => Invoke(() =>
     {
         var commits = new CommitCount();
-        var findings = Store.Check(commits, CancelToken);
+        var findings = Admin.Check(commits, CancelToken);
         if (Quiet)
         {
             WriteObject(findings.Count == 0);
             return;
         }
         WriteObject(findings, enumerateCollection: true);
-        var summary = $"Test-PachStore: checked {Count(commits.Total, "commit")} in {Store.Path}, every tree node and chunk they name: " +
+        var summary = $"Test-PachStore: checked {Count(commits.Total, "commit")} in {Admin.Path}, every tree node and chunk they name: " +
             (findings.Count == 0 ? "no findings." : $"{Count(findings.Count, "finding")}.");
         // PSHOST makes the record show by default, as Write-Host's do; -InformationAction Ignore or 6>$null hides it.
         WriteInformation(new HostInformationMessage { Message = summary }, ["PSHOST", SummaryTag]);

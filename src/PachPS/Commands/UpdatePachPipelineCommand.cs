@@ -26,6 +26,6 @@ public sealed class UpdatePachPipelineCommand : PachCmdlet
     protected override void ProcessRecord() => Invoke(() =>
     {
         var spec = SpecReader.Read(this, ParameterSetName == PathSet ? Path : null, Spec);
-        if (ShouldProcess(spec.Name, "Update pipeline")) WriteObject(Store.Pps.UpdatePipeline(spec, Reprocess));
+        if (ShouldProcess(spec.Name, "Update pipeline")) WriteObject(Pipelines.UpdatePipeline(spec, Reprocess));
     });
 }

@@ -17,12 +17,12 @@ public sealed class WaitPachCommitCommand : PachCmdlet
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("Branch", "Id")]
     [ArgumentCompleter(typeof(CommitCompleter))]
-    public string Commit { get; set; } = PfsService.DefaultBranch;
+    public string Commit { get; set; } = Names.DefaultBranch;
 
     [Parameter]
     public int TimeoutSec { get; set; } = 0;
 
     protected override void ProcessRecord() => Invoke(() =>
-        WriteObject(AwaitWithJobProgress(progress => Store.Pps.WaitCommitAsync(Repo, Commit, TimeoutSec > 0 ? TimeSpan.FromSeconds(TimeoutSec) : null, CancelToken, progress)),
+        WriteObject(AwaitWithJobProgress(progress => Pipelines.WaitCommitAsync(Repo, Commit, TimeoutSec > 0 ? TimeSpan.FromSeconds(TimeoutSec) : null, CancelToken, progress)),
             enumerateCollection: true));
 }

@@ -20,5 +20,5 @@ public sealed class WaitPachJobCommand : PachCmdlet
     public int TimeoutSec { get; set; } = 0;
 
     protected override void ProcessRecord() => InvokeEach(() =>
-        WriteObject(AwaitWithJobProgress(progress => Store.Pps.WaitJobAsync(Id, TimeoutSec > 0 ? TimeSpan.FromSeconds(TimeoutSec) : null, CancelToken, progress))));
+        WriteObject(AwaitWithJobProgress(progress => Pipelines.WaitJobAsync(Id, TimeoutSec > 0 ? TimeSpan.FromSeconds(TimeoutSec) : null, CancelToken, progress))));
 }

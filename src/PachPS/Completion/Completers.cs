@@ -18,7 +18,7 @@ public abstract class PachCompleter : IArgumentCompleter
         var typed = wordToComplete.Trim('\'', '"');
         try
         {
-            return Candidates(StoreSession.Current, fakeBoundParameters, typed)
+            return Candidates(StoreSession.Client, fakeBoundParameters, typed)
                 .Where(c => c.Value.StartsWith(typed, StringComparison.Ordinal))
                 .Take(200)
                 .Select(c => new CompletionResult(Quote(c.Value), c.Value, CompletionResultType.ParameterValue, c.Tip))
@@ -31,7 +31,7 @@ public abstract class PachCompleter : IArgumentCompleter
     }
 
     /// <summary>Values to offer, best first, with a tool tip each.</summary>
-    protected abstract IEnumerable<(string Value, string Tip)> Candidates(PachStore store, IDictionary bound, string typed);
+    protected abstract IEnumerable<(string Value, string Tip)> Candidates(IPachClient store, IDictionary bound, string typed);
 
     protected static string? Bound(IDictionary bound, string name) => bound.Contains(name) ? bound[name]?.ToString() : null;
 
@@ -43,25 +43,25 @@ public abstract class PachCompleter : IArgumentCompleter
 /// <summary>Repo names.</summary>
 public sealed class RepoCompleter : PachCompleter
 {
-    protected override IEnumerable<(string, string)> Candidates(PachStore store, IDictionary bound, string typed) =>
-        store.Pfs.ListRepos().Select(r => (r.Name, $"{r.Name} ({r.Branches.Count} branches)"));
+    protected override IEnumerable<(string, string)> Candidates(IPachClient store, IDictionary bound, string typed) =>
+        store.Files.ListRepos().Select(r => (r.Name, $"{r.Name} ({r.Branches.Count} branches)"));
 }
 
 /// <summary>Branches of the repo given in -Repo.</summary>
 public sealed class BranchCompleter : PachCompleter
 {
-    protected override IEnumerable<(string, string)> Candidates(PachStore store, IDictionary bound, string typed) =>
-        Bound(bound, "Repo") is { } repo ? store.Pfs.ListBranches(repo).Select(b => (b.Name, $"{repo}@{b.Name}")) : [];
+    protected override IEnumerable<(string, string)> Candidates(IPachClient store, IDictionary bound, string typed) =>
+        Bound(bound, "Repo") is { } repo ? store.Files.ListBranches(repo).Select(b => (b.Name, $"{repo}@{b.Name}")) : [];
 }
 
 /// <summary>Branches, then commit ids (most recent first) of the repo given in -Repo.</summary>
 public sealed class CommitCompleter : PachCompleter
 {
-    protected override IEnumerable<(string, string)> Candidates(PachStore store, IDictionary bound, string typed)
+    protected override IEnumerable<(string, string)> Candidates(IPachClient store, IDictionary bound, string typed)
     {
         if (Bound(bound, "Repo") is not { } repo) return [];
-        var branches = store.Pfs.ListBranches(repo).Select(b => (b.Name, $"branch {b.Name}"));
-        var commits = store.Pfs.ListCommits(repo, max: 50).Select(c => (c.Commit, $"{c.Branch} {c.Started.LocalDateTime:g} {c.Message}".Trim()));
+        var branches = store.Files.ListBranches(repo).Select(b => (b.Name, $"branch {b.Name}"));
+        var commits = store.Files.ListCommits(repo, max: 50).Select(c => (c.Commit, $"{c.Branch} {c.Started.LocalDateTime:g} {c.Message}".Trim()));
         return branches.Concat(commits);
     }
 }
@@ -69,27 +69,27 @@ public sealed class CommitCompleter : PachCompleter
 /// <summary>Pipeline names.</summary>
 public sealed class PipelineCompleter : PachCompleter
 {
-    protected override IEnumerable<(string, string)> Candidates(PachStore store, IDictionary bound, string typed) =>
-        store.Pps.ListPipelines().Select(p => (p.Name, $"{p.Name} v{p.Version} {p.State}"));
+    protected override IEnumerable<(string, string)> Candidates(IPachClient store, IDictionary bound, string typed) =>
+        store.Pipelines.ListPipelines().Select(p => (p.Name, $"{p.Name} v{p.Version} {p.State}"));
 }
 
 /// <summary>Job ids, newest first.</summary>
 public sealed class JobCompleter : PachCompleter
 {
-    protected override IEnumerable<(string, string)> Candidates(PachStore store, IDictionary bound, string typed) =>
-        store.Pps.ListJobs(Bound(bound, "Pipeline")).Take(50).Select(j => (j.JobId, $"{j.Pipeline} {j.State} {j.Progress}"));
+    protected override IEnumerable<(string, string)> Candidates(IPachClient store, IDictionary bound, string typed) =>
+        store.Pipelines.ListJobs(Bound(bound, "Pipeline")).Take(50).Select(j => (j.JobId, $"{j.Pipeline} {j.State} {j.Progress}"));
 }
 
 /// <summary>Paths inside -Repo at -Commit (or -Branch), one folder level at a time.</summary>
 public sealed class PathCompleter : PachCompleter
 {
-    protected override IEnumerable<(string, string)> Candidates(PachStore store, IDictionary bound, string typed)
+    protected override IEnumerable<(string, string)> Candidates(IPachClient store, IDictionary bound, string typed)
     {
         if (Bound(bound, "Repo") is not { } repo) return [];
         var reference = Bound(bound, "Commit") ?? Bound(bound, "Branch") ?? "master";
         var normalized = typed.StartsWith('/') ? typed : "/" + typed;
         var folder = normalized.EndsWith('/') ? normalized.TrimEnd('/') : normalized[..(normalized.LastIndexOf('/') + 1)].TrimEnd('/');
-        var files = store.Pfs.ListFiles(repo, reference, folder.Length == 0 ? "/" : folder);
+        var files = store.Files.ListFiles(repo, reference, folder.Length == 0 ? "/" : folder);
         // Offer the form the user started with: with or without the leading '/'.
         var strip = !typed.StartsWith('/');
         return files.Select(f =>

@@ -20,6 +20,9 @@ public static class StoreSession
         }
     }
 
+    /// <summary>The connected store as the cmdlets, the drive and the completers see it: its service interfaces.</summary>
+    internal static IPachClient Client => Current;
+
     internal static PachStore Connect(string path, bool temporary, S3Settings? s3 = null, S3Credentials? credentials = null,
         Engine.Execution.Kubernetes.KubernetesSettings? kubernetes = null)
     {

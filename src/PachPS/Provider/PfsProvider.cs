@@ -20,7 +20,7 @@ public sealed class PfsProvider : NavigationCmdletProvider, IContentCmdletProvid
     protected override Collection<PSDriveInfo> InitializeDefaultDrives() =>
         [new PSDriveInfo("pfs", ProviderInfo, "", "PachPS repos, branches and files (read-only)", null)];
 
-    private static PachStore Store => StoreSession.Current;
+    private static Engine.Pfs.IFileService Files => StoreSession.Client.Files;
 
     /// <summary>(repo, ref, path) from a provider path; missing parts are null.</summary>
     private static (string? Repo, string? Ref, string Path) Split(string path)
@@ -79,10 +79,10 @@ public sealed class PfsProvider : NavigationCmdletProvider, IContentCmdletProvid
         try
         {
             if (repo is null) return "pfs:";
-            if (reference is null) return Store.Pfs.GetRepo(repo);
-            if (file == "/") return Store.Pfs.GetCommit(repo, reference);
+            if (reference is null) return Files.GetRepo(repo);
+            if (file == "/") return Files.GetCommit(repo, reference);
             var parent = Names.Parent(file);
-            return Store.Pfs.ListFiles(repo, reference, parent).FirstOrDefault(f => f.Path == file);
+            return Files.ListFiles(repo, reference, parent).FirstOrDefault(f => f.Path == file);
         }
         catch (PachException) { return null; }
     }
@@ -92,9 +92,9 @@ public sealed class PfsProvider : NavigationCmdletProvider, IContentCmdletProvid
         var (repo, reference, file) = Split(path);
         try
         {
-            if (repo is null) return Store.Pfs.ListRepos().Select(r => (r.Name, (object)r, true)).ToList();
-            if (reference is null) return Store.Pfs.ListBranches(repo).Select(b => (b.Name, (object)b, true)).ToList();
-            return Store.Pfs.ListFiles(repo, reference, file).Select(f => (f.Name, (object)f, f.Type == PachFileType.Directory)).ToList();
+            if (repo is null) return Files.ListRepos().Select(r => (r.Name, (object)r, true)).ToList();
+            if (reference is null) return Files.ListBranches(repo).Select(b => (b.Name, (object)b, true)).ToList();
+            return Files.ListFiles(repo, reference, file).Select(f => (f.Name, (object)f, f.Type == PachFileType.Directory)).ToList();
         }
         catch (PachException) { return []; }
     }
@@ -106,7 +106,7 @@ public sealed class PfsProvider : NavigationCmdletProvider, IContentCmdletProvid
             throw new PSArgumentException($"'{path}' is not a file: use pfs:\\<repo>\\<branch>\\<path>.");
         try
         {
-            var (_, stream) = Store.Pfs.OpenFile(repo, reference, file);
+            var (_, stream) = Files.OpenFile(repo, reference, file);
             return new LineReader(new StreamReader(stream, Encoding.UTF8));
         }
         catch (PachException ex)

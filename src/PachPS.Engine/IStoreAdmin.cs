@@ -1,0 +1,13 @@
+using PachPS.Engine.Pfs;
+
+namespace PachPS.Engine;
+
+/// <summary>Administration of a whole store: where it is, what it holds, whether it is sound.</summary>
+public interface IStoreAdmin
+{
+    /// <summary>Where the store is (a folder here; a server's address for a remote one).</summary>
+    string Path { get; }
+    StoreInfo Info();
+    /// <summary>Checks that every commit's tree nodes and chunks exist and match their hashes.</summary>
+    IReadOnlyList<IntegrityFinding> Check(IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default);
+}

@@ -1,0 +1,43 @@
+using PachPS.Engine.Storage;
+
+namespace PachPS.Engine.Pfs;
+
+/// <summary>
+/// Repos, branches, commits and files: what a client of a store (the cmdlets, the pfs: drive) may ask of it. The
+/// in-process engine implements it (<see cref="PfsService"/>); a client of an always-on service implements it too.
+/// </summary>
+public interface IFileService
+{
+    RepoInfo CreateRepo(string name, string? description = null);
+    IReadOnlyList<RepoInfo> ListRepos();
+    RepoInfo GetRepo(string name);
+    /// <summary>Removes a repo and its commits; refused while a pipeline reads or writes it.</summary>
+    void RemoveRepo(string name);
+
+    BranchInfo CreateBranch(string repo, string branch, string? head = null);
+    IReadOnlyList<BranchInfo> ListBranches(string repo);
+    BranchInfo GetBranch(string repo, string branch);
+    void DeleteBranch(string repo, string branch);
+
+    CommitInfo StartCommit(string repo, string branch, string? message = null);
+    CommitInfo FinishCommit(string repo, string reference);
+    CommitInfo GetCommit(string repo, string reference);
+    /// <summary>Commits from <paramref name="reference"/> (default: every branch) back through their parents, newest first.</summary>
+    IReadOnlyList<CommitInfo> ListCommits(string repo, string? reference = null, int max = int.MaxValue);
+    /// <summary>Removes a commit and every commit derived from it (undo); <paramref name="dryRun"/> only lists them.</summary>
+    IReadOnlyList<CommitInfo> RemoveCommit(string repo, string reference, bool dryRun = false);
+
+    CommitInfo PutFiles(string repo, string target, IReadOnlyList<FileSource> sources, bool append = false,
+        IProgress<(int Done, int Total, string Path)>? progress = null, CancellationToken cancel = default);
+    CommitInfo PutSplit(string repo, string target, string path, Func<Stream> open, SplitMode mode, int targetDatums = 0, long targetBytes = 0,
+        CancellationToken cancel = default);
+    CommitInfo DeleteFiles(string repo, string target, IReadOnlyList<string> paths);
+    CommitInfo CopyFile(string sourceRepo, string sourceRef, string sourcePath, string repo, string target, string path);
+
+    IReadOnlyList<PachFileInfo> ListFiles(string repo, string reference, string? pathOrGlob = null, bool recurse = false);
+    IReadOnlyList<PachFileInfo> FileHistory(string repo, string reference, string path);
+    (PachFileInfo File, Stream Content) OpenFile(string repo, string reference, string path);
+    IReadOnlyList<TreeEntry> Entries(string repo, string reference, string path = "/");
+    Stream OpenContent(FileContent content);
+    IReadOnlyList<DiffEntry> Diff(string repo, string reference, string? olderRef = null, string? otherRepo = null);
+}
