@@ -8,12 +8,12 @@ namespace PachPS.Engine;
 /// moment is simply not looked at, and never makes a branch head or parent look missing. Tree nodes and chunks are
 /// immutable, so reading them afterwards cannot disagree with that snapshot.
 /// </summary>
-internal sealed class IntegrityCheck(PachStore store)
+internal sealed class IntegrityCheck(Metadata.MetadataStore meta, Storage.ContentStore content)
 {
     public IReadOnlyList<IntegrityFinding> Run(IProgress<(int Done, int Total)>? progress, CancellationToken cancel)
     {
         var findings = new List<IntegrityFinding>();
-        var (commits, branches) = store.Meta.Read(db => (db.Commits().FindAll().ToList(), db.Branches().FindAll().ToList()));
+        var (commits, branches) = meta.Read(db => (db.Commits().FindAll().ToList(), db.Branches().FindAll().ToList()));
         var ids = commits.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
         var checkedChunks = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < commits.Count; i++)
@@ -24,7 +24,7 @@ internal sealed class IntegrityCheck(PachStore store)
             if (c.Parent is not null && !ids.Contains(c.Parent))
                 findings.Add(new("ParentMissing", c.Repo, c.Id, null, c.Parent, $"Parent commit {c.Parent} does not exist."));
             List<TreeEntry> entries;
-            try { entries = store.Meta.Read(db => PfsService.Tree(db).All(c.Root).ToList()); }
+            try { entries = meta.Read(db => PfsService.Tree(db).All(c.Root).ToList()); }
             catch (PachException ex)
             {
                 findings.Add(new(ex.ErrorId, c.Repo, c.Id, null, ex.Target?.ToString() ?? "", ex.Message));
@@ -41,7 +41,7 @@ internal sealed class IntegrityCheck(PachStore store)
                 foreach (var chunk in e.Content.Chunks)
                 {
                     if (!checkedChunks.Add(chunk.Hash + chunk.Object)) continue;
-                    try { store.Content.ReadChunk(chunk); }
+                    try { content.ReadChunk(chunk); }
                     catch (PachException ex)
                     {
                         findings.Add(new(ex.ErrorId, c.Repo, c.Id, e.Path, chunk.Object, ex.Message));

@@ -11,18 +11,19 @@ namespace PachPS.Engine;
 /// <summary>An open store: LiteDB metadata plus a content-addressed object store, and the services over them.</summary>
 public sealed class PachStore : IPachClient, IStoreAdmin
 {
-    private PachStore(string path, IObjectStore objects, bool temporary)
+    private PachStore(string path, IObjectStore objects, bool temporary, IDatumExecutor? executor)
     {
         Path = path;
         Temporary = temporary;
         Meta = new MetadataStore(path, PfsCollections.EnsureIndexes, PpsCollections.EnsureIndexes);
         Content = new ContentStore(objects);
+        Executor = executor ?? new LocalProcessExecutor();
         Pfs = new PfsService(Meta, Content);
-        Pps = new Pps.PpsService(this);
+        Pps = new Pps.PpsService(Meta, Pfs, Executor, System.IO.Path.Combine(path, "work"));
         // Pfs tells whoever listens that a commit finished, or asks before repos and commits go; it never calls into Pps.
         Pfs.CommitFinished += _ => Pps.TriggerJobs();
-        Pfs.RepoRemoving = Pps.GuardRepoDeletion;
-        Pfs.CommitsRemoving = Pps.ForgetOutputs;
+        Pfs.RepoRemoving = PpsService.GuardRepoRemoval;
+        Pfs.CommitsRemoving = PpsService.ForgetOutputs;
         Provenance = new Provenance.ProvenanceService(Meta, Pfs);
     }
 
@@ -30,6 +31,8 @@ public sealed class PachStore : IPachClient, IStoreAdmin
     public bool Temporary { get; }
     internal MetadataStore Meta { get; }
     internal ContentStore Content { get; }
+    /// <summary>What runs datums: local processes unless the store was opened with another (Kubernetes).</summary>
+    internal IDatumExecutor Executor { get; }
     /// <summary>The object store holding the content (a folder or an S3 bucket).</summary>
     public IObjectStore Objects => Content.Objects;
     public PfsService Pfs { get; }
@@ -98,8 +101,7 @@ public sealed class PachStore : IPachClient, IStoreAdmin
     /// <summary>Opens a store over any object store (S3, or a faulty one in tests) and, optionally, executor.</summary>
     internal static PachStore Open(string folder, IObjectStore objects, bool temporary = false, IDatumExecutor? executor = null)
     {
-        var store = new PachStore(folder, objects, temporary);
-        if (executor is not null) store.Pps.Executor = executor;
+        var store = new PachStore(folder, objects, temporary, executor);
         store.Pps.Start();
         return store;
     }
@@ -125,12 +127,12 @@ public sealed class PachStore : IPachClient, IStoreAdmin
         var (repos, commits) = Meta.Read(db => (db.Repos().Count(), db.Commits().Count()));
         var metaBytes = Directory.EnumerateFiles(Path, "metadata*.db").Sum(f => new FileInfo(f).Length);
         return new StoreInfo(Path, Content.Objects.IsRemote ? "S3" : "Local", Content.Objects.Description, bytes, count,
-            Content.Objects.Requests, metaBytes, repos, commits, Temporary) { Executor = Pps.Executor.Description };
+            Content.Objects.Requests, metaBytes, repos, commits, Temporary) { Executor = Executor.Description };
     }
 
     /// <summary>Checks that every finished commit's tree nodes and chunks exist and match their hashes.</summary>
     public IReadOnlyList<IntegrityFinding> Check(IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
-        new IntegrityCheck(this).Run(progress, cancel);
+        new IntegrityCheck(Meta, Content).Run(progress, cancel);
 
     public void Dispose()
     {
@@ -147,7 +149,7 @@ public sealed class PachStore : IPachClient, IStoreAdmin
             try { Directory.Delete(Path, recursive: true); }
             catch (IOException) { }
         }
-        (Pps.Executor as IDisposable)?.Dispose();
+        (Executor as IDisposable)?.Dispose();
         (Content.Objects as IDisposable)?.Dispose();
     }
 }

@@ -42,7 +42,7 @@ public sealed class PfsService : IFileService
     public IReadOnlyList<RepoInfo> ListRepos() =>
         _meta.Read(db => db.Repos().FindAll().OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => ToRepo(db, r)).ToList());
 
-    public RepoInfo GetRepo(string name) => _meta.Read(db => ToRepo(db, RequireRepo(db, name)));
+    public RepoInfo GetRepo(string name) => _meta.Read(db => ToRepo(db, CommitResolver.RequireRepo(db, name)));
 
     /// <summary>
     /// Asked, in the removing transaction, before a repo goes; may refuse by throwing (pipelines refuse to lose an
@@ -61,7 +61,7 @@ public sealed class PfsService : IFileService
     {
         _meta.Write(db =>
         {
-            RequireRepo(db, name);
+            CommitResolver.RequireRepo(db, name);
             RepoRemoving?.Invoke(db, name);
             db.Branches().DeleteMany(b => b.Repo == name);
             db.Commits().DeleteMany(c => c.Repo == name);
@@ -76,10 +76,10 @@ public sealed class PfsService : IFileService
         Names.ValidateName(branch, "Branch");
         return _meta.Write(db =>
         {
-            RequireRepo(db, repo);
+            CommitResolver.RequireRepo(db, repo);
             if (db.Branches().FindById(BranchDoc.Key(repo, branch)) is not null)
                 throw new PachException("BranchAlreadyExists", PachErrorKind.AlreadyExists, $"Branch '{branch}' already exists in repo '{repo}'.", $"{repo}@{branch}");
-            var headCommit = head is null ? null : Resolve(db, repo, head);
+            var headCommit = head is null ? null : CommitResolver.Resolve(db, repo, head);
             if (headCommit is { Finished: null })
                 throw PachException.State("CommitNotFinished", $"Commit {headCommit.Id} is still open; a branch can only point at a finished commit.", head);
             var doc = new BranchDoc { Id = BranchDoc.Key(repo, branch), Repo = repo, Name = branch, Head = headCommit?.Id, Created = DateTime.UtcNow };
@@ -90,17 +90,17 @@ public sealed class PfsService : IFileService
 
     public IReadOnlyList<BranchInfo> ListBranches(string repo) => _meta.Read(db =>
     {
-        RequireRepo(db, repo);
+        CommitResolver.RequireRepo(db, repo);
         return db.Branches().Find(b => b.Repo == repo).OrderBy(b => b.Name, StringComparer.Ordinal).Select(ToBranch).ToList();
     });
 
-    public BranchInfo GetBranch(string repo, string branch) => _meta.Read(db => ToBranch(RequireBranch(db, repo, branch)));
+    public BranchInfo GetBranch(string repo, string branch) => _meta.Read(db => ToBranch(CommitResolver.RequireBranch(db, repo, branch)));
 
     public void DeleteBranch(string repo, string branch)
     {
         _meta.Write(db =>
         {
-            var doc = RequireBranch(db, repo, branch);
+            var doc = CommitResolver.RequireBranch(db, repo, branch);
             if (doc.OpenCommit is not null)
                 throw PachException.State("CommitOpen", $"Branch '{branch}' of '{repo}' has open commit {doc.OpenCommit}; finish it first.", $"{repo}@{branch}");
             db.Branches().Delete(doc.Id);
@@ -114,7 +114,7 @@ public sealed class PfsService : IFileService
         Names.ValidateName(branch, "Branch");
         return _meta.Write(db =>
         {
-            RequireRepo(db, repo);
+            CommitResolver.RequireRepo(db, repo);
             var b = db.Branches().FindById(BranchDoc.Key(repo, branch)) ?? NewBranch(db, repo, branch);
             if (b.OpenCommit is not null)
                 throw PachException.State("CommitAlreadyOpen", $"Branch '{branch}' of '{repo}' already has open commit {b.OpenCommit}.", b.OpenCommit);
@@ -130,20 +130,20 @@ public sealed class PfsService : IFileService
     {
         var info = _meta.Write(db =>
         {
-            var commit = ResolveWritable(db, repo, reference);
+            var commit = CommitResolver.ResolveWritable(db, repo, reference);
             return FinishInTransaction(db, commit);
         });
         return info;
     }
 
-    public CommitInfo GetCommit(string repo, string reference) => _meta.Read(db => ToCommit(Resolve(db, repo, reference)));
+    public CommitInfo GetCommit(string repo, string reference) => _meta.Read(db => ToCommit(CommitResolver.Resolve(db, repo, reference)));
 
     /// <summary>Commits from <paramref name="reference"/> (default: every branch head) back through their parents, newest first.</summary>
     public IReadOnlyList<CommitInfo> ListCommits(string repo, string? reference = null, int max = int.MaxValue) => _meta.Read(db =>
     {
-        RequireRepo(db, repo);
+        CommitResolver.RequireRepo(db, repo);
         if (reference is not null)
-            return Ancestry(db, Resolve(db, repo, reference)).Take(max).Select(ToCommit).ToList();
+            return CommitResolver.Ancestry(db, CommitResolver.Resolve(db, repo, reference)).Take(max).Select(ToCommit).ToList();
         return db.Commits().Find(c => c.Repo == repo).OrderByDescending(c => c.Started).Take(max).Select(ToCommit).ToList();
     });
 
@@ -156,7 +156,7 @@ public sealed class PfsService : IFileService
     {
         IReadOnlyList<CommitInfo> Work(LiteDatabase db)
         {
-            var target = ResolveForRemoval(db, repo, reference);
+            var target = CommitResolver.ResolveForRemoval(db, repo, reference);
             var doomed = new List<CommitDoc> { target };
             doomed.AddRange(db.Commits().Find(Query.EQ("$.Provenance[*].Commit ANY", target.Id)).OrderBy(c => c.Started));
             var ids = doomed.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
@@ -187,17 +187,39 @@ public sealed class PfsService : IFileService
         return dryRun ? _meta.Read(Work) : _meta.Write(Work);
     }
 
-    private CommitDoc ResolveForRemoval(LiteDatabase db, string repo, string reference)
-    {
-        RequireRepo(db, repo);
-        var branch = db.Branches().FindById(BranchDoc.Key(repo, reference));
-        if (branch?.OpenCommit is not null) return db.Commits().FindById(branch.OpenCommit);
-        return TryFindCommit(db, repo, reference) is { Finished: null } open ? open : Resolve(db, repo, reference);
-    }
-
     /// <summary>Commits whose provenance includes the given commit.</summary>
-    internal IReadOnlyList<CommitInfo> FindDerived(LiteDatabase db, string commitId) =>
-        db.Commits().Find(Query.EQ("$.Provenance[*].Commit ANY", commitId)).Select(ToCommit).ToList();
+    internal IReadOnlyList<CommitInfo> FindDerived(string commitId) => _meta.Read(db =>
+        db.Commits().Find(Query.EQ("$.Provenance[*].Commit ANY", commitId)).Select(ToCommit).ToList());
+
+    // ---------------------------------------------------------------- what the layers above read and write through Pfs
+    // Each joins the caller's unit of work, so the pipeline system can read heads and create output repos in its own
+    // transactions without touching Pfs's collections.
+
+    /// <summary>A branch's head commit; null while it has none or does not exist.</summary>
+    internal CommitPointer? Head(string repo, string branch) => _meta.Read(db =>
+        db.Branches().FindById(BranchDoc.Key(repo, branch))?.Head is { } head ? FindCommit(head) : null);
+
+    /// <summary>A commit by full id, with its tree root; null when there is none.</summary>
+    internal CommitPointer? FindCommit(string id) => _meta.Read(db => db.Commits().FindById(id) is { } c
+        ? new CommitPointer(c.Repo, c.Branch, c.Id, c.Root, c.Provenance.Select(p => new CommitProvenance(p.Repo, p.Branch, p.Commit)).ToList())
+        : null);
+
+    /// <summary>Reads trees (<see cref="PathTree.Under"/> and friends) in one unit of work.</summary>
+    internal T ReadTree<T>(Func<PathTree, T> work) => _meta.Read(db => work(Tree(db)));
+
+    internal bool RepoExists(string name) => _meta.Read(db => db.Repos().FindById(name) is not null);
+
+    /// <summary>Creates a repo unless it exists (the tick repos of cron inputs).</summary>
+    internal void EnsureRepo(string name, string description) => _meta.Write(db =>
+    {
+        if (db.Repos().FindById(name) is null) db.Repos().Insert(new RepoDoc { Name = name, Created = DateTime.UtcNow, Description = description });
+    });
+
+    /// <summary>A writer for new content that deduplicates small chunks against those already packed in this store.</summary>
+    internal ContentWriter BeginWrite() => _content.BeginWrite(FindPacked);
+
+    /// <summary>Reads content this store holds (what executors read datum inputs through).</summary>
+    internal IContentReader Reader => _content;
 
     // ---------------------------------------------------------------- files
 
@@ -212,7 +234,7 @@ public sealed class PfsService : IFileService
         CommitWriter.CheckDistinct(paths);
         var start = _meta.Read(db => ResolveTarget(db, repo, target, create: false).Commit);
 
-        var writer = _content.BeginWrite(FindPacked);
+        var writer = BeginWrite();
         var contents = new List<FileContent>(sources.Count);
         for (var i = 0; i < sources.Count; i++)
         {
@@ -250,7 +272,7 @@ public sealed class PfsService : IFileService
     {
         var folder = Names.NormalizePath(path);
         _meta.Read(db => ResolveTarget(db, repo, target, create: false));
-        var writer = _content.BeginWrite(FindPacked);
+        var writer = BeginWrite();
         var pieces = new List<(string Path, FileContent Content)>();
         using (var input = open())
         {
@@ -278,7 +300,7 @@ public sealed class PfsService : IFileService
             {
                 var path = Names.NormalizePath(raw);
                 var under = tree.Under(commit.Root, path).ToList();
-                if (under.Count == 0) throw FileNotFound(repo, target, path);
+                if (under.Count == 0) throw TreeQueries.FileNotFound(repo, target, path);
                 changes.AddRange(under.Select(e => FileChange.Remove(e.Path)));
             }
             return changes;
@@ -291,9 +313,9 @@ public sealed class PfsService : IFileService
         var dst = Names.NormalizePath(path, allowRoot: true);
         return Commit(repo, target, [], (db, tree, commit) =>
         {
-            var from = Resolve(db, sourceRepo, sourceRef);
+            var from = CommitResolver.Resolve(db, sourceRepo, sourceRef);
             var entries = tree.Under(from.Root, src).ToList();
-            if (entries.Count == 0) throw FileNotFound(sourceRepo, sourceRef, src);
+            if (entries.Count == 0) throw TreeQueries.FileNotFound(sourceRepo, sourceRef, src);
             var changes = new List<FileChange>();
             foreach (var e in entries)
             {
@@ -306,86 +328,30 @@ public sealed class PfsService : IFileService
     }
 
     /// <summary>Files and directories at a commit: a folder's children, one file, or every node a glob matches.</summary>
-    public IReadOnlyList<PachFileInfo> ListFiles(string repo, string reference, string? pathOrGlob = null, bool recurse = false) => _meta.Read(db =>
-    {
-        var commit = Resolve(db, repo, reference);
-        var tree = Tree(db);
-        var pattern = string.IsNullOrEmpty(pathOrGlob) ? "/" : pathOrGlob;
-        if (Glob.HasWildcards(pattern))
-        {
-            var glob = new Glob(pattern);
-            return Nodes(tree, commit.Root, "/").Where(n => glob.IsMatch(n.Path)).Select(n => ToFile(commit, n)).ToList();
-        }
-        var path = Names.NormalizePath(pattern, allowRoot: true);
-        if (path != "/" && tree.Get(commit.Root, path) is { } file) return [ToFile(commit, new Node(path, PachFileType.File, file.Content.Size, file.Content.Hash, file.Commit))];
-        var nodes = recurse
-            ? tree.Under(commit.Root, path).Select(e => new Node(e.Path, PachFileType.File, e.Content.Size, e.Content.Hash, e.Commit))
-            : Children(tree, commit.Root, path);
-        var list = nodes.Select(n => ToFile(commit, n)).ToList();
-        if (list.Count == 0 && path != "/") throw FileNotFound(repo, reference, path);
-        return list;
-    });
+    public IReadOnlyList<PachFileInfo> ListFiles(string repo, string reference, string? pathOrGlob = null, bool recurse = false) =>
+        _meta.Read(db => TreeQueries.ListFiles(db, repo, reference, pathOrGlob, recurse));
 
     /// <summary>The versions of a file, newest first: each commit that wrote it.</summary>
-    public IReadOnlyList<PachFileInfo> FileHistory(string repo, string reference, string path) => _meta.Read(db =>
-    {
-        var normalized = Names.NormalizePath(path);
-        var tree = Tree(db);
-        var commit = Resolve(db, repo, reference);
-        var result = new List<PachFileInfo>();
-        while (commit is not null && tree.Get(commit.Root, normalized) is { } entry)
-        {
-            var writer = entry.Commit == commit.Id ? commit : db.Commits().FindById(entry.Commit);
-            if (writer is null) break;
-            result.Add(ToFile(writer, new Node(normalized, PachFileType.File, entry.Content.Size, entry.Content.Hash, entry.Commit)));
-            commit = writer.Parent is null ? null : db.Commits().FindById(writer.Parent);
-        }
-        if (result.Count == 0) throw FileNotFound(repo, reference, normalized);
-        return result;
-    });
+    public IReadOnlyList<PachFileInfo> FileHistory(string repo, string reference, string path) =>
+        _meta.Read(db => TreeQueries.FileHistory(db, repo, reference, path));
+
+    /// <summary>The files at or under a path; a path that names nothing (other than the root) is FileNotFound.</summary>
+    public IReadOnlyList<TreeEntry> Entries(string repo, string reference, string path = "/") =>
+        _meta.Read(db => TreeQueries.Entries(db, repo, reference, path));
+
+    /// <summary>Differences from <paramref name="olderRef"/> (default: the parent) to <paramref name="reference"/>.</summary>
+    public IReadOnlyList<DiffEntry> Diff(string repo, string reference, string? olderRef = null, string? otherRepo = null) =>
+        _meta.Read(db => TreeQueries.Diff(db, repo, reference, olderRef, otherRepo));
 
     /// <summary>Opens a file for reading; every chunk is verified as it is read.</summary>
     public (PachFileInfo File, Stream Content) OpenFile(string repo, string reference, string path)
     {
         var normalized = Names.NormalizePath(path);
-        var (commit, entry) = _meta.Read(db =>
-        {
-            var c = Resolve(db, repo, reference);
-            var e = Tree(db).Get(c.Root, normalized);
-            if (e is null)
-            {
-                var isDir = Tree(db).Under(c.Root, normalized).Any();
-                throw isDir
-                    ? PachException.Invalid("PathIsDirectory", $"'{normalized}' in {repo}@{reference} is a directory, not a file.", normalized)
-                    : FileNotFound(repo, reference, normalized);
-            }
-            return (c, e);
-        });
-        return (ToFile(commit, new Node(normalized, PachFileType.File, entry.Content.Size, entry.Content.Hash, entry.Commit)), _content.OpenRead(entry.Content));
+        var (commit, entry) = _meta.Read(db => TreeQueries.FindFile(db, repo, reference, normalized));
+        return (TreeQueries.ToFile(commit, entry), _content.OpenRead(entry.Content));
     }
 
-    /// <summary>Every file under a path at a commit, with its content (for saving folders and materializing datums).</summary>
-    /// <summary>The files at or under a path; a path that names nothing (other than the root) is FileNotFound.</summary>
-    public IReadOnlyList<TreeEntry> Entries(string repo, string reference, string path = "/") => _meta.Read(db =>
-    {
-        var commit = Resolve(db, repo, reference);
-        var normalized = Names.NormalizePath(path, allowRoot: true);
-        var entries = Tree(db).Under(commit.Root, normalized).ToList();
-        if (entries.Count == 0 && normalized != "/") throw FileNotFound(repo, reference, normalized);
-        return entries;
-    });
-
     public Stream OpenContent(FileContent content) => _content.OpenRead(content);
-
-    /// <summary>Differences from <paramref name="olderRef"/> (default: the parent) to <paramref name="reference"/>.</summary>
-    public IReadOnlyList<DiffEntry> Diff(string repo, string reference, string? olderRef = null, string? otherRepo = null) => _meta.Read(db =>
-    {
-        var newer = Resolve(db, repo, reference);
-        var older = olderRef is not null ? Resolve(db, otherRepo ?? repo, olderRef) : newer.Parent is null ? null : db.Commits().FindById(newer.Parent);
-        return TreeDiff.Compare(Tree(db), older?.Root, newer.Root).Select(d => d with { Repo = repo }).ToList();
-    });
-
-    // ---------------------------------------------------------------- shared machinery
 
     /// <summary>
     /// Writes to a branch or open commit: <paramref name="changes"/> sees the tree and the target commit and names
@@ -464,9 +430,9 @@ public sealed class PfsService : IFileService
     /// </summary>
     private (CommitDoc Commit, bool NewForCall) ResolveTarget(LiteDatabase db, string repo, string target, bool create)
     {
-        RequireRepo(db, repo);
+        CommitResolver.RequireRepo(db, repo);
         var branch = db.Branches().FindById(BranchDoc.Key(repo, target));
-        if (branch is null && TryFindCommit(db, repo, target) is { } byId)
+        if (branch is null && CommitResolver.TryFindCommit(db, repo, target) is { } byId)
         {
             if (byId.Finished is not null)
                 throw PachException.State("CommitFinished", $"Commit {byId.Id} of '{repo}' is finished; files can only be added to a branch or an open commit.", byId.Id);
@@ -515,73 +481,6 @@ public sealed class PfsService : IFileService
 
     internal static string NewId() => Ids.New();
 
-    internal CommitDoc Resolve(LiteDatabase db, string repo, string reference)
-    {
-        RequireRepo(db, repo);
-        var r = CommitRef.Parse(reference);
-        CommitDoc? commit;
-        var branch = db.Branches().FindById(BranchDoc.Key(repo, r.Base));
-        if (branch is not null)
-        {
-            if (branch.Head is null)
-                throw PachException.NotFound("CommitNotFound", $"Branch '{r.Base}' of '{repo}' has no finished commit yet.", $"{repo}@{reference}");
-            commit = db.Commits().FindById(branch.Head);
-        }
-        else
-        {
-            commit = TryFindCommit(db, repo, r.Base);
-            if (commit is null && r.Base.Length < 32 && !System.Text.RegularExpressions.Regex.IsMatch(r.Base, "^[0-9a-f]+$"))
-                throw PachException.NotFound("BranchNotFound", $"Repo '{repo}' has no branch or commit '{r.Base}'.", $"{repo}@{r.Base}");
-            if (commit is null) throw PachException.NotFound("CommitNotFound", $"Repo '{repo}' has no commit '{r.Base}'.", $"{repo}@{r.Base}");
-        }
-        if (r.FromOldest is { } nth)
-        {
-            var chain = Ancestry(db, commit).Reverse().ToList();
-            if (nth > chain.Count)
-                throw PachException.NotFound("CommitNotFound", $"'{reference}': branch history has only {chain.Count} commits.", $"{repo}@{reference}");
-            commit = chain[nth - 1];
-        }
-        for (var i = 0; i < r.Ancestors; i++)
-        {
-            commit = commit.Parent is null ? null : db.Commits().FindById(commit.Parent);
-            if (commit is null)
-                throw PachException.NotFound("CommitNotFound", $"'{reference}' goes back further than the first commit of '{repo}'.", $"{repo}@{reference}");
-        }
-        return commit;
-    }
-
-    private CommitDoc ResolveWritable(LiteDatabase db, string repo, string reference)
-    {
-        RequireRepo(db, repo);
-        var branch = db.Branches().FindById(BranchDoc.Key(repo, reference));
-        if (branch is not null)
-        {
-            if (branch.OpenCommit is null)
-                throw PachException.State("NoOpenCommit", $"Branch '{reference}' of '{repo}' has no open commit.", $"{repo}@{reference}");
-            return db.Commits().FindById(branch.OpenCommit);
-        }
-        var commit = TryFindCommit(db, repo, reference)
-            ?? throw PachException.NotFound("CommitNotFound", $"Repo '{repo}' has no commit or branch '{reference}'.", $"{repo}@{reference}");
-        if (commit.Finished is not null)
-            throw PachException.State("CommitFinished", $"Commit {commit.Id} of '{repo}' is already finished.", commit.Id);
-        return commit;
-    }
-
-    private static CommitDoc? TryFindCommit(LiteDatabase db, string repo, string idOrPrefix)
-    {
-        if (idOrPrefix.Length == 32) return db.Commits().FindById(idOrPrefix) is { } c && c.Repo == repo ? c : null;
-        if (idOrPrefix.Length < 4 || idOrPrefix.Length > 32) return null;
-        var matches = db.Commits().Find(Query.And(Query.StartsWith("_id", idOrPrefix), Query.EQ("Repo", repo)), limit: 2).ToList();
-        if (matches.Count > 1)
-            throw PachException.Invalid("AmbiguousCommit", $"'{idOrPrefix}' matches more than one commit of '{repo}'; give more characters.", idOrPrefix);
-        return matches.FirstOrDefault();
-    }
-
-    private static IEnumerable<CommitDoc> Ancestry(LiteDatabase db, CommitDoc start)
-    {
-        for (var c = start; c is not null; c = c.Parent is null ? null : db.Commits().FindById(c.Parent)) yield return c;
-    }
-
     /// <summary>Adds newly packed chunks to the chunk index (deduplication of small content).</summary>
     private static void RecordChunks(LiteDatabase db, IReadOnlyList<ChunkRef> chunks)
     {
@@ -598,61 +497,7 @@ public sealed class PfsService : IFileService
         return found;
     });
 
-    internal sealed record Node(string Path, PachFileType Type, long Size, string? Hash, string? Commit);
-
-    /// <summary>The direct children of a directory, with folders summed up.</summary>
-    private static IEnumerable<Node> Children(PathTree tree, string? root, string dir)
-    {
-        var prefixLength = dir == "/" ? 1 : dir.Length + 1;
-        Node? current = null;
-        foreach (var e in tree.Under(root, dir))
-        {
-            if (e.Path == dir) continue;
-            var slash = e.Path.IndexOf('/', prefixLength);
-            var node = slash < 0
-                ? new Node(e.Path, PachFileType.File, e.Content.Size, e.Content.Hash, e.Commit)
-                : new Node(e.Path[..slash], PachFileType.Directory, e.Content.Size, null, null);
-            if (current is not null && current.Type == PachFileType.Directory && node.Type == PachFileType.Directory && current.Path == node.Path)
-            {
-                current = current with { Size = current.Size + node.Size };
-                continue;
-            }
-            if (current is not null) yield return current;
-            current = node;
-        }
-        if (current is not null) yield return current;
-    }
-
-    /// <summary>Every file and directory node under a folder, in path order, directories with summed sizes.</summary>
-    internal static IEnumerable<Node> Nodes(PathTree tree, string? root, string dir)
-    {
-        var dirs = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        var files = new List<Node>();
-        foreach (var e in tree.Under(root, dir))
-        {
-            files.Add(new Node(e.Path, PachFileType.File, e.Content.Size, e.Content.Hash, e.Commit));
-            for (var p = Names.Parent(e.Path); p.Length > 1; p = Names.Parent(p))
-                dirs[p] = dirs.GetValueOrDefault(p) + e.Content.Size;
-        }
-        return files.Concat(dirs.Select(d => new Node(d.Key, PachFileType.Directory, d.Value, null, null)))
-            .OrderBy(n => n.Path, StringComparer.Ordinal);
-    }
-
     internal static PathTree Tree(LiteDatabase db) => new(new LiteNodeSource(db));
-
-
-    internal static RepoDoc RequireRepo(LiteDatabase db, string name) =>
-        db.Repos().FindById(name ?? "") ?? throw PachException.NotFound("RepoNotFound", $"There is no repo named '{name}'.", name);
-
-    private static BranchDoc RequireBranch(LiteDatabase db, string repo, string branch)
-    {
-        RequireRepo(db, repo);
-        return db.Branches().FindById(BranchDoc.Key(repo, branch))
-            ?? throw PachException.NotFound("BranchNotFound", $"Repo '{repo}' has no branch '{branch}'.", $"{repo}@{branch}");
-    }
-
-    private static PachException FileNotFound(string repo, string reference, string path) =>
-        PachException.NotFound("FileNotFound", $"There is no file or directory '{path}' in {repo}@{reference}.", $"{repo}@{reference}:{path}");
 
     private static RepoInfo ToRepo(LiteDatabase db, RepoDoc doc)
     {
@@ -667,9 +512,6 @@ public sealed class PfsService : IFileService
     internal static CommitInfo ToCommit(CommitDoc doc) => new(doc.Repo, doc.Branch, doc.Id, doc.Parent, Utc(doc.Started),
         doc.Finished is null ? null : Utc(doc.Finished.Value), doc.Size, doc.FileCount, doc.MetadataBytes, doc.Message, doc.Origin, doc.Job, doc.Pipeline,
         doc.PipelineVersion, doc.Provenance.Select(p => new CommitProvenance(p.Repo, p.Branch, p.Commit)).ToList());
-
-    private static PachFileInfo ToFile(CommitDoc commit, Node n) =>
-        new(commit.Repo, commit.Branch, commit.Id, n.Path, n.Type, n.Size, n.Hash, n.Commit);
 
     internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value.ToUniversalTime(), DateTimeKind.Utc));
 }

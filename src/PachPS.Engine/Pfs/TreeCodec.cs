@@ -8,6 +8,11 @@ internal static class TreeCodec
     private const byte LeafTag = 1;
     private const byte InternalTag = 2;
 
+    /// <summary>A list of files (what one datum wrote) in the same form as a leaf node.</summary>
+    public static byte[] EncodeFiles(IReadOnlyList<TreeEntry> files) => Encode(new PathTree.Leaf([.. files]));
+
+    public static IReadOnlyList<TreeEntry> DecodeFiles(byte[] bytes) => ((PathTree.Leaf)Decode(bytes)).Entries;
+
     public static byte[] Encode(PathTree.Node node)
     {
         using var ms = new MemoryStream();

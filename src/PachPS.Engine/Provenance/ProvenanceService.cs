@@ -33,7 +33,7 @@ public sealed class ProvenanceService : IProvenanceService
     /// <summary>The provenance of a job: of its output commit once it exists, else of the inputs it read.</summary>
     public IReadOnlyList<ProvenanceEntry> GetJobProvenance(string jobId)
     {
-        var job = _meta.Read(db => PpsService.RequireJob(db, jobId));
+        var job = _meta.Read(db => JobQueries.RequireJob(db, jobId));
         if (job.State == JobState.Success) return GetProvenance(job.Pipeline, job.OutputCommit);
         var entries = job.Provenance.Select(p => new ProvenanceEntry(p.Repo, p.Branch, p.Commit, ProvenanceKind.Input, null)).ToList();
         entries.Add(new ProvenanceEntry(job.Pipeline, $"(spec v{job.PipelineVersion})", job.OutputCommit, ProvenanceKind.Spec, job.PipelineVersion));
@@ -44,7 +44,7 @@ public sealed class ProvenanceService : IProvenanceService
     public IReadOnlyList<CommitInfo> GetSubvenance(string repo, string reference)
     {
         var commit = _pfs.GetCommit(repo, reference);
-        return _meta.Read(db => _pfs.FindDerived(db, commit.Commit)).OrderBy(c => c.Started).ToList();
+        return _pfs.FindDerived(commit.Commit).OrderBy(c => c.Started).ToList();
     }
 
     /// <summary>
@@ -56,7 +56,7 @@ public sealed class ProvenanceService : IProvenanceService
         var normalized = Names.NormalizePath(path);
         return _meta.Read(db =>
         {
-            var commit = _pfs.Resolve(db, repo, reference);
+            var commit = CommitResolver.Resolve(db, repo, reference);
             var tree = PfsService.Tree(db);
             if (tree.Get(commit.Root, normalized) is null)
                 throw PachException.NotFound("FileNotFound", $"There is no file '{normalized}' in {repo}@{reference}.", $"{repo}@{reference}:{normalized}");
@@ -67,7 +67,7 @@ public sealed class ProvenanceService : IProvenanceService
             var result = new List<LineageEntry>();
             foreach (var input in datum.Inputs)
             {
-                var inputCommit = db.Commits().FindById(input.Commit);
+                var inputCommit = _pfs.FindCommit(input.Commit);
                 foreach (var file in tree.Under(inputCommit?.Root, input.Path))
                     result.Add(new LineageEntry(LineageDirection.Input, input.Repo, inputCommit?.Branch ?? "", input.Commit, file.Path,
                         commit.Pipeline ?? repo, commit.Job, datum.Hash, ranIn, input.Name));
@@ -82,11 +82,11 @@ public sealed class ProvenanceService : IProvenanceService
         var normalized = Names.NormalizePath(path);
         return _meta.Read(db =>
         {
-            var commit = _pfs.Resolve(db, repo, reference);
+            var commit = CommitResolver.Resolve(db, repo, reference);
             if (PfsService.Tree(db).Get(commit.Root, normalized) is null)
                 throw PachException.NotFound("FileNotFound", $"There is no file '{normalized}' in {repo}@{reference}.", $"{repo}@{reference}:{normalized}");
             var result = new List<LineageEntry>();
-            foreach (var output in _pfs.FindDerived(db, commit.Id).Where(c => c.JobId is not null).OrderBy(c => c.Started))
+            foreach (var output in _pfs.FindDerived(commit.Id).Where(c => c.JobId is not null).OrderBy(c => c.Started))
             {
                 var readers = db.Datums().Find(d => d.Job == output.JobId).Where(d => d.Inputs.Any(i =>
                     i.Repo == repo && i.Commit == commit.Id && Covers(i.Path, normalized)));
@@ -106,5 +106,5 @@ public sealed class ProvenanceService : IProvenanceService
         datumPath == "/" || datumPath == file || file.StartsWith(datumPath + "/", StringComparison.Ordinal);
 
     private static IEnumerable<string> OutputPaths(DatumDoc datum) =>
-        datum.Outputs is null ? [] : ((PathTree.Leaf)TreeCodec.Decode(datum.Outputs)).Entries.Select(e => e.Path);
+        datum.Outputs is null ? [] : TreeCodec.DecodeFiles(datum.Outputs).Select(e => e.Path);
 }

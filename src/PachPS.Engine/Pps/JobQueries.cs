@@ -4,10 +4,16 @@ using PachPS.Engine.Pfs;
 
 namespace PachPS.Engine.Pps;
 
-// Jobs, datums, logs, waiting and provenance: the read side of the pipeline system.
-public sealed partial class PpsService
+/// <summary>
+/// The read side of the pipeline system: jobs, datums, logs, the DAG, a dry run of a spec's datums, and waiting for
+/// jobs and commits to settle.
+/// </summary>
+internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action triggerJobs)
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+    /// <summary>How often a wait looks again at the jobs it waits for.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    private readonly MetadataStore _meta = meta;
 
     /// <summary>Jobs, newest first.</summary>
     public IReadOnlyList<JobInfo> ListJobs(string? pipeline = null, JobState? state = null) => _meta.Read(db =>
@@ -35,24 +41,6 @@ public sealed partial class PpsService
         }
     }
 
-    /// <summary>Kills a job: its running datums are stopped and it ends 'Killed'.</summary>
-    public JobInfo StopJob(string id)
-    {
-        var job = _meta.Write(db =>
-        {
-            var doc = RequireJob(db, id);
-            if (!doc.State.IsTerminal())
-            {
-                StateMachines.MoveTo(doc, JobState.Killed, "stopped by the user");
-                db.Jobs().Update(doc);
-                MarkDownstreamUnrunnable(db, doc);
-            }
-            return ToJob(doc);
-        });
-        if (_running.TryGetValue(job.JobId, out var cts)) cts.Cancel();
-        return job;
-    }
-
     /// <summary>
     /// Like pachctl flush-commit: waits until no job downstream of the commit's repo is pending, then returns the
     /// newest commit of each downstream repo derived from it.
@@ -60,20 +48,20 @@ public sealed partial class PpsService
     public async Task<IReadOnlyList<CommitInfo>> WaitCommitAsync(string repo, string reference, TimeSpan? timeout, CancellationToken cancel,
         IProgress<JobInfo>? progress = null)
     {
-        var commit = _store.Pfs.GetCommit(repo, reference);
+        var commit = pfs.GetCommit(repo, reference);
         var deadline = timeout is null ? DateTime.MaxValue : DateTime.UtcNow + timeout.Value;
         while (true)
         {
-            TriggerJobs();
+            triggerJobs();
             var (busy, results) = _meta.Read(db =>
             {
-                var downstream = Downstream(db, repo);
+                var downstream = PipelineGraph.Downstream(db, repo);
                 // Pipelines upstream of a downstream one count too: their output may still start a job downstream.
-                var related = downstream.Concat(Upstream(db, downstream)).ToHashSet(StringComparer.Ordinal);
+                var related = downstream.Concat(PipelineGraph.Upstream(db, downstream)).ToHashSet(StringComparer.Ordinal);
                 var active = db.UnfinishedJobs().Where(j => related.Contains(j.Pipeline)).ToList();
                 if (progress is not null) foreach (var j in active) progress.Report(ToJob(j));
                 var busy = active.Count > 0;
-                var derived = _store.Pfs.FindDerived(db, commit.Commit)
+                var derived = pfs.FindDerived(commit.Commit)
                     .Where(c => c.IsFinished && downstream.Contains(c.Repo))
                     .GroupBy(c => c.Repo).Select(g => g.OrderByDescending(c => c.Started).First()).ToList();
                 return (busy, derived);
@@ -85,35 +73,8 @@ public sealed partial class PpsService
         }
     }
 
-    private IReadOnlyList<CommitInfo> OrderByCascade(List<CommitInfo> commits) =>
+    private static IReadOnlyList<CommitInfo> OrderByCascade(List<CommitInfo> commits) =>
         commits.OrderBy(c => c.Provenance.Count).ThenBy(c => c.Repo, StringComparer.Ordinal).ToList();
-
-    /// <summary>Every pipeline that reads the repo, directly or through other pipelines.</summary>
-    private static HashSet<string> Downstream(LiteDatabase db, string repo)
-    {
-        var all = db.Pipelines().FindAll().ToList();
-        var result = new HashSet<string>(StringComparer.Ordinal);
-        var queue = new Queue<string>([repo]);
-        while (queue.TryDequeue(out var r))
-            foreach (var p in all.Where(p => p.Inputs.Any(i => i.StartsWith(r + "@", StringComparison.Ordinal))))
-                if (result.Add(p.Name)) queue.Enqueue(p.Name);
-        return result;
-    }
-
-    /// <summary>Every pipeline that the given pipelines read from, directly or transitively.</summary>
-    private static HashSet<string> Upstream(LiteDatabase db, IEnumerable<string> pipelines)
-    {
-        var byName = db.Pipelines().FindAll().ToDictionary(p => p.Name, StringComparer.Ordinal);
-        var result = new HashSet<string>(StringComparer.Ordinal);
-        var queue = new Queue<string>(pipelines);
-        while (queue.TryDequeue(out var name))
-        {
-            if (!byName.TryGetValue(name, out var p)) continue;
-            foreach (var input in p.Inputs.Select(i => i[..i.IndexOf('@')]))
-                if (byName.ContainsKey(input) && result.Add(input)) queue.Enqueue(input);
-        }
-        return result;
-    }
 
     public IReadOnlyList<DatumInfo> ListDatums(string jobId) => _meta.Read(db =>
     {
@@ -124,14 +85,12 @@ public sealed partial class PpsService
     /// <summary>The datums a spec would have now (a dry run: nothing is created).</summary>
     public IReadOnlyList<DatumInfo> PlanDatums(PipelineSpec spec) => _meta.Read(db =>
     {
-        ValidateInputs(db, spec);
-        var tree = PfsService.Tree(db);
-        var planned = DatumPlanner.Plan(spec, spec.Salt, tree, leaf =>
+        PipelineRegistry.ValidateInputs(db, pfs, spec);
+        var planned = pfs.ReadTree(tree => DatumPlanner.Plan(spec, spec.Salt, tree, leaf =>
         {
-            var head = db.Branches().FindById(BranchDoc.Key(leaf.Repo, leaf.Branch))?.Head;
-            var commit = head is null ? null : db.Commits().FindById(head);
-            return new InputHead(commit?.Id ?? "", commit?.Root);
-        });
+            var head = pfs.Head(leaf.Repo, leaf.Branch);
+            return new InputHead(head?.Id ?? "", head?.Root);
+        }));
         return planned.Select(d => new DatumInfo(d.Hash, null, spec.Name, DatumState.Pending, 0,
             d.Inputs.Select(i => new DatumInput(i.Name, i.Repo, i.Commit, i.Path)).ToList(), null, null, "")).ToList();
     });
@@ -146,7 +105,7 @@ public sealed partial class PpsService
         if (jobId is not null) filters.Add(Query.EQ("Job", RequireJob(db, jobId).Id));
         else if (pipeline is not null)
         {
-            RequirePipeline(db, pipeline);
+            PipelineRegistry.RequirePipeline(db, pipeline);
             filters.Add(Query.EQ("Pipeline", pipeline));
         }
         if (afterId is not null) filters.Add(Query.GT("_id", new ObjectId(afterId)));
@@ -168,9 +127,9 @@ public sealed partial class PpsService
     public PachDag GetDag() => _meta.Read(db =>
     {
         var pipelines = db.Pipelines().FindAll().ToDictionary(p => p.Name, StringComparer.Ordinal);
-        var nodes = db.Repos().FindAll().Select(r =>
+        var nodes = pfs.ListRepos().Select(r =>
         {
-            var head = db.Branches().FindById(BranchDoc.Key(r.Name, Names.DefaultBranch))?.Head;
+            var head = pfs.Head(r.Name, Names.DefaultBranch)?.Id;
             if (!pipelines.TryGetValue(r.Name, out var p)) return new DagNode(r.Name, DagNodeKind.Repo, null, head);
             var last = p.LastJob is null ? null : db.Jobs().FindById(p.LastJob);
             return new DagNode(r.Name, DagNodeKind.Pipeline, last is null ? null : last.State, head);
@@ -193,7 +152,7 @@ public sealed partial class PpsService
         throw PachException.NotFound("JobNotFound", $"There is no job '{id}'.", id);
     }
 
-    private static JobInfo ToJob(JobDoc j) => new(j.Id, j.Pipeline, j.PipelineVersion, j.OutputCommit, j.OutputBranch, j.State,
+    internal static JobInfo ToJob(JobDoc j) => new(j.Id, j.Pipeline, j.PipelineVersion, j.OutputCommit, j.OutputBranch, j.State,
         j.Reason, PfsService.Utc(j.Created), j.Started is null ? null : PfsService.Utc(j.Started.Value), j.Finished is null ? null : PfsService.Utc(j.Finished.Value),
         j.Total, j.Processed, j.Skipped, j.Failed, j.Recovered, j.Restarts, j.BytesDownloaded, j.BytesUploaded,
         j.Inputs.Select(i => new JobInput(i.Name, i.Repo, i.Branch, i.Commit)).ToList());

@@ -1,0 +1,130 @@
+using LiteDB;
+using PachPS.Engine.Metadata;
+
+namespace PachPS.Engine.Pfs;
+
+/// <summary>
+/// Reading a commit's tree: listings (a folder's children, a glob's matches, everything under a path), a file's
+/// versions, single files and differences between two commits. Runs inside the caller's unit of work.
+/// </summary>
+internal static class TreeQueries
+{
+    /// <summary>Files and directories at a commit: a folder's children, one file, or every node a glob matches.</summary>
+    public static IReadOnlyList<PachFileInfo> ListFiles(LiteDatabase db, string repo, string reference, string? pathOrGlob = null, bool recurse = false)
+    {
+        var commit = CommitResolver.Resolve(db, repo, reference);
+        var tree = PfsService.Tree(db);
+        var pattern = string.IsNullOrEmpty(pathOrGlob) ? "/" : pathOrGlob;
+        if (Glob.HasWildcards(pattern))
+        {
+            var glob = new Glob(pattern);
+            return Nodes(tree, commit.Root, "/").Where(n => glob.IsMatch(n.Path)).Select(n => ToFile(commit, n)).ToList();
+        }
+        var path = Names.NormalizePath(pattern, allowRoot: true);
+        if (path != "/" && tree.Get(commit.Root, path) is { } file) return [ToFile(commit, new Node(path, PachFileType.File, file.Content.Size, file.Content.Hash, file.Commit))];
+        var nodes = recurse
+            ? tree.Under(commit.Root, path).Select(e => new Node(e.Path, PachFileType.File, e.Content.Size, e.Content.Hash, e.Commit))
+            : Children(tree, commit.Root, path);
+        var list = nodes.Select(n => ToFile(commit, n)).ToList();
+        if (list.Count == 0 && path != "/") throw FileNotFound(repo, reference, path);
+        return list;
+    }
+
+    /// <summary>The versions of a file, newest first: each commit that wrote it.</summary>
+    public static IReadOnlyList<PachFileInfo> FileHistory(LiteDatabase db, string repo, string reference, string path)
+    {
+        var normalized = Names.NormalizePath(path);
+        var tree = PfsService.Tree(db);
+        var commit = CommitResolver.Resolve(db, repo, reference);
+        var result = new List<PachFileInfo>();
+        while (commit is not null && tree.Get(commit.Root, normalized) is { } entry)
+        {
+            var writer = entry.Commit == commit.Id ? commit : db.Commits().FindById(entry.Commit);
+            if (writer is null) break;
+            result.Add(ToFile(writer, new Node(normalized, PachFileType.File, entry.Content.Size, entry.Content.Hash, entry.Commit)));
+            commit = writer.Parent is null ? null : db.Commits().FindById(writer.Parent);
+        }
+        if (result.Count == 0) throw FileNotFound(repo, reference, normalized);
+        return result;
+    }
+
+    /// <summary>The files at or under a path; a path that names nothing (other than the root) is FileNotFound.</summary>
+    public static IReadOnlyList<TreeEntry> Entries(LiteDatabase db, string repo, string reference, string path = "/")
+    {
+        var commit = CommitResolver.Resolve(db, repo, reference);
+        var normalized = Names.NormalizePath(path, allowRoot: true);
+        var entries = PfsService.Tree(db).Under(commit.Root, normalized).ToList();
+        if (entries.Count == 0 && normalized != "/") throw FileNotFound(repo, reference, normalized);
+        return entries;
+    }
+
+    /// <summary>Differences from <paramref name="olderRef"/> (default: the parent) to <paramref name="reference"/>.</summary>
+    public static IReadOnlyList<DiffEntry> Diff(LiteDatabase db, string repo, string reference, string? olderRef = null, string? otherRepo = null)
+    {
+        var newer = CommitResolver.Resolve(db, repo, reference);
+        var older = olderRef is not null ? CommitResolver.Resolve(db, otherRepo ?? repo, olderRef) : newer.Parent is null ? null : db.Commits().FindById(newer.Parent);
+        return TreeDiff.Compare(PfsService.Tree(db), older?.Root, newer.Root).Select(d => d with { Repo = repo }).ToList();
+    }
+
+    /// <summary>A file or a directory (its size summed over what is under it) in a listing.</summary>
+    internal sealed record Node(string Path, PachFileType Type, long Size, string? Hash, string? Commit);
+
+    /// <summary>The direct children of a directory, with folders summed up.</summary>
+    private static IEnumerable<Node> Children(PathTree tree, string? root, string dir)
+    {
+        var prefixLength = dir == "/" ? 1 : dir.Length + 1;
+        Node? current = null;
+        foreach (var e in tree.Under(root, dir))
+        {
+            if (e.Path == dir) continue;
+            var slash = e.Path.IndexOf('/', prefixLength);
+            var node = slash < 0
+                ? new Node(e.Path, PachFileType.File, e.Content.Size, e.Content.Hash, e.Commit)
+                : new Node(e.Path[..slash], PachFileType.Directory, e.Content.Size, null, null);
+            if (current is not null && current.Type == PachFileType.Directory && node.Type == PachFileType.Directory && current.Path == node.Path)
+            {
+                current = current with { Size = current.Size + node.Size };
+                continue;
+            }
+            if (current is not null) yield return current;
+            current = node;
+        }
+        if (current is not null) yield return current;
+    }
+
+    /// <summary>Every file and directory node under a folder, in path order, directories with summed sizes.</summary>
+    internal static IEnumerable<Node> Nodes(PathTree tree, string? root, string dir)
+    {
+        var dirs = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var files = new List<Node>();
+        foreach (var e in tree.Under(root, dir))
+        {
+            files.Add(new Node(e.Path, PachFileType.File, e.Content.Size, e.Content.Hash, e.Commit));
+            for (var p = Names.Parent(e.Path); p.Length > 1; p = Names.Parent(p))
+                dirs[p] = dirs.GetValueOrDefault(p) + e.Content.Size;
+        }
+        return files.Concat(dirs.Select(d => new Node(d.Key, PachFileType.Directory, d.Value, null, null)))
+            .OrderBy(n => n.Path, StringComparer.Ordinal);
+    }
+
+    internal static PachException FileNotFound(string repo, string reference, string path) =>
+        PachException.NotFound("FileNotFound", $"There is no file or directory '{path}' in {repo}@{reference}.", $"{repo}@{reference}:{path}");
+
+    private static PachFileInfo ToFile(CommitDoc commit, Node n) =>
+        new(commit.Repo, commit.Branch, commit.Id, n.Path, n.Type, n.Size, n.Hash, n.Commit);
+
+    /// <summary>The file at a path, or PathIsDirectory / FileNotFound.</summary>
+    public static (CommitDoc Commit, TreeEntry Entry) FindFile(LiteDatabase db, string repo, string reference, string path)
+    {
+        var commit = CommitResolver.Resolve(db, repo, reference);
+        var tree = PfsService.Tree(db);
+        if (tree.Get(commit.Root, path) is { } entry) return (commit, entry);
+        throw tree.Under(commit.Root, path).Any()
+            ? PachException.Invalid("PathIsDirectory", $"'{path}' in {repo}@{reference} is a directory, not a file.", path)
+            : FileNotFound(repo, reference, path);
+    }
+
+    public static PachFileInfo ToFile(CommitDoc commit, TreeEntry entry) =>
+        ToFile(commit, new Node(entry.Path, PachFileType.File, entry.Content.Size, entry.Content.Hash, entry.Commit));
+
+}

@@ -1,0 +1,95 @@
+namespace PachPS.Engine.Pps;
+
+/// <summary>
+/// Runs one datum of a job to its outcome: up to datum_tries tries (unless the executor retries itself), each within
+/// datum_timeout, then err_cmd on failure; a success's output files are ingested and its folder readied for the next.
+/// </summary>
+internal sealed class DatumAttempt(JobContext context, ResultFlusher results, JobDoc job, PipelineSpec spec)
+{
+    public async Task<DatumOutcome> RunAsync(PlannedDatum datum, string folder, CancellationToken cancel)
+    {
+        var doc = NewRecord(job, datum);
+        var request = Request(context, job, spec, datum, folder) with
+        {
+            OnLog = line => results.Log(new LogDoc { Job = job.Id, Pipeline = job.Pipeline, Datum = datum.Hash, Time = line.Time, Stream = line.Stream, Message = line.Message }),
+        };
+        DatumResult? result = null;
+        if (context.Executor.RetriesItself)
+        {
+            result = await context.Executor.RunAsync(request, cancel);
+            doc.Attempts = result.Attempts;
+        }
+        else
+        {
+            for (var attempt = 1; attempt <= spec.DatumTries; attempt++)
+            {
+                doc.Attempts = attempt;
+                result = await RunWithTimeoutAsync(request, spec.DatumTimeout, cancel);
+                if (result.Success) break;
+            }
+        }
+        if (!result!.Success && spec.Transform.ErrCmd.Count > 0)
+        {
+            // err_cmd decides whether the failure is acceptable: exit 0 marks the datum recovered (no output; it is
+            // tried again in the next job).
+            var recovery = await RunWithTimeoutAsync(request with { Transform = spec.Transform with { Cmd = spec.Transform.ErrCmd, Stdin = spec.Transform.ErrStdin }, Tries = 1 },
+                spec.DatumTimeout, cancel);
+            if (recovery.Success)
+            {
+                StateMachines.MoveTo(doc, DatumState.Recovered, "recovered by err_cmd after: " + result.Reason);
+                WorkFolders.TryDelete(request.WorkFolder);
+                return new DatumOutcome(doc, [], result.BytesDownloaded, 0);
+            }
+        }
+        if (!result.Success)
+        {
+            StateMachines.MoveTo(doc, DatumState.Failed, result.Reason);
+            WorkFolders.TryDelete(request.WorkFolder);
+            return new DatumOutcome(doc, [], result.BytesDownloaded, 0);
+        }
+        var outputs = results.Ingest(result.OutputFolder);
+        WorkFolders.ClearDatumFolder(request, result.OutputFolder, outputs);
+        StateMachines.MoveTo(doc, DatumState.Success);
+        return new DatumOutcome(doc, outputs, result.BytesDownloaded, outputs.Sum(o => o.Content.Size));
+    }
+
+    /// <summary>The record of a datum this run starts.</summary>
+    public static DatumDoc NewRecord(JobDoc job, PlannedDatum datum) => new()
+    {
+        Id = DatumDoc.Key(job.Id, datum.Hash), Job = job.Id, Pipeline = job.Pipeline, Hash = datum.Hash, Inputs = InputDocs(datum),
+        Started = DateTime.UtcNow, SourceJob = job.Id,
+    };
+
+    public static List<DatumInputDoc> InputDocs(PlannedDatum d) =>
+        d.Inputs.Select(i => new DatumInputDoc { Name = i.Name, Repo = i.Repo, Commit = i.Commit, Path = i.Path }).ToList();
+
+    /// <summary>The executor's view of a datum: its inputs as content it reads through the store's reader.</summary>
+    public static DatumRequest Request(JobContext context, JobDoc job, PipelineSpec spec, PlannedDatum datum, string workFolder) =>
+        new(job.Id, datum.Hash, job.Pipeline, job.OutputCommit, spec.Transform,
+            datum.Inputs.Select(i => new DatumMount(i.Name, i.Repo, i.Commit, i.Path,
+                i.Files.Select(f => new DatumFile(f.Path, f.Content)).ToList())).ToList(),
+            workFolder)
+        {
+            Reader = context.Pfs.Reader, Env = datum.Env, Tries = spec.DatumTries, Timeout = spec.DatumTimeout, Pod = spec.Pod, Closing = context.Closing,
+        };
+
+    /// <summary>A timeout as specs write it: 90s, 5m, 2h.</summary>
+    public static string Describe(TimeSpan span) =>
+        span.TotalHours >= 1 && span.TotalHours == Math.Floor(span.TotalHours) ? $"{span.TotalHours}h"
+        : span.TotalMinutes >= 1 && span.TotalMinutes == Math.Floor(span.TotalMinutes) ? $"{span.TotalMinutes}m"
+        : $"{span.TotalSeconds}s";
+
+    /// <summary>Runs one try; past <paramref name="timeout"/> the process tree is killed and the try fails saying so.</summary>
+    private async Task<DatumResult> RunWithTimeoutAsync(DatumRequest request, TimeSpan? timeout, CancellationToken cancel)
+    {
+        if (timeout is null) return await context.Executor.RunAsync(request, cancel);
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        timer.CancelAfter(timeout.Value);
+        try { return await context.Executor.RunAsync(request, timer.Token); }
+        catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+        {
+            return new DatumResult(false, -1, $"datum_timeout {Describe(timeout.Value)} exceeded: the process was killed",
+                Path.Combine(request.WorkFolder, "pfs", "out"), 0, []);
+        }
+    }
+}

@@ -1,0 +1,67 @@
+using System.Threading.Channels;
+
+namespace PachPS.Engine.Pps;
+
+/// <summary>
+/// The datums of a running job still to run: workers take from it, and Restart-PachDatum may put datums back while
+/// the job runs. It completes when the last outstanding datum is done; after that it takes no more.
+/// </summary>
+internal sealed class DatumQueue(string jobId)
+{
+    private readonly Channel<PlannedDatum> _work = Channel.CreateUnbounded<PlannedDatum>();
+    private readonly HashSet<string> _running = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _rerun = new(StringComparer.Ordinal);
+    private Dictionary<string, PlannedDatum> _planned = [];
+    private int _outstanding;
+
+    /// <summary>Queues <paramref name="pending"/>; any datum of <paramref name="planned"/> may be restarted later.</summary>
+    public void Fill(IReadOnlyList<PlannedDatum> planned, IReadOnlyList<PlannedDatum> pending)
+    {
+        _planned = planned.ToDictionary(d => d.Hash, StringComparer.Ordinal);
+        _outstanding = pending.Count;
+        foreach (var datum in pending) _work.Writer.TryWrite(datum);
+        if (pending.Count == 0) _work.Writer.TryComplete();
+    }
+
+    public IAsyncEnumerable<PlannedDatum> ReadAllAsync(CancellationToken cancel) => _work.Reader.ReadAllAsync(cancel);
+
+    public void Started(string hash)
+    {
+        lock (_running) _running.Add(hash);
+    }
+
+    public void Done(string hash)
+    {
+        lock (_running) _running.Remove(hash);
+        if (Interlocked.Decrement(ref _outstanding) == 0) _work.Writer.TryComplete();
+    }
+
+    /// <summary>
+    /// Puts datums back in the queue (Restart-PachDatum). Returns the ids it restarted; a datum that is running or
+    /// already queued again is left alone.
+    /// </summary>
+    public IReadOnlyList<string> Restart(IEnumerable<string> idPrefixes)
+    {
+        var restarted = new List<string>();
+        foreach (var prefix in idPrefixes)
+        {
+            var matches = _planned.Keys.Where(h => h.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+            if (matches.Count != 1)
+                throw PachException.NotFound("DatumNotFound", matches.Count == 0 ? $"Job {Ids.Short(jobId)} has no datum '{prefix}'." : $"'{prefix}' matches more than one datum.", prefix);
+            var hash = matches[0];
+            lock (_running)
+            {
+                if (_running.Contains(hash) || _rerun.Contains(hash)) continue;
+                // Only while the queue is open: a job that has run its last datum is finishing and takes no more.
+                if (Interlocked.Increment(ref _outstanding) == 1 || !_work.Writer.TryWrite(_planned[hash]))
+                {
+                    Interlocked.Decrement(ref _outstanding);
+                    throw PachException.State("JobFinishing", $"Job {Ids.Short(jobId)} has run all its datums and is finishing; rerun it with Update-PachPipeline -Reprocess.", jobId);
+                }
+                _rerun.Add(hash);
+            }
+            restarted.Add(hash);
+        }
+        return restarted;
+    }
+}

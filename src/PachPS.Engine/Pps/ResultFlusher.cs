@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using PachPS.Engine.Metadata;
+using PachPS.Engine.Pfs;
+using PachPS.Engine.Storage;
+
+namespace PachPS.Engine.Pps;
+
+/// <summary>A finished datum, not yet durable: its record, the files it wrote and the bytes it moved.</summary>
+internal sealed record DatumOutcome(DatumDoc Doc, IReadOnlyList<TreeEntry> Outputs, long Downloaded, long Uploaded);
+
+/// <summary>
+/// Makes a running job's results durable in small batches, so a resumed job redoes at most the last batch: output
+/// content is written as datums finish; each flush stores that content first, then the datums' records, the job's
+/// counters and the log lines gathered so far, in one transaction.
+/// </summary>
+internal sealed class ResultFlusher(MetadataStore meta, PfsService pfs, string jobId)
+{
+    /// <summary>How often finished datums and log lines are made durable while a job runs.</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(300);
+
+    private readonly List<DatumOutcome> _batch = [];
+    // Log lines as the processes write them; each flush stores them, so Get-PachLog -Follow sees a running datum.
+    private readonly ConcurrentQueue<LogDoc> _logs = new();
+    private readonly object _writerGate = new();
+    private readonly ContentWriter _writer = pfs.BeginWrite();
+    // Datums whose results are already in the store in this run (a restarted datum's new result replaces its earlier one).
+    private readonly HashSet<string> _flushed = new(StringComparer.Ordinal);
+
+    /// <summary>Writes every file a datum left in its output folder as content; the paths are relative to that folder.</summary>
+    public List<TreeEntry> Ingest(string folder)
+    {
+        var outputs = new List<TreeEntry>();
+        foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var path = "/" + Path.GetRelativePath(folder, file).Replace(Path.DirectorySeparatorChar, '/');
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+            FileContent content;
+            lock (_writerGate) content = _writer.Write(stream);
+            outputs.Add(new TreeEntry(path, content, ""));
+        }
+        return outputs;
+    }
+
+    public void Record(DatumOutcome outcome)
+    {
+        lock (_batch) _batch.Add(outcome);
+    }
+
+    public void Log(LogDoc line) => _logs.Enqueue(line);
+
+    /// <summary>Makes what finished since the last flush durable. Returns whether the job was killed meanwhile.</summary>
+    public bool Flush()
+    {
+        List<DatumOutcome> batch;
+        lock (_batch)
+        {
+            batch = [.. _batch];
+            _batch.Clear();
+        }
+        var lines = new List<LogDoc>();
+        while (_logs.TryDequeue(out var line)) lines.Add(line);
+        if (batch.Count == 0 && lines.Count == 0) return false;
+        List<(DatumOutcome Outcome, byte[]? Encoded)> resolved;
+        lock (_writerGate)
+        {
+            _writer.Flush();
+            resolved = batch.Select(o => (o, o.Doc.State == DatumState.Success
+                ? TreeCodec.EncodeFiles(o.Outputs.Select(e => e with { Content = _writer.Resolve(e.Content) }).ToList())
+                : null)).ToList();
+        }
+        return meta.Write(db =>
+        {
+            pfs.RecordPackedChunks(_writer.NewPackedChunks);
+            var job = db.Jobs().FindById(jobId);
+            foreach (var (outcome, encoded) in resolved)
+            {
+                // A restarted datum replaces its earlier result: take that one out of the counters first.
+                if (!_flushed.Add(outcome.Doc.Hash) && db.Datums().FindById(outcome.Doc.Id) is { } earlier) Count(job, earlier.State, -1);
+                outcome.Doc.Outputs = encoded;
+                db.Datums().Upsert(outcome.Doc);
+                Count(job, outcome.Doc.State, +1);
+                job.BytesDownloaded += outcome.Downloaded;
+                job.BytesUploaded += outcome.Uploaded;
+            }
+            if (lines.Count > 0) db.Logs().InsertBulk(lines);
+            db.Jobs().Update(job);
+            return job.State == JobState.Killed;
+        });
+    }
+
+    private static void Count(JobDoc job, DatumState state, int delta)
+    {
+        switch (state)
+        {
+            case DatumState.Success: job.Processed += delta; break;
+            case DatumState.Skipped: job.Skipped += delta; break;
+            case DatumState.Recovered: job.Recovered += delta; break;
+            case DatumState.Failed: job.Failed += delta; break;
+        }
+    }
+}
