@@ -57,7 +57,7 @@ public sealed class KubernetesTests : IAsyncLifetime
     public void TheJobCarriesTheDatumAndNoCredential()
     {
         var request = Request();
-        var manifest = DatumJob.Manifest(request, key => new Uri("http://s3.test/" + key + "?X-Amz-Signature=abc"));
+        var manifest = DatumManifest.For(request, key => new Uri("http://s3.test/" + key + "?X-Amz-Signature=abc"));
         var job = DatumJob.Build(request, "curl:1", manifest, null, new Uri("http://s3.test/out.tar?X-Amz-Signature=put"));
         Assert.Equal(DatumJob.Name(request.JobId, request.DatumId), job.Metadata.Name);
         Assert.Equal(2, job.Spec.BackoffLimit);
@@ -90,7 +90,7 @@ public sealed class KubernetesTests : IAsyncLifetime
     public void ABatchJobCarriesEveryDatumAndServesThemOneByOne()
     {
         var batch = new[] { Request("aaaaaaaaaaaaaaaa0001"), Request("bbbbbbbbbbbbbbbb0002") };
-        var manifest = DatumJob.BatchManifest(batch, key => new Uri("http://s3.test/" + key));
+        var manifest = DatumManifest.ForBatch(batch, key => new Uri("http://s3.test/" + key));
         var lines = manifest.TrimEnd('\n').Split('\n');
         Assert.Contains("t\t.pachps/ids/1\tbbbbbbbbbbbbbbbb0002", lines);
         Assert.Contains("t\t.pachps/envs/0\tin='/pfs/in/a.txt'", lines);
@@ -203,7 +203,7 @@ public sealed class KubernetesTests : IAsyncLifetime
         }
         _objects.Put("k8s/x/out.tar", tar.ToArray());
         var folder = Directory.CreateDirectory(Path.Combine(_work, "extract")).FullName;
-        await _executor.ExtractAsync("k8s/x/out.tar", folder, CancellationToken.None);
+        await TarExtractor.ExtractAsync(_objects, "k8s/x/out.tar", folder, CancellationToken.None);
         Assert.Equal(["ok.txt"], Directory.EnumerateFileSystemEntries(folder).Select(Path.GetFileName));
         Assert.Equal("fine", File.ReadAllText(Path.Combine(folder, "ok.txt")));
         Assert.False(File.Exists(Path.Combine(_work, "escape.txt")));

@@ -1,18 +1,16 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
 using PachPS.Engine.Pps;
-using PachPS.Engine.Storage;
-
 
 namespace PachPS.Engine.Execution.Kubernetes;
 
 /// <summary>
 /// The Kubernetes Job that runs one datum. Its pod shares an emptyDir at /pfs between three containers:
-/// init container "fetch" downloads the inputs through presigned GET URLs (listed in a manifest), init container
-/// "transform" runs the pipeline's image and command, and container "upload" tars /pfs/out and PUTs it through a
-/// presigned URL. The scripts are fixed text: user values reach them only as environment variables and arguments.
+/// init container "fetch" downloads the inputs through presigned GET URLs (listed in a <see cref="DatumManifest"/>),
+/// init container "transform" runs the pipeline's image and command, and container "upload" tars /pfs/out and PUTs it
+/// through a presigned URL. The scripts are fixed text: user values reach them only as environment variables and
+/// arguments.
 /// </summary>
 public static class DatumJob
 {
@@ -25,7 +23,7 @@ public static class DatumJob
     public const string TransformContainer = "transform";
     public const string UploadContainer = "upload";
 
-    /// <summary>Fetch: the manifest (inline or from a URL), then each line: d (folder), f (empty file), c (append a byte range).</summary>
+    /// <summary>Fetch: the manifest (inline or from a URL), then each of its lines (see <see cref="DatumManifest"/>).</summary>
     internal const string FetchScript = """
         set -eu
         mkdir -p /pfs/out /pfs/.pachps
@@ -114,55 +112,6 @@ public static class DatumJob
 
     /// <summary>Where the datum's staging objects live in the content store.</summary>
     public static string StagingPrefix(string jobId, string datumId) => $"k8s/{jobId}/{datumId}/";
-
-    /// <summary>
-    /// The manifest of a datum's inputs: one line per folder, file and chunk, tab-separated, with a presigned URL and a
-    /// byte range for every chunk (small chunks are ranges of a pack object).
-    /// </summary>
-    public static string Manifest(DatumRequest request, Func<string, Uri> presignGet)
-    {
-        var text = new StringBuilder();
-        AppendInputs(text, request, "", new Dictionary<string, Uri>(StringComparer.Ordinal), presignGet);
-        return text.ToString();
-    }
-
-    /// <summary>
-    /// The manifest of a batch: each datum's inputs under .pachps/datums/&lt;n&gt;/, its id in .pachps/ids/&lt;n&gt; and its
-    /// variables (KEY='value' lines, as the batching protocol's env file) in .pachps/envs/&lt;n&gt;.
-    /// </summary>
-    public static string BatchManifest(IReadOnlyList<DatumRequest> batch, Func<string, Uri> presignGet)
-    {
-        var text = new StringBuilder();
-        var urls = new Dictionary<string, Uri>(StringComparer.Ordinal);
-        for (var n = 0; n < batch.Count; n++)
-        {
-            text.Append("t\t.pachps/ids/").Append(n).Append('\t').Append(batch[n].DatumId).Append('\n');
-            foreach (var (key, value) in LocalProcessExecutor.DatumEnvironment(batch[n], "/pfs"))
-                text.Append("t\t.pachps/envs/").Append(n).Append('\t').Append(key).Append("='").Append(value.Replace("'", "'\\''")).Append("'\n");
-            AppendInputs(text, batch[n], $".pachps/datums/{n}/", urls, presignGet);
-        }
-        return text.ToString();
-    }
-
-    private static void AppendInputs(StringBuilder text, DatumRequest request, string prefix, Dictionary<string, Uri> urls, Func<string, Uri> presignGet)
-    {
-        foreach (var input in request.Inputs)
-        {
-            text.Append("d\t").Append(prefix).Append(input.Name).Append('\n');
-            foreach (var file in input.Files)
-            {
-                var path = prefix + input.Name + file.Path;
-                text.Append("f\t").Append(path).Append('\n');
-                var content = file.Content;
-                foreach (var chunk in content.Chunks)
-                {
-                    if (!urls.TryGetValue(chunk.Object, out var url)) urls[chunk.Object] = url = presignGet(chunk.Object);
-                    text.Append("c\t").Append(path).Append('\t').Append(chunk.Offset).Append('-').Append(chunk.Offset + chunk.Length - 1)
-                        .Append('\t').Append(url.AbsoluteUri).Append('\n');
-                }
-            }
-        }
-    }
 
     /// <summary>
     /// The Job for a datum, or with <paramref name="batch"/> for a batch of datums (one worker serving them in turn;

@@ -1,11 +1,8 @@
-using System.Formats.Tar;
 using System.Net;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
-using PachPS.Engine.Storage;
-
 using PachPS.Engine.Pps;
+using PachPS.Engine.Storage;
 
 namespace PachPS.Engine.Execution.Kubernetes;
 
@@ -73,7 +70,7 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
         var staging = DatumJob.StagingPrefix(request.JobId, request.DatumId);
         var outFolder = Path.Combine(request.WorkFolder, "pfs", "out");
         var downloaded = Downloaded(request);
-        var (manifest, manifestUrl) = Stage(staging, DatumJob.Manifest(request, PresignGet));
+        var (manifest, manifestUrl) = Stage(staging, DatumManifest.For(request, PresignGet));
         var job = DatumJob.Build(request, _image, manifest, manifestUrl, _presigner.Presign(staging + "out.tar", put: true, UrlLifetime));
         var (finished, logs) = await SubmitAsync(job, request.OnLog, request.Closing, cancel);
         var attempts = Math.Max(1, (finished?.Status?.Failed ?? 0) + (finished?.Status?.Succeeded ?? 0));
@@ -85,7 +82,7 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
                 return new DatumResult(false, exit, reason + LocalProcessExecutor.StderrTail(logs, merged: true), outFolder, downloaded, logs) { Attempts = attempts };
             }
             Directory.CreateDirectory(outFolder);
-            await ExtractAsync(staging + "out.tar", outFolder, cancel);
+            await TarExtractor.ExtractAsync(_objects, staging + "out.tar", outFolder, cancel);
             return new DatumResult(true, 0, "", outFolder, downloaded, logs) { Attempts = attempts };
         }
         finally { await CleanUpAsync(name, staging); }
@@ -104,7 +101,7 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
         var first = batch[0];
         var name = DatumJob.BatchName(first.JobId, first.DatumId);
         var staging = DatumJob.StagingPrefix(first.JobId, "b" + first.DatumId);
-        var (manifest, manifestUrl) = Stage(staging, DatumJob.BatchManifest(batch, PresignGet));
+        var (manifest, manifestUrl) = Stage(staging, DatumManifest.ForBatch(batch, PresignGet));
         var job = DatumJob.Build(first, _image, manifest, manifestUrl, _presigner.Presign(staging + "out.tar", put: true, UrlLifetime), batch);
         // A batch Job left from an earlier session holds other datums now: it goes before this one is submitted.
         await DeleteAsync(name);
@@ -126,7 +123,7 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
             var result = Path.Combine(workFolder, "result");
             if (Directory.Exists(result)) Directory.Delete(result, recursive: true);
             Directory.CreateDirectory(result);
-            await ExtractAsync(staging + "out.tar", result, cancel);
+            await TarExtractor.ExtractAsync(_objects, staging + "out.tar", result, cancel);
             var status = File.ReadAllLines(Path.Combine(result, "status")).Select(l => l.Split(' ')).Where(p => p.Length >= 2)
                 .ToDictionary(p => int.Parse(p[0], System.Globalization.CultureInfo.InvariantCulture), p => p);
             for (var n = 0; n < batch.Count; n++)
@@ -136,7 +133,7 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
                 else
                 {
                     var code = line.Length > 2 && int.TryParse(line[2], out var c) ? c : -1;
-                    var tail = LocalProcessExecutor.StderrTail(DatumLines(logs, batch[n].DatumId), merged: true);
+                    var tail = LocalProcessExecutor.StderrTail(PodLogFollower.DatumLines(logs, batch[n].DatumId), merged: true);
                     source.Complete(batch[n], new DatumResult(false, code, $"exit code {code}" + tail, "", Downloaded(batch[n]), []));
                 }
             }
@@ -145,17 +142,6 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
     }
 
     private static long Downloaded(DatumRequest datum) => datum.Inputs.Sum(i => i.Files.Sum(f => f.Size));
-
-    /// <summary>A batch's log lines that belong to one datum (between its marker and the next).</summary>
-    private static IEnumerable<ExecutionLog> DatumLines(IEnumerable<ExecutionLog> logs, string datumId)
-    {
-        var mine = false;
-        foreach (var line in logs)
-        {
-            if (line.Message.StartsWith(DatumJob.DatumMarker, StringComparison.Ordinal)) mine = line.Message[DatumJob.DatumMarker.Length..] == datumId;
-            else if (mine) yield return line;
-        }
-    }
 
     private Uri PresignGet(string key) => _presigner.Presign(key, put: false, UrlLifetime);
 
@@ -175,14 +161,14 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
     private async Task<(V1Job? Finished, List<ExecutionLog> Logs)> SubmitAsync(V1Job job, Action<ExecutionLog>? onLog, CancellationToken closing, CancellationToken cancel)
     {
         var name = job.Metadata.Name;
-        var logs = new PodLogs(onLog);
+        var logs = new PodLogFollower(_client, Namespace, name, onLog);
         using var stopFollowing = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         Task? following = null;
         V1Job? finished;
         try
         {
-            await Call(() => _client.BatchV1.CreateNamespacedJobAsync(job, Namespace, cancellationToken: cancel), HttpStatusCode.Conflict);
-            following = FollowLogsAsync(name, logs, stopFollowing.Token);
+            await _client.CallAsync(Namespace, () => _client.BatchV1.CreateNamespacedJobAsync(job, Namespace, cancellationToken: cancel), HttpStatusCode.Conflict);
+            following = logs.FollowAsync(stopFollowing.Token);
             finished = await _watcher.WaitFinishedAsync(name, cancel);
         }
         catch (OperationCanceledException)
@@ -198,76 +184,8 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
             if (following is not null) await following;
         }
         // Whatever following missed (a server that does not stream, a pod that ended quickly) is read now.
-        await ReadLogsAsync(name, logs);
+        await logs.ReadAsync();
         return (finished, logs.All);
-    }
-
-    /// <summary>The transform container's lines per pod, each passed on once however often the log is read.</summary>
-    private sealed class PodLogs(Action<ExecutionLog>? onLog)
-    {
-        private readonly Dictionary<string, int> _seen = new(StringComparer.Ordinal);
-        private readonly List<ExecutionLog> _all = [];
-
-        public List<ExecutionLog> All
-        {
-            get { lock (_all) return [.. _all]; }
-        }
-
-        /// <summary>Line <paramref name="index"/> of a pod's log: new lines are kept and passed on, known ones skipped.</summary>
-        public void Line(string pod, int index, string text)
-        {
-            ExecutionLog entry;
-            lock (_all)
-            {
-                if (_seen.GetValueOrDefault(pod) > index) return;
-                _seen[pod] = index + 1;
-                entry = Parse(text);
-                _all.Add(entry);
-            }
-            onLog?.Invoke(entry);
-        }
-
-        private static ExecutionLog Parse(string line)
-        {
-            // "<RFC 3339 time> <text>"; the server's nanoseconds are more digits than DateTime parses.
-            var space = line.IndexOf(' ');
-            if (space > 0)
-            {
-                var stamp = line[..space];
-                var dot = stamp.IndexOf('.');
-                if (dot > 0 && stamp.EndsWith('Z') && stamp.Length - dot > 9) stamp = stamp[..(dot + 8)] + "Z";
-                if (DateTime.TryParse(stamp, null, System.Globalization.DateTimeStyles.AdjustToUniversal, out var time))
-                    return new ExecutionLog(time, "stdout", line[(space + 1)..]);
-            }
-            return new ExecutionLog(DateTime.UtcNow, "stdout", line);
-        }
-    }
-
-    /// <summary>Streams the transform container's log of each pod of the Job once it has started, until stopped.</summary>
-    private async Task FollowLogsAsync(string job, PodLogs logs, CancellationToken stop)
-    {
-        var followed = new HashSet<string>(StringComparer.Ordinal);
-        try
-        {
-            while (!stop.IsCancellationRequested)
-            {
-                var pods = await _client.CoreV1.ListNamespacedPodAsync(Namespace, labelSelector: $"job-name={job}", cancellationToken: stop);
-                foreach (var pod in pods.Items.OrderBy(p => p.Metadata.CreationTimestamp))
-                {
-                    var transform = pod.Status?.InitContainerStatuses?.FirstOrDefault(c => c.Name == DatumJob.TransformContainer);
-                    if (followed.Contains(pod.Metadata.Name) || transform?.State?.Running is null && transform?.State?.Terminated is null) continue;
-                    followed.Add(pod.Metadata.Name);
-                    using var response = await _client.CoreV1.ReadNamespacedPodLogWithHttpMessagesAsync(pod.Metadata.Name, Namespace,
-                        container: DatumJob.TransformContainer, follow: true, timestamps: true, cancellationToken: stop);
-                    using var reader = new StreamReader(response.Body);
-                    var index = 0;
-                    while (await reader.ReadLineAsync(stop) is { } line) logs.Line(pod.Metadata.Name, index++, line);
-                }
-                await Task.Delay(500, stop);
-            }
-        }
-        catch (OperationCanceledException) { }
-        catch (Exception ex) when (ex is HttpOperationException or HttpRequestException or IOException) { /* read in full at the end */ }
     }
 
     private static bool IsComplete(V1Job? job) => job?.Status?.Conditions?.Any(c => c.Type == "Complete" && c.Status == "True") == true;
@@ -283,80 +201,22 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
         return (exit ?? -1, reason);
     }
 
-    /// <summary>
-    /// Unpacks what a pod uploaded: regular files and folders only, each inside <paramref name="folder"/>. A symbolic or
-    /// hard link would make the ingest read a file of this machine, so links (and devices) are left out.
-    /// </summary>
-    internal async Task ExtractAsync(string key, string folder, CancellationToken cancel)
-    {
-        var root = Path.GetFullPath(folder) + Path.DirectorySeparatorChar;
-        using var stream = new MemoryStream(_objects.Get(key), writable: false);
-        using var reader = new TarReader(stream);
-        while (await reader.GetNextEntryAsync(copyData: false, cancel) is { } entry)
-        {
-            var target = Path.GetFullPath(Path.Combine(root, entry.Name));
-            if (!target.StartsWith(root, StringComparison.Ordinal) && target + Path.DirectorySeparatorChar != root) continue;
-            switch (entry.EntryType)
-            {
-                case TarEntryType.Directory:
-                    Directory.CreateDirectory(target);
-                    break;
-                case TarEntryType.RegularFile or TarEntryType.V7RegularFile:
-                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                    await entry.ExtractToFileAsync(target, overwrite: true, cancel);
-                    break;
-            }
-        }
-    }
-
     private async Task CleanUpAsync(string name, string staging)
     {
         await DeleteAsync(name);
         foreach (var key in _objects.List(staging).ToList()) _objects.Delete(key);
     }
 
-    /// <summary>The transform container's log of every pod the Job ran, oldest pod first, with the server's timestamps.</summary>
-    private async Task ReadLogsAsync(string job, PodLogs logs)
-    {
-        var pods = await Call(() => _client.CoreV1.ListNamespacedPodAsync(Namespace, labelSelector: $"job-name={job}"), HttpStatusCode.NotFound);
-        foreach (var pod in (pods?.Items ?? []).OrderBy(p => p.Metadata.CreationTimestamp))
-        {
-            Stream log;
-            try { log = await _client.CoreV1.ReadNamespacedPodLogAsync(pod.Metadata.Name, Namespace, container: DatumJob.TransformContainer, timestamps: true); }
-            catch (HttpOperationException) { continue; } // a pod that never started its transform has no log
-            using var reader = new StreamReader(log);
-            var index = 0;
-            while (await reader.ReadLineAsync() is { } line) logs.Line(pod.Metadata.Name, index++, line);
-        }
-    }
-
     private async Task<int?> TransformExitCodeAsync(string job)
     {
-        var pods = await Call(() => _client.CoreV1.ListNamespacedPodAsync(Namespace, labelSelector: $"job-name={job}"), HttpStatusCode.NotFound);
+        var pods = await _client.CallAsync(Namespace, () => _client.CoreV1.ListNamespacedPodAsync(Namespace, labelSelector: $"job-name={job}"), HttpStatusCode.NotFound);
         return pods?.Items.OrderBy(p => p.Metadata.CreationTimestamp).LastOrDefault()?.Status?.InitContainerStatuses?
             .FirstOrDefault(s => s.Name == DatumJob.TransformContainer)?.State?.Terminated?.ExitCode;
     }
 
     /// <summary>Deletes a Job and (through the garbage collector) its pods; a Job already gone is fine.</summary>
     private Task DeleteAsync(string name) =>
-        Call(() => _client.BatchV1.DeleteNamespacedJobAsync(name, Namespace, propagationPolicy: "Background"), HttpStatusCode.NotFound);
-
-    /// <summary>Calls the API server; <paramref name="tolerated"/> (409 on create, 404 on delete) is not an error.</summary>
-    private async Task<T?> Call<T>(Func<Task<T>> call, HttpStatusCode tolerated) where T : class
-    {
-        try { return await call(); }
-        catch (HttpOperationException ex) when (ex.Response.StatusCode == tolerated) { return null; }
-        catch (HttpOperationException ex)
-        {
-            throw new PachException("KubernetesRequestFailed", PachErrorKind.ResourceUnavailable,
-                $"The Kubernetes API server refused a request ({(int)ex.Response.StatusCode}): {ex.Response.Content}", Namespace, ex);
-        }
-        catch (HttpRequestException ex)
-        {
-            throw new PachException("KubernetesUnavailable", PachErrorKind.ResourceUnavailable,
-                $"The Kubernetes API server at {_client.BaseUri} cannot be reached: {ex.Message}", Namespace, ex);
-        }
-    }
+        _client.CallAsync(Namespace, () => _client.BatchV1.DeleteNamespacedJobAsync(name, Namespace, propagationPolicy: "Background"), HttpStatusCode.NotFound);
 
     public void Dispose()
     {
