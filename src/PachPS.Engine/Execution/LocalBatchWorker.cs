@@ -43,10 +43,10 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
 
         DatumRequest? current = null;
         long downloaded = 0;
-        var logs = new List<ExecutionLog>();
+        var tail = new LogTail();
         void Log(ExecutionLog line)
         {
-            lock (logs) logs.Add(line);
+            tail.Add(line);
             onLog?.Invoke(line);
         }
 
@@ -74,7 +74,7 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
                     Reply(response, "done");
                     continue;
                 }
-                lock (logs) logs.Clear();
+                tail.Clear();
                 downloaded = Materialize(current, pfs, cancel);
                 BatchProtocol.WriteEnvironment(envPath, DatumEnvironment(current, pfs));
                 Reply(response, "datum " + current.DatumId);
@@ -94,13 +94,11 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
         if (code == 0 || transform.AcceptReturnCode.Contains(code)) source.Complete(current, Success(pfs, downloaded));
         else
         {
-            List<ExecutionLog> snapshot;
-            lock (logs) snapshot = [.. logs];
-            source.Complete(current, new DatumResult(false, code, $"exit code {code} (batch worker)" + StderrTail(snapshot), Path.Combine(pfs, "out"), downloaded, snapshot));
+            source.Complete(current, new DatumResult(false, code, $"exit code {code} (batch worker)" + tail, Path.Combine(pfs, "out"), downloaded));
         }
     }
 
-    private static DatumResult Success(string pfs, long downloaded) => new(true, 0, "", Path.Combine(pfs, "out"), downloaded, []);
+    private static DatumResult Success(string pfs, long downloaded) => new(true, 0, "", Path.Combine(pfs, "out"), downloaded);
 
     private static void Reply(FileStream response, string line)
     {

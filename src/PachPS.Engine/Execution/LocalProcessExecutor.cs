@@ -33,24 +33,24 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
         foreach (var (k, v) in DatumEnvironment(request, pfs)) env[k] = v;
         var command = Command(t, Rewrite, env, request.WorkFolder) with { BaseEnvironment = JobEnvironment(request.JobId) };
 
-        var logs = new List<ExecutionLog>();
+        var tail = new LogTail();
         int code;
         try
         {
             code = ChildProcess.Run(command, (stream, line) =>
             {
                 var entry = new ExecutionLog(DateTime.UtcNow, stream, line);
-                lock (logs) logs.Add(entry);
+                tail.Add(entry);
                 request.OnLog?.Invoke(entry);
             }, cancel);
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
-            return new DatumResult(false, -1, $"cannot start '{command.FileName}': {ex.Message}", outDir, downloaded, logs);
+            return new DatumResult(false, -1, $"cannot start '{command.FileName}': {ex.Message}", outDir, downloaded);
         }
         var ok = code == 0 || t.AcceptReturnCode.Contains(code);
-        var reason = ok ? "" : $"exit code {code}" + StderrTail(logs);
-        return new DatumResult(ok, code, reason, outDir, downloaded, logs);
+        var reason = ok ? "" : $"exit code {code}" + tail;
+        return new DatumResult(ok, code, reason, outDir, downloaded);
     }
 
     /// <summary>The transform's command: cmd as argv, the stdin lines, working_dir (else the work folder), with /pfs/ rewritten.</summary>
@@ -145,12 +145,5 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
         return ResolvedCommands.GetOrAdd(command, c =>
             (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
                 .Select(dir => Path.Combine(dir, c)).FirstOrDefault(File.Exists) ?? c);
-    }
-
-    /// <summary>The last lines of stderr (of every stream, when they are merged, as Kubernetes does) for a failure reason.</summary>
-    internal static string StderrTail(IEnumerable<ExecutionLog> logs, bool merged = false)
-    {
-        var tail = logs.Where(l => merged || l.Stream == "stderr").TakeLast(5).Select(l => l.Message).ToList();
-        return tail.Count == 0 ? "" : ": " + string.Join(" | ", tail);
     }
 }

@@ -11,6 +11,9 @@ public sealed class MetadataStore : IDisposable
 {
     public const int SchemaVersion = 1;
     private static readonly TimeSpan LockTimeout = TimeSpan.FromMinutes(2);
+
+    /// <summary>Waits between tries to open a database another process holds: from 1 ms, doubling, at most this many ms.</summary>
+    private const int MaxLockRetryMilliseconds = 50;
     // LiteDB's global mapper trims strings and stores "" as null; PachPS wants values back exactly as written.
     // One mapper per store: a BsonMapper builds its type maps lazily and is not safe to share between threads,
     // while everything this store does with the database runs under _gate.
@@ -137,7 +140,7 @@ public sealed class MetadataStore : IDisposable
             catch (IOException) when (DateTime.UtcNow < deadline)
             {
                 Thread.Sleep(delay);
-                delay = Math.Min(delay * 2, 50);
+                delay = Math.Min(delay * 2, MaxLockRetryMilliseconds);
             }
             catch (IOException ex)
             {

@@ -25,7 +25,7 @@ internal static class CommitResolver
         else
         {
             commit = TryFindCommit(db, repo, r.Base);
-            if (commit is null && r.Base.Length < 32 && !System.Text.RegularExpressions.Regex.IsMatch(r.Base, "^[0-9a-f]+$"))
+            if (commit is null && r.Base.Length < Ids.FullLength && !System.Text.RegularExpressions.Regex.IsMatch(r.Base, "^[0-9a-f]+$"))
                 throw PachException.NotFound("BranchNotFound", $"Repo '{repo}' has no branch or commit '{r.Base}'.", $"{repo}@{r.Base}");
             if (commit is null) throw PachException.NotFound("CommitNotFound", $"Repo '{repo}' has no commit '{r.Base}'.", $"{repo}@{r.Base}");
         }
@@ -75,8 +75,8 @@ internal static class CommitResolver
     /// <summary>A commit of the repo by full id or unique prefix of at least 4 characters; null when none.</summary>
     public static CommitDoc? TryFindCommit(LiteDatabase db, string repo, string idOrPrefix)
     {
-        if (idOrPrefix.Length == 32) return db.Commits().FindById(idOrPrefix) is { } c && c.Repo == repo ? c : null;
-        if (idOrPrefix.Length < 4 || idOrPrefix.Length > 32) return null;
+        if (idOrPrefix.Length == Ids.FullLength) return db.Commits().FindById(idOrPrefix) is { } c && c.Repo == repo ? c : null;
+        if (idOrPrefix.Length < Ids.MinPrefixLength || idOrPrefix.Length > Ids.FullLength) return null;
         var matches = db.Commits().Find(Query.And(Query.StartsWith("_id", idOrPrefix), Query.EQ("Repo", repo)), limit: 2).ToList();
         if (matches.Count > 1)
             throw PachException.Invalid("AmbiguousCommit", $"'{idOrPrefix}' matches more than one commit of '{repo}'; give more characters.", idOrPrefix);

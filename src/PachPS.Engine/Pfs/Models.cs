@@ -16,7 +16,7 @@ public sealed record BranchInfo(string Repo, string Branch, string? Head, string
 /// <summary>One input commit that an output commit was derived from.</summary>
 public sealed record CommitProvenance(string Repo, string Branch, string Commit)
 {
-    public override string ToString() => $"{Repo}@{Branch}={Commit[..Math.Min(16, Commit.Length)]}";
+    public override string ToString() => $"{Repo}@{Branch}={Ids.Short(Commit)}";
 }
 
 /// <summary>A commit: open while files are being added, finished once it is immutable.</summary>

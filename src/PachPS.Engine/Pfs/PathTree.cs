@@ -190,9 +190,9 @@ public sealed class PathTree
     {
         if (Cache.TryGetValue(id, out var cached)) return cached;
         var data = _source.Load(id) ?? throw new PachException("TreeNodeMissing", PachErrorKind.InvalidData,
-            $"Tree node {id[..16]} is missing from the metadata: the store is damaged.", id);
+            $"Tree node {Ids.Short(id)} is missing from the metadata: the store is damaged.", id);
         if (ContentHash.Of(data) != id)
-            throw new PachException("TreeNodeCorrupt", PachErrorKind.InvalidData, $"Tree node {id[..16]} does not match its hash.", id);
+            throw new PachException("TreeNodeCorrupt", PachErrorKind.InvalidData, $"Tree node {Ids.Short(id)} does not match its hash.", id);
         var node = TreeCodec.Decode(data);
         if (Cache.Count > 200_000) Cache.Clear();
         Cache[id] = node;

@@ -166,7 +166,7 @@ public sealed class PfsService : IFileService
                 var child = db.Commits().FindOne(c => c.Parent == commit.Id);
                 if (child is not null && !ids.Contains(child.Id))
                     throw PachException.State("CommitHasDescendants",
-                        $"Commit {commit.Id[..16]} of '{commit.Repo}' has a later commit ({child.Id[..16]}); only the newest commit of a branch (or an open one) can be removed.", commit.Id);
+                        $"Commit {Ids.Short(commit.Id)} of '{commit.Repo}' has a later commit ({Ids.Short(child.Id)}); only the newest commit of a branch (or an open one) can be removed.", commit.Id);
             }
             if (dryRun) return doomed.Select(ToCommit).ToList();
             CommitsRemoving?.Invoke(db, doomed);

@@ -89,7 +89,7 @@ internal sealed class DatumAttempt(JobContext context, ResultFlusher results, Jo
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {
             return new DatumResult(false, -1, $"datum_timeout {Describe(timeout.Value)} exceeded: the process was killed",
-                Path.Combine(request.WorkFolder, "pfs", "out"), 0, []);
+                Path.Combine(request.WorkFolder, "pfs", "out"), 0);
         }
     }
 }

@@ -45,7 +45,7 @@ public sealed record DatumRequest(string JobId, string DatumId, string Pipeline,
 public sealed record ExecutionLog(DateTime Time, string Stream, string Message);
 
 /// <summary>How a datum ended: success with its outputs in <see cref="OutputFolder"/>, or failure with a reason.</summary>
-public sealed record DatumResult(bool Success, int ExitCode, string Reason, string OutputFolder, long BytesDownloaded, IReadOnlyList<ExecutionLog> Logs)
+public sealed record DatumResult(bool Success, int ExitCode, string Reason, string OutputFolder, long BytesDownloaded)
 {
     /// <summary>Tries this result took (more than one only for an executor that retries by itself).</summary>
     public int Attempts { get; init; } = 1;

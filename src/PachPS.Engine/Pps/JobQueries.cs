@@ -36,7 +36,7 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
             if (job.IsFinished) return job;
             progress?.Report(job);
             if (DateTime.UtcNow > deadline)
-                throw new PachException("WaitTimeout", PachErrorKind.OperationStopped, $"Job {job.JobId[..16]} did not finish within {timeout}.", job.JobId);
+                throw new PachException("WaitTimeout", PachErrorKind.OperationStopped, $"Job {Ids.Short(job.JobId)} did not finish within {timeout}.", job.JobId);
             await Task.Delay(PollInterval, cancel);
         }
     }
@@ -143,7 +143,7 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
     {
         var job = db.Jobs().FindById(id ?? "");
         if (job is not null) return job;
-        if (!string.IsNullOrEmpty(id) && id.Length >= 4)
+        if (!string.IsNullOrEmpty(id) && id.Length >= Ids.MinPrefixLength)
         {
             var matches = db.Jobs().Find(Query.StartsWith("_id", id), limit: 2).ToList();
             if (matches.Count == 1) return matches[0];

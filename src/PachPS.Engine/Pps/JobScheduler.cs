@@ -13,6 +13,9 @@ namespace PachPS.Engine.Pps;
 /// </summary>
 internal sealed class JobScheduler : IDisposable
 {
+    /// <summary>How long closing a store waits for its running jobs to stop (they resume when it is opened again).</summary>
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
+
     private static readonly ConcurrentDictionary<string, byte> ActiveJobs = new(StringComparer.Ordinal);
     /// <summary>"pid:start-ticks" of this process, recorded on the jobs it runs.</summary>
     internal static readonly string ThisProcess = OwnerId(Process.GetCurrentProcess());
@@ -228,7 +231,7 @@ internal sealed class JobScheduler : IDisposable
     {
         Task[] tasks;
         lock (_tasks) tasks = [.. _tasks];
-        try { Task.WaitAll(tasks, TimeSpan.FromSeconds(10)); }
+        try { Task.WaitAll(tasks, StopTimeout); }
         catch (AggregateException) { }
     }
 }

@@ -10,5 +10,5 @@ public enum LineageDirection { Input, Output }
 public sealed record LineageEntry(LineageDirection Direction, string Repo, string Branch, string Commit, string Path, string Pipeline,
     string JobId, string DatumId, string RanInJob, string InputName)
 {
-    public override string ToString() => $"{Repo}@{Commit[..Math.Min(16, Commit.Length)]}:{Path}";
+    public override string ToString() => $"{Repo}@{Ids.Short(Commit)}:{Path}";
 }

@@ -43,7 +43,7 @@ public sealed class ContentStore : IContentReader
         }
         if (data.Length != chunk.Length || ContentHash.Of(data) != chunk.Hash)
             throw new PachException("ObjectCorrupt", PachErrorKind.InvalidData,
-                $"Chunk {chunk.Hash[..16]} in object '{chunk.Object}' does not match its hash: the store is damaged.", chunk.Object);
+                $"Chunk {Ids.Short(chunk.Hash)} in object '{chunk.Object}' does not match its hash: the store is damaged.", chunk.Object);
         return data;
     }
 

@@ -1,3 +1,4 @@
+using PachPS.Engine;
 using System.Globalization;
 
 namespace PachPS.Infrastructure;
@@ -32,7 +33,7 @@ public static class Display
         return s < 60 ? s.ToString("0.0", CultureInfo.InvariantCulture) + " s" : s < 3600 ? $"{(int)s / 60} min {(int)s % 60} s" : $"{(int)(s / 3600)} h {(int)s % 3600 / 60} min";
     }
 
-    public static string Short(string? id) => string.IsNullOrEmpty(id) ? "" : id.Length > 16 ? id[..16] : id;
+    public static string Short(string? id) => string.IsNullOrEmpty(id) ? "" : Ids.Short(id);
 
     public static string Time(DateTimeOffset? time) =>
         time is null ? "-" : time.Value.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);

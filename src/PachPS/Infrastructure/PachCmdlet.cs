@@ -77,7 +77,7 @@ public abstract class PachCmdlet : PSCmdlet, IDisposable
             {
                 if (!bars.TryGetValue(job.JobId, out var activity)) bars[job.JobId] = activity = bars.Count + 10;
                 var done = job.Processed + job.Skipped + job.Failed + job.Recovered;
-                WriteProgress(new ProgressRecord(activity, $"{job.Pipeline} job {job.JobId[..Math.Min(16, job.JobId.Length)]}",
+                WriteProgress(new ProgressRecord(activity, $"{job.Pipeline} job {Ids.Short(job.JobId)}",
                     $"{done} of {job.Total} datums ({job.Progress})") { PercentComplete = job.Total == 0 ? 0 : (int)(100L * done / job.Total) });
             }
         }

@@ -104,11 +104,19 @@ public static class DatumJob
 
     private static V1EnvVar Env(string name, string value) => new() { Name = name, Value = value };
 
-    /// <summary>A Job name that is the same every time the datum is submitted, so a resubmission finds the first one.</summary>
-    public static string Name(string jobId, string datumId) => $"pachps-{jobId[..Math.Min(16, jobId.Length)]}-{datumId[..Math.Min(16, datumId.Length)]}".ToLowerInvariant();
+    /// <summary>
+    /// Characters of the job and datum ids in a Job name: "pachps-" plus two of these and a dash stay well inside
+    /// Kubernetes' 63-character limit for names used as labels. Part of the names of Jobs already submitted, so fixed.
+    /// </summary>
+    private const int NameIdLength = 16;
 
-    /// <summary>The Job of a batch: named after its first datum.</summary>
-    public static string BatchName(string jobId, string firstDatumId) => $"pachps-{jobId[..Math.Min(16, jobId.Length)]}-b{firstDatumId[..Math.Min(15, firstDatumId.Length)]}".ToLowerInvariant();
+    /// <summary>A Job name that is the same every time the datum is submitted, so a resubmission finds the first one.</summary>
+    public static string Name(string jobId, string datumId) => $"pachps-{Head(jobId, NameIdLength)}-{Head(datumId, NameIdLength)}".ToLowerInvariant();
+
+    /// <summary>The Job of a batch: named after its first datum ('b' and one character fewer keep it as long as a datum's).</summary>
+    public static string BatchName(string jobId, string firstDatumId) => $"pachps-{Head(jobId, NameIdLength)}-b{Head(firstDatumId, NameIdLength - 1)}".ToLowerInvariant();
+
+    private static string Head(string id, int length) => id[..Math.Min(length, id.Length)];
 
     /// <summary>Where the datum's staging objects live in the content store.</summary>
     public static string StagingPrefix(string jobId, string datumId) => $"k8s/{jobId}/{datumId}/";

@@ -48,8 +48,19 @@ internal sealed class JobWatcher : IDisposable
     public async Task WaitGoneAsync(string name, CancellationToken cancel)
     {
         await _firstList.Task.WaitAsync(cancel);
-        while (_jobs.ContainsKey(name)) await Task.Delay(100, cancel);
+        while (_jobs.ContainsKey(name)) await Task.Delay(GonePollInterval, cancel);
     }
+
+    /// <summary>How often a wait for a deleted Job to be gone looks again.</summary>
+    private static readonly TimeSpan GonePollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The first wait before watching again after a dropped stream; it doubles up to <see cref="MaxRetryDelay"/>.</summary>
+    private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromMilliseconds(200);
+
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long closing waits for the watch loop to end.</summary>
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(2);
 
     public static bool IsFinished(V1Job job) =>
         job.Status?.Conditions?.Any(c => c.Status == "True" && c.Type is "Complete" or "Failed") == true;
@@ -57,7 +68,7 @@ internal sealed class JobWatcher : IDisposable
     private async Task RunAsync(CancellationToken stop)
     {
         string? version = null;
-        var delay = TimeSpan.FromMilliseconds(200);
+        var delay = FirstRetryDelay;
         while (!stop.IsCancellationRequested)
         {
             try
@@ -92,7 +103,7 @@ internal sealed class JobWatcher : IDisposable
                     if (relist) break;
                 }
                 if (relist) version = null;
-                delay = TimeSpan.FromMilliseconds(200);
+                delay = FirstRetryDelay;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { return; }
             catch (HttpOperationException ex) when (ex.Response.StatusCode == HttpStatusCode.Gone)
@@ -103,7 +114,7 @@ internal sealed class JobWatcher : IDisposable
             {
                 // A dropped stream or an unreachable server: try again from the last version seen, backing off.
                 try { await Task.Delay(delay, stop); } catch (OperationCanceledException) { return; }
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxRetryDelay.Ticks));
             }
         }
     }
@@ -130,7 +141,7 @@ internal sealed class JobWatcher : IDisposable
     public void Dispose()
     {
         _stop.Cancel();
-        try { _loop.Wait(TimeSpan.FromSeconds(2)); } catch (AggregateException) { }
+        try { _loop.Wait(StopTimeout); } catch (AggregateException) { }
         _stop.Dispose();
     }
 }

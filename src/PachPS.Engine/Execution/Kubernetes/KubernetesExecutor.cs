@@ -79,11 +79,11 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
             if (!IsComplete(finished))
             {
                 var (exit, reason) = await FailureAsync(name, finished, attempts);
-                return new DatumResult(false, exit, reason + LocalProcessExecutor.StderrTail(logs, merged: true), outFolder, downloaded, logs) { Attempts = attempts };
+                return new DatumResult(false, exit, reason + LogTail.Of(logs, anyStream: true), outFolder, downloaded) { Attempts = attempts };
             }
             Directory.CreateDirectory(outFolder);
             await TarExtractor.ExtractAsync(_objects, staging + "out.tar", outFolder, cancel);
-            return new DatumResult(true, 0, "", outFolder, downloaded, logs) { Attempts = attempts };
+            return new DatumResult(true, 0, "", outFolder, downloaded) { Attempts = attempts };
         }
         finally { await CleanUpAsync(name, staging); }
     }
@@ -117,7 +117,7 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
             if (!IsComplete(finished))
             {
                 var (exit, reason) = await FailureAsync(name, finished, 1);
-                foreach (var datum in batch) source.Complete(datum, new DatumResult(false, exit, reason, "", Downloaded(datum), []));
+                foreach (var datum in batch) source.Complete(datum, new DatumResult(false, exit, reason, "", Downloaded(datum)));
                 return;
             }
             var result = Path.Combine(workFolder, "result");
@@ -129,12 +129,12 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
             for (var n = 0; n < batch.Count; n++)
             {
                 if (!status.TryGetValue(n, out var line)) source.Return(batch[n]);
-                else if (line[1] == "ok") source.Complete(batch[n], new DatumResult(true, 0, "", Path.Combine(result, "outs", n.ToString(System.Globalization.CultureInfo.InvariantCulture)), Downloaded(batch[n]), []));
+                else if (line[1] == "ok") source.Complete(batch[n], new DatumResult(true, 0, "", Path.Combine(result, "outs", n.ToString(System.Globalization.CultureInfo.InvariantCulture)), Downloaded(batch[n])));
                 else
                 {
                     var code = line.Length > 2 && int.TryParse(line[2], out var c) ? c : -1;
-                    var tail = LocalProcessExecutor.StderrTail(PodLogFollower.DatumLines(logs, batch[n].DatumId), merged: true);
-                    source.Complete(batch[n], new DatumResult(false, code, $"exit code {code}" + tail, "", Downloaded(batch[n]), []));
+                    var tail = LogTail.Of(PodLogFollower.DatumLines(logs, batch[n].DatumId), anyStream: true);
+                    source.Complete(batch[n], new DatumResult(false, code, $"exit code {code}" + tail, "", Downloaded(batch[n])));
                 }
             }
         }

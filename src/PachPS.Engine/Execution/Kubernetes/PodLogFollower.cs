@@ -12,6 +12,9 @@ namespace PachPS.Engine.Execution.Kubernetes;
 /// </summary>
 internal sealed class PodLogFollower(IKubernetes client, string ns, string job, Action<ExecutionLog>? onLog)
 {
+    /// <summary>How often the Job's pods are listed for one whose transform has started (and whose log to follow).</summary>
+    private static readonly TimeSpan PodPollInterval = TimeSpan.FromMilliseconds(500);
+
     private readonly Dictionary<string, int> _seen = new(StringComparer.Ordinal);
     private readonly List<ExecutionLog> _all = [];
 
@@ -41,7 +44,7 @@ internal sealed class PodLogFollower(IKubernetes client, string ns, string job, 
                     var index = 0;
                     while (await reader.ReadLineAsync(stop) is { } line) Line(pod.Metadata.Name, index++, line);
                 }
-                await Task.Delay(500, stop);
+                await Task.Delay(PodPollInterval, stop);
             }
         }
         catch (OperationCanceledException) { }
