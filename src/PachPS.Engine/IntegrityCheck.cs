@@ -24,7 +24,7 @@ internal sealed class IntegrityCheck(Metadata.MetadataStore meta, Storage.Conten
             if (c.Parent is not null && !ids.Contains(c.Parent))
                 findings.Add(new("ParentMissing", c.Repo, c.Id, null, c.Parent, $"Parent commit {c.Parent} does not exist."));
             List<TreeEntry> entries;
-            try { entries = meta.Read(db => PfsService.Tree(db).All(c.Root).ToList()); }
+            try { entries = meta.Read(db => PathTree.In(db).All(c.Root).ToList()); }
             catch (PachException ex)
             {
                 findings.Add(new(ex.ErrorId, c.Repo, c.Id, null, ex.Target?.ToString() ?? "", ex.Message));

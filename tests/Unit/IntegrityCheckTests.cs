@@ -18,7 +18,7 @@ public class IntegrityCheckTests
         t.Store.Meta.Write(db =>
         {
             var commit = db.Commits().FindById(head.Commit);
-            commit.Root = PfsService.Tree(db).Apply(commit.Root, [new("/x/y", entry with { Path = "/x/y" })]);
+            commit.Root = PathTree.In(db).Apply(commit.Root, [new("/x/y", entry with { Path = "/x/y" })]);
             db.Commits().Update(commit);
         });
         var finding = Assert.Single(t.Store.Check());

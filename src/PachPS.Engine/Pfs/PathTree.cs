@@ -1,3 +1,4 @@
+using LiteDB;
 using System.Collections.Concurrent;
 using PachPS.Engine.Storage;
 
@@ -20,6 +21,9 @@ public interface INodeSource
 /// </summary>
 public sealed class PathTree
 {
+    /// <summary>The trees stored in a store's metadata, read in the caller's unit of work.</summary>
+    internal static PathTree In(LiteDatabase db) => new(new LiteNodeSource(db));
+
     internal const int MaxLeaf = 64;
     internal const int MaxFanout = 64;
     private static readonly ConcurrentDictionary<string, Node> Cache = new(StringComparer.Ordinal);

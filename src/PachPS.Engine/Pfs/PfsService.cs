@@ -9,11 +9,13 @@ public sealed class PfsService : IFileService
 {
     private readonly MetadataStore _meta;
     private readonly ContentStore _content;
+    private readonly ChunkIndex _chunks;
 
     internal PfsService(MetadataStore meta, ContentStore content)
     {
         _meta = meta;
         _content = content;
+        _chunks = new ChunkIndex(meta);
     }
 
     /// <summary>
@@ -35,14 +37,14 @@ public sealed class PfsService : IFileService
                 throw new PachException("RepoAlreadyExists", PachErrorKind.AlreadyExists, $"A repo named '{name}' already exists.", name);
             var doc = new RepoDoc { Name = name, Created = DateTime.UtcNow, Description = description ?? "" };
             repos.Insert(doc);
-            return ToRepo(db, doc);
+            return PfsRecords.ToRepo(db, doc);
         });
     }
 
     public IReadOnlyList<RepoInfo> ListRepos() =>
-        _meta.Read(db => db.Repos().FindAll().OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => ToRepo(db, r)).ToList());
+        _meta.Read(db => db.Repos().FindAll().OrderBy(r => r.Name, StringComparer.Ordinal).Select(r => PfsRecords.ToRepo(db, r)).ToList());
 
-    public RepoInfo GetRepo(string name) => _meta.Read(db => ToRepo(db, CommitResolver.RequireRepo(db, name)));
+    public RepoInfo GetRepo(string name) => _meta.Read(db => PfsRecords.ToRepo(db, CommitResolver.RequireRepo(db, name)));
 
     /// <summary>
     /// Asked, in the removing transaction, before a repo goes; may refuse by throwing (pipelines refuse to lose an
@@ -84,17 +86,17 @@ public sealed class PfsService : IFileService
                 throw PachException.State("CommitNotFinished", $"Commit {headCommit.Id} is still open; a branch can only point at a finished commit.", head);
             var doc = new BranchDoc { Id = BranchDoc.Key(repo, branch), Repo = repo, Name = branch, Head = headCommit?.Id, Created = DateTime.UtcNow };
             db.Branches().Insert(doc);
-            return ToBranch(doc);
+            return PfsRecords.ToBranch(doc);
         });
     }
 
     public IReadOnlyList<BranchInfo> ListBranches(string repo) => _meta.Read(db =>
     {
         CommitResolver.RequireRepo(db, repo);
-        return db.Branches().Find(b => b.Repo == repo).OrderBy(b => b.Name, StringComparer.Ordinal).Select(ToBranch).ToList();
+        return db.Branches().Find(b => b.Repo == repo).OrderBy(b => b.Name, StringComparer.Ordinal).Select(PfsRecords.ToBranch).ToList();
     });
 
-    public BranchInfo GetBranch(string repo, string branch) => _meta.Read(db => ToBranch(CommitResolver.RequireBranch(db, repo, branch)));
+    public BranchInfo GetBranch(string repo, string branch) => _meta.Read(db => PfsRecords.ToBranch(CommitResolver.RequireBranch(db, repo, branch)));
 
     public void DeleteBranch(string repo, string branch)
     {
@@ -122,7 +124,7 @@ public sealed class PfsService : IFileService
             db.Commits().Insert(commit);
             b.OpenCommit = commit.Id;
             db.Branches().Update(b);
-            return ToCommit(commit);
+            return PfsRecords.ToCommit(commit);
         });
     }
 
@@ -136,15 +138,15 @@ public sealed class PfsService : IFileService
         return info;
     }
 
-    public CommitInfo GetCommit(string repo, string reference) => _meta.Read(db => ToCommit(CommitResolver.Resolve(db, repo, reference)));
+    public CommitInfo GetCommit(string repo, string reference) => _meta.Read(db => PfsRecords.ToCommit(CommitResolver.Resolve(db, repo, reference)));
 
     /// <summary>Commits from <paramref name="reference"/> (default: every branch head) back through their parents, newest first.</summary>
     public IReadOnlyList<CommitInfo> ListCommits(string repo, string? reference = null, int max = int.MaxValue) => _meta.Read(db =>
     {
         CommitResolver.RequireRepo(db, repo);
         if (reference is not null)
-            return CommitResolver.Ancestry(db, CommitResolver.Resolve(db, repo, reference)).Take(max).Select(ToCommit).ToList();
-        return db.Commits().Find(c => c.Repo == repo).OrderByDescending(c => c.Started).Take(max).Select(ToCommit).ToList();
+            return CommitResolver.Ancestry(db, CommitResolver.Resolve(db, repo, reference)).Take(max).Select(PfsRecords.ToCommit).ToList();
+        return db.Commits().Find(c => c.Repo == repo).OrderByDescending(c => c.Started).Take(max).Select(PfsRecords.ToCommit).ToList();
     });
 
     /// <summary>
@@ -168,7 +170,7 @@ public sealed class PfsService : IFileService
                     throw PachException.State("CommitHasDescendants",
                         $"Commit {Ids.Short(commit.Id)} of '{commit.Repo}' has a later commit ({Ids.Short(child.Id)}); only the newest commit of a branch (or an open one) can be removed.", commit.Id);
             }
-            if (dryRun) return doomed.Select(ToCommit).ToList();
+            if (dryRun) return doomed.Select(PfsRecords.ToCommit).ToList();
             CommitsRemoving?.Invoke(db, doomed);
             // Newest first, so each branch steps back one commit at a time to the parent that stays.
             foreach (var commit in doomed.OrderByDescending(c => c.Started))
@@ -182,14 +184,14 @@ public sealed class PfsService : IFileService
                 }
                 db.Commits().Delete(commit.Id);
             }
-            return doomed.Select(ToCommit).ToList();
+            return doomed.Select(PfsRecords.ToCommit).ToList();
         }
         return dryRun ? _meta.Read(Work) : _meta.Write(Work);
     }
 
     /// <summary>Commits whose provenance includes the given commit.</summary>
     internal IReadOnlyList<CommitInfo> FindDerived(string commitId) => _meta.Read(db =>
-        db.Commits().Find(Query.EQ("$.Provenance[*].Commit ANY", commitId)).Select(ToCommit).ToList());
+        db.Commits().Find(Query.EQ("$.Provenance[*].Commit ANY", commitId)).Select(PfsRecords.ToCommit).ToList());
 
     // ---------------------------------------------------------------- what the layers above read and write through Pfs
     // Each joins the caller's unit of work, so the pipeline system can read heads and create output repos in its own
@@ -205,7 +207,7 @@ public sealed class PfsService : IFileService
         : null);
 
     /// <summary>Reads trees (<see cref="PathTree.Under"/> and friends) in one unit of work.</summary>
-    internal T ReadTree<T>(Func<PathTree, T> work) => _meta.Read(db => work(Tree(db)));
+    internal T ReadTree<T>(Func<PathTree, T> work) => _meta.Read(db => work(PathTree.In(db)));
 
     internal bool RepoExists(string name) => _meta.Read(db => db.Repos().FindById(name) is not null);
 
@@ -216,7 +218,7 @@ public sealed class PfsService : IFileService
     });
 
     /// <summary>A writer for new content that deduplicates small chunks against those already packed in this store.</summary>
-    internal ContentWriter BeginWrite() => _content.BeginWrite(FindPacked);
+    internal ContentWriter BeginWrite() => _content.BeginWrite(_chunks.FindPacked);
 
     /// <summary>Reads content this store holds (what executors read datum inputs through).</summary>
     internal IContentReader Reader => _content;
@@ -247,7 +249,7 @@ public sealed class PfsService : IFileService
             }
             using (input)
             {
-                if (append && start.Root is not null && _meta.Read(db => Tree(db).Get(start.Root, paths[i])) is { } old)
+                if (append && start.Root is not null && _meta.Read(db => PathTree.In(db).Get(start.Root, paths[i])) is { } old)
                 {
                     using var existing = _content.OpenRead(old.Content);
                     using var both = new ConcatStream(existing, input);
@@ -361,11 +363,11 @@ public sealed class PfsService : IFileService
         Func<LiteDatabase, PathTree, CommitDoc, IEnumerable<FileChange>> changes) => _meta.Write(db =>
     {
         var (commit, finishHere) = ResolveTarget(db, repo, target, create: true);
-        CommitWriter.Apply(db, commit, changes(db, Tree(db), commit).ToList());
-        RecordChunks(db, newChunks);
+        CommitWriter.Apply(db, commit, changes(db, PathTree.In(db), commit).ToList());
+        _chunks.Record(newChunks);
         if (finishHere) return FinishInTransaction(db, commit);
         db.Commits().Update(commit);
-        return ToCommit(commit);
+        return PfsRecords.ToCommit(commit);
     });
 
     /// <summary>
@@ -391,7 +393,7 @@ public sealed class PfsService : IFileService
     });
 
     /// <summary>Stores newly packed chunks in the chunk index, in the caller's transaction.</summary>
-    internal void RecordPackedChunks(IReadOnlyList<ChunkRef> chunks) => _meta.Write(db => RecordChunks(db, chunks));
+    internal void RecordPackedChunks(IReadOnlyList<ChunkRef> chunks) => _chunks.Record(chunks);
 
     /// <summary>
     /// Hands the branches of commits finished since the last call to <paramref name="handle"/> and forgets them, in
@@ -419,7 +421,7 @@ public sealed class PfsService : IFileService
             db.Branches().Update(branch);
         }
         db.FinishedCommits().Insert(new FinishedCommitDoc { Repo = commit.Repo, Branch = commit.Branch, Commit = commit.Id });
-        var info = ToCommit(commit);
+        var info = PfsRecords.ToCommit(commit);
         _meta.AfterCommit(() => CommitFinished?.Invoke(info));
         return info;
     }
@@ -466,7 +468,7 @@ public sealed class PfsService : IFileService
         var parent = branch.Head is null ? null : db.Commits().FindById(branch.Head);
         return new CommitDoc
         {
-            Id = NewId(),
+            Id = Ids.New(),
             Repo = branch.Repo,
             Branch = branch.Name,
             Parent = parent?.Id,
@@ -478,40 +480,4 @@ public sealed class PfsService : IFileService
             Message = message,
         };
     }
-
-    internal static string NewId() => Ids.New();
-
-    /// <summary>Adds newly packed chunks to the chunk index (deduplication of small content).</summary>
-    private static void RecordChunks(LiteDatabase db, IReadOnlyList<ChunkRef> chunks)
-    {
-        if (chunks.Count > 0)
-            db.Chunks().Upsert(chunks.Select(c => new ChunkDoc { Id = c.Hash, Object = c.Object, Offset = c.Offset, Length = c.Length }));
-    }
-
-    internal IReadOnlyDictionary<string, ChunkRef> FindPacked(IReadOnlyCollection<string> hashes) => _meta.Read(db =>
-    {
-        var chunks = db.Chunks();
-        var found = new Dictionary<string, ChunkRef>(StringComparer.Ordinal);
-        foreach (var hash in hashes)
-            if (chunks.FindById(hash) is { } doc) found[hash] = new ChunkRef(hash, doc.Object, doc.Offset, doc.Length);
-        return found;
-    });
-
-    internal static PathTree Tree(LiteDatabase db) => new(new LiteNodeSource(db));
-
-    private static RepoInfo ToRepo(LiteDatabase db, RepoDoc doc)
-    {
-        var branches = db.Branches().Find(b => b.Repo == doc.Name).ToList();
-        var master = branches.FirstOrDefault(b => b.Name == Names.DefaultBranch);
-        var size = master?.Head is null ? 0 : db.Commits().FindById(master.Head)?.Size ?? 0;
-        return new RepoInfo(doc.Name, Utc(doc.Created), size, doc.Description, branches.Select(b => b.Name).OrderBy(n => n, StringComparer.Ordinal).ToList());
-    }
-
-    private static BranchInfo ToBranch(BranchDoc doc) => new(doc.Repo, doc.Name, doc.Head, doc.OpenCommit, Utc(doc.Created));
-
-    internal static CommitInfo ToCommit(CommitDoc doc) => new(doc.Repo, doc.Branch, doc.Id, doc.Parent, Utc(doc.Started),
-        doc.Finished is null ? null : Utc(doc.Finished.Value), doc.Size, doc.FileCount, doc.MetadataBytes, doc.Message, doc.Origin, doc.Job, doc.Pipeline,
-        doc.PipelineVersion, doc.Provenance.Select(p => new CommitProvenance(p.Repo, p.Branch, p.Commit)).ToList());
-
-    internal static DateTimeOffset Utc(DateTime value) => new(DateTime.SpecifyKind(value.ToUniversalTime(), DateTimeKind.Utc));
 }

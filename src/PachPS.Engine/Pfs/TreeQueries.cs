@@ -13,7 +13,7 @@ internal static class TreeQueries
     public static IReadOnlyList<PachFileInfo> ListFiles(LiteDatabase db, string repo, string reference, string? pathOrGlob = null, bool recurse = false)
     {
         var commit = CommitResolver.Resolve(db, repo, reference);
-        var tree = PfsService.Tree(db);
+        var tree = PathTree.In(db);
         var pattern = string.IsNullOrEmpty(pathOrGlob) ? "/" : pathOrGlob;
         if (Glob.HasWildcards(pattern))
         {
@@ -34,7 +34,7 @@ internal static class TreeQueries
     public static IReadOnlyList<PachFileInfo> FileHistory(LiteDatabase db, string repo, string reference, string path)
     {
         var normalized = Names.NormalizePath(path);
-        var tree = PfsService.Tree(db);
+        var tree = PathTree.In(db);
         var commit = CommitResolver.Resolve(db, repo, reference);
         var result = new List<PachFileInfo>();
         while (commit is not null && tree.Get(commit.Root, normalized) is { } entry)
@@ -53,7 +53,7 @@ internal static class TreeQueries
     {
         var commit = CommitResolver.Resolve(db, repo, reference);
         var normalized = Names.NormalizePath(path, allowRoot: true);
-        var entries = PfsService.Tree(db).Under(commit.Root, normalized).ToList();
+        var entries = PathTree.In(db).Under(commit.Root, normalized).ToList();
         if (entries.Count == 0 && normalized != "/") throw FileNotFound(repo, reference, normalized);
         return entries;
     }
@@ -63,7 +63,7 @@ internal static class TreeQueries
     {
         var newer = CommitResolver.Resolve(db, repo, reference);
         var older = olderRef is not null ? CommitResolver.Resolve(db, otherRepo ?? repo, olderRef) : newer.Parent is null ? null : db.Commits().FindById(newer.Parent);
-        return TreeDiff.Compare(PfsService.Tree(db), older?.Root, newer.Root).Select(d => d with { Repo = repo }).ToList();
+        return TreeDiff.Compare(PathTree.In(db), older?.Root, newer.Root).Select(d => d with { Repo = repo }).ToList();
     }
 
     /// <summary>A file or a directory (its size summed over what is under it) in a listing.</summary>
@@ -117,7 +117,7 @@ internal static class TreeQueries
     public static (CommitDoc Commit, TreeEntry Entry) FindFile(LiteDatabase db, string repo, string reference, string path)
     {
         var commit = CommitResolver.Resolve(db, repo, reference);
-        var tree = PfsService.Tree(db);
+        var tree = PathTree.In(db);
         if (tree.Get(commit.Root, path) is { } entry) return (commit, entry);
         throw tree.Under(commit.Root, path).Any()
             ? PachException.Invalid("PathIsDirectory", $"'{path}' in {repo}@{reference} is a directory, not a file.", path)

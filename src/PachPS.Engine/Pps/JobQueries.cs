@@ -117,7 +117,7 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
             _ => db.Logs().Find(Query.And(filters.ToArray())),
         };
         if (datumId is not null) logs = logs.Where(l => l.Datum.StartsWith(datumId, StringComparison.Ordinal));
-        return logs.OrderBy(l => l.Id).Select(l => new LogLine(PfsService.Utc(l.Time), l.Pipeline, l.Job, l.Datum, l.Stream, l.Message)
+        return logs.OrderBy(l => l.Id).Select(l => new LogLine(StoredTime.Utc(l.Time), l.Pipeline, l.Job, l.Datum, l.Stream, l.Message)
         {
             LineId = l.Id!.ToString(),
         }).ToList();
@@ -153,11 +153,11 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
     }
 
     internal static JobInfo ToJob(JobDoc j) => new(j.Id, j.Pipeline, j.PipelineVersion, j.OutputCommit, j.OutputBranch, j.State,
-        j.Reason, PfsService.Utc(j.Created), j.Started is null ? null : PfsService.Utc(j.Started.Value), j.Finished is null ? null : PfsService.Utc(j.Finished.Value),
+        j.Reason, StoredTime.Utc(j.Created), j.Started is null ? null : StoredTime.Utc(j.Started.Value), j.Finished is null ? null : StoredTime.Utc(j.Finished.Value),
         j.Total, j.Processed, j.Skipped, j.Failed, j.Recovered, j.Restarts, j.BytesDownloaded, j.BytesUploaded,
         j.Inputs.Select(i => new JobInput(i.Name, i.Repo, i.Branch, i.Commit)).ToList());
 
     private static DatumInfo ToDatum(DatumDoc d) => new(d.Hash, d.Job, d.Pipeline, d.State, d.Attempts,
         d.Inputs.Select(i => new DatumInput(i.Name, i.Repo, i.Commit, i.Path)).ToList(),
-        d.Started is null ? null : PfsService.Utc(d.Started.Value), d.Finished is null ? null : PfsService.Utc(d.Finished.Value), d.Reason);
+        d.Started is null ? null : StoredTime.Utc(d.Started.Value), d.Finished is null ? null : StoredTime.Utc(d.Finished.Value), d.Reason);
 }

@@ -126,5 +126,5 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
         db.PipelineVersions().Upsert(new PipelineVersionDoc { Id = $"{doc.Name}@{doc.Version}", Pipeline = doc.Name, Version = doc.Version, SpecJson = doc.SpecJson, Created = DateTime.UtcNow });
 
     private static PipelineInfo ToPipeline(PipelineDoc doc) => new(doc.Name, doc.Version, doc.State,
-        PipelineSpec.Parse(doc.SpecJson), PfsService.Utc(doc.Created), PfsService.Utc(doc.Updated));
+        PipelineSpec.Parse(doc.SpecJson), StoredTime.Utc(doc.Created), StoredTime.Utc(doc.Updated));
 }

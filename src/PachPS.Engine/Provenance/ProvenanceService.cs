@@ -57,7 +57,7 @@ public sealed class ProvenanceService : IProvenanceService
         return _meta.Read(db =>
         {
             var commit = CommitResolver.Resolve(db, repo, reference);
-            var tree = PfsService.Tree(db);
+            var tree = PathTree.In(db);
             if (tree.Get(commit.Root, normalized) is null)
                 throw PachException.NotFound("FileNotFound", $"There is no file '{normalized}' in {repo}@{reference}.", $"{repo}@{reference}:{normalized}");
             if (commit.Job is null) return [];
@@ -83,7 +83,7 @@ public sealed class ProvenanceService : IProvenanceService
         return _meta.Read(db =>
         {
             var commit = CommitResolver.Resolve(db, repo, reference);
-            if (PfsService.Tree(db).Get(commit.Root, normalized) is null)
+            if (PathTree.In(db).Get(commit.Root, normalized) is null)
                 throw PachException.NotFound("FileNotFound", $"There is no file '{normalized}' in {repo}@{reference}.", $"{repo}@{reference}:{normalized}");
             var result = new List<LineageEntry>();
             foreach (var output in _pfs.FindDerived(commit.Id).Where(c => c.JobId is not null).OrderBy(c => c.Started))

@@ -1,0 +1,28 @@
+using PachPS.Engine.Metadata;
+using PachPS.Engine.Storage;
+
+namespace PachPS.Engine.Pfs;
+
+/// <summary>
+/// Where each small chunk packed into a shared object lives (its hash to object, offset, length): what lets small
+/// content written again be found and not stored twice. Large chunks are objects of their own and need no entry.
+/// </summary>
+internal sealed class ChunkIndex(MetadataStore meta)
+{
+    /// <summary>Adds newly packed chunks, in the caller's transaction if there is one.</summary>
+    public void Record(IReadOnlyList<ChunkRef> chunks)
+    {
+        if (chunks.Count > 0)
+            meta.Write(db => db.Chunks().Upsert(chunks.Select(c => new ChunkDoc { Id = c.Hash, Object = c.Object, Offset = c.Offset, Length = c.Length })));
+    }
+
+    /// <summary>Which of the given hashes are already packed, and where.</summary>
+    public IReadOnlyDictionary<string, ChunkRef> FindPacked(IReadOnlyCollection<string> hashes) => meta.Read(db =>
+    {
+        var chunks = db.Chunks();
+        var found = new Dictionary<string, ChunkRef>(StringComparer.Ordinal);
+        foreach (var hash in hashes)
+            if (chunks.FindById(hash) is { } doc) found[hash] = new ChunkRef(hash, doc.Object, doc.Offset, doc.Length);
+        return found;
+    });
+}
