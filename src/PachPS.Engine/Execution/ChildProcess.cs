@@ -20,26 +20,6 @@ internal sealed record ChildCommand(string FileName, IReadOnlyList<string> Argum
     public EnvironmentSnapshot? BaseEnvironment { get; init; }
 }
 
-/// <summary>The session's environment variables taken once, to start many children with (reading it costs more than starting sh).</summary>
-internal sealed class EnvironmentSnapshot
-{
-    private EnvironmentSnapshot(List<(string Key, string Value, byte[] Entry)> entries) => Entries = entries;
-
-    /// <summary>Each variable with its KEY=value entry as NUL-terminated UTF-8.</summary>
-    public IReadOnlyList<(string Key, string Value, byte[] Entry)> Entries { get; }
-
-    public static EnvironmentSnapshot Capture()
-    {
-        var entries = new List<(string, string, byte[])>();
-        foreach (DictionaryEntry e in System.Environment.GetEnvironmentVariables())
-        {
-            var (key, value) = ((string)e.Key, (string?)e.Value ?? "");
-            entries.Add((key, value, Encoding.UTF8.GetBytes($"{key}={value}\0")));
-        }
-        return new EnvironmentSnapshot(entries);
-    }
-}
-
 /// <summary>
 /// Runs a <see cref="ChildCommand"/> to its end on the calling thread, reporting each stdout/stderr line as it arrives.
 /// On Linux the child is started with posix_spawn and driven with poll: at thousands of short datums,

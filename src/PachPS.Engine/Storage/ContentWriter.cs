@@ -1,0 +1,184 @@
+using System.Buffers;
+
+namespace PachPS.Engine.Storage;
+
+/// <summary>
+/// One ingest: chunk, hash and store files. Large chunks are checked against the object store; small ones are
+/// looked up in the chunk index one pack at a time (<see cref="Flush"/>), so an ingest touches the metadata rarely.
+/// Call <see cref="Flush"/>, then <see cref="Resolve"/> each file, before writing metadata that references them.
+/// </summary>
+public sealed class ContentWriter
+{
+    private const string Unplaced = "pack/?";
+    private readonly ContentStore _store;
+    private readonly Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, ChunkRef>> _findPacked;
+    private readonly Dictionary<string, ChunkRef> _placed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, byte[]> _pending = new(StringComparer.Ordinal);
+    private readonly List<ChunkRef> _newPacked = [];
+    // Objects this writer wrote or found already there (perhaps written, not yet flushed, by another writer): all are
+    // flushed before metadata names them.
+    private readonly List<(string Key, int Length)> _toSync = [];
+    private readonly object _gate = new();
+    // Large chunks are hashed and written by worker tasks while the next ones are being cut: a few in flight overlap
+    // CPU and disk (or network round trips) without letting memory grow: at most this many chunks of up to 4 MiB.
+    private readonly SemaphoreSlim _inFlight;
+    private long _pendingBytes;
+    private long _bytesWritten;
+
+    internal ContentWriter(ContentStore store, Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, ChunkRef>> findPacked)
+    {
+        _store = store;
+        _findPacked = findPacked;
+        var inFlight = store.Objects.IsRemote ? 8 : Math.Max(2, Environment.ProcessorCount + 1);
+        _inFlight = new SemaphoreSlim(inFlight, inFlight);
+    }
+
+    /// <summary>Packed chunks written in this session, to be added to the chunk index with the commit.</summary>
+    public IReadOnlyList<ChunkRef> NewPackedChunks => _newPacked;
+
+    /// <summary>New physical bytes this session wrote.</summary>
+    public long BytesWritten => Interlocked.Read(ref _bytesWritten);
+
+    public FileContent Write(Stream source)
+    {
+        var chunks = new List<Task<ChunkRef>>();
+        long size = 0;
+        _store.Chunker.Split(source, chunk =>
+        {
+            size += chunk.Length;
+            if (chunk.Length < ContentStore.PackThreshold)
+            {
+                chunks.Add(Task.FromResult(StoreSmall(chunk.Span)));
+                return;
+            }
+            _inFlight.Wait();
+            var length = chunk.Length;
+            var copy = ArrayPool<byte>.Shared.Rent(length);
+            chunk.Span.CopyTo(copy);
+            chunks.Add(Task.Run(() =>
+            {
+                try { return StoreLarge(copy.AsSpan(0, length)); }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(copy);
+                    _inFlight.Release();
+                }
+            }));
+        });
+        // GetResult rethrows the first failure as it was thrown (an IOException stays an IOException).
+        var refs = Task.WhenAll(chunks).GetAwaiter().GetResult();
+        return new FileContent(size, ContentHash.OfChunks(refs), refs);
+    }
+
+    public FileContent Write(ReadOnlySpan<byte> data)
+    {
+        using var ms = new MemoryStream(data.ToArray(), writable: false);
+        return Write(ms);
+    }
+
+    private ChunkRef StoreSmall(ReadOnlySpan<byte> data)
+    {
+        var hash = ContentHash.Of(data);
+        lock (_gate)
+        {
+            if (_placed.TryGetValue(hash, out var placed)) return placed;
+            if (!_pending.ContainsKey(hash))
+            {
+                _pending[hash] = data.ToArray();
+                _pendingBytes += data.Length;
+            }
+        }
+        var unplaced = new ChunkRef(hash, Unplaced, 0, data.Length);
+        if (_pendingBytes >= ContentStore.PackTarget) Flush();
+        return unplaced;
+    }
+
+    private ChunkRef StoreLarge(ReadOnlySpan<byte> data)
+    {
+        var hash = ContentHash.Of(data);
+        var key = "chunk/" + hash;
+        lock (_gate)
+            if (_placed.TryGetValue(hash, out var placed)) return placed;
+        // Two tasks may write the same new chunk at once; Put is idempotent (same key, same bytes).
+        if (!_store.Objects.Exists(key))
+        {
+            _store.Objects.Put(key, data);
+            Interlocked.Add(ref _bytesWritten, data.Length);
+        }
+        var chunk = new ChunkRef(hash, key, 0, data.Length);
+        lock (_gate)
+        {
+            _placed[hash] = chunk;
+            _toSync.Add((key, data.Length));
+        }
+        return chunk;
+    }
+
+    /// <summary>
+    /// Places pending small chunks (known ones point at their existing pack, the rest go into a new pack) and makes
+    /// everything this writer stored durable.
+    /// </summary>
+    public void Flush()
+    {
+        if (_pending.Count == 0)
+        {
+            SyncWritten();
+            return;
+        }
+        var known = _findPacked(_pending.Keys);
+        using var pack = new MemoryStream();
+        var fresh = new List<(string Hash, long Offset, int Length)>();
+        foreach (var (hash, bytes) in _pending)
+        {
+            if (known.TryGetValue(hash, out var existing))
+            {
+                lock (_gate) _placed[hash] = existing;
+                continue;
+            }
+            fresh.Add((hash, pack.Length, bytes.Length));
+            pack.Write(bytes);
+        }
+        if (pack.Length > 0)
+        {
+            var data = pack.GetBuffer().AsSpan(0, (int)pack.Length);
+            var key = "pack/" + ContentHash.Of(data);
+            _store.Objects.Put(key, data);
+            Interlocked.Add(ref _bytesWritten, data.Length);
+            lock (_gate) _toSync.Add((key, data.Length));
+            foreach (var (hash, offset, length) in fresh)
+            {
+                var chunk = new ChunkRef(hash, key, offset, length);
+                lock (_gate) _placed[hash] = chunk;
+                _newPacked.Add(chunk);
+            }
+        }
+        _pending.Clear();
+        _pendingBytes = 0;
+        SyncWritten();
+    }
+
+    /// <summary>Everything this writer stored (packs, and large chunks as they came) is on disk before metadata names it.</summary>
+    private void SyncWritten()
+    {
+        List<(string Key, int Length)> batch;
+        lock (_gate)
+        {
+            if (_toSync.Count == 0) return;
+            batch = [.. _toSync];
+            _toSync.Clear();
+        }
+        try { _store.Objects.Sync(batch); }
+        catch
+        {
+            lock (_gate) _toSync.AddRange(batch);
+            throw;
+        }
+    }
+
+    /// <summary>The file with every chunk at its final location (after <see cref="Flush"/>).</summary>
+    public FileContent Resolve(FileContent content)
+    {
+        if (content.Chunks.All(c => c.Object != Unplaced)) return content;
+        lock (_gate) return content with { Chunks = content.Chunks.Select(c => c.Object == Unplaced ? _placed[c.Hash] : c).ToList() };
+    }
+}
