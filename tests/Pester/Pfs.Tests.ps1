@@ -7,7 +7,8 @@ BeforeAll {
 AfterAll { Disconnect-PachStore }
 
 Describe 'Versioned data from the user''s side (<Backend>)' -ForEach $Backends {
-    $PSDefaultParameterValues['It:Skip'] = $SkipBackend
+    # A copy for this block: the skip must not leak into the files discovered after this one.
+    $PSDefaultParameterValues = $PSDefaultParameterValues.Clone(); $PSDefaultParameterValues['It:Skip'] = $SkipBackend
     BeforeEach {
         $store = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
         Connect-TestStore $Backend $store
@@ -200,7 +201,8 @@ Describe 'Versioned data from the user''s side (<Backend>)' -ForEach $Backends {
 }
 
 Describe 'Crashes and concurrent processes (<Backend>)' -ForEach $Backends {
-    $PSDefaultParameterValues['It:Skip'] = $SkipBackend
+    # A copy for this block: the skip must not leak into the files discovered after this one.
+    $PSDefaultParameterValues = $PSDefaultParameterValues.Clone(); $PSDefaultParameterValues['It:Skip'] = $SkipBackend
     BeforeEach {
         $store = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
     }

@@ -7,7 +7,8 @@ BeforeAll {
 AfterAll { Disconnect-PachStore }
 
 Describe 'The tutorial, steps 2 to 11, with its own specs (<Backend>)' -ForEach $PipelineBackends {
-    $PSDefaultParameterValues['It:Skip'] = $SkipBackend
+    # A copy for this block: the skip must not leak into the files discovered after this one.
+    $PSDefaultParameterValues = $PSDefaultParameterValues.Clone(); $PSDefaultParameterValues['It:Skip'] = $SkipBackend
     BeforeAll {
         if (-not $SkipBackend) { Connect-TestStore $Backend (Join-Path $TestDrive "tutorial-$Backend") }
         $t = $Transforms
@@ -117,7 +118,8 @@ Describe 'The tutorial, steps 2 to 11, with its own specs (<Backend>)' -ForEach 
 }
 
 Describe 'Pipeline cmdlets (<Backend>)' -ForEach $Backends {
-    $PSDefaultParameterValues['It:Skip'] = $SkipBackend
+    # A copy for this block: the skip must not leak into the files discovered after this one.
+    $PSDefaultParameterValues = $PSDefaultParameterValues.Clone(); $PSDefaultParameterValues['It:Skip'] = $SkipBackend
     BeforeEach {
         Connect-TestStore $Backend (Join-Path $TestDrive ([guid]::NewGuid().ToString('N')))
         New-PachRepo src | Out-Null
