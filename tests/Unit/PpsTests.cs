@@ -207,6 +207,29 @@ public class PpsTests
         Assert.Contains(after, j => j.State == JobState.Unrunnable);
     }
 
+    [Fact]
+    public async Task AFailureMarksEachPipelineDownstreamUnrunnableOnceEvenThroughADiamond()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Put("in", "/a", "1");
+        t.Store.Pps.CreatePipeline(Spec("ok", Pfs("in", "/*"), "cp -r /pfs/in/* /pfs/out/"));
+        t.Store.Pps.CreatePipeline(Spec("left", Pfs("ok", "/"), "cp -r /pfs/ok/* /pfs/out/"));
+        t.Store.Pps.CreatePipeline(Spec("right", Pfs("ok", "/"), "cp -r /pfs/ok/* /pfs/out/"));
+        t.Store.Pps.CreatePipeline(Spec("join", "{ \"cross\": [ " + Pfs("left", "/") + ", " + Pfs("right", "/") + " ] }", "true"));
+        await t.Store.Pps.WaitCommitAsync("in", "master", Timeout, CancellationToken.None);
+        var before = t.Store.Pps.ListJobs("join").Count;
+
+        // The top of the diamond now fails: left and right cannot run, and join, reached through both, once.
+        t.Store.Pps.UpdatePipeline(Spec("ok", Pfs("in", "/*"), "exit 3"), reprocess: true);
+        Assert.Equal(JobState.Failure, (await LatestJob(t, "ok")).State);
+        await t.Store.Pps.WaitCommitAsync("in", "master", Timeout, CancellationToken.None);
+        foreach (var name in new[] { "left", "right", "join" })
+            Assert.Single(t.Store.Pps.ListJobs(name, JobState.Unrunnable));
+        Assert.Equal(before + 1, t.Store.Pps.ListJobs("join").Count);
+        Assert.Contains("'ok'", t.Store.Pps.ListJobs("left", JobState.Unrunnable).Single().Reason);
+    }
+
     [SkippableTheory]
     [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
     public async Task TwoDatumsWritingOnePathFailTheJobNamingBoth(string backend)
