@@ -13,10 +13,8 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
     /// <summary>How often a wait looks again at the jobs it waits for.</summary>
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
-    private readonly MetadataStore _meta = meta;
-
     /// <summary>Jobs, newest first.</summary>
-    public IReadOnlyList<JobInfo> ListJobs(string? pipeline = null, JobState? state = null) => _meta.Read(db =>
+    public IReadOnlyList<JobInfo> ListJobs(string? pipeline = null, JobState? state = null) => meta.Read(db =>
     {
         var query = pipeline is null ? db.Jobs().FindAll() : db.Jobs().Find(j => j.Pipeline == pipeline);
         if (pipeline is not null && db.Pipelines().FindById(pipeline) is null && !query.Any())
@@ -24,7 +22,7 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
         return query.Where(j => state is null || j.State == state).OrderByDescending(j => j.Created).Select(ToJob).ToList();
     });
 
-    public JobInfo GetJob(string id) => _meta.Read(db => ToJob(RequireJob(db, id)));
+    public JobInfo GetJob(string id) => meta.Read(db => ToJob(RequireJob(db, id)));
 
     /// <summary>Waits until a job is finished.</summary>
     public async Task<JobInfo> WaitJobAsync(string id, TimeSpan? timeout, CancellationToken cancel, IProgress<JobInfo>? progress = null)
@@ -53,7 +51,7 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
         while (true)
         {
             triggerJobs();
-            var (busy, results) = _meta.Read(db =>
+            var (busy, results) = meta.Read(db =>
             {
                 var downstream = PipelineGraph.Downstream(db, repo);
                 // Pipelines upstream of a downstream one count too: their output may still start a job downstream.
@@ -76,14 +74,14 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
     private static IReadOnlyList<CommitInfo> OrderByCascade(List<CommitInfo> commits) =>
         commits.OrderBy(c => c.Provenance.Count).ThenBy(c => c.Repo, StringComparer.Ordinal).ToList();
 
-    public IReadOnlyList<DatumInfo> ListDatums(string jobId) => _meta.Read(db =>
+    public IReadOnlyList<DatumInfo> ListDatums(string jobId) => meta.Read(db =>
     {
         var job = RequireJob(db, jobId);
         return db.Datums().Find(d => d.Job == job.Id).OrderBy(d => d.Started ?? DateTime.MaxValue).ThenBy(d => d.Hash).Select(ToDatum).ToList();
     });
 
     /// <summary>The datums a spec would have now (a dry run: nothing is created).</summary>
-    public IReadOnlyList<DatumInfo> PlanDatums(PipelineSpec spec) => _meta.Read(db =>
+    public IReadOnlyList<DatumInfo> PlanDatums(PipelineSpec spec) => meta.Read(db =>
     {
         PipelineRegistry.ValidateInputs(db, pfs, spec);
         var planned = pfs.ReadTree(tree => DatumPlanner.Plan(spec, spec.Salt, tree, leaf =>
@@ -99,7 +97,7 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
     /// Log lines, oldest first, of a job, a pipeline or everything; optionally of one datum, from a time on, or only
     /// those after the line with id <paramref name="afterId"/> (for following a running job).
     /// </summary>
-    public IReadOnlyList<LogLine> GetLogs(string? pipeline, string? jobId, string? datumId, DateTimeOffset? since = null, string? afterId = null) => _meta.Read(db =>
+    public IReadOnlyList<LogLine> GetLogs(string? pipeline, string? jobId, string? datumId, DateTimeOffset? since = null, string? afterId = null) => meta.Read(db =>
     {
         var filters = new List<BsonExpression>();
         if (jobId is not null) filters.Add(Query.EQ("Job", RequireJob(db, jobId).Id));
@@ -124,7 +122,7 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
     });
 
     /// <summary>The graph of repos and pipelines, with each pipeline's newest job state.</summary>
-    public PachDag GetDag() => _meta.Read(db =>
+    public PachDag GetDag() => meta.Read(db =>
     {
         var pipelines = db.Pipelines().FindAll().ToDictionary(p => p.Name, StringComparer.Ordinal);
         var nodes = pfs.ListRepos().Select(r =>
