@@ -12,6 +12,7 @@
     CmdletsToExport      = @(
         'Add-PachFile'
         'Compare-PachCommit'
+        'Compare-PachPipeline'
         'Complete-PachCommit'
         'Connect-PachStore'
         'Copy-PachFile'
@@ -31,6 +32,7 @@
         'Get-PachStore'
         'Get-PachSubvenance'
         'Invoke-PachCron'
+        'Invoke-PachPipeline'
         'New-PachBranch'
         'New-PachPipeline'
         'New-PachRepo'
