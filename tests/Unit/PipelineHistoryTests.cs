@@ -184,6 +184,10 @@ public class PreciseRerunTests
         var again = await Wait(t, t.Store.Pps.RunPipeline("p"));
         Assert.Equal((JobState.Success, JobTrigger.Manual), (again.State, again.Trigger));
         Assert.Equal(["/a", "/b"], t.Pfs.ListFiles("p", "master").Select(f => f.Path));
+
+        // A paused pipeline starts no job by itself, but one asked for runs.
+        t.Store.Pps.SetPaused("p", paused: true);
+        Assert.Equal(JobState.Success, (await Wait(t, t.Store.Pps.RunPipeline("p"))).State);
     }
 
     [Fact]

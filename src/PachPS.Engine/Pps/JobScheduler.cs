@@ -110,13 +110,13 @@ internal sealed class JobScheduler : IDisposable
             throw PachException.State("JobNotFinished",
                 $"Job {Ids.Short(origin.Id)} is {origin.State}; name the datums to run again within it, or wait until it ends.", origin.Id);
         var pipeline = PipelineRegistry.RequirePipeline(db, origin.Pipeline);
-        var datums = db.Datums().Find(d => d.Job == origin.Id).Select(d => d.Hash).ToList();
+        var datums = db.Datums().Find(d => d.Job == origin.Id).ToList();
         if (datums.Count == 0)
             throw PachException.State("JobHasNoDatums", $"Job {Ids.Short(origin.Id)} ({origin.State}) has no datums to run again.", origin.Id);
-        var redo = datumIds.Select(id => DatumQueue.MatchOne(datums, id, origin.Id)).ToHashSet(StringComparer.Ordinal);
+        var redo = datumIds.Select(id => DatumQueue.MatchOne(datums.Select(d => d.Hash), id, origin.Id)).ToHashSet(StringComparer.Ordinal);
         if (failed)
         {
-            var failures = db.Datums().Find(d => d.Job == origin.Id).Where(d => d.State is DatumState.Failed or DatumState.Recovered).Select(d => d.Hash).ToList();
+            var failures = datums.Where(d => d.State is DatumState.Failed or DatumState.Recovered).Select(d => d.Hash).ToList();
             if (failures.Count == 0 && redo.Count == 0)
                 throw PachException.State("NoFailedDatums", $"Job {Ids.Short(origin.Id)} ({origin.State}) has no failed datums.", origin.Id);
             redo.UnionWith(failures);
