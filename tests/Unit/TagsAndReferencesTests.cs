@@ -116,6 +116,21 @@ public class TagsAndReferencesTests
         Assert.Equal(c1.Commit, Assert.Single(t.Pfs.RemoveCommit("data", "master")).Commit);
     }
 
+    [Fact]
+    public void TheIntegrityCheckReportsATagWhoseCommitIsGone()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("data");
+        t.Put("data", "/a", "1");
+        t.Pfs.CreateTag("data", "v1", "master");
+        Assert.Empty(t.Store.Check());
+        // Only a damaged store gets here: an undo refuses a tagged commit and a removed repo takes its tags.
+        t.Store.Meta.Write(db => db.Tags().Insert(new TagDoc { Id = TagDoc.Key("data", "gone"), Repo = "data", Name = "gone", Commit = new string('9', 32), Created = DateTime.UtcNow }));
+        var finding = Assert.Single(t.Store.Check());
+        Assert.Equal(("TagTargetMissing", "data", "data@gone"), (finding.Kind, finding.Repo, finding.Object));
+        Assert.Equal("CommitNotFound", ErrorId(() => t.Pfs.GetCommit("data", "gone")));
+    }
+
     // ---------------------------------------------------------------- references
 
     [Fact]

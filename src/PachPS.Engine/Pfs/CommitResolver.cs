@@ -158,12 +158,39 @@ internal static class CommitResolver
     /// <summary>The head a branch had at a time (<c>branch@{time}</c>); only a branch has a head history.</summary>
     private static CommitDoc BranchAt(LiteDatabase db, string repo, string name, DateTimeOffset at, string reference)
     {
-        if (db.Branches().FindById(BranchDoc.Key(repo, name)) is { } branch) return HeadHistory.At(db, branch, at, reference);
+        if (db.Branches().FindById(BranchDoc.Key(repo, name)) is { } branch) return HeadAt(db, branch, at, reference);
         var what = db.Tags().FindById(TagDoc.Key(repo, name)) is not null ? "a tag" : FindCommits(db, repo, name).Count > 0 ? "a commit id" : null;
         if (what is null)
             throw PachException.NotFound("BranchNotFound", $"Repo '{repo}' has no branch '{name}'.", $"{repo}@{name}");
         throw PachException.Invalid("InvalidCommitReference",
             $"'{reference}': @{{time}} follows a branch (its head as it was then); '{name}' is {what} of '{repo}', which never moves.", reference);
+    }
+
+    /// <summary>
+    /// The head of <paramref name="branch"/> as it was at <paramref name="time"/>: the last recorded move at or before
+    /// it. Before a branch's first recorded move, a branch created with head history did not exist yet; one from a store
+    /// made before it had the newest commit of its ancestry (from the head it had then) that had finished by that time.
+    /// </summary>
+    private static CommitDoc HeadAt(LiteDatabase db, BranchDoc branch, DateTimeOffset time, string reference)
+    {
+        var at = time.UtcDateTime;
+        var moves = HeadHistory.Moves(db, branch);
+        var target = $"{branch.Repo}@{reference}";
+        var when = time.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss.fff 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+        if (moves.Count > 0 && HeadHistory.Time(moves[0]) <= at)
+        {
+            var head = moves.Last(m => HeadHistory.Time(m) <= at).Commit
+                ?? throw PachException.NotFound("CommitNotFound", $"Branch '{branch.Name}' of '{branch.Repo}' had no commit at {when}.", target);
+            return db.Commits().FindById(head)
+                ?? throw PachException.NotFound("CommitNotFound",
+                    $"The commit branch '{branch.Name}' of '{branch.Repo}' had at {when} ({Ids.Short(head)}) has since been removed.", target);
+        }
+        if (moves.Count > 0 && HeadHistory.IsCreation(moves[0]))
+            throw PachException.NotFound("CommitNotFound", $"Branch '{branch.Name}' of '{branch.Repo}' did not exist yet at {when}.", target);
+        var from = moves.Count > 0 ? moves[0].Commit : branch.Head;
+        var start = from is null ? null : db.Commits().FindById(from);
+        return (start is null ? null : Ancestry(db, start).FirstOrDefault(c => c.Finished is { } f && StoredTime.Utc(f).UtcDateTime <= at))
+            ?? throw PachException.NotFound("CommitNotFound", $"Branch '{branch.Name}' of '{branch.Repo}' had no commit at {when}.", target);
     }
 
     /// <summary>Everything a name could be in a repo; more than one kind is AmbiguousReference, listing the candidates.</summary>

@@ -5,8 +5,8 @@ namespace PachPS.Engine.Pfs;
 
 /// <summary>
 /// Where each branch head was when: every head move is recorded here, in the moving transaction, so
-/// <c>branch@{time}</c> can name the head as it was. Stores made before head history was kept fall back, for the times
-/// before their first recorded move, to the commit Finished times along the branch's ancestry.
+/// <c>branch@{time}</c> can name the head as it was (<see cref="CommitResolver"/> reads it). A branch of a store made
+/// before head history gets its first record, the head it had then, at its first move.
 /// </summary>
 internal static class HeadHistory
 {
@@ -41,34 +41,13 @@ internal static class HeadHistory
         }
     }
 
-    /// <summary>The head of <paramref name="branch"/> as it was at <paramref name="time"/>; CommitNotFound when it had none.</summary>
-    public static CommitDoc At(LiteDatabase db, BranchDoc branch, DateTimeOffset time, string reference)
-    {
-        var at = time.UtcDateTime;
-        var moves = db.HeadMoves().Find(m => m.Branch == branch.Id).OrderBy(m => m.Id).ToList();
-        var target = $"{branch.Repo}@{reference}";
-        string? head;
-        if (moves.Count > 0 && Utc(moves[0].Time) <= at)
-            head = moves.Last(m => Utc(m.Time) <= at).Commit;
-        else if (moves.Count > 0 && moves[0].Cause == Created)
-            throw PachException.NotFound("CommitNotFound", $"Branch '{branch.Name}' of '{branch.Repo}' did not exist yet at {Show(time)}.", target);
-        else
-        {
-            // Before the first recorded move of a branch from an older store: the newest commit of its ancestry (from
-            // the head it had then) that had finished by that time.
-            var from = moves.Count > 0 ? moves[0].Commit : branch.Head;
-            var start = from is null ? null : db.Commits().FindById(from);
-            var found = start is null ? null : CommitResolver.Ancestry(db, start).FirstOrDefault(c => c.Finished is { } f && Utc(f) <= at);
-            return found ?? throw PachException.NotFound("CommitNotFound", $"Branch '{branch.Name}' of '{branch.Repo}' had no commit at {Show(time)}.", target);
-        }
-        if (head is null)
-            throw PachException.NotFound("CommitNotFound", $"Branch '{branch.Name}' of '{branch.Repo}' had no commit at {Show(time)}.", target);
-        return db.Commits().FindById(head)
-            ?? throw PachException.NotFound("CommitNotFound",
-                $"The commit branch '{branch.Name}' of '{branch.Repo}' had at {Show(time)} ({Ids.Short(head)}) has since been removed.", target);
-    }
+    /// <summary>The recorded moves of a branch, oldest first (none for a branch of a store made before head history).</summary>
+    public static IReadOnlyList<HeadMoveDoc> Moves(LiteDatabase db, BranchDoc branch) =>
+        db.HeadMoves().Find(m => m.Branch == branch.Id).OrderBy(m => m.Id).ToList();
 
-    private static DateTime Utc(DateTime stored) => StoredTime.Utc(stored).UtcDateTime;
+    /// <summary>Whether a move is the branch's creation (before it, the branch did not exist).</summary>
+    public static bool IsCreation(HeadMoveDoc move) => move.Cause == Created;
 
-    private static string Show(DateTimeOffset time) => time.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss.fff 'UTC'", System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>A move's time in UTC (LiteDB hands stored times back as local times).</summary>
+    public static DateTime Time(HeadMoveDoc move) => StoredTime.Utc(move.Time).UtcDateTime;
 }
