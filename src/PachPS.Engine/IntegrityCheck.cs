@@ -3,7 +3,7 @@ using PachPS.Engine.Pfs;
 namespace PachPS.Engine;
 
 /// <summary>
-/// Walks every commit's tree and verifies each node and chunk once. Commits, branches and parents are read in one
+/// Walks every commit's tree and verifies each node and chunk once. Commits, branches, tags and parents are read in one
 /// unit of work, so a check run while jobs and users write judges one consistent state: a commit finished after that
 /// moment is simply not looked at, and never makes a branch head or parent look missing. Tree nodes and chunks are
 /// immutable, so reading them afterwards cannot disagree with that snapshot.
@@ -13,7 +13,7 @@ internal sealed class IntegrityCheck(Metadata.MetadataStore meta, Storage.Conten
     public IReadOnlyList<IntegrityFinding> Run(IProgress<(int Done, int Total)>? progress, CancellationToken cancel)
     {
         var findings = new List<IntegrityFinding>();
-        var (commits, branches) = meta.Read(db => (db.Commits().FindAll().ToList(), db.Branches().FindAll().ToList()));
+        var (commits, branches, tags) = meta.Read(db => (db.Commits().FindAll().ToList(), db.Branches().FindAll().ToList(), db.Tags().FindAll().ToList()));
         var ids = commits.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
         var checkedChunks = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < commits.Count; i++)
@@ -51,6 +51,8 @@ internal sealed class IntegrityCheck(Metadata.MetadataStore meta, Storage.Conten
         }
         foreach (var b in branches.Where(b => b.Head is not null && !ids.Contains(b.Head)))
             findings.Add(new("HeadMissing", b.Repo, b.Head!, null, b.Id, $"Branch '{b.Name}' points at missing commit {b.Head}."));
+        foreach (var t in tags.Where(t => !ids.Contains(t.Commit)))
+            findings.Add(new("TagTargetMissing", t.Repo, t.Commit, null, t.Id, $"Tag '{t.Name}' points at missing commit {t.Commit}."));
         progress?.Report((commits.Count, commits.Count));
         return findings;
     }

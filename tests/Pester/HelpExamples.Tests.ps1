@@ -44,6 +44,7 @@ BeforeAll {
         foreach ($rows in 10, 50, 100) { Add-PachFile training master iris.csv -Value ((Get-Content ./iris.csv -TotalCount $rows) -join "`n") | Out-Null }
         Add-PachFile training master iris.csv -Source ./iris.csv | Out-Null
         New-PachBranch training dev master | Out-Null
+        New-PachTag training v1 -Commit master^ -Message 'before the full data' | Out-Null
         Add-PachFile attributes master -Source ./test1.csv, ./test2.csv | Out-Null
         Add-PachFile logs master -Source ./app.log | Out-Null
         Add-PachFile logs master /tmp/x.tmp -Value 'scratch' | Out-Null

@@ -6,7 +6,8 @@ BeforeAll {
         # Everything a change could touch, as one string.
         $repos = Get-PachRepo | ForEach-Object {
             $r = $_.Name
-            "${r}:" + ((Get-PachBranch $r | ForEach-Object { "$($_.Name)=$($_.Head)/$($_.OpenCommit)" }) -join ',') + ':' + @(Get-PachCommit $r -History -ErrorAction Ignore).Count
+            "${r}:" + ((Get-PachBranch $r | ForEach-Object { "$($_.Name)=$($_.Head)/$($_.OpenCommit)" }) -join ',') + ':' + @(Get-PachCommit $r -History -ErrorAction Ignore).Count +
+                ':' + ((Get-PachTag $r | ForEach-Object { "$($_.Name)=$($_.Commit)" }) -join ',')
         }
         $pipelines = Get-PachPipeline | ForEach-Object { "$($_.Name) v$($_.Version) $($_.State)" }
         (@($repos) + @($pipelines) + "jobs:$(@(Get-PachJob).Count)") -join '|'
@@ -20,6 +21,9 @@ Describe '-WhatIf changes nothing' {
         New-PachRepo src | Out-Null
         Add-PachFile src master a.txt -Value 'a' | Out-Null
         New-PachBranch src dev master | Out-Null
+        New-PachRepo tagged | Out-Null
+        Add-PachFile tagged master a.txt -Value 'a' | Out-Null
+        New-PachTag tagged v1 | Out-Null
         $spec = @{ pipeline = @{ name = 'copy' }; transform = @{ cmd = @('sh'); stdin = @('cp $src /pfs/out/') }; input = @{ pfs = @{ repo = 'src'; glob = '/*' } } }
         New-PachPipeline -Spec $spec | Out-Null
         Get-PachJob -Pipeline copy | Wait-PachJob -TimeoutSec 60 | Out-Null
@@ -32,6 +36,9 @@ Describe '-WhatIf changes nothing' {
         @{ name = 'Remove-PachRepo'; action = { Remove-PachRepo src -WhatIf } }
         @{ name = 'New-PachBranch'; action = { New-PachBranch src feature -WhatIf } }
         @{ name = 'Remove-PachBranch'; action = { Remove-PachBranch src dev -WhatIf } }
+        @{ name = 'New-PachTag'; action = { New-PachTag tagged v2 -Commit master -WhatIf } }
+        @{ name = 'Remove-PachTag'; action = { Remove-PachTag tagged v1 -WhatIf } }
+        @{ name = 'Add-PachFile -Message -Metadata'; action = { Add-PachFile src master b.txt -Source $file -Message 'm' -Metadata @{ k = 'v' } -WhatIf } }
         @{ name = 'Add-PachFile'; action = { Add-PachFile src master b.txt -Source $file -WhatIf } }
         @{ name = 'Add-PachFile -Split'; action = { Add-PachFile src master c -Value "1`n2" -Split Line -WhatIf } }
         @{ name = 'Remove-PachFile'; action = { Remove-PachFile src master a.txt -WhatIf } }

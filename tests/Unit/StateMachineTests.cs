@@ -62,7 +62,7 @@ public class StateMachineTests
     public async Task AStoreWrittenByTheEarlierVersionOpensAndWorks()
     {
         var folder = Path.Combine(Path.GetTempPath(), "pachps-fixture-" + Guid.NewGuid().ToString("N")[..12]);
-        CopyFolder(Fixtures.Path("store-0.1.0"), folder);
+        Fixtures.Copy("store-0.1.0", folder);
         try
         {
             using var store = PachStore.Open(folder);
@@ -95,15 +95,6 @@ public class StateMachineTests
         finally { Directory.Delete(folder, recursive: true); }
     }
 
-    private static void CopyFolder(string from, string to)
-    {
-        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-        {
-            var target = Path.Combine(to, Path.GetRelativePath(from, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(file, target);
-        }
-    }
 }
 
 /// <summary>Files the tests keep in tests/Unit/Fixtures.</summary>
@@ -117,5 +108,17 @@ internal static class Fixtures
             if (Directory.Exists(candidate)) return candidate;
         }
         throw new DirectoryNotFoundException($"tests/Unit/Fixtures/{name} not found above {AppContext.BaseDirectory}");
+    }
+
+    /// <summary>Copies a fixture folder (a store, say) to <paramref name="to"/>, so a test can change its copy.</summary>
+    public static void Copy(string name, string to)
+    {
+        var from = Path(name);
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = System.IO.Path.Combine(to, System.IO.Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
     }
 }

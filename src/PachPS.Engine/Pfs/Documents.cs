@@ -49,6 +49,42 @@ internal sealed class CommitDoc
     public string? Pipeline { get; set; }
     public int PipelineVersion { get; set; }
     public List<ProvenanceDoc> Provenance { get; set; } = [];
+    /// <summary>The writer's key/value pairs (added after 0.1.0: absent, so empty, in older stores).</summary>
+    public List<MetadataEntryDoc> Metadata { get; set; } = [];
+}
+
+/// <summary>One key/value pair of a commit's metadata; a list of pairs, so any key is stored as given.</summary>
+internal sealed class MetadataEntryDoc
+{
+    public string Key { get; set; } = "";
+    public string Value { get; set; } = "";
+}
+
+/// <summary>A tag: an immutable name for one finished commit of a repo.</summary>
+internal sealed class TagDoc
+{
+    [BsonId] public string Id { get; set; } = "";
+    public string Repo { get; set; } = "";
+    public string Name { get; set; } = "";
+    public string Commit { get; set; } = "";
+    public string Message { get; set; } = "";
+    public DateTime Created { get; set; }
+    public static string Key(string repo, string tag) => repo + "@" + tag;
+}
+
+/// <summary>
+/// One move of a branch head: from <see cref="Time"/> on, the head of <see cref="Branch"/> (a <see cref="BranchDoc"/>
+/// key) was <see cref="Commit"/> (null: none). The id orders the moves of a branch.
+/// </summary>
+internal sealed class HeadMoveDoc
+{
+    public long Id { get; set; }
+    public string Repo { get; set; } = "";
+    public string Branch { get; set; } = "";
+    public string? Commit { get; set; }
+    public DateTime Time { get; set; }
+    /// <summary>Why it moved: created, commit, undo; baseline is the head a store made before head history already had.</summary>
+    public string Cause { get; set; } = "";
 }
 
 /// <summary>A finished commit not yet handed to its listeners (pipelines); the id orders them.</summary>

@@ -19,20 +19,34 @@ public interface IFileService
     BranchInfo GetBranch(string repo, string branch);
     void DeleteBranch(string repo, string branch);
 
-    CommitInfo StartCommit(string repo, string branch, string? message = null);
+    /// <summary>Opens a commit on a branch, with a message and metadata (<see cref="CommitNotes"/> says what is valid).</summary>
+    CommitInfo StartCommit(string repo, string branch, string? message = null, IReadOnlyDictionary<string, string>? metadata = null);
     CommitInfo FinishCommit(string repo, string reference);
+    /// <summary>
+    /// The commit a reference names: a branch (its head), a tag, a commit id or unique prefix, <c>branch@{time}</c> (the
+    /// head as it was then), with ^, ~N or .N; a name that is more than one of these is AmbiguousReference.
+    /// </summary>
     CommitInfo GetCommit(string repo, string reference);
     /// <summary>Commits from <paramref name="reference"/> (default: every branch) back through their parents, newest first.</summary>
     IReadOnlyList<CommitInfo> ListCommits(string repo, string? reference = null, int max = int.MaxValue);
     /// <summary>Removes a commit and every commit derived from it (undo); <paramref name="dryRun"/> only lists them.</summary>
     IReadOnlyList<CommitInfo> RemoveCommit(string repo, string reference, bool dryRun = false);
 
+    /// <summary>Names a finished commit; a tag never moves, and a tag and a branch of a repo never share a name.</summary>
+    TagInfo CreateTag(string repo, string name, string reference, string? message = null);
+    /// <summary>The tags of a repo, or of every repo when <paramref name="repo"/> is null.</summary>
+    IReadOnlyList<TagInfo> ListTags(string? repo = null);
+    TagInfo GetTag(string repo, string name);
+    void RemoveTag(string repo, string name);
+
+    // Each write goes to a branch (its open commit, or a new commit it finishes) or an open commit; a note's message
+    // replaces the commit's and its metadata is added to the commit's.
     CommitInfo PutFiles(string repo, string target, IReadOnlyList<FileSource> sources, bool append = false,
-        IProgress<(int Done, int Total, string Path)>? progress = null, CancellationToken cancel = default);
+        IProgress<(int Done, int Total, string Path)>? progress = null, CancellationToken cancel = default, CommitNote? note = null);
     CommitInfo PutSplit(string repo, string target, string path, Func<Stream> open, SplitMode mode, int targetDatums = 0, long targetBytes = 0,
-        CancellationToken cancel = default);
-    CommitInfo DeleteFiles(string repo, string target, IReadOnlyList<string> paths);
-    CommitInfo CopyFile(string sourceRepo, string sourceRef, string sourcePath, string repo, string target, string path);
+        CancellationToken cancel = default, CommitNote? note = null);
+    CommitInfo DeleteFiles(string repo, string target, IReadOnlyList<string> paths, CommitNote? note = null);
+    CommitInfo CopyFile(string sourceRepo, string sourceRef, string sourcePath, string repo, string target, string path, CommitNote? note = null);
 
     IReadOnlyList<PachFileInfo> ListFiles(string repo, string reference, string? pathOrGlob = null, bool recurse = false);
     IReadOnlyList<PachFileInfo> FileHistory(string repo, string reference, string path);

@@ -28,6 +28,26 @@ public sealed record CommitInfo(
     public bool IsFinished => Finished is not null;
     public string State => IsFinished ? "Finished" : "Open";
     public string Id => Commit;
+    /// <summary>The names of the tags on this commit, in order.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+    /// <summary>The key/value pairs its writer gave (-Metadata), keys in ordinal order.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = CommitNote.NoMetadata;
+}
+
+/// <summary>A tag: an immutable name for one finished commit.</summary>
+public sealed record TagInfo(string Repo, string Tag, string Commit, string Message, DateTimeOffset Created)
+{
+    public string Name => Tag;
+}
+
+/// <summary>
+/// What a writer says about the commit it makes: a message and key/value metadata (both optional). Validated by
+/// <see cref="CommitNotes"/> before anything is written.
+/// </summary>
+public sealed record CommitNote(string? Message = null, IReadOnlyDictionary<string, string>? Metadata = null)
+{
+    internal static readonly IReadOnlyDictionary<string, string> NoMetadata =
+        new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(new Dictionary<string, string>());
 }
 
 public enum PachFileType { File, Directory }

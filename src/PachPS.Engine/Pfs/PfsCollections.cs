@@ -11,6 +11,9 @@ internal static class PfsCollections
     public static ILiteCollection<NodeDoc> Nodes(this LiteDatabase db) => db.GetCollection<NodeDoc>("nodes");
     public static ILiteCollection<ChunkDoc> Chunks(this LiteDatabase db) => db.GetCollection<ChunkDoc>("chunks");
 
+    public static ILiteCollection<TagDoc> Tags(this LiteDatabase db) => db.GetCollection<TagDoc>("tags");
+    public static ILiteCollection<HeadMoveDoc> HeadMoves(this LiteDatabase db) => db.GetCollection<HeadMoveDoc>("head_moves", BsonAutoId.Int64);
+
     public static ILiteCollection<FinishedCommitDoc> FinishedCommits(this LiteDatabase db) => db.GetCollection<FinishedCommitDoc>("finished_commits", BsonAutoId.Int64);
 
     public static void EnsureIndexes(LiteDatabase db)
@@ -19,5 +22,9 @@ internal static class PfsCollections
         db.Commits().EnsureIndex(c => c.Repo);
         db.Commits().EnsureIndex(c => c.Parent);
         db.Commits().EnsureIndex("Prov", "$.Provenance[*].Commit");
+        db.Tags().EnsureIndex(t => t.Repo);
+        db.Tags().EnsureIndex(t => t.Commit);
+        db.HeadMoves().EnsureIndex(m => m.Branch);
+        db.HeadMoves().EnsureIndex(m => m.Repo);
     }
 }

@@ -16,7 +16,27 @@ internal static class PfsRecords
 
     public static BranchInfo ToBranch(BranchDoc doc) => new(doc.Repo, doc.Name, doc.Head, doc.OpenCommit, StoredTime.Utc(doc.Created));
 
-    public static CommitInfo ToCommit(CommitDoc doc) => new(doc.Repo, doc.Branch, doc.Id, doc.Parent, StoredTime.Utc(doc.Started),
+    /// <summary>A commit with the names of its tags.</summary>
+    public static CommitInfo ToCommit(LiteDatabase db, CommitDoc doc) =>
+        ToCommit(doc, db.Tags().Find(t => t.Commit == doc.Id).Select(t => t.Name).Order(StringComparer.Ordinal).ToList());
+
+    /// <summary>Commits of one repo with their tags, the repo's tags read once.</summary>
+    public static IReadOnlyList<CommitInfo> ToCommits(LiteDatabase db, string repo, IEnumerable<CommitDoc> docs)
+    {
+        var tags = db.Tags().Find(t => t.Repo == repo).ToLookup(t => t.Commit, t => t.Name, StringComparer.Ordinal);
+        return docs.Select(d => ToCommit(d, tags[d.Id].Order(StringComparer.Ordinal).ToList())).ToList();
+    }
+
+    /// <summary>A commit no tag names (one just removed: a tagged commit cannot be).</summary>
+    public static CommitInfo ToCommit(CommitDoc doc) => ToCommit(doc, []);
+
+    private static CommitInfo ToCommit(CommitDoc doc, IReadOnlyList<string> tags) => new(doc.Repo, doc.Branch, doc.Id, doc.Parent, StoredTime.Utc(doc.Started),
         doc.Finished is null ? null : StoredTime.Utc(doc.Finished.Value), doc.Size, doc.FileCount, doc.MetadataBytes, doc.Message, doc.Origin, doc.Job, doc.Pipeline,
-        doc.PipelineVersion, doc.Provenance.Select(p => new CommitProvenance(p.Repo, p.Branch, p.Commit)).ToList());
+        doc.PipelineVersion, doc.Provenance.Select(p => new CommitProvenance(p.Repo, p.Branch, p.Commit)).ToList())
+    {
+        Tags = tags,
+        Metadata = CommitNotes.ToDictionary(doc.Metadata),
+    };
+
+    public static TagInfo ToTag(TagDoc doc) => new(doc.Repo, doc.Name, doc.Commit, doc.Message, StoredTime.Utc(doc.Created));
 }

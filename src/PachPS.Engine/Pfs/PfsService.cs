@@ -58,13 +58,15 @@ public sealed class PfsService : IFileService
     /// </summary>
     internal Action<LiteDatabase, IReadOnlyList<CommitDoc>>? CommitsRemoving { get; set; }
 
-    /// <summary>Removes a repo with its branches and commits.</summary>
+    /// <summary>Removes a repo with its branches, tags and commits.</summary>
     public void RemoveRepo(string name)
     {
         _meta.Write(db =>
         {
             CommitResolver.RequireRepo(db, name);
             RepoRemoving?.Invoke(db, name);
+            db.Tags().DeleteMany(t => t.Repo == name);
+            HeadHistory.Forget(db, name);
             db.Branches().DeleteMany(b => b.Repo == name);
             db.Commits().DeleteMany(c => c.Repo == name);
             db.Repos().Delete(name);
@@ -81,12 +83,11 @@ public sealed class PfsService : IFileService
             CommitResolver.RequireRepo(db, repo);
             if (db.Branches().FindById(BranchDoc.Key(repo, branch)) is not null)
                 throw new PachException("BranchAlreadyExists", PachErrorKind.AlreadyExists, $"Branch '{branch}' already exists in repo '{repo}'.", $"{repo}@{branch}");
+            CommitResolver.RequireNameFree(db, repo, branch, "branch");
             var headCommit = head is null ? null : CommitResolver.Resolve(db, repo, head);
             if (headCommit is { Finished: null })
                 throw PachException.State("CommitNotFinished", $"Commit {headCommit.Id} is still open; a branch can only point at a finished commit.", head);
-            var doc = new BranchDoc { Id = BranchDoc.Key(repo, branch), Repo = repo, Name = branch, Head = headCommit?.Id, Created = DateTime.UtcNow };
-            db.Branches().Insert(doc);
-            return PfsRecords.ToBranch(doc);
+            return PfsRecords.ToBranch(NewBranch(db, repo, branch, headCommit?.Id));
         });
     }
 
@@ -105,26 +106,30 @@ public sealed class PfsService : IFileService
             var doc = CommitResolver.RequireBranch(db, repo, branch);
             if (doc.OpenCommit is not null)
                 throw PachException.State("CommitOpen", $"Branch '{branch}' of '{repo}' has open commit {doc.OpenCommit}; finish it first.", $"{repo}@{branch}");
+            HeadHistory.Forget(db, repo, branch);
             db.Branches().Delete(doc.Id);
         });
     }
 
     // ---------------------------------------------------------------- commits
 
-    public CommitInfo StartCommit(string repo, string branch, string? message = null)
+    public CommitInfo StartCommit(string repo, string branch, string? message = null, IReadOnlyDictionary<string, string>? metadata = null)
     {
         Names.ValidateName(branch, "Branch");
+        var note = new CommitNote(message, metadata);
+        CommitNotes.Validate(note);
         return _meta.Write(db =>
         {
             CommitResolver.RequireRepo(db, repo);
             var b = db.Branches().FindById(BranchDoc.Key(repo, branch)) ?? NewBranch(db, repo, branch);
             if (b.OpenCommit is not null)
                 throw PachException.State("CommitAlreadyOpen", $"Branch '{branch}' of '{repo}' already has open commit {b.OpenCommit}.", b.OpenCommit);
-            var commit = NewCommit(db, b, message ?? "");
+            var commit = NewCommit(db, b);
+            CommitNotes.Apply(commit, note);
             db.Commits().Insert(commit);
             b.OpenCommit = commit.Id;
             db.Branches().Update(b);
-            return PfsRecords.ToCommit(commit);
+            return PfsRecords.ToCommit(db, commit);
         });
     }
 
@@ -138,15 +143,15 @@ public sealed class PfsService : IFileService
         return info;
     }
 
-    public CommitInfo GetCommit(string repo, string reference) => _meta.Read(db => PfsRecords.ToCommit(CommitResolver.Resolve(db, repo, reference)));
+    public CommitInfo GetCommit(string repo, string reference) => _meta.Read(db => PfsRecords.ToCommit(db, CommitResolver.Resolve(db, repo, reference)));
 
     /// <summary>Commits from <paramref name="reference"/> (default: every branch head) back through their parents, newest first.</summary>
     public IReadOnlyList<CommitInfo> ListCommits(string repo, string? reference = null, int max = int.MaxValue) => _meta.Read(db =>
     {
         CommitResolver.RequireRepo(db, repo);
         if (reference is not null)
-            return CommitResolver.Ancestry(db, CommitResolver.Resolve(db, repo, reference)).Take(max).Select(PfsRecords.ToCommit).ToList();
-        return db.Commits().Find(c => c.Repo == repo).OrderByDescending(c => c.Started).Take(max).Select(PfsRecords.ToCommit).ToList();
+            return PfsRecords.ToCommits(db, repo, CommitResolver.Ancestry(db, CommitResolver.Resolve(db, repo, reference)).Take(max));
+        return PfsRecords.ToCommits(db, repo, db.Commits().Find(c => c.Repo == repo).OrderByDescending(c => c.Started).Take(max));
     });
 
     /// <summary>
@@ -164,14 +169,19 @@ public sealed class PfsService : IFileService
             var ids = doomed.Select(c => c.Id).ToHashSet(StringComparer.Ordinal);
             foreach (var commit in doomed)
             {
+                // A tag says someone wants that version kept: it goes first, by Remove-PachTag, or the commit stays.
+                if (db.Tags().FindOne(t => t.Commit == commit.Id) is { } tag)
+                    throw PachException.State("CommitTagged",
+                        $"Commit {Ids.Short(commit.Id)} of '{commit.Repo}' has tag '{tag.Name}'; remove the tag first (Remove-PachTag {commit.Repo} {tag.Name}).", $"{commit.Repo}@{tag.Name}");
                 // Only the tip of a history can go: a commit that later commits build on would leave them without a parent.
                 var child = db.Commits().FindOne(c => c.Parent == commit.Id);
                 if (child is not null && !ids.Contains(child.Id))
                     throw PachException.State("CommitHasDescendants",
                         $"Commit {Ids.Short(commit.Id)} of '{commit.Repo}' has a later commit ({Ids.Short(child.Id)}); only the newest commit of a branch (or an open one) can be removed.", commit.Id);
             }
-            if (dryRun) return doomed.Select(PfsRecords.ToCommit).ToList();
+            if (dryRun) return doomed.Select(c => PfsRecords.ToCommit(db, c)).ToList();
             CommitsRemoving?.Invoke(db, doomed);
+            var now = DateTime.UtcNow;
             // Newest first, so each branch steps back one commit at a time to the parent that stays.
             foreach (var commit in doomed.OrderByDescending(c => c.Started))
             {
@@ -179,7 +189,7 @@ public sealed class PfsService : IFileService
                 if (branch is not null)
                 {
                     if (branch.OpenCommit == commit.Id) branch.OpenCommit = null;
-                    if (branch.Head == commit.Id) branch.Head = commit.Parent;
+                    if (branch.Head == commit.Id) HeadHistory.Move(db, branch, commit.Parent, "undo", now);
                     db.Branches().Update(branch);
                 }
                 db.Commits().Delete(commit.Id);
@@ -189,9 +199,49 @@ public sealed class PfsService : IFileService
         return dryRun ? _meta.Read(Work) : _meta.Write(Work);
     }
 
+    // ---------------------------------------------------------------- tags
+
+    /// <summary>Names a finished commit; a tag never moves (TagAlreadyExists: remove it first) and shares no name with a branch.</summary>
+    public TagInfo CreateTag(string repo, string name, string reference, string? message = null)
+    {
+        Names.ValidateName(name, "Tag");
+        CommitNotes.Validate(new CommitNote(message));
+        return _meta.Write(db =>
+        {
+            CommitResolver.RequireRepo(db, repo);
+            if (db.Tags().FindById(TagDoc.Key(repo, name)) is { } existing)
+                throw new PachException("TagAlreadyExists", PachErrorKind.AlreadyExists,
+                    $"Tag '{name}' already exists in repo '{repo}' (commit {Ids.Short(existing.Commit)}); a tag never moves: remove it first to give the name to another commit.", $"{repo}@{name}");
+            CommitResolver.RequireNameFree(db, repo, name, "tag");
+            var commit = CommitResolver.Resolve(db, repo, reference);
+            if (commit.Finished is null)
+                throw PachException.State("CommitNotFinished", $"Commit {commit.Id} is still open; a tag can only name a finished commit.", reference);
+            var doc = new TagDoc { Id = TagDoc.Key(repo, name), Repo = repo, Name = name, Commit = commit.Id, Message = message ?? "", Created = DateTime.UtcNow };
+            db.Tags().Insert(doc);
+            return PfsRecords.ToTag(doc);
+        });
+    }
+
+    /// <summary>The tags of a repo, or of every repo, by repo and name.</summary>
+    public IReadOnlyList<TagInfo> ListTags(string? repo = null) => _meta.Read(db =>
+    {
+        if (repo is not null) CommitResolver.RequireRepo(db, repo);
+        var tags = repo is null ? db.Tags().FindAll() : db.Tags().Find(t => t.Repo == repo);
+        return tags.OrderBy(t => t.Repo, StringComparer.Ordinal).ThenBy(t => t.Name, StringComparer.Ordinal).Select(PfsRecords.ToTag).ToList();
+    });
+
+    public TagInfo GetTag(string repo, string name) => _meta.Read(db => PfsRecords.ToTag(CommitResolver.RequireTag(db, repo, name)));
+
+    /// <summary>Removes a tag; its commit stays.</summary>
+    public void RemoveTag(string repo, string name) => _meta.Write(db =>
+    {
+        var doc = CommitResolver.RequireTag(db, repo, name);
+        db.Tags().Delete(doc.Id);
+    });
+
     /// <summary>Commits whose provenance includes the given commit.</summary>
     internal IReadOnlyList<CommitInfo> FindDerived(string commitId) => _meta.Read(db =>
-        db.Commits().Find(Query.EQ("$.Provenance[*].Commit ANY", commitId)).Select(PfsRecords.ToCommit).ToList());
+        db.Commits().Find(Query.EQ("$.Provenance[*].Commit ANY", commitId)).Select(c => PfsRecords.ToCommit(db, c)).ToList());
 
     // ---------------------------------------------------------------- what the layers above read and write through Pfs
     // Each joins the caller's unit of work, so the pipeline system can read heads and create output repos in its own
@@ -230,8 +280,9 @@ public sealed class PfsService : IFileService
     /// All files land in one commit, or none of them do.
     /// </summary>
     public CommitInfo PutFiles(string repo, string target, IReadOnlyList<FileSource> sources, bool append = false,
-        IProgress<(int Done, int Total, string Path)>? progress = null, CancellationToken cancel = default)
+        IProgress<(int Done, int Total, string Path)>? progress = null, CancellationToken cancel = default, CommitNote? note = null)
     {
+        CommitNotes.Validate(note);
         var paths = sources.Select(s => Names.NormalizePath(s.Path)).ToList();
         CommitWriter.CheckDistinct(paths);
         var start = _meta.Read(db => ResolveTarget(db, repo, target, create: false).Commit);
@@ -262,7 +313,7 @@ public sealed class PfsService : IFileService
         writer.Flush();
         cancel.ThrowIfCancellationRequested();
 
-        return Commit(repo, target, writer.NewPackedChunks, (_, _, _) => paths.Select((path, i) => FileChange.Write(path, writer.Resolve(contents[i]))));
+        return Commit(repo, target, writer.NewPackedChunks, (_, _, _) => paths.Select((path, i) => FileChange.Write(path, writer.Resolve(contents[i]))), note);
     }
 
     /// <summary>
@@ -270,8 +321,9 @@ public sealed class PfsService : IFileService
     /// "/path/*" glob gives one datum per piece. Replaces whatever was at the path.
     /// </summary>
     public CommitInfo PutSplit(string repo, string target, string path, Func<Stream> open, SplitMode mode, int targetDatums = 0, long targetBytes = 0,
-        CancellationToken cancel = default)
+        CancellationToken cancel = default, CommitNote? note = null)
     {
+        CommitNotes.Validate(note);
         var folder = Names.NormalizePath(path);
         _meta.Read(db => ResolveTarget(db, repo, target, create: false));
         var writer = BeginWrite();
@@ -291,11 +343,13 @@ public sealed class PfsService : IFileService
             var changes = tree.Under(commit.Root, folder).Where(e => !written.Contains(e.Path)).Select(e => FileChange.Remove(e.Path)).ToList();
             changes.AddRange(pieces.Select(p => FileChange.Write(p.Path, writer.Resolve(p.Content))));
             return changes;
-        });
+        }, note);
     }
 
-    public CommitInfo DeleteFiles(string repo, string target, IReadOnlyList<string> paths) =>
-        Commit(repo, target, [], (db, tree, commit) =>
+    public CommitInfo DeleteFiles(string repo, string target, IReadOnlyList<string> paths, CommitNote? note = null)
+    {
+        CommitNotes.Validate(note);
+        return Commit(repo, target, [], (db, tree, commit) =>
         {
             var changes = new List<FileChange>();
             foreach (var raw in paths)
@@ -306,11 +360,13 @@ public sealed class PfsService : IFileService
                 changes.AddRange(under.Select(e => FileChange.Remove(e.Path)));
             }
             return changes;
-        });
+        }, note);
+    }
 
     /// <summary>Copies a file or folder (by reference, no data is copied) into a branch or open commit.</summary>
-    public CommitInfo CopyFile(string sourceRepo, string sourceRef, string sourcePath, string repo, string target, string path)
+    public CommitInfo CopyFile(string sourceRepo, string sourceRef, string sourcePath, string repo, string target, string path, CommitNote? note = null)
     {
+        CommitNotes.Validate(note);
         var src = Names.NormalizePath(sourcePath, allowRoot: true);
         var dst = Names.NormalizePath(path, allowRoot: true);
         return Commit(repo, target, [], (db, tree, commit) =>
@@ -326,7 +382,7 @@ public sealed class PfsService : IFileService
                 changes.Add(FileChange.Write(to, e.Content));
             }
             return changes;
-        });
+        }, note);
     }
 
     /// <summary>Files and directories at a commit: a folder's children, one file, or every node a glob matches.</summary>
@@ -357,17 +413,19 @@ public sealed class PfsService : IFileService
 
     /// <summary>
     /// Writes to a branch or open commit: <paramref name="changes"/> sees the tree and the target commit and names
-    /// what to write or remove; the <see cref="CommitWriter"/> validates and applies it.
+    /// what to write or remove; the <see cref="CommitWriter"/> validates and applies it, and <paramref name="note"/>
+    /// (message, metadata) goes on the commit.
     /// </summary>
     internal CommitInfo Commit(string repo, string target, IReadOnlyList<ChunkRef> newChunks,
-        Func<LiteDatabase, PathTree, CommitDoc, IEnumerable<FileChange>> changes) => _meta.Write(db =>
+        Func<LiteDatabase, PathTree, CommitDoc, IEnumerable<FileChange>> changes, CommitNote? note = null) => _meta.Write(db =>
     {
         var (commit, finishHere) = ResolveTarget(db, repo, target, create: true);
         CommitWriter.Apply(db, commit, changes(db, PathTree.In(db), commit).ToList());
+        CommitNotes.Apply(commit, note);
         _chunks.Record(newChunks);
         if (finishHere) return FinishInTransaction(db, commit);
         db.Commits().Update(commit);
-        return PfsRecords.ToCommit(commit);
+        return PfsRecords.ToCommit(db, commit);
     });
 
     /// <summary>
@@ -411,17 +469,18 @@ public sealed class PfsService : IFileService
 
     private CommitInfo FinishInTransaction(LiteDatabase db, CommitDoc commit)
     {
-        commit.Finished = DateTime.UtcNow;
+        var now = DateTime.UtcNow;
+        commit.Finished = now;
         db.Commits().Upsert(commit);
         var branch = db.Branches().FindById(BranchDoc.Key(commit.Repo, commit.Branch));
         if (branch is not null)
         {
             if (branch.OpenCommit == commit.Id) branch.OpenCommit = null;
-            branch.Head = commit.Id;
+            HeadHistory.Move(db, branch, commit.Id, "commit", now);
             db.Branches().Update(branch);
         }
         db.FinishedCommits().Insert(new FinishedCommitDoc { Repo = commit.Repo, Branch = commit.Branch, Commit = commit.Id });
-        var info = PfsRecords.ToCommit(commit);
+        var info = PfsRecords.ToCommit(db, commit);
         _meta.AfterCommit(() => CommitFinished?.Invoke(info));
         return info;
     }
@@ -432,17 +491,10 @@ public sealed class PfsService : IFileService
     /// </summary>
     private (CommitDoc Commit, bool NewForCall) ResolveTarget(LiteDatabase db, string repo, string target, bool create)
     {
-        CommitResolver.RequireRepo(db, repo);
-        var branch = db.Branches().FindById(BranchDoc.Key(repo, target));
-        if (branch is null && CommitResolver.TryFindCommit(db, repo, target) is { } byId)
-        {
-            if (byId.Finished is not null)
-                throw PachException.State("CommitFinished", $"Commit {byId.Id} of '{repo}' is finished; files can only be added to a branch or an open commit.", byId.Id);
-            return (byId, false);
-        }
+        var (branch, open) = CommitResolver.ResolveWriteTarget(db, repo, target);
+        if (open is not null) return (open, false);
         if (branch is null)
         {
-            Names.ValidateName(target, "Branch");
             if (!create) return (new CommitDoc { Repo = repo, Branch = target }, true);
             branch = NewBranch(db, repo, target);
         }
@@ -452,18 +504,21 @@ public sealed class PfsService : IFileService
             var head = branch.Head is null ? null : db.Commits().FindById(branch.Head);
             return (new CommitDoc { Repo = repo, Branch = target, Root = head?.Root }, true);
         }
-        return (NewCommit(db, branch, ""), true);
+        return (NewCommit(db, branch), true);
     }
 
-    private BranchDoc NewBranch(LiteDatabase db, string repo, string branch)
+    /// <summary>Creates a branch (its head history starts with it); a name that is a tag of the repo is NameInUse.</summary>
+    private static BranchDoc NewBranch(LiteDatabase db, string repo, string branch, string? head = null)
     {
         Names.ValidateName(branch, "Branch");
-        var doc = new BranchDoc { Id = BranchDoc.Key(repo, branch), Repo = repo, Name = branch, Created = DateTime.UtcNow };
+        CommitResolver.RequireNameFree(db, repo, branch, "branch");
+        var doc = new BranchDoc { Id = BranchDoc.Key(repo, branch), Repo = repo, Name = branch, Head = head, Created = DateTime.UtcNow };
         db.Branches().Insert(doc);
+        HeadHistory.Start(db, doc);
         return doc;
     }
 
-    private CommitDoc NewCommit(LiteDatabase db, BranchDoc branch, string message)
+    private static CommitDoc NewCommit(LiteDatabase db, BranchDoc branch)
     {
         var parent = branch.Head is null ? null : db.Commits().FindById(branch.Head);
         return new CommitDoc
@@ -477,7 +532,6 @@ public sealed class PfsService : IFileService
             Size = parent?.Size ?? 0,
             FileCount = parent?.FileCount ?? 0,
             MetadataBytes = 0,
-            Message = message,
         };
     }
 }

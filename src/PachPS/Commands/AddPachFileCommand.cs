@@ -66,6 +66,14 @@ public sealed class AddPachFileCommand : PachCmdlet
     [ValidateRange(1, long.MaxValue)]
     public long TargetFileBytes { get; set; }
 
+    /// <summary>The message of the commit this call makes (replaces the message of an open commit it adds to).</summary>
+    [Parameter]
+    public string? Message { get; set; }
+
+    /// <summary>Key/value pairs (strings) stored on the commit; added to those of an open commit.</summary>
+    [Parameter]
+    public System.Collections.IDictionary? Metadata { get; set; }
+
     protected override void ProcessRecord()
     {
         if (ParameterSetName == ValueSet)
@@ -125,7 +133,8 @@ public sealed class AddPachFileCommand : PachCmdlet
         var progress = new ProgressRecord(1, $"Adding files to {Repo}@{Branch}", "Starting");
         Invoke(() =>
         {
-            var commit = Files.PutFiles(Repo, Branch, _sources, Append, new ProgressReporter(this, progress), CancelToken);
+            var note = CommitNoteArgument.From(Message, Metadata);
+            var commit = Files.PutFiles(Repo, Branch, _sources, Append, new ProgressReporter(this, progress), CancelToken, note);
             WriteProgress(new ProgressRecord(progress.ActivityId, progress.Activity, "Done") { RecordType = ProgressRecordType.Completed });
             WriteObject(commit);
         });
@@ -137,7 +146,8 @@ public sealed class AddPachFileCommand : PachCmdlet
             ThrowTerminatingError(Error("SplitNeedsOneFile", ErrorCategory.InvalidArgument, "-Split takes exactly one file (or -Value) and no -Append.", Repo));
         var source = _sources[0];
         if (!ShouldProcess($"{Repo}@{Branch}:{source.Path}", $"Split into {Split} pieces")) return;
-        Invoke(() => WriteObject(Files.PutSplit(Repo, Branch, source.Path, source.Open, Split!.Value, TargetFileDatums, TargetFileBytes, CancelToken)));
+        Invoke(() => WriteObject(Files.PutSplit(Repo, Branch, source.Path, source.Open, Split!.Value, TargetFileDatums, TargetFileBytes, CancelToken,
+            CommitNoteArgument.From(Message, Metadata))));
     }
 
     private static FileSource FromFile(string local, string path) =>

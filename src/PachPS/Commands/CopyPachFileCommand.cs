@@ -35,10 +35,18 @@ public sealed class CopyPachFileCommand : PachCmdlet
     [ArgumentCompleter(typeof(BranchCompleter))]
     public string DestinationBranch { get; set; } = Names.DefaultBranch;
 
+    /// <summary>The message of the commit this call makes (replaces the message of an open commit it copies into).</summary>
+    [Parameter]
+    public string? Message { get; set; }
+
+    /// <summary>Key/value pairs (strings) stored on the commit; added to those of an open commit.</summary>
+    [Parameter]
+    public System.Collections.IDictionary? Metadata { get; set; }
+
     protected override void ProcessRecord()
     {
         var repo = DestinationRepo ?? Repo;
         if (!ShouldProcess($"{repo}@{DestinationBranch}:{Destination}", $"Copy {Repo}@{Commit}:{Path}")) return;
-        Invoke(() => WriteObject(Files.CopyFile(Repo, Commit, Path, repo, DestinationBranch, Destination)));
+        Invoke(() => WriteObject(Files.CopyFile(Repo, Commit, Path, repo, DestinationBranch, Destination, CommitNoteArgument.From(Message, Metadata))));
     }
 }

@@ -25,6 +25,14 @@ public sealed class RemovePachFileCommand : PachCmdlet
     [ArgumentCompleter(typeof(PathCompleter))]
     public string[] Path { get; set; } = [];
 
+    /// <summary>The message of the commit this call makes (replaces the message of an open commit it removes from).</summary>
+    [Parameter]
+    public string? Message { get; set; }
+
+    /// <summary>Key/value pairs (strings) stored on the commit; added to those of an open commit.</summary>
+    [Parameter]
+    public System.Collections.IDictionary? Metadata { get; set; }
+
     protected override void ProcessRecord()
     {
         // Everything removed in one call is one commit, so every piped item must come from the same place.
@@ -39,6 +47,6 @@ public sealed class RemovePachFileCommand : PachCmdlet
     protected override void EndProcessing()
     {
         if (_paths.Count == 0 || !ShouldProcess($"{Repo}@{Branch}", $"Remove {string.Join(", ", _paths)}")) return;
-        Invoke(() => WriteObject(Files.DeleteFiles(Repo, Branch, _paths)));
+        Invoke(() => WriteObject(Files.DeleteFiles(Repo, Branch, _paths, CommitNoteArgument.From(Message, Metadata))));
     }
 }

@@ -18,12 +18,17 @@ public sealed class StartPachCommitCommand : PachCmdlet
     [ArgumentCompleter(typeof(BranchCompleter))]
     public string Branch { get; set; } = Names.DefaultBranch;
 
+    /// <summary>The commit's message.</summary>
     [Parameter]
     public string? Message { get; set; }
+
+    /// <summary>Key/value pairs (strings) stored on the commit.</summary>
+    [Parameter]
+    public System.Collections.IDictionary? Metadata { get; set; }
 
     protected override void ProcessRecord()
     {
         if (!ShouldProcess($"{Repo}@{Branch}", "Start commit")) return;
-        Invoke(() => WriteObject(Files.StartCommit(Repo, Branch, Message)));
+        Invoke(() => WriteObject(Files.StartCommit(Repo, Branch, Message, CommitNoteArgument.From(null, Metadata)?.Metadata)));
     }
 }

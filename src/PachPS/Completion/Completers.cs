@@ -54,16 +54,26 @@ public sealed class BranchCompleter : PachCompleter
         Bound(bound, "Repo") is { } repo ? store.Files.ListBranches(repo).Select(b => (b.Name, $"{repo}@{b.Name}")) : [];
 }
 
-/// <summary>Branches, then commit ids (most recent first) of the repo given in -Repo.</summary>
+/// <summary>Branches, then tags, then commit ids (most recent first) of the repo given in -Repo.</summary>
 public sealed class CommitCompleter : PachCompleter
 {
     protected override IEnumerable<(string, string)> Candidates(IPachClient store, IDictionary bound, string typed)
     {
         if (Bound(bound, "Repo") is not { } repo) return [];
         var branches = store.Files.ListBranches(repo).Select(b => (b.Name, $"branch {b.Name}"));
+        var tags = store.Files.ListTags(repo).Select(TagCompleter.Candidate);
         var commits = store.Files.ListCommits(repo, max: 50).Select(c => (c.Commit, $"{c.Branch} {c.Started.LocalDateTime:g} {c.Message}".Trim()));
-        return branches.Concat(commits);
+        return branches.Concat(tags).Concat(commits);
     }
+}
+
+/// <summary>Tags of the repo given in -Repo (of every repo when none is).</summary>
+public sealed class TagCompleter : PachCompleter
+{
+    protected override IEnumerable<(string, string)> Candidates(IPachClient store, IDictionary bound, string typed) =>
+        store.Files.ListTags(Bound(bound, "Repo")).Select(Candidate).DistinctBy(c => c.Item1);
+
+    internal static (string, string) Candidate(Engine.Pfs.TagInfo t) => (t.Name, $"tag {t.Name} ({Display.Short(t.Commit)}) {t.Message}".Trim());
 }
 
 /// <summary>Pipeline names.</summary>

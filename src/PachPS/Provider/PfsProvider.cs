@@ -10,11 +10,11 @@ using PachPS.Infrastructure;
 namespace PachPS.Provider;
 
 /// <summary>
-/// The pfs: drive: pfs:\&lt;repo&gt;\&lt;branch, commit or ancestry&gt;\&lt;path&gt;. Read-only: Get-ChildItem, Get-Item,
+/// The pfs: drive: pfs:\&lt;repo&gt;\&lt;branch, tag, commit or ancestry&gt;\&lt;path&gt;. Read-only: Get-ChildItem, Get-Item,
 /// Test-Path, Set-Location and Get-Content (with tab completion of paths) over the current store.
 /// </summary>
 [CmdletProvider("PachFS", ProviderCapabilities.None)]
-[OutputType(typeof(RepoInfo), typeof(BranchInfo), typeof(PachFileInfo), ProviderCmdlet = ProviderCmdlet.GetChildItem)]
+[OutputType(typeof(RepoInfo), typeof(BranchInfo), typeof(TagInfo), typeof(PachFileInfo), ProviderCmdlet = ProviderCmdlet.GetChildItem)]
 public sealed class PfsProvider : NavigationCmdletProvider, IContentCmdletProvider
 {
     protected override Collection<PSDriveInfo> InitializeDefaultDrives() =>
@@ -93,7 +93,9 @@ public sealed class PfsProvider : NavigationCmdletProvider, IContentCmdletProvid
         try
         {
             if (repo is null) return Files.ListRepos().Select(r => (r.Name, (object)r, true)).ToList();
-            if (reference is null) return Files.ListBranches(repo).Select(b => (b.Name, (object)b, true)).ToList();
+            // A repo holds its branches, then its tags: both are folders of files (a tag's never changes).
+            if (reference is null)
+                return Files.ListBranches(repo).Select(b => (b.Name, (object)b, true)).Concat(Files.ListTags(repo).Select(t => (t.Name, (object)t, true))).ToList();
             return Files.ListFiles(repo, reference, file).Select(f => (f.Name, (object)f, f.Type == PachFileType.Directory)).ToList();
         }
         catch (PachException) { return []; }
