@@ -60,7 +60,7 @@ internal sealed class JobScheduler : IDisposable
     /// </summary>
     public void QueueJob(LiteDatabase db, PipelineDoc pipeline)
     {
-        var spec = PipelineSpec.Parse(pipeline.SpecJson);
+        var spec = PipelineSpec.Load(pipeline.SpecJson);
         var inputs = new List<JobInputDoc>();
         var provenance = new Dictionary<string, ProvenanceDoc>(StringComparer.Ordinal);
         foreach (var leaf in spec.Input.Leaves())

@@ -11,8 +11,28 @@ namespace PachPS.Engine.Pps;
 /// </summary>
 internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobScheduler scheduler)
 {
-    public PipelineInfo Create(PipelineSpec spec) => meta.Write(db =>
+    /// <summary>
+    /// Creates pipelines in order, all in one transaction: a later spec may read an earlier one's output, and if any
+    /// fails (the error names which spec of several) none is created.
+    /// </summary>
+    public IReadOnlyList<PipelineInfo> Create(IReadOnlyList<PipelineSpec> specs) => meta.Write(db =>
     {
+        var docs = specs.Select(spec => InSpec(spec, () => Insert(db, spec))).ToList();
+        foreach (var doc in docs) scheduler.QueueJob(db, doc);
+        return docs.Select(ToPipeline).ToList();
+    });
+
+    /// <summary>Replaces the specs of existing pipelines, in order, all in one transaction (all or none).</summary>
+    public IReadOnlyList<PipelineInfo> Update(IReadOnlyList<PipelineSpec> specs, bool reprocess) => meta.Write(db =>
+    {
+        var docs = specs.Select(spec => InSpec(spec, () => Replace(db, spec, reprocess || spec.Reprocess))).ToList();
+        foreach (var doc in docs.Where(d => d.State == PipelineState.Running)) scheduler.QueueJob(db, doc);
+        return docs.Select(ToPipeline).ToList();
+    });
+
+    private PipelineDoc Insert(LiteDatabase db, PipelineSpec spec)
+    {
+        RefuseDryRun(spec);
         CronTicker.CreateRepos(pfs, spec);
         if (db.Pipelines().FindById(spec.Name) is not null)
             throw new PachException("PipelineAlreadyExists", PachErrorKind.AlreadyExists, $"A pipeline named '{spec.Name}' already exists; use Update-PachPipeline.", spec.Name);
@@ -22,33 +42,48 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
         pfs.CreateRepo(spec.Name, $"Output repo for pipeline {spec.Name}.");
         var doc = new PipelineDoc
         {
-            Name = spec.Name, Version = 1, SpecJson = spec.Json, EffectiveSalt = spec.Salt, Created = DateTime.UtcNow, Updated = DateTime.UtcNow,
+            Name = spec.Name, Version = 1, SpecJson = spec.Json, SpecText = spec.Text, EffectiveSalt = spec.Salt, Created = DateTime.UtcNow, Updated = DateTime.UtcNow,
             Inputs = InputKeys(spec),
             CronLastTick = CronTicker.CronInputs(spec).ToDictionary(c => c.Name, c => c.Start ?? DateTime.UtcNow),
         };
         db.Pipelines().Insert(doc);
         SaveVersion(db, doc);
-        scheduler.QueueJob(db, doc);
-        return ToPipeline(doc);
-    });
+        return doc;
+    }
 
-    public PipelineInfo Update(PipelineSpec spec, bool reprocess) => meta.Write(db =>
+    private PipelineDoc Replace(LiteDatabase db, PipelineSpec spec, bool reprocess)
     {
+        RefuseDryRun(spec);
         var doc = RequirePipeline(db, spec.Name);
         CronTicker.CreateRepos(pfs, spec);
         ValidateInputs(db, pfs, spec);
         doc.Version++;
         doc.CronLastTick = CronTicker.CronInputs(spec).ToDictionary(c => c.Name, c => doc.CronLastTick.GetValueOrDefault(c.Name, c.Start ?? DateTime.UtcNow));
         doc.SpecJson = spec.Json;
+        doc.SpecText = spec.Text;
         doc.Inputs = InputKeys(spec);
         doc.Updated = DateTime.UtcNow;
         // -Reprocess: a fresh salt changes every datum hash, so nothing is skipped.
         doc.EffectiveSalt = reprocess ? spec.Salt + ":" + Ids.New() : spec.Salt + KeptNonce(doc.EffectiveSalt);
         db.Pipelines().Update(doc);
         SaveVersion(db, doc);
-        if (doc.State == PipelineState.Running) scheduler.QueueJob(db, doc);
-        return ToPipeline(doc);
-    });
+        return doc;
+    }
+
+    /// <summary>Runs the work of one spec of several; its failure names that spec.</summary>
+    private static T InSpec<T>(PipelineSpec spec, Func<T> work)
+    {
+        try { return work(); }
+        catch (PachException ex) { throw spec.Source.Name(ex); }
+    }
+
+    private static void RefuseDryRun(PipelineSpec spec)
+    {
+        if (spec.DryRun)
+            throw new PachException("PipelineSpecDryRunUnsupported", PachErrorKind.NotSupported,
+                $"Pipeline '{spec.Name}' sets dry_run: true, and PachPS does not take a dry run from the spec: use -WhatIf to see what would " +
+                "be created or updated, or Get-PachDatum -Spec to see the datums it would have; remove dry_run to create it.", spec.Name);
+    }
 
     public IReadOnlyList<PipelineInfo> List() =>
         meta.Read(db => db.Pipelines().FindAll().OrderBy(p => p.Name, StringComparer.Ordinal).Select(ToPipeline).ToList());
@@ -98,13 +133,14 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
     }
 
     /// <summary>Every input repo exists, and the pipeline would not read its own output (directly or through others).</summary>
-    public static void ValidateInputs(LiteDatabase db, PfsService pfs, PipelineSpec spec)
+    /// <param name="planned">Repos a dry run takes as existing and empty (those that earlier specs of the same text would create).</param>
+    public static void ValidateInputs(LiteDatabase db, PfsService pfs, PipelineSpec spec, IReadOnlySet<string>? planned = null)
     {
         foreach (var input in spec.Input.Leaves())
         {
             if (input.Repo == spec.Name)
                 throw PachException.Invalid("PipelineCycle", $"Pipeline '{spec.Name}' cannot read its own output repo.", spec.Name);
-            if (!pfs.RepoExists(input.Repo))
+            if (!pfs.RepoExists(input.Repo) && planned?.Contains(input.Repo) != true)
                 throw PachException.NotFound("PipelineInputNotFound", $"Pipeline '{spec.Name}' reads repo '{input.Repo}', which does not exist.", input.Repo);
         }
         if (PipelineGraph.WouldCycle(db, spec.Name, spec.Input.Leaves().Select(l => l.Repo)))
@@ -123,8 +159,11 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
     }
 
     private static void SaveVersion(LiteDatabase db, PipelineDoc doc) =>
-        db.PipelineVersions().Upsert(new PipelineVersionDoc { Id = $"{doc.Name}@{doc.Version}", Pipeline = doc.Name, Version = doc.Version, SpecJson = doc.SpecJson, Created = DateTime.UtcNow });
+        db.PipelineVersions().Upsert(new PipelineVersionDoc
+        {
+            Id = $"{doc.Name}@{doc.Version}", Pipeline = doc.Name, Version = doc.Version, SpecJson = doc.SpecJson, SpecText = doc.SpecText, Created = DateTime.UtcNow,
+        });
 
     private static PipelineInfo ToPipeline(PipelineDoc doc) => new(doc.Name, doc.Version, doc.State,
-        PipelineSpec.Parse(doc.SpecJson), StoredTime.Utc(doc.Created), StoredTime.Utc(doc.Updated));
+        PipelineSpec.Load(doc.SpecJson, doc.SpecText), StoredTime.Utc(doc.Created), StoredTime.Utc(doc.Updated));
 }

@@ -4,7 +4,10 @@ using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
 
-/// <summary>Replaces a pipeline's spec (a new version) and runs a job over the current inputs; unchanged datums are skipped unless -Reprocess.</summary>
+/// <summary>
+/// Replaces pipelines' specs (a new version each; all or none) and runs a job over the current inputs; unchanged datums
+/// are skipped unless -Reprocess (or reprocess: true in the spec).
+/// </summary>
 [Cmdlet(VerbsData.Update, "PachPipeline", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
 [OutputType(typeof(PipelineInfo))]
 public sealed class UpdatePachPipelineCommand : PachCmdlet
@@ -25,7 +28,11 @@ public sealed class UpdatePachPipelineCommand : PachCmdlet
 
     protected override void ProcessRecord() => Invoke(() =>
     {
-        var spec = SpecReader.Read(this, ParameterSetName == PathSet ? Path : null, Spec);
-        if (ShouldProcess(spec.Name, "Update pipeline")) WriteObject(Pipelines.UpdatePipeline(spec, Reprocess));
+        var specs = SpecReader.Read(this, ParameterSetName == PathSet ? Path : null, Spec);
+        var chosen = specs.Where(s => ShouldProcess(s.Name, "Update pipeline")).ToList();
+        if (chosen.Count == 0) return;
+        var updated = Pipelines.UpdatePipelines(chosen, Reprocess);
+        foreach (var spec in chosen) SpecReader.WarnNotImplemented(this, spec);
+        WriteObject(updated, enumerateCollection: true);
     });
 }
