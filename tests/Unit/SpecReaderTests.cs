@@ -221,6 +221,21 @@ public class SpecReaderTests
     }
 
     [Fact]
+    public void JsonObjectsSeparatedByYamlDocumentMarkersAreSpecsAsPachctlReadsThem()
+    {
+        // As in Pachyderm's examples/ml/tensorflow: pachctl reads every file as YAML, of which JSON is a part.
+        var specs = PipelineSpec.ParseAll(A + "\n---\n" + B + "\n");
+        Assert.Equal(["a", "b"], specs.Select(s => s.Name));
+        Assert.Equal([1, 3], specs.Select(s => s.Source.Line));
+        Assert.Equal(B, specs[1].Text);
+        Assert.All(specs, s => Assert.Equal(SpecFormat.Json, s.Format));
+        // A text that neither reads gets JSON's error, since it looked like JSON.
+        var ex = Assert.Throws<PachException>(() => PipelineSpec.ParseAll(A + "\n---\n{ \"pipeline\": "));
+        Assert.Equal("PipelineSpecInvalidJson", ex.ErrorId);
+        Assert.DoesNotContain("LineNumber", ex.Message);
+    }
+
+    [Fact]
     public void AJsonListHoldsSpecs()
     {
         var specs = PipelineSpec.ParseAll("[\n  " + A + ",\n  " + B + "\n]");

@@ -36,9 +36,23 @@ internal static partial class SpecDocuments
 {
     public static IReadOnlyList<SpecDocument> Split(string text)
     {
-        var documents = Detect(text) == SpecFormat.Json ? Json(text) : Yaml(text);
+        var documents = Detect(text) == SpecFormat.Json ? JsonOrYaml(text) : Yaml(text);
         if (documents.Count == 0) throw PachException.Invalid("PipelineSpecInvalid", "The text holds no pipeline spec.", null);
         return documents;
+    }
+
+    /// <summary>
+    /// JSON, read as JSON (objects back to back, exact texts, JSON's own errors); pachctl reads every file as YAML,
+    /// so JSON objects separated by `---`, which Pachyderm's examples hold, are read as YAML when JSON cannot read them.
+    /// </summary>
+    private static List<SpecDocument> JsonOrYaml(string text)
+    {
+        try { return Json(text); }
+        catch (PachException json) when (json.ErrorId == "PipelineSpecInvalidJson")
+        {
+            try { return Yaml(text); }
+            catch (PachException) { throw json; }
+        }
     }
 
     /// <summary>JSON when the first thing after spaces and JSON comments is '{' or '['; YAML otherwise.</summary>
@@ -113,10 +127,15 @@ internal static partial class SpecDocuments
         return new SpecDocument(line, SpecFormat.Json, Encoding.UTF8.GetString(bytes, start, end - start), node);
     }
 
+    /// <summary>System.Text.Json's message without the position and path it appends (the position is given our way).</summary>
     private static string FirstSentence(string message)
     {
-        var i = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return i > 0 ? message[..i] : message;
+        foreach (var tail in new[] { " LineNumber:", " Path:" })
+        {
+            var i = message.IndexOf(tail, StringComparison.Ordinal);
+            if (i > 0) message = message[..i];
+        }
+        return message.Trim();
     }
 
     // ---------------------------------------------------------------- YAML
@@ -140,7 +159,11 @@ internal static partial class SpecDocuments
                     {
                         var from = reader.Next.Start;
                         var item = reader.Node();
-                        if (item is not null) documents.Add(new SpecDocument((int)from.Line, SpecFormat.Yaml, Slice(text, from, reader.LastEnd), item));
+                        if (item is not null)
+                        {
+                            var itemText = Slice(text, from, reader.LastEnd);
+                            documents.Add(new SpecDocument((int)from.Line, Detect(itemText), itemText, item));
+                        }
                     }
                     reader.Take<SequenceEnd>();
                     previousEnd = (int)reader.Take<DocumentEnd>().End.Index;
@@ -153,7 +176,7 @@ internal static partial class SpecDocuments
                 var own = text[textStart..Math.Min(Math.Max(textStart, (int)end.Start.Index), text.Length)];
                 previousEnd = (int)end.End.Index;
                 // An empty document (a trailing `---`) holds no spec.
-                if (root is not null) documents.Add(new SpecDocument(line, SpecFormat.Yaml, own.Trim(), root));
+                if (root is not null) documents.Add(new SpecDocument(line, Detect(own), own.Trim(), root));
             }
             reader.Take<StreamEnd>();
         }
