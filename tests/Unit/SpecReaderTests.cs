@@ -233,6 +233,9 @@ public class SpecReaderTests
         var ex = Assert.Throws<PachException>(() => PipelineSpec.ParseAll(A + "\n---\n{ \"pipeline\": "));
         Assert.Equal("PipelineSpecInvalidJson", ex.ErrorId);
         Assert.DoesNotContain("LineNumber", ex.Message);
+        // Without a --- line, invalid JSON is JSON's error even where YAML would read it.
+        var flow = Assert.Throws<PachException>(() => PipelineSpec.ParseAll("{ \"pipeline\": { \"name\": x } }"));
+        Assert.Equal("PipelineSpecInvalidJson", flow.ErrorId);
     }
 
     [Fact]

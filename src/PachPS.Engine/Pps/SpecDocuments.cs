@@ -43,12 +43,13 @@ internal static partial class SpecDocuments
 
     /// <summary>
     /// JSON, read as JSON (objects back to back, exact texts, JSON's own errors); pachctl reads every file as YAML,
-    /// so JSON objects separated by `---`, which Pachyderm's examples hold, are read as YAML when JSON cannot read them.
+    /// so JSON objects separated by `---` lines, which Pachyderm's examples hold, are read as YAML documents. Only
+    /// such a text is: other invalid JSON gets JSON's error, not YAML's looser reading of it.
     /// </summary>
     private static List<SpecDocument> JsonOrYaml(string text)
     {
         try { return Json(text); }
-        catch (PachException json) when (json.ErrorId == "PipelineSpecInvalidJson")
+        catch (PachException json) when (json.ErrorId == "PipelineSpecInvalidJson" && DocumentMarker().IsMatch(text))
         {
             try { return Yaml(text); }
             catch (PachException) { throw json; }
@@ -281,6 +282,9 @@ internal static partial class SpecDocuments
 
     private static PachException YamlInvalid(Mark at, string message) =>
         PachException.Invalid("PipelineSpecInvalidYaml", $"The pipeline spec is not valid YAML (line {at.Line}, column {at.Column}): {message}", null);
+
+    [GeneratedRegex(@"^---[ \t]*\r?$", RegexOptions.Multiline)]
+    private static partial Regex DocumentMarker();
 
     [GeneratedRegex(@"^[-+]?[0-9]+$")]
     private static partial Regex Integer();

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 namespace PachPS.Engine.Pps;
 
 /// <summary>What PachPS does with a field of Pachyderm's pipeline spec.</summary>
-public enum SpecSupport
+internal enum SpecSupport
 {
     /// <summary>Honoured as Pachyderm does.</summary>
     Implemented,
