@@ -10,6 +10,8 @@ public enum PachErrorKind
     InvalidData,
     ResourceUnavailable,
     OperationStopped,
+    /// <summary>Something PachPS does not do (yet), such as a spout pipeline.</summary>
+    NotSupported,
 }
 
 /// <summary>A failure with a stable id (for example <c>RepoNotFound</c>) and the object it is about.</summary>

@@ -52,3 +52,13 @@ Describe 'about_PachPS' {
         ($topic | Out-String) | Should -Match 'flush-commit'
     }
 }
+
+Describe 'about_PachPS_Spec' {
+    It 'is found by Get-Help and lists every field with what PachPS does with it' {
+        $topic = Get-Help about_PachPS_Spec | Out-String
+        $topic | Should -Match 'parallelismSpec'
+        $topic | Should -Match '`transform\.image_pull_secrets` \| differently'
+        $topic | Should -Match '`egress` \| not implemented'
+        $topic | Should -Match '`spout` \| refused'
+    }
+}

@@ -35,7 +35,7 @@ internal sealed class CronTicker(MetadataStore meta, PfsService pfs, Cancellatio
     /// <summary>Ticks a cron input now (Invoke-PachCron), whatever its schedule says.</summary>
     public CommitInfo TickNow(string pipeline, string? input)
     {
-        var spec = meta.Read(db => PipelineSpec.Parse(PipelineRegistry.RequirePipeline(db, pipeline).SpecJson));
+        var spec = meta.Read(db => PipelineSpec.Load(PipelineRegistry.RequirePipeline(db, pipeline).SpecJson));
         var cron = CronInputs(spec).FirstOrDefault(c => input is null || c.Name == input)
             ?? throw PachException.NotFound("CronInputNotFound", $"Pipeline '{pipeline}' has no cron input{(input is null ? "" : $" named '{input}'")}.", pipeline);
         return Tick(pipeline, cron.Name, DateTime.UtcNow, force: true)!;
@@ -49,7 +49,7 @@ internal sealed class CronTicker(MetadataStore meta, PfsService pfs, Cancellatio
             var now = DateTime.UtcNow;
             var due = meta.Read(db => db.Pipelines().FindAll()
                 .Where(p => p.CronLastTick.Count > 0 && p.State == PipelineState.Running).ToList())
-                .SelectMany(p => CronInputs(PipelineSpec.Parse(p.SpecJson))
+                .SelectMany(p => CronInputs(PipelineSpec.Load(p.SpecJson))
                     .Select(c => (Pipeline: p.Name, Input: c, Tick: c.Schedule.Due(p.CronLastTick.GetValueOrDefault(c.Name, now), now))))
                 .Where(d => d.Tick is not null).ToList();
             foreach (var (pipeline, input, tick) in due) Tick(pipeline, input.Name, tick!.Value, force: false);
@@ -73,7 +73,7 @@ internal sealed class CronTicker(MetadataStore meta, PfsService pfs, Cancellatio
         {
             var doc = db.Pipelines().FindById(pipeline);
             if (doc is null || (!force && doc.CronLastTick.GetValueOrDefault(inputName) >= tick)) return null;
-            var leaf = PipelineSpec.Parse(doc.SpecJson).Input.Leaves().First(l => l.Cron?.Name == inputName);
+            var leaf = PipelineSpec.Load(doc.SpecJson).Input.Leaves().First(l => l.Cron?.Name == inputName);
             doc.CronLastTick[inputName] = tick;
             db.Pipelines().Update(doc);
             return pfs.Commit(leaf.Repo, Names.DefaultBranch, writer.NewPackedChunks, (_, tree, c) =>

@@ -11,6 +11,8 @@ internal sealed class PipelineDoc
     [BsonId] public string Name { get; set; } = "";
     public int Version { get; set; }
     public string SpecJson { get; set; } = "";
+    /// <summary>The spec's text as it was given (YAML stays YAML); empty in stores written before it was kept.</summary>
+    public string SpecText { get; set; } = "";
     public PipelineState State { get; set; } = PipelineState.Running;
     /// <summary>The spec's salt plus a nonce added by -Reprocess: part of every datum hash.</summary>
     public string EffectiveSalt { get; set; } = "";
@@ -31,6 +33,7 @@ internal sealed class PipelineVersionDoc
     public string Pipeline { get; set; } = "";
     public int Version { get; set; }
     public string SpecJson { get; set; } = "";
+    public string SpecText { get; set; } = "";
     public DateTime Created { get; set; }
     /// <summary>What made this version; absent in versions stored before it was recorded.</summary>
     public PipelineChange? Change { get; set; }

@@ -9,10 +9,14 @@ namespace PachPS.Engine.Pps;
 public interface IPipelineService
 {
     PipelineInfo CreatePipeline(PipelineSpec spec);
+    /// <summary>Creates pipelines in order, all or none (a later spec may read an earlier one's output).</summary>
+    IReadOnlyList<PipelineInfo> CreatePipelines(IReadOnlyList<PipelineSpec> specs);
     PipelineInfo UpdatePipeline(PipelineSpec spec, bool reprocess);
     PipelineInfo RestorePipelineVersion(string name, int version, bool reprocess);
     IReadOnlyList<PipelineVersionInfo> ListPipelineVersions(string name);
     IReadOnlyList<PipelineDiffEntry> ComparePipelineVersions(string name, int version, int? other = null);
+    /// <summary>Replaces the specs of existing pipelines in order, all or none.</summary>
+    IReadOnlyList<PipelineInfo> UpdatePipelines(IReadOnlyList<PipelineSpec> specs, bool reprocess);
     IReadOnlyList<PipelineInfo> ListPipelines();
     PipelineInfo GetPipeline(string name);
     void DeletePipeline(string name, bool keepRepo);
@@ -29,6 +33,8 @@ public interface IPipelineService
 
     IReadOnlyList<DatumInfo> ListDatums(string jobId);
     IReadOnlyList<DatumInfo> PlanDatums(PipelineSpec spec);
+    /// <summary>A dry run of specs in order: a cron input's tick repo, or an earlier spec's output, plans as empty.</summary>
+    IReadOnlyList<DatumInfo> PlanDatums(IReadOnlyList<PipelineSpec> specs);
     IReadOnlyList<string> RestartDatums(string jobId, IEnumerable<string> datumIds);
     JobInfo RerunDatums(string jobId, IReadOnlyCollection<string> datumIds, bool failed);
     IReadOnlyList<LogLine> GetLogs(string? pipeline, string? jobId, string? datumId, DateTimeOffset? since = null, string? afterId = null);

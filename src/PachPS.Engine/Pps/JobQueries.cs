@@ -80,17 +80,29 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
         return db.Datums().Find(d => d.Job == job.Id).OrderBy(d => d.Started ?? DateTime.MaxValue).ThenBy(d => d.Hash).Select(ToDatum).ToList();
     });
 
-    /// <summary>The datums a spec would have now (a dry run: nothing is created).</summary>
-    public IReadOnlyList<DatumInfo> PlanDatums(PipelineSpec spec) => meta.Read(db =>
+    /// <summary>
+    /// The datums specs would have now (a dry run: nothing is created). The tick repo of a cron input, and the output
+    /// repo of a spec earlier in the list, count as existing and empty when they do not exist yet.
+    /// </summary>
+    public IReadOnlyList<DatumInfo> PlanDatums(IReadOnlyList<PipelineSpec> specs) => meta.Read(db =>
     {
-        PipelineRegistry.ValidateInputs(db, pfs, spec);
-        var planned = pfs.ReadTree(tree => DatumPlanner.Plan(spec, spec.Salt, tree, leaf =>
+        var planned = new HashSet<string>(StringComparer.Ordinal);
+        var datums = new List<DatumInfo>();
+        foreach (var spec in specs)
         {
-            var head = pfs.Head(leaf.Repo, leaf.Branch);
-            return new InputHead(head?.Id ?? "", head?.Root);
-        }));
-        return planned.Select(d => new DatumInfo(d.Hash, null, spec.Name, DatumState.Pending, 0,
-            d.Inputs.Select(i => new DatumInput(i.Name, i.Repo, i.Commit, i.Path)).ToList(), null, null, "")).ToList();
+            planned.UnionWith(spec.Input.Leaves().Where(l => l.Cron is not null).Select(l => l.Repo));
+            try { PipelineRegistry.ValidateInputs(db, pfs, spec, planned); }
+            catch (PachException ex) { throw spec.Source.Name(ex); }
+            var plan = pfs.ReadTree(tree => DatumPlanner.Plan(spec, spec.Salt, tree, leaf =>
+            {
+                var head = pfs.Head(leaf.Repo, leaf.Branch);
+                return new InputHead(head?.Id ?? "", head?.Root);
+            }));
+            datums.AddRange(plan.Select(d => new DatumInfo(d.Hash, null, spec.Name, DatumState.Pending, 0,
+                d.Inputs.Select(i => new DatumInput(i.Name, i.Repo, i.Commit, i.Path)).ToList(), null, null, "")));
+            planned.Add(spec.Name);
+        }
+        return datums;
     });
 
     /// <summary>
@@ -132,7 +144,7 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
             var last = p.LastJob is null ? null : db.Jobs().FindById(p.LastJob);
             return new DagNode(r.Name, DagNodeKind.Pipeline, last is null ? null : last.State, head);
         }).OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
-        var edges = pipelines.Values.SelectMany(p => PipelineSpec.Parse(p.SpecJson).Input.Leaves().Select(l => new DagEdge(l.Repo, p.Name, l.Name)))
+        var edges = pipelines.Values.SelectMany(p => PipelineSpec.Load(p.SpecJson).Input.Leaves().Select(l => new DagEdge(l.Repo, p.Name, l.Name)))
             .Distinct().ToList();
         return new PachDag(nodes, edges);
     });

@@ -31,7 +31,7 @@ internal sealed class JobRunner(JobContext context, string jobId)
             if (version is null) return null;
             StateMachines.MoveTo(job, JobState.Running);
             db.Jobs().Update(job);
-            return (Job: job, Spec: PipelineSpec.Parse(version.SpecJson));
+            return (Job: job, Spec: PipelineSpec.Load(version.SpecJson));
         });
         if (start is null) return;
         // What an earlier run of this job left goes (a killed session's datum processes may even still be writing

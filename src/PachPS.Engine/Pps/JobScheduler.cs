@@ -60,7 +60,7 @@ internal sealed class JobScheduler : IDisposable
     /// </summary>
     public void QueueJob(LiteDatabase db, PipelineDoc pipeline)
     {
-        var spec = PipelineSpec.Parse(pipeline.SpecJson);
+        var spec = PipelineSpec.Load(pipeline.SpecJson);
         var heads = new Dictionary<string, CommitPointer>(StringComparer.Ordinal);
         foreach (var leaf in spec.Input.Leaves())
         {
@@ -82,7 +82,7 @@ internal sealed class JobScheduler : IDisposable
     public JobInfo QueueManualJob(string name, IReadOnlyDictionary<string, string> chosen) => _meta.Write(db =>
     {
         var pipeline = PipelineRegistry.RequirePipeline(db, name);
-        var spec = PipelineSpec.Parse(pipeline.SpecJson);
+        var spec = PipelineSpec.Load(pipeline.SpecJson);
         var leaves = spec.Input.Leaves().ToList();
         foreach (var input in chosen.Keys.Where(k => !leaves.Any(l => l.Name == k)))
             throw PachException.NotFound("PipelineInputNameNotFound",

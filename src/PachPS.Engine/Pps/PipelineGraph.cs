@@ -52,7 +52,7 @@ internal static class PipelineGraph
         var outputBranch = new Dictionary<string, string>(StringComparer.Ordinal) { [failed.Pipeline] = failed.OutputBranch };
         Walk([failed.Pipeline], name => ReadersOf(db, name, outputBranch[name]).Select(p =>
         {
-            var spec = PipelineSpec.Parse(p.SpecJson);
+            var spec = PipelineSpec.Load(p.SpecJson);
             outputBranch.TryAdd(p.Name, spec.OutputBranch);
             if (!jobs.ContainsKey(p.Name))
             {

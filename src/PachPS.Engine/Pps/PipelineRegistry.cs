@@ -11,8 +11,32 @@ namespace PachPS.Engine.Pps;
 /// </summary>
 internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobScheduler scheduler)
 {
-    public PipelineInfo Create(PipelineSpec spec) => meta.Write(db =>
+    /// <summary>
+    /// Creates pipelines in order, all in one transaction: a later spec may read an earlier one's output, and if any
+    /// fails (the error names which spec of several) none is created.
+    /// </summary>
+    public IReadOnlyList<PipelineInfo> Create(IReadOnlyList<PipelineSpec> specs) => meta.Write(db =>
     {
+        var docs = specs.Select(spec => InSpec(spec, () => Insert(db, spec))).ToList();
+        foreach (var doc in docs) scheduler.QueueJob(db, doc);
+        return docs.Select(ToPipeline).ToList();
+    });
+
+    /// <summary>Replaces the specs of existing pipelines, in order, all in one transaction (all or none).</summary>
+    public IReadOnlyList<PipelineInfo> Update(IReadOnlyList<PipelineSpec> specs, bool reprocess) => meta.Write(db =>
+    {
+        var docs = specs.Select(spec => InSpec(spec, () =>
+        {
+            var again = reprocess || spec.Reprocess;
+            return Replace(db, RequirePipeline(db, spec.Name), spec, again, again ? PipelineChange.Reprocess : PipelineChange.Update, restoredFrom: null);
+        })).ToList();
+        foreach (var doc in docs.Where(d => d.State == PipelineState.Running)) scheduler.QueueJob(db, doc);
+        return docs.Select(ToPipeline).ToList();
+    });
+
+    private PipelineDoc Insert(LiteDatabase db, PipelineSpec spec)
+    {
+        RefuseDryRun(spec);
         CronTicker.CreateRepos(pfs, spec);
         if (db.Pipelines().FindById(spec.Name) is not null)
             throw new PachException("PipelineAlreadyExists", PachErrorKind.AlreadyExists, $"A pipeline named '{spec.Name}' already exists; use Update-PachPipeline.", spec.Name);
@@ -22,25 +46,23 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
         pfs.CreateRepo(spec.Name, $"Output repo for pipeline {spec.Name}.");
         var doc = new PipelineDoc
         {
-            Name = spec.Name, Version = 1, SpecJson = spec.Json, EffectiveSalt = spec.Salt, Created = DateTime.UtcNow, Updated = DateTime.UtcNow,
+            Name = spec.Name, Version = 1, SpecJson = spec.Json, SpecText = spec.Text, EffectiveSalt = spec.Salt, Created = DateTime.UtcNow, Updated = DateTime.UtcNow,
             Inputs = InputKeys(spec),
             CronLastTick = CronTicker.CronInputs(spec).ToDictionary(c => c.Name, c => c.Start ?? DateTime.UtcNow),
         };
         db.Pipelines().Insert(doc);
         SaveVersion(db, doc, PipelineChange.Create, restoredFrom: null);
-        scheduler.QueueJob(db, doc);
-        return ToPipeline(doc);
-    });
-
-    public PipelineInfo Update(PipelineSpec spec, bool reprocess) => meta.Write(db =>
-        NewVersion(db, RequirePipeline(db, spec.Name), spec, reprocess, reprocess ? PipelineChange.Reprocess : PipelineChange.Update, restoredFrom: null));
+        return doc;
+    }
 
     /// <summary>Makes an earlier spec version the current one again, as a new version (a rollback); a job runs as for any update.</summary>
     public PipelineInfo Restore(string name, int version, bool reprocess) => meta.Write(db =>
     {
         var doc = RequirePipeline(db, name);
         var restored = RequireVersion(db, name, version);
-        return NewVersion(db, doc, PipelineSpec.Parse(restored.SpecJson), reprocess, PipelineChange.Rollback, version);
+        doc = Replace(db, doc, PipelineSpec.Load(restored.SpecJson, restored.SpecText), reprocess, PipelineChange.Rollback, version);
+        if (doc.State == PipelineState.Running) scheduler.QueueJob(db, doc);
+        return ToPipeline(doc);
     });
 
     /// <summary>Every spec version of a pipeline, newest first.</summary>
@@ -61,24 +83,41 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
     });
 
     /// <summary>
-    /// Stores <paramref name="spec"/> as the pipeline's next version, recording what made it, and queues a job over the
-    /// current inputs unless the pipeline is paused. Datums whose hash did not change are skipped as usual; -Reprocess
-    /// adds a fresh nonce to the salt, which changes every hash.
+    /// Stores <paramref name="spec"/> as the pipeline's next version, recording what made it (the caller queues a job
+    /// unless the pipeline is paused). Datums whose hash did not change are skipped as usual; -Reprocess adds a fresh
+    /// nonce to the salt, which changes every hash.
     /// </summary>
-    private PipelineInfo NewVersion(LiteDatabase db, PipelineDoc doc, PipelineSpec spec, bool reprocess, PipelineChange change, int? restoredFrom)
+    private PipelineDoc Replace(LiteDatabase db, PipelineDoc doc, PipelineSpec spec, bool reprocess, PipelineChange change, int? restoredFrom)
     {
+        RefuseDryRun(spec);
         CronTicker.CreateRepos(pfs, spec);
         ValidateInputs(db, pfs, spec);
         doc.Version++;
         doc.CronLastTick = CronTicker.CronInputs(spec).ToDictionary(c => c.Name, c => doc.CronLastTick.GetValueOrDefault(c.Name, c.Start ?? DateTime.UtcNow));
         doc.SpecJson = spec.Json;
+        doc.SpecText = spec.Text;
         doc.Inputs = InputKeys(spec);
         doc.Updated = DateTime.UtcNow;
+        // -Reprocess: a fresh salt changes every datum hash, so nothing is skipped.
         doc.EffectiveSalt = reprocess ? spec.Salt + ":" + Ids.New() : spec.Salt + KeptNonce(doc.EffectiveSalt);
         db.Pipelines().Update(doc);
         SaveVersion(db, doc, change, restoredFrom);
-        if (doc.State == PipelineState.Running) scheduler.QueueJob(db, doc);
-        return ToPipeline(doc);
+        return doc;
+    }
+
+    /// <summary>Runs the work of one spec of several; its failure names that spec.</summary>
+    private static T InSpec<T>(PipelineSpec spec, Func<T> work)
+    {
+        try { return work(); }
+        catch (PachException ex) { throw spec.Source.Name(ex); }
+    }
+
+    private static void RefuseDryRun(PipelineSpec spec)
+    {
+        if (spec.DryRun)
+            throw new PachException("PipelineSpecDryRunUnsupported", PachErrorKind.NotSupported,
+                $"Pipeline '{spec.Name}' sets dry_run: true, and PachPS does not take a dry run from the spec: use -WhatIf to see what would " +
+                "be created or updated, or Get-PachDatum -Spec to see the datums it would have; remove dry_run to create it.", spec.Name);
     }
 
     public IReadOnlyList<PipelineInfo> List() =>
@@ -129,13 +168,14 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
     }
 
     /// <summary>Every input repo exists, and the pipeline would not read its own output (directly or through others).</summary>
-    public static void ValidateInputs(LiteDatabase db, PfsService pfs, PipelineSpec spec)
+    /// <param name="planned">Repos a dry run takes as existing and empty (those that earlier specs of the same text would create).</param>
+    public static void ValidateInputs(LiteDatabase db, PfsService pfs, PipelineSpec spec, IReadOnlySet<string>? planned = null)
     {
         foreach (var input in spec.Input.Leaves())
         {
             if (input.Repo == spec.Name)
                 throw PachException.Invalid("PipelineCycle", $"Pipeline '{spec.Name}' cannot read its own output repo.", spec.Name);
-            if (!pfs.RepoExists(input.Repo))
+            if (!pfs.RepoExists(input.Repo) && planned?.Contains(input.Repo) != true)
                 throw PachException.NotFound("PipelineInputNotFound", $"Pipeline '{spec.Name}' reads repo '{input.Repo}', which does not exist.", input.Repo);
         }
         if (PipelineGraph.WouldCycle(db, spec.Name, spec.Input.Leaves().Select(l => l.Repo)))
@@ -145,11 +185,6 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
     public static PipelineDoc RequirePipeline(LiteDatabase db, string name) =>
         db.Pipelines().FindById(name ?? "") ?? throw PachException.NotFound("PipelineNotFound", $"There is no pipeline named '{name}'.", name);
 
-    private static PipelineVersionDoc RequireVersion(LiteDatabase db, string name, int version) =>
-        db.PipelineVersions().FindById(PipelineVersionDoc.Key(name, version))
-        ?? throw PachException.NotFound("PipelineVersionNotFound",
-            $"Pipeline '{name}' has no spec version {version}; Get-PachPipeline {name} -History lists its versions.", $"{name}@{version}");
-
     private static List<string> InputKeys(PipelineSpec spec) => spec.Input.Leaves().Select(l => $"{l.Repo}@{l.Branch}").Distinct().ToList();
 
     private static string KeptNonce(string salt)
@@ -158,17 +193,22 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
         return i >= 0 && salt.Length - i == 33 ? salt[i..] : "";
     }
 
+    private static PipelineVersionDoc RequireVersion(LiteDatabase db, string name, int version) =>
+        db.PipelineVersions().FindById(PipelineVersionDoc.Key(name, version))
+        ?? throw PachException.NotFound("PipelineVersionNotFound",
+            $"Pipeline '{name}' has no spec version {version}; Get-PachPipeline {name} -History lists its versions.", $"{name}@{version}");
+
     private static void SaveVersion(LiteDatabase db, PipelineDoc doc, PipelineChange change, int? restoredFrom) =>
         db.PipelineVersions().Upsert(new PipelineVersionDoc
         {
-            Id = PipelineVersionDoc.Key(doc.Name, doc.Version), Pipeline = doc.Name, Version = doc.Version, SpecJson = doc.SpecJson, Created = DateTime.UtcNow,
-            Change = change, RestoredFrom = restoredFrom,
+            Id = PipelineVersionDoc.Key(doc.Name, doc.Version), Pipeline = doc.Name, Version = doc.Version, SpecJson = doc.SpecJson, SpecText = doc.SpecText,
+            Created = DateTime.UtcNow, Change = change, RestoredFrom = restoredFrom,
         });
 
     // Versions stored before the change was recorded (0.1.0): the first was a create, every later one an update.
     private static PipelineVersionInfo ToVersion(PipelineVersionDoc v) => new(v.Pipeline, v.Version,
-        v.Change ?? (v.Version == 1 ? PipelineChange.Create : PipelineChange.Update), v.RestoredFrom, StoredTime.Utc(v.Created), PipelineSpec.Parse(v.SpecJson));
+        v.Change ?? (v.Version == 1 ? PipelineChange.Create : PipelineChange.Update), v.RestoredFrom, StoredTime.Utc(v.Created), PipelineSpec.Load(v.SpecJson, v.SpecText));
 
     private static PipelineInfo ToPipeline(PipelineDoc doc) => new(doc.Name, doc.Version, doc.State,
-        PipelineSpec.Parse(doc.SpecJson), StoredTime.Utc(doc.Created), StoredTime.Utc(doc.Updated));
+        PipelineSpec.Load(doc.SpecJson, doc.SpecText), StoredTime.Utc(doc.Created), StoredTime.Utc(doc.Updated));
 }

@@ -78,7 +78,9 @@ public sealed record UnionInputSpec(IReadOnlyList<InputSpec> Inputs) : InputSpec
 }
 
 /// <summary>
-/// A parsed pipeline spec (Pachyderm 1.x and 2.x JSON). The original JSON is kept whole, unknown fields included.
+/// A parsed pipeline spec (Pachyderm 1.x and 2.x, JSON or YAML, either of protobuf's JSON name styles). The spec is
+/// kept as given: <see cref="Text"/> exactly, <see cref="Json"/> as JSON with the names as written, unknown fields
+/// included.
 /// </summary>
 public sealed record PipelineSpec(
     string Name, string Description, TransformSpec Transform, int Parallelism, InputSpec Input, string OutputBranch,
@@ -92,36 +94,66 @@ public sealed record PipelineSpec(
     public string ReprocessSpec { get; init; } = "until_success";
     /// <summary>How a datum's pod is shaped on Kubernetes; the local executor ignores it.</summary>
     public PodSettings Pod { get; init; } = PodSettings.None;
+    /// <summary>The spec's text as it was given (YAML stays YAML); the JSON for a spec given as an object.</summary>
+    public string Text { get; init; } = "";
+    public SpecFormat Format { get; init; } = SpecFormat.Json;
+    /// <summary>Which spec of its text this was, and on which line it started.</summary>
+    public SpecSource Source { get; init; } = SpecSource.Single;
+    /// <summary>
+    /// Fields the spec sets that PachPS does not implement (Pachyderm's that it lacks, and names Pachyderm does not
+    /// define), as written, with what that means; <see cref="UnknownFields"/> lists the same fields' names.
+    /// </summary>
+    public IReadOnlyList<SpecFieldNote> NotImplemented { get; init; } = [];
+    /// <summary>reprocess: true: an update runs every datum again, as Update-PachPipeline -Reprocess does.</summary>
+    public bool Reprocess { get; init; }
+    /// <summary>dry_run: true, which a pipeline cannot be created or updated with (Get-PachDatum -Spec plans it).</summary>
+    public bool DryRun { get; init; }
 
-    private static readonly HashSet<string> KnownTop =
-        ["pipeline", "description", "transform", "parallelism_spec", "input", "output_branch", "datum_tries", "salt", "datum_timeout", "job_timeout", "reprocess_spec",
-         "resource_requests", "resource_limits", "scheduling_spec", "image_pull_secrets", "pod_patch"];
-    private static readonly HashSet<string> KnownTransform = ["image", "cmd", "stdin", "env", "working_dir", "accept_return_code", "err_cmd", "err_stdin", "datum_batching"];
-    private static readonly HashSet<string> KnownPfs = ["name", "repo", "branch", "glob", "join_on", "outer_join", "group_by"];
-
-    /// <summary>Parses and validates the spec's own rules (names, globs, duplicate inputs); repos are checked by the service.</summary>
-    public static PipelineSpec Parse(string json)
+    /// <summary>Parses a text holding exactly one spec and validates its own rules (names, globs, duplicate inputs); repos are checked by the service.</summary>
+    public static PipelineSpec Parse(string text)
     {
-        JsonNode? root;
-        try
-        {
-            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
-        }
-        catch (JsonException ex)
-        {
-            throw Invalid("PipelineSpecInvalidJson",
-                $"The pipeline spec is not valid JSON (line {(ex.LineNumber ?? 0) + 1}, column {(ex.BytePositionInLine ?? 0) + 1}): {FirstSentence(ex.Message)}", json);
-        }
-        if (root is not JsonObject obj) throw Invalid("PipelineSpecInvalid", "The pipeline spec must be a JSON object.", json);
-        var unknown = new List<string>();
-        unknown.AddRange(obj.Select(p => p.Key).Where(k => !KnownTop.Contains(k)));
+        var specs = ParseAll(text);
+        if (specs.Count != 1)
+            throw Invalid("PipelineSpecInvalid", $"The text holds {specs.Count} pipeline specs where one was expected.", specs[0].Name);
+        return specs[0];
+    }
 
-        var name = (obj["pipeline"] as JsonObject)?["name"]?.GetValue<string>();
-        if (name is null) throw Invalid("PipelineSpecMissingName", "The spec has no pipeline.name.", json);
+    /// <summary>
+    /// Parses every spec a text holds (JSON: one object, objects back to back or a list; YAML: documents separated by
+    /// `---`, or a list), in order. A failure names the spec (its number and line) when there are several.
+    /// </summary>
+    public static IReadOnlyList<PipelineSpec> ParseAll(string text)
+    {
+        var documents = SpecDocuments.Split(text);
+        var specs = new List<PipelineSpec>(documents.Count);
+        foreach (var document in documents)
+        {
+            var source = new SpecSource(specs.Count + 1, documents.Count, document.Line);
+            try { specs.Add(FromDocument(document.Root, document.Text, document.Format, source, lenient: false)); }
+            catch (PachException ex) { throw source.Name(ex); }
+        }
+        return specs;
+    }
+
+    /// <summary>A spec as a store keeps it: its JSON and the text it was given as (empty in stores written before texts were kept).</summary>
+    internal static PipelineSpec Load(string json, string? text = null)
+    {
+        var root = SpecDocuments.Split(json)[0];
+        var given = string.IsNullOrEmpty(text) ? json : text;
+        return FromDocument(root.Root, given, SpecDocuments.Detect(given), SpecSource.Single, lenient: true);
+    }
+
+    private static PipelineSpec FromDocument(JsonNode? document, string text, SpecFormat format, SpecSource source, bool lenient)
+    {
+        if (document is not JsonObject given)
+            throw Invalid("PipelineSpecInvalid", $"A pipeline spec must be {(format == SpecFormat.Json ? "a JSON object" : "a YAML mapping")}.", null);
+        var name = ((given["pipeline"] as JsonObject)?["name"] as JsonValue)?.ToString();
+        if (name is null) throw Invalid("PipelineSpecMissingName", "The spec has no pipeline.name.", null);
         Names.ValidateName(name, "Pipeline");
+        var notes = new List<SpecFieldNote>();
+        var obj = SpecNames.Normalize(given, name, notes, lenient);
 
         if (obj["transform"] is not JsonObject t) throw Invalid("PipelineSpecMissingTransform", $"Pipeline '{name}' has no transform.", name);
-        unknown.AddRange(t.Select(p => "transform." + p.Key).Where(k => !KnownTransform.Contains(k[10..])));
         var cmd = Strings(t["cmd"], "transform.cmd", name);
         if (cmd.Count == 0) throw Invalid("PipelineSpecMissingCommand", $"Pipeline '{name}' has no transform.cmd.", name);
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -134,7 +166,7 @@ public sealed record PipelineSpec(
         {
             ErrCmd = Strings(t["err_cmd"], "transform.err_cmd", name),
             ErrStdin = Strings(t["err_stdin"], "transform.err_stdin", name),
-            DatumBatching = t["datum_batching"] is JsonValue db && (db.TryGetValue<bool>(out var batching) ? batching : bool.TryParse(db.ToString(), out batching) && batching),
+            DatumBatching = Bool(t["datum_batching"]),
         };
         var reprocess = Str(obj["reprocess_spec"]) ?? "until_success";
         if (reprocess is not ("until_success" or "every_job"))
@@ -150,15 +182,18 @@ public sealed record PipelineSpec(
         if (tries < 1) throw Invalid("PipelineSpecInvalid", $"Pipeline '{name}': datum_tries must be at least 1.", name);
 
         if (obj["input"] is not JsonObject input) throw Invalid("PipelineSpecMissingInput", $"Pipeline '{name}' has no input.", name);
-        var parsedInput = ParseInput(input, name, unknown, "input");
+        var parsedInput = ParseInput(input, name, "input");
         var duplicate = parsedInput.Leaves().GroupBy(l => l.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
             throw Invalid("PipelineSpecDuplicateInput", $"Pipeline '{name}' has two inputs named '{duplicate.Key}'; give them distinct names.", name);
 
         var outputBranch = Str(obj["output_branch"]) ?? Names.DefaultBranch;
         Names.ValidateName(outputBranch, "Branch");
+        // image_pull_secrets belongs under transform; PachPS read it at the top level before, and still does.
+        var pullSecrets = Strings(t["image_pull_secrets"], "transform.image_pull_secrets", name)
+            .Concat(Strings(obj["image_pull_secrets"], "image_pull_secrets", name)).Distinct(StringComparer.Ordinal).ToList();
         return new PipelineSpec(name, Str(obj["description"]) ?? "", transform, parallelism, parsedInput, outputBranch, tries,
-            Str(obj["salt"]) ?? "", root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), unknown)
+            Str(obj["salt"]) ?? "", given.ToJsonString(new JsonSerializerOptions { WriteIndented = true }), notes.Select(n => n.Field).ToList())
         {
             DatumTimeout = Duration(obj["datum_timeout"], "datum_timeout", name),
             JobTimeout = Duration(obj["job_timeout"], "job_timeout", name),
@@ -169,9 +204,15 @@ public sealed record PipelineSpec(
                 Limits = Resources(obj["resource_limits"]),
                 NodeSelector = (obj["scheduling_spec"] as JsonObject)?["node_selector"] is JsonObject selector
                     ? selector.ToDictionary(p => p.Key, p => p.Value?.ToString() ?? "", StringComparer.Ordinal) : PodSettings.None.NodeSelector,
-                ImagePullSecrets = Strings(obj["image_pull_secrets"], "image_pull_secrets", name),
+                ImagePullSecrets = pullSecrets,
                 PodPatch = Str(obj["pod_patch"]) is { } patch ? PodPatch.Parse(patch, name) : null,
             },
+            Text = text,
+            Format = format,
+            Source = source,
+            NotImplemented = notes,
+            Reprocess = Bool(obj["reprocess"]),
+            DryRun = Bool(obj["dry_run"]),
         };
     }
 
@@ -190,7 +231,7 @@ public sealed record PipelineSpec(
     private static TimeSpan? Duration(JsonNode? node, string field, string pipeline) =>
         Str(node) is { } text ? DurationParser.Parse(text, field, pipeline) : null;
 
-    private static InputSpec ParseInput(JsonObject input, string pipeline, List<string> unknown, string where)
+    private static InputSpec ParseInput(JsonObject input, string pipeline, string where)
     {
         var kinds = input.Where(p => p.Value is not null).Select(p => p.Key).ToList();
         if (kinds.Count != 1)
@@ -201,7 +242,6 @@ public sealed record PipelineSpec(
             case "pfs":
             case "atom":
                 if (input[kind] is not JsonObject pfs) throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.{kind} must be an object.", pipeline);
-                unknown.AddRange(pfs.Select(p => $"{where}.{kind}.{p.Key}").Where(k => !KnownPfs.Contains(k[(k.LastIndexOf('.') + 1)..])));
                 var repo = Str(pfs["repo"]) ?? throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.{kind} has no repo.", pipeline);
                 Names.ValidateName(repo, "Repo");
                 var glob = Str(pfs["glob"]) ?? throw Invalid("PipelineSpecMissingGlob", $"Pipeline '{pipeline}': the input from repo '{repo}' has no glob.", pipeline);
@@ -210,8 +250,7 @@ public sealed record PipelineSpec(
                 Names.ValidateName(inputName, "Input");
                 var branch = Str(pfs["branch"]) ?? Names.DefaultBranch;
                 Names.ValidateName(branch, "Branch");
-                var outer = pfs["outer_join"] is JsonValue ov && (ov.TryGetValue<bool>(out var b) ? b : bool.TryParse(ov.ToString(), out b) && b);
-                return new PfsInputSpec(inputName, repo, branch, glob) { JoinOn = Str(pfs["join_on"]), OuterJoin = outer, GroupBy = Str(pfs["group_by"]) };
+                return new PfsInputSpec(inputName, repo, branch, glob) { JoinOn = Str(pfs["join_on"]), OuterJoin = Bool(pfs["outer_join"]), GroupBy = Str(pfs["group_by"]) };
             case "cron":
                 if (input["cron"] is not JsonObject cron) throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.cron must be an object.", pipeline);
                 var cronName = Str(cron["name"]) ?? throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.cron has no name.", pipeline);
@@ -223,8 +262,7 @@ public sealed record PipelineSpec(
                     ? DateTime.TryParse(startText, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var parsed)
                         ? parsed : throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': cron input '{cronName}' start '{startText}' is not a time.", pipeline)
                     : null;
-                var overwrite = cron["overwrite"] is JsonValue owv && (owv.TryGetValue<bool>(out var ow) ? ow : bool.TryParse(owv.ToString(), out ow) && ow);
-                return new PfsInputSpec(cronName, cronRepo, Names.DefaultBranch, "/*") { Cron = new CronInput(cronName, schedule, start, overwrite) };
+                return new PfsInputSpec(cronName, cronRepo, Names.DefaultBranch, "/*") { Cron = new CronInput(cronName, schedule, start, Bool(cron["overwrite"])) };
             case "cross":
             case "union":
             case "join":
@@ -232,7 +270,7 @@ public sealed record PipelineSpec(
                 if (input[kind] is not JsonArray items || items.Count == 0)
                     throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.{kind} must be a non-empty array of inputs.", pipeline);
                 var children = items.Select((item, i) => item is JsonObject o
-                    ? ParseInput(o, pipeline, unknown, $"{where}.{kind}[{i}]")
+                    ? ParseInput(o, pipeline, $"{where}.{kind}[{i}]")
                     : throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.{kind}[{i}] must be an object.", pipeline)).ToList();
                 if (kind is "join" or "group")
                 {
@@ -254,6 +292,10 @@ public sealed record PipelineSpec(
 
     private static string? Str(JsonNode? node) => node is JsonValue v ? v.ToString() : null;
 
+    /// <summary>true, or "true" as 1.x specs sometimes write it.</summary>
+    private static bool Bool(JsonNode? node) =>
+        node is JsonValue v && (v.TryGetValue<bool>(out var b) ? b : bool.TryParse(v.ToString(), out b) && b);
+
     private static int Int(JsonNode node, string field, string pipeline)
     {
         // Pachyderm 1.x specs write numbers as strings ("constant": "1"); both forms are accepted.
@@ -268,12 +310,6 @@ public sealed record PipelineSpec(
         JsonValue v => [v.ToString()],
         _ => throw Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': {field} must be an array of strings.", pipeline),
     };
-
-    private static string FirstSentence(string message)
-    {
-        var i = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return i > 0 ? message[..i] : message;
-    }
 
     private static PachException Invalid(string id, string message, object? target) => PachException.Invalid(id, message, target);
 }

@@ -44,9 +44,14 @@ public sealed class PpsService : IPipelineService, IDisposable
 
     // ---------------------------------------------------------------- pipelines
 
-    public PipelineInfo CreatePipeline(PipelineSpec spec) => AndStart(() => _registry.Create(spec), cron: true);
+    public PipelineInfo CreatePipeline(PipelineSpec spec) => CreatePipelines([spec])[0];
 
-    public PipelineInfo UpdatePipeline(PipelineSpec spec, bool reprocess) => AndStart(() => _registry.Update(spec, reprocess), cron: true);
+    public IReadOnlyList<PipelineInfo> CreatePipelines(IReadOnlyList<PipelineSpec> specs) => AndStart(() => _registry.Create(specs), cron: true);
+
+    public PipelineInfo UpdatePipeline(PipelineSpec spec, bool reprocess) => UpdatePipelines([spec], reprocess)[0];
+
+    public IReadOnlyList<PipelineInfo> UpdatePipelines(IReadOnlyList<PipelineSpec> specs, bool reprocess) =>
+        AndStart(() => _registry.Update(specs, reprocess), cron: true);
 
     /// <summary>Makes spec version <paramref name="version"/> current again as a new version (a rollback); a job runs as for any update.</summary>
     public PipelineInfo RestorePipelineVersion(string name, int version, bool reprocess) =>
@@ -91,7 +96,9 @@ public sealed class PpsService : IPipelineService, IDisposable
 
     public IReadOnlyList<DatumInfo> ListDatums(string jobId) => _queries.ListDatums(jobId);
 
-    public IReadOnlyList<DatumInfo> PlanDatums(PipelineSpec spec) => _queries.PlanDatums(spec);
+    public IReadOnlyList<DatumInfo> PlanDatums(PipelineSpec spec) => _queries.PlanDatums([spec]);
+
+    public IReadOnlyList<DatumInfo> PlanDatums(IReadOnlyList<PipelineSpec> specs) => _queries.PlanDatums(specs);
 
     /// <summary>Runs named datums of a running job again (the job must be running in this process).</summary>
     public IReadOnlyList<string> RestartDatums(string jobId, IEnumerable<string> datumIds) => _scheduler.RestartDatums(GetJob(jobId), datumIds);

@@ -28,6 +28,12 @@ public sealed class GetPachDatumCommand : PachCmdlet
     protected override void ProcessRecord() => InvokeEach(() =>
     {
         if (ParameterSetName == JobSet) WriteObject(Pipelines.ListDatums(Job), enumerateCollection: true);
-        else WriteObject(Pipelines.PlanDatums(SpecReader.Read(this, ParameterSetName == PathSet ? Path : null, Spec)), enumerateCollection: true);
+        else
+        {
+            var specs = SpecReader.Read(this, ParameterSetName == PathSet ? Path : null, Spec);
+            var datums = Pipelines.PlanDatums(specs);
+            foreach (var spec in specs) SpecReader.WarnNotImplemented(this, spec);
+            WriteObject(datums, enumerateCollection: true);
+        }
     });
 }

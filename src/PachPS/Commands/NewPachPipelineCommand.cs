@@ -4,7 +4,10 @@ using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
 
-/// <summary>Creates a pipeline from a Pachyderm JSON spec (1.x atom or 2.x pfs inputs); its first job starts at once when its inputs have commits.</summary>
+/// <summary>
+/// Creates pipelines from Pachyderm specs (JSON or YAML, one or several); all or none are created, and each one's first
+/// job starts at once when its inputs have commits.
+/// </summary>
 [Cmdlet(VerbsCommon.New, "PachPipeline", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
 [OutputType(typeof(PipelineInfo))]
 public sealed class NewPachPipelineCommand : PachCmdlet
@@ -17,7 +20,7 @@ public sealed class NewPachPipelineCommand : PachCmdlet
     [Alias("FullName")]
     public string Path { get; set; } = "";
 
-    /// <summary>The spec as JSON text, a hashtable or an object.</summary>
+    /// <summary>The spec as JSON or YAML text (one or several specs), a hashtable or an object, or a list of them.</summary>
     [Parameter(Mandatory = true, ParameterSetName = SpecSet, ValueFromPipeline = true)]
     public object? Spec { get; set; }
 
@@ -46,9 +49,13 @@ public sealed class NewPachPipelineCommand : PachCmdlet
 
     protected override void ProcessRecord() => Invoke(() =>
     {
-        var spec = ParameterSetName == ScriptBlockSet
+        var specs = ParameterSetName == ScriptBlockSet
             ? SpecReader.Read(this, null, ScriptBlockTransform.Spec(Name, Input!, ScriptBlock!, Parallelism, Batch, Description))
             : SpecReader.Read(this, ParameterSetName == PathSet ? Path : null, Spec);
-        if (ShouldProcess(spec.Name, "Create pipeline")) WriteObject(Pipelines.CreatePipeline(spec));
+        var chosen = specs.Where(s => ShouldProcess(s.Name, "Create pipeline")).ToList();
+        if (chosen.Count == 0) return;
+        var created = Pipelines.CreatePipelines(chosen);
+        foreach (var spec in chosen) SpecReader.WarnNotImplemented(this, spec);
+        WriteObject(created, enumerateCollection: true);
     });
 }

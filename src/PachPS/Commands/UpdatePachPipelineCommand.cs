@@ -6,8 +6,9 @@ using PachPS.Infrastructure;
 namespace PachPS.Commands;
 
 /// <summary>
-/// Replaces a pipeline's spec (a new version), or with -Version restores an earlier spec version as a new one (a
-/// rollback), and runs a job over the current inputs; unchanged datums are skipped unless -Reprocess.
+/// Replaces pipelines' specs (a new version each; all or none), or with -Version restores an earlier spec version as a
+/// new one (a rollback), and runs a job over the current inputs; unchanged datums are skipped unless -Reprocess (or
+/// reprocess: true in the spec).
 /// </summary>
 [Cmdlet(VerbsData.Update, "PachPipeline", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
 [OutputType(typeof(PipelineInfo))]
@@ -46,7 +47,11 @@ public sealed class UpdatePachPipelineCommand : PachCmdlet
             if (ShouldProcess(Pipeline, $"Restore spec version {Version} as a new version")) WriteObject(Pipelines.RestorePipelineVersion(Pipeline, Version, Reprocess));
             return;
         }
-        var spec = SpecReader.Read(this, ParameterSetName == PathSet ? Path : null, Spec);
-        if (ShouldProcess(spec.Name, "Update pipeline")) WriteObject(Pipelines.UpdatePipeline(spec, Reprocess));
+        var specs = SpecReader.Read(this, ParameterSetName == PathSet ? Path : null, Spec);
+        var chosen = specs.Where(s => ShouldProcess(s.Name, "Update pipeline")).ToList();
+        if (chosen.Count == 0) return;
+        var updated = Pipelines.UpdatePipelines(chosen, Reprocess);
+        foreach (var spec in chosen) SpecReader.WarnNotImplemented(this, spec);
+        WriteObject(updated, enumerateCollection: true);
     });
 }

@@ -101,6 +101,7 @@ public abstract class PachCmdlet : PSCmdlet, IDisposable
         PachErrorKind.InvalidData => ErrorCategory.InvalidData,
         PachErrorKind.ResourceUnavailable => ErrorCategory.ResourceUnavailable,
         PachErrorKind.OperationStopped => ErrorCategory.OperationStopped,
+        PachErrorKind.NotSupported => ErrorCategory.NotImplemented,
         _ => ErrorCategory.NotSpecified,
     }, ex.Target);
 

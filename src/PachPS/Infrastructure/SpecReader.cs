@@ -1,36 +1,51 @@
 using System.Collections;
 using System.Management.Automation;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using PachPS.Engine;
 using PachPS.Engine.Pps;
 
 namespace PachPS.Infrastructure;
 
-/// <summary>Turns -Path or -Spec (JSON text, hashtable or PSObject) into a parsed pipeline spec.</summary>
+/// <summary>
+/// Turns -Path or -Spec (text in JSON or YAML, a hashtable or object, or a list of them) into parsed pipeline specs, in
+/// the order given, and warns about the fields a spec sets that PachPS does not implement.
+/// </summary>
 internal static class SpecReader
 {
-    public static PipelineSpec Read(PSCmdlet cmdlet, string? path, object? spec)
+    public static IReadOnlyList<PipelineSpec> Read(PSCmdlet cmdlet, string? path, object? spec)
     {
-        string json;
+        string text;
         if (path is not null)
         {
             var file = cmdlet.GetUnresolvedProviderPathFromPSPath(path);
             if (!File.Exists(file))
                 throw new PachException("PipelineSpecNotFound", PachErrorKind.NotFound, $"The spec file '{file}' does not exist.", file);
-            json = File.ReadAllText(file);
+            text = File.ReadAllText(file);
         }
         else
         {
             var value = spec is PSObject ps && ps.BaseObject is not PSCustomObject ? ps.BaseObject : spec;
-            json = value is string s ? s : ToJson(value)?.ToJsonString() ?? "null";
+            text = value is string s ? s : ToJson(value)?.ToJsonString(Indented) ?? "null";
         }
-        var parsed = PipelineSpec.Parse(json);
-        foreach (var field in parsed.UnknownFields)
-            cmdlet.WriteVerbose($"Pipeline '{parsed.Name}': field '{field}' is not used by PachPS; it is kept in the stored spec.");
-        if (parsed.Transform.Image is not null)
-            cmdlet.WriteVerbose($"Pipeline '{parsed.Name}': transform.image '{parsed.Transform.Image}' is recorded; the local executor runs the command on this machine.");
+        var parsed = PipelineSpec.ParseAll(text);
+        foreach (var one in parsed.Where(p => p.Transform.Image is not null))
+            cmdlet.WriteVerbose($"Pipeline '{one.Name}': transform.image '{one.Transform.Image}' is recorded; the local executor runs the command on this machine.");
         return parsed;
     }
+
+    /// <summary>One warning for a pipeline created, updated or planned: the fields it sets that have no effect, and what that means.</summary>
+    public static void WarnNotImplemented(PSCmdlet cmdlet, PipelineSpec spec)
+    {
+        var notes = spec.NotImplemented;
+        if (notes.Count == 0) return;
+        var one = notes.Count == 1;
+        cmdlet.WriteWarning($"Pipeline '{spec.Name}': PachPS does not implement {(one ? "this field" : "these fields")} of the spec, so " +
+            $"{(one ? "it has" : "they have")} no effect: {string.Join("; ", notes)}. {(one ? "It stays" : "They stay")} in the stored spec; " +
+            "Get-Help about_PachPS_Spec lists every field.");
+    }
+
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     private static JsonNode? ToJson(object? value)
     {

@@ -1,0 +1,157 @@
+#requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.7.1' }
+# Pipeline specs as pachctl reads them (issue 20): camelCase names, YAML, several specs per file created all or none,
+# a warning for every field without effect, cron inputs in dry runs, and refused kinds refused.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-Module $ModulePath -Force
+}
+AfterAll { Disconnect-PachStore }
+
+Describe 'Pipeline specs as pachctl reads them' {
+    BeforeEach {
+        Connect-PachStore -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))) | Out-Null
+        New-PachRepo src | Out-Null
+        Add-PachFile src master a.txt -Value "alpha`n" | Out-Null
+        Add-PachFile src master b.txt -Value "beta`n" | Out-Null
+        $work = New-Item -ItemType Directory (Join-Path $TestDrive ([guid]::NewGuid().ToString('N')))
+    }
+
+    It 'a camelCase spec runs two datums at once and writes to its outputBranch' {
+        # Each datum marks a shared folder, then waits (at most 5 s) until two marks are there: only datums that run
+        # at the same time both count 2.
+        $marks = New-Item -ItemType Directory (Join-Path $work 'marks')
+        $spec = @"
+{
+  "pipeline": { "name": "pair" },
+  "transform": {
+    "cmd": [ "sh", "-c", "touch \"`$MARKS/`$(basename `$src)\"; i=0; while [ `$(ls \"`$MARKS\" | wc -l) -lt 2 ] && [ `$i -lt 50 ]; do sleep 0.1; i=`$((i+1)); done; ls \"`$MARKS\" | wc -l > /pfs/out/`$(basename `$src)" ],
+    "env": { "MARKS": "$marks" },
+    "acceptReturnCode": [ 0 ]
+  },
+  "parallelismSpec": { "constant": 2 },
+  "outputBranch": "results",
+  "datumTries": 1,
+  "input": { "pfs": { "repo": "src", "glob": "/*" } }
+}
+"@
+        $p = New-PachPipeline -Spec $spec -WarningVariable warned
+        $warned | Should -BeNullOrEmpty
+        $p.Spec.Parallelism | Should -Be 2
+        $job = Get-PachJob -Pipeline pair | Wait-PachJob -TimeoutSec 60
+        $job.State | Should -Be 'Success' -Because $job.Reason
+        $job.OutputBranch | Should -Be 'results'
+        (Get-PachBranch pair).Name | Should -Be 'results'
+        Get-PachFileContent pair results a.txt | Should -Be '2'
+        Get-PachFileContent pair results b.txt | Should -Be '2'
+        (Get-PachPipeline pair).Spec.Text | Should -Be $spec
+    }
+
+    It 'a YAML file with two specs creates both, in order, the second reading the first' {
+        $file = Join-Path $work 'two.yaml'
+        Set-Content $file @'
+# upper-cases each file
+pipeline:
+  name: upper
+transform:
+  cmd: [sh, -c, 'tr a-z A-Z < "$src" > /pfs/out/$(basename "$src")']
+input:
+  pfs: {repo: src, glob: /*}
+---
+# joins them up
+pipeline: {name: joined}
+transform:
+  cmd: [sh, -c, 'cat /pfs/upper/* > /pfs/out/all']
+input:
+  pfs:
+    repo: upper
+    glob: /
+'@
+        $created = New-PachPipeline -Path $file
+        $created.Name | Should -Be @('upper', 'joined')
+        Wait-PachCommit src master | Out-Null
+        Get-PachFileContent joined master all | Should -Be @('ALPHA', 'BETA')
+        $text = (Get-PachPipeline joined).Spec.Text
+        $text | Should -BeLike '# joins them up*'
+        $text | Should -Not -Match 'upper-cases'
+        (Get-PachPipeline joined).Spec.Format | Should -Be 'Yaml'
+    }
+
+    Context 'a file with an invalid second spec creates none' {
+        It '<name>' -ForEach @(
+            @{ name = 'a spec without a glob'; second = '{ "pipeline": { "name": "second" }, "transform": { "cmd": ["true"] }, "input": { "pfs": { "repo": "first" } } }'; id = 'PipelineSpecMissingGlob' }
+            @{ name = 'a spec reading a repo that does not exist'; second = '{ "pipeline": { "name": "second" }, "transform": { "cmd": ["true"] }, "input": { "pfs": { "repo": "nope", "glob": "/" } } }'; id = 'PipelineInputNotFound' }
+            @{ name = 'a spec whose name is taken by the first'; second = '{ "pipeline": { "name": "first" }, "transform": { "cmd": ["true"] }, "input": { "pfs": { "repo": "src", "glob": "/" } } }'; id = 'PipelineAlreadyExists' }
+        ) {
+            $file = Join-Path $work 'specs.json'
+            Set-Content $file ('{ "pipeline": { "name": "first" }, "transform": { "cmd": ["true"] }, "input": { "pfs": { "repo": "src", "glob": "/*" } } }' + "`n`n" + $second)
+            $err = { New-PachPipeline -Path $file } | Should -Throw -ErrorId "$id,PachPS.Commands.NewPachPipelineCommand" -PassThru
+            $err.Exception.Message | Should -Match '^Spec 2 of 2 \(line 3\): '
+            Get-PachPipeline | Should -BeNullOrEmpty
+            (Get-PachRepo).Name | Should -Be 'src'
+            Get-PachJob | Should -BeNullOrEmpty
+        }
+    }
+
+    It 'Update-PachPipeline -Path updates every spec of a file, or none' {
+        $file = Join-Path $work 'pair.yaml'
+        $specs = "pipeline: {name: p1}`ntransform: {cmd: ['true']}`ninput: {pfs: {repo: src, glob: /*}}`n---`npipeline: {name: p2}`ntransform: {cmd: ['true']}`ninput: {pfs: {repo: src, glob: /}}`n"
+        Set-Content $file $specs
+        New-PachPipeline -Path $file | Out-Null
+        Set-Content $file ($specs -replace "\['true'\]", "[sh, -c, 'true']")
+        (Update-PachPipeline -Path $file).Version | Should -Be @(2, 2)
+        Set-Content $file $specs.Replace('glob: /}', 'glob: /, joinOn: $1, join_on: $2}')
+        $err = { Update-PachPipeline -Path $file } | Should -Throw -ErrorId 'PipelineSpecInvalid,PachPS.Commands.UpdatePachPipelineCommand' -PassThru
+        $err.Exception.Message | Should -Match '^Spec 2 of 2 \(line 5\): .*joinOn and .*join_on'
+        (Get-PachPipeline).Version | Should -Be @(2, 2)
+    }
+
+    It 'warns once per pipeline about the fields it sets that have no effect, naming them and what that means' {
+        $spec = @{
+            pipeline  = @{ name = 'edges' }
+            transform = @{ cmd = @('true'); secrets = @(@{ name = 'creds'; envVar = 'KEY' }); imagePullSecrets = @('regcred') }
+            egress    = @{ URL = 's3://bucket/out' }
+            autoscaling = $true
+            enable_stats = $false
+            input     = @{ pfs = @{ repo = 'src'; glob = '/*'; s3 = $true } }
+        }
+        $p = New-PachPipeline -Spec $spec -WarningVariable warned -WarningAction SilentlyContinue
+        @($warned).Count | Should -Be 1
+        $text = "$($warned[0])"
+        $text | Should -Match "^Pipeline 'edges': PachPS does not implement these fields of the spec, so they have no effect: "
+        $text | Should -Match 'transform\.secrets \(no Kubernetes secret is mounted'
+        $text | Should -Match 'egress \(the output commit is not copied'
+        $text | Should -Match 'input\.pfs\.s3 \(there is no S3 gateway'
+        $text | Should -Match 'about_PachPS_Spec'
+        $text | Should -Not -Match 'autoscaling|enable_stats|imagePullSecrets'
+        $p.Spec.Pod.ImagePullSecrets | Should -Be 'regcred'
+        $p.Spec.NotImplemented.Field | Sort-Object | Should -Be @('egress', 'input.pfs.s3', 'transform.secrets')
+        Update-PachPipeline -Spec $spec -WarningVariable again -WarningAction SilentlyContinue | Out-Null
+        @($again).Count | Should -Be 1
+        Get-PachDatum -Spec ($spec | ConvertTo-Json -Depth 5) -WarningVariable planned -WarningAction SilentlyContinue | Out-Null
+        "$planned" | Should -Match "^Pipeline 'edges'"
+    }
+
+    It 'dry-runs a cron spec: the tick repo plans as empty and nothing is created' {
+        $cron = @{ pipeline = @{ name = 'hourly' }; transform = @{ cmd = @('true') }; input = @{ cron = @{ name = 'tick'; spec = '@every 1h' } } }
+        Get-PachDatum -Spec $cron -ErrorAction Stop | Should -BeNullOrEmpty
+        $mixed = "pipeline: {name: mixed}`ntransform: {cmd: ['true']}`ninput:`n  union:`n    - cron: {name: tick, spec: '@every 1h'}`n    - pfs: {repo: src, glob: /*}`n"
+        (Get-PachDatum -Spec $mixed -ErrorAction Stop).InputFiles | Should -Match '^src@[0-9a-f]{32}:/[ab]\.txt$'
+        (Get-PachRepo).Name | Should -Be 'src'
+        Get-PachPipeline | Should -BeNullOrEmpty
+    }
+
+    It 'refuses <name> with what to write instead, and creates nothing' -ForEach @(
+        @{ name = 'transform.build'; id = 'PipelineSpecBuildUnsupported'; words = 'transform\.cmd'
+           spec = '{ "pipeline": { "name": "built" }, "transform": { "build": { "language": "python", "path": "./src" } }, "input": { "pfs": { "repo": "src", "glob": "/*" } } }' }
+        @{ name = 'a spout'; id = 'PipelineSpecSpoutUnsupported'; words = 'spouts are not supported yet'
+           spec = "pipeline: {name: spouting}`ntransform: {cmd: [sh, -c, 'while true; do date > /pfs/out/now; sleep 1; done']}`nspout: {overwrite: true}`n" }
+        @{ name = 'dry_run'; id = 'PipelineSpecDryRunUnsupported'; words = '-WhatIf'
+           spec = '{ "pipeline": { "name": "dry" }, "transform": { "cmd": ["true"] }, "dryRun": true, "input": { "pfs": { "repo": "src", "glob": "/*" } } }' }
+    ) {
+        $err = { New-PachPipeline -Spec $spec } | Should -Throw -ErrorId "$id,PachPS.Commands.NewPachPipelineCommand" -PassThru
+        $err.Exception.Message | Should -Match $words
+        $err.CategoryInfo.Category | Should -Be 'NotImplemented'
+        Get-PachPipeline | Should -BeNullOrEmpty
+        (Get-PachRepo).Name | Should -Be 'src'
+    }
+}
