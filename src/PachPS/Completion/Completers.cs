@@ -7,8 +7,8 @@ using PachPS.Infrastructure;
 namespace PachPS.Completion;
 
 /// <summary>
-/// Shared plumbing of the argument completers: the current store, the word typed so far, quoting, and never an
-/// exception (a completer that throws only makes Tab do nothing).
+/// Shared plumbing of the argument completers: the store the runspace has open (none: no candidates), the word typed
+/// so far, quoting, and never an exception (a completer that throws only makes Tab do nothing).
 /// </summary>
 public abstract class PachCompleter : IArgumentCompleter
 {
@@ -16,9 +16,11 @@ public abstract class PachCompleter : IArgumentCompleter
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
         var typed = wordToComplete.Trim('\'', '"');
+        // Only a store this runspace already has open: pressing Tab never creates a folder, opens LiteDB or resumes jobs.
+        if (StoreSession.Connected is not { } store) return [];
         try
         {
-            return Candidates(StoreSession.Client, fakeBoundParameters, typed)
+            return Candidates(store, fakeBoundParameters, typed)
                 .Where(c => c.Value.StartsWith(typed, StringComparison.Ordinal))
                 .Take(200)
                 .Select(c => new CompletionResult(Quote(c.Value), c.Value, CompletionResultType.ParameterValue, c.Tip))
