@@ -11,16 +11,16 @@ namespace PachPS.Commands;
 public sealed class CopyPachFileCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string Repo { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
-    [Alias("Branch")]
-    [ArgumentCompleter(typeof(CommitCompleter))]
+    [CommitParameter]
+    [Alias(PfsParameters.Branch, PfsParameters.Id)]
     public string Commit { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(PathCompleter))]
+    [PathParameter]
     public string Path { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 3)]

@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
-using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -13,16 +12,16 @@ public sealed class RemovePachFileCommand : PachCmdlet
     private readonly List<string> _paths = [];
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
-    [Alias("Commit")]
-    [ArgumentCompleter(typeof(BranchCompleter))]
-    public string Branch { get; set; } = Names.DefaultBranch;
+    [BranchParameter]
+    [Alias(PfsParameters.Commit)]
+    public string Branch { get; set; } = PfsParameters.Default;
 
     [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(PathCompleter))]
+    [PathParameter]
     public string[] Path { get; set; } = [];
 
     protected override void ProcessRecord()

@@ -53,7 +53,7 @@ public sealed class RepoCompleter : PachCompleter
 public sealed class BranchCompleter : PachCompleter
 {
     protected override IEnumerable<(string, string)> Candidates(IPachClient store, IDictionary bound, string typed) =>
-        Bound(bound, "Repo") is { } repo ? store.Files.ListBranches(repo).Select(b => (b.Name, $"{repo}@{b.Name}")) : [];
+        Bound(bound, PfsParameters.Repo) is { } repo ? store.Files.ListBranches(repo).Select(b => (b.Name, $"{repo}@{b.Name}")) : [];
 }
 
 /// <summary>Branches, then commit ids (most recent first) of the repo given in -Repo.</summary>
@@ -61,7 +61,7 @@ public sealed class CommitCompleter : PachCompleter
 {
     protected override IEnumerable<(string, string)> Candidates(IPachClient store, IDictionary bound, string typed)
     {
-        if (Bound(bound, "Repo") is not { } repo) return [];
+        if (Bound(bound, PfsParameters.Repo) is not { } repo) return [];
         var branches = store.Files.ListBranches(repo).Select(b => (b.Name, $"branch {b.Name}"));
         var commits = store.Files.ListCommits(repo, max: 50).Select(c => (c.Commit, $"{c.Branch} {c.Started.LocalDateTime:g} {c.Message}".Trim()));
         return branches.Concat(commits);
@@ -87,8 +87,8 @@ public sealed class PathCompleter : PachCompleter
 {
     protected override IEnumerable<(string, string)> Candidates(IPachClient store, IDictionary bound, string typed)
     {
-        if (Bound(bound, "Repo") is not { } repo) return [];
-        var reference = Bound(bound, "Commit") ?? Bound(bound, "Branch") ?? "master";
+        if (Bound(bound, PfsParameters.Repo) is not { } repo) return [];
+        var reference = Bound(bound, PfsParameters.Commit) ?? Bound(bound, PfsParameters.Branch) ?? PfsParameters.Default;
         var normalized = typed.StartsWith('/') ? typed : "/" + typed;
         var folder = normalized.EndsWith('/') ? normalized.TrimEnd('/') : normalized[..(normalized.LastIndexOf('/') + 1)].TrimEnd('/');
         var files = store.Files.ListFiles(repo, reference, folder.Length == 0 ? "/" : folder);
