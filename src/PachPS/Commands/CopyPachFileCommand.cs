@@ -35,10 +35,20 @@ public sealed class CopyPachFileCommand : PachCmdlet
     [ArgumentCompleter(typeof(BranchCompleter))]
     public string DestinationBranch { get; set; } = Names.DefaultBranch;
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecord() => Invoke(() =>
     {
+        // Resolved before asking: the prompt names the commit and files copied and where they land, and an unknown
+        // repo, commit or path fails with its own ErrorId before anyone is asked.
+        var from = Files.GetCommit(Repo, Commit);
+        var source = Names.NormalizePath(Path, allowRoot: true);
+        var entries = WriteTarget.Entries(Files, Repo, Commit, from.Commit, source);
         var repo = DestinationRepo ?? Repo;
-        if (!ShouldProcess($"{repo}@{DestinationBranch}:{Destination}", $"Copy {Repo}@{Commit}:{Path}")) return;
-        Invoke(() => WriteObject(Files.CopyFile(Repo, Commit, Path, repo, DestinationBranch, Destination)));
-    }
+        var destination = Names.NormalizePath(Destination, allowRoot: true);
+        var into = WriteTarget.Resolve(Files, repo, DestinationBranch);
+        var size = Display.Size(entries.Sum(e => e.Content.Size));
+        if (!ShouldProcess($"{repo}@{DestinationBranch}:{destination} ({into.Landing})",
+                $"Copy {Repo}@{Commit}={Display.Short(from.Commit)}:{WriteTarget.Describe(source, entries)}, {size}")) return;
+        // The commit that was resolved, not the reference again: what is copied is what was confirmed.
+        WriteObject(Files.CopyFile(Repo, from.Commit, source, repo, DestinationBranch, destination));
+    });
 }

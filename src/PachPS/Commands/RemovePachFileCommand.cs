@@ -9,6 +9,7 @@ namespace PachPS.Commands;
 [OutputType(typeof(CommitInfo))]
 public sealed class RemovePachFileCommand : PachCmdlet
 {
+    private const int ListedPaths = 10;
     private readonly List<string> _paths = [];
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
@@ -37,7 +38,19 @@ public sealed class RemovePachFileCommand : PachCmdlet
 
     protected override void EndProcessing()
     {
-        if (_paths.Count == 0 || !ShouldProcess($"{Repo}@{Branch}", $"Remove {string.Join(", ", _paths)}")) return;
-        Invoke(() => WriteObject(Files.DeleteFiles(Repo, Branch, _paths)));
+        if (_paths.Count == 0) return;
+        Invoke(() =>
+        {
+            // Resolved before asking: the prompt names the commit the removal lands in and each path (a folder with
+            // its number of files), and an unknown repo or path fails with its own ErrorId before anyone is asked.
+            var target = WriteTarget.Resolve(Files, Repo, Branch);
+            var paths = _paths.Select(p => Names.NormalizePath(p)).ToList();
+            var entries = WriteTarget.Entries(Files, Repo, Branch, target.Base, paths);
+            var removed = paths.Select((path, i) => WriteTarget.Describe(path, entries[i])).ToList();
+            var files = entries.Sum(e => e.Count);
+            var listed = string.Join(", ", removed.Take(ListedPaths)) + (removed.Count > ListedPaths ? $" and {removed.Count - ListedPaths} more" : "");
+            if (!ShouldProcess($"{Repo}@{Branch} ({target.Landing}): {listed}", $"Remove {WriteTarget.Count(files, "file")}")) return;
+            WriteObject(Files.DeleteFiles(Repo, Branch, _paths));
+        });
     }
 }
