@@ -33,7 +33,7 @@ public sealed class CopyPachFileCommand : PachCmdlet
 
     [Parameter]
     [ArgumentCompleter(typeof(BranchCompleter))]
-    public string DestinationBranch { get; set; } = Names.DefaultBranch;
+    public string DestinationBranch { get; set; } = PfsParameters.Default;
 
     protected override void ProcessRecord() => Invoke(() =>
     {

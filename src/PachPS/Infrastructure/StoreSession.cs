@@ -127,7 +127,13 @@ public static class StoreSession
         if (sender is not Runspace runspace || e.RunspaceStateInfo.State is not (RunspaceState.Closed or RunspaceState.Broken)) return;
         lock (Gate)
         {
-            if (Connections.TryGetValue(runspace, out var connection)) Release(connection);
+            // Nobody is left to tell if closing the store fails here (a temporary folder that cannot be deleted):
+            // the runspace is gone either way, and the store opens again next time.
+            try
+            {
+                if (Connections.TryGetValue(runspace, out var connection)) Release(connection);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or PachException) { }
         }
     }
 
