@@ -39,3 +39,42 @@ Describe 'Tab completion' {
         Complete 'Get-PachFile -Repo nope -Commit master -Path ' | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Tab completion never opens a store' {
+    BeforeAll {
+        $lines = 'Get-PachRepo -Name ', 'Get-PachFile -Repo ', 'Get-PachCommit -Repo training -Commit ', 'Get-PachBranch -Repo training -Name ',
+            'Get-PachFileContent -Repo training -Commit master -Path ', 'Get-PachJob -Pipeline ', 'Wait-PachJob -Id '
+        $absent = Join-Path $TestDrive 'default-never-created'
+        $saved = $env:PACHPS_STORE
+        $env:PACHPS_STORE = $absent
+    }
+    AfterAll { $env:PACHPS_STORE = $saved }
+
+    It 'a runspace with no store open gets no candidates, and the default store is not created, opened or resumed' {
+        $fresh = New-TestRunspace
+        try {
+            foreach ($line in $lines) {
+                Invoke-InRunspace $fresh { param($Line) (TabExpansion2 -inputScript $Line -cursorColumn $Line.Length).CompletionMatches.CompletionText } $line |
+                    Should -BeNullOrEmpty -Because $line
+            }
+            Test-Path $absent | Should -BeFalse
+            # Its first cmdlet does open the default store: completion was what left it alone.
+            Invoke-InRunspace $fresh { Get-PachRepo } | Out-Null
+            Test-Path $absent | Should -BeTrue
+        }
+        finally { $fresh.Dispose() }
+        Remove-Item $absent -Recurse -Force
+    }
+
+    It 'after Disconnect-PachStore the runspace gets no candidates until it has a store again' {
+        $store = (Get-PachStore).Path
+        Complete 'Get-PachRepo -Name ' | Should -Contain 'training'
+        Disconnect-PachStore
+        try {
+            foreach ($line in $lines) { Complete $line | Should -BeNullOrEmpty -Because $line }
+            Test-Path $absent | Should -BeFalse
+        }
+        finally { Connect-PachStore -Path $store | Out-Null }
+        Complete 'Get-PachRepo -Name ' | Should -Contain 'training'
+    }
+}

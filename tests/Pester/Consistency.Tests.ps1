@@ -1,6 +1,7 @@
 #requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.7.1' }
 # The consistency rules every cmdlet follows (issue 7, item 10): approved verbs, declared output types, one name per
-# concept, pipeline binding by property name where another cmdlet produces the value, and stable error ids.
+# concept, pipeline binding by property name where another cmdlet produces the value, and stable error ids; and
+# (issue 13, item 6) one definition of -Repo, -Commit, -Branch and -Path: aliases, completer and default.
 BeforeDiscovery {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-Module $ModulePath -Force
@@ -36,6 +37,68 @@ Describe '<Name> follows the module''s conventions' -ForEach $commands {
             $p.Attributes.Where({ $_ -is [System.Management.Automation.ParameterAttribute] }).ValueFromPipelineByPropertyName |
                 Should -Contain $true -Because "-$($p.Name) of $Name"
         }
+    }
+}
+
+Describe '<Name> declares -Repo, -Commit, -Branch and -Path by their one shared definition' -ForEach $repoCommands {
+    BeforeAll {
+        $command = Get-Command $Name
+        # The definition (src/PachPS/Infrastructure/PfsParameters.cs): each kind's marker attribute, which brings its
+        # completer, and its aliases; an optional -Commit or -Branch defaults to master.
+        $marker = @{
+            Repo = [PachPS.Infrastructure.RepoParameterAttribute]; Commit = [PachPS.Infrastructure.CommitParameterAttribute]
+            Branch = [PachPS.Infrastructure.BranchParameterAttribute]; Path = [PachPS.Infrastructure.PathParameterAttribute]
+        }
+        $aliases = [PachPS.Infrastructure.PfsParameters]::Aliases
+        # Where a cmdlet differs on purpose (each says why in its code and help):
+        $differs = @{
+            # Omitted, -Commit lists every commit of the repo, newest first.
+            'Get-PachCommit:Commit'   = @{ Default = $null }
+            # -Branch names a branch to open a commit on, only: an id given as -Commit would name a new branch.
+            'Start-PachCommit:Branch' = @{ Aliases = @() }
+        }
+        $places = @($command.Parameters.Values | Where-Object Name -In $marker.Keys)
+        # Default values are the properties' initial values, read from a new instance of the cmdlet.
+        $fresh = [System.Activator]::CreateInstance($command.ImplementingType)
+    }
+    It 'marks each with its kind''s attribute, which is its only completer' {
+        foreach ($p in $places) {
+            $completers = @($p.Attributes | Where-Object { $_ -is [System.Management.Automation.ArgumentCompleterAttribute] })
+            $completers.Count | Should -Be 1 -Because "-$($p.Name) of $Name has one completer"
+            $completers[0] | Should -BeOfType $marker[$p.Name] -Because "-$($p.Name) of $Name"
+        }
+    }
+    It 'gives each the same aliases' {
+        foreach ($p in $places) {
+            $expected = if ($differs["${Name}:$($p.Name)"] -and $differs["${Name}:$($p.Name)"].ContainsKey('Aliases')) { $differs["${Name}:$($p.Name)"].Aliases } else { $aliases[$p.Name] }
+            ($p.Aliases -join ',') | Should -Be ($expected -join ',') -Because "-$($p.Name) of $Name"
+        }
+    }
+    It 'defaults -Commit, -Branch and -DestinationBranch to master where they are optional' {
+        foreach ($p in $command.Parameters.Values | Where-Object Name -In 'Commit', 'Branch', 'DestinationBranch') {
+            if ($p.ParameterSets.Values.IsMandatory -contains $true) { continue }
+            $expected = if ($differs["${Name}:$($p.Name)"] -and $differs["${Name}:$($p.Name)"].ContainsKey('Default')) { $differs["${Name}:$($p.Name)"].Default } else { 'master' }
+            $fresh.($p.Name) | Should -Be $expected -Because "-$($p.Name) of $Name"
+        }
+    }
+}
+
+Describe 'The shared definition of -Repo, -Commit, -Branch and -Path' {
+    It 'defaults to master, the engine''s default branch' {
+        [PachPS.Infrastructure.PfsParameters]::Default | Should -Be 'master'
+    }
+    It 'completes -Commit and -Branch values with branches of -Repo, whichever alias was typed' {
+        Connect-PachStore -Path (Join-Path $TestDrive 'aliases') | Out-Null
+        try {
+            New-PachRepo data | Out-Null
+            Add-PachFile data dev a.txt -Value 'a' | Out-Null
+            foreach ($line in 'Get-PachFile -Repo data -Id ', 'Get-PachFile -Repo data -Branch ', 'Remove-PachFile -Repo data -Commit ', 'Save-PachFile -Repo data -Id ') {
+                (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Select-Object -First 1 | Should -Be 'dev' -Because $line
+            }
+            $line = 'Get-PachFileContent -Repo data -Id dev -Path '
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be 'a.txt'
+        }
+        finally { Disconnect-PachStore }
     }
 }
 

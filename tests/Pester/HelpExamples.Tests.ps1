@@ -135,6 +135,9 @@ Describe 'Example <Number> of <Name>' -ForEach $examples {
             }
         }
         Push-Location $work
+        # As where PachPS is installed: `Import-Module PachPS` (in a ForEach-Object -Parallel example) finds this build.
+        $modulePath = $env:PSModulePath
+        $env:PSModulePath = "$TestDrive/modules" + [System.IO.Path]::PathSeparator + $modulePath
         try {
             if ($Name -eq 'Get-PachNextDatum') {
                 # The example is a batching transform: a PowerShell script, or a `# transform.cmd: [...]` line.
@@ -155,6 +158,9 @@ Describe 'Example <Number> of <Name>' -ForEach $examples {
             $ConfirmPreference = 'None'
             & ([scriptblock]::Create($code)) | Out-String | Out-Null
         }
-        finally { Pop-Location }
+        finally {
+            $env:PSModulePath = $modulePath
+            Pop-Location
+        }
     }
 }

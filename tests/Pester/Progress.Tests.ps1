@@ -4,9 +4,9 @@ BeforeAll {
     Import-Module $ModulePath -Force
     function New-Shell {
         # A second runspace in this process, driven like a user at a prompt (progress visible, Ctrl+C = Stop()).
-        # The store connection is per process, so it already works on the test's store.
+        # The store connection is per runspace: it connects to the test's store (sharing this runspace's engine).
         $ps = [powershell]::Create()
-        $null = $ps.AddScript("Import-Module '$ModulePath'").Invoke()
+        $null = $ps.AddScript("Import-Module '$ModulePath'; Connect-PachStore -Path '$((Get-PachStore).Path)' | Out-Null").Invoke()
         $ps.Commands.Clear()
         $ps
     }
@@ -99,7 +99,7 @@ Describe 'Save-PachFile progress' {
         $ps = [powershell]::Create()
         try {
             $dest = Join-Path $TestDrive 'out'
-            $null = $ps.AddScript("Import-Module '$ModulePath'; New-Item -ItemType Directory '$dest' | Out-Null; Save-PachFile r master /d '$dest'").Invoke()
+            $null = $ps.AddScript("Import-Module '$ModulePath'; Connect-PachStore -Path '$((Get-PachStore).Path)' | Out-Null; New-Item -ItemType Directory '$dest' | Out-Null; Save-PachFile r master /d '$dest'").Invoke()
             $status = @($ps.Streams.Progress | Where-Object RecordType -EQ Processing).StatusDescription
             $status | Should -Contain '/d/b.txt (1000 B of 3.91 KiB)'
             Get-Content (Join-Path $dest 'b.txt') | Should -Be ('b' * 3000)

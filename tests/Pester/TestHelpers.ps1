@@ -79,3 +79,94 @@ function Connect-TestStore {
     param([Parameter(Mandatory)] [string] $Backend, [Parameter(Mandatory)] [string] $Path)
     Invoke-Expression (Get-ConnectCommand $Backend $Path)
 }
+
+function New-TestRunspace {
+    # A runspace of this process with the module imported, for tests of what belongs to a runspace. -TestHost gives
+    # it a host that records what it is told (What if: lines) and asked (confirmations, answered No).
+    param($TestHost)
+    $runspace = if ($TestHost) { [runspacefactory]::CreateRunspace($TestHost) } else { [runspacefactory]::CreateRunspace() }
+    $runspace.Open()
+    Invoke-InRunspace $runspace { param($Module) Import-Module $Module } $script:ModulePath | Out-Null
+    $runspace
+}
+
+function Invoke-InRunspace {
+    # Runs a script in another runspace of this process and returns its output. Its errors come back as output
+    # objects (the ErrorRecords, so tests can assert FullyQualifiedErrorId), after what it wrote.
+    param([Parameter(Mandatory)] [runspace] $Runspace, [Parameter(Mandatory)] [scriptblock] $Script, [object[]] $ArgumentList = @())
+    $ps = [powershell]::Create()
+    $ps.Runspace = $Runspace
+    try {
+        $null = $ps.AddScript($Script.ToString())
+        foreach ($a in $ArgumentList) { $null = $ps.AddArgument($a) }
+        try { $ps.Invoke() } catch [System.Management.Automation.MethodInvocationException] { $_.Exception.InnerException.ErrorRecord }
+        $ps.Streams.Error
+    }
+    finally { $ps.Dispose() }
+}
+
+function New-RecordingHost {
+    # A host that keeps every line written to it (What if: messages land there) and every confirmation it is asked,
+    # answering No, so tests can read what -WhatIf and -Confirm name without a console.
+    if (-not ('PachPSTests.RecordingHost' -as [type])) {
+        Add-Type -TypeDefinition @'
+using System;
+using System.Collections.Generic;
+using System.Collections.ObjectModel;
+using System.Globalization;
+using System.Management.Automation;
+using System.Management.Automation.Host;
+using System.Security;
+
+namespace PachPSTests
+{
+    public sealed class RecordingHost : PSHost
+    {
+        private readonly RecordingUI _ui = new RecordingUI();
+        public List<string> Lines => _ui.Lines;
+        public List<string> Prompts => _ui.Prompts;
+        public override string Name => "PachPSTests";
+        public override Version Version => new Version(1, 0);
+        public override Guid InstanceId { get; } = Guid.NewGuid();
+        public override PSHostUserInterface UI => _ui;
+        public override CultureInfo CurrentCulture => CultureInfo.CurrentCulture;
+        public override CultureInfo CurrentUICulture => CultureInfo.CurrentUICulture;
+        public override void SetShouldExit(int exitCode) { }
+        public override void EnterNestedPrompt() => throw new NotSupportedException();
+        public override void ExitNestedPrompt() => throw new NotSupportedException();
+        public override void NotifyBeginApplication() { }
+        public override void NotifyEndApplication() { }
+    }
+
+    public sealed class RecordingUI : PSHostUserInterface
+    {
+        private string _pending = "";
+        public List<string> Lines { get; } = new List<string>();
+        public List<string> Prompts { get; } = new List<string>();
+        public override PSHostRawUserInterface RawUI => null;
+        public override string ReadLine() => throw new NotSupportedException();
+        public override SecureString ReadLineAsSecureString() => throw new NotSupportedException();
+        public override void Write(string value) => _pending += value;
+        public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => _pending += value;
+        public override void WriteLine(string value) { Lines.Add(_pending + value); _pending = ""; }
+        public override void WriteErrorLine(string value) { }
+        public override void WriteDebugLine(string message) { }
+        public override void WriteProgress(long sourceId, ProgressRecord record) { }
+        public override void WriteVerboseLine(string message) { }
+        public override void WriteWarningLine(string message) { }
+        public override Dictionary<string, PSObject> Prompt(string caption, string message, Collection<FieldDescription> descriptions) => throw new NotSupportedException();
+        public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName) => throw new NotSupportedException();
+        public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName,
+            PSCredentialTypes allowedCredentialTypes, PSCredentialUIOptions options) => throw new NotSupportedException();
+        public override int PromptForChoice(string caption, string message, Collection<ChoiceDescription> choices, int defaultChoice)
+        {
+            Prompts.Add(message);
+            for (var i = 0; i < choices.Count; i++) if (choices[i].Label == "&No") return i;
+            throw new NotSupportedException("no No choice");
+        }
+    }
+}
+'@
+    }
+    [PachPSTests.RecordingHost]::new()
+}

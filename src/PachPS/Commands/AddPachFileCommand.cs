@@ -2,7 +2,6 @@ using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Text;
 using PachPS.Engine.Pfs;
-using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -21,18 +20,18 @@ public sealed class AddPachFileCommand : PachCmdlet
     private readonly List<(string Local, bool IsFolder)> _locals = [];
 
     [Parameter(Mandatory = true, Position = 0)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string Repo { get; set; } = "";
 
     /// <summary>A branch (a commit is made and finished by this call unless the branch has an open commit) or an open commit id.</summary>
     [Parameter(Position = 1)]
-    [Alias("Commit")]
-    [ArgumentCompleter(typeof(BranchCompleter))]
-    public string Branch { get; set; } = Names.DefaultBranch;
+    [BranchParameter]
+    [Alias(PfsParameters.Commit)]
+    public string Branch { get; set; } = PfsParameters.Default;
 
     /// <summary>Where the file goes in the repo; for one folder, where its contents go; for several sources, the folder they go under by name.</summary>
     [Parameter(Position = 2)]
-    [ArgumentCompleter(typeof(PathCompleter))]
+    [PathParameter]
     public string? Path { get; set; }
 
     [Parameter(Mandatory = true, ParameterSetName = SourceSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]

@@ -11,13 +11,13 @@ namespace PachPS.Commands;
 public sealed class ComparePachCommitCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
-    [Alias("Branch", "Id")]
-    [ArgumentCompleter(typeof(CommitCompleter))]
-    public string Commit { get; set; } = Names.DefaultBranch;
+    [CommitParameter]
+    [Alias(PfsParameters.Branch, PfsParameters.Id)]
+    public string Commit { get; set; } = PfsParameters.Default;
 
     /// <summary>The older side of the comparison; the commit's parent when omitted.</summary>
     [Parameter(Position = 2)]

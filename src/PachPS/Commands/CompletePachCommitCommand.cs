@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
-using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -11,13 +10,13 @@ namespace PachPS.Commands;
 public sealed class CompletePachCommitCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string Repo { get; set; } = "";
 
     /// <summary>The open commit's id, or its branch.</summary>
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
-    [Alias("Id", "Branch")]
-    [ArgumentCompleter(typeof(CommitCompleter))]
+    [CommitParameter]
+    [Alias(PfsParameters.Branch, PfsParameters.Id)]
     public string Commit { get; set; } = "";
 
     protected override void ProcessRecord()

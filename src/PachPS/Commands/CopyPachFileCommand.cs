@@ -11,16 +11,16 @@ namespace PachPS.Commands;
 public sealed class CopyPachFileCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string Repo { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
-    [Alias("Branch")]
-    [ArgumentCompleter(typeof(CommitCompleter))]
+    [CommitParameter]
+    [Alias(PfsParameters.Branch, PfsParameters.Id)]
     public string Commit { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(PathCompleter))]
+    [PathParameter]
     public string Path { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 3)]
@@ -33,7 +33,7 @@ public sealed class CopyPachFileCommand : PachCmdlet
 
     [Parameter]
     [ArgumentCompleter(typeof(BranchCompleter))]
-    public string DestinationBranch { get; set; } = Names.DefaultBranch;
+    public string DestinationBranch { get; set; } = PfsParameters.Default;
 
     /// <summary>The message of the commit this call makes (replaces the message of an open commit it copies into).</summary>
     [Parameter]
@@ -43,10 +43,20 @@ public sealed class CopyPachFileCommand : PachCmdlet
     [Parameter]
     public System.Collections.IDictionary? Metadata { get; set; }
 
-    protected override void ProcessRecord()
+    protected override void ProcessRecord() => Invoke(() =>
     {
+        // Resolved before asking: the prompt names the commit and files copied and where they land, and an unknown
+        // repo, commit or path fails with its own ErrorId before anyone is asked.
+        var from = Files.GetCommit(Repo, Commit);
+        var source = Names.NormalizePath(Path, allowRoot: true);
+        var entries = WriteTarget.Entries(Files, Repo, Commit, from.Commit, source);
         var repo = DestinationRepo ?? Repo;
-        if (!ShouldProcess($"{repo}@{DestinationBranch}:{Destination}", $"Copy {Repo}@{Commit}:{Path}")) return;
-        Invoke(() => WriteObject(Files.CopyFile(Repo, Commit, Path, repo, DestinationBranch, Destination, CommitNoteArgument.From(Message, Metadata))));
-    }
+        var destination = Names.NormalizePath(Destination, allowRoot: true);
+        var into = WriteTarget.Resolve(Files, repo, DestinationBranch);
+        var size = Display.Size(entries.Sum(e => e.Content.Size));
+        if (!ShouldProcess($"{repo}@{DestinationBranch}:{destination} ({into.Landing})",
+                $"Copy {Repo}@{Commit}={Display.Short(from.Commit)}:{WriteTarget.Describe(source, entries)}, {size}")) return;
+        // The commit that was resolved, not the reference again: what is copied is what was confirmed.
+        WriteObject(Files.CopyFile(Repo, from.Commit, source, repo, DestinationBranch, destination, CommitNoteArgument.From(Message, Metadata)));
+    });
 }

@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
-using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -11,13 +10,16 @@ namespace PachPS.Commands;
 public sealed class GetPachCommitCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string Repo { get; set; } = "";
 
-    /// <summary>A branch, commit id or prefix, with optional ancestry (master^, master~2, master.1).</summary>
+    /// <summary>
+    /// A branch, commit id or prefix, with optional ancestry (master^, master~2, master.1). The one optional -Commit
+    /// without the master default: omitted, every commit of the repo is listed.
+    /// </summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
-    [Alias("Branch", "Id")]
-    [ArgumentCompleter(typeof(CommitCompleter))]
+    [CommitParameter]
+    [Alias(PfsParameters.Branch, PfsParameters.Id)]
     public string? Commit { get; set; }
 
     /// <summary>List the commit and its ancestors instead of the one commit.</summary>

@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
-using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -11,18 +10,18 @@ namespace PachPS.Commands;
 public sealed class GetPachFileCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
-    [Alias("Branch")]
-    [ArgumentCompleter(typeof(CommitCompleter))]
-    public string Commit { get; set; } = Names.DefaultBranch;
+    [CommitParameter]
+    [Alias(PfsParameters.Branch, PfsParameters.Id)]
+    public string Commit { get; set; } = PfsParameters.Default;
 
     /// <summary>A path or a glob (*, **, ?, [..], {a,b}); "/" when omitted.</summary>
     [Parameter(Position = 2, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
-    [ArgumentCompleter(typeof(PathCompleter))]
+    [PathParameter]
     public string? Path { get; set; }
 
     [Parameter]

@@ -1,7 +1,5 @@
 using System.Management.Automation;
 using System.Text;
-using PachPS.Engine.Pfs;
-using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -16,16 +14,16 @@ public sealed class GetPachFileContentCommand : PachCmdlet
     private const string BytesSet = "Bytes";
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
-    [Alias("Branch")]
-    [ArgumentCompleter(typeof(CommitCompleter))]
-    public string Commit { get; set; } = Names.DefaultBranch;
+    [CommitParameter]
+    [Alias(PfsParameters.Branch, PfsParameters.Id)]
+    public string Commit { get; set; } = PfsParameters.Default;
 
     [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(PathCompleter))]
+    [PathParameter]
     public string Path { get; set; } = "";
 
     [Parameter(ParameterSetName = RawSet)]

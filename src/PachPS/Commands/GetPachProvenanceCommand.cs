@@ -18,19 +18,19 @@ public sealed class GetPachProvenanceCommand : PachCmdlet
     private const string JobSet = "Job";
 
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = CommitSet, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1, ParameterSetName = CommitSet, ValueFromPipelineByPropertyName = true)]
-    [Alias("Branch", "Id")]
-    [ArgumentCompleter(typeof(CommitCompleter))]
-    public string Commit { get; set; } = "master";
+    [CommitParameter]
+    [Alias(PfsParameters.Branch, PfsParameters.Id)]
+    public string Commit { get; set; } = PfsParameters.Default;
 
     /// <summary>An output file: return the input files of the datum that wrote it.</summary>
     // In the same parameter set as Repo and Commit, so a piped file (which has a Path) gets file lineage and a
     // piped commit or job (which has none) gets commit provenance.
     [Parameter(Position = 2, ParameterSetName = CommitSet, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(PathCompleter))]
+    [PathParameter]
     public string? Path { get; set; }
 
     [Parameter(Mandatory = true, ParameterSetName = JobSet)]

@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
 using PachPS.Engine.Provenance;
-using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -14,19 +13,19 @@ public sealed class GetPachSubvenanceCommand : PachCmdlet
     private const string CommitSet = "Commit";
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
-    [Alias("Branch", "Id")]
-    [ArgumentCompleter(typeof(CommitCompleter))]
-    public string Commit { get; set; } = Names.DefaultBranch;
+    [CommitParameter]
+    [Alias(PfsParameters.Branch, PfsParameters.Id)]
+    public string Commit { get; set; } = PfsParameters.Default;
 
     /// <summary>An input file: return the output files derived from it.</summary>
     // In the same parameter set as Repo and Commit, so a piped file (which has a Path) gets file lineage and a
     // piped commit or job (which has none) gets commit provenance.
     [Parameter(Position = 2, ParameterSetName = CommitSet, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(PathCompleter))]
+    [PathParameter]
     public string? Path { get; set; }
 
     protected override void ProcessRecord() => InvokeEach(() => WriteObject(Path is null

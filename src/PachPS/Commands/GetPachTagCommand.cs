@@ -13,7 +13,7 @@ public sealed class GetPachTagCommand : PachCmdlet
 {
     /// <summary>The repo; every repo when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string? Repo { get; set; }
 
     /// <summary>Tag names; wildcards allowed. All tags when omitted.</summary>

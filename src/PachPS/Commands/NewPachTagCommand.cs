@@ -11,7 +11,7 @@ namespace PachPS.Commands;
 public sealed class NewPachTagCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string Repo { get; set; } = "";
 
     /// <summary>The tag's name (letters, digits, '_', '-'); not a branch's name.</summary>
@@ -21,8 +21,9 @@ public sealed class NewPachTagCommand : PachCmdlet
 
     /// <summary>The commit to tag: any commit reference; master's head when omitted.</summary>
     [Parameter(Position = 2, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(CommitCompleter))]
-    public string Commit { get; set; } = Names.DefaultBranch;
+    [CommitParameter]
+    [Alias(PfsParameters.Branch, PfsParameters.Id)]
+    public string Commit { get; set; } = PfsParameters.Default;
 
     /// <summary>Why this version has a name.</summary>
     [Parameter]

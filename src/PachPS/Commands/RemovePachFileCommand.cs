@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
-using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -10,19 +9,20 @@ namespace PachPS.Commands;
 [OutputType(typeof(CommitInfo))]
 public sealed class RemovePachFileCommand : PachCmdlet
 {
+    private const int ListedPaths = 10;
     private readonly List<string> _paths = [];
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
-    [Alias("Commit")]
-    [ArgumentCompleter(typeof(BranchCompleter))]
-    public string Branch { get; set; } = Names.DefaultBranch;
+    [BranchParameter]
+    [Alias(PfsParameters.Commit)]
+    public string Branch { get; set; } = PfsParameters.Default;
 
     [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(PathCompleter))]
+    [PathParameter]
     public string[] Path { get; set; } = [];
 
     /// <summary>The message of the commit this call makes (replaces the message of an open commit it removes from).</summary>
@@ -46,7 +46,19 @@ public sealed class RemovePachFileCommand : PachCmdlet
 
     protected override void EndProcessing()
     {
-        if (_paths.Count == 0 || !ShouldProcess($"{Repo}@{Branch}", $"Remove {string.Join(", ", _paths)}")) return;
-        Invoke(() => WriteObject(Files.DeleteFiles(Repo, Branch, _paths, CommitNoteArgument.From(Message, Metadata))));
+        if (_paths.Count == 0) return;
+        Invoke(() =>
+        {
+            // Resolved before asking: the prompt names the commit the removal lands in and each path (a folder with
+            // its number of files), and an unknown repo or path fails with its own ErrorId before anyone is asked.
+            var target = WriteTarget.Resolve(Files, Repo, Branch);
+            var paths = _paths.Select(p => Names.NormalizePath(p)).ToList();
+            var entries = WriteTarget.Entries(Files, Repo, Branch, target.Base, paths);
+            var removed = paths.Select((path, i) => WriteTarget.Describe(path, entries[i])).ToList();
+            var files = entries.Sum(e => e.Count);
+            var listed = string.Join(", ", removed.Take(ListedPaths)) + (removed.Count > ListedPaths ? $" and {removed.Count - ListedPaths} more" : "");
+            if (!ShouldProcess($"{Repo}@{Branch} ({target.Landing}): {listed}", $"Remove {WriteTarget.Count(files, "file")}")) return;
+            WriteObject(Files.DeleteFiles(Repo, Branch, _paths, CommitNoteArgument.From(Message, Metadata)));
+        });
     }
 }

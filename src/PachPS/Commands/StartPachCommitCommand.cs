@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
-using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -11,12 +10,16 @@ namespace PachPS.Commands;
 public sealed class StartPachCommitCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string Repo { get; set; } = "";
 
+    /// <summary>
+    /// The branch to open a commit on, created when missing. The one -Branch without the -Commit alias: a branch with
+    /// an open commit is refused here, and an id given as -Commit would name a new branch.
+    /// </summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(BranchCompleter))]
-    public string Branch { get; set; } = Names.DefaultBranch;
+    [BranchParameter]
+    public string Branch { get; set; } = PfsParameters.Default;
 
     /// <summary>The commit's message.</summary>
     [Parameter]

@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
-using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -11,13 +10,13 @@ namespace PachPS.Commands;
 public sealed class WaitPachCommitCommand : PachCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(RepoCompleter))]
+    [RepoParameter]
     public string Repo { get; set; } = "";
 
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
-    [Alias("Branch", "Id")]
-    [ArgumentCompleter(typeof(CommitCompleter))]
-    public string Commit { get; set; } = Names.DefaultBranch;
+    [CommitParameter]
+    [Alias(PfsParameters.Branch, PfsParameters.Id)]
+    public string Commit { get; set; } = PfsParameters.Default;
 
     [Parameter]
     public int TimeoutSec { get; set; } = 0;

@@ -7,8 +7,8 @@ using PachPS.Infrastructure;
 namespace PachPS.Completion;
 
 /// <summary>
-/// Shared plumbing of the argument completers: the current store, the word typed so far, quoting, and never an
-/// exception (a completer that throws only makes Tab do nothing).
+/// Shared plumbing of the argument completers: the store the runspace has open (none: no candidates), the word typed
+/// so far, quoting, and never an exception (a completer that throws only makes Tab do nothing).
 /// </summary>
 public abstract class PachCompleter : IArgumentCompleter
 {
@@ -16,9 +16,11 @@ public abstract class PachCompleter : IArgumentCompleter
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
         var typed = wordToComplete.Trim('\'', '"');
+        // Only a store this runspace already has open: pressing Tab never creates a folder, opens LiteDB or resumes jobs.
+        if (StoreSession.Connected is not { } store) return [];
         try
         {
-            return Candidates(StoreSession.Client, fakeBoundParameters, typed)
+            return Candidates(store, fakeBoundParameters, typed)
                 .Where(c => c.Value.StartsWith(typed, StringComparison.Ordinal))
                 .Take(200)
                 .Select(c => new CompletionResult(Quote(c.Value), c.Value, CompletionResultType.ParameterValue, c.Tip))
@@ -51,7 +53,7 @@ public sealed class RepoCompleter : PachCompleter
 public sealed class BranchCompleter : PachCompleter
 {
     protected override IEnumerable<(string, string)> Candidates(IPachClient store, IDictionary bound, string typed) =>
-        Bound(bound, "Repo") is { } repo ? store.Files.ListBranches(repo).Select(b => (b.Name, $"{repo}@{b.Name}")) : [];
+        Bound(bound, PfsParameters.Repo) is { } repo ? store.Files.ListBranches(repo).Select(b => (b.Name, $"{repo}@{b.Name}")) : [];
 }
 
 /// <summary>Branches, then tags, then commit ids (most recent first) of the repo given in -Repo.</summary>
@@ -59,7 +61,7 @@ public sealed class CommitCompleter : PachCompleter
 {
     protected override IEnumerable<(string, string)> Candidates(IPachClient store, IDictionary bound, string typed)
     {
-        if (Bound(bound, "Repo") is not { } repo) return [];
+        if (Bound(bound, PfsParameters.Repo) is not { } repo) return [];
         var branches = store.Files.ListBranches(repo).Select(b => (b.Name, $"branch {b.Name}"));
         var tags = store.Files.ListTags(repo).Select(TagCompleter.Candidate);
         var commits = store.Files.ListCommits(repo, max: 50).Select(c => (c.Commit, $"{c.Branch} {c.Started.LocalDateTime:g} {c.Message}".Trim()));
@@ -95,8 +97,8 @@ public sealed class PathCompleter : PachCompleter
 {
     protected override IEnumerable<(string, string)> Candidates(IPachClient store, IDictionary bound, string typed)
     {
-        if (Bound(bound, "Repo") is not { } repo) return [];
-        var reference = Bound(bound, "Commit") ?? Bound(bound, "Branch") ?? "master";
+        if (Bound(bound, PfsParameters.Repo) is not { } repo) return [];
+        var reference = Bound(bound, PfsParameters.Commit) ?? Bound(bound, PfsParameters.Branch) ?? PfsParameters.Default;
         var normalized = typed.StartsWith('/') ? typed : "/" + typed;
         var folder = normalized.EndsWith('/') ? normalized.TrimEnd('/') : normalized[..(normalized.LastIndexOf('/') + 1)].TrimEnd('/');
         var files = store.Files.ListFiles(repo, reference, folder.Length == 0 ? "/" : folder);

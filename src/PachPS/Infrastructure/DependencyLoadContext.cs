@@ -38,5 +38,6 @@ public sealed class ModuleInitializer : IModuleAssemblyCleanup
         if (Interlocked.Exchange(ref _registered, 1) == 0) AssemblyLoadContext.Default.Resolving += DependencyLoadContext.ResolveEngine;
     }
 
+    /// <summary>Removing the module from a runspace lets go of that runspace's store (called on its pipeline thread).</summary>
     public void OnRemove(PSModuleInfo module) => StoreSession.Disconnect();
 }

@@ -9,20 +9,25 @@ public abstract class PachCmdlet : PSCmdlet, IDisposable
     // Created up front so a Ctrl+C that arrives before any work asked for the token is not lost; disposed with the cmdlet.
     private readonly CancellationTokenSource _stopping = new();
 
-    /// <summary>The connected store, reached only through its service interfaces (in process now; a server's client later).</summary>
-    private static IPachClient Client => StoreSession.Client;
+    private IPachClient? _client;
+
+    /// <summary>
+    /// The runspace's store, reached only through its service interfaces (in process now; a server's client later).
+    /// Taken once per command on the pipeline thread, so one command works on one store throughout.
+    /// </summary>
+    private IPachClient Client => _client ??= StoreSession.Client;
 
     /// <summary>Repos, branches, commits and files.</summary>
-    protected static Engine.Pfs.IFileService Files => Client.Files;
+    protected Engine.Pfs.IFileService Files => Client.Files;
 
     /// <summary>Pipelines, jobs, datums and logs.</summary>
-    protected static Engine.Pps.IPipelineService Pipelines => Client.Pipelines;
+    protected Engine.Pps.IPipelineService Pipelines => Client.Pipelines;
 
     /// <summary>Lineage of commits, jobs and files.</summary>
-    protected static Engine.Provenance.IProvenanceService Lineage => Client.Provenance;
+    protected Engine.Provenance.IProvenanceService Lineage => Client.Provenance;
 
     /// <summary>The store as a whole: where, how big, how sound.</summary>
-    protected static IStoreAdmin Admin => Client.Admin;
+    protected IStoreAdmin Admin => Client.Admin;
 
     /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing).</summary>
     protected CancellationToken CancelToken => _stopping.Token;

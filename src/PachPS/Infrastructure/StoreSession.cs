@@ -1,52 +1,172 @@
+using System.Management.Automation.Runspaces;
+using System.Runtime.CompilerServices;
 using PachPS.Engine;
 using PachPS.Engine.Storage;
 
 namespace PachPS.Infrastructure;
 
 /// <summary>
-/// The store the cmdlets of this process work on; opened on first use when nobody connected explicitly.
+/// The store each runspace works on. A runspace gets one from Connect-PachStore or, at the first cmdlet that needs
+/// one, the default store ($env:PACHPS_STORE, else ~/.pachps); it lets go of it at Disconnect-PachStore, when the
+/// runspace closes, or when the module is removed from it. Runspaces connected to one folder share one open engine
+/// (two instances would run the store's jobs twice and open its LiteDB file twice), closed when the last lets go.
 /// Public so scripts and tests can reach the engine object (<c>[PachPS.Infrastructure.StoreSession]::Current</c>).
 /// </summary>
 public static class StoreSession
 {
+    // One lock for both tables: connecting, letting go and opening or closing an engine are rare and must not interleave.
     private static readonly object Gate = new();
-    private static PachStore? _current;
+    private static readonly Dictionary<string, SharedStore> OpenStores = new(
+        OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+    private static readonly ConditionalWeakTable<Runspace, Connection> Connections = new();
 
+    /// <summary>The current runspace's store; a runspace that has none is connected to the default store first.</summary>
     public static PachStore Current
     {
         get
         {
-            lock (Gate) return _current ??= PachStore.Open(PachStore.DefaultPath());
+            var runspace = ThisRunspace();
+            lock (Gate)
+            {
+                var connection = ConnectionOf(runspace);
+                if (connection.Shared is { } shared) return shared.Store;
+                var path = PachStore.DefaultPath();
+                if (!OpenStores.TryGetValue(Key(path), out shared))
+                {
+                    shared = new SharedStore(Key(path), PachStore.Open(path));
+                    OpenStores.Add(shared.Key, shared);
+                }
+                Attach(connection, shared);
+                return shared.Store;
+            }
         }
     }
 
-    /// <summary>The connected store as the cmdlets, the drive and the completers see it: its service interfaces.</summary>
+    /// <summary>The connected store as the cmdlets and the drive see it: its service interfaces.</summary>
     internal static IPachClient Client => Current;
 
+    /// <summary>The current runspace's store if it has one open; null otherwise. Opens nothing (tab completion).</summary>
+    internal static IPachClient? Connected
+    {
+        get
+        {
+            if (Runspace.DefaultRunspace is not { } runspace) return null;
+            lock (Gate) return Connections.TryGetValue(runspace, out var connection) ? connection.Shared?.Store : null;
+        }
+    }
+
+    /// <summary>
+    /// Connects the current runspace to the store at <paramref name="path"/>. When the process already has it open
+    /// (this or another runspace), that instance is shared and its running jobs go on; given new settings (S3,
+    /// credentials, Kubernetes), the store is opened again with them for every runspace that uses it, and the new
+    /// instance carries on the jobs of the old. A failure leaves every connection as it was.
+    /// </summary>
     internal static PachStore Connect(string path, bool temporary, S3Settings? s3 = null, S3Credentials? credentials = null,
         Engine.Execution.Kubernetes.KubernetesSettings? kubernetes = null)
     {
+        var runspace = ThisRunspace();
         lock (Gate)
         {
-            var store = PachStore.Open(path, temporary, s3, credentials, kubernetes);
-            var previous = _current;
-            _current = store;
-            if (previous is not null)
+            var key = Key(path);
+            if (OpenStores.TryGetValue(key, out var shared))
             {
-                // The old instance stops its jobs; if it was the same store, the new one carries them on.
-                previous.Dispose();
-                store.ResumeWork();
+                if (s3 is null && credentials is null && kubernetes is null)
+                {
+                    // As opening it would: pick up jobs that a closed or killed session left unfinished.
+                    shared.Store.ResumeWork();
+                }
+                else
+                {
+                    if (shared.Store.Temporary)
+                        throw new PachException("TemporaryStoreOpen", PachErrorKind.InvalidOperation,
+                            $"The temporary store at '{shared.Store.Path}' is open in this process; connect to it with -Path alone (reopening it would delete it).", shared.Store.Path);
+                    var fresh = PachStore.Open(path, temporary, s3, credentials, kubernetes);
+                    var previous = shared.Store;
+                    shared.Store = fresh;
+                    // The old instance stops its jobs; the new one carries them on.
+                    previous.Dispose();
+                    fresh.ResumeWork();
+                }
             }
-            return store;
+            else
+            {
+                shared = new SharedStore(key, PachStore.Open(path, temporary, s3, credentials, kubernetes));
+                OpenStores.Add(key, shared);
+            }
+            Attach(ConnectionOf(runspace), shared);
+            return shared.Store;
         }
     }
 
+    /// <summary>Lets go of the current runspace's store; the next cmdlet there opens the default store.</summary>
     internal static void Disconnect()
     {
+        if (Runspace.DefaultRunspace is not { } runspace) return;
         lock (Gate)
         {
-            _current?.Dispose();
-            _current = null;
+            if (Connections.TryGetValue(runspace, out var connection)) Release(connection);
         }
+    }
+
+    private static Runspace ThisRunspace() => Runspace.DefaultRunspace
+        ?? throw new InvalidOperationException("PachPS stores belong to a runspace, and this thread runs none.");
+
+    private static string Key(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+
+    private static Connection ConnectionOf(Runspace runspace)
+    {
+        if (Connections.TryGetValue(runspace, out var connection)) return connection;
+        connection = new Connection();
+        Connections.Add(runspace, connection);
+        runspace.StateChanged += OnRunspaceStateChanged;
+        return connection;
+    }
+
+    private static void OnRunspaceStateChanged(object? sender, RunspaceStateEventArgs e)
+    {
+        if (sender is not Runspace runspace || e.RunspaceStateInfo.State is not (RunspaceState.Closed or RunspaceState.Broken)) return;
+        lock (Gate)
+        {
+            // Nobody is left to tell if closing the store fails here (a temporary folder that cannot be deleted):
+            // the runspace is gone either way, and the store opens again next time.
+            try
+            {
+                if (Connections.TryGetValue(runspace, out var connection)) Release(connection);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or PachException) { }
+        }
+    }
+
+    private static void Attach(Connection connection, SharedStore shared)
+    {
+        if (ReferenceEquals(connection.Shared, shared)) return;
+        shared.Users++;
+        Release(connection);
+        connection.Shared = shared;
+    }
+
+    private static void Release(Connection connection)
+    {
+        if (connection.Shared is not { } shared) return;
+        connection.Shared = null;
+        if (--shared.Users > 0) return;
+        OpenStores.Remove(shared.Key);
+        // Under the lock on purpose: a runspace connecting to this folder meanwhile must not open a second instance
+        // while this one still runs its jobs.
+        shared.Store.Dispose();
+    }
+
+    /// <summary>A runspace's side: the store it uses, if any.</summary>
+    private sealed class Connection
+    {
+        public SharedStore? Shared { get; set; }
+    }
+
+    /// <summary>One open engine and how many runspaces use it.</summary>
+    private sealed class SharedStore(string key, PachStore store)
+    {
+        public string Key { get; } = key;
+        public PachStore Store { get; set; } = store;
+        public int Users { get; set; }
     }
 }
