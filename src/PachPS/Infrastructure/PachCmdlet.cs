@@ -64,6 +64,9 @@ public abstract class PachCmdlet : PSCmdlet, IDisposable
         _ => null,
     };
 
+    /// <summary>How often a wait shows the progress of the jobs it waits for.</summary>
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(150);
+
     /// <summary>
     /// Waits for engine work on the pipeline thread while writing the job progress it reports (one bar per job):
     /// reports arrive on other threads, so they are queued and written from here.
@@ -74,7 +77,7 @@ public abstract class PachCmdlet : PSCmdlet, IDisposable
         var task = work(new Progress(reports));
         var bars = new Dictionary<string, int>(StringComparer.Ordinal);
         // WaitAny, unlike Wait, does not throw when the task fails: GetResult below rethrows the engine's own exception.
-        while (Task.WaitAny([task], 150) < 0)
+        while (Task.WaitAny([task], ProgressInterval) < 0)
         {
             var latest = new Dictionary<string, Engine.Pps.JobInfo>(StringComparer.Ordinal);
             while (reports.TryDequeue(out var job)) latest[job.JobId] = job;
