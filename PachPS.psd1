@@ -12,6 +12,7 @@
     CmdletsToExport      = @(
         'Add-PachFile'
         'Compare-PachCommit'
+        'Compare-PachPipeline'
         'Complete-PachCommit'
         'Connect-PachStore'
         'Copy-PachFile'
@@ -32,6 +33,7 @@
         'Get-PachSubvenance'
         'Get-PachTag'
         'Invoke-PachCron'
+        'Invoke-PachPipeline'
         'New-PachBranch'
         'New-PachPipeline'
         'New-PachRepo'

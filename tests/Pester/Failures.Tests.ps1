@@ -193,7 +193,7 @@ while (`$datum = Get-PachNextDatum) {
 Describe 'Restart-PachDatum' {
     BeforeEach { Connect-PachStore -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))) | Out-Null }
 
-    It 'reruns a finished datum while the job still runs; the new result replaces the old' {
+    It 'reruns a finished datum while the job still runs; the new result replaces the old; after the job, a new job redoes it' {
         New-PachRepo src | Out-Null
         Add-PachFile src master slow.txt -Value 'slow' | Out-Null
         Add-PachFile src master quick.txt -Value 'quick' | Out-Null
@@ -215,7 +215,11 @@ Describe 'Restart-PachDatum' {
         $done.Progress | Should -Be '2 + 0 / 2'
         @(Get-Content $runs | Where-Object { $_ -match 'quick' }).Count | Should -Be 2
         [int](Get-PachFileContent p master quick.txt) | Should -Be 3 -Because 'the output is the rerun''s (third line of the runs file)'
-        { Restart-PachDatum -Job $job.Id -Datum $quick.DatumId -ErrorAction Stop } | Should -Throw -ErrorId 'JobFinished,PachPS.Commands.RestartPachDatumCommand'
+        # Once the job has finished, restarting the datum starts a new job that redoes it and carries over the other.
+        $rerun = Restart-PachDatum -Job $job.Id -Datum $quick.DatumId
+        $rerun.Trigger | Should -Be 'Rerun'
+        ($rerun | Wait-PachJob -TimeoutSec 60).Progress | Should -Be '1 + 1 / 2'
+        @(Get-Content $runs | Where-Object { $_ -match 'slow' }).Count | Should -Be 1
     }
 }
 

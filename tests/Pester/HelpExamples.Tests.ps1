@@ -76,7 +76,16 @@ BeforeAll {
         $deadline = (Get-Date).AddSeconds(30)
         do { $job = Get-PachJob -Pipeline slow; Start-Sleep -Milliseconds 50 } while ($job.State -ne 'Running' -and (Get-Date) -lt $deadline)
     }
+    # A second spec version of inference (parallelism 3), for the examples that compare versions.
+    $twoVersions = {
+        $s = (Get-PachPipeline inference).Spec.Json | ConvertFrom-Json
+        $s.parallelism_spec.constant = 3
+        Update-PachPipeline -Spec ($s | ConvertTo-Json -Depth 20) | Out-Null
+    }
     $Context = @{
+        'Compare-PachPipeline 1' = $twoVersions
+        'Compare-PachPipeline 2' = $twoVersions
+        'Compare-PachPipeline 3' = $twoVersions
         'Complete-PachCommit 1' = { Start-PachCommit training master | Out-Null }
         'New-PachBranch 1'      = { Remove-PachBranch training dev -Confirm:$false }
         'New-PachPipeline 1'    = { 'inference', 'train', 'pre_process' | ForEach-Object { Remove-PachPipeline $_ -Confirm:$false }; $job = $null }

@@ -48,6 +48,10 @@ Describe '-WhatIf changes nothing' {
         @{ name = 'Remove-PachCommit'; action = { Remove-PachCommit src master -WhatIf } }
         @{ name = 'New-PachPipeline'; action = { New-PachPipeline -Spec (@{ pipeline = @{ name = 'p2' }; transform = @{ cmd = @('true') }; input = @{ pfs = @{ repo = 'src'; glob = '/' } } }) -WhatIf } }
         @{ name = 'Update-PachPipeline'; action = { Update-PachPipeline -Spec $spec -Reprocess -WhatIf } }
+        @{ name = 'Update-PachPipeline -Version'; action = { Update-PachPipeline copy -Version 1 -WhatIf } }
+        @{ name = 'Invoke-PachPipeline'; action = { Invoke-PachPipeline copy -Input @{ src = 'master' } -WhatIf } }
+        @{ name = 'Restart-PachDatum -Failed'; action = { Get-PachJob -Pipeline copy | Restart-PachDatum -Failed -WhatIf } }
+        @{ name = 'Restart-PachDatum (finished job)'; action = { Get-PachJob -Pipeline copy | Get-PachDatum | Restart-PachDatum -WhatIf } }
         @{ name = 'Remove-PachPipeline'; action = { Remove-PachPipeline copy -WhatIf } }
         @{ name = 'Suspend-PachPipeline'; action = { Suspend-PachPipeline copy -WhatIf } }
         @{ name = 'Stop-PachJob'; action = { Get-PachJob -Pipeline copy | Stop-PachJob -WhatIf } }

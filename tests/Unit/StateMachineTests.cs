@@ -74,6 +74,12 @@ public class StateMachineTests
             Assert.Equal(PipelineState.Paused, store.Pps.GetPipeline("copy").State);
             Assert.Empty(store.Check());
             Assert.Equal(["/a.txt", "/b.txt"], store.Pfs.ListFiles("copy", "master").Select(f => f.Path));
+            // Jobs and spec versions stored before triggers and changes were recorded read back as the pipeline's own and as create/update.
+            Assert.All(jobs, j => Assert.Equal(JobTrigger.Automatic, j.Trigger));
+            var history = store.Pps.ListPipelineVersions("copy");
+            Assert.Equal(PipelineChange.Create, history[^1].Change);
+            Assert.All(history.SkipLast(1), v => Assert.Equal(PipelineChange.Update, v.Change));
+            Assert.Empty(store.Pps.ComparePipelineVersions("copy", history[0].Version));
 
             store.Pfs.PutFiles("in", "master", [TempStore.Text("/c.txt", "gamma\n")]);
             store.Pps.SetPaused("copy", paused: false);
@@ -81,6 +87,10 @@ public class StateMachineTests
             job = await store.Pps.WaitJobAsync(job.JobId, TimeSpan.FromSeconds(60), CancellationToken.None);
             Assert.Equal(JobState.Success, job.State);
             Assert.Equal("1 + 2 / 3", job.Progress);
+            // A job stored by 0.1.0 can be rerun: the new job carries its results over.
+            var rerun = store.Pps.RerunDatums(jobs.Single(j => j.Pipeline == "copy").JobId, [store.Pps.ListDatums(jobs.Single(j => j.Pipeline == "copy").JobId)[0].DatumId], failed: false);
+            rerun = await store.Pps.WaitJobAsync(rerun.JobId, TimeSpan.FromSeconds(60), CancellationToken.None);
+            Assert.Equal((JobState.Success, "1 + 1 / 2", JobTrigger.Rerun), (rerun.State, rerun.Progress, rerun.Trigger));
         }
         finally { Directory.Delete(folder, recursive: true); }
     }

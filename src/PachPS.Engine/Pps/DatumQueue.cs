@@ -45,10 +45,7 @@ internal sealed class DatumQueue(string jobId)
         var restarted = new List<string>();
         foreach (var prefix in idPrefixes)
         {
-            var matches = _planned.Keys.Where(h => h.StartsWith(prefix, StringComparison.Ordinal)).ToList();
-            if (matches.Count != 1)
-                throw PachException.NotFound("DatumNotFound", matches.Count == 0 ? $"Job {Ids.Short(jobId)} has no datum '{prefix}'." : $"'{prefix}' matches more than one datum.", prefix);
-            var hash = matches[0];
+            var hash = MatchOne(_planned.Keys, prefix, jobId);
             lock (_running)
             {
                 if (_running.Contains(hash) || _rerun.Contains(hash)) continue;
@@ -63,5 +60,14 @@ internal sealed class DatumQueue(string jobId)
             restarted.Add(hash);
         }
         return restarted;
+    }
+
+    /// <summary>The one datum of a job whose id starts with <paramref name="prefix"/>.</summary>
+    public static string MatchOne(IEnumerable<string> hashes, string prefix, string jobId)
+    {
+        var matches = string.IsNullOrEmpty(prefix) ? [] : hashes.Where(h => h.StartsWith(prefix, StringComparison.Ordinal)).Take(2).ToList();
+        if (matches.Count != 1)
+            throw PachException.NotFound("DatumNotFound", matches.Count == 0 ? $"Job {Ids.Short(jobId)} has no datum '{prefix}'." : $"'{prefix}' matches more than one datum.", prefix);
+        return matches[0];
     }
 }

@@ -32,6 +32,11 @@ internal sealed class PipelineVersionDoc
     public int Version { get; set; }
     public string SpecJson { get; set; } = "";
     public DateTime Created { get; set; }
+    /// <summary>What made this version; absent in versions stored before it was recorded.</summary>
+    public PipelineChange? Change { get; set; }
+    /// <summary>For a rollback: the version whose spec this one restored.</summary>
+    public int? RestoredFrom { get; set; }
+    public static string Key(string pipeline, int version) => $"{pipeline}@{version}";
 }
 
 internal sealed class JobInputDoc
@@ -69,6 +74,12 @@ internal sealed class JobDoc
     public long BytesUploaded { get; set; }
     /// <summary>"pid:start-ticks" of the process running the job, to tell a live owner from a dead one.</summary>
     public string Owner { get; set; } = "";
+    /// <summary>Why the job exists; jobs stored before it was recorded were all started by their pipeline.</summary>
+    public JobTrigger Trigger { get; set; } = JobTrigger.Automatic;
+    /// <summary>For a rerun: the finished job whose results it carries over, except those of <see cref="Redo"/>.</summary>
+    public string? RerunOf { get; set; }
+    /// <summary>For a rerun: the hashes of the datums it runs again whatever their earlier result.</summary>
+    public List<string> Redo { get; set; } = [];
 }
 
 internal sealed class DatumInputDoc

@@ -10,11 +10,15 @@ public interface IPipelineService
 {
     PipelineInfo CreatePipeline(PipelineSpec spec);
     PipelineInfo UpdatePipeline(PipelineSpec spec, bool reprocess);
+    PipelineInfo RestorePipelineVersion(string name, int version, bool reprocess);
+    IReadOnlyList<PipelineVersionInfo> ListPipelineVersions(string name);
+    IReadOnlyList<PipelineDiffEntry> ComparePipelineVersions(string name, int version, int? other = null);
     IReadOnlyList<PipelineInfo> ListPipelines();
     PipelineInfo GetPipeline(string name);
     void DeletePipeline(string name, bool keepRepo);
     PipelineInfo SetPaused(string name, bool paused);
     CommitInfo TickCron(string pipeline, string? input = null);
+    JobInfo RunPipeline(string name, IReadOnlyDictionary<string, string>? inputs = null);
 
     IReadOnlyList<JobInfo> ListJobs(string? pipeline = null, JobState? state = null);
     JobInfo GetJob(string id);
@@ -26,6 +30,7 @@ public interface IPipelineService
     IReadOnlyList<DatumInfo> ListDatums(string jobId);
     IReadOnlyList<DatumInfo> PlanDatums(PipelineSpec spec);
     IReadOnlyList<string> RestartDatums(string jobId, IEnumerable<string> datumIds);
+    JobInfo RerunDatums(string jobId, IReadOnlyCollection<string> datumIds, bool failed);
     IReadOnlyList<LogLine> GetLogs(string? pipeline, string? jobId, string? datumId, DateTimeOffset? since = null, string? afterId = null);
     PachDag GetDag();
 }

@@ -153,7 +153,10 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
     internal static JobInfo ToJob(JobDoc j) => new(j.Id, j.Pipeline, j.PipelineVersion, j.OutputCommit, j.OutputBranch, j.State,
         j.Reason, StoredTime.Utc(j.Created), j.Started is null ? null : StoredTime.Utc(j.Started.Value), j.Finished is null ? null : StoredTime.Utc(j.Finished.Value),
         j.Total, j.Processed, j.Skipped, j.Failed, j.Recovered, j.Restarts, j.BytesDownloaded, j.BytesUploaded,
-        j.Inputs.Select(i => new JobInput(i.Name, i.Repo, i.Branch, i.Commit)).ToList());
+        j.Inputs.Select(i => new JobInput(i.Name, i.Repo, i.Branch, i.Commit)).ToList())
+    {
+        Trigger = j.Trigger, RerunOf = j.RerunOf,
+    };
 
     private static DatumInfo ToDatum(DatumDoc d) => new(d.Hash, d.Job, d.Pipeline, d.State, d.Attempts,
         d.Inputs.Select(i => new DatumInput(i.Name, i.Repo, i.Commit, i.Path)).ToList(),

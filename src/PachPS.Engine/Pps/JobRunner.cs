@@ -27,7 +27,7 @@ internal sealed class JobRunner(JobContext context, string jobId)
         {
             var job = db.Jobs().FindById(jobId);
             if (job is null || job.State.IsTerminal()) return null;
-            var version = db.PipelineVersions().FindById($"{job.Pipeline}@{job.PipelineVersion}");
+            var version = db.PipelineVersions().FindById(PipelineVersionDoc.Key(job.Pipeline, job.PipelineVersion));
             if (version is null) return null;
             StateMachines.MoveTo(job, JobState.Running);
             db.Jobs().Update(job);
@@ -119,16 +119,21 @@ internal sealed class JobRunner(JobContext context, string jobId)
         WorkFolders.TryDelete(JobFolder);
     }
 
-    /// <summary>Creates the job's datum records: results already in this job (a resume) or in the last successful job are reused.</summary>
+    /// <summary>
+    /// Creates the job's datum records: results already in this job (a resume) are kept, and outputs of the job it
+    /// carries over from are reused: the last successful job's, or for a rerun those of the job it reruns, except the
+    /// datums it redoes.
+    /// </summary>
     private List<PlannedDatum> PrepareDatums(JobDoc job, PipelineSpec spec, List<PlannedDatum> planned) => context.Meta.Write(db =>
     {
         var datums = db.Datums();
         var existing = datums.Find(d => d.Job == jobId).ToDictionary(d => d.Hash, StringComparer.Ordinal);
-        var lastSuccess = db.Pipelines().FindById(job.Pipeline)?.LastSuccess;
-        var previousJob = lastSuccess is null || lastSuccess == jobId || spec.ReprocessSpec == "every_job" ? null : db.Jobs().FindById(lastSuccess);
+        var carryFrom = job.RerunOf ?? db.Pipelines().FindById(job.Pipeline)?.LastSuccess;
+        var previousJob = carryFrom is null || carryFrom == jobId || (job.RerunOf is null && spec.ReprocessSpec == "every_job") ? null : db.Jobs().FindById(carryFrom);
+        var redo = job.Redo.ToHashSet(StringComparer.Ordinal);
         var previous = previousJob is null
             ? new Dictionary<string, DatumDoc>()
-            : datums.Find(d => d.Job == previousJob.Id).Where(d => d.State is DatumState.Success or DatumState.Skipped)
+            : datums.Find(d => d.Job == previousJob.Id).Where(d => d.State is DatumState.Success or DatumState.Skipped && !redo.Contains(d.Hash))
                 .ToDictionary(d => d.Hash, StringComparer.Ordinal);
         var pending = new List<PlannedDatum>();
         var fresh = new List<DatumDoc>();
@@ -188,6 +193,13 @@ internal sealed class JobRunner(JobContext context, string jobId)
         }
     }
 
+    private static string CommitMessage(JobDoc job) => job.Trigger switch
+    {
+        JobTrigger.Manual => $"job {Ids.Short(job.Id)} (run by hand)",
+        JobTrigger.Rerun => $"job {Ids.Short(job.Id)} (rerun of job {Ids.Short(job.RerunOf ?? "")})",
+        _ => $"job {Ids.Short(job.Id)}",
+    };
+
     /// <summary>
     /// Ends the job: on success the output commit (every datum's files, through Pfs's commit writer, which refuses
     /// outputs that cannot form one tree) and the job's success in one transaction; otherwise the failure, which
@@ -211,7 +223,7 @@ internal sealed class JobRunner(JobContext context, string jobId)
                 {
                     context.Pfs.WriteOutputCommit(new OutputCommit(job.OutputCommit, job.Pipeline, job.OutputBranch,
                         job.Provenance.Select(p => new CommitProvenance(p.Repo, p.Branch, p.Commit)).ToList(), job.Id, job.Pipeline,
-                        job.PipelineVersion, $"job {Ids.Short(job.Id)}"), files);
+                        job.PipelineVersion, CommitMessage(job)), files);
                     StateMachines.MoveTo(job, JobState.Success);
                     db.Jobs().Update(job);
                     if (db.Pipelines().FindById(job.Pipeline) is { } pipeline)

@@ -61,29 +61,121 @@ internal sealed class JobScheduler : IDisposable
     public void QueueJob(LiteDatabase db, PipelineDoc pipeline)
     {
         var spec = PipelineSpec.Parse(pipeline.SpecJson);
-        var inputs = new List<JobInputDoc>();
-        var provenance = new Dictionary<string, ProvenanceDoc>(StringComparer.Ordinal);
+        var heads = new Dictionary<string, CommitPointer>(StringComparer.Ordinal);
         foreach (var leaf in spec.Input.Leaves())
         {
-            var head = _pfs.Head(leaf.Repo, leaf.Branch);
-            if (head is null) return; // an input without commits: nothing to run yet
-            inputs.Add(new JobInputDoc { Name = leaf.Name, Repo = leaf.Repo, Branch = leaf.Branch, Commit = head.Id });
-            provenance.TryAdd(head.Id, new ProvenanceDoc { Repo = leaf.Repo, Branch = leaf.Branch, Commit = head.Id });
-            foreach (var p in head.Provenance) provenance.TryAdd(p.Commit, new ProvenanceDoc { Repo = p.Repo, Branch = p.Branch, Commit = p.Commit });
+            if (_pfs.Head(leaf.Repo, leaf.Branch) is not { } head) return; // an input without commits: nothing to run yet
+            heads[leaf.Name] = head with { Branch = leaf.Branch };
         }
         // Two triggers for the same input commits (two processes, or a resume) make one job.
         var last = pipeline.LastJob is null ? null : db.Jobs().FindById(pipeline.LastJob);
         if (last is not null && last.PipelineVersion == pipeline.Version &&
-            last.Inputs.Select(i => i.Commit).SequenceEqual(inputs.Select(i => i.Commit))) return;
+            last.Inputs.Select(i => i.Commit).SequenceEqual(spec.Input.Leaves().Select(l => heads[l.Name].Id))) return;
+        Queue(db, pipeline, NewJob(pipeline, spec, heads));
+    }
+
+    /// <summary>
+    /// Runs a pipeline now (Invoke-PachPipeline): a job over the commits <paramref name="chosen"/> names for some inputs
+    /// (input name to commit reference in that input's repo) and the current heads of the others, even when a job for
+    /// those commits exists or the pipeline is paused. Its output goes to the output branch as any job's would.
+    /// </summary>
+    public JobInfo QueueManualJob(string name, IReadOnlyDictionary<string, string> chosen) => _meta.Write(db =>
+    {
+        var pipeline = PipelineRegistry.RequirePipeline(db, name);
+        var spec = PipelineSpec.Parse(pipeline.SpecJson);
+        var leaves = spec.Input.Leaves().ToList();
+        foreach (var input in chosen.Keys.Where(k => !leaves.Any(l => l.Name == k)))
+            throw PachException.NotFound("PipelineInputNameNotFound",
+                $"Pipeline '{name}' has no input named '{input}'; its inputs are {string.Join(", ", leaves.Select(l => $"'{l.Name}'"))}.", input);
+        var commits = new Dictionary<string, CommitPointer>(StringComparer.Ordinal);
+        foreach (var leaf in leaves)
+            commits[leaf.Name] = chosen.TryGetValue(leaf.Name, out var reference) ? ChosenCommit(name, leaf, reference)
+                : _pfs.Head(leaf.Repo, leaf.Branch) is { } head ? head with { Branch = leaf.Branch } : throw PachException.NotFound("CommitNotFound",
+                    $"Input '{leaf.Name}' of '{name}' reads {leaf.Repo}@{leaf.Branch}, which has no commit yet; name one with -Input.", $"{leaf.Repo}@{leaf.Branch}");
+        var job = NewJob(pipeline, spec, commits);
+        job.Trigger = JobTrigger.Manual;
+        Queue(db, pipeline, job);
+        return JobQueries.ToJob(job);
+    });
+
+    /// <summary>
+    /// Starts a new job over a finished job's input commits, spec version and salt that runs the named datums (and,
+    /// with <paramref name="failed"/>, every failed or recovered one) again and carries over every other output of that
+    /// job; a datum with no output to carry over (failed, recovered, never run) runs too, as in any next job.
+    /// </summary>
+    public JobInfo QueueRerun(string jobId, IReadOnlyCollection<string> datumIds, bool failed) => _meta.Write(db =>
+    {
+        var origin = JobQueries.RequireJob(db, jobId);
+        if (!origin.State.IsTerminal())
+            throw PachException.State("JobNotFinished",
+                $"Job {Ids.Short(origin.Id)} is {origin.State}; name the datums to run again within it, or wait until it ends.", origin.Id);
+        var pipeline = PipelineRegistry.RequirePipeline(db, origin.Pipeline);
+        var datums = db.Datums().Find(d => d.Job == origin.Id).ToList();
+        if (datums.Count == 0)
+            throw PachException.State("JobHasNoDatums", $"Job {Ids.Short(origin.Id)} ({origin.State}) has no datums to run again.", origin.Id);
+        var redo = datumIds.Select(id => DatumQueue.MatchOne(datums.Select(d => d.Hash), id, origin.Id)).ToHashSet(StringComparer.Ordinal);
+        if (failed)
+        {
+            var failures = datums.Where(d => d.State is DatumState.Failed or DatumState.Recovered).Select(d => d.Hash).ToList();
+            if (failures.Count == 0 && redo.Count == 0)
+                throw PachException.State("NoFailedDatums", $"Job {Ids.Short(origin.Id)} ({origin.State}) has no failed datums.", origin.Id);
+            redo.UnionWith(failures);
+        }
+        if (redo.Count == 0) throw PachException.Invalid("NoDatumsNamed", "Name the datums to run again, or ask for the failed ones.", origin.Id);
         var job = new JobDoc
+        {
+            Id = Ids.New(), Pipeline = origin.Pipeline, PipelineVersion = origin.PipelineVersion, Salt = origin.Salt, OutputCommit = Ids.New(),
+            OutputBranch = origin.OutputBranch, Inputs = origin.Inputs, Provenance = origin.Provenance, Created = DateTime.UtcNow, Owner = ThisProcess,
+            Trigger = JobTrigger.Rerun, RerunOf = origin.Id, Redo = [.. redo.Order(StringComparer.Ordinal)],
+        };
+        Queue(db, pipeline, job);
+        return JobQueries.ToJob(job);
+    });
+
+    /// <summary>
+    /// A job of the pipeline's current version over the given commits (by input name; each with the branch it is read
+    /// as), with them and every commit they were derived from as provenance.
+    /// </summary>
+    private static JobDoc NewJob(PipelineDoc pipeline, PipelineSpec spec, IReadOnlyDictionary<string, CommitPointer> commits)
+    {
+        var inputs = new List<JobInputDoc>();
+        var provenance = new Dictionary<string, ProvenanceDoc>(StringComparer.Ordinal);
+        foreach (var leaf in spec.Input.Leaves())
+        {
+            var commit = commits[leaf.Name];
+            inputs.Add(new JobInputDoc { Name = leaf.Name, Repo = leaf.Repo, Branch = commit.Branch, Commit = commit.Id });
+            provenance.TryAdd(commit.Id, new ProvenanceDoc { Repo = commit.Repo, Branch = commit.Branch, Commit = commit.Id });
+            foreach (var p in commit.Provenance) provenance.TryAdd(p.Commit, new ProvenanceDoc { Repo = p.Repo, Branch = p.Branch, Commit = p.Commit });
+        }
+        return new JobDoc
         {
             Id = Ids.New(), Pipeline = pipeline.Name, PipelineVersion = pipeline.Version, Salt = pipeline.EffectiveSalt, OutputCommit = Ids.New(),
             OutputBranch = spec.OutputBranch, Inputs = inputs, Provenance = provenance.Values.ToList(), Created = DateTime.UtcNow, Owner = ThisProcess,
         };
+    }
+
+    /// <summary>Stores a new job as the pipeline's newest; it starts with the next <see cref="StartQueuedJobs"/>.</summary>
+    private void Queue(LiteDatabase db, PipelineDoc pipeline, JobDoc job)
+    {
         db.Jobs().Insert(job);
         pipeline.LastJob = job.Id;
         db.Pipelines().Update(pipeline);
         _toStart.Enqueue(job.Id);
+    }
+
+    /// <summary>The finished commit a reference names in the repo an input reads; one of another repo, or still open, is refused.</summary>
+    private CommitPointer ChosenCommit(string pipeline, PfsInputSpec leaf, string reference)
+    {
+        CommitInfo commit;
+        try { commit = _pfs.GetCommit(leaf.Repo, reference); }
+        catch (PachException ex) when (ex.ErrorId is "CommitNotFound" or "BranchNotFound" && _pfs.FindCommit(reference) is { } elsewhere)
+        {
+            throw PachException.Invalid("CommitNotInInputRepo",
+                $"Commit {Ids.Short(elsewhere.Id)} is in repo '{elsewhere.Repo}'; input '{leaf.Name}' of '{pipeline}' reads repo '{leaf.Repo}'.", reference);
+        }
+        if (!commit.IsFinished)
+            throw PachException.State("CommitNotFinished", $"Commit {Ids.Short(commit.Commit)} of '{leaf.Repo}' is still open; finish it before a job reads it.", commit.Commit);
+        return _pfs.FindCommit(commit.Commit)!;
     }
 
     public void StartQueuedJobs()
@@ -122,7 +214,8 @@ internal sealed class JobScheduler : IDisposable
     public IReadOnlyList<string> RestartDatums(JobInfo job, IEnumerable<string> datumIds)
     {
         if (job.IsFinished)
-            throw PachException.State("JobFinished", $"Job {Ids.Short(job.JobId)} is {job.State}; only datums of a running job can be restarted.", job.JobId);
+            throw PachException.State("JobFinished",
+                $"Job {Ids.Short(job.JobId)} is {job.State}; its datums run again in a new job (Restart-PachDatum on a finished job).", job.JobId);
         if (!_runners.TryGetValue(job.JobId, out var runner))
             throw PachException.State("JobNotRunningHere", $"Job {Ids.Short(job.JobId)} is not running in this session; restart its datums where it runs.", job.JobId);
         return runner.Restart(datumIds);

@@ -1,3 +1,5 @@
+using PachPS.Engine.Pfs;
+
 namespace PachPS.Engine.Pps;
 
 public enum PipelineState { Running, Paused }
@@ -21,7 +23,29 @@ public sealed record PipelineInfo(string Pipeline, int Version, PipelineState St
     };
 }
 
+/// <summary>What changed a pipeline's spec into a version: its creation, an update (with or without -Reprocess), or a rollback.</summary>
+public enum PipelineChange { Create, Update, Reprocess, Rollback }
+
+/// <summary>One version of a pipeline's spec, as it was stored when that version was made.</summary>
+public sealed record PipelineVersionInfo(string Pipeline, int Version, PipelineChange Change, int? RestoredFrom, DateTimeOffset Created, PipelineSpec Spec)
+{
+    public string Name => Pipeline;
+    public string Description => Spec.Description;
+}
+
+/// <summary>
+/// One difference between two spec versions of a pipeline: a JSON path (transform.cmd[1], input.pfs.glob) and its value
+/// in each, as JSON text (null where the path is absent).
+/// </summary>
+public sealed record PipelineDiffEntry(string Pipeline, string Path, DiffChange Change, string? Old, string? New, int OldVersion, int NewVersion);
+
 public enum JobState { Created, Running, Success, Failure, Unrunnable, Killed }
+
+/// <summary>
+/// Why a job exists: started by the pipeline itself (a new input commit, a new spec version, resuming), by
+/// Invoke-PachPipeline, or by Restart-PachDatum on a finished job (a rerun of some of its datums).
+/// </summary>
+public enum JobTrigger { Automatic, Manual, Rerun }
 
 /// <summary>One input commit a job read.</summary>
 public sealed record JobInput(string Name, string Repo, string Branch, string Commit);
@@ -38,6 +62,9 @@ public sealed record JobInfo(
     public TimeSpan? Duration => Started is null ? null : (Finished ?? DateTimeOffset.UtcNow) - Started.Value;
     public string Progress => $"{Processed} + {Skipped} / {Total}";
     public bool IsFinished => State.IsTerminal();
+    public JobTrigger Trigger { get; init; } = JobTrigger.Automatic;
+    /// <summary>For a rerun: the job whose results it carries over and whose input commits it reads.</summary>
+    public string? RerunOf { get; init; }
 }
 
 public enum DatumState { Pending, Running, Success, Skipped, Failed, Recovered }

@@ -6,8 +6,8 @@ namespace PachPS.Engine.Pps;
 
 /// <summary>
 /// The pipelines of a store: creating one (with its output repo and, for cron inputs, its tick repos), new spec
-/// versions, pausing, removing, and the rules that keep the graph sound (inputs exist, no cycles, no repo removed
-/// from under a pipeline).
+/// versions (updates and rollbacks, each recorded with what made it), their history and differences, pausing,
+/// removing, and the rules that keep the graph sound (inputs exist, no cycles, no repo removed from under a pipeline).
 /// </summary>
 internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobScheduler scheduler)
 {
@@ -27,14 +27,46 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
             CronLastTick = CronTicker.CronInputs(spec).ToDictionary(c => c.Name, c => c.Start ?? DateTime.UtcNow),
         };
         db.Pipelines().Insert(doc);
-        SaveVersion(db, doc);
+        SaveVersion(db, doc, PipelineChange.Create, restoredFrom: null);
         scheduler.QueueJob(db, doc);
         return ToPipeline(doc);
     });
 
     public PipelineInfo Update(PipelineSpec spec, bool reprocess) => meta.Write(db =>
+        NewVersion(db, RequirePipeline(db, spec.Name), spec, reprocess, reprocess ? PipelineChange.Reprocess : PipelineChange.Update, restoredFrom: null));
+
+    /// <summary>Makes an earlier spec version the current one again, as a new version (a rollback); a job runs as for any update.</summary>
+    public PipelineInfo Restore(string name, int version, bool reprocess) => meta.Write(db =>
     {
-        var doc = RequirePipeline(db, spec.Name);
+        var doc = RequirePipeline(db, name);
+        var restored = RequireVersion(db, name, version);
+        return NewVersion(db, doc, PipelineSpec.Parse(restored.SpecJson), reprocess, PipelineChange.Rollback, version);
+    });
+
+    /// <summary>Every spec version of a pipeline, newest first.</summary>
+    public IReadOnlyList<PipelineVersionInfo> History(string name) => meta.Read(db =>
+    {
+        RequirePipeline(db, name);
+        return db.PipelineVersions().Find(v => v.Pipeline == name).OrderByDescending(v => v.Version).Select(ToVersion).ToList();
+    });
+
+    /// <summary>What differs between two spec versions (<paramref name="other"/> defaults to the current one), path by path.</summary>
+    public IReadOnlyList<PipelineDiffEntry> Compare(string name, int version, int? other) => meta.Read(db =>
+    {
+        var doc = RequirePipeline(db, name);
+        var older = RequireVersion(db, name, version);
+        var newer = RequireVersion(db, name, other ?? doc.Version);
+        return SpecDiff.Compare(older.SpecJson, newer.SpecJson)
+            .Select(d => new PipelineDiffEntry(name, d.Path, d.Change, d.Old, d.New, older.Version, newer.Version)).ToList();
+    });
+
+    /// <summary>
+    /// Stores <paramref name="spec"/> as the pipeline's next version, recording what made it, and queues a job over the
+    /// current inputs unless the pipeline is paused. Datums whose hash did not change are skipped as usual; -Reprocess
+    /// adds a fresh nonce to the salt, which changes every hash.
+    /// </summary>
+    private PipelineInfo NewVersion(LiteDatabase db, PipelineDoc doc, PipelineSpec spec, bool reprocess, PipelineChange change, int? restoredFrom)
+    {
         CronTicker.CreateRepos(pfs, spec);
         ValidateInputs(db, pfs, spec);
         doc.Version++;
@@ -42,13 +74,12 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
         doc.SpecJson = spec.Json;
         doc.Inputs = InputKeys(spec);
         doc.Updated = DateTime.UtcNow;
-        // -Reprocess: a fresh salt changes every datum hash, so nothing is skipped.
         doc.EffectiveSalt = reprocess ? spec.Salt + ":" + Ids.New() : spec.Salt + KeptNonce(doc.EffectiveSalt);
         db.Pipelines().Update(doc);
-        SaveVersion(db, doc);
+        SaveVersion(db, doc, change, restoredFrom);
         if (doc.State == PipelineState.Running) scheduler.QueueJob(db, doc);
         return ToPipeline(doc);
-    });
+    }
 
     public IReadOnlyList<PipelineInfo> List() =>
         meta.Read(db => db.Pipelines().FindAll().OrderBy(p => p.Name, StringComparer.Ordinal).Select(ToPipeline).ToList());
@@ -114,6 +145,11 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
     public static PipelineDoc RequirePipeline(LiteDatabase db, string name) =>
         db.Pipelines().FindById(name ?? "") ?? throw PachException.NotFound("PipelineNotFound", $"There is no pipeline named '{name}'.", name);
 
+    private static PipelineVersionDoc RequireVersion(LiteDatabase db, string name, int version) =>
+        db.PipelineVersions().FindById(PipelineVersionDoc.Key(name, version))
+        ?? throw PachException.NotFound("PipelineVersionNotFound",
+            $"Pipeline '{name}' has no spec version {version}; Get-PachPipeline {name} -History lists its versions.", $"{name}@{version}");
+
     private static List<string> InputKeys(PipelineSpec spec) => spec.Input.Leaves().Select(l => $"{l.Repo}@{l.Branch}").Distinct().ToList();
 
     private static string KeptNonce(string salt)
@@ -122,8 +158,16 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
         return i >= 0 && salt.Length - i == 33 ? salt[i..] : "";
     }
 
-    private static void SaveVersion(LiteDatabase db, PipelineDoc doc) =>
-        db.PipelineVersions().Upsert(new PipelineVersionDoc { Id = $"{doc.Name}@{doc.Version}", Pipeline = doc.Name, Version = doc.Version, SpecJson = doc.SpecJson, Created = DateTime.UtcNow });
+    private static void SaveVersion(LiteDatabase db, PipelineDoc doc, PipelineChange change, int? restoredFrom) =>
+        db.PipelineVersions().Upsert(new PipelineVersionDoc
+        {
+            Id = PipelineVersionDoc.Key(doc.Name, doc.Version), Pipeline = doc.Name, Version = doc.Version, SpecJson = doc.SpecJson, Created = DateTime.UtcNow,
+            Change = change, RestoredFrom = restoredFrom,
+        });
+
+    // Versions stored before the change was recorded (0.1.0): the first was a create, every later one an update.
+    private static PipelineVersionInfo ToVersion(PipelineVersionDoc v) => new(v.Pipeline, v.Version,
+        v.Change ?? (v.Version == 1 ? PipelineChange.Create : PipelineChange.Update), v.RestoredFrom, StoredTime.Utc(v.Created), PipelineSpec.Parse(v.SpecJson));
 
     private static PipelineInfo ToPipeline(PipelineDoc doc) => new(doc.Name, doc.Version, doc.State,
         PipelineSpec.Parse(doc.SpecJson), StoredTime.Utc(doc.Created), StoredTime.Utc(doc.Updated));

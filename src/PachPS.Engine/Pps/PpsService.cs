@@ -48,6 +48,16 @@ public sealed class PpsService : IPipelineService, IDisposable
 
     public PipelineInfo UpdatePipeline(PipelineSpec spec, bool reprocess) => AndStart(() => _registry.Update(spec, reprocess), cron: true);
 
+    /// <summary>Makes spec version <paramref name="version"/> current again as a new version (a rollback); a job runs as for any update.</summary>
+    public PipelineInfo RestorePipelineVersion(string name, int version, bool reprocess) =>
+        AndStart(() => _registry.Restore(name, version, reprocess), cron: true);
+
+    /// <summary>Every spec version of a pipeline, newest first, with what made each.</summary>
+    public IReadOnlyList<PipelineVersionInfo> ListPipelineVersions(string name) => _registry.History(name);
+
+    /// <summary>The JSON paths whose values differ between two spec versions (<paramref name="other"/> defaults to the current one).</summary>
+    public IReadOnlyList<PipelineDiffEntry> ComparePipelineVersions(string name, int version, int? other = null) => _registry.Compare(name, version, other);
+
     public IReadOnlyList<PipelineInfo> ListPipelines() => _registry.List();
 
     public PipelineInfo GetPipeline(string name) => _registry.Get(name);
@@ -59,6 +69,10 @@ public sealed class PpsService : IPipelineService, IDisposable
 
     /// <summary>Ticks a cron input now (Invoke-PachCron), whatever its schedule says.</summary>
     public CommitInfo TickCron(string pipeline, string? input = null) => _cron.TickNow(pipeline, input);
+
+    /// <summary>Runs a job now over chosen commits of some inputs (input name to commit reference) and the heads of the others.</summary>
+    public JobInfo RunPipeline(string name, IReadOnlyDictionary<string, string>? inputs = null) =>
+        AndStart(() => _scheduler.QueueManualJob(name, inputs ?? new Dictionary<string, string>()), cron: false);
 
     // ---------------------------------------------------------------- jobs, datums, logs
 
@@ -81,6 +95,13 @@ public sealed class PpsService : IPipelineService, IDisposable
 
     /// <summary>Runs named datums of a running job again (the job must be running in this process).</summary>
     public IReadOnlyList<string> RestartDatums(string jobId, IEnumerable<string> datumIds) => _scheduler.RestartDatums(GetJob(jobId), datumIds);
+
+    /// <summary>
+    /// Starts a new job over a finished job's input commits that runs the named datums (with <paramref name="failed"/>,
+    /// also every failed one) again and carries over every other output of that job.
+    /// </summary>
+    public JobInfo RerunDatums(string jobId, IReadOnlyCollection<string> datumIds, bool failed) =>
+        AndStart(() => _scheduler.QueueRerun(jobId, datumIds, failed), cron: false);
 
     public IReadOnlyList<LogLine> GetLogs(string? pipeline, string? jobId, string? datumId, DateTimeOffset? since = null, string? afterId = null) =>
         _queries.GetLogs(pipeline, jobId, datumId, since, afterId);
