@@ -18,6 +18,8 @@ public interface IFileService
     IReadOnlyList<BranchInfo> ListBranches(string repo);
     BranchInfo GetBranch(string repo, string branch);
     void DeleteBranch(string repo, string branch);
+    /// <summary>Moves a branch head to a finished commit of the repo; pipelines reading the branch react as to a new commit.</summary>
+    BranchInfo SetBranchHead(string repo, string branch, string reference);
 
     /// <summary>Opens a commit on a branch, with a message and metadata (<see cref="CommitNotes"/> says what is valid).</summary>
     CommitInfo StartCommit(string repo, string branch, string? message = null, IReadOnlyDictionary<string, string>? metadata = null);
@@ -31,6 +33,14 @@ public interface IFileService
     IReadOnlyList<CommitInfo> ListCommits(string repo, string? reference = null, int max = int.MaxValue);
     /// <summary>Removes a commit and every commit derived from it (undo); <paramref name="dryRun"/> only lists them.</summary>
     IReadOnlyList<CommitInfo> RemoveCommit(string repo, string reference, bool dryRun = false);
+
+    /// <summary>
+    /// Three-way merge of a branch or commit into a branch (a fast-forward when possible); conflicts fail it
+    /// (MergeConflict) unless <paramref name="strategy"/> takes a side. <paramref name="dryRun"/> writes nothing.
+    /// </summary>
+    MergeResult Merge(string repo, string source, string destination, MergeStrategy strategy = MergeStrategy.Fail, CommitNote? note = null, bool dryRun = false);
+    /// <summary>A new commit on a commit's branch that undoes that commit; RevertConflict when later commits changed the same paths.</summary>
+    CommitInfo RevertCommit(string repo, string reference, CommitNote? note = null);
 
     /// <summary>Names a finished commit; a tag never moves, and a tag and a branch of a repo never share a name.</summary>
     TagInfo CreateTag(string repo, string name, string reference, string? message = null);
