@@ -21,6 +21,10 @@ Describe '-WhatIf changes nothing' {
         New-PachRepo src | Out-Null
         Add-PachFile src master a.txt -Value 'a' | Out-Null
         New-PachBranch src dev master | Out-Null
+        New-PachRepo merged | Out-Null
+        Add-PachFile merged master a.txt -Value 'a' | Out-Null
+        New-PachBranch merged dev master | Out-Null
+        Add-PachFile merged dev d.txt -Value 'd' | Out-Null
         New-PachRepo tagged | Out-Null
         Add-PachFile tagged master a.txt -Value 'a' | Out-Null
         New-PachTag tagged v1 | Out-Null
@@ -36,6 +40,10 @@ Describe '-WhatIf changes nothing' {
         @{ name = 'Remove-PachRepo'; action = { Remove-PachRepo src -WhatIf } }
         @{ name = 'New-PachBranch'; action = { New-PachBranch src feature -WhatIf } }
         @{ name = 'Remove-PachBranch'; action = { Remove-PachBranch src dev -WhatIf } }
+        @{ name = 'Set-PachBranch'; action = { Set-PachBranch merged master -Head dev -WhatIf } }
+        @{ name = 'Merge-PachBranch'; action = { Merge-PachBranch merged -Source dev -Destination master -WhatIf } }
+        @{ name = 'Merge-PachBranch -Strategy -Message'; action = { Merge-PachBranch merged master dev -Strategy Source -Message 'm' -WhatIf } }
+        @{ name = 'Undo-PachCommit'; action = { Undo-PachCommit merged dev -WhatIf } }
         @{ name = 'New-PachTag'; action = { New-PachTag tagged v2 -Commit master -WhatIf } }
         @{ name = 'Remove-PachTag'; action = { Remove-PachTag tagged v1 -WhatIf } }
         @{ name = 'Add-PachFile -Message -Metadata'; action = { Add-PachFile src master b.txt -Source $file -Message 'm' -Metadata @{ k = 'v' } -WhatIf } }

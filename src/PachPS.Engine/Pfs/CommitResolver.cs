@@ -113,6 +113,60 @@ internal static class CommitResolver
         return matches.FirstOrDefault();
     }
 
+    /// <summary>
+    /// The commit a reference names in <paramref name="repo"/>; a commit id (or prefix) of another repo is
+    /// CommitNotInRepo rather than a plain miss, so a user who named the wrong repo is told which one holds it.
+    /// </summary>
+    public static CommitDoc ResolveInRepo(LiteDatabase db, string repo, string reference)
+    {
+        try { return Resolve(db, repo, reference); }
+        catch (PachException ex) when (ex.ErrorId is "CommitNotFound" or "BranchNotFound" && IsHex(reference) && reference.Length >= Ids.MinPrefixLength)
+        {
+            var elsewhere = reference.Length == Ids.FullLength ? db.Commits().FindById(reference)
+                : reference.Length < Ids.FullLength ? db.Commits().FindOne(Query.StartsWith("_id", reference)) : null;
+            if (elsewhere is null || elsewhere.Repo == repo) throw;
+            throw PachException.Invalid("CommitNotInRepo", $"Commit {Ids.Short(elsewhere.Id)} is in repo '{elsewhere.Repo}', not in '{repo}'.", reference);
+        }
+    }
+
+    /// <summary>
+    /// The nearest common ancestor of two commits (through parents and merged-from links), or null when their histories
+    /// never meet. Both histories are walked one generation at a time, so the cost follows the distance to the base.
+    /// </summary>
+    public static CommitDoc? MergeBase(LiteDatabase db, CommitDoc a, CommitDoc b)
+    {
+        var seenA = new Dictionary<string, CommitDoc>(StringComparer.Ordinal) { [a.Id] = a };
+        var seenB = new Dictionary<string, CommitDoc>(StringComparer.Ordinal) { [b.Id] = b };
+        if (seenB.ContainsKey(a.Id)) return a;
+        List<CommitDoc> frontA = [a], frontB = [b];
+        while (frontA.Count > 0 || frontB.Count > 0)
+        {
+            // A commit the other walk has reached is common; the newest of those found in one step is the nearest.
+            var met = new List<CommitDoc>();
+            frontA = Step(db, frontA, seenA, seenB, met);
+            frontB = Step(db, frontB, seenB, seenA, met);
+            if (met.Count > 0) return met.OrderByDescending(c => c.Finished ?? c.Started).First();
+        }
+        return null;
+    }
+
+    private static List<CommitDoc> Step(LiteDatabase db, List<CommitDoc> front, Dictionary<string, CommitDoc> seen, Dictionary<string, CommitDoc> other, List<CommitDoc> met)
+    {
+        var next = new List<CommitDoc>();
+        foreach (var c in front)
+        {
+            if (other.ContainsKey(c.Id)) { met.Add(c); continue; }
+            foreach (var id in new[] { c.Parent, c.MergedFrom })
+            {
+                if (id is null || seen.ContainsKey(id) || db.Commits().FindById(id) is not { } parent) continue;
+                seen[id] = parent;
+                if (other.ContainsKey(id)) met.Add(parent);
+                else next.Add(parent);
+            }
+        }
+        return next;
+    }
+
     /// <summary>A commit and its parents, newest first.</summary>
     public static IEnumerable<CommitDoc> Ancestry(LiteDatabase db, CommitDoc start)
     {

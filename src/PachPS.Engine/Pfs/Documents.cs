@@ -36,6 +36,8 @@ internal sealed class CommitDoc
     public string Repo { get; set; } = "";
     public string Branch { get; set; } = "";
     public string? Parent { get; set; }
+    /// <summary>A merge commit's second parent: the source commit it merged (added after 0.1.0: absent in older stores).</summary>
+    public string? MergedFrom { get; set; }
     public DateTime Started { get; set; }
     public DateTime? Finished { get; set; }
     public string? Root { get; set; }
@@ -83,7 +85,7 @@ internal sealed class HeadMoveDoc
     public string Branch { get; set; } = "";
     public string? Commit { get; set; }
     public DateTime Time { get; set; }
-    /// <summary>Why it moved: created, commit, undo; baseline is the head a store made before head history already had.</summary>
+    /// <summary>Why it moved: created, commit, undo, set (Set-PachBranch), merge (a fast-forward); baseline is the head a store made before head history already had.</summary>
     public string Cause { get; set; } = "";
 }
 

@@ -18,6 +18,8 @@ public interface IFileService
     IReadOnlyList<BranchInfo> ListBranches(string repo);
     BranchInfo GetBranch(string repo, string branch);
     void DeleteBranch(string repo, string branch);
+    /// <summary>Moves a branch head to a finished commit of the repo; pipelines reading the branch react as to a new commit.</summary>
+    BranchInfo SetBranchHead(string repo, string branch, string reference);
 
     /// <summary>Opens a commit on a branch, with a message and metadata (<see cref="CommitNotes"/> says what is valid).</summary>
     CommitInfo StartCommit(string repo, string branch, string? message = null, IReadOnlyDictionary<string, string>? metadata = null);
@@ -32,6 +34,14 @@ public interface IFileService
     /// <summary>Removes a commit and every commit derived from it (undo); <paramref name="dryRun"/> only lists them.</summary>
     IReadOnlyList<CommitInfo> RemoveCommit(string repo, string reference, bool dryRun = false);
 
+    /// <summary>
+    /// Three-way merge of a branch or commit into a branch (a fast-forward when possible); conflicts fail it
+    /// (MergeConflict) unless <paramref name="strategy"/> takes a side. <paramref name="dryRun"/> writes nothing.
+    /// </summary>
+    MergeResult Merge(string repo, string source, string destination, MergeStrategy strategy = MergeStrategy.Fail, CommitNote? note = null, bool dryRun = false);
+    /// <summary>A new commit on a commit's branch that undoes that commit; RevertConflict when later commits changed the same paths.</summary>
+    CommitInfo RevertCommit(string repo, string reference, CommitNote? note = null);
+
     /// <summary>Names a finished commit; a tag never moves, and a tag and a branch of a repo never share a name.</summary>
     TagInfo CreateTag(string repo, string name, string reference, string? message = null);
     /// <summary>The tags of a repo, or of every repo when <paramref name="repo"/> is null.</summary>
@@ -41,6 +51,9 @@ public interface IFileService
 
     // Each write goes to a branch (its open commit, or a new commit it finishes) or an open commit; a note's message
     // replaces the commit's and its metadata is added to the commit's.
+    /// <summary>Where a write to <paramref name="target"/> (a branch, or an open commit's id) would land; writes nothing.</summary>
+    WriteLanding ResolveWrite(string repo, string target);
+
     CommitInfo PutFiles(string repo, string target, IReadOnlyList<FileSource> sources, bool append = false,
         IProgress<(int Done, int Total, string Path)>? progress = null, CancellationToken cancel = default, CommitNote? note = null);
     CommitInfo PutSplit(string repo, string target, string path, Func<Stream> open, SplitMode mode, int targetDatums = 0, long targetBytes = 0,

@@ -32,6 +32,8 @@ public sealed record CommitInfo(
     public IReadOnlyList<string> Tags { get; init; } = [];
     /// <summary>The key/value pairs its writer gave (-Metadata), keys in ordinal order.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = CommitNote.NoMetadata;
+    /// <summary>A merge commit's second parent: the source commit it merged (null for any other commit).</summary>
+    public string? MergedFrom { get; init; }
 }
 
 /// <summary>A tag: an immutable name for one finished commit.</summary>
@@ -76,3 +78,52 @@ public sealed record IntegrityFinding(string Kind, string Repo, string Commit, s
 
 /// <summary>A file to add: where it goes in the repo and how to read it.</summary>
 public sealed record FileSource(string Path, Func<Stream> Open, string Origin);
+
+/// <summary>What a merge does where both sides changed one path differently: fail (the default), or take one side.</summary>
+public enum MergeStrategy { Fail, Source, Destination }
+
+/// <summary>How the two sides of a merge (or a revert and the commits after it) disagree about a path.</summary>
+public enum MergeConflictKind
+{
+    /// <summary>Both sides wrote the path, with different content (add/add or modify/modify).</summary>
+    BothChanged,
+    /// <summary>One side changed the file, the other removed it.</summary>
+    ChangedAndRemoved,
+    /// <summary>The path is a file on one side and a directory on the other.</summary>
+    FileAndDirectory,
+}
+
+/// <summary>A path as one side of a merge has it: a file (content hash, size) or a directory (total size under it).</summary>
+public sealed record MergeSide(PachFileType Type, string? Hash, long Size);
+
+/// <summary>
+/// One path a merge or revert cannot decide by itself: how it is at the merge base and on each side (null: absent).
+/// <see cref="Resolution"/> says which side a -Strategy took (null when the merge failed on it).
+/// </summary>
+public sealed record MergeConflict(string Repo, string Path, MergeConflictKind Kind, MergeSide? Base, MergeSide? Source, MergeSide? Destination)
+{
+    public MergeStrategy? Resolution { get; init; }
+}
+
+/// <summary>What a merge did: a new merge commit, a fast-forward of the destination head, or nothing (already merged).</summary>
+public enum MergeKind { Merge, FastForward, UpToDate }
+
+/// <summary>
+/// The outcome of a merge into <see cref="Branch"/>: <see cref="Commit"/> is its head afterwards (null in a dry run that
+/// would write a merge commit), <see cref="Base"/> the merge base (null: no common ancestor), <see cref="Changes"/> the
+/// paths applied to the destination and <see cref="Conflicts"/> those the strategy decided (or would fail on).
+/// </summary>
+public sealed record MergeResult(string Repo, string Branch, string? Commit, string Source, string? Base, MergeKind Kind, MergeStrategy Strategy,
+    int Changes, IReadOnlyList<MergeConflict> Conflicts)
+{
+    public bool DryRun { get; init; }
+}
+
+public enum WriteLandingKind { OpenCommit, NewCommit, FirstCommit, NewBranch }
+
+/// <summary>
+/// Where a write to a branch or open commit would land, found without writing (so a prompt can name it): the branch's
+/// open commit, a new commit on its head, its first commit, or a new branch. <see cref="Base"/> is the commit whose
+/// files the change starts from (null when there are none).
+/// </summary>
+public sealed record WriteLanding(string Repo, string Branch, WriteLandingKind Kind, string? Base);

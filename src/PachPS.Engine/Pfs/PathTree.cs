@@ -190,6 +190,9 @@ public sealed class PathTree
         return found;
     }
 
+    /// <summary>A node by id, for walks that compare trees node by node (<see cref="TreeDiff"/>).</summary>
+    internal Node NodeById(string id) => Load(id);
+
     private Node Load(string id)
     {
         if (Cache.TryGetValue(id, out var cached)) return cached;

@@ -21,6 +21,7 @@ internal static class PfsCollections
         db.Branches().EnsureIndex(b => b.Repo);
         db.Commits().EnsureIndex(c => c.Repo);
         db.Commits().EnsureIndex(c => c.Parent);
+        db.Commits().EnsureIndex(c => c.MergedFrom);
         db.Commits().EnsureIndex("Prov", "$.Provenance[*].Commit");
         db.Tags().EnsureIndex(t => t.Repo);
         db.Tags().EnsureIndex(t => t.Commit);

@@ -36,6 +36,7 @@ internal static class PfsRecords
     {
         Tags = tags,
         Metadata = CommitNotes.ToDictionary(doc.Metadata),
+        MergedFrom = doc.MergedFrom,
     };
 
     public static TagInfo ToTag(TagDoc doc) => new(doc.Repo, doc.Name, doc.Commit, doc.Message, StoredTime.Utc(doc.Created));

@@ -19,9 +19,10 @@ public sealed class PfsService : IFileService
     }
 
     /// <summary>
-    /// Raised after the transaction that finished a commit has committed. The commit is also recorded as finished in
-    /// a durable queue (<see cref="ConsumeFinishedCommits"/>), so a listener that never heard it (the process died
-    /// first) finds it when the store is next opened.
+    /// Raised after a transaction that moved a branch head to a finished commit (a commit finishing, a merge,
+    /// <see cref="SetBranchHead"/>) has committed. The move is also recorded in a durable queue
+    /// (<see cref="ConsumeFinishedCommits"/>), so a listener that never heard it (the process died first) finds it when
+    /// the store is next opened.
     /// </summary>
     internal event Action<CommitInfo>? CommitFinished;
 
@@ -111,6 +112,124 @@ public sealed class PfsService : IFileService
         });
     }
 
+    /// <summary>
+    /// Moves a branch head to a finished commit of the same repo (any reference: a tag, an id, <c>branch~N</c>,
+    /// <c>branch@{time}</c>); the move is recorded in the head history and pipelines reading the branch react as to a
+    /// new commit. A branch with an open commit is refused (CommitOpen). Moving a head where it already is changes nothing.
+    /// </summary>
+    public BranchInfo SetBranchHead(string repo, string branch, string reference) => _meta.Write(db =>
+    {
+        var doc = CommitResolver.RequireBranch(db, repo, branch);
+        var target = RequireFinished(CommitResolver.ResolveInRepo(db, repo, reference), reference, "a branch head");
+        RequireNoOpenCommit(doc);
+        if (doc.Head != target.Id) MoveHead(db, doc, target, "set");
+        return PfsRecords.ToBranch(doc);
+    });
+
+    // ---------------------------------------------------------------- merge and revert
+
+    /// <summary>
+    /// Merges <paramref name="source"/> (a branch or any commit reference) into branch <paramref name="destination"/>:
+    /// nothing when the source is already in the destination's history, a fast-forward when the destination head is an
+    /// ancestor of the source, else a merge commit made by a three-way merge from the nearest common ancestor, recording
+    /// the source as <c>MergedFrom</c>. Conflicts fail it (MergeConflict, the conflicts as its target) unless
+    /// <paramref name="strategy"/> takes one side; <paramref name="dryRun"/> writes nothing and returns the conflicts.
+    /// </summary>
+    public MergeResult Merge(string repo, string source, string destination, MergeStrategy strategy = MergeStrategy.Fail, CommitNote? note = null, bool dryRun = false)
+    {
+        CommitNotes.Validate(note);
+        MergeResult Work(LiteDatabase db)
+        {
+            var dest = CommitResolver.RequireBranch(db, repo, destination);
+            var src = RequireFinished(CommitResolver.ResolveInRepo(db, repo, source), source, "a merge source");
+            RequireNoOpenCommit(dest);
+            var head = dest.Head is null ? null : db.Commits().FindById(dest.Head);
+            var mergeBase = head is null ? null : CommitResolver.MergeBase(db, src, head);
+            var tree = PathTree.In(db);
+            MergeResult Result(MergeKind kind, string? commit, int changes, IReadOnlyList<MergeConflict> conflicts) =>
+                new(repo, destination, commit, src.Id, mergeBase?.Id, kind, strategy, changes, conflicts) { DryRun = dryRun };
+            if (head is not null && mergeBase?.Id == src.Id) return Result(MergeKind.UpToDate, head.Id, 0, []);
+            if (head is null || mergeBase?.Id == head.Id)
+            {
+                var changed = TreeDiff.Changes(tree, head?.Root, src.Root).Count();
+                if (!dryRun) MoveHead(db, dest, src, "merge");
+                return Result(MergeKind.FastForward, src.Id, changed, []);
+            }
+            var plan = TreeMerge.Merge(tree, repo, mergeBase?.Root, src.Root, head.Root, strategy);
+            if (plan.Conflicts.Count > 0 && strategy == MergeStrategy.Fail)
+            {
+                if (dryRun) return Result(MergeKind.Merge, null, plan.Changes.Count, plan.Conflicts);
+                throw Conflicts("MergeConflict", $"Merging {source} into '{destination}' of '{repo}' conflicts", plan.Conflicts,
+                    "nothing was merged; use -Strategy Source or Destination to take one side, or change one branch first");
+            }
+            if (dryRun) return Result(MergeKind.Merge, null, plan.Changes.Count, plan.Conflicts);
+            var message = $"merge {source} ({Ids.Short(src.Id)}) into {destination}";
+            var info = Commit(repo, destination, [], (_, _, _) => plan.Changes, new CommitNote(note?.Message ?? message, note?.Metadata), commit =>
+            {
+                commit.MergedFrom = src.Id;
+                commit.Provenance = Union(head.Provenance, src.Provenance);
+            });
+            return Result(MergeKind.Merge, info.Commit, plan.Changes.Count, plan.Conflicts);
+        }
+        return dryRun ? _meta.Read(Work) : _meta.Write(Work);
+    }
+
+    /// <summary>
+    /// Reverts one finished commit: a new commit on that commit's branch that undoes its changes (against its first
+    /// parent): files it added are removed, files it changed or removed are restored. A path a later commit changed
+    /// too is RevertConflict, and nothing is written.
+    /// </summary>
+    public CommitInfo RevertCommit(string repo, string reference, CommitNote? note = null)
+    {
+        CommitNotes.Validate(note);
+        return _meta.Write(db =>
+        {
+            var target = RequireFinished(CommitResolver.Resolve(db, repo, reference), reference, "a revert");
+            var branch = CommitResolver.RequireBranch(db, repo, target.Branch);
+            RequireNoOpenCommit(branch);
+            var head = branch.Head is null ? null : db.Commits().FindById(branch.Head);
+            var parent = target.Parent is null ? null : db.Commits().FindById(target.Parent);
+            // Reverting is merging the parent into the head with the reverted commit as the base.
+            var plan = TreeMerge.Merge(PathTree.In(db), repo, target.Root, parent?.Root, head?.Root, MergeStrategy.Fail);
+            if (plan.Conflicts.Count > 0)
+                throw Conflicts("RevertConflict", $"Reverting commit {Ids.Short(target.Id)} of '{repo}' conflicts with later commits of '{target.Branch}'", plan.Conflicts,
+                    "nothing was written");
+            var message = $"revert {Ids.Short(target.Id)}" + (target.Message.Length > 0 ? $": {target.Message}" : "");
+            return Commit(repo, target.Branch, [], (_, _, _) => plan.Changes, new CommitNote(note?.Message ?? message, note?.Metadata), commit =>
+                commit.Provenance = Union(head?.Provenance ?? [], parent?.Provenance ?? []));
+        });
+    }
+
+    private static PachException Conflicts(string id, string what, IReadOnlyList<MergeConflict> conflicts, string outcome)
+    {
+        const int shown = 10;
+        var paths = string.Join(", ", conflicts.Take(shown).Select(c => $"{c.Path} ({c.Kind})")) + (conflicts.Count > shown ? $" and {conflicts.Count - shown} more" : "");
+        return PachException.State(id, $"{what} on {conflicts.Count} path(s): {paths}; {outcome}. The conflicts are the error's target object.", conflicts);
+    }
+
+    /// <summary>Every input commit of two provenance lists, once.</summary>
+    private static List<ProvenanceDoc> Union(List<ProvenanceDoc> a, List<ProvenanceDoc> b) =>
+        a.Concat(b).GroupBy(p => p.Commit, StringComparer.Ordinal).Select(g => g.First()).ToList();
+
+    private static CommitDoc RequireFinished(CommitDoc commit, string reference, string what) => commit.Finished is not null ? commit
+        : throw PachException.State("CommitNotFinished", $"Commit {commit.Id} of '{commit.Repo}' is still open; {what} must be a finished commit.", reference);
+
+    private static void RequireNoOpenCommit(BranchDoc branch)
+    {
+        if (branch.OpenCommit is not null)
+            throw PachException.State("CommitOpen", $"Branch '{branch.Name}' of '{branch.Repo}' has open commit {branch.OpenCommit}; finish it first.", $"{branch.Repo}@{branch.Name}");
+    }
+
+    /// <summary>Moves a head to a finished commit, records the move and tells pipelines, as a finishing commit does.</summary>
+    private void MoveHead(LiteDatabase db, BranchDoc branch, CommitDoc commit, string cause)
+    {
+        HeadHistory.Move(db, branch, commit.Id, cause, DateTime.UtcNow);
+        db.Branches().Update(branch);
+        db.FinishedCommits().Insert(new FinishedCommitDoc { Repo = branch.Repo, Branch = branch.Name, Commit = commit.Id });
+        var info = PfsRecords.ToCommit(db, commit);
+        _meta.AfterCommit(() => CommitFinished?.Invoke(info));
+    }
+
     // ---------------------------------------------------------------- commits
 
     public CommitInfo StartCommit(string repo, string branch, string? message = null, IReadOnlyDictionary<string, string>? metadata = null)
@@ -174,7 +293,7 @@ public sealed class PfsService : IFileService
                     throw PachException.State("CommitTagged",
                         $"Commit {Ids.Short(commit.Id)} of '{commit.Repo}' has tag '{tag.Name}'; remove the tag first (Remove-PachTag {commit.Repo} {tag.Name}).", $"{commit.Repo}@{tag.Name}");
                 // Only the tip of a history can go: a commit that later commits build on would leave them without a parent.
-                var child = db.Commits().FindOne(c => c.Parent == commit.Id);
+                var child = db.Commits().FindOne(c => c.Parent == commit.Id) ?? db.Commits().FindOne(c => c.MergedFrom == commit.Id);
                 if (child is not null && !ids.Contains(child.Id))
                     throw PachException.State("CommitHasDescendants",
                         $"Commit {Ids.Short(commit.Id)} of '{commit.Repo}' has a later commit ({Ids.Short(child.Id)}); only the newest commit of a branch (or an open one) can be removed.", commit.Id);
@@ -185,8 +304,8 @@ public sealed class PfsService : IFileService
             // Newest first, so each branch steps back one commit at a time to the parent that stays.
             foreach (var commit in doomed.OrderByDescending(c => c.Started))
             {
-                var branch = db.Branches().FindById(BranchDoc.Key(commit.Repo, commit.Branch));
-                if (branch is not null)
+                // Its own branch, and any other a merge or Set-PachBranch moved to it, step back to its parent.
+                foreach (var branch in db.Branches().Find(b => b.Repo == commit.Repo).Where(b => b.Head == commit.Id || b.OpenCommit == commit.Id).ToList())
                 {
                     if (branch.OpenCommit == commit.Id) branch.OpenCommit = null;
                     if (branch.Head == commit.Id) HeadHistory.Move(db, branch, commit.Parent, "undo", now);
@@ -274,6 +393,22 @@ public sealed class PfsService : IFileService
     internal IContentReader Reader => _content;
 
     // ---------------------------------------------------------------- files
+
+    /// <summary>Where a write to <paramref name="target"/> would land, resolved as the writes resolve it, without writing.</summary>
+    public WriteLanding ResolveWrite(string repo, string target) => _meta.Read(db =>
+    {
+        var (branch, open) = CommitResolver.ResolveWriteTarget(db, repo, target);
+        if (open is not null) return new WriteLanding(repo, open.Branch, WriteLandingKind.OpenCommit, open.Id);
+        if (branch is null)
+        {
+            CommitResolver.RequireNameFree(db, repo, target, "branch");
+            return new WriteLanding(repo, target, WriteLandingKind.NewBranch, null);
+        }
+        if (branch.OpenCommit is { } id) return new WriteLanding(repo, branch.Name, WriteLandingKind.OpenCommit, id);
+        return branch.Head is { } head
+            ? new WriteLanding(repo, branch.Name, WriteLandingKind.NewCommit, head)
+            : new WriteLanding(repo, branch.Name, WriteLandingKind.FirstCommit, null);
+    });
 
     /// <summary>
     /// Adds files to a branch (its open commit, or a new commit finished by this call) or to an open commit.
@@ -414,14 +549,15 @@ public sealed class PfsService : IFileService
     /// <summary>
     /// Writes to a branch or open commit: <paramref name="changes"/> sees the tree and the target commit and names
     /// what to write or remove; the <see cref="CommitWriter"/> validates and applies it, and <paramref name="note"/>
-    /// (message, metadata) goes on the commit.
+    /// (message, metadata) goes on the commit; <paramref name="describe"/> may record more about it (a merge's second parent).
     /// </summary>
     internal CommitInfo Commit(string repo, string target, IReadOnlyList<ChunkRef> newChunks,
-        Func<LiteDatabase, PathTree, CommitDoc, IEnumerable<FileChange>> changes, CommitNote? note = null) => _meta.Write(db =>
+        Func<LiteDatabase, PathTree, CommitDoc, IEnumerable<FileChange>> changes, CommitNote? note = null, Action<CommitDoc>? describe = null) => _meta.Write(db =>
     {
         var (commit, finishHere) = ResolveTarget(db, repo, target, create: true);
         CommitWriter.Apply(db, commit, changes(db, PathTree.In(db), commit).ToList());
         CommitNotes.Apply(commit, note);
+        describe?.Invoke(commit);
         _chunks.Record(newChunks);
         if (finishHere) return FinishInTransaction(db, commit);
         db.Commits().Update(commit);

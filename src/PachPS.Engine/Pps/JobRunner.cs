@@ -129,12 +129,19 @@ internal sealed class JobRunner(JobContext context, string jobId)
         var datums = db.Datums();
         var existing = datums.Find(d => d.Job == jobId).ToDictionary(d => d.Hash, StringComparer.Ordinal);
         var carryFrom = job.RerunOf ?? db.Pipelines().FindById(job.Pipeline)?.LastSuccess;
-        var previousJob = carryFrom is null || carryFrom == jobId || (job.RerunOf is null && spec.ReprocessSpec == "every_job") ? null : db.Jobs().FindById(carryFrom);
+        var everyJob = job.RerunOf is null && spec.ReprocessSpec == "every_job";
+        var previousJob = carryFrom is null || carryFrom == jobId || everyJob ? null : db.Jobs().FindById(carryFrom);
         var redo = job.Redo.ToHashSet(StringComparer.Ordinal);
-        var previous = previousJob is null
-            ? new Dictionary<string, DatumDoc>()
-            : datums.Find(d => d.Job == previousJob.Id).Where(d => d.State is DatumState.Success or DatumState.Skipped && !redo.Contains(d.Hash))
-                .ToDictionary(d => d.Hash, StringComparer.Ordinal);
+        var previous = new Dictionary<string, DatumDoc>(StringComparer.Ordinal);
+        // A head moved back to commits an earlier job already read (Set-PachBranch, an undo): that job's results are
+        // this job's too, even when jobs over other commits ran since.
+        var sameInputs = job.RerunOf is not null || everyJob ? null : EarlierJobOverSameInputs(db, job);
+        foreach (var source in new[] { sameInputs, previousJob })
+        {
+            if (source is null) continue;
+            foreach (var d in datums.Find(d => d.Job == source.Id))
+                if (d.State is DatumState.Success or DatumState.Skipped && !redo.Contains(d.Hash)) previous.TryAdd(d.Hash, d);
+        }
         var pending = new List<PlannedDatum>();
         var fresh = new List<DatumDoc>();
         int processed = 0, skipped = 0;
@@ -167,6 +174,12 @@ internal sealed class JobRunner(JobContext context, string jobId)
         db.Jobs().Update(current);
         return pending;
     });
+
+    /// <summary>The newest other successful job of the pipeline with this job's salt over exactly its input commits, if any.</summary>
+    private static JobDoc? EarlierJobOverSameInputs(LiteDB.LiteDatabase db, JobDoc job) =>
+        db.Jobs().Find(j => j.Pipeline == job.Pipeline)
+            .Where(j => j.State == JobState.Success && j.Id != job.Id && j.Salt == job.Salt && j.Inputs.Select(i => i.Commit).SequenceEqual(job.Inputs.Select(i => i.Commit)))
+            .OrderByDescending(j => j.Finished).FirstOrDefault();
 
     /// <summary>
     /// One batch worker slot: (re)starts the transform while datums remain; each datum it finishes is recorded like

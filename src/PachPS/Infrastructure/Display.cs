@@ -35,6 +35,14 @@ public static class Display
 
     public static string Short(string? id) => string.IsNullOrEmpty(id) ? "" : Ids.Short(id);
 
+    /// <summary>One side of a merge conflict: absent, a directory, or a file's short hash and size.</summary>
+    public static string Side(Engine.Pfs.MergeSide? side) => side switch
+    {
+        null => "(absent)",
+        { Type: Engine.Pfs.PachFileType.Directory } => $"dir {Size(side.Size)}",
+        _ => $"{Short(side.Hash)} {Size(side.Size)}",
+    };
+
     public static string Time(DateTimeOffset? time) =>
         time is null ? "-" : time.Value.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 }

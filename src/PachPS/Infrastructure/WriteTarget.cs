@@ -11,31 +11,17 @@ namespace PachPS.Infrastructure;
 /// <param name="Base">The commit whose files the change starts from; null when the branch has none yet.</param>
 internal sealed record WriteTarget(string Landing, string? Base)
 {
-    /// <summary>Resolves <paramref name="target"/> as the engine's writes do: a branch, else an open commit's id or prefix, else a new branch.</summary>
+    /// <summary>Resolves <paramref name="target"/> as the engine's writes do (the engine says where; this puts it in words).</summary>
     public static WriteTarget Resolve(IFileService files, string repo, string target)
     {
-        var branch = files.ListBranches(repo).FirstOrDefault(b => b.Branch == target); // RepoNotFound
-        if (branch is not null)
+        var landing = files.ResolveWrite(repo, target);
+        return landing.Kind switch
         {
-            return branch switch
-            {
-                { OpenCommit: { } open } => new WriteTarget($"open commit {Display.Short(open)}", open),
-                { Head: { } head } => new WriteTarget($"new commit on {Display.Short(head)}", head),
-                _ => new WriteTarget("first commit of the branch", null),
-            };
-        }
-        if (System.Text.RegularExpressions.Regex.IsMatch(target, "^[0-9a-f]+$"))
-        {
-            CommitInfo? commit = null;
-            try { commit = files.GetCommit(repo, target); }
-            catch (PachException ex) when (ex.Kind == PachErrorKind.NotFound) { }
-            if (commit is { IsFinished: true })
-                throw new PachException("CommitFinished", PachErrorKind.InvalidOperation,
-                    $"Commit {commit.Commit} of '{repo}' is finished; files can only be changed in a branch or an open commit.", commit.Commit);
-            if (commit is not null) return new WriteTarget($"open commit {Display.Short(commit.Commit)}", commit.Commit);
-        }
-        Names.ValidateName(target, "Branch");
-        return new WriteTarget("new branch", null);
+            WriteLandingKind.OpenCommit => new WriteTarget($"open commit {Display.Short(landing.Base)}", landing.Base),
+            WriteLandingKind.NewCommit => new WriteTarget($"new commit on {Display.Short(landing.Base)}", landing.Base),
+            WriteLandingKind.FirstCommit => new WriteTarget("first commit of the branch", null),
+            _ => new WriteTarget("new branch", null),
+        };
     }
 
     /// <summary>
