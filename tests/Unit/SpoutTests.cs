@@ -120,6 +120,20 @@ public class SpoutTests
     }
 
     [Fact]
+    public async Task FilesTheCommitWriterRefusesAreSetAsideAndTheSpoutGoesOn()
+    {
+        using var t = new TempStore();
+        // /x is committed as a file; /x/y then conflicts with it, and /z after it still lands.
+        t.Store.Pps.CreatePipeline(Spout("clash",
+            "echo 1 > /pfs/out/x; sleep 1; mkdir /pfs/out/x; echo 2 > /pfs/out/x/y; sleep 1; echo 3 > /pfs/out/z; sleep 1000"));
+        await WaitUntil(() => Files(t, "clash").Any(f => f.Path == "/z"));
+        Assert.Equal(["/x", "/z"], Files(t, "clash").Select(f => f.Path).Order(StringComparer.Ordinal));
+        var rejected = Path.Combine(t.Folder, "work", "spouts", "clash", "rejected");
+        Assert.Equal("2\n", File.ReadAllText(Assert.Single(Directory.GetFiles(rejected, "y", SearchOption.AllDirectories))));
+        await WaitUntil(() => t.Store.Pps.GetLogs("clash", null, null).Any(l => l.Message.StartsWith("could not commit /x/y (PathConflict")));
+    }
+
+    [Fact]
     public void AnExecutorWithoutSpoutsRefusesThem()
     {
         var folder = Path.Combine(Path.GetTempPath(), "pachps-unit-" + Guid.NewGuid().ToString("N")[..12]);
