@@ -10,7 +10,7 @@ public enum PachErrorKind
     InvalidData,
     ResourceUnavailable,
     OperationStopped,
-    /// <summary>Something PachPS does not do (yet), such as a spout pipeline.</summary>
+    /// <summary>Something PachPS does not do (yet), such as a spout on the Kubernetes executor.</summary>
     NotSupported,
 }
 

@@ -59,6 +59,7 @@ Describe 'about_PachPS_Spec' {
         $topic | Should -Match 'parallelismSpec'
         $topic | Should -Match '`transform\.image_pull_secrets` \| differently'
         $topic | Should -Match '`egress` \| not implemented'
-        $topic | Should -Match '`spout` \| refused'
+        $topic | Should -Match '`spout` \| differently'
+        $topic | Should -Match '`spout\.overwrite` \| implemented'
     }
 }

@@ -143,8 +143,6 @@ input:
     It 'refuses <name> with what to write instead, and creates nothing' -ForEach @(
         @{ name = 'transform.build'; id = 'PipelineSpecBuildUnsupported'; words = 'transform\.cmd'
            spec = '{ "pipeline": { "name": "built" }, "transform": { "build": { "language": "python", "path": "./src" } }, "input": { "pfs": { "repo": "src", "glob": "/*" } } }' }
-        @{ name = 'a spout'; id = 'PipelineSpecSpoutUnsupported'; words = 'spouts are not supported yet'
-           spec = "pipeline: {name: spouting}`ntransform: {cmd: [sh, -c, 'while true; do date > /pfs/out/now; sleep 1; done']}`nspout: {overwrite: true}`n" }
         @{ name = 'dry_run'; id = 'PipelineSpecDryRunUnsupported'; words = '-WhatIf'
            spec = '{ "pipeline": { "name": "dry" }, "transform": { "cmd": ["true"] }, "dryRun": true, "input": { "pfs": { "repo": "src", "glob": "/*" } } }' }
     ) {

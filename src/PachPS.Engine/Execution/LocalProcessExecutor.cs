@@ -8,7 +8,7 @@ namespace PachPS.Engine.Execution;
 /// &lt;work&gt;/pfs/out. The command is an argv array; "/pfs/" in cmd, stdin and env points at the datum's folder, so
 /// specs written for Pachyderm run unchanged.
 /// </summary>
-public sealed partial class LocalProcessExecutor : IDatumExecutor
+public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecutor
 {
     // Looking a command up in PATH for every datum is measurable at thousands of datums; the answer rarely changes.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> ResolvedCommands = new(StringComparer.Ordinal);
@@ -51,6 +51,25 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor
         var ok = code == 0 || t.AcceptReturnCode.Contains(code);
         var reason = ok ? "" : $"exit code {code}" + tail;
         return new DatumResult(ok, code, reason, outDir, downloaded);
+    }
+
+    /// <summary>Runs a spout's command on a thread of its own until it exits (or is stopped: its process group is killed).</summary>
+    public Task<int> RunSpoutAsync(SpoutRequest request, CancellationToken cancel) =>
+        Task.Factory.StartNew(() => RunSpout(request, cancel), cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+    private static int RunSpout(SpoutRequest request, CancellationToken cancel)
+    {
+        var pfs = Path.Combine(request.WorkFolder, "pfs");
+        Directory.CreateDirectory(request.OutFolder);
+        string Rewrite(string s) => RewritePfs(s, pfs);
+        var t = request.Transform;
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, v) in t.Env) env[k] = Rewrite(v);
+        env["PACH_PIPELINE_NAME"] = request.Pipeline;
+        env["PACH_OUT"] = request.OutFolder;
+        // The session's environment as it is now: a spout runs for long, and each start reads it again.
+        var command = Command(t, Rewrite, env, request.WorkFolder) with { BaseEnvironment = EnvironmentSnapshot.Capture() };
+        return ChildProcess.Run(command, (stream, line) => request.OnLog?.Invoke(new ExecutionLog(DateTime.UtcNow, stream, line)), cancel);
     }
 
     /// <summary>The transform's command: cmd as argv, the stdin lines, working_dir (else the work folder), with /pfs/ rewritten.</summary>

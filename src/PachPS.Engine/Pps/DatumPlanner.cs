@@ -63,6 +63,8 @@ internal static class DatumPlanner
                 return Join(join, tree, heads);
             case GroupInputSpec group:
                 return Group(group, tree, heads);
+            case NoInputSpec:
+                return [];
             default:
                 throw new InvalidOperationException("Unknown input type " + input.GetType().Name);
         }

@@ -25,6 +25,10 @@ internal sealed class PipelineDoc
     public string? LastSuccess { get; set; }
     /// <summary>The last tick of each cron input (UTC), so every process that opens the store ticks each time once.</summary>
     public Dictionary<string, DateTime> CronLastTick { get; set; } = [];
+    /// <summary>A spout pipeline (false in stores written before spouts existed, which had none).</summary>
+    public bool Spout { get; set; }
+    /// <summary>"pid:start-ticks" of the process running this spout's command, so one process runs it at a time.</summary>
+    public string? SpoutOwner { get; set; }
 }
 
 internal sealed class PipelineVersionDoc

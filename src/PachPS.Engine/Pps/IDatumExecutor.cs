@@ -94,3 +94,24 @@ public interface IBatchExecutor
     /// </summary>
     Task RunBatchAsync(string workFolder, TransformSpec transform, IBatchSource source, Action<ExecutionLog>? onLog, CancellationToken cancel);
 }
+
+/// <summary>Everything needed to run a spout's command once: nothing about the store.</summary>
+public sealed record SpoutRequest(string Pipeline, TransformSpec Transform, string WorkFolder)
+{
+    /// <summary>Where the command's /pfs/out is: the runner commits what appears here.</summary>
+    public string OutFolder => Path.Combine(WorkFolder, "pfs", "out");
+
+    /// <summary>Called for each line as the process writes it (from any thread).</summary>
+    public Action<ExecutionLog>? OnLog { get; init; }
+}
+
+/// <summary>An executor that can run a spout's command: a process that runs until it exits or is stopped.</summary>
+public interface ISpoutExecutor
+{
+    /// <summary>
+    /// Runs the transform in <see cref="SpoutRequest.WorkFolder"/> with /pfs/out at <see cref="SpoutRequest.OutFolder"/>
+    /// and returns its exit code when it exits; when <paramref name="cancel"/> fires, kills it (its whole process group)
+    /// and throws <see cref="OperationCanceledException"/>.
+    /// </summary>
+    Task<int> RunSpoutAsync(SpoutRequest request, CancellationToken cancel);
+}

@@ -61,6 +61,7 @@ internal sealed class JobScheduler : IDisposable
     public void QueueJob(LiteDatabase db, PipelineDoc pipeline)
     {
         var spec = PipelineSpec.Load(pipeline.SpecJson);
+        if (spec.Spout is not null) return; // a spout has no input to run a job over: SpoutRunner runs its command
         var heads = new Dictionary<string, CommitPointer>(StringComparer.Ordinal);
         foreach (var leaf in spec.Input.Leaves())
         {
@@ -83,6 +84,10 @@ internal sealed class JobScheduler : IDisposable
     {
         var pipeline = PipelineRegistry.RequirePipeline(db, name);
         var spec = PipelineSpec.Load(pipeline.SpecJson);
+        if (spec.Spout is not null)
+            throw PachException.State("PipelineIsSpout",
+                $"Pipeline '{name}' is a spout: it has no input to run a job over. Its command runs by itself while the store is open " +
+                "(Get-PachLog -Pipeline shows it); Suspend-/Resume-PachPipeline stop and start it.", name);
         var leaves = spec.Input.Leaves().ToList();
         foreach (var input in chosen.Keys.Where(k => !leaves.Any(l => l.Name == k)))
             throw PachException.NotFound("PipelineInputNameNotFound",
@@ -306,7 +311,8 @@ internal sealed class JobScheduler : IDisposable
 
     private static string OwnerId(Process p) => $"{p.Id}:{p.StartTime.ToUniversalTime().Ticks}";
 
-    private static bool OwnerAlive(string owner)
+    /// <summary>Whether the process an owner id ("pid:start-ticks") names still runs.</summary>
+    internal static bool OwnerAlive(string owner)
     {
         var parts = owner.Split(':');
         if (parts.Length != 2 || !int.TryParse(parts[0], out var pid)) return false;

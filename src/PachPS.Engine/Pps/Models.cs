@@ -10,7 +10,9 @@ public sealed record PipelineInfo(string Pipeline, int Version, PipelineState St
     public string Name => Pipeline;
     public string Repo => Pipeline;
     public string Description => Spec.Description;
-    public string InputSummary => DescribeInput(Spec.Input);
+    public string InputSummary => Spec.Spout is { } spout ? (spout.Overwrite ? "spout (overwrite)" : "spout") : DescribeInput(Spec.Input);
+    /// <summary>A spout: its command runs continuously and commits what it writes; it has no input and no jobs.</summary>
+    public bool IsSpout => Spec.Spout is not null;
 
     private static string DescribeInput(InputSpec input) => input switch
     {

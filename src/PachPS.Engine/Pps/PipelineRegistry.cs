@@ -9,7 +9,8 @@ namespace PachPS.Engine.Pps;
 /// versions (updates and rollbacks, each recorded with what made it), their history and differences, pausing,
 /// removing, and the rules that keep the graph sound (inputs exist, no cycles, no repo removed from under a pipeline).
 /// </summary>
-internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobScheduler scheduler)
+/// <param name="noSpouts">Where datums run, when that cannot run spouts (Kubernetes); null when it can.</param>
+internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobScheduler scheduler, string? noSpouts)
 {
     /// <summary>
     /// Creates pipelines in order, all in one transaction: a later spec may read an earlier one's output, and if any
@@ -37,6 +38,7 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
     private PipelineDoc Insert(LiteDatabase db, PipelineSpec spec)
     {
         RefuseDryRun(spec);
+        RefuseSpout(spec);
         CronTicker.CreateRepos(pfs, spec);
         if (db.Pipelines().FindById(spec.Name) is not null)
             throw new PachException("PipelineAlreadyExists", PachErrorKind.AlreadyExists, $"A pipeline named '{spec.Name}' already exists; use Update-PachPipeline.", spec.Name);
@@ -49,6 +51,7 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
             Name = spec.Name, Version = 1, SpecJson = spec.Json, SpecText = spec.Text, EffectiveSalt = spec.Salt, Created = DateTime.UtcNow, Updated = DateTime.UtcNow,
             Inputs = InputKeys(spec),
             CronLastTick = CronTicker.CronInputs(spec).ToDictionary(c => c.Name, c => c.Start ?? DateTime.UtcNow),
+            Spout = spec.Spout is not null,
         };
         db.Pipelines().Insert(doc);
         SaveVersion(db, doc, PipelineChange.Create, restoredFrom: null);
@@ -90,9 +93,11 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
     private PipelineDoc Replace(LiteDatabase db, PipelineDoc doc, PipelineSpec spec, bool reprocess, PipelineChange change, int? restoredFrom)
     {
         RefuseDryRun(spec);
+        RefuseSpout(spec);
         CronTicker.CreateRepos(pfs, spec);
         ValidateInputs(db, pfs, spec);
         doc.Version++;
+        doc.Spout = spec.Spout is not null;
         doc.CronLastTick = CronTicker.CronInputs(spec).ToDictionary(c => c.Name, c => doc.CronLastTick.GetValueOrDefault(c.Name, c.Start ?? DateTime.UtcNow));
         doc.SpecJson = spec.Json;
         doc.SpecText = spec.Text;
@@ -120,6 +125,15 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
                 "be created or updated, or Get-PachDatum -Spec to see the datums it would have; remove dry_run to create it.", spec.Name);
     }
 
+    private void RefuseSpout(PipelineSpec spec)
+    {
+        if (spec.Spout is not null && noSpouts is not null)
+            throw new PachException("SpoutNotSupportedOnKubernetes", PachErrorKind.NotSupported,
+                $"Pipeline '{spec.Name}' is a spout, and this store runs its pipelines as {noSpouts}, which cannot run spouts yet: a spout's " +
+                "command runs as a local process only. Open the store without -Kubernetes to create it, or bring the data in with " +
+                "Add-PachFile or a cron input.", spec.Name);
+    }
+
     public IReadOnlyList<PipelineInfo> List() =>
         meta.Read(db => db.Pipelines().FindAll().OrderBy(p => p.Name, StringComparer.Ordinal).Select(ToPipeline).ToList());
 
@@ -142,6 +156,7 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
                 db.Datums().DeleteMany(d => d.Job == id);
                 db.Logs().DeleteMany(l => l.Job == id);
             }
+            db.Logs().DeleteMany(l => l.Pipeline == name && l.Job == ""); // a spout's lines
             db.Jobs().DeleteMany(j => j.Pipeline == name);
             if (!keepRepo) pfs.RemoveRepo(name);
         });

@@ -77,6 +77,19 @@ public sealed record UnionInputSpec(IReadOnlyList<InputSpec> Inputs) : InputSpec
     public override IEnumerable<PfsInputSpec> Leaves() => Inputs.SelectMany(i => i.Leaves());
 }
 
+/// <summary>A spout's input: none. Its command runs continuously and what it writes to /pfs/out is committed.</summary>
+public sealed record NoInputSpec : InputSpec
+{
+    public static readonly NoInputSpec Instance = new();
+    public override IEnumerable<PfsInputSpec> Leaves() => [];
+}
+
+/// <summary>
+/// A spout pipeline's settings: with <see cref="Overwrite"/>, each commit of what the command wrote replaces the output
+/// branch's content; otherwise it adds to it.
+/// </summary>
+public sealed record SpoutSpec(bool Overwrite);
+
 /// <summary>
 /// A parsed pipeline spec (Pachyderm 1.x and 2.x, JSON or YAML, either of protobuf's JSON name styles). The spec is
 /// kept as given: <see cref="Text"/> exactly, <see cref="Json"/> as JSON with the names as written, unknown fields
@@ -108,6 +121,8 @@ public sealed record PipelineSpec(
     public bool Reprocess { get; init; }
     /// <summary>dry_run: true, which a pipeline cannot be created or updated with (Get-PachDatum -Spec plans it).</summary>
     public bool DryRun { get; init; }
+    /// <summary>Set for a spout: no input; the command runs continuously (see SpoutRunner). <see cref="Input"/> is then <see cref="NoInputSpec"/>.</summary>
+    public SpoutSpec? Spout { get; init; }
 
     /// <summary>Parses a text holding exactly one spec and validates its own rules (names, globs, duplicate inputs); repos are checked by the service.</summary>
     public static PipelineSpec Parse(string text)
@@ -181,8 +196,16 @@ public sealed record PipelineSpec(
         var tries = obj["datum_tries"] is { } dt ? Int(dt, "datum_tries", name) : 3;
         if (tries < 1) throw Invalid("PipelineSpecInvalid", $"Pipeline '{name}': datum_tries must be at least 1.", name);
 
-        if (obj["input"] is not JsonObject input) throw Invalid("PipelineSpecMissingInput", $"Pipeline '{name}' has no input.", name);
-        var parsedInput = ParseInput(input, name, "input");
+        // "spout": {} is a spout (protobuf: a message that is present); "spout": null is none.
+        var spout = obj["spout"] is JsonObject spoutObj ? new SpoutSpec(Bool(spoutObj["overwrite"])) : null;
+        if (spout is not null && obj["input"] is not null && !lenient)
+            throw Invalid("PipelineSpecSpoutHasInput",
+                $"Pipeline '{name}' is a spout and has an input: a spout reads nothing from the store (its command brings data in from outside); " +
+                "remove input, or remove spout to make a pipeline that runs on its input's commits.", name);
+        InputSpec parsedInput;
+        if (spout is not null) parsedInput = NoInputSpec.Instance;
+        else if (obj["input"] is JsonObject input) parsedInput = ParseInput(input, name, "input");
+        else throw Invalid("PipelineSpecMissingInput", $"Pipeline '{name}' has no input.", name);
         var duplicate = parsedInput.Leaves().GroupBy(l => l.Name).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
             throw Invalid("PipelineSpecDuplicateInput", $"Pipeline '{name}' has two inputs named '{duplicate.Key}'; give them distinct names.", name);
@@ -213,6 +236,7 @@ public sealed record PipelineSpec(
             NotImplemented = notes,
             Reprocess = Bool(obj["reprocess"]),
             DryRun = Bool(obj["dry_run"]),
+            Spout = spout,
         };
     }
 

@@ -6,7 +6,8 @@ namespace PachPS.Engine.Pps;
 
 /// <summary>
 /// The pipeline system of an open store, as its clients see it: pipelines (<see cref="PipelineRegistry"/>), jobs run
-/// in the background of this process (<see cref="JobScheduler"/>), cron inputs (<see cref="CronTicker"/>) and the read
+/// in the background of this process (<see cref="JobScheduler"/>), cron inputs (<see cref="CronTicker"/>), spouts
+/// (<see cref="SpoutRunner"/>) and the read
 /// side (<see cref="JobQueries"/>). It reads and writes repos and commits only through Pfs.
 /// </summary>
 public sealed class PpsService : IPipelineService, IDisposable
@@ -14,6 +15,7 @@ public sealed class PpsService : IPipelineService, IDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly JobScheduler _scheduler;
     private readonly CronTicker _cron;
+    private readonly SpoutRunner _spouts;
     private readonly PipelineRegistry _registry;
     private readonly JobQueries _queries;
 
@@ -21,16 +23,18 @@ public sealed class PpsService : IPipelineService, IDisposable
     {
         _scheduler = new JobScheduler(meta, pfs, executor, workRoot, _shutdown);
         _cron = new CronTicker(meta, pfs, _shutdown.Token);
-        _registry = new PipelineRegistry(meta, pfs, _scheduler);
+        _spouts = new SpoutRunner(meta, pfs, executor, workRoot, _shutdown.Token);
+        _registry = new PipelineRegistry(meta, pfs, _scheduler, SpoutRunner.Supported(executor) ? null : executor.Description);
         _queries = new JobQueries(meta, pfs, TriggerJobs);
     }
 
-    /// <summary>Starts what an opened store must do by itself: unfinished jobs, queued triggers and cron ticks.</summary>
+    /// <summary>Starts what an opened store must do by itself: unfinished jobs, queued triggers, cron ticks and spouts.</summary>
     internal void Start()
     {
         _scheduler.ResumeOrphans();
         TriggerJobs();
         _cron.Ensure();
+        _spouts.Ensure();
     }
 
     /// <summary>Creates and starts the jobs of commits finished since the last call (PachStore calls it when Pfs says so).</summary>
@@ -67,7 +71,8 @@ public sealed class PpsService : IPipelineService, IDisposable
 
     public PipelineInfo GetPipeline(string name) => _registry.Get(name);
 
-    public void DeletePipeline(string name, bool keepRepo) => _registry.Delete(name, keepRepo);
+    /// <summary>Removes a pipeline; a spout's command is stopped first.</summary>
+    public void DeletePipeline(string name, bool keepRepo) => _spouts.Removing(name, () => _registry.Delete(name, keepRepo));
 
     /// <summary>Paused pipelines start no jobs; resuming runs one over the current inputs.</summary>
     public PipelineInfo SetPaused(string name, bool paused) => AndStart(() => _registry.SetPaused(name, paused), cron: false);
@@ -115,12 +120,13 @@ public sealed class PpsService : IPipelineService, IDisposable
 
     public PachDag GetDag() => _queries.GetDag();
 
-    /// <summary>Runs a change, then starts the jobs it queued (after its transaction) and, if asked, cron ticking.</summary>
+    /// <summary>Runs a change, then starts the jobs it queued (after its transaction), cron ticking if asked, and starts or stops spouts.</summary>
     private T AndStart<T>(Func<T> change, bool cron)
     {
         var result = change();
         _scheduler.StartQueuedJobs();
         if (cron) _cron.Ensure();
+        _spouts.Ensure();
         return result;
     }
 
@@ -129,6 +135,7 @@ public sealed class PpsService : IPipelineService, IDisposable
     {
         _shutdown.Cancel();
         _cron.Dispose();
+        _spouts.Dispose();
         _scheduler.Dispose();
     }
 }

@@ -57,10 +57,6 @@ internal static class SpecNames
     /// <summary>What a refused field means, and what to write instead.</summary>
     private static PachException Refusal(string id, string field, string pipeline) => new(id, PachErrorKind.NotSupported, id switch
     {
-        "PipelineSpecSpoutUnsupported" =>
-            $"Pipeline '{pipeline}' is a spout ({field}): spouts are not supported yet. PachPS runs a pipeline's command once per " +
-            "datum of its input and has no continuously running command to commit from; until it does, commit the data with " +
-            "Add-PachFile (from a loop or a scheduled task), or run the pipeline on a schedule with a cron input.",
         "PipelineSpecBuildUnsupported" =>
             $"Pipeline '{pipeline}': {field} (Pachyderm 1.x build pipelines) is not supported. Put the code in a repo of its own " +
             "(New-PachRepo, Add-PachFile -Source <folder> -Recurse), add that repo as an input (cross it with the data input), and " +

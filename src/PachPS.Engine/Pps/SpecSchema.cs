@@ -174,6 +174,10 @@ internal static class SpecSchema
             .Add(Differs("node_selector", "the datum pod's node selector, " + OnKubernetes))
             .Add(No("priority_class_name", "datum pods get no priority class; set one with pod_patch"));
 
+        var spout = new SpecMessage("Spout")
+            .Add(Yes("overwrite", "each commit replaces the output branch's content instead of adding to it"))
+            .Add(No("service", "no service is exposed; the spout's command runs as for any spout"));
+
         var sidecar = "there is no storage sidecar container: nothing is applied";
         return new SpecMessage("CreatePipelineRequest")
             .Add(Yes("pipeline", "the pipeline") with { Message = pipeline })
@@ -196,10 +200,9 @@ internal static class SpecSchema
             .Add(Yes("reprocess", "with Update-PachPipeline, true runs every datum again (as -Reprocess); a new pipeline has nothing to reprocess"))
             .Add(No("max_queue_size", OneX + "no effect"))
             .Add(No("service", "no service is exposed: the command runs once per datum like any pipeline's"))
-            .Add(new SpecField("spout", SpecSupport.Refused, "refused (PipelineSpecSpoutUnsupported): spouts are not supported yet")
-            {
-                ErrorId = "PipelineSpecSpoutUnsupported",
-            })
+            .Add(Differs("spout", "a spout: no input; cmd runs continuously (restarted with backoff when it exits) and what it writes to /pfs/out " +
+                "is committed to the output branch when the folder goes quiet and when it exits (Pachyderm 2.x's spout calls put file " +
+                "instead); local executor only") with { Message = spout })
             .Add(No("chunk_spec", OneX + "datums go to workers one at a time; results are the same"))
             .Add(No("datum_set_spec", "datums go to workers one at a time; results are the same"))
             .Add(Yes("datum_timeout", "a datum running longer is stopped and counts as a failed try"))
@@ -218,7 +221,7 @@ internal static class SpecSchema
             // Refused when a pipeline is created or updated (PipelineRegistry), not when read: Get-PachDatum -Spec plans it.
             .Add(new SpecField("dry_run", SpecSupport.Refused, "New-/Update-PachPipeline refuse it (PipelineSpecDryRunUnsupported): use -WhatIf; Get-PachDatum -Spec plans it"))
             .Add(No("determined", "no Determined workspace is set up"))
-            .Add(No("maximum_expected_uptime", "for services and spouts, which PachPS does not run; no effect"))
+            .Add(No("maximum_expected_uptime", "a spout's command is never restarted for running long; no effect"))
             // PachPS's own: not in Pachyderm's spec.
             .Add(Differs("image_pull_secrets", "PachPS's earlier place for transform.image_pull_secrets, read as that"))
             .Add(Yes("pachps_script", "PachPS's own: the script of a New-PachPipeline -ScriptBlock pipeline, kept to be read"));
