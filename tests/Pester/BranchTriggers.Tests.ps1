@@ -71,6 +71,14 @@ Describe 'Branch triggers' {
         (Get-PachBranch src follow).Head | Should -Be $first.Commit
     }
 
+    It 'moves a -Cron branch at the next tick while the store is open, if its source moved' {
+        $commit = Add-PachFile src master a.txt -Value 'a'
+        New-PachBranch src ticked -Trigger master -Cron '@every 1s' | Out-Null
+        $deadline = (Get-Date).AddSeconds(15)
+        while ((Get-PachBranch src ticked).Head -ne $commit.Commit -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        (Get-PachBranch src ticked).Head | Should -Be $commit.Commit
+    }
+
     It 'refuses bad triggers with stable ids and leaves the store unchanged' {
         Add-PachFile src master a.txt -Value 'a' | Out-Null
         New-PachBranch src b -Trigger master | Out-Null
