@@ -157,6 +157,8 @@ public sealed class PfsService : IFileService
     internal IReadOnlyList<BranchInfo> FireDueTriggers(DateTime now)
     {
         if (!_cronTriggers) return [];
+        // Most seconds nothing is due: look in a read before taking the write lock.
+        if (!_meta.Read(db => AnyCronDue(db, now))) return [];
         return _meta.Write(db =>
         {
             var moved = new List<BranchInfo>();
@@ -171,6 +173,13 @@ public sealed class PfsService : IFileService
             }
             return moved;
         });
+    }
+
+    private bool AnyCronDue(LiteDatabase db, DateTime now)
+    {
+        var cron = db.Branches().FindAll().Where(b => b.Trigger?.CronSpec is not null).ToList();
+        if (cron.Count == 0) _cronTriggers = false;
+        return cron.Any(b => db.Branches().FindById(BranchDoc.Key(b.Repo, b.Trigger!.Branch)) is { } source && BranchTriggers.Due(db, b, source, now));
     }
 
     /// <summary>Whether some branch has a cron trigger; the store's open looks once, later sets keep it current.</summary>
