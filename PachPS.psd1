@@ -49,6 +49,7 @@
         'Resume-PachPipeline'
         'Save-PachFile'
         'Set-PachBranch'
+        'Set-PachBranchTrigger'
         'Show-PachDag'
         'Start-PachCommit'
         'Stop-PachJob'

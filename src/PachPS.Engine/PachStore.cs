@@ -25,6 +25,23 @@ public sealed class PachStore : IPachClient, IStoreAdmin
         Pfs.RepoRemoving = PpsService.GuardRepoRemoval;
         Pfs.CommitsRemoving = PpsService.ForgetOutputs;
         Provenance = new Provenance.ProvenanceService(Meta, Pfs);
+        Pfs.LoadTriggers();
+        _triggerTimer = new Timer(_ => FireBranchTriggers(), null, TriggerInterval, TriggerInterval);
+    }
+
+    /// <summary>How often cron conditions of branch triggers are checked while the store is open.</summary>
+    private static readonly TimeSpan TriggerInterval = TimeSpan.FromSeconds(1);
+    private readonly Timer _triggerTimer;
+    private int _firing;
+    private volatile bool _closing;
+
+    private void FireBranchTriggers()
+    {
+        if (_closing || Interlocked.Exchange(ref _firing, 1) == 1) return;
+        try { Pfs.FireDueTriggers(DateTime.UtcNow); }
+        catch (PachException) { /* a busy or closing store: the next second tries again */ }
+        catch (ObjectDisposedException) when (_closing) { }
+        finally { Interlocked.Exchange(ref _firing, 0); }
     }
 
     public string Path { get; }
@@ -136,6 +153,9 @@ public sealed class PachStore : IPachClient, IStoreAdmin
 
     public void Dispose()
     {
+        _closing = true;
+        using (var stopped = new ManualResetEvent(false))
+            if (_triggerTimer.Dispose(stopped)) stopped.WaitOne(TimeSpan.FromSeconds(10));
         Pps.Dispose();
         Meta.Dispose();
         if (Temporary)

@@ -95,6 +95,9 @@ BeforeAll {
             $job = $null
         }
         'New-PachRepo 2'        = { Remove-PachRepo images -Confirm:$false }
+        'Set-PachBranchTrigger 1' = { New-PachBranch images staging master | Out-Null }
+        'Set-PachBranchTrigger 2' = { New-PachBranch images staging master | Out-Null }
+        'Set-PachBranchTrigger 3' = { New-PachBranch images staging -Trigger master | Out-Null }
         'Restart-PachDatum 1'   = $running
         'Restart-PachDatum 2'   = $running
         'Stop-PachJob 1'        = $running

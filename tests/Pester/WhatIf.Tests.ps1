@@ -6,7 +6,7 @@ BeforeAll {
         # Everything a change could touch, as one string.
         $repos = Get-PachRepo | ForEach-Object {
             $r = $_.Name
-            "${r}:" + ((Get-PachBranch $r | ForEach-Object { "$($_.Name)=$($_.Head)/$($_.OpenCommit)" }) -join ',') + ':' + @(Get-PachCommit $r -History -ErrorAction Ignore).Count +
+            "${r}:" + ((Get-PachBranch $r | ForEach-Object { "$($_.Name)=$($_.Head)/$($_.OpenCommit)/$($_.Trigger)" }) -join ',') + ':' + @(Get-PachCommit $r -History -ErrorAction Ignore).Count +
                 ':' + ((Get-PachTag $r | ForEach-Object { "$($_.Name)=$($_.Commit)" }) -join ',')
         }
         $pipelines = Get-PachPipeline | ForEach-Object { "$($_.Name) v$($_.Version) $($_.State)" }
@@ -21,6 +21,7 @@ Describe '-WhatIf changes nothing' {
         New-PachRepo src | Out-Null
         Add-PachFile src master a.txt -Value 'a' | Out-Null
         New-PachBranch src dev master | Out-Null
+        New-PachBranch src follow -Trigger master -Commits 5 | Out-Null
         New-PachRepo merged | Out-Null
         Add-PachFile merged master a.txt -Value 'a' | Out-Null
         New-PachBranch merged dev master | Out-Null
@@ -40,6 +41,9 @@ Describe '-WhatIf changes nothing' {
         @{ name = 'Remove-PachRepo'; action = { Remove-PachRepo src -WhatIf } }
         @{ name = 'New-PachBranch'; action = { New-PachBranch src feature -WhatIf } }
         @{ name = 'Remove-PachBranch'; action = { Remove-PachBranch src dev -WhatIf } }
+        @{ name = 'New-PachBranch -Trigger'; action = { New-PachBranch src batch -Trigger master -Commits 1 -WhatIf } }
+        @{ name = 'Set-PachBranchTrigger'; action = { Set-PachBranchTrigger src dev -Trigger master -Size 1KB -WhatIf } }
+        @{ name = 'Set-PachBranchTrigger -Remove'; action = { Set-PachBranchTrigger src follow -Remove -WhatIf } }
         @{ name = 'Set-PachBranch'; action = { Set-PachBranch merged master -Head dev -WhatIf } }
         @{ name = 'Merge-PachBranch'; action = { Merge-PachBranch merged -Source dev -Destination master -WhatIf } }
         @{ name = 'Merge-PachBranch -Strategy -Message'; action = { Merge-PachBranch merged master dev -Strategy Source -Message 'm' -WhatIf } }

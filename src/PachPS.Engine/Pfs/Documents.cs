@@ -20,7 +20,21 @@ internal sealed class BranchDoc
     public string? Head { get; set; }
     public string? OpenCommit { get; set; }
     public DateTime Created { get; set; }
+    /// <summary>What moves this branch to another branch's head (added after 0.1.0: absent, so none, in older stores).</summary>
+    public BranchTriggerDoc? Trigger { get; set; }
     public static string Key(string repo, string branch) => repo + "@" + branch;
+}
+
+/// <summary>A branch trigger: the branch follows <see cref="Branch"/> of its repo once the conditions hold.</summary>
+internal sealed class BranchTriggerDoc
+{
+    public string Branch { get; set; } = "";
+    public long? Size { get; set; }
+    public int? Commits { get; set; }
+    public string? CronSpec { get; set; }
+    public bool All { get; set; }
+    /// <summary>When the trigger last fired (or was set): the cron condition holds once a tick has come since.</summary>
+    public DateTime Since { get; set; }
 }
 
 internal sealed class ProvenanceDoc
@@ -85,7 +99,7 @@ internal sealed class HeadMoveDoc
     public string Branch { get; set; } = "";
     public string? Commit { get; set; }
     public DateTime Time { get; set; }
-    /// <summary>Why it moved: created, commit, undo, set (Set-PachBranch), merge (a fast-forward); baseline is the head a store made before head history already had.</summary>
+    /// <summary>Why it moved: created, commit, undo, set (Set-PachBranch), merge (a fast-forward), trigger (a branch trigger fired); baseline is the head a store made before head history already had.</summary>
     public string Cause { get; set; } = "";
 }
 

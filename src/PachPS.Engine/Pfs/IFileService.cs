@@ -14,12 +14,18 @@ public interface IFileService
     /// <summary>Removes a repo and its commits; refused while a pipeline reads or writes it.</summary>
     void RemoveRepo(string name);
 
-    BranchInfo CreateBranch(string repo, string branch, string? head = null);
+    /// <summary>Creates a branch, at <paramref name="head"/> or empty, optionally with a trigger (<see cref="SetBranchTrigger"/>).</summary>
+    BranchInfo CreateBranch(string repo, string branch, string? head = null, BranchTrigger? trigger = null);
     IReadOnlyList<BranchInfo> ListBranches(string repo);
     BranchInfo GetBranch(string repo, string branch);
     void DeleteBranch(string repo, string branch);
     /// <summary>Moves a branch head to a finished commit of the repo; pipelines reading the branch react as to a new commit.</summary>
     BranchInfo SetBranchHead(string repo, string branch, string reference);
+    /// <summary>
+    /// Sets (null: removes) what moves a branch to another branch's head; a trigger on itself, from an unknown branch,
+    /// closing a cycle or with a bad size or schedule is refused (BranchTriggerInvalid, BranchNotFound, BranchTriggerCycle).
+    /// </summary>
+    BranchInfo SetBranchTrigger(string repo, string branch, BranchTrigger? trigger);
 
     /// <summary>Opens a commit on a branch, with a message and metadata (<see cref="CommitNotes"/> says what is valid).</summary>
     CommitInfo StartCommit(string repo, string branch, string? message = null, IReadOnlyDictionary<string, string>? metadata = null);

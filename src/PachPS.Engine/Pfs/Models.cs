@@ -9,6 +9,9 @@ public sealed record RepoInfo(string Repo, DateTimeOffset Created, long Size, st
 /// <summary>A branch and its head commit (null while it has none).</summary>
 public sealed record BranchInfo(string Repo, string Branch, string? Head, string? OpenCommit, DateTimeOffset Created)
 {
+    /// <summary>What moves this branch to another branch's head; null when nothing does.</summary>
+    public BranchTrigger? Trigger { get; init; }
+
     public string Name => Branch;
     public string? Commit => Head;
 }
@@ -127,3 +130,24 @@ public enum WriteLandingKind { OpenCommit, NewCommit, FirstCommit, NewBranch }
 /// files the change starts from (null when there are none).
 /// </summary>
 public sealed record WriteLanding(string Repo, string Branch, WriteLandingKind Kind, string? Base);
+
+/// <summary>
+/// A branch trigger (Pachyderm's <c>trigger</c>): the branch moves to the head of <see cref="Branch"/> (of the same repo)
+/// when that head moves and the conditions hold: <see cref="Size"/> bytes added and/or <see cref="Commits"/> commits
+/// made on it since the triggered branch's head, and/or a tick of <see cref="CronSpec"/> since the trigger last fired.
+/// <see cref="All"/>: every given condition must hold (else any one); no condition: every move.
+/// </summary>
+public sealed record BranchTrigger(string Branch, long? Size = null, int? Commits = null, string? CronSpec = null, bool All = false)
+{
+    /// <summary>A size as bytes: "100MB", "1.5GB", "4096" (units are powers of 1024); else BranchTriggerInvalid.</summary>
+    public static long ParseSize(string text) => BranchTriggers.ParseSize(text);
+
+    public override string ToString()
+    {
+        var conditions = new List<string>();
+        if (Size is { } size) conditions.Add($"size>={size}");
+        if (Commits is { } commits) conditions.Add($"commits>={commits}");
+        if (CronSpec is { } cron) conditions.Add($"cron '{cron}'");
+        return conditions.Count == 0 ? Branch : $"{Branch} ({string.Join(All ? " and " : " or ", conditions)})";
+    }
+}

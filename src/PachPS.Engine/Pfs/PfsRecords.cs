@@ -14,7 +14,10 @@ internal static class PfsRecords
         return new RepoInfo(doc.Name, StoredTime.Utc(doc.Created), size, doc.Description, branches.Select(b => b.Name).OrderBy(n => n, StringComparer.Ordinal).ToList());
     }
 
-    public static BranchInfo ToBranch(BranchDoc doc) => new(doc.Repo, doc.Name, doc.Head, doc.OpenCommit, StoredTime.Utc(doc.Created));
+    public static BranchInfo ToBranch(BranchDoc doc) => new(doc.Repo, doc.Name, doc.Head, doc.OpenCommit, StoredTime.Utc(doc.Created))
+    {
+        Trigger = doc.Trigger is { } t ? new BranchTrigger(t.Branch, t.Size, t.Commits, t.CronSpec, t.All) : null,
+    };
 
     /// <summary>A commit with the names of its tags.</summary>
     public static CommitInfo ToCommit(LiteDatabase db, CommitDoc doc) =>

@@ -76,7 +76,7 @@ public sealed class PfsService : IFileService
 
     // ---------------------------------------------------------------- branches
 
-    public BranchInfo CreateBranch(string repo, string branch, string? head = null)
+    public BranchInfo CreateBranch(string repo, string branch, string? head = null, BranchTrigger? trigger = null)
     {
         Names.ValidateName(branch, "Branch");
         return _meta.Write(db =>
@@ -88,7 +88,10 @@ public sealed class PfsService : IFileService
             var headCommit = head is null ? null : CommitResolver.Resolve(db, repo, head);
             if (headCommit is { Finished: null })
                 throw PachException.State("CommitNotFinished", $"Commit {headCommit.Id} is still open; a branch can only point at a finished commit.", head);
-            return PfsRecords.ToBranch(NewBranch(db, repo, branch, headCommit?.Id));
+            var triggerDoc = trigger is null ? null : BranchTriggers.Validate(db, repo, branch, trigger, DateTime.UtcNow);
+            var doc = NewBranch(db, repo, branch, headCommit?.Id);
+            if (triggerDoc is not null) SaveTrigger(db, doc, triggerDoc);
+            return PfsRecords.ToBranch(doc);
         });
     }
 
@@ -107,6 +110,8 @@ public sealed class PfsService : IFileService
             var doc = CommitResolver.RequireBranch(db, repo, branch);
             if (doc.OpenCommit is not null)
                 throw PachException.State("CommitOpen", $"Branch '{branch}' of '{repo}' has open commit {doc.OpenCommit}; finish it first.", $"{repo}@{branch}");
+            if (BranchTriggers.Followers(db, repo, branch) is { Count: > 0 } followers)
+                throw PachException.State("BranchHasFollowers", $"Branch '{branch}' of '{repo}' triggers {string.Join(", ", followers.Select(f => f.Name))}; remove those triggers first.", $"{repo}@{branch}");
             HeadHistory.Forget(db, repo, branch);
             db.Branches().Delete(doc.Id);
         });
@@ -125,6 +130,74 @@ public sealed class PfsService : IFileService
         if (doc.Head != target.Id) MoveHead(db, doc, target, "set");
         return PfsRecords.ToBranch(doc);
     });
+
+    public BranchInfo SetBranchTrigger(string repo, string branch, BranchTrigger? trigger) => _meta.Write(db =>
+    {
+        var doc = CommitResolver.RequireBranch(db, repo, branch);
+        var triggerDoc = trigger is null ? null : BranchTriggers.Validate(db, repo, branch, trigger, DateTime.UtcNow);
+        doc.Trigger = null;
+        if (triggerDoc is null) db.Branches().Update(doc);
+        else SaveTrigger(db, doc, triggerDoc);
+        return PfsRecords.ToBranch(doc);
+    });
+
+    private void SaveTrigger(LiteDatabase db, BranchDoc branch, BranchTriggerDoc trigger)
+    {
+        branch.Trigger = trigger;
+        db.Branches().Update(branch);
+        if (trigger.CronSpec is not null) _meta.AfterCommit(() => _cronTriggers = true);
+    }
+
+    private volatile bool _cronTriggers;
+
+    /// <summary>
+    /// Moves every branch whose trigger has a cron condition and is due at <paramref name="now"/> (the store calls this
+    /// once a second; tests pass their own time); returns the branches moved (chained followers included).
+    /// </summary>
+    internal IReadOnlyList<BranchInfo> FireDueTriggers(DateTime now)
+    {
+        if (!_cronTriggers) return [];
+        // Most seconds nothing is due: look in a read before taking the write lock.
+        if (!_meta.Read(db => AnyCronDue(db, now))) return [];
+        return _meta.Write(db =>
+        {
+            var moved = new List<BranchInfo>();
+            var cron = db.Branches().FindAll().Where(b => b.Trigger?.CronSpec is not null).ToList();
+            if (cron.Count == 0) { _cronTriggers = false; return moved; }
+            foreach (var candidate in cron)
+            {
+                // Re-read: an earlier trigger of this pass may have moved it along a chain.
+                var branch = db.Branches().FindById(candidate.Id);
+                var source = db.Branches().FindById(BranchDoc.Key(branch.Repo, branch.Trigger!.Branch));
+                if (source is not null && BranchTriggers.Due(db, branch, source, now)) Follow(db, branch, source, now, moved);
+            }
+            return moved;
+        });
+    }
+
+    private bool AnyCronDue(LiteDatabase db, DateTime now)
+    {
+        var cron = db.Branches().FindAll().Where(b => b.Trigger?.CronSpec is not null).ToList();
+        if (cron.Count == 0) _cronTriggers = false;
+        return cron.Any(b => db.Branches().FindById(BranchDoc.Key(b.Repo, b.Trigger!.Branch)) is { } source && BranchTriggers.Due(db, b, source, now));
+    }
+
+    /// <summary>Whether some branch has a cron trigger; the store's open looks once, later sets keep it current.</summary>
+    internal void LoadTriggers() => _cronTriggers = _meta.Read(db => db.Branches().FindAll().Any(b => b.Trigger?.CronSpec is not null));
+
+    /// <summary>After <paramref name="source"/>'s head moved: moves each follower whose trigger is due, and theirs in turn.</summary>
+    private void FireTriggers(LiteDatabase db, BranchDoc source, DateTime now, List<BranchInfo>? moved = null)
+    {
+        foreach (var follower in BranchTriggers.Followers(db, source.Repo, source.Name))
+            if (BranchTriggers.Due(db, follower, source, now)) Follow(db, follower, source, now, moved);
+    }
+
+    private void Follow(LiteDatabase db, BranchDoc branch, BranchDoc source, DateTime now, List<BranchInfo>? moved)
+    {
+        branch.Trigger!.Since = now;
+        MoveHead(db, branch, db.Commits().FindById(source.Head), "trigger", now, moved);
+        moved?.Add(PfsRecords.ToBranch(branch));
+    }
 
     // ---------------------------------------------------------------- merge and revert
 
@@ -221,13 +294,16 @@ public sealed class PfsService : IFileService
     }
 
     /// <summary>Moves a head to a finished commit, records the move and tells pipelines, as a finishing commit does.</summary>
-    private void MoveHead(LiteDatabase db, BranchDoc branch, CommitDoc commit, string cause)
+    /// <remarks>Branches whose triggers follow this one move with it, in the same transaction.</remarks>
+    private void MoveHead(LiteDatabase db, BranchDoc branch, CommitDoc commit, string cause, DateTime? time = null, List<BranchInfo>? moved = null)
     {
-        HeadHistory.Move(db, branch, commit.Id, cause, DateTime.UtcNow);
+        var now = time ?? DateTime.UtcNow;
+        HeadHistory.Move(db, branch, commit.Id, cause, now);
         db.Branches().Update(branch);
         db.FinishedCommits().Insert(new FinishedCommitDoc { Repo = branch.Repo, Branch = branch.Name, Commit = commit.Id });
         var info = PfsRecords.ToCommit(db, commit);
         _meta.AfterCommit(() => CommitFinished?.Invoke(info));
+        FireTriggers(db, branch, now, moved);
     }
 
     // ---------------------------------------------------------------- commits
@@ -618,6 +694,7 @@ public sealed class PfsService : IFileService
         db.FinishedCommits().Insert(new FinishedCommitDoc { Repo = commit.Repo, Branch = commit.Branch, Commit = commit.Id });
         var info = PfsRecords.ToCommit(db, commit);
         _meta.AfterCommit(() => CommitFinished?.Invoke(info));
+        if (branch is not null) FireTriggers(db, branch, now);
         return info;
     }
 

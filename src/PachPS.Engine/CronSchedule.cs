@@ -2,10 +2,10 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Cronos;
 
-namespace PachPS.Engine.Pps;
+namespace PachPS.Engine;
 
 /// <summary>
-/// When a cron input ticks: cron syntax (5 fields, or 6 with seconds), the macros @yearly ... @hourly, and
+/// When a cron input ticks or a branch trigger is due: cron syntax (5 fields, or 6 with seconds), the macros @yearly ... @hourly, and
 /// "@every &lt;duration&gt;" (30s, 5m, 1h). Parsing and next-occurrence arithmetic are Cronos's for cron syntax.
 /// </summary>
 public sealed partial class CronSchedule
@@ -25,11 +25,20 @@ public sealed partial class CronSchedule
     [GeneratedRegex(@"^@every\s+(.+)$")]
     private static partial Regex EveryPattern();
 
+    /// <summary>Parses a pipeline's cron input spec; a bad one is PipelineSpecInvalid.</summary>
     public static CronSchedule Parse(string text, string pipeline)
+    {
+        if (EveryPattern().Match(text.Trim()) is { Success: true } every)
+            return new CronSchedule(text.Trim(), null, DurationParser.Parse(every.Groups[1].Value, "input.cron.spec", pipeline));
+        return Parse(text, reason => PachException.Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': input.cron.spec '{text}' is not a schedule: {reason}", pipeline));
+    }
+
+    /// <summary>Parses a schedule; a bad one is the exception <paramref name="invalid"/> makes of the reason.</summary>
+    internal static CronSchedule Parse(string text, Func<string, PachException> invalid)
     {
         var trimmed = text.Trim();
         if (EveryPattern().Match(trimmed) is { Success: true } every)
-            return new CronSchedule(trimmed, null, DurationParser.Parse(every.Groups[1].Value, "input.cron.spec", pipeline));
+            return new CronSchedule(trimmed, null, DurationParser.TryParse(every.Groups[1].Value) ?? throw invalid("@every needs a duration such as 30s, 5m or 1h"));
         try
         {
             var fields = trimmed.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
@@ -38,7 +47,7 @@ public sealed partial class CronSchedule
         }
         catch (CronFormatException ex)
         {
-            throw PachException.Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': input.cron.spec '{text}' is not a schedule: {ex.Message}", pipeline);
+            throw invalid(ex.Message);
         }
     }
 
@@ -71,7 +80,11 @@ internal static partial class DurationParser
     [GeneratedRegex(@"(\d+(?:\.\d+)?)(ms|h|m|s)")]
     private static partial Regex Part();
 
-    public static TimeSpan Parse(string text, string field, string pipeline)
+    public static TimeSpan Parse(string text, string field, string pipeline) => TryParse(text)
+        ?? throw PachException.Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': {field} must be a duration such as \"30s\", \"5m\" or \"1h\", not \"{text}\".", pipeline);
+
+    /// <summary>The duration, or null when <paramref name="text"/> is not one (or not positive).</summary>
+    public static TimeSpan? TryParse(string text)
     {
         var trimmed = text.Trim();
         var total = TimeSpan.Zero;
@@ -82,8 +95,6 @@ internal static partial class DurationParser
             total += m.Groups[2].Value switch { "h" => TimeSpan.FromHours(value), "m" => TimeSpan.FromMinutes(value), "s" => TimeSpan.FromSeconds(value), _ => TimeSpan.FromMilliseconds(value) };
             consumed += m.Length;
         }
-        if (consumed == 0 || consumed != trimmed.Length || total <= TimeSpan.Zero)
-            throw PachException.Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': {field} must be a duration such as \"30s\", \"5m\" or \"1h\", not \"{text}\".", pipeline);
-        return total;
+        return consumed == 0 || consumed != trimmed.Length || total <= TimeSpan.Zero ? null : total;
     }
 }
