@@ -12,7 +12,7 @@ namespace PachPS.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Add, "PachFile", SupportsShouldProcess = true, DefaultParameterSetName = SourceSet)]
 [OutputType(typeof(CommitInfo))]
-public sealed class AddPachFileCommand : PachCmdlet
+public sealed class AddPachFileCommand : CommitMakingCmdlet
 {
     private const string SourceSet = "Source";
     private const string ValueSet = "Value";
@@ -64,14 +64,6 @@ public sealed class AddPachFileCommand : PachCmdlet
     [Parameter]
     [ValidateRange(1, long.MaxValue)]
     public long TargetFileBytes { get; set; }
-
-    /// <summary>The message of the commit this call makes (replaces the message of an open commit it adds to).</summary>
-    [Parameter]
-    public string? Message { get; set; }
-
-    /// <summary>Key/value pairs (strings) stored on the commit; added to those of an open commit.</summary>
-    [Parameter]
-    public System.Collections.IDictionary? Metadata { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -132,7 +124,7 @@ public sealed class AddPachFileCommand : PachCmdlet
         var progress = new ProgressRecord(1, $"Adding files to {Repo}@{Branch}", "Starting");
         Invoke(() =>
         {
-            var note = CommitNoteArgument.From(Message, Metadata);
+            var note = Note;
             var commit = Files.PutFiles(Repo, Branch, _sources, Append, new ProgressReporter(this, progress), CancelToken, note);
             WriteProgress(new ProgressRecord(progress.ActivityId, progress.Activity, "Done") { RecordType = ProgressRecordType.Completed });
             WriteObject(commit);
@@ -146,7 +138,7 @@ public sealed class AddPachFileCommand : PachCmdlet
         var source = _sources[0];
         if (!ShouldProcess($"{Repo}@{Branch}:{source.Path}", $"Split into {Split} pieces")) return;
         Invoke(() => WriteObject(Files.PutSplit(Repo, Branch, source.Path, source.Open, Split!.Value, TargetFileDatums, TargetFileBytes, CancelToken,
-            CommitNoteArgument.From(Message, Metadata))));
+            Note)));
     }
 
     private static FileSource FromFile(string local, string path) =>

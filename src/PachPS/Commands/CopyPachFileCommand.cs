@@ -8,7 +8,7 @@ namespace PachPS.Commands;
 /// <summary>Copies a file or folder between commits and repos by reference: no content is copied.</summary>
 [Cmdlet(VerbsCommon.Copy, "PachFile", SupportsShouldProcess = true)]
 [OutputType(typeof(CommitInfo))]
-public sealed class CopyPachFileCommand : PachCmdlet
+public sealed class CopyPachFileCommand : CommitMakingCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [RepoParameter]
@@ -35,14 +35,6 @@ public sealed class CopyPachFileCommand : PachCmdlet
     [ArgumentCompleter(typeof(BranchCompleter))]
     public string DestinationBranch { get; set; } = PfsParameters.Default;
 
-    /// <summary>The message of the commit this call makes (replaces the message of an open commit it copies into).</summary>
-    [Parameter]
-    public string? Message { get; set; }
-
-    /// <summary>Key/value pairs (strings) stored on the commit; added to those of an open commit.</summary>
-    [Parameter]
-    public System.Collections.IDictionary? Metadata { get; set; }
-
     protected override void ProcessRecord() => Invoke(() =>
     {
         // Resolved before asking: the prompt names the commit and files copied and where they land, and an unknown
@@ -57,6 +49,6 @@ public sealed class CopyPachFileCommand : PachCmdlet
         if (!ShouldProcess($"{repo}@{DestinationBranch}:{destination} ({into.Landing})",
                 $"Copy {Repo}@{Commit}={Display.Short(from.Commit)}:{WriteTarget.Describe(source, entries)}, {size}")) return;
         // The commit that was resolved, not the reference again: what is copied is what was confirmed.
-        WriteObject(Files.CopyFile(Repo, from.Commit, source, repo, DestinationBranch, destination, CommitNoteArgument.From(Message, Metadata)));
+        WriteObject(Files.CopyFile(Repo, from.Commit, source, repo, DestinationBranch, destination, Note));
     });
 }

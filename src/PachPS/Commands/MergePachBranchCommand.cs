@@ -12,7 +12,7 @@ namespace PachPS.Commands;
 /// </summary>
 [Cmdlet(VerbsData.Merge, "PachBranch", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(MergeResult), typeof(MergeConflict))]
-public sealed class MergePachBranchCommand : PachCmdlet
+public sealed class MergePachBranchCommand : CommitMakingCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [RepoParameter]
@@ -32,17 +32,9 @@ public sealed class MergePachBranchCommand : PachCmdlet
     [Parameter]
     public MergeStrategy Strategy { get; set; } = MergeStrategy.Fail;
 
-    /// <summary>The message of the merge commit (default: "merge SOURCE (id) into DESTINATION").</summary>
-    [Parameter]
-    public string? Message { get; set; }
-
-    /// <summary>Key/value pairs (strings) stored on the merge commit.</summary>
-    [Parameter]
-    public System.Collections.IDictionary? Metadata { get; set; }
-
     protected override void ProcessRecord() => Invoke(() =>
     {
-        var note = CommitNoteArgument.From(Message, Metadata);
+        var note = Note;
         var preview = Files.Merge(Repo, Source, Destination, Strategy, note, dryRun: true);
         var action = preview.Kind switch
         {

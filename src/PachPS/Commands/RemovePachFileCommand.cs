@@ -7,7 +7,7 @@ namespace PachPS.Commands;
 /// <summary>Removes files or folders in one new commit (or in the branch's open commit).</summary>
 [Cmdlet(VerbsCommon.Remove, "PachFile", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(CommitInfo))]
-public sealed class RemovePachFileCommand : PachCmdlet
+public sealed class RemovePachFileCommand : CommitMakingCmdlet
 {
     private const int ListedPaths = 10;
     private readonly List<string> _paths = [];
@@ -24,14 +24,6 @@ public sealed class RemovePachFileCommand : PachCmdlet
     [Parameter(Mandatory = true, Position = 2, ValueFromPipelineByPropertyName = true)]
     [PathParameter]
     public string[] Path { get; set; } = [];
-
-    /// <summary>The message of the commit this call makes (replaces the message of an open commit it removes from).</summary>
-    [Parameter]
-    public string? Message { get; set; }
-
-    /// <summary>Key/value pairs (strings) stored on the commit; added to those of an open commit.</summary>
-    [Parameter]
-    public System.Collections.IDictionary? Metadata { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -58,7 +50,7 @@ public sealed class RemovePachFileCommand : PachCmdlet
             var files = entries.Sum(e => e.Count);
             var listed = string.Join(", ", removed.Take(ListedPaths)) + (removed.Count > ListedPaths ? $" and {removed.Count - ListedPaths} more" : "");
             if (!ShouldProcess($"{Repo}@{Branch} ({target.Landing}): {listed}", $"Remove {WriteTarget.Count(files, "file")}")) return;
-            WriteObject(Files.DeleteFiles(Repo, Branch, _paths, CommitNoteArgument.From(Message, Metadata)));
+            WriteObject(Files.DeleteFiles(Repo, Branch, _paths, Note));
         });
     }
 }

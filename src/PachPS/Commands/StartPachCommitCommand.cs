@@ -7,7 +7,7 @@ namespace PachPS.Commands;
 /// <summary>Opens a commit on a branch; Add-PachFile calls on the branch (or -Commit id) gather into it until Complete-PachCommit.</summary>
 [Cmdlet(VerbsLifecycle.Start, "PachCommit", SupportsShouldProcess = true)]
 [OutputType(typeof(CommitInfo))]
-public sealed class StartPachCommitCommand : PachCmdlet
+public sealed class StartPachCommitCommand : CommitMakingCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [RepoParameter]
@@ -20,14 +20,6 @@ public sealed class StartPachCommitCommand : PachCmdlet
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [BranchParameter]
     public string Branch { get; set; } = PfsParameters.Default;
-
-    /// <summary>The commit's message.</summary>
-    [Parameter]
-    public string? Message { get; set; }
-
-    /// <summary>Key/value pairs (strings) stored on the commit.</summary>
-    [Parameter]
-    public System.Collections.IDictionary? Metadata { get; set; }
 
     protected override void ProcessRecord()
     {

@@ -11,7 +11,7 @@ namespace PachPS.Commands;
 /// </summary>
 [Cmdlet(VerbsCommon.Undo, "PachCommit", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(CommitInfo))]
-public sealed class UndoPachCommitCommand : PachCmdlet
+public sealed class UndoPachCommitCommand : CommitMakingCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [RepoParameter]
@@ -23,18 +23,10 @@ public sealed class UndoPachCommitCommand : PachCmdlet
     [Alias(PfsParameters.Branch, PfsParameters.Id)]
     public string Commit { get; set; } = "";
 
-    /// <summary>The message of the new commit (default: "revert" with the reverted commit's id and message).</summary>
-    [Parameter]
-    public string? Message { get; set; }
-
-    /// <summary>Key/value pairs (strings) stored on the new commit.</summary>
-    [Parameter]
-    public System.Collections.IDictionary? Metadata { get; set; }
-
     protected override void ProcessRecord() => InvokeEach(() =>
     {
         var target = Files.GetCommit(Repo, Commit);
         if (!ShouldProcess($"{Repo}@{Display.Short(target.Commit)} ({target.Branch})", $"Revert with a new commit on '{target.Branch}'")) return;
-        WriteObject(Files.RevertCommit(Repo, target.Commit, CommitNoteArgument.From(Message, Metadata)));
+        WriteObject(Files.RevertCommit(Repo, target.Commit, Note));
     });
 }
