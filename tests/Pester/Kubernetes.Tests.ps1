@@ -167,6 +167,54 @@ Describe 'datum_batching on Kubernetes' -Skip:$skip {
     }
 }
 
+Describe 'Spouts on Kubernetes' -Skip:$skip {
+    BeforeEach {
+        Connect-TestStore Kubernetes (Join-Path $TestDrive ("k8s-spout-" + [guid]::NewGuid().ToString('N').Substring(0, 8)))
+    }
+    AfterEach {
+        Get-PachPipeline | Remove-PachPipeline -Confirm:$false
+        Disconnect-PachStore
+    }
+
+    It 'runs the spout as a long-running Job whose stream feeds a downstream pipeline' {
+        $loop = 'i=0; while true; do i=$((i+1)); echo $i > /pfs/out/f$i; echo "wrote f$i"; sleep 0.3; done'
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'stream' }; transform = @{ cmd = @('sh', '-c', $loop) }; spout = @{} } | Out-Null
+        New-PachPipeline -Spec @{
+            pipeline = @{ name = 'doubled' }
+            transform = @{ cmd = @('sh', '-c', 'for f in /pfs/stream/*; do echo $(( $(cat $f) * 2 )) > /pfs/out/$(basename $f); done') }
+            input = @{ pfs = @{ repo = 'stream'; glob = '/*' } }
+        } | Out-Null
+        Wait-Until { @(Get-KubeJob 'pachps.io/spout').Count -eq 1 }
+        (Get-KubeJob 'pachps.io/spout').spec.template.spec.containers.name | Should -Be @('transform', 'ship')
+        Wait-Until { @(Get-PachFile doubled master -ErrorAction Ignore).Count -ge 3 } 120
+        Get-PachFileContent doubled master f3 | Should -Be '6'
+        @(Get-PachCommit stream).Count | Should -BeGreaterThan 1 -Because 'the stream is committed as it settles, not once'
+        (Get-PachCommit stream master).Message | Should -Match '^Spout stream: '
+        Wait-Until { (Get-PachLog -Pipeline stream).Message -contains 'wrote f2' }
+        (Get-PachLog -Pipeline stream).Message | Should -Contain 'run 1 started'
+    }
+
+    It 'ships what the command wrote when the spout is suspended, and restarts a command that exits' {
+        # growing never settles (it grows every 0.1 s), so only the pod's last shipment, made as it stops, can carry it.
+        $cmd = 'echo "run $PACH_PIPELINE_NAME" > /pfs/out/started-$$; while true; do echo x >> /pfs/out/growing; sleep 0.1; done'
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'grower' }; transform = @{ cmd = @('sh', '-c', $cmd) }; spout = @{} } | Out-Null
+        Wait-Until { @(Get-PachFile grower master -ErrorAction Ignore).Count -ge 1 } 60
+        (Get-PachFile grower master).Path | Should -Not -Contain '/growing'
+        Suspend-PachPipeline grower | Out-Null
+        Wait-Until { -not (Get-KubeJob 'pachps.io/spout') } 30
+        Resume-PachPipeline grower | Out-Null
+        # The shipment delivered on stopping is committed when the spout runs again.
+        Wait-Until { (Get-PachFile grower master -ErrorAction Ignore).Path -contains '/growing' } 60
+        @(Get-PachFileContent grower master growing).Count | Should -BeGreaterThan 2
+        Get-PachFileContent grower master (Get-PachFile grower master | Where-Object Path -Like '/started-*' | Select-Object -First 1).Path |
+            Should -Be 'run grower'
+
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'once' }; transform = @{ cmd = @('sh', '-c', 'echo $$ > /pfs/out/ran-$$; exit 3') }; spout = @{} } | Out-Null
+        Wait-Until { @(Get-PachFile once master -ErrorAction Ignore).Count -ge 2 } 90
+        (Get-PachLog -Pipeline once).Message | Should -Contain 'run 1 exited with code 3; restarting in 0.5s'
+    }
+}
+
 Describe 'PowerShell running in a pod' -Skip:$skip {
     It 'uses the pod''s service account when no kubeconfig is given (in-cluster configuration)' {
         # A child pwsh sees what a pod sees: KUBERNETES_SERVICE_HOST/PORT and a service account folder (token, CA and

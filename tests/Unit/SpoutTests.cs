@@ -139,7 +139,7 @@ public class SpoutTests
         var folder = Path.Combine(Path.GetTempPath(), "pachps-unit-" + Guid.NewGuid().ToString("N")[..12]);
         using var store = PachStore.Open(folder, new LocalObjectStore(Path.Combine(folder, "objects")), temporary: true, executor: new DatumsOnly());
         var ex = Assert.Throws<PachException>(() => store.Pps.CreatePipeline(Spout("s", "true")));
-        Assert.Equal(("SpoutNotSupportedOnKubernetes", PachErrorKind.NotSupported), (ex.ErrorId, ex.Kind));
+        Assert.Equal(("SpoutNotSupported", PachErrorKind.NotSupported), (ex.ErrorId, ex.Kind));
         Assert.Empty(store.Pps.ListPipelines());
     }
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Starts a throw-away S3 server for the tests: a single-node Ceph (one monitor, one in-memory OSD) with radosgw on
-# 127.0.0.1:$RGW_PORT, path-style, region us-east-1, access key $AK / secret $SK. Installs Debian's packages when
+# 127.0.0.1:$RGW_PORT (monitor on $MON_PORT), path-style, region us-east-1, access key $AK / secret $SK. Installs Debian's packages when
 # they are missing (root and apt are needed then). Authentication stays on: radosgw hangs without cephx.
 # Usage: tests/s3/start-rgw.sh   (prints the endpoint; stop with tests/s3/stop-rgw.sh)
 set -euo pipefail
 D=${CEPH_DIR:-/tmp/pachps-rgw}
 PORT=${RGW_PORT:-7480}
+MON_PORT=${MON_PORT:-3300}
 AK=${AK:-PACHPSTEST}
 SK=${SK:-pachps-test-secret}
 if ! command -v radosgw >/dev/null || ! command -v ceph-mon >/dev/null || ! command -v ceph-osd >/dev/null || ! command -v curl >/dev/null; then
@@ -19,7 +20,7 @@ FSID=$(cat /proc/sys/kernel/random/uuid)
 cat > "$D/ceph.conf" <<CONF
 [global]
 fsid = $FSID
-mon host = v2:127.0.0.1:3300
+mon host = v2:127.0.0.1:$MON_PORT
 public network = 127.0.0.0/8
 auth cluster required = cephx
 auth service required = cephx
@@ -61,7 +62,7 @@ ceph-authtool --create-keyring "$K" --gen-key -n mon. --cap mon 'allow *' >/dev/
 ceph-authtool "$K" --gen-key -n client.admin --cap mon 'allow *' --cap osd 'allow *' --cap mgr 'allow *' >/dev/null
 ceph-authtool "$K" --gen-key -n osd.0 --cap mon 'allow profile osd' --cap osd 'allow *' --cap mgr 'allow profile osd' >/dev/null
 ceph-authtool "$K" --gen-key -n client.rgw.a --cap mon 'allow rw' --cap osd 'allow rwx' --cap mgr 'allow rw' >/dev/null
-monmaptool --create --clobber --fsid "$FSID" --addv a "[v2:127.0.0.1:3300]" "$D/monmap" >/dev/null
+monmaptool --create --clobber --fsid "$FSID" --addv a "[v2:127.0.0.1:$MON_PORT]" "$D/monmap" >/dev/null
 ceph-mon $C --mkfs -i a --monmap "$D/monmap" --keyring "$K"
 ceph-mon $C -i a
 timeout 60 ceph $C -s >/dev/null

@@ -103,6 +103,9 @@ public sealed record SpoutRequest(string Pipeline, TransformSpec Transform, stri
 
     /// <summary>Called for each line as the process writes it (from any thread).</summary>
     public Action<ExecutionLog>? OnLog { get; init; }
+
+    /// <summary>The pipeline's pod-shaping fields (resources, node selector, pull secrets, pod patch).</summary>
+    public PodSettings Pod { get; init; } = PodSettings.None;
 }
 
 /// <summary>An executor that can run a spout's command: a process that runs until it exits or is stopped.</summary>

@@ -9,7 +9,7 @@ namespace PachPS.Engine.Pps;
 /// versions (updates and rollbacks, each recorded with what made it), their history and differences, pausing,
 /// removing, and the rules that keep the graph sound (inputs exist, no cycles, no repo removed from under a pipeline).
 /// </summary>
-/// <param name="noSpouts">Where datums run, when that cannot run spouts (Kubernetes); null when it can.</param>
+/// <param name="noSpouts">Where datums run, when that cannot run spouts (an executor that is not an ISpoutExecutor); null when it can.</param>
 internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobScheduler scheduler, string? noSpouts)
 {
     /// <summary>
@@ -128,10 +128,9 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
     private void RefuseSpout(PipelineSpec spec)
     {
         if (spec.Spout is not null && noSpouts is not null)
-            throw new PachException("SpoutNotSupportedOnKubernetes", PachErrorKind.NotSupported,
-                $"Pipeline '{spec.Name}' is a spout, and this store runs its pipelines as {noSpouts}, which cannot run spouts yet: a spout's " +
-                "command runs as a local process only. Open the store without -Kubernetes to create it, or bring the data in with " +
-                "Add-PachFile or a cron input.", spec.Name);
+            throw new PachException("SpoutNotSupported", PachErrorKind.NotSupported,
+                $"Pipeline '{spec.Name}' is a spout, and this store runs its pipelines as {noSpouts}, which cannot run spouts: " +
+                "open the store with the local or the Kubernetes executor to create it, or bring the data in with Add-PachFile or a cron input.", spec.Name);
     }
 
     public IReadOnlyList<PipelineInfo> List() =>

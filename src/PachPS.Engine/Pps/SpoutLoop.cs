@@ -30,7 +30,7 @@ internal sealed class SpoutLoop(MetadataStore meta, PfsService pfs, ISpoutExecut
     /// <summary>Runs the command, restarting it, until <paramref name="cancel"/> fires (which kills it).</summary>
     public async Task RunAsync(CancellationToken cancel)
     {
-        var request = new SpoutRequest(spec.Name, spec.Transform, workFolder) { OnLog = e => Log(e.Stream, e.Message, e.Time) };
+        var request = new SpoutRequest(spec.Name, spec.Transform, workFolder) { OnLog = e => Log(e.Stream, e.Message, e.Time), Pod = spec.Pod };
         var output = new SpoutOutput(pfs, spec.Name, spec.OutputBranch, spec.Spout!.Overwrite, request.OutFolder, workFolder, m => Log("spout", m));
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         var watcher = Task.Run(() => WatchAsync(output, watching.Token), CancellationToken.None);

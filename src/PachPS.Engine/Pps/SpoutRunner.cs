@@ -29,7 +29,7 @@ internal sealed class SpoutRunner(MetadataStore meta, PfsService pfs, IDatumExec
     private readonly HashSet<string> _told = new(StringComparer.Ordinal);
     private Timer? _timer;
 
-    /// <summary>Whether an executor can run spouts (the local one can; the Kubernetes one cannot).</summary>
+    /// <summary>Whether an executor can run spouts (the local and the Kubernetes ones can).</summary>
     public static bool Supported(IDatumExecutor executor) => executor is ISpoutExecutor;
 
     /// <summary>The folder a spout's command runs in: its /pfs/out is pfs/out there.</summary>
@@ -81,7 +81,7 @@ internal sealed class SpoutRunner(MetadataStore meta, PfsService pfs, IDatumExec
             if (_told.Add(name)) meta.Write(db => db.Logs().Insert(new LogDoc
             {
                 Job = "", Pipeline = name, Datum = "", Time = DateTime.UtcNow, Stream = "spout",
-                Message = $"not started: {executor.Description} cannot run spouts (open the store without -Kubernetes to run it)",
+                Message = $"not started: {executor.Description} cannot run spouts (open the store with the local or the Kubernetes executor to run it)",
             }));
             return;
         }

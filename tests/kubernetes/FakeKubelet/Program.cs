@@ -1,7 +1,8 @@
 // A stand-in kubelet for one node, for the integration tests: there is no container runtime on the test machines.
-// It registers a Node, binds PachPS's pods to it, runs each pod's init containers and then its containers as local
-// processes (images ignored) with the pod's emptyDir as a real folder bind-mounted at the container's mount path in a
-// private mount namespace, reports pod status through the API server, and serves container logs over HTTPS the way the
+// It registers a Node, binds PachPS's pods to it, runs each pod's init containers in turn and then its containers
+// together as local processes (images ignored; SIGTERM, then SIGKILL after a grace period, when the pod is deleted)
+// with the pod's emptyDir as a real folder bind-mounted at the container's mount path in a private mount namespace,
+// reports pod status through the API server, and serves container logs over HTTPS the way the
 // API server expects (GET /containerLogs/{namespace}/{pod}/{container}). The real Job controller does the rest.
 // Usage: FakeKubelet --kubeconfig <file> --namespace <ns> --work <folder> [--node <name>]
 using System.Collections.Concurrent;
@@ -81,6 +82,7 @@ internal sealed class Kubelet(IKubernetes client, string ns, string nodeName, st
 {
     private readonly ConcurrentDictionary<string, (Task Run, CancellationTokenSource Kill)> _running = new();
     private readonly ConcurrentDictionary<string, bool> _containers = new(); // log file -> exited
+    private readonly ConcurrentDictionary<string, bool> _terminating = new(); // pods deleted whose containers are stopping
 
     public bool Started(string logFile) => _containers.ContainsKey(logFile);
     public bool Exited(string logFile) => _containers.TryGetValue(logFile, out var exited) && exited;
@@ -129,9 +131,20 @@ internal sealed class Kubelet(IKubernetes client, string ns, string nodeName, st
         var uid = pod.Metadata.Uid;
         if (pod.Metadata.DeletionTimestamp is not null)
         {
-            // Deleted (the Job was stopped or its deadline passed): kill what runs, then let the pod go.
-            if (_running.TryRemove(uid, out var entry)) { entry.Kill.Cancel(); await entry.Run; }
-            await Try(() => client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, ns, gracePeriodSeconds: 0));
+            // Deleted (the Job was stopped or its deadline passed): stop what runs (SIGTERM, then SIGKILL after the
+            // grace period), then let the pod go, without holding up the other pods meanwhile.
+            if (_running.TryRemove(uid, out var entry))
+            {
+                _terminating[uid] = true;
+                entry.Kill.Cancel();
+                _ = Task.Run(async () =>
+                {
+                    await entry.Run;
+                    await Try(() => client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, ns, gracePeriodSeconds: 0));
+                    _terminating.TryRemove(uid, out _);
+                });
+            }
+            else if (!_terminating.ContainsKey(uid)) await Try(() => client.CoreV1.DeleteNamespacedPodAsync(pod.Metadata.Name, ns, gracePeriodSeconds: 0));
             return;
         }
         if (string.IsNullOrEmpty(pod.Spec.NodeName))
@@ -157,6 +170,10 @@ internal sealed class Kubelet(IKubernetes client, string ns, string nodeName, st
         await File.AppendAllTextAsync(Path.Combine(work, "jobs-in-flight.txt"), $"{active}\n");
     }
 
+    /// <summary>
+    /// Runs the init containers one after another, then the containers all at once (as a kubelet does), reporting each
+    /// container's state as it changes. The pod succeeds when every container exits with 0.
+    /// </summary>
     private async Task RunPodAsync(V1Pod pod, CancellationToken kill)
     {
         var volume = Path.Combine(work, "pods", pod.Metadata.Uid, "volume");
@@ -164,52 +181,80 @@ internal sealed class Kubelet(IKubernetes client, string ns, string nodeName, st
         var init = new List<V1ContainerStatus>();
         var main = new List<V1ContainerStatus>();
         var started = DateTime.UtcNow;
-        await ReportAsync(pod, "Pending", started, init, main);
-        var phase = "Succeeded";
-        foreach (var (containers, statuses) in new[] { (pod.Spec.InitContainers ?? [], init), (pod.Spec.Containers, main) })
+        var reporting = new SemaphoreSlim(1, 1);
+        var grace = TimeSpan.FromSeconds(Math.Min(pod.Spec.TerminationGracePeriodSeconds ?? 30, MaxGraceSeconds));
+        async Task Report(string phase)
         {
-            if (containers == main && phase != "Succeeded") break;
-            if (statuses == main) await ReportAsync(pod, "Running", started, init, main);
-            foreach (var container in containers)
-            {
-                var begun = DateTime.UtcNow;
-                var running = new V1ContainerStatus
-                {
-                    Name = container.Name, Image = container.Image ?? "", ImageID = "", Ready = false, RestartCount = 0,
-                    State = new V1ContainerState { Running = new V1ContainerStateRunning { StartedAt = begun } },
-                };
-                statuses.Add(running);
-                await ReportAsync(pod, statuses == main ? "Running" : "Pending", started, init, main);
-                statuses.Remove(running);
-                var code = await RunContainerAsync(pod, container, volume, kill);
-                if (kill.IsCancellationRequested) return;
-                statuses.Add(new V1ContainerStatus
-                {
-                    Name = container.Name, Image = container.Image ?? "", ImageID = "", Ready = false, RestartCount = 0,
-                    State = new V1ContainerState { Terminated = new V1ContainerStateTerminated { ExitCode = code, StartedAt = begun, FinishedAt = DateTime.UtcNow, Reason = code == 0 ? "Completed" : "Error" } },
-                });
-                if (code != 0) { phase = "Failed"; break; }
-            }
-            if (phase != "Succeeded") break;
+            await reporting.WaitAsync();
+            try { await ReportAsync(pod, phase, started, init, main); }
+            finally { reporting.Release(); }
         }
-        await ReportAsync(pod, phase, started, init, main);
+        async Task<int> Run(V1Container container, List<V1ContainerStatus> statuses, string phase)
+        {
+            var begun = DateTime.UtcNow;
+            var running = Status(container, new V1ContainerState { Running = new V1ContainerStateRunning { StartedAt = begun } });
+            lock (statuses) statuses.Add(running);
+            await Report(phase);
+            var code = await RunContainerAsync(pod, container, volume, grace, kill);
+            lock (statuses)
+            {
+                statuses.Remove(running);
+                statuses.Add(Status(container, new V1ContainerState
+                {
+                    Terminated = new V1ContainerStateTerminated { ExitCode = code, StartedAt = begun, FinishedAt = DateTime.UtcNow, Reason = code == 0 ? "Completed" : "Error" },
+                }));
+            }
+            if (!kill.IsCancellationRequested) await Report(phase);
+            return code;
+        }
+        await Report("Pending");
+        foreach (var container in pod.Spec.InitContainers ?? [])
+        {
+            var code = await Run(container, init, "Pending");
+            if (kill.IsCancellationRequested) return;
+            if (code != 0)
+            {
+                await Report("Failed");
+                Clean(pod);
+                return;
+            }
+        }
+        await Report("Running");
+        var codes = await Task.WhenAll(pod.Spec.Containers.Select(c => Run(c, main, "Running")));
+        if (kill.IsCancellationRequested) return;
+        await Report(codes.All(c => c == 0) ? "Succeeded" : "Failed");
+        Clean(pod);
+    }
+
+    /// <summary>The longest a deleted pod's containers are given between SIGTERM and SIGKILL (a kubelet's default is 30 s).</summary>
+    private const int MaxGraceSeconds = 10;
+
+    private static V1ContainerStatus Status(V1Container container, V1ContainerState state) =>
+        new() { Name = container.Name, Image = container.Image ?? "", ImageID = "", Ready = false, RestartCount = 0, State = state };
+
+    private void Clean(V1Pod pod)
+    {
         try { Directory.Delete(Path.Combine(work, "pods", pod.Metadata.Uid), recursive: true); } catch (IOException) { }
     }
 
     /// <summary>Runs a container's command with the volume bound at /pfs in a private mount namespace; returns its exit code.</summary>
-    private async Task<int> RunContainerAsync(V1Pod pod, V1Container container, string volume, CancellationToken kill)
+    private async Task<int> RunContainerAsync(V1Pod pod, V1Container container, string volume, TimeSpan grace, CancellationToken kill)
     {
         var log = LogFile(ns, pod.Metadata.Name, container.Name);
         Directory.CreateDirectory(Path.GetDirectoryName(log)!);
         _containers[log] = false;
-        try { return await RunProcessAsync(container, volume, log, kill); }
+        try { return await RunProcessAsync(container, volume, log, grace, kill); }
         finally { _containers[log] = true; }
     }
 
-    private static async Task<int> RunProcessAsync(V1Container container, string volume, string log, CancellationToken kill)
+    /// <summary>
+    /// Runs the container as a process group of its own (setsid); when the pod is deleted, the group gets SIGTERM, and
+    /// SIGKILL after <paramref name="grace"/>, as a container's processes do.
+    /// </summary>
+    private static async Task<int> RunProcessAsync(V1Container container, string volume, string log, TimeSpan grace, CancellationToken kill)
     {
-        var psi = new ProcessStartInfo("unshare") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-m", "sh", "-c", "mount --bind \"$1\" /pfs || exit 111; cd \"$2\" || exit 112; shift 2; exec \"$@\"", "sh", volume, container.WorkingDir ?? "/" })
+        var psi = new ProcessStartInfo("setsid") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "unshare", "-m", "sh", "-c", "mount --bind \"$1\" /pfs || exit 111; cd \"$2\" || exit 112; shift 2; exec \"$@\"", "sh", volume, container.WorkingDir ?? "/" })
             psi.ArgumentList.Add(a);
         foreach (var a in (container.Command ?? []).Concat(container.Args ?? [])) psi.ArgumentList.Add(a);
         foreach (var e in container.Env ?? []) psi.Environment[e.Name] = e.Value ?? "";
@@ -224,12 +269,23 @@ internal sealed class Kubelet(IKubernetes client, string ns, string nodeName, st
         try { await process.WaitForExitAsync(kill); }
         catch (OperationCanceledException)
         {
-            process.Kill(entireProcessTree: true);
+            Signal(process.Id, "TERM");
+            using var graceOver = new CancellationTokenSource(grace);
+            try { await process.WaitForExitAsync(graceOver.Token); }
+            catch (OperationCanceledException) { Signal(process.Id, "KILL"); }
+            Signal(process.Id, "KILL"); // what the command left running in its group goes too
             await process.WaitForExitAsync();
             return 137;
         }
         await pumps;
         return process.ExitCode;
+    }
+
+    /// <summary>Sends a signal to a container's process group (its first process leads it).</summary>
+    private static void Signal(int group, string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, "--", "-" + group]) { UseShellExecute = false, RedirectStandardError = true })!;
+        kill.WaitForExit();
     }
 
     private async Task ReportAsync(V1Pod pod, string phase, DateTime started, List<V1ContainerStatus> init, List<V1ContainerStatus> main)

@@ -129,13 +129,9 @@ public static class DatumJob
     public static V1Job Build(DatumRequest request, string image, string? manifest, Uri? manifestUrl, Uri uploadUrl, IReadOnlyList<DatumRequest>? batch = null)
     {
         var t = request.Transform;
-        var labels = new Dictionary<string, string>
-        {
-            [ManagedBy] = "pachps",
-            [PipelineLabel] = request.Pipeline.Trim('_', '-') is { Length: > 0 } pipeline ? pipeline : "pipeline", // label values start and end alphanumeric
-            [JobLabel] = request.JobId,
-            [DatumLabel] = request.DatumId[..Math.Min(63, request.DatumId.Length)],
-        };
+        var labels = Labels(request.Pipeline);
+        labels[JobLabel] = request.JobId;
+        labels[DatumLabel] = request.DatumId[..Math.Min(63, request.DatumId.Length)];
         if (batch is not null) labels[BatchLabel] = "true";
         var fetchEnv = new List<V1EnvVar>();
         if (manifestUrl is not null) fetchEnv.Add(Env("PACH_MANIFEST_URL", manifestUrl.AbsoluteUri));
@@ -149,16 +145,11 @@ public static class DatumJob
             .GroupBy(e => e.Name).Select(g => g.Last()).ToList();
         if (t.AcceptReturnCode.Count > 0) transformEnv.Add(Env("PACH_ACCEPT_RETURN_CODE", string.Join(' ', t.AcceptReturnCode)));
 
-        var mount = new List<V1VolumeMount> { new() { MountPath = "/pfs", Name = "pfs" } };
-        var resources = request.Pod.Requests.Count + request.Pod.Limits.Count == 0 ? null : new V1ResourceRequirements
-        {
-            Requests = request.Pod.Requests.Count == 0 ? null : request.Pod.Requests.ToDictionary(kv => kv.Key, kv => new ResourceQuantity(kv.Value)),
-            Limits = request.Pod.Limits.Count == 0 ? null : request.Pod.Limits.ToDictionary(kv => kv.Key, kv => new ResourceQuantity(kv.Value)),
-        };
+        var mount = PfsMount;
         var pod = new V1PodSpec
         {
             RestartPolicy = "Never",
-            Volumes = [new V1Volume { Name = "pfs", EmptyDir = new V1EmptyDirVolumeSource() }],
+            Volumes = [PfsVolume],
             InitContainers =
             [
                 new V1Container { Name = FetchContainer, Image = image, Command = ["sh", "-c", FetchScript], Env = fetchEnv, VolumeMounts = mount },
@@ -170,7 +161,6 @@ public static class DatumJob
                     Env = transformEnv,
                     WorkingDir = t.WorkingDir,
                     VolumeMounts = mount,
-                    Resources = resources,
                 },
             ],
             Containers =
@@ -181,10 +171,8 @@ public static class DatumJob
                     Env = batch is null ? [Env("PACH_UPLOAD_URL", uploadUrl.AbsoluteUri)] : [Env("PACH_UPLOAD_URL", uploadUrl.AbsoluteUri), Env("PACH_UPLOAD_DIR", "/pfs/.pachps/result")],
                 },
             ],
-            NodeSelector = request.Pod.NodeSelector.Count == 0 ? null : request.Pod.NodeSelector.ToDictionary(kv => kv.Key, kv => kv.Value),
-            ImagePullSecrets = request.Pod.ImagePullSecrets.Count == 0 ? null : request.Pod.ImagePullSecrets.Select(n => new V1LocalObjectReference { Name = n }).ToList(),
         };
-        if (request.Pod.PodPatch is { } patch) pod = Patched(pod, patch, request.Pipeline);
+        pod = Shaped(pod, request.Pod, request.Pipeline);
         return new V1Job
         {
             ApiVersion = "batch/v1",
@@ -200,9 +188,39 @@ public static class DatumJob
         };
     }
 
-    /// <summary>The pod spec with the pipeline's pod_patch applied to its JSON form.</summary>
-    private static V1PodSpec Patched(V1PodSpec pod, PodPatch patch, string pipeline)
+    /// <summary>The emptyDir every container of a PachPS pod shares, mounted at /pfs.</summary>
+    internal static V1Volume PfsVolume => new() { Name = "pfs", EmptyDir = new V1EmptyDirVolumeSource() };
+
+    internal static List<V1VolumeMount> PfsMount => [new() { MountPath = "/pfs", Name = "pfs" }];
+
+    /// <summary>
+    /// The labels every PachPS Job and its pods carry: who manages them (what the executor watches) and the pipeline (a
+    /// label value starts and ends alphanumeric).
+    /// </summary>
+    internal static Dictionary<string, string> Labels(string pipeline) => new()
     {
+        [ManagedBy] = "pachps",
+        [PipelineLabel] = pipeline.Trim('_', '-') is { Length: > 0 } trimmed ? trimmed : "pipeline",
+    };
+
+    /// <summary>
+    /// The pod with the pipeline's pod-shaping fields: resource requests and limits on the transform container, the
+    /// node selector, image pull secrets, and then pod_patch applied to the pod's JSON form.
+    /// </summary>
+    internal static V1PodSpec Shaped(V1PodSpec pod, PodSettings settings, string pipeline)
+    {
+        if (settings.Requests.Count + settings.Limits.Count > 0)
+        {
+            var transform = (pod.InitContainers ?? []).Concat(pod.Containers).First(c => c.Name == TransformContainer);
+            transform.Resources = new V1ResourceRequirements
+            {
+                Requests = settings.Requests.Count == 0 ? null : settings.Requests.ToDictionary(kv => kv.Key, kv => new ResourceQuantity(kv.Value)),
+                Limits = settings.Limits.Count == 0 ? null : settings.Limits.ToDictionary(kv => kv.Key, kv => new ResourceQuantity(kv.Value)),
+            };
+        }
+        if (settings.NodeSelector.Count > 0) pod.NodeSelector = settings.NodeSelector.ToDictionary(kv => kv.Key, kv => kv.Value);
+        if (settings.ImagePullSecrets.Count > 0) pod.ImagePullSecrets = settings.ImagePullSecrets.Select(n => new V1LocalObjectReference { Name = n }).ToList();
+        if (settings.PodPatch is not { } patch) return pod;
         var json = patch.ApplyTo(JsonNode.Parse(KubernetesJson.Serialize(pod))!.AsObject(), pipeline);
         return KubernetesJson.Deserialize<V1PodSpec>(json.ToJsonString());
     }

@@ -12,7 +12,7 @@ namespace PachPS.Engine.Execution.Kubernetes;
 /// activeDeadlineSeconds datum_timeout; the Job controller's verdict, seen through the watch API, ends the datum.
 /// Job names are fixed per datum, so a store reopened after a crash finds the Jobs it submitted and collects them.
 /// </summary>
-public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDisposable
+public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, ISpoutExecutor, IDisposable
 {
     /// <summary>A manifest longer than this goes to the content store and the pod fetches it by URL.</summary>
     public const int InlineManifestLimit = 16 * 1024;
@@ -140,6 +140,10 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, IDispos
         }
         finally { await CleanUpAsync(name, staging); }
     }
+
+    /// <summary>A run of a spout: a long-running Job whose pod ships what its command writes (see <see cref="SpoutRun"/>).</summary>
+    public Task<int> RunSpoutAsync(SpoutRequest request, CancellationToken cancel) =>
+        new SpoutRun(_client, Namespace, _objects, _presigner, _watcher, _image, UrlLifetime).RunAsync(request, cancel);
 
     private static long Downloaded(DatumRequest datum) => datum.Inputs.Sum(i => i.Files.Sum(f => f.Size));
 

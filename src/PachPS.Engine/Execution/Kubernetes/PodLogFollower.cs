@@ -35,7 +35,9 @@ internal sealed class PodLogFollower(IKubernetes client, string ns, string job, 
                 var pods = await client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: $"job-name={job}", cancellationToken: stop);
                 foreach (var pod in pods.Items.OrderBy(p => p.Metadata.CreationTimestamp))
                 {
-                    var transform = pod.Status?.InitContainerStatuses?.FirstOrDefault(c => c.Name == DatumJob.TransformContainer);
+                    // A datum's transform is an init container; a spout's runs beside the ship container.
+                    var transform = (pod.Status?.InitContainerStatuses ?? []).Concat(pod.Status?.ContainerStatuses ?? [])
+                        .FirstOrDefault(c => c.Name == DatumJob.TransformContainer);
                     if (followed.Contains(pod.Metadata.Name) || transform?.State?.Running is null && transform?.State?.Terminated is null) continue;
                     followed.Add(pod.Metadata.Name);
                     using var response = await client.CoreV1.ReadNamespacedPodLogWithHttpMessagesAsync(pod.Metadata.Name, ns,
