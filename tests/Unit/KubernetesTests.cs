@@ -311,6 +311,101 @@ public sealed class KubernetesTests : IAsyncLifetime
         Assert.True(_api.Exists(kept));
     }
 
+    private SpoutRequest Spout(string pipeline = "My_Spout") =>
+        new(pipeline, new TransformSpec("python:3", ["python", "stream.py"], ["a line"], new Dictionary<string, string> { ["MODE"] = "live" }, null, []),
+            Path.Combine(_work, "spout-" + Guid.NewGuid().ToString("N")[..6]))
+        { Pod = new PodSettings { Limits = new Dictionary<string, string> { ["memory"] = "1Gi" } } };
+
+    /// <summary>What a spout pod's ship container would PUT as shipment <paramref name="n"/> of the run staged under <paramref name="prefix"/>.</summary>
+    private void Shipped(string prefix, int n, params (string Path, string Content)[] files)
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_work, "ship-" + Guid.NewGuid().ToString("N")[..6]));
+        foreach (var (path, content) in files)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(folder.FullName, path))!);
+            File.WriteAllText(Path.Combine(folder.FullName, path), content);
+        }
+        using var tar = new MemoryStream();
+        TarFile.CreateFromDirectory(folder.FullName, tar, includeBaseDirectory: false);
+        _objects.Put(SpoutJob.ShipmentKey(prefix, n), tar.ToArray());
+    }
+
+    /// <summary>The run a spout's Job belongs to, once the executor has staged its upload URLs.</summary>
+    private async Task<(string Name, string Prefix)> RunStarted(string pipeline)
+    {
+        string? urls = null;
+        await Until(() => (urls = _objects.List(SpoutJob.PipelinePrefix(pipeline)).FirstOrDefault(k => k.EndsWith("/urls", StringComparison.Ordinal))) is not null);
+        var prefix = urls![..^"urls".Length];
+        var name = SpoutJob.Name(pipeline, prefix.TrimEnd('/').Split('/')[^1]);
+        await Until(() => _api.Exists(name));
+        return (name, prefix);
+    }
+
+    [Fact]
+    public void ASpoutRunIsALongRunningJobWithAShipperBesideTheCommand()
+    {
+        var request = Spout();
+        var job = SpoutJob.Build(request, "curl:1", new Uri("http://s3.test/urls?X-Amz-Signature=get"), "0123456789", TimeSpan.FromHours(11));
+        Assert.Equal("pachps-spout-" + SpoutJob.PipelineHash("My_Spout") + "-0123456789", job.Metadata.Name);
+        Assert.Matches("^[a-z0-9-]{1,63}$", job.Metadata.Name);
+        Assert.Equal(SpoutJob.PipelineHash("My_Spout"), job.Metadata.Labels[SpoutJob.SpoutLabel]);
+        Assert.Equal("pachps", job.Metadata.Labels[DatumJob.ManagedBy]);
+        Assert.Equal(0, job.Spec.BackoffLimit);
+        Assert.Equal(11 * 3600, job.Spec.ActiveDeadlineSeconds);
+        var pod = job.Spec.Template.Spec;
+        Assert.Equal(["fetch"], pod.InitContainers.Select(c => c.Name));
+        Assert.Equal(["transform", "ship"], pod.Containers.Select(c => c.Name));
+        var transform = pod.Containers[0];
+        Assert.Equal("python:3", transform.Image);
+        Assert.Equal(["sh", "-c", SpoutJob.TransformScript, "pachps-spout", "python", "stream.py"], transform.Command);
+        var env = transform.Env.ToDictionary(e => e.Name, e => e.Value);
+        Assert.Equal(("live", "My_Spout", "/pfs/out"), (env["MODE"], env["PACH_PIPELINE_NAME"], env["PACH_OUT"]));
+        Assert.Equal("1Gi", transform.Resources.Limits["memory"].ToString());
+        Assert.Null(pod.Containers[1].Resources);
+        var fetchEnv = pod.InitContainers[0].Env.ToDictionary(e => e.Name, e => e.Value);
+        Assert.Equal(("a line", "http://s3.test/urls?X-Amz-Signature=get"), (fetchEnv["PACH_STDIN"], fetchEnv["PACH_URLS_URL"]));
+        Assert.DoesNotContain("AccessKey", KubernetesJson.Serialize(job), StringComparison.OrdinalIgnoreCase);
+        Assert.All(pod.InitContainers.Concat(pod.Containers), c => Assert.Equal("/pfs", c.VolumeMounts.Single().MountPath));
+    }
+
+    [Fact]
+    public async Task ASpoutRunDeliversEachShipmentInOrderUntilItsJobEnds()
+    {
+        var request = Spout();
+        var run = _executor.RunSpoutAsync(request, CancellationToken.None);
+        var (name, prefix) = await RunStarted(request.Pipeline);
+        Assert.Equal(SpoutJob.Shipments, Encoding.UTF8.GetString(_objects.Get(SpoutJob.UrlsKey(prefix))).TrimEnd('\n').Split('\n')
+            .Count(u => u.Contains("verb=PUT") && u.Contains(prefix)));
+        Shipped(prefix, 0, ("a.txt", "1"), ("sub/b.txt", "b"));
+        Shipped(prefix, 1, ("a.txt", "2"));
+        await Until(() => File.Exists(Path.Combine(request.OutFolder, "a.txt")) && File.ReadAllText(Path.Combine(request.OutFolder, "a.txt")) == "2");
+        Assert.Equal("b", File.ReadAllText(Path.Combine(request.OutFolder, "sub", "b.txt")));
+        Shipped(prefix, 2, ("c.txt", "last"));
+        _api.MarkComplete(name);
+        Assert.Equal(-1, await run.WaitAsync(TimeSpan.FromSeconds(20))); // the fake server has no pods to say the code
+        Assert.Equal("last", File.ReadAllText(Path.Combine(request.OutFolder, "c.txt")));
+        Assert.False(_api.Exists(name));
+        Assert.Empty(_objects.List(SpoutJob.PipelinePrefix(request.Pipeline)));
+    }
+
+    [Fact]
+    public async Task StoppingASpoutDeletesItsJobAndDeliversWhatWasShipped_AndTheNextRunWhatAnEarlierOneLeft()
+    {
+        var request = Spout("stopped");
+        // A shipment a run of a session that died left behind is delivered before the next run starts.
+        Shipped(SpoutJob.RunPrefix(request.Pipeline, "deaddeadde"), 0, ("orphan.txt", "kept"));
+        using var stop = new CancellationTokenSource();
+        var run = _executor.RunSpoutAsync(request, stop.Token);
+        var (name, prefix) = await RunStarted(request.Pipeline);
+        Assert.Equal("kept", File.ReadAllText(Path.Combine(request.OutFolder, "orphan.txt")));
+        Shipped(prefix, 0, ("final.txt", "shipped as the pod stopped"));
+        stop.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(TimeSpan.FromSeconds(20)));
+        Assert.False(_api.Exists(name));
+        Assert.Equal("shipped as the pod stopped", File.ReadAllText(Path.Combine(request.OutFolder, "final.txt")));
+        Assert.Empty(_objects.List(SpoutJob.PipelinePrefix(request.Pipeline)));
+    }
+
     [Fact]
     public void KubernetesNeedsS3()
     {

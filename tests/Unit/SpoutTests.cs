@@ -123,9 +123,11 @@ public class SpoutTests
     public async Task FilesTheCommitWriterRefusesAreSetAsideAndTheSpoutGoesOn()
     {
         using var t = new TempStore();
-        // /x is committed as a file; /x/y then conflicts with it, and /z after it still lands.
+        // /x is committed as a file; /x/y then conflicts with it, and /z after it still lands. Each is written once the
+        // one before has been taken from /pfs/out, so a slow machine does not change the order.
         t.Store.Pps.CreatePipeline(Spout("clash",
-            "echo 1 > /pfs/out/x; sleep 1; mkdir /pfs/out/x; echo 2 > /pfs/out/x/y; sleep 1; echo 3 > /pfs/out/z; sleep 1000"));
+            "echo 1 > /pfs/out/x; while [ -e /pfs/out/x ]; do sleep 0.1; done; mkdir /pfs/out/x; echo 2 > /pfs/out/x/y; " +
+            "while [ -e /pfs/out/x/y ]; do sleep 0.1; done; echo 3 > /pfs/out/z; sleep 1000"));
         await WaitUntil(() => Files(t, "clash").Any(f => f.Path == "/z"));
         Assert.Equal(["/x", "/z"], Files(t, "clash").Select(f => f.Path).Order(StringComparer.Ordinal));
         var rejected = Path.Combine(t.Folder, "work", "spouts", "clash", "rejected");
