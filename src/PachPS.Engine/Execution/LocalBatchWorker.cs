@@ -32,14 +32,14 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
         using var wake = new FileStream(requestPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1);
         using var requests = new StreamReader(request, Encoding.UTF8);
 
-        string Rewrite(string s) => RewritePfs(s, pfs);
+        var view = View(workFolder);
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (k, v) in transform.Env) env[k] = Rewrite(v);
+        foreach (var (k, v) in transform.Env) env[k] = view.Rewrite(v);
         env["PACH_DATUM_BATCH"] = "1";
         env[BatchProtocol.RequestVariable] = requestPath;
         env[BatchProtocol.ResponseVariable] = responsePath;
         env[BatchProtocol.EnvironmentVariable] = envPath;
-        var command = Command(transform, Rewrite, env, workFolder);
+        var command = Command(transform, view, env, workFolder);
 
         DatumRequest? current = null;
         long downloaded = 0;
@@ -76,7 +76,7 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
                 }
                 tail.Clear();
                 downloaded = Materialize(current, pfs, cancel);
-                BatchProtocol.WriteEnvironment(envPath, DatumEnvironment(current, pfs));
+                BatchProtocol.WriteEnvironment(envPath, DatumEnvironment(current, view.Root));
                 Reply(response, "datum " + current.DatumId);
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text;
 using PachPS.Engine.Pps;
 
@@ -5,11 +6,30 @@ namespace PachPS.Engine.Execution;
 
 /// <summary>
 /// Runs a datum as a local process: inputs are written under &lt;work&gt;/pfs/&lt;input&gt;/..., outputs are read from
-/// &lt;work&gt;/pfs/out. The command is an argv array; "/pfs/" in cmd, stdin and env points at the datum's folder, so
-/// specs written for Pachyderm run unchanged.
+/// &lt;work&gt;/pfs/out. The command is an argv array. On Linux each worker's process sees its folder's pfs/ at /pfs, in a
+/// private mount namespace (<see cref="PfsNamespaces"/>), so specs written for Pachyderm run unchanged and exactly as
+/// written; where no namespace can be made, "/pfs/" in cmd, stdin and env is rewritten to the worker's folder instead
+/// (said once per job in its log, and by <see cref="Description"/>).
 /// </summary>
-public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecutor
+public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecutor, IDisposable
 {
+    private readonly PfsNamespaces? _namespaces;
+    private readonly ConcurrentDictionary<string, byte> _toldRewriting = new(StringComparer.Ordinal);
+
+    /// <summary>An executor that gives each worker its own /pfs where this machine allows (<see cref="PfsNamespaces.Probe"/>).</summary>
+    public LocalProcessExecutor() : this(PfsNamespaces.Probe()) { }
+
+    public LocalProcessExecutor(PfsSupport pfs)
+    {
+        Pfs = pfs;
+        _namespaces = pfs.Namespace ? new PfsNamespaces(pfs) : null;
+    }
+
+    /// <summary>How a worker sees /pfs.</summary>
+    public PfsSupport Pfs { get; }
+
+    public string Description => "local processes; " + Pfs.Describe();
+
     // Looking a command up in PATH for every datum is measurable at thousands of datums; the answer rarely changes.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> ResolvedCommands = new(StringComparer.Ordinal);
 
@@ -25,13 +45,20 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
         var pfs = Path.Combine(request.WorkFolder, "pfs");
         var outDir = Path.Combine(pfs, "out");
         var downloaded = Materialize(request, pfs, cancel);
+        if (_namespaces is null && _toldRewriting.TryAdd(request.JobId, 0))
+        {
+            if (_toldRewriting.Count > 64) _toldRewriting.Clear();
+            request.OnLog?.Invoke(new ExecutionLog(DateTime.UtcNow, LogStreams.Executor, Pfs.Describe()));
+        }
 
-        string Rewrite(string s) => RewritePfs(s, pfs);
+        var view = View(request.WorkFolder);
         var t = request.Transform;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (k, v) in t.Env) env[k] = Rewrite(v);
-        foreach (var (k, v) in DatumEnvironment(request, pfs)) env[k] = v;
-        var command = Command(t, Rewrite, env, request.WorkFolder) with { BaseEnvironment = JobEnvironment(request.JobId) };
+        foreach (var (k, v) in t.Env) env[k] = view.Rewrite(v);
+        foreach (var (k, v) in DatumEnvironment(request, view.Root)) env[k] = v;
+        ChildCommand command;
+        try { command = Command(t, view, env, request.WorkFolder) with { BaseEnvironment = JobEnvironment(request.JobId) }; }
+        catch (IOException ex) { return new DatumResult(false, -1, ex.Message, outDir, downloaded); }
 
         var tail = new LogTail();
         int code;
@@ -57,30 +84,55 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
     public Task<int> RunSpoutAsync(SpoutRequest request, CancellationToken cancel) =>
         Task.Factory.StartNew(() => RunSpout(request, cancel), cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
-    private static int RunSpout(SpoutRequest request, CancellationToken cancel)
+    private int RunSpout(SpoutRequest request, CancellationToken cancel)
     {
-        var pfs = Path.Combine(request.WorkFolder, "pfs");
         Directory.CreateDirectory(request.OutFolder);
-        string Rewrite(string s) => RewritePfs(s, pfs);
+        var view = View(request.WorkFolder);
         var t = request.Transform;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (k, v) in t.Env) env[k] = Rewrite(v);
+        foreach (var (k, v) in t.Env) env[k] = view.Rewrite(v);
         env["PACH_PIPELINE_NAME"] = request.Pipeline;
-        env["PACH_OUT"] = request.OutFolder;
+        env["PACH_OUT"] = view.Root + "/out";
         // The session's environment as it is now: a spout runs for long, and each start reads it again.
-        var command = Command(t, Rewrite, env, request.WorkFolder) with { BaseEnvironment = EnvironmentSnapshot.Capture() };
+        var command = Command(t, view, env, request.WorkFolder) with { BaseEnvironment = EnvironmentSnapshot.Capture() };
         return ChildProcess.Run(command, (stream, line) => request.OnLog?.Invoke(new ExecutionLog(DateTime.UtcNow, stream, line)), cancel);
     }
 
-    /// <summary>The transform's command: cmd as argv, the stdin lines, working_dir (else the work folder), with /pfs/ rewritten.</summary>
-    private static ChildCommand Command(TransformSpec transform, Func<string, string> rewrite, Dictionary<string, string> env, string workFolder)
+    /// <summary>
+    /// How a worker's process sees its folder: at /pfs in the worker's namespace (<see cref="Enter"/> set, nothing
+    /// rewritten), or at the folder's own path with "/pfs/" rewritten to it.
+    /// </summary>
+    private sealed record PfsView(string Root, Func<string, string> Rewrite, string WorkFolder, PfsNamespaces? Namespaces);
+
+    private PfsView View(string workFolder)
+    {
+        var pfs = Path.Combine(workFolder, "pfs");
+        return _namespaces is null ? new PfsView(pfs, s => RewritePfs(s, pfs), workFolder, null) : new PfsView("/pfs", s => s, workFolder, _namespaces);
+    }
+
+    /// <summary>
+    /// The transform's command: cmd as argv, the stdin lines, working_dir (else /pfs in the worker's namespace, or the
+    /// work folder with /pfs/ rewritten). Making the namespace can fail (IOException).
+    /// </summary>
+    private static ChildCommand Command(TransformSpec transform, PfsView view, Dictionary<string, string> env, string workFolder)
     {
         var stdin = new StringBuilder();
-        foreach (var line in transform.Stdin) stdin.Append(rewrite(line)).Append('\n');
-        var workingDirectory = transform.WorkingDir is null ? workFolder : rewrite(transform.WorkingDir);
-        return new ChildCommand(Resolve(rewrite(transform.Cmd[0]), workingDirectory), transform.Cmd.Skip(1).Select(rewrite).ToList(), env,
-            workingDirectory, Encoding.UTF8.GetBytes(stdin.ToString()));
+        foreach (var line in transform.Stdin) stdin.Append(view.Rewrite(line)).Append('\n');
+        var input = Encoding.UTF8.GetBytes(stdin.ToString());
+        if (view.Namespaces is { } namespaces)
+        {
+            // Without working_dir the command starts in /pfs: nothing about the worker shows in what it writes.
+            var workingDirectory = transform.WorkingDir ?? "/pfs";
+            // nsenter looks the command up (PATH, or the working folder as the command sees it) and becomes it.
+            var (nsenter, arguments) = namespaces.Enter(view.WorkFolder, Path.Combine(view.WorkFolder, "pfs"), workingDirectory);
+            arguments.AddRange(transform.Cmd);
+            return new ChildCommand(nsenter, arguments, env, workFolder, input);
+        }
+        var folder = transform.WorkingDir is null ? workFolder : view.Rewrite(transform.WorkingDir);
+        return new ChildCommand(Resolve(view.Rewrite(transform.Cmd[0]), folder), transform.Cmd.Skip(1).Select(view.Rewrite).ToList(), env, folder, input);
     }
+
+    public void Dispose() => _namespaces?.Dispose();
 
     private EnvironmentSnapshot JobEnvironment(string jobId)
     {

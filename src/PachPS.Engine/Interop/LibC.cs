@@ -71,6 +71,37 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, SetLastError = true)] public static partial int poll(PollFd* fds, nuint count, int timeout);
     [LibraryImport(Library, SetLastError = true)] public static partial int syncfs(int fd);
     [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int mkfifo(string path, uint mode);
+    [LibraryImport(Library)] public static partial uint geteuid();
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] private static partial int statx(int dirfd, string path, int flags, uint mask, byte* buffer);
+
+    /// <summary>What kind of entry a path is (not following a last link); Unknown where statx is missing or fails.</summary>
+    public enum FileKind { Unknown, Regular, Directory, Link, Fifo, Socket, Device }
+
+    // statx(2): its struct has the same layout on every architecture; stx_mode is the 16-bit field at offset 28.
+    private const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, StatxSize = 256, StatxModeOffset = 28;
+    private const uint STATX_TYPE = 0x1;
+
+    public static FileKind FileType(string path)
+    {
+        if (!OperatingSystem.IsLinux()) return FileKind.Unknown;
+        var buffer = stackalloc byte[StatxSize];
+        try
+        {
+            if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE, buffer) != 0) return FileKind.Unknown;
+        }
+        catch (EntryPointNotFoundException) { return FileKind.Unknown; }
+        var mode = *(ushort*)(buffer + StatxModeOffset);
+        return (mode & 0xF000) switch
+        {
+            0x8000 => FileKind.Regular,
+            0x4000 => FileKind.Directory,
+            0xA000 => FileKind.Link,
+            0x1000 => FileKind.Fifo,
+            0xC000 => FileKind.Socket,
+            0x2000 or 0x6000 => FileKind.Device,
+            _ => FileKind.Unknown,
+        };
+    }
 
     // Processes.
     [LibraryImport(Library, SetLastError = true)] public static partial int kill(int pid, int signal);

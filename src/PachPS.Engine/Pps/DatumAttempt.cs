@@ -47,7 +47,14 @@ internal sealed class DatumAttempt(JobContext context, ResultFlusher results, Jo
             WorkFolders.TryDelete(request.WorkFolder);
             return new DatumOutcome(doc, [], result.BytesDownloaded, 0);
         }
-        var outputs = results.Ingest(result.OutputFolder);
+        List<Pfs.TreeEntry> outputs;
+        try { outputs = results.Ingest(result.OutputFolder); }
+        catch (PachException ex) when (ex.ErrorId == "DatumOutputInvalid")
+        {
+            StateMachines.MoveTo(doc, DatumState.Failed, ex.Message);
+            WorkFolders.TryDelete(request.WorkFolder);
+            return new DatumOutcome(doc, [], result.BytesDownloaded, 0);
+        }
         WorkFolders.ClearDatumFolder(request, result.OutputFolder, outputs);
         StateMachines.MoveTo(doc, DatumState.Success);
         return new DatumOutcome(doc, outputs, result.BytesDownloaded, outputs.Sum(o => o.Content.Size));

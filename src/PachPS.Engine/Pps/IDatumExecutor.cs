@@ -83,6 +83,8 @@ public interface IBatchSource
 public static class LogStreams
 {
     public const string DatumSwitch = "datum";
+    /// <summary>What the executor says about how it runs a job's datums (once per job).</summary>
+    public const string Executor = "executor";
 }
 
 /// <summary>An executor that can run many datums in one process (Pachyderm's datum_batching).</summary>

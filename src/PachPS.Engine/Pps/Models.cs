@@ -13,6 +13,8 @@ public sealed record PipelineInfo(string Pipeline, int Version, PipelineState St
     public string InputSummary => Spec.Spout is { } spout ? (spout.Overwrite ? "spout (overwrite)" : "spout") : DescribeInput(Spec.Input);
     /// <summary>A spout: its command runs continuously and commits what it writes; it has no input and no jobs.</summary>
     public bool IsSpout => Spec.Spout is not null;
+    /// <summary>Where and how this store runs datums: the executor, and for local processes how they see /pfs.</summary>
+    public string Executor { get; init; } = "";
 
     private static string DescribeInput(InputSpec input) => input switch
     {

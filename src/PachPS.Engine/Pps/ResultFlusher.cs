@@ -26,13 +26,15 @@ internal sealed class ResultFlusher(MetadataStore meta, PfsService pfs, string j
     // Datums whose results are already in the store in this run (a restarted datum's new result replaces its earlier one).
     private readonly HashSet<string> _flushed = new(StringComparer.Ordinal);
 
-    /// <summary>Writes every file a datum left in its output folder as content; the paths are relative to that folder.</summary>
+    /// <summary>
+    /// Writes every file a datum left in its output folder as content, by <see cref="DatumOutputs"/>' rules (the datum's
+    /// /pfs is the folder's parent); the paths are relative to that folder. Throws DatumOutputInvalid.
+    /// </summary>
     public List<TreeEntry> Ingest(string folder)
     {
         var outputs = new List<TreeEntry>();
-        foreach (var file in Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var (path, file) in DatumOutputs.List(folder, Path.GetDirectoryName(Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar))!))
         {
-            var path = "/" + Path.GetRelativePath(folder, file).Replace(Path.DirectorySeparatorChar, '/');
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
             FileContent content;
             lock (_writerGate) content = _writer.Write(stream);

@@ -1,0 +1,175 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace PachPS.Engine.Execution;
+
+/// <summary>
+/// How the local executor shows a worker its folder as /pfs. <see cref="Namespace"/>: in a private mount namespace
+/// where the worker's pfs folder is bind-mounted at /pfs, so cmd, stdin and env reach the process exactly as written and
+/// paths in outputs are the same whichever worker or job made them. Otherwise "/pfs/" in cmd, stdin and env is
+/// rewritten to the worker's folder (<see cref="Reason"/> says why).
+/// </summary>
+public sealed record PfsSupport(bool Namespace, bool Rootless, string Reason)
+{
+    /// <summary>Set to "rewrite" to rewrite /pfs/ even where a namespace would work.</summary>
+    public const string Variable = "PACHPS_LOCAL_PFS";
+
+    public string Describe() => Namespace
+        ? $"/pfs is each worker's folder, in a private mount namespace{(Rootless ? " (rootless)" : "")}"
+        : $"/pfs/ is rewritten to each worker's folder in cmd, stdin and env ({Reason})";
+}
+
+/// <summary>
+/// One private mount namespace per worker folder, made once (making one costs 25-35 ms, twenty times a process start)
+/// and entered with nsenter for each of the worker's datums. Each namespace is held by a small process,
+/// <c>unshare -m</c> (<c>-r</c> too without root) running sh, that bind-mounts the folder at /pfs and then waits while
+/// its marker file in the worker folder exists and this process lives: a job's folders deleted at its end, or this
+/// process gone, end the namespaces within a second. A worker folder deleted and made again (after a failed datum)
+/// loses its marker, so its next datum gets a new namespace over the new folder.
+/// </summary>
+internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
+{
+    /// <summary>How long a namespace holder may take to say its mount is made.</summary>
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(10);
+    /// <summary>The marker file of a worker's namespace in its folder (beside pfs/, so never in the datum's view).</summary>
+    private const string MarkerPrefix = ".pfs-namespace-";
+
+    /// <summary>The holder: mounts $1 at /pfs, says so, and waits while marker $2 exists and process $3 lives.</summary>
+    private const string HolderScript = """
+        mount --bind "$1" /pfs || exit 111
+        echo ready
+        while [ -e "$2" ] && kill -0 "$3" 2>/dev/null; do sleep 1; done
+        """;
+
+    private sealed record Holder(Process Process, string Marker);
+
+    private readonly ConcurrentDictionary<string, Holder> _holders = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+
+    private static readonly Lazy<PfsSupport> Probed = new(ProbeNow);
+
+    /// <summary>What this machine allows, found once per process by making and entering a namespace.</summary>
+    public static PfsSupport Probe() => Probed.Value;
+
+    /// <summary>
+    /// The program and arguments that run a command in the namespace of <paramref name="workFolder"/> (whose pfs/ is
+    /// <paramref name="pfsFolder"/>) with working folder <paramref name="workingDirectory"/> as the command sees it;
+    /// the command's argv follows them.
+    /// </summary>
+    public (string FileName, List<string> Arguments) Enter(string workFolder, string pfsFolder, string workingDirectory)
+    {
+        var holder = HolderFor(workFolder, pfsFolder);
+        var arguments = new List<string> { "-t", holder.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (support.Rootless) arguments.Add("-U");
+        arguments.AddRange(["-m", "--wd=" + workingDirectory, "--"]);
+        return (Tools.Value.Nsenter!, arguments);
+    }
+
+    private Holder HolderFor(string workFolder, string pfsFolder)
+    {
+        lock (_gate)
+        {
+            if (_holders.TryGetValue(workFolder, out var holder) && !holder.Process.HasExited && File.Exists(holder.Marker)) return holder;
+            if (holder is not null)
+            {
+                _holders.TryRemove(workFolder, out _);
+                Stop(holder);
+            }
+            foreach (var (folder, old) in _holders.Where(h => h.Value.Process.HasExited).ToList())
+            {
+                _holders.TryRemove(folder, out _);
+                old.Process.Dispose();
+            }
+            holder = Start(pfsFolder, Path.Combine(workFolder, MarkerPrefix + Guid.NewGuid().ToString("N")[..12]), support.Rootless);
+            _holders[workFolder] = holder;
+            return holder;
+        }
+    }
+
+    /// <summary>Starts a holder over <paramref name="pfsFolder"/> and waits until its mount is made.</summary>
+    private static Holder Start(string pfsFolder, string marker, bool rootless)
+    {
+        File.WriteAllText(marker, "");
+        var start = new ProcessStartInfo(Tools.Value.Unshare!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (string[])[.. rootless ? ["-r"] : Array.Empty<string>(), "-m", "--propagation", "private", "sh", "-c", HolderScript, "pachps-pfs",
+                     pfsFolder, marker, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+            start.ArgumentList.Add(a);
+        var process = Process.Start(start) ?? throw new IOException("unshare did not start");
+        var ready = process.StandardOutput.ReadLineAsync();
+        if (!ready.Wait(StartTimeout) || ready.Result != "ready")
+        {
+            var error = process.HasExited ? process.StandardError.ReadToEnd().Trim() : "no answer";
+            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            process.Dispose();
+            File.Delete(marker);
+            throw new IOException($"cannot make a mount namespace with {pfsFolder} at /pfs: {error}");
+        }
+        return new Holder(process, marker);
+    }
+
+    private static void Stop(Holder holder)
+    {
+        try { if (!holder.Process.HasExited) holder.Process.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { }
+        holder.Process.Dispose();
+        try { File.Delete(holder.Marker); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            foreach (var holder in _holders.Values) Stop(holder);
+            _holders.Clear();
+        }
+    }
+
+    private sealed record Programs(string? Unshare, string? Nsenter);
+
+    private static readonly Lazy<Programs> Tools = new(() => new Programs(OnPath("unshare"), OnPath("nsenter")));
+
+    private static string? OnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
+
+    private static PfsSupport ProbeNow()
+    {
+        if (string.Equals(Environment.GetEnvironmentVariable(PfsSupport.Variable), "rewrite", StringComparison.OrdinalIgnoreCase))
+            return new PfsSupport(false, false, $"{PfsSupport.Variable}=rewrite");
+        if (!OperatingSystem.IsLinux()) return new PfsSupport(false, false, "mount namespaces are Linux's");
+        if (Tools.Value.Unshare is null || Tools.Value.Nsenter is null) return new PfsSupport(false, false, "unshare and nsenter (util-linux) are not on PATH");
+        var root = Interop.LibC.geteuid() == 0;
+        if (!Directory.Exists("/pfs"))
+        {
+            if (!root) return new PfsSupport(false, false, "/pfs does not exist: create it once as root (mkdir /pfs) to give each worker its own /pfs");
+            try { Directory.CreateDirectory("/pfs"); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return new PfsSupport(false, false, $"cannot create /pfs: {ex.Message}"); }
+        }
+        var reasons = new List<string>();
+        foreach (var rootless in root ? [false, true] : new[] { true })
+        {
+            var trial = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "pachps-pfs-probe-" + Guid.NewGuid().ToString("N")[..8]));
+            try
+            {
+                var pfs = Directory.CreateDirectory(Path.Combine(trial.FullName, "pfs")).FullName;
+                File.WriteAllText(Path.Combine(pfs, "probe"), "");
+                var candidate = new PfsSupport(true, rootless, "");
+                using var namespaces = new PfsNamespaces(candidate);
+                var (file, arguments) = namespaces.Enter(trial.FullName, pfs, "/");
+                var check = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardError = true };
+                foreach (var a in arguments.Concat(["test", "-e", "/pfs/probe"])) check.ArgumentList.Add(a);
+                using var process = Process.Start(check)!;
+                var error = process.StandardError.ReadToEnd().Trim();
+                process.WaitForExit();
+                if (process.ExitCode == 0) return candidate;
+                reasons.Add(error.Length > 0 ? error : $"nsenter exit code {process.ExitCode}");
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception) { reasons.Add(ex.Message); }
+            finally
+            {
+                try { trial.Delete(recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            }
+        }
+        return new PfsSupport(false, false, "no mount namespace could be made: " + string.Join("; ", reasons));
+    }
+}

@@ -1,0 +1,104 @@
+using PachPS.Engine;
+using PachPS.Engine.Execution;
+using PachPS.Engine.Pps;
+using PachPS.Engine.Storage;
+
+namespace PachPS.Tests.Unit;
+
+/// <summary>
+/// The local executor's /pfs: a private mount namespace per worker where the machine allows one (else /pfs/ rewritten,
+/// said in the job's log), and the rules for what a datum leaves in /pfs/out.
+/// </summary>
+public sealed class LocalExecutionTests : IDisposable
+{
+    private readonly string _work = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "pachps-local-" + Guid.NewGuid().ToString("N")[..8])).FullName;
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+
+    private static readonly PfsSupport Rewriting = new(false, false, "a test");
+
+    private DatumRequest Request(string worker, string cmd, List<ExecutionLog> log) =>
+        new("job1", "datum1", "p", "out1", new TransformSpec("", ["sh", "-c", cmd], [], new Dictionary<string, string> { ["IN"] = "/pfs/in" }, null, []),
+            [new DatumMount("in", "raw", "c1", "/", [new DatumFile("/a.txt", new FileContent(0, "e", []))])], Path.Combine(_work, worker))
+        { Reader = new EmptyReader(), OnLog = line => { lock (log) log.Add(line); } };
+
+    [Fact]
+    public async Task ANamespaceShowsEachWorkerItsFolderAtPfsWithNothingRewritten()
+    {
+        var support = PfsNamespaces.Probe();
+        if (!support.Namespace) return; // this machine cannot make one: the rewriting case below covers it
+        using var executor = new LocalProcessExecutor(support);
+        var log = new List<ExecutionLog>();
+        foreach (var worker in new[] { "w0", "w1" })
+        {
+            var result = await executor.RunAsync(Request(worker, "echo $IN $in > /pfs/out/seen; pwd >> /pfs/out/seen; ls /pfs/in >> /pfs/out/seen", log), CancellationToken.None);
+            Assert.True(result.Success, result.Reason);
+            Assert.Equal("/pfs/in /pfs/in\n/pfs\na.txt\n", File.ReadAllText(Path.Combine(result.OutputFolder, "seen")));
+        }
+        Assert.DoesNotContain(log, l => l.Stream == LogStreams.Executor);
+        // Each worker has its own namespace, held while its folder lives.
+        Assert.Equal(2, Directory.GetFiles(_work, ".pfs-namespace-*", SearchOption.AllDirectories).Length);
+        Directory.Delete(Path.Combine(_work, "w0"), recursive: true);
+        var again = await executor.RunAsync(Request("w0", "ls /pfs > /pfs/out/ls", log), CancellationToken.None);
+        Assert.True(again.Success, again.Reason);
+        Assert.Equal("in\nout\n", File.ReadAllText(Path.Combine(again.OutputFolder, "ls")));
+    }
+
+    [Fact]
+    public async Task WithoutANamespacePfsIsRewrittenAndTheJobsLogSaysSoOnce()
+    {
+        using var executor = new LocalProcessExecutor(Rewriting);
+        Assert.Contains("rewritten", executor.Description);
+        var log = new List<ExecutionLog>();
+        for (var i = 0; i < 2; i++)
+        {
+            var result = await executor.RunAsync(Request("w0", "echo $IN > /pfs/out/seen", log), CancellationToken.None);
+            Assert.True(result.Success, result.Reason);
+            Assert.Equal(Path.Combine(_work, "w0", "pfs", "in") + "\n", File.ReadAllText(Path.Combine(result.OutputFolder, "seen")));
+        }
+        Assert.Equal("/pfs/ is rewritten to each worker's folder in cmd, stdin and env (a test)", Assert.Single(log, l => l.Stream == LogStreams.Executor).Message);
+    }
+
+    private string Out(params string[] commands)
+    {
+        var pfs = Directory.CreateDirectory(Path.Combine(_work, "pfs-" + Guid.NewGuid().ToString("N")[..6], "pfs")).FullName;
+        Directory.CreateDirectory(Path.Combine(pfs, "in", "sub"));
+        File.WriteAllText(Path.Combine(pfs, "in", "sub", "x"), "x");
+        Directory.CreateDirectory(Path.Combine(pfs, "out"));
+        foreach (var command in commands)
+        {
+            using var sh = System.Diagnostics.Process.Start("sh", ["-c", command.Replace("OUT", Path.Combine(pfs, "out"))])!;
+            sh.WaitForExit();
+        }
+        return Path.Combine(pfs, "out");
+    }
+
+    [Fact]
+    public void LinksInsideTheDatumAreItsFilesWhetherWrittenAsPfsOrAsTheFolder()
+    {
+        var folder = Out("ln -s /pfs/in/sub/x OUT/abs", "ln -s ../in/sub OUT/dir", "ln -s dir/x OUT/chain", "echo y > OUT/y");
+        var files = DatumOutputs.List(folder, Path.GetDirectoryName(folder)!);
+        Assert.Equal(["/abs", "/chain", "/dir/x", "/y"], files.Select(f => f.Path));
+        Assert.All(files.Where(f => f.Path != "/y"), f => Assert.Equal("x", File.ReadAllText(f.File)));
+    }
+
+    [Theory]
+    [InlineData("ln -s /etc/hostname OUT/h", "/pfs/out/h is a link to /etc/hostname, outside the datum's /pfs")]
+    [InlineData("ln -s /pfs/../etc/hostname OUT/h", "/pfs/out/h is a link to /pfs/../etc/hostname, outside the datum's /pfs")]
+    [InlineData("ln -s nowhere OUT/n", "/pfs/out/n is a link to nowhere, which does not exist")]
+    [InlineData("ln -s b OUT/a; ln -s a OUT/b", "/pfs/out/a is a link that goes through more than 40 links")]
+    [InlineData("mkdir OUT/d; ln -s .. OUT/d/up", "/pfs/out/d/up is a link to /pfs/out, which holds it: a loop")]
+    [InlineData("mkfifo OUT/f", "/pfs/out/f is a FIFO")]
+    public void WhatIsNotAFileOrALinkInsideFailsTheDatumNamingIt(string command, string reason)
+    {
+        var folder = Out(command);
+        var ex = Assert.Throws<PachException>(() => DatumOutputs.List(folder, Path.GetDirectoryName(folder)!));
+        Assert.Equal("DatumOutputInvalid", ex.ErrorId);
+        Assert.StartsWith(reason, ex.Message);
+    }
+
+    private sealed class EmptyReader : IContentReader
+    {
+        public Stream Open(FileContent content) => new MemoryStream();
+    }
+}
