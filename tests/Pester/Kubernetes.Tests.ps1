@@ -111,6 +111,21 @@ Describe 'Datums as Kubernetes Jobs' -Skip:$skip {
         (Get-PachJob -Id $job.Id).State | Should -Be 'Killed'
     }
 
+    It 'keeps the output rules: links inside /pfs are stored as their files, a link outside fails the datum naming it' {
+        Add-PachFile words master -Value 'one' -Path /w1.txt | Out-Null
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'links' }
+            transform = @{ cmd = @('sh', '-c', 'ln -s /pfs/words/w1.txt /pfs/out/copy; ln -s ../words /pfs/out/all') }
+            input = @{ pfs = @{ repo = 'words'; glob = '/' } } } | Out-Null
+        (Get-PachJob -Pipeline links | Wait-PachJob -TimeoutSec 90).State | Should -Be 'Success'
+        (Get-PachFile links master -Recurse).Path | Should -Be @('/all/w1.txt', '/copy')
+        Get-PachFileContent links master /copy | Should -Be 'one'
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'escape' }; transform = @{ cmd = @('sh', '-c', 'ln -s /etc/hostname /pfs/out/h') }
+            input = @{ pfs = @{ repo = 'words'; glob = '/' } } } | Out-Null
+        $job = Get-PachJob -Pipeline escape | Wait-PachJob -TimeoutSec 90
+        $job.State | Should -Be 'Failure'
+        (Get-PachDatum -Job $job.Id).Reason | Should -BeLike '/pfs/out/h is a link to /etc/hostname, outside the datum''s /pfs*'
+    }
+
     It 'collects Jobs that finished while the store was closed' {
         1..2 | ForEach-Object { Add-PachFile words master -Value "$_" -Path "/w$_.txt" } | Out-Null
         $gate = Join-Path $TestDrive ("gate-" + [guid]::NewGuid().ToString('N'))

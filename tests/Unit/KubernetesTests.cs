@@ -169,6 +169,25 @@ public sealed class KubernetesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task OutputsTheUploadContainerRefusedFailTheDatumWithItsList()
+    {
+        var request = Request("badbadbadbadbadbad01");
+        var run = _executor.RunAsync(request, CancellationToken.None);
+        var name = DatumJob.Name(request.JobId, request.DatumId);
+        await Until(() => _api.Exists(name));
+        var upload = System.Text.Json.Nodes.JsonNode.Parse(_api.Created(name)!)!["spec"]!["template"]!["spec"]!["containers"]![0]!["env"]!.AsArray()
+            .ToDictionary(e => e!["name"]!.GetValue<string>(), e => e!["value"]!.GetValue<string>());
+        Assert.Contains(DatumJob.InvalidKey(DatumJob.StagingPrefix(request.JobId, request.DatumId)), upload["PACH_INVALID_URL"]);
+        _objects.Put(DatumJob.InvalidKey(DatumJob.StagingPrefix(request.JobId, request.DatumId)),
+            Encoding.UTF8.GetBytes("/pfs/out/h is a link to /etc/hostname, outside the datum's /pfs\n/pfs/out/p is a FIFO, socket or device\n"));
+        _api.MarkComplete(name);
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.False(result.Success);
+        Assert.Equal("/pfs/out/h is a link to /etc/hostname, outside the datum's /pfs; /pfs/out/p is a FIFO, socket or device", result.Reason);
+        Assert.Empty(_objects.List(DatumJob.StagingPrefix(request.JobId, request.DatumId)));
+    }
+
+    [Fact]
     public async Task ALongManifestIsFetchedThroughItsOwnPresignedUrl()
     {
         var files = Enumerable.Range(0, 300).Select(i => new DatumFile($"/f{i:D3}.txt", new FileContent(3, "h", [new ChunkRef("h" + i, "pack/p1", i * 3, 3)]))).ToList();
@@ -190,7 +209,7 @@ public sealed class KubernetesTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AnUploadedLinkIsNotFollowedOnThisMachine()
+    public async Task AnUploadedLinkIsNotFollowedOnThisMachineButAHardLinkToAnEarlierEntryIsACopy()
     {
         using var tar = new MemoryStream();
         using (var writer = new TarWriter(tar, leaveOpen: true))
@@ -199,13 +218,15 @@ public sealed class KubernetesTests : IAsyncLifetime
             await writer.WriteEntryAsync(file);
             await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.SymbolicLink, "./passwd") { LinkName = "/etc/passwd" });
             await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.HardLink, "./hard") { LinkName = "/etc/hostname" });
+            await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.HardLink, "./again") { LinkName = "./ok.txt" }); // tar -h meeting ok.txt twice
             await writer.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, "../escape.txt") { DataStream = new MemoryStream([1]) });
         }
         _objects.Put("k8s/x/out.tar", tar.ToArray());
         var folder = Directory.CreateDirectory(Path.Combine(_work, "extract")).FullName;
         await TarExtractor.ExtractAsync(_objects, "k8s/x/out.tar", folder, CancellationToken.None);
-        Assert.Equal(["ok.txt"], Directory.EnumerateFileSystemEntries(folder).Select(Path.GetFileName));
+        Assert.Equal(["again", "ok.txt"], Directory.EnumerateFileSystemEntries(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Equal("fine", File.ReadAllText(Path.Combine(folder, "ok.txt")));
+        Assert.Equal("fine", File.ReadAllText(Path.Combine(folder, "again")));
         Assert.False(File.Exists(Path.Combine(_work, "escape.txt")));
     }
 

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
+using System.Globalization;
 
 namespace PachPS.Engine.Execution;
 
@@ -21,7 +21,8 @@ public sealed record PfsSupport(bool Namespace, bool Rootless, string Reason)
 
 /// <summary>
 /// One private mount namespace per worker folder, made once (making one costs 25-35 ms, twenty times a process start)
-/// and entered with nsenter for each of the worker's datums. Each namespace is held by a small process,
+/// and entered with nsenter for each of the worker's datums. Each namespace is held by a small process (started, like
+/// every child, by <see cref="ChildProcess"/>: in a group of its own, killed if this process is asked to end),
 /// <c>unshare -m</c> (<c>-r</c> too without root) running sh, that bind-mounts the folder at /pfs and then waits while
 /// its marker file in the worker folder exists and this process lives: a job's folders deleted at its end, or this
 /// process gone, end the namespaces within a second. A worker folder deleted and made again (after a failed datum)
@@ -34,14 +35,15 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
     /// <summary>The marker file of a worker's namespace in its folder (beside pfs/, so never in the datum's view).</summary>
     private const string MarkerPrefix = ".pfs-namespace-";
 
-    /// <summary>The holder: mounts $1 at /pfs, says so, and waits while marker $2 exists and process $3 lives.</summary>
+    /// <summary>The holder: mounts $1 at /pfs, says so with its pid, and waits while marker $2 exists and process $3 lives.</summary>
     private const string HolderScript = """
         mount --bind "$1" /pfs || exit 111
-        echo ready
+        echo "ready $$"
         while [ -e "$2" ] && kill -0 "$3" 2>/dev/null; do sleep 1; done
         """;
 
-    private sealed record Holder(Process Process, string Marker);
+    /// <summary>A namespace's holder process (led by <see cref="Pid"/>, in a process group of its own), run by <see cref="ChildProcess"/>.</summary>
+    private sealed record Holder(int Pid, string Marker, Task Exited, CancellationTokenSource Stop);
 
     private readonly ConcurrentDictionary<string, Holder> _holders = new(StringComparer.Ordinal);
     private readonly object _gate = new();
@@ -59,7 +61,7 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
     public (string FileName, List<string> Arguments) Enter(string workFolder, string pfsFolder, string workingDirectory)
     {
         var holder = HolderFor(workFolder, pfsFolder);
-        var arguments = new List<string> { "-t", holder.Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        var arguments = new List<string> { "-t", holder.Pid.ToString(CultureInfo.InvariantCulture) };
         if (support.Rootless) arguments.Add("-U");
         arguments.AddRange(["-m", "--wd=" + workingDirectory, "--"]);
         return (Tools.Value.Nsenter!, arguments);
@@ -69,17 +71,13 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
     {
         lock (_gate)
         {
-            if (_holders.TryGetValue(workFolder, out var holder) && !holder.Process.HasExited && File.Exists(holder.Marker)) return holder;
+            if (_holders.TryGetValue(workFolder, out var holder) && !holder.Exited.IsCompleted && File.Exists(holder.Marker)) return holder;
             if (holder is not null)
             {
                 _holders.TryRemove(workFolder, out _);
                 Stop(holder);
             }
-            foreach (var (folder, old) in _holders.Where(h => h.Value.Process.HasExited).ToList())
-            {
-                _holders.TryRemove(folder, out _);
-                old.Process.Dispose();
-            }
+            foreach (var (folder, _) in _holders.Where(h => h.Value.Exited.IsCompleted).ToList()) _holders.TryRemove(folder, out _);
             holder = Start(pfsFolder, Path.Combine(workFolder, MarkerPrefix + Guid.NewGuid().ToString("N")[..12]), support.Rootless);
             _holders[workFolder] = holder;
             return holder;
@@ -90,28 +88,29 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
     private static Holder Start(string pfsFolder, string marker, bool rootless)
     {
         File.WriteAllText(marker, "");
-        var start = new ProcessStartInfo(Tools.Value.Unshare!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in (string[])[.. rootless ? ["-r"] : Array.Empty<string>(), "-m", "--propagation", "private", "sh", "-c", HolderScript, "pachps-pfs",
-                     pfsFolder, marker, Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)])
-            start.ArgumentList.Add(a);
-        var process = Process.Start(start) ?? throw new IOException("unshare did not start");
-        var ready = process.StandardOutput.ReadLineAsync();
-        if (!ready.Wait(StartTimeout) || ready.Result != "ready")
+        string[] arguments = [.. rootless ? ["-r"] : Array.Empty<string>(), "-m", "--propagation", "private", "sh", "-c", HolderScript, "pachps-pfs",
+            pfsFolder, marker, Environment.ProcessId.ToString(CultureInfo.InvariantCulture)];
+        var command = new ChildCommand(Tools.Value.Unshare!, arguments, new Dictionary<string, string>(), "/", []);
+        var ready = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var errors = new ConcurrentQueue<string>();
+        var stop = new CancellationTokenSource();
+        void Line(string stream, string line)
         {
-            var error = process.HasExited ? process.StandardError.ReadToEnd().Trim() : "no answer";
-            try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            process.Dispose();
-            File.Delete(marker);
-            throw new IOException($"cannot make a mount namespace with {pfsFolder} at /pfs: {error}");
+            if (stream == "stdout" && line.StartsWith("ready ", StringComparison.Ordinal) && int.TryParse(line.AsSpan(6), CultureInfo.InvariantCulture, out var pid)) ready.TrySetResult(pid);
+            else if (stream == "stderr") errors.Enqueue(line);
         }
-        return new Holder(process, marker);
+        var exited = Task.Factory.StartNew(() => ChildProcess.Run(command, Line, stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        exited.ContinueWith(t => ready.TrySetResult(-1), TaskScheduler.Default);
+        if (ready.Task.Wait(StartTimeout) && ready.Task.Result > 0) return new Holder(ready.Task.Result, marker, exited, stop);
+        stop.Cancel();
+        File.Delete(marker);
+        var why = exited.IsFaulted ? exited.Exception!.InnerException!.Message : errors.IsEmpty ? "no answer" : string.Join(" ", errors);
+        throw new IOException($"cannot make a mount namespace with {pfsFolder} at /pfs: {why}");
     }
 
     private static void Stop(Holder holder)
     {
-        try { if (!holder.Process.HasExited) holder.Process.Kill(entireProcessTree: true); }
-        catch (InvalidOperationException) { }
-        holder.Process.Dispose();
+        holder.Stop.Cancel();
         try { File.Delete(holder.Marker); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
@@ -156,13 +155,12 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
                 var candidate = new PfsSupport(true, rootless, "");
                 using var namespaces = new PfsNamespaces(candidate);
                 var (file, arguments) = namespaces.Enter(trial.FullName, pfs, "/");
-                var check = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardError = true };
-                foreach (var a in arguments.Concat(["test", "-e", "/pfs/probe"])) check.ArgumentList.Add(a);
-                using var process = Process.Start(check)!;
-                var error = process.StandardError.ReadToEnd().Trim();
-                process.WaitForExit();
-                if (process.ExitCode == 0) return candidate;
-                reasons.Add(error.Length > 0 ? error : $"nsenter exit code {process.ExitCode}");
+                var errors = new List<string>();
+                var code = ChildProcess.Run(new ChildCommand(file, [.. arguments, "test", "-e", "/pfs/probe"], new Dictionary<string, string>(), "/", []),
+                    (stream, line) => errors.Add(line), CancellationToken.None);
+                if (code == 0) return candidate;
+                var error = string.Join(" ", errors);
+                reasons.Add(error.Length > 0 ? error : $"nsenter exit code {code}");
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception) { reasons.Add(ex.Message); }
             finally

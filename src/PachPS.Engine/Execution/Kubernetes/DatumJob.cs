@@ -94,13 +94,41 @@ public static class DatumJob
     /// <summary>The line the batch transform writes before each datum's output, so logs are attributed to datums.</summary>
     internal const string DatumMarker = "pachps-datum ";
 
-    /// <summary>Upload: /pfs/out (a batch: its result folder) as a tar, PUT through the presigned URL.</summary>
+    /// <summary>
+    /// Upload: /pfs/out (a batch: its result folder) as a tar, PUT through the presigned URL. A datum's /pfs/out is
+    /// checked first by the rules every executor keeps (DatumOutputs): a link that leads outside /pfs, nowhere or round
+    /// in a loop, and a FIFO, socket or device, are listed one per line and PUT through the "invalid" URL instead (the
+    /// executor fails the datum with that list); links inside /pfs are stored as what they point to (tar -h).
+    /// </summary>
     internal const string UploadScript = """
         set -eu
-        cd "${PACH_UPLOAD_DIR:-/pfs/out}"
-        tar -cf /pfs/.pachps/out.tar .
-        curl -fsS -X PUT -T /pfs/.pachps/out.tar "$PACH_UPLOAD_URL"
+        P=/pfs/.pachps
+        if [ -n "${PACH_UPLOAD_DIR:-}" ]; then
+          cd "$PACH_UPLOAD_DIR"; tar -cf "$P/out.tar" .
+        else
+          cd /pfs/out; : > "$P/invalid"
+          find . -type l > "$P/links"
+          while IFS= read -r l; do
+            name="/pfs/out/${l#./}"; t=$(readlink "$l"); r=$(readlink -f "$l" || true)
+            if [ -z "$r" ]; then echo "$name is a link that goes through too many links (a loop?)"
+            else case "$r" in
+              /pfs|/pfs/*)
+                if [ ! -e "$l" ]; then echo "$name is a link to $t, which does not exist"
+                else case "$name/" in "$r"/*) echo "$name is a link to $r, which holds it: a loop" ;; esac; fi ;;
+              *) echo "$name is a link to $t, outside the datum's /pfs; only links inside it are stored (as what they point to)" ;;
+            esac; fi
+          done < "$P/links" >> "$P/invalid"
+          find . ! -type f ! -type d ! -type l | while IFS= read -r s; do
+            echo "/pfs/out/${s#./} is a FIFO, socket or device; only files, folders and links to them inside the datum's /pfs are kept"
+          done >> "$P/invalid"
+          if [ -s "$P/invalid" ]; then curl -fsS -X PUT -T "$P/invalid" "$PACH_INVALID_URL"; exit 0; fi
+          tar -chf "$P/out.tar" .
+        fi
+        curl -fsS -X PUT -T "$P/out.tar" "$PACH_UPLOAD_URL"
         """;
+
+    /// <summary>The staging object that lists what breaks the output rules, when the upload container found any.</summary>
+    public static string InvalidKey(string staging) => staging + "invalid";
 
     private static V1EnvVar Env(string name, string value) => new() { Name = name, Value = value };
 
@@ -126,7 +154,7 @@ public static class DatumJob
     /// <paramref name="request"/> is then the batch's first datum). <paramref name="manifest"/> is inline text, or null
     /// with <paramref name="manifestUrl"/>.
     /// </summary>
-    public static V1Job Build(DatumRequest request, string image, string? manifest, Uri? manifestUrl, Uri uploadUrl, IReadOnlyList<DatumRequest>? batch = null)
+    public static V1Job Build(DatumRequest request, string image, string? manifest, Uri? manifestUrl, Uri uploadUrl, IReadOnlyList<DatumRequest>? batch = null, Uri? invalidUrl = null)
     {
         var t = request.Transform;
         var labels = Labels(request.Pipeline);
@@ -168,7 +196,9 @@ public static class DatumJob
                 new V1Container
                 {
                     Name = UploadContainer, Image = image, Command = ["sh", "-c", UploadScript], VolumeMounts = mount,
-                    Env = batch is null ? [Env("PACH_UPLOAD_URL", uploadUrl.AbsoluteUri)] : [Env("PACH_UPLOAD_URL", uploadUrl.AbsoluteUri), Env("PACH_UPLOAD_DIR", "/pfs/.pachps/result")],
+                    Env = batch is null
+                        ? [Env("PACH_UPLOAD_URL", uploadUrl.AbsoluteUri), Env("PACH_INVALID_URL", invalidUrl?.AbsoluteUri ?? "")]
+                        : [Env("PACH_UPLOAD_URL", uploadUrl.AbsoluteUri), Env("PACH_UPLOAD_DIR", "/pfs/.pachps/result")],
                 },
             ],
         };

@@ -71,7 +71,8 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, ISpoutE
         var outFolder = Path.Combine(request.WorkFolder, "pfs", "out");
         var downloaded = Downloaded(request);
         var (manifest, manifestUrl) = Stage(staging, DatumManifest.For(request, PresignGet));
-        var job = DatumJob.Build(request, _image, manifest, manifestUrl, _presigner.Presign(staging + "out.tar", put: true, UrlLifetime));
+        var job = DatumJob.Build(request, _image, manifest, manifestUrl, _presigner.Presign(staging + "out.tar", put: true, UrlLifetime),
+            invalidUrl: _presigner.Presign(DatumJob.InvalidKey(staging), put: true, UrlLifetime));
         var (finished, logs) = await SubmitAsync(job, request.OnLog, request.Closing, cancel);
         var attempts = Math.Max(1, (finished?.Status?.Failed ?? 0) + (finished?.Status?.Succeeded ?? 0));
         try
@@ -80,6 +81,11 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, ISpoutE
             {
                 var (exit, reason) = await FailureAsync(name, finished, attempts);
                 return new DatumResult(false, exit, reason + LogTail.Of(logs, anyStream: true), outFolder, downloaded) { Attempts = attempts };
+            }
+            if (_objects.Exists(DatumJob.InvalidKey(staging)))
+            {
+                var broken = System.Text.Encoding.UTF8.GetString(_objects.Get(DatumJob.InvalidKey(staging))).Trim();
+                return new DatumResult(false, -1, broken.Replace("\n", "; "), outFolder, downloaded) { Attempts = attempts };
             }
             Directory.CreateDirectory(outFolder);
             await TarExtractor.ExtractAsync(_objects, staging + "out.tar", outFolder, cancel);

@@ -4,8 +4,9 @@ using PachPS.Engine.Storage;
 namespace PachPS.Engine.Execution.Kubernetes;
 
 /// <summary>
-/// Unpacks what a pod uploaded: regular files and folders only, each inside the folder. A symbolic or hard link would
-/// make the ingest read a file of this machine, so links (and devices) are left out.
+/// Unpacks what a pod uploaded: regular files and folders only, each inside the folder. A symbolic link would make the
+/// ingest read a file of this machine, so symbolic links (and devices) are left out; a hard link to an earlier entry is
+/// a copy of it.
 /// </summary>
 internal static class TarExtractor
 {
@@ -27,6 +28,14 @@ internal static class TarExtractor
                 case TarEntryType.RegularFile or TarEntryType.V7RegularFile:
                     Directory.CreateDirectory(Path.GetDirectoryName(target)!);
                     await entry.ExtractToFileAsync(target, overwrite: true, cancel);
+                    break;
+                case TarEntryType.HardLink:
+                    // tar stores a file it meets again (a link followed twice with -h) as a hard link to the first: a copy
+                    // of that earlier entry, which is inside the folder.
+                    var first = Path.GetFullPath(Path.Combine(root, entry.LinkName));
+                    if (!first.StartsWith(root, StringComparison.Ordinal) || !File.Exists(first)) continue;
+                    Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                    File.Copy(first, target, overwrite: true);
                     break;
             }
         }
