@@ -153,3 +153,39 @@ input:
         (Get-PachRepo).Name | Should -Be 'src'
     }
 }
+
+Describe 'Union inputs that share a name' {
+    BeforeAll {
+        Connect-PachStore -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))) | Out-Null
+        New-PachRepo left | Out-Null
+        New-PachRepo right | Out-Null
+        Add-PachFile left master /l.txt -Value 'from left' | Out-Null
+        Add-PachFile right master /r.txt -Value 'from right' | Out-Null
+    }
+    AfterAll { Disconnect-PachStore }
+
+    It 'runs each datum with its side at /pfs/<name>, as Pachyderm allows' {
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'either' }
+            transform = @{ cmd = @('sh', '-c', 'for f in /pfs/side/*; do cp "$f" /pfs/out/; echo "$side" > "/pfs/out/$(basename "$f").env"; done') }
+            input = @{ union = @(@{ pfs = @{ name = 'side'; repo = 'left'; glob = '/*' } }, @{ pfs = @{ name = 'side'; repo = 'right'; glob = '/*' } }) } } | Out-Null
+        $job = Get-PachJob -Pipeline either | Wait-PachJob -TimeoutSec 60
+        $job.State | Should -Be 'Success'
+        $job.Total | Should -Be 2
+        Get-PachFileContent either master /l.txt | Should -Be 'from left'
+        Get-PachFileContent either master /r.txt | Should -Be 'from right'
+        Get-PachFileContent either master /r.txt.env | Should -BeLike '*/pfs/side/r.txt'
+        # A new commit on one side reruns only that side's datum, reading the other side's commit as before.
+        Add-PachFile right master /r2.txt -Value 'more' | Out-Null
+        $next = Get-PachJob -Pipeline either | Select-Object -First 1 | Wait-PachJob -TimeoutSec 60
+        ($next.Processed, $next.Skipped) | Should -Be @(1, 2)
+        ($next.Inputs | Where-Object Repo -EQ left).Commit | Should -Be (Get-PachCommit left master).Id
+    }
+
+    It 'refuses a name shared across a cross, and creates nothing' {
+        { New-PachPipeline -Spec @{ pipeline = @{ name = 'both' }; transform = @{ cmd = @('true') }
+            input = @{ cross = @(@{ pfs = @{ name = 'side'; repo = 'left'; glob = '/*' } }, @{ pfs = @{ name = 'side'; repo = 'right'; glob = '/*' } }) } } -ErrorAction Stop } |
+            Should -Throw -ErrorId 'PipelineSpecDuplicateInput,PachPS.Commands.NewPachPipelineCommand'
+        Get-PachPipeline | Where-Object Name -EQ both | Should -BeNullOrEmpty
+        Get-PachRepo | Where-Object Name -EQ both | Should -BeNullOrEmpty
+    }
+}

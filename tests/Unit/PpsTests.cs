@@ -50,6 +50,27 @@ public class PpsTests
     public void BadSpecsHaveStableIds(string json, string id) =>
         Assert.Equal(id, Assert.Throws<PachException>(() => PipelineSpec.Parse(json)).ErrorId);
 
+    /// <summary>Pachyderm's rule for input names: only the inputs of one union may share a name.</summary>
+    [Theory]
+    [InlineData("""{"union": [{"pfs": {"name": "a", "repo": "x", "glob": "/*"}}, {"pfs": {"name": "a", "repo": "y", "glob": "/*"}}]}""", null)]
+    [InlineData("""{"cross": [{"union": [{"pfs": {"name": "a", "repo": "x", "glob": "/*"}}, {"pfs": {"name": "a", "repo": "y", "glob": "/*"}}]}, {"pfs": {"name": "b", "repo": "z", "glob": "/"}}]}""", null)]
+    [InlineData("""{"union": [{"cross": [{"pfs": {"name": "a", "repo": "x", "glob": "/*"}}, {"pfs": {"name": "b", "repo": "z", "glob": "/"}}]}, {"cross": [{"pfs": {"name": "a", "repo": "y", "glob": "/*"}}, {"pfs": {"name": "b", "repo": "z", "glob": "/"}}]}]}""", null)]
+    [InlineData("""{"cross": [{"union": [{"pfs": {"name": "a", "repo": "x", "glob": "/*"}}, {"pfs": {"name": "b", "repo": "y", "glob": "/*"}}]}, {"pfs": {"name": "a", "repo": "z", "glob": "/"}}]}""", "a")]
+    [InlineData("""{"cross": [{"pfs": {"name": "a", "repo": "z", "glob": "/"}}, {"union": [{"pfs": {"name": "b", "repo": "x", "glob": "/*"}}, {"pfs": {"name": "a", "repo": "y", "glob": "/*"}}]}]}""", "a")]
+    [InlineData("""{"union": [{"cross": [{"pfs": {"name": "a", "repo": "x", "glob": "/*"}}, {"pfs": {"name": "a", "repo": "y", "glob": "/"}}]}, {"pfs": {"name": "c", "repo": "z", "glob": "/"}}]}""", "a")]
+    [InlineData("""{"join": [{"pfs": {"name": "a", "repo": "x", "glob": "/(*)", "join_on": "$1"}}, {"pfs": {"name": "a", "repo": "y", "glob": "/(*)", "join_on": "$1"}}]}""", "a")]
+    public void OnlyTheInputsOfAUnionShareAName(string input, string? duplicate)
+    {
+        var json = """{"pipeline": {"name": "p"}, "transform": {"cmd": ["sh"]}, "input": """ + input + "}";
+        if (duplicate is null) Assert.NotNull(PipelineSpec.Parse(json));
+        else
+        {
+            var ex = Assert.Throws<PachException>(() => PipelineSpec.Parse(json));
+            Assert.Equal("PipelineSpecDuplicateInput", ex.ErrorId);
+            Assert.Contains($"two inputs named '{duplicate}'", ex.Message);
+        }
+    }
+
     [Fact]
     public void InvalidJsonNamesLineAndColumn()
     {

@@ -29,8 +29,10 @@ internal static class DatumPlanner
         var transformKey = string.Join("\u0001", spec.Transform.Cmd) + "\u0002" + string.Join("\u0001", spec.Transform.Stdin) + "\u0002" +
             string.Join("\u0001", spec.Transform.Env.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => e.Key + "=" + e.Value)) + "\u0002" +
             spec.Transform.Image + "\u0002" + spec.Transform.WorkingDir;
+        // Union inputs may share a name: two of them holding the same path with the same content are the same datum.
         return Expand(spec.Input, tree, heads)
             .Select(c => new PlannedDatum(DatumHash(salt, transformKey, c.Inputs), c.Inputs) { Env = c.Env })
+            .DistinctBy(d => d.Hash, StringComparer.Ordinal)
             .ToList();
     }
 

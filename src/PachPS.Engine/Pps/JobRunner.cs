@@ -39,9 +39,11 @@ internal sealed class JobRunner(JobContext context, string jobId)
         WorkFolders.TryDelete(JobFolder);
         var (job, spec) = start.Value;
 
+        // Input i of a job is leaf i of its spec (the inputs of a union may share a name).
+        var leaves = spec.Input.Leaves().ToList();
         var planned = context.Pfs.ReadTree(tree => DatumPlanner.Plan(spec, job.Salt, tree, leaf =>
         {
-            var input = job.Inputs.First(i => i.Name == leaf.Name);
+            var input = job.Inputs[leaves.IndexOf(leaf)];
             return new InputHead(input.Commit, context.Pfs.FindCommit(input.Commit)?.Root);
         }));
 

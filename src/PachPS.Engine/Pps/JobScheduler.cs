@@ -62,16 +62,16 @@ internal sealed class JobScheduler : IDisposable
     {
         var spec = PipelineSpec.Load(pipeline.SpecJson);
         if (spec.Spout is not null) return; // a spout has no input to run a job over: SpoutRunner runs its command
-        var heads = new Dictionary<string, CommitPointer>(StringComparer.Ordinal);
+        // By position among the leaves: the inputs of a union may share a name.
+        var heads = new List<CommitPointer>();
         foreach (var leaf in spec.Input.Leaves())
         {
             if (_pfs.Head(leaf.Repo, leaf.Branch) is not { } head) return; // an input without commits: nothing to run yet
-            heads[leaf.Name] = head with { Branch = leaf.Branch };
+            heads.Add(head with { Branch = leaf.Branch });
         }
         // Two triggers for the same input commits (two processes, or a resume) make one job.
         var last = pipeline.LastJob is null ? null : db.Jobs().FindById(pipeline.LastJob);
-        if (last is not null && last.PipelineVersion == pipeline.Version &&
-            last.Inputs.Select(i => i.Commit).SequenceEqual(spec.Input.Leaves().Select(l => heads[l.Name].Id))) return;
+        if (last is not null && last.PipelineVersion == pipeline.Version && last.Inputs.Select(i => i.Commit).SequenceEqual(heads.Select(h => h.Id))) return;
         Queue(db, pipeline, NewJob(pipeline, spec, heads));
     }
 
@@ -92,11 +92,12 @@ internal sealed class JobScheduler : IDisposable
         foreach (var input in chosen.Keys.Where(k => !leaves.Any(l => l.Name == k)))
             throw PachException.NotFound("PipelineInputNameNotFound",
                 $"Pipeline '{name}' has no input named '{input}'; its inputs are {string.Join(", ", leaves.Select(l => $"'{l.Name}'"))}.", input);
-        var commits = new Dictionary<string, CommitPointer>(StringComparer.Ordinal);
+        // -Input names an input; the inputs of a union that share that name each read the reference in their own repo.
+        var commits = new List<CommitPointer>();
         foreach (var leaf in leaves)
-            commits[leaf.Name] = chosen.TryGetValue(leaf.Name, out var reference) ? ChosenCommit(name, leaf, reference)
+            commits.Add(chosen.TryGetValue(leaf.Name, out var reference) ? ChosenCommit(name, leaf, reference)
                 : _pfs.Head(leaf.Repo, leaf.Branch) is { } head ? head with { Branch = leaf.Branch } : throw PachException.NotFound("CommitNotFound",
-                    $"Input '{leaf.Name}' of '{name}' reads {leaf.Repo}@{leaf.Branch}, which has no commit yet; name one with -Input.", $"{leaf.Repo}@{leaf.Branch}");
+                    $"Input '{leaf.Name}' of '{name}' reads {leaf.Repo}@{leaf.Branch}, which has no commit yet; name one with -Input.", $"{leaf.Repo}@{leaf.Branch}"));
         var job = NewJob(pipeline, spec, commits);
         job.Trigger = JobTrigger.Manual;
         Queue(db, pipeline, job);
@@ -138,16 +139,16 @@ internal sealed class JobScheduler : IDisposable
     });
 
     /// <summary>
-    /// A job of the pipeline's current version over the given commits (by input name; each with the branch it is read
-    /// as), with them and every commit they were derived from as provenance.
+    /// A job of the pipeline's current version over the given commits (one per input, in the order of the spec's
+    /// leaves; each with the branch it is read as), with them and every commit they were derived from as provenance.
+    /// The job's inputs keep that order: input i of a job is leaf i of its spec.
     /// </summary>
-    private static JobDoc NewJob(PipelineDoc pipeline, PipelineSpec spec, IReadOnlyDictionary<string, CommitPointer> commits)
+    private static JobDoc NewJob(PipelineDoc pipeline, PipelineSpec spec, IReadOnlyList<CommitPointer> commits)
     {
         var inputs = new List<JobInputDoc>();
         var provenance = new Dictionary<string, ProvenanceDoc>(StringComparer.Ordinal);
-        foreach (var leaf in spec.Input.Leaves())
+        foreach (var (leaf, commit) in spec.Input.Leaves().Zip(commits))
         {
-            var commit = commits[leaf.Name];
             inputs.Add(new JobInputDoc { Name = leaf.Name, Repo = leaf.Repo, Branch = commit.Branch, Commit = commit.Id });
             provenance.TryAdd(commit.Id, new ProvenanceDoc { Repo = commit.Repo, Branch = commit.Branch, Commit = commit.Id });
             foreach (var p in commit.Provenance) provenance.TryAdd(p.Commit, new ProvenanceDoc { Repo = p.Repo, Branch = p.Branch, Commit = p.Commit });

@@ -206,9 +206,10 @@ public sealed record PipelineSpec(
         if (spout is not null) parsedInput = NoInputSpec.Instance;
         else if (obj["input"] is JsonObject input) parsedInput = ParseInput(input, name, "input");
         else throw Invalid("PipelineSpecMissingInput", $"Pipeline '{name}' has no input.", name);
-        var duplicate = parsedInput.Leaves().GroupBy(l => l.Name).FirstOrDefault(g => g.Count() > 1);
-        if (duplicate is not null)
-            throw Invalid("PipelineSpecDuplicateInput", $"Pipeline '{name}' has two inputs named '{duplicate.Key}'; give them distinct names.", name);
+        if (DuplicateName(parsedInput, []) is { } duplicate)
+            throw Invalid("PipelineSpecDuplicateInput",
+                $"Pipeline '{name}' has two inputs named '{duplicate}' that a datum would see together; give them distinct names (only the " +
+                "inputs of one union may share a name: a datum comes from one of them).", name);
 
         var outputBranch = Str(obj["output_branch"]) ?? Names.DefaultBranch;
         Names.ValidateName(outputBranch, "Branch");
@@ -317,6 +318,35 @@ public sealed record PipelineSpec(
     private static string? Str(JsonNode? node) => node is JsonValue v ? v.ToString() : null;
 
     /// <summary>true, or "true" as 1.x specs sometimes write it.</summary>
+    /// <summary>
+    /// A name two inputs of one datum would share, by Pachyderm's rule: every input's name differs from those beside it
+    /// in a cross, join or group, except that the inputs of a union may share a name with each other (a datum comes from
+    /// one of them), though not with what the union is crossed, joined or grouped with. <paramref name="names"/> holds
+    /// the names taken so far and gains this input's.
+    /// </summary>
+    private static string? DuplicateName(InputSpec input, HashSet<string> names)
+    {
+        switch (input)
+        {
+            case PfsInputSpec pfs:
+                return names.Add(pfs.Name) ? null : pfs.Name;
+            case UnionInputSpec union:
+                var presented = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var side in union.Inputs)
+                {
+                    var mine = new HashSet<string>(names, StringComparer.Ordinal);
+                    if (DuplicateName(side, mine) is { } duplicate) return duplicate;
+                    presented.UnionWith(mine);
+                }
+                names.UnionWith(presented);
+                return null;
+            default:
+                foreach (var child in input switch { CrossInputSpec c => c.Inputs, JoinInputSpec j => j.Inputs, GroupInputSpec g => g.Inputs, _ => [] })
+                    if (DuplicateName(child, names) is { } duplicate) return duplicate;
+                return null;
+        }
+    }
+
     private static bool Bool(JsonNode? node) =>
         node is JsonValue v && (v.TryGetValue<bool>(out var b) ? b : bool.TryParse(v.ToString(), out b) && b);
 
