@@ -189,3 +189,42 @@ Describe 'Union inputs that share a name' {
         Get-PachRepo | Where-Object Name -EQ both | Should -BeNullOrEmpty
     }
 }
+
+Describe 'pfs.commit and empty_files' {
+    BeforeAll {
+        Connect-PachStore -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))) | Out-Null
+        New-PachRepo src | Out-Null
+        $first = Add-PachFile src master /a.txt -Value 'first'
+        Add-PachFile src master /a.txt -Value 'second, longer' | Out-Null
+    }
+    AfterAll { Disconnect-PachStore }
+
+    It 'reads the pinned commit, not the head, and new commits on the branch start no job' {
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'pinned' }; transform = @{ cmd = @('sh', '-c', 'cp /pfs/src/a.txt /pfs/out/') }
+            input = @{ pfs = @{ repo = 'src'; glob = '/'; commit = $first.Id } } } | Out-Null
+        $job = Get-PachJob -Pipeline pinned | Wait-PachJob -TimeoutSec 60
+        $job.State | Should -Be 'Success'
+        ($job.Inputs | Select-Object -First 1).Commit | Should -Be $first.Id
+        Get-PachFileContent pinned master /a.txt | Should -Be 'first'
+        Add-PachFile src master /b.txt -Value 'more' | Out-Null
+        Start-Sleep -Milliseconds 500
+        @(Get-PachJob -Pipeline pinned).Count | Should -Be 1
+        { New-PachPipeline -Spec @{ pipeline = @{ name = 'nowhere' }; transform = @{ cmd = @('true') }
+            input = @{ pfs = @{ repo = 'src'; glob = '/'; commit = 'feedfeedfeed' } } } -ErrorAction Stop } | Should -Throw -ErrorId 'CommitNotFound,*'
+        Get-PachPipeline | Where-Object Name -EQ nowhere | Should -BeNullOrEmpty
+    }
+
+    It 'lays out empty_files empty, names intact, and still reruns a datum whose content changed' {
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'names' }
+            transform = @{ cmd = @('sh', '-c', 'for f in /pfs/src/*; do wc -c < "$f" > "/pfs/out/$(basename "$f")"; done') }
+            input = @{ pfs = @{ repo = 'src'; glob = '/*'; empty_files = $true } } } | Out-Null
+        $job = Get-PachJob -Pipeline names | Wait-PachJob -TimeoutSec 60
+        $job.State | Should -Be 'Success'
+        $job.BytesDownloaded | Should -Be 0
+        (Get-PachFile names master).Path | Should -Be @('/a.txt', '/b.txt')
+        Get-PachFileContent names master /a.txt | Should -Be '0'
+        Add-PachFile src master /a.txt -Value 'third' | Out-Null
+        $next = Get-PachJob -Pipeline names | Select-Object -First 1 | Wait-PachJob -TimeoutSec 60
+        ($next.Processed, $next.Skipped) | Should -Be @(1, 1)
+    }
+}

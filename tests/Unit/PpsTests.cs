@@ -142,6 +142,28 @@ public class PpsTests
         Assert.Contains(prov, p => p.Kind == ProvenanceKind.Spec && p.SpecVersion == 1);
     }
 
+    [Fact]
+    public async Task APinnedCommitIsReadInsteadOfTheHeadAndEmptyFilesAreEmptyButCounted()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        var first = t.Put("in", "/a", "one");
+        t.Put("in", "/a", "two!");
+        t.Store.Pps.CreatePipeline(Spec("pinned", $$"""{ "pfs": { "repo": "in", "glob": "/", "commit": "{{first.Commit}}" } }""", "cp /pfs/in/a /pfs/out/a"));
+        var pinned = await LatestJob(t, "pinned");
+        Assert.Equal((JobState.Success, first.Commit), (pinned.State, pinned.Inputs.Single().Commit));
+        Assert.Equal("one", t.Read("pinned", "master", "/a"));
+        Assert.Equal("CommitNotFound", Assert.Throws<PachException>(() =>
+            t.Store.Pps.CreatePipeline(Spec("gone", """{ "pfs": { "repo": "in", "glob": "/", "commit": "0000" } }""", "true"))).ErrorId);
+
+        t.Store.Pps.CreatePipeline(Spec("sizes", """{ "pfs": { "repo": "in", "glob": "/*", "empty_files": true } }""", "wc -c < \"$in\" > /pfs/out/size"));
+        var sizes = await LatestJob(t, "sizes");
+        Assert.Equal((JobState.Success, 0L), (sizes.State, sizes.BytesDownloaded));
+        Assert.Equal("0", t.Read("sizes", "master", "/size").Trim());
+        t.Put("in", "/a", "three");
+        Assert.Equal(1, (await LatestJob(t, "sizes")).Processed); // the content still decides whether a datum runs again
+    }
+
     [SkippableTheory]
     [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
     public async Task EnvironmentAndPfsPathsAreSet(string backend)

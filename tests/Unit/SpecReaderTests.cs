@@ -355,7 +355,7 @@ public class SpecReaderTests
               "pipeline": { "name": "x", "project": { "name": "default" } },
               "transform": { "cmd": ["true"], "secrets": [{ "name": "s", "envVar": "S" }], "debug": false },
               "egress": { "URL": "s3://bucket/dir" },
-              "input": { "pfs": { "repo": "a", "glob": "/", "emptyFiles": true, "lazy": true, "project": "default" } },
+              "input": { "pfs": { "repo": "a", "glob": "/", "propagationSpec": { "never": true }, "lazy": true, "project": "default" } },
               "autoscaling": true,
               "enable_stats": false,
               "s3Out": true,
@@ -363,12 +363,12 @@ public class SpecReaderTests
               "pachps_script": "Get-Date"
             }
             """);
-        Assert.Equal(["transform.secrets", "egress", "input.pfs.emptyFiles", "s3Out", "not_a_field"], spec.NotImplemented.Select(n => n.Field));
+        Assert.Equal(["transform.secrets", "egress", "input.pfs.propagationSpec", "s3Out", "not_a_field"], spec.NotImplemented.Select(n => n.Field));
         Assert.Equal(spec.NotImplemented.Select(n => n.Field), spec.UnknownFields);
         Assert.Contains("not copied", spec.NotImplemented[1].Meaning);
         Assert.Equal("not a field of Pachyderm's pipeline spec", spec.NotImplemented[4].Meaning);
         Assert.All(spec.NotImplemented, n => Assert.False(string.IsNullOrWhiteSpace(n.Meaning)));
-        Assert.Contains("\"emptyFiles\": true", spec.Json);
+        Assert.Contains("\"propagationSpec\"", spec.Json);
     }
 
     [Fact]
@@ -430,7 +430,7 @@ public class SpecReaderTests
         });
         Assert.Equal(expected.OrderBy(p => p.Key, StringComparer.Ordinal), rows.OrderBy(p => p.Key, StringComparer.Ordinal));
         Assert.Contains(expected, p => p.Key == "transform.image_pull_secrets");
-        Assert.Contains(expected, p => p.Key == "input.pfs.empty_files" && p.Value == "not implemented");
+        Assert.Contains(expected, p => p.Key == "input.pfs.lazy" && p.Value == "differently");
     }
 }
 

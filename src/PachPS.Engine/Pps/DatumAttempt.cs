@@ -70,11 +70,14 @@ internal sealed class DatumAttempt(JobContext context, ResultFlusher results, Jo
     public static List<DatumInputDoc> InputDocs(PlannedDatum d) =>
         d.Inputs.Select(i => new DatumInputDoc { Name = i.Name, Repo = i.Repo, Commit = i.Commit, Path = i.Path }).ToList();
 
+    /// <summary>What an empty_files input's files hold for the command (their hashes still count in the datum's).</summary>
+    private static readonly Storage.FileContent EmptyContent = new(0, Storage.ContentHash.Of([]), []);
+
     /// <summary>The executor's view of a datum: its inputs as content it reads through the store's reader.</summary>
     public static DatumRequest Request(JobContext context, JobDoc job, PipelineSpec spec, PlannedDatum datum, string workFolder) =>
         new(job.Id, datum.Hash, job.Pipeline, job.OutputCommit, spec.Transform,
             datum.Inputs.Select(i => new DatumMount(i.Name, i.Repo, i.Commit, i.Path,
-                i.Files.Select(f => new DatumFile(f.Path, f.Content)).ToList())).ToList(),
+                i.Files.Select(f => new DatumFile(f.Path, i.EmptyFiles ? EmptyContent : f.Content)).ToList())).ToList(),
             workFolder)
         {
             Reader = context.Pfs.Reader, Env = datum.Env, Tries = spec.DatumTries, Timeout = spec.DatumTimeout, Pod = spec.Pod, Closing = context.Closing,

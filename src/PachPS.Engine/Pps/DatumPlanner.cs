@@ -5,7 +5,11 @@ using PachPS.Engine.Pfs;
 namespace PachPS.Engine.Pps;
 
 /// <summary>One input of a planned datum: the matched path and every file under it.</summary>
-internal sealed record PlannedInput(string Name, string Repo, string Branch, string Commit, string Path, IReadOnlyList<TreeEntry> Files, string Hash);
+internal sealed record PlannedInput(string Name, string Repo, string Branch, string Commit, string Path, IReadOnlyList<TreeEntry> Files, string Hash)
+{
+    /// <summary>The input's empty_files: its files are laid out empty for the command.</summary>
+    public bool EmptyFiles { get; init; }
+}
 
 /// <summary>A datum to run: its inputs and the hash that decides whether an earlier result can be reused.</summary>
 internal sealed record PlannedDatum(string Hash, IReadOnlyList<PlannedInput> Inputs)
@@ -169,7 +173,7 @@ internal static class DatumPlanner
         var sb = new StringBuilder().Append(pfs.Name).Append('\0').Append(path).Append('\0');
         foreach (var f in files) sb.Append(f.Path).Append('\0').Append(f.Content.Hash).Append('\0');
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
-        return new PlannedInput(pfs.Name, pfs.Repo, pfs.Branch, head.Commit, path, files, hash);
+        return new PlannedInput(pfs.Name, pfs.Repo, pfs.Branch, head.Commit, path, files, hash) { EmptyFiles = pfs.EmptyFiles };
     }
 
     private static string DatumHash(string salt, string transformKey, IReadOnlyList<PlannedInput> inputs)

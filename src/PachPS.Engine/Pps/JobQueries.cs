@@ -95,7 +95,7 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
             catch (PachException ex) { throw spec.Source.Name(ex); }
             var plan = pfs.ReadTree(tree => DatumPlanner.Plan(spec, spec.Salt, tree, leaf =>
             {
-                var head = pfs.Head(leaf.Repo, leaf.Branch);
+                var head = pfs.RepoExists(leaf.Repo) ? JobScheduler.InputCommit(pfs, spec.Name, leaf) : null;
                 return new InputHead(head?.Id ?? "", head?.Root);
             }));
             datums.AddRange(plan.Select(d => new DatumInfo(d.Hash, null, spec.Name, DatumState.Pending, 0,

@@ -66,8 +66,12 @@ internal sealed class JobScheduler : IDisposable
         var heads = new List<CommitPointer>();
         foreach (var leaf in spec.Input.Leaves())
         {
-            if (_pfs.Head(leaf.Repo, leaf.Branch) is not { } head) return; // an input without commits: nothing to run yet
-            heads.Add(head with { Branch = leaf.Branch });
+            // An input without commits, or whose pinned commit is gone: nothing to run.
+            CommitPointer? head;
+            try { head = InputCommit(_pfs, pipeline.Name, leaf); }
+            catch (PachException) { return; }
+            if (head is null) return;
+            heads.Add(head);
         }
         // Two triggers for the same input commits (two processes, or a resume) make one job.
         var last = pipeline.LastJob is null ? null : db.Jobs().FindById(pipeline.LastJob);
@@ -95,8 +99,8 @@ internal sealed class JobScheduler : IDisposable
         // -Input names an input; the inputs of a union that share that name each read the reference in their own repo.
         var commits = new List<CommitPointer>();
         foreach (var leaf in leaves)
-            commits.Add(chosen.TryGetValue(leaf.Name, out var reference) ? ChosenCommit(name, leaf, reference)
-                : _pfs.Head(leaf.Repo, leaf.Branch) is { } head ? head with { Branch = leaf.Branch } : throw PachException.NotFound("CommitNotFound",
+            commits.Add(chosen.TryGetValue(leaf.Name, out var reference) ? ChosenCommit(_pfs, name, leaf, reference)
+                : InputCommit(_pfs, name, leaf) is { } head ? head : throw PachException.NotFound("CommitNotFound",
                     $"Input '{leaf.Name}' of '{name}' reads {leaf.Repo}@{leaf.Branch}, which has no commit yet; name one with -Input.", $"{leaf.Repo}@{leaf.Branch}"));
         var job = NewJob(pipeline, spec, commits);
         job.Trigger = JobTrigger.Manual;
@@ -170,7 +174,16 @@ internal sealed class JobScheduler : IDisposable
     }
 
     /// <summary>The finished commit a reference names in the repo an input reads; one of another repo, or still open, is refused.</summary>
-    private CommitPointer ChosenCommit(string pipeline, PfsInputSpec leaf, string reference)
+    /// <summary>
+    /// The commit an input reads now: its pinned commit (the spec's pfs.commit), or the head of its branch (null when
+    /// the branch has none), with the branch it is read as. A pinned commit that is missing, in another repo or still
+    /// open fails as <see cref="ChosenCommit"/> does.
+    /// </summary>
+    public static CommitPointer? InputCommit(PfsService pfs, string pipeline, PfsInputSpec leaf) =>
+        leaf.Commit is { } pinned ? ChosenCommit(pfs, pipeline, leaf, pinned) with { Branch = leaf.Branch }
+            : pfs.Head(leaf.Repo, leaf.Branch) is { } head ? head with { Branch = leaf.Branch } : null;
+
+    private static CommitPointer ChosenCommit(PfsService _pfs, string pipeline, PfsInputSpec leaf, string reference)
     {
         CommitInfo commit;
         try { commit = _pfs.GetCommit(leaf.Repo, reference); }

@@ -192,6 +192,7 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
                 throw PachException.Invalid("PipelineCycle", $"Pipeline '{spec.Name}' cannot read its own output repo.", spec.Name);
             if (!pfs.RepoExists(input.Repo) && planned?.Contains(input.Repo) != true)
                 throw PachException.NotFound("PipelineInputNotFound", $"Pipeline '{spec.Name}' reads repo '{input.Repo}', which does not exist.", input.Repo);
+            if (input.Commit is not null && pfs.RepoExists(input.Repo)) JobScheduler.InputCommit(pfs, spec.Name, input);
         }
         if (PipelineGraph.WouldCycle(db, spec.Name, spec.Input.Leaves().Select(l => l.Repo)))
             throw PachException.Invalid("PipelineCycle", $"Pipeline '{spec.Name}' would read its own output through other pipelines.", spec.Name);

@@ -48,6 +48,10 @@ public sealed record PfsInputSpec(string Name, string Repo, string Branch, strin
     public bool OuterJoin { get; init; }
     /// <summary>group_by: a template over the glob's capture groups giving each match its group key.</summary>
     public string? GroupBy { get; init; }
+    /// <summary>commit: the input reads this commit (any reference in its repo) instead of its branch's head.</summary>
+    public string? Commit { get; init; }
+    /// <summary>empty_files: the datum's files of this input are there, but empty (for code that needs only their names).</summary>
+    public bool EmptyFiles { get; init; }
 
     public override IEnumerable<PfsInputSpec> Leaves() => [this];
 }
@@ -275,7 +279,11 @@ public sealed record PipelineSpec(
                 Names.ValidateName(inputName, "Input");
                 var branch = Str(pfs["branch"]) ?? Names.DefaultBranch;
                 Names.ValidateName(branch, "Branch");
-                return new PfsInputSpec(inputName, repo, branch, glob) { JoinOn = Str(pfs["join_on"]), OuterJoin = Bool(pfs["outer_join"]), GroupBy = Str(pfs["group_by"]) };
+                return new PfsInputSpec(inputName, repo, branch, glob)
+                {
+                    JoinOn = Str(pfs["join_on"]), OuterJoin = Bool(pfs["outer_join"]), GroupBy = Str(pfs["group_by"]),
+                    Commit = Str(pfs["commit"]) is { Length: > 0 } pinned ? pinned : null, EmptyFiles = Bool(pfs["empty_files"]),
+                };
             case "cron":
                 if (input["cron"] is not JsonObject cron) throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.cron must be an object.", pipeline);
                 var cronName = Str(cron["name"]) ?? throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.cron has no name.", pipeline);

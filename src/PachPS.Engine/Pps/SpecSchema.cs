@@ -106,7 +106,7 @@ internal static class SpecSchema
 
         var transform = new SpecMessage("Transform")
             .Add(Differs("image", "the datum pod's image on Kubernetes (Connect-PachStore -Kubernetes); the local executor runs cmd on this machine"))
-            .Add(Yes("cmd", "the command, run as an argv array; literal /pfs/ points at the datum's folder"))
+            .Add(Yes("cmd", "the command, run as an argv array; /pfs is the datum's folder (a private mount, or /pfs/ rewritten where none can be made)"))
             .Add(Yes("stdin", "lines piped to the command"))
             .Add(Yes("err_cmd", "runs after a datum's last failed try; exit 0 marks the datum recovered"))
             .Add(Yes("err_stdin", "lines piped to err_cmd"))
@@ -136,9 +136,9 @@ internal static class SpecSchema
             .Add(Yes("group_by", "the group key, a template over the glob's capture groups"))
             .Add(No("project", "PachPS has no projects: the repo is looked up in the store") with { DefaultValue = "default" })
             .Add(No("repo_type", "only user repos exist; the input reads the repo of that name") with { DefaultValue = "user" })
-            .Add(No("commit", "the input reads the head of its branch, not this commit"))
+            .Add(Yes("commit", "the input reads this commit (any reference in its repo) instead of its branch's head"))
             .Add(Differs("lazy", "inputs are always copied into /pfs before the command starts; results are the same"))
-            .Add(No("empty_files", "files under /pfs hold their content, not nothing"))
+            .Add(Yes("empty_files", "the input's files are under /pfs, empty; the datum's hash still counts their content"))
             .Add(No("s3", "there is no S3 gateway: the input is under /pfs/<name> as files"))
             .Add(No("trigger", trigger))
             .Add(No("propagation_spec", "output commits are always made and propagate downstream"))
@@ -157,7 +157,7 @@ internal static class SpecSchema
         input.Add(Yes("pfs", "a repo's files, one datum per glob match") with { Message = pfs })
             .Add(Yes("atom", OneX + "read as pfs") with { Message = pfs })
             .Add(Yes("cross", "every combination of the inputs' datums") with { Message = input })
-            .Add(Yes("union", "the datums of each input, one after another") with { Message = input })
+            .Add(Yes("union", "the datums of each input, one after another; its inputs may share a name") with { Message = input })
             .Add(Yes("join", "datums of pfs inputs whose join_on keys are equal") with { Message = input })
             .Add(Yes("group", "one datum per group_by key") with { Message = input })
             .Add(Yes("cron", "a tick file committed on a schedule") with { Message = cron })
@@ -202,7 +202,7 @@ internal static class SpecSchema
             .Add(No("service", "no service is exposed: the command runs once per datum like any pipeline's"))
             .Add(Differs("spout", "a spout: no input; cmd runs continuously (restarted with backoff when it exits) and what it writes to /pfs/out " +
                 "is committed to the output branch when the folder goes quiet and when it exits (Pachyderm 2.x's spout calls put file " +
-                "instead); local executor only") with { Message = spout })
+                "instead); on Kubernetes, a long-running Job per run whose pod ships /pfs/out back") with { Message = spout })
             .Add(No("chunk_spec", OneX + "datums go to workers one at a time; results are the same"))
             .Add(No("datum_set_spec", "datums go to workers one at a time; results are the same"))
             .Add(Yes("datum_timeout", "a datum running longer is stopped and counts as a failed try"))
