@@ -98,6 +98,13 @@ public sealed class MetadataStore : IDisposable
                 }
                 return result;
             }
+            catch (Exception ex) when (Storage.StorageFull.IsOutOfSpace(ex) || Storage.StorageFull.IsOutOfSpace(ex.InnerException ?? ex))
+            {
+                // The transaction never committed: nothing it wrote counts. Rolling back may need room too.
+                try { RollBack(ownsTransaction && !committed); }
+                catch (Exception) when (!committed) { }
+                throw Storage.StorageFull.Error($"the metadata of the store '{Path.GetDirectoryName(_dbPath)}'", ex.Message, ex);
+            }
             catch (LiteException ex)
             {
                 RollBack(ownsTransaction && !committed);

@@ -83,6 +83,9 @@ public interface IBatchSource
 public static class LogStreams
 {
     public const string DatumSwitch = "datum";
+
+    /// <summary>Lines PachPS itself writes to a job's log (the full trace of an unexpected failure).</summary>
+    public const string Engine = "pachps";
 }
 
 /// <summary>An executor that can run many datums in one process (Pachyderm's datum_batching).</summary>

@@ -22,6 +22,55 @@ public sealed class ContentStore : IContentReader
     public IObjectStore Objects { get; }
     public Chunker Chunker { get; }
 
+    // Objects that open writers of this store use (wrote, or found already there), with how many writers use each.
+    // A writer that fails removes the objects it created only while no other writer uses them: content is
+    // deduplicated, so another ingest of the same bytes may be about to commit a reference to one of them.
+    private readonly Dictionary<string, int> _inUse = new(StringComparer.Ordinal);
+    // Objects a writer committed a reference to while another writer (perhaps their creator) still used them: the
+    // creator must not remove them when it fails.
+    private readonly HashSet<string> _pinned = new(StringComparer.Ordinal);
+
+    /// <summary>Records that a writer uses <paramref name="key"/>; call before checking whether it exists.</summary>
+    internal void Claim(string key)
+    {
+        lock (_inUse) _inUse[key] = _inUse.GetValueOrDefault(key) + 1;
+    }
+
+    /// <summary>
+    /// Ends a writer's use of <paramref name="claimed"/>. A writer that committed (<paramref name="committed"/>) pins
+    /// what others still use; one that failed deletes <paramref name="created"/> (objects it wrote, which no commit
+    /// names) unless another writer uses or pinned them. Returns the keys deleted.
+    /// </summary>
+    internal List<string> Release(IEnumerable<string> claimed, IReadOnlySet<string> created, bool committed)
+    {
+        var deleted = new List<string>();
+        // Deleting under the lock: a writer claiming one of these keys meanwhile waits, then finds it gone and writes it again.
+        lock (_inUse)
+        {
+            foreach (var key in claimed)
+            {
+                var users = _inUse.GetValueOrDefault(key) - 1;
+                if (users > 0)
+                {
+                    _inUse[key] = users;
+                    if (committed) _pinned.Add(key);
+                    continue;
+                }
+                _inUse.Remove(key);
+                var pinned = _pinned.Remove(key);
+                if (committed || pinned || !created.Contains(key)) continue;
+                try
+                {
+                    Objects.Delete(key);
+                    deleted.Add(key);
+                }
+                // Left behind, the object is garbage (nothing names it), not damage.
+                catch (Exception ex) when (ex is PachException or IOException or UnauthorizedAccessException) { }
+            }
+        }
+        return deleted;
+    }
+
     /// <summary>Starts a write session; <paramref name="findPacked"/> finds small chunks already packed (deduplication).</summary>
     public ContentWriter BeginWrite(Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, ChunkRef>> findPacked) => new(this, findPacked);
 
