@@ -29,6 +29,8 @@ public sealed class ContentStore : IContentReader
     // Objects a writer committed a reference to while another writer (perhaps their creator) still used them: the
     // creator must not remove them when it fails.
     private readonly HashSet<string> _pinned = new(StringComparer.Ordinal);
+    // Objects whose creator failed while another writer used them: the last user removes them unless it commits.
+    private readonly HashSet<string> _abandoned = new(StringComparer.Ordinal);
 
     /// <summary>Records that a writer uses <paramref name="key"/>; call before checking whether it exists.</summary>
     internal void Claim(string key)
@@ -39,7 +41,8 @@ public sealed class ContentStore : IContentReader
     /// <summary>
     /// Ends a writer's use of <paramref name="claimed"/>. A writer that committed (<paramref name="committed"/>) pins
     /// what others still use; one that failed deletes <paramref name="created"/> (objects it wrote, which no commit
-    /// names) unless another writer uses or pinned them. Returns the keys deleted.
+    /// names) unless another writer pinned them, or, while another still uses them, leaves that deletion to the last
+    /// of them to let go without committing. Returns the keys deleted.
     /// </summary>
     internal List<string> Release(IEnumerable<string> claimed, IReadOnlySet<string> created, bool committed)
     {
@@ -53,12 +56,18 @@ public sealed class ContentStore : IContentReader
                 if (users > 0)
                 {
                     _inUse[key] = users;
-                    if (committed) _pinned.Add(key);
+                    if (committed)
+                    {
+                        _pinned.Add(key);
+                        _abandoned.Remove(key);
+                    }
+                    else if (created.Contains(key) && !_pinned.Contains(key)) _abandoned.Add(key);
                     continue;
                 }
                 _inUse.Remove(key);
                 var pinned = _pinned.Remove(key);
-                if (committed || pinned || !created.Contains(key)) continue;
+                var abandoned = _abandoned.Remove(key);
+                if (committed || pinned || !(created.Contains(key) || abandoned)) continue;
                 try
                 {
                     Objects.Delete(key);
