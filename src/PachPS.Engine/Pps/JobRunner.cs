@@ -54,8 +54,11 @@ internal sealed class JobRunner(JobContext context, string jobId)
         try { await RunDatumsAsync(job, spec, planned, pending, results, cancel); }
         catch
         {
-            // Content written for results no record names (a flush that found the disk full, say) is removed again.
+            // Content written for results no record names (a flush that found the disk full, say) is removed again, and
+            // so are the datums' folders: a job that failed for want of room gives all of it back. (A resumed run would
+            // delete them first anyway.)
             results.Abandon();
+            WorkFolders.TryDelete(JobFolder);
             throw;
         }
         WorkFolders.TryDelete(JobFolder);
