@@ -130,7 +130,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
                     // A path this machine's file system cannot hold (stored before paths had limits, or on a stricter
                     // file system), or no room: the datum fails naming the file, not the job with a bare exception.
                     throw new InputNotWritableException(
-                        $"input file '/pfs/{input.Name}{Pfs.Names.Abbreviate(file.Path)}' cannot be written in the datum's folder ({ex.GetType().Name}: {Pfs.Names.Abbreviate(ex.Message)})", ex);
+                        $"input file '/pfs/{input.Name}{MessageText.Abbreviate(file.Path)}' cannot be written in the datum's folder ({ex.GetType().Name}: {MessageText.Abbreviate(ex.Message)})", ex);
                 }
                 cancel.ThrowIfCancellationRequested();
                 downloaded += file.Size;

@@ -98,12 +98,12 @@ public sealed class MetadataStore : IDisposable
                 }
                 return result;
             }
-            catch (Exception ex) when (Storage.StorageFull.IsOutOfSpace(ex) || Storage.StorageFull.IsOutOfSpace(ex.InnerException ?? ex))
+            catch (Exception ex) when (StorageFull.IsOutOfSpace(ex) || StorageFull.IsOutOfSpace(ex.InnerException ?? ex))
             {
                 // The transaction never committed: nothing it wrote counts. Rolling back may need room too.
                 try { RollBack(ownsTransaction && !committed); }
                 catch (Exception) when (!committed) { }
-                throw Storage.StorageFull.Error($"the metadata of the store '{Path.GetDirectoryName(_dbPath)}'", ex.Message, ex);
+                throw StorageFull.Error($"the metadata of the store '{Path.GetDirectoryName(_dbPath)}'", ex.Message, ex);
             }
             catch (LiteException ex)
             {

@@ -72,16 +72,10 @@ public static partial class Names
             if (end < 0) end = path.Length;
             var bytes = System.Text.Encoding.UTF8.GetByteCount(path.AsSpan(start, end - start));
             if (bytes > MaxComponentBytes)
-                throw InvalidPath(path, $"its component '{Abbreviate(path[start..end])}' is {bytes} bytes of UTF-8 long; a file or folder name may be at most {MaxComponentBytes}");
+                throw InvalidPath(path, $"its component '{MessageText.Abbreviate(path[start..end])}' is {bytes} bytes of UTF-8 long; a file or folder name may be at most {MaxComponentBytes}");
             start = end + 1;
         }
     }
-
-    /// <summary>A path short enough to read in a message: very long ones keep their start and end and say how long they are.</summary>
-    public static string Abbreviate(string path) =>
-        path.Length <= ShownPathChars ? path : $"{path[..(ShownPathChars * 2 / 3)]}…({path.Length} characters)…{path[^(ShownPathChars / 3)..]}";
-
-    private const int ShownPathChars = 120;
 
     private static int? ControlCharacterAt(string path)
     {
@@ -94,7 +88,7 @@ public static partial class Names
         $"it holds control character U+{(int)path[at]:X4} at position {at + 1} (NUL and control characters cannot be in a file name)";
 
     private static PachException InvalidPath(string path, string rule) =>
-        PachException.Invalid("InvalidPath", $"The path '{Abbreviate(path)}' is refused: {rule}.", path);
+        PachException.Invalid("InvalidPath", $"The path '{MessageText.Abbreviate(path)}' is refused: {rule}.", path);
 
     /// <summary>The parent folder of a normalized path ("/" for top-level entries).</summary>
     public static string Parent(string path)

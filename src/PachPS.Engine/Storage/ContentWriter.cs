@@ -5,7 +5,9 @@ namespace PachPS.Engine.Storage;
 /// <summary>
 /// One ingest: chunk, hash and store files. Large chunks are checked against the object store; small ones are
 /// looked up in the chunk index one pack at a time (<see cref="Flush"/>), so an ingest touches the metadata rarely.
-/// Call <see cref="Flush"/>, then <see cref="Resolve"/> each file, before writing metadata that references them.
+/// Call <see cref="Flush"/>, then <see cref="Resolve"/> each file, before writing metadata that references them; then
+/// <see cref="Keep"/> once that metadata is committed, or <see cref="Abandon"/> when the work failed before, which
+/// removes the objects this writer created (a full disk gets its space back).
 /// </summary>
 public sealed class ContentWriter
 {

@@ -1,7 +1,8 @@
-namespace PachPS.Engine.Storage;
+namespace PachPS.Engine;
 
 /// <summary>
-/// The one meaning of "no room left" for every backend: a full or over-quota file system (local objects, the metadata
+/// The one meaning of "no room left" for every backend and for the metadata (so it lives beside PachException, below
+/// every area): a full or over-quota file system (local objects, the metadata
 /// file) and an S3 bucket over its quota or refusing an object's size all become ErrorId <see cref="ErrorId"/>, so a
 /// user (and a job's failure reason) sees the same id whichever backend ran out.
 /// </summary>
