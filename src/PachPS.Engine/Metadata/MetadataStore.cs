@@ -100,9 +100,9 @@ public sealed class MetadataStore : IDisposable
             }
             catch (Exception ex) when (StorageFull.IsOutOfSpace(ex) || StorageFull.IsOutOfSpace(ex.InnerException ?? ex))
             {
-                // The transaction never committed: nothing it wrote counts. Rolling back may need room too.
+                // Nothing of an uncommitted transaction counts; rolling it back may need room too, and may fail as well.
                 try { RollBack(ownsTransaction && !committed); }
-                catch (Exception) when (!committed) { }
+                catch (Exception) { }
                 throw StorageFull.Error($"the metadata of the store '{Path.GetDirectoryName(_dbPath)}'", ex.Message, ex);
             }
             catch (LiteException ex)

@@ -658,7 +658,7 @@ public sealed class PfsService : IFileService
     internal CommitInfo Commit(string repo, string target, ContentWriter? content,
         Func<LiteDatabase, PathTree, CommitDoc, IEnumerable<FileChange>> changes, CommitNote? note = null, Action<CommitDoc>? describe = null) => _meta.Write(db =>
     {
-        // First of the after-commit actions: the content is named by a durable commit before anyone hears of it.
+        // Before this commit's own after-commit actions (CommitFinished): its content is kept before anyone hears of it.
         if (content is not null) _meta.AfterCommit(content.Keep);
         var (commit, finishHere) = ResolveTarget(db, repo, target, create: true);
         CommitWriter.Apply(db, commit, changes(db, PathTree.In(db), commit).ToList());
