@@ -93,6 +93,20 @@ Describe 'Paths every file system can hold' {
         (Get-PachStore).ObjectCount | Should -Be $objects
     }
 
+    It 'a datum whose input path is allowed but too long below its folder fails naming the path' {
+        # 4,085 bytes: within the limits, but not once the datum's folder is put in front of it.
+        $path = '/' + ('d' * 254 + '/') * 16 + 'last'
+        Add-PachFile src master $path -Value 'x' | Out-Null
+        New-PachPipeline -Spec @{
+            pipeline = @{ name = 'reader' }; transform = @{ cmd = @('true') }; datum_tries = 1
+            input = @{ pfs = @{ repo = 'src'; glob = '/' } }
+        } | Out-Null
+        $job = Get-PachJob -Pipeline reader | Wait-PachJob -TimeoutSec 60
+        $job.State | Should -Be 'Failure'
+        $job.Reason | Should -BeLike "*input file '/pfs/src/dddd*/last' cannot be written*"
+        $job.Reason | Should -Not -BeLike '*internal error*'
+    }
+
     It 'a copy or a split that would make a path too long is refused the same way' {
         $deep = '/' + (('d' * 250 + '/') * 16).TrimEnd('/')   # 4,016 bytes: allowed
         Add-PachFile src master $deep -Value 'deep' | Out-Null
