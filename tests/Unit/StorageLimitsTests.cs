@@ -120,6 +120,60 @@ public sealed class StorageFullTests : IDisposable
     }
 
     [Fact]
+    public void AFailedWriteInOneSessionNeverRemovesWhatAnotherSessionCommitted()
+    {
+        // Two stores on one folder are two sessions (as two processes are): each has its own writers and claims.
+        using var first = PachStore.Open(_folder, new LocalObjectStore(Path.Combine(_folder, "objects")));
+        using var second = PachStore.Open(_folder, new LocalObjectStore(Path.Combine(_folder, "objects")));
+        first.Pfs.CreateRepo("data");
+        var shared = Random(500_000, 5);
+        var a = first.Pfs.BeginWrite();
+        a.Write(shared);
+        a.Flush();
+        second.Pfs.Ingest(b =>
+        {
+            var content = b.Write(shared);
+            b.Flush();
+            return second.Pfs.Commit("data", "master", b, (_, _, _) => [FileChange.Write("/shared", b.Resolve(content))]);
+        });
+
+        a.Abandon();
+
+        Assert.Empty(first.Check());
+        var (_, stream) = first.Pfs.OpenFile("data", "master", "/shared");
+        using (stream)
+        {
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            Assert.Equal(shared, copy.ToArray());
+        }
+    }
+
+    [Fact]
+    public void ACommitNamingContentAnotherSessionsFailedWriteRemovedIsContentRemovedAndWritesNothing()
+    {
+        using var first = PachStore.Open(_folder, new LocalObjectStore(Path.Combine(_folder, "objects")));
+        using var second = PachStore.Open(_folder, new LocalObjectStore(Path.Combine(_folder, "objects")));
+        first.Pfs.CreateRepo("data");
+        var shared = Random(500_000, 6);
+        var a = first.Pfs.BeginWrite();
+        a.Write(shared);
+        a.Flush();
+        var b = second.Pfs.BeginWrite();
+        var content = b.Write(shared); // finds a's chunks there
+        b.Flush();
+
+        Assert.NotEmpty(a.Abandon()); // no commit names them yet: removed
+
+        var ex = Assert.Throws<PachException>(() => second.Pfs.Commit("data", "master", b, (_, _, _) => [FileChange.Write("/shared", b.Resolve(content))]));
+        Assert.Equal("ContentRemoved", ex.ErrorId);
+        Assert.Empty(second.Pfs.ListCommits("data"));
+        Assert.Empty(second.Check());
+        second.Pfs.PutFiles("data", "master", [Bytes("/shared", shared)]);
+        Assert.Empty(first.Check());
+    }
+
+    [Fact]
     public async Task AJobWhoseOutputDoesNotFitFailsWithStorageFullAndLeavesNoOutputContent()
     {
         var objects = new CapacityObjectStore(new LocalObjectStore(Path.Combine(_folder, "objects")));

@@ -463,7 +463,7 @@ public sealed class PfsService : IFileService
     });
 
     /// <summary>A writer for new content that deduplicates small chunks against those already packed in this store.</summary>
-    internal ContentWriter BeginWrite() => _content.BeginWrite(_chunks.FindPacked);
+    internal ContentWriter BeginWrite() => _content.BeginWrite(_chunks);
 
     /// <summary>
     /// Runs one ingest with a writer of its own whose content <see cref="Commit"/> commits: when anything fails before
@@ -664,7 +664,7 @@ public sealed class PfsService : IFileService
         CommitWriter.Apply(db, commit, changes(db, PathTree.In(db), commit).ToList());
         CommitNotes.Apply(commit, note);
         describe?.Invoke(commit);
-        if (content is not null) _chunks.Record(content.NewPackedChunks);
+        if (content is not null) RecordContent(content);
         if (finishHere) return FinishInTransaction(db, commit);
         db.Commits().Update(commit);
         return PfsRecords.ToCommit(db, commit);
@@ -692,8 +692,16 @@ public sealed class PfsService : IFileService
         return FinishInTransaction(db, commit);
     });
 
-    /// <summary>Stores newly packed chunks in the chunk index, in the caller's transaction.</summary>
-    internal void RecordPackedChunks(IReadOnlyList<ChunkRef> chunks) => _chunks.Record(chunks);
+    /// <summary>
+    /// Records, in the caller's transaction, what a commit (or a job's datum records) of <paramref name="writer"/>'s
+    /// content names: its newly packed chunks in the chunk index, every object it used as named (ContentRemoved when
+    /// a failed write of another session removed one of them meanwhile).
+    /// </summary>
+    internal void RecordContent(ContentWriter writer)
+    {
+        _chunks.Name(writer.ObjectsUsed(), _content.Objects.Exists);
+        _chunks.Record(writer.NewPackedChunks);
+    }
 
     /// <summary>
     /// Hands the branches of commits finished since the last call to <paramref name="handle"/> and forgets them, in

@@ -70,7 +70,7 @@ internal sealed class ResultFlusher(MetadataStore meta, PfsService pfs, string j
         }
         var killed = meta.Write(db =>
         {
-            pfs.RecordPackedChunks(_writer.NewPackedChunks);
+            pfs.RecordContent(_writer);
             var job = db.Jobs().FindById(jobId);
             foreach (var (outcome, encoded) in resolved)
             {

@@ -40,14 +40,29 @@ public sealed class ContentStore : IContentReader
 
     /// <summary>
     /// Ends a writer's use of <paramref name="claimed"/>. A writer that committed (<paramref name="committed"/>) pins
-    /// what others still use; one that failed deletes <paramref name="created"/> (objects it wrote, which no commit
-    /// names) unless another writer pinned them, or, while another still uses them, leaves that deletion to the last
-    /// of them to let go without committing. Returns the keys deleted.
+    /// what others still use; one that failed deletes <paramref name="created"/> (objects it wrote) unless a commit of
+    /// any process names them (<paramref name="catalog"/>) or another writer here pinned them, and, while another
+    /// writer here still uses one, leaves its deletion to the last of them to let go without committing. Returns the
+    /// keys deleted.
     /// </summary>
-    internal List<string> Release(IEnumerable<string> claimed, IReadOnlySet<string> created, bool committed)
+    internal List<string> Release(IReadOnlyCollection<string> claimed, IReadOnlySet<string> created, bool committed, IChunkCatalog catalog)
     {
         var deleted = new List<string>();
-        // Deleting under the lock: a writer claiming one of these keys meanwhile waits, then finds it gone and writes it again.
+        List<string> candidates;
+        lock (_inUse) candidates = committed ? [] : claimed.Where(k => created.Contains(k) || _abandoned.Contains(k)).ToList();
+        if (candidates.Count == 0)
+        {
+            Release(claimed, created, committed, new HashSet<string>(StringComparer.Ordinal), deleted);
+            return deleted;
+        }
+        // Under the store's lock no process commits; under _inUse no writer of this one claims meanwhile (one that
+        // wants a removed key waits, then finds it gone and writes it again). The store's lock is always taken first.
+        catalog.RemoveUnnamed(candidates, unnamed => Release(claimed, created, committed: false, unnamed.ToHashSet(StringComparer.Ordinal), deleted));
+        return deleted;
+    }
+
+    private void Release(IReadOnlyCollection<string> claimed, IReadOnlySet<string> created, bool committed, HashSet<string> removable, List<string> deleted)
+    {
         lock (_inUse)
         {
             foreach (var key in claimed)
@@ -67,7 +82,7 @@ public sealed class ContentStore : IContentReader
                 _inUse.Remove(key);
                 var pinned = _pinned.Remove(key);
                 var abandoned = _abandoned.Remove(key);
-                if (committed || pinned || !(created.Contains(key) || abandoned)) continue;
+                if (committed || pinned || !(created.Contains(key) || abandoned) || !removable.Contains(key)) continue;
                 try
                 {
                     Objects.Delete(key);
@@ -77,11 +92,10 @@ public sealed class ContentStore : IContentReader
                 catch (Exception ex) when (ex is PachException or IOException or UnauthorizedAccessException) { }
             }
         }
-        return deleted;
     }
 
-    /// <summary>Starts a write session; <paramref name="findPacked"/> finds small chunks already packed (deduplication).</summary>
-    public ContentWriter BeginWrite(Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, ChunkRef>> findPacked) => new(this, findPacked);
+    /// <summary>Starts a write session; <paramref name="catalog"/> finds small chunks already packed and what commits name.</summary>
+    public ContentWriter BeginWrite(IChunkCatalog catalog) => new(this, catalog);
 
     // On a remote store a pack is fetched whole once and kept for the small files next to it: reading 10,000 small
     // files then costs a few requests, not 10,000. Packs are at most PackTarget (+ one chunk) bytes.

@@ -13,7 +13,7 @@ public sealed class ContentWriter
 {
     private const string Unplaced = "pack/?";
     private readonly ContentStore _store;
-    private readonly Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, ChunkRef>> _findPacked;
+    private readonly IChunkCatalog _catalog;
     private readonly Dictionary<string, ChunkRef> _placed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _pending = new(StringComparer.Ordinal);
     private readonly List<ChunkRef> _newPacked = [];
@@ -31,10 +31,10 @@ public sealed class ContentWriter
     private long _pendingBytes;
     private long _bytesWritten;
 
-    internal ContentWriter(ContentStore store, Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, ChunkRef>> findPacked)
+    internal ContentWriter(ContentStore store, IChunkCatalog catalog)
     {
         _store = store;
-        _findPacked = findPacked;
+        _catalog = catalog;
         var inFlight = store.Objects.IsRemote ? 8 : Math.Max(2, Environment.ProcessorCount + 1);
         _inFlight = new SemaphoreSlim(inFlight, inFlight);
     }
@@ -153,7 +153,7 @@ public sealed class ContentWriter
             SyncWritten();
             return;
         }
-        var known = _findPacked(_pending.Keys);
+        var known = _catalog.FindPacked(_pending.Keys);
         using var pack = new MemoryStream();
         var fresh = new List<(string Hash, long Offset, int Length)>();
         foreach (var (hash, bytes) in _pending)
@@ -243,7 +243,16 @@ public sealed class ContentWriter
                 _toSync.RemoveAll(o => created.Contains(o.Key));
             }
         }
-        return _store.Release(claimed, created, committed);
+        return _store.Release(claimed, created, committed, _catalog);
+    }
+
+    /// <summary>
+    /// The objects this writer stored or found since it started (or last kept): what a commit of its content names.
+    /// A failed writer of another process may have removed one it found there (or wrote at the same moment) since.
+    /// </summary>
+    public IReadOnlyCollection<string> ObjectsUsed()
+    {
+        lock (_gate) return [.. _claimed];
     }
 
     /// <summary>The file with every chunk at its final location (after <see cref="Flush"/>).</summary>
