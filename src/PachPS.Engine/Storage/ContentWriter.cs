@@ -40,7 +40,11 @@ public sealed class ContentWriter
     }
 
     /// <summary>Packed chunks written in this session, to be added to the chunk index with the commit.</summary>
-    public IReadOnlyList<ChunkRef> NewPackedChunks => _newPacked;
+    /// <remarks>A copy: a job's writer packs chunks on other threads while its results are recorded.</remarks>
+    public IReadOnlyList<ChunkRef> NewPackedChunks
+    {
+        get { lock (_gate) return [.. _newPacked]; }
+    }
 
     /// <summary>New physical bytes this session wrote.</summary>
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
@@ -180,8 +184,11 @@ public sealed class ContentWriter
             foreach (var (hash, offset, length) in fresh)
             {
                 var chunk = new ChunkRef(hash, key, offset, length);
-                lock (_gate) _placed[hash] = chunk;
-                _newPacked.Add(chunk);
+                lock (_gate)
+                {
+                    _placed[hash] = chunk;
+                    _newPacked.Add(chunk);
+                }
             }
         }
         _pending.Clear();
