@@ -30,11 +30,12 @@ internal sealed class IntegrityCheck(Metadata.MetadataStore meta, Storage.Conten
                 findings.Add(new(ex.ErrorId, c.Repo, c.Id, null, ex.Target?.ToString() ?? "", ex.Message));
                 continue;
             }
-            // Stores written before every commit went through CommitWriter may hold a path as a file and a folder.
+            // Stores written before every commit went through CommitWriter may hold a path as a file and a folder, or
+            // (before paths had length limits) one that no file system can hold.
             try { CommitWriter.Validate(entries.Select(e => FileChange.Write(e.Path, e.Content)).ToList()); }
-            catch (PachException ex) when (ex.ErrorId == "PathConflict")
+            catch (PachException ex) when (ex.ErrorId is "PathConflict" or "InvalidPath")
             {
-                findings.Add(new("PathConflict", c.Repo, c.Id, ex.Target?.ToString(), "", ex.Message));
+                findings.Add(new(ex.ErrorId, c.Repo, c.Id, ex.Target?.ToString(), "", ex.Message));
             }
             foreach (var e in entries)
             {

@@ -1,5 +1,10 @@
 #requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.7.1' }
-BeforeDiscovery { $noS3 = -not $env:PACHPS_TEST_S3_ENDPOINT }
+BeforeDiscovery {
+    $noS3 = -not $env:PACHPS_TEST_S3_ENDPOINT
+    # A bucket quota is set with radosgw-admin on the test cluster that tests/s3/start-rgw.sh started (its ceph.conf).
+    $rgwConf = Join-Path ($env:CEPH_DIR ?? '/tmp/pachps-rgw') 'ceph.conf'
+    $noRgwAdmin = $noS3 -or -not (Get-Command radosgw-admin -ErrorAction Ignore) -or -not (Test-Path $rgwConf)
+}
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-Module $ModulePath -Force
@@ -53,6 +58,30 @@ Describe 'A store with its content in S3' -Skip:$noS3 {
         $err = { Connect-PachStore -Path (Join-Path $TestDrive 'x') -S3Bucket pachps-test -S3Endpoint http://127.0.0.1:9 -Credential $cred } | Should -Throw -PassThru
         $err.FullyQualifiedErrorId | Should -Be 'ObjectStoreUnavailable,PachPS.Commands.ConnectPachStoreCommand'
         $err.Exception.Message | Should -Match '127\.0\.0\.1:9'
+    }
+
+    It 'a bucket over its quota fails Add-PachFile with StorageFull, removes what it wrote, and a small write then goes in' -Skip:$noRgwAdmin {
+        $conf = Join-Path ($env:CEPH_DIR ?? '/tmp/pachps-rgw') 'ceph.conf'
+        $bucket = 'pachps-quota-' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+        Connect-PachStore -Path $store -S3Bucket $bucket @s3 | Out-Null
+        New-PachRepo data | Out-Null
+        Add-PachFile data master a.txt -Value 'first' | Out-Null
+        $objects = (Get-PachStore).ObjectCount
+        & radosgw-admin -c $conf quota set --quota-scope=bucket --bucket=$bucket --max-size=3145728 2>&1 | Out-Null
+        & radosgw-admin -c $conf quota enable --quota-scope=bucket --bucket=$bucket 2>&1 | Out-Null
+        $LASTEXITCODE | Should -Be 0
+        $big = Join-Path $TestDrive 'big.bin'
+        $bytes = [byte[]]::new(12MB)
+        [System.Random]::new(7).NextBytes($bytes)
+        [System.IO.File]::WriteAllBytes($big, $bytes)
+
+        $err = { Add-PachFile data master big.bin -Source $big } | Should -Throw -ErrorId 'StorageFull,PachPS.Commands.AddPachFileCommand' -PassThru
+        $err.Exception.Message | Should -Match 'QuotaExceeded|EntityTooLarge|507'
+        (Get-PachStore).ObjectCount | Should -Be $objects
+        Add-PachFile data master small.txt -Value 'hello' | Out-Null
+        Get-PachFileContent data master small.txt | Should -Be 'hello'
+        Get-PachFileContent data master a.txt | Should -Be 'first'
+        Test-PachStore | Should -BeNullOrEmpty
     }
 
     It 'a temporary S3 store removes its objects on Disconnect-PachStore' {

@@ -68,14 +68,22 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
             {
                 if (line.Trim() != "next") continue;
                 if (current is not null) source.Complete(current, Success(pfs, downloaded));
-                current = source.Next();
+                // A datum whose inputs cannot be written here fails by itself; the worker gets the next one.
+                while ((current = source.Next()) is not null)
+                {
+                    try
+                    {
+                        downloaded = Materialize(current, pfs, cancel);
+                        break;
+                    }
+                    catch (InputNotWritableException ex) { source.Complete(current, new DatumResult(false, -1, ex.Message, Path.Combine(pfs, "out"), 0)); }
+                }
                 if (current is null)
                 {
                     Reply(response, "done");
                     continue;
                 }
                 tail.Clear();
-                downloaded = Materialize(current, pfs, cancel);
                 BatchProtocol.WriteEnvironment(envPath, DatumEnvironment(current, view.Root));
                 Reply(response, "datum " + current.DatumId);
             }

@@ -44,7 +44,9 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
     {
         var pfs = Path.Combine(request.WorkFolder, "pfs");
         var outDir = Path.Combine(pfs, "out");
-        var downloaded = Materialize(request, pfs, cancel);
+        long downloaded;
+        try { downloaded = Materialize(request, pfs, cancel); }
+        catch (InputNotWritableException ex) { return new DatumResult(false, -1, ex.Message, outDir, 0); }
         if (_namespaces is null && _toldRewriting.TryAdd(request.JobId, 0))
         {
             if (_toldRewriting.Count > 64) _toldRewriting.Clear();
@@ -168,16 +170,29 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
             foreach (var file in input.Files)
             {
                 var local = Path.Combine(pfs, input.Name, file.Path.TrimStart('/'));
-                Directory.CreateDirectory(Path.GetDirectoryName(local)!);
-                using var source = reader.Open(file.Content);
-                using var target = new FileStream(local, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
-                source.CopyTo(target);
+                try
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+                    using var source = reader.Open(file.Content);
+                    using var target = new FileStream(local, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
+                    source.CopyTo(target);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // A path this machine's file system cannot hold (stored before paths had limits, or on a stricter
+                    // file system), or no room: the datum fails naming the file, not the job with a bare exception.
+                    throw new InputNotWritableException(
+                        $"input file '/pfs/{input.Name}{MessageText.Abbreviate(file.Path)}' cannot be written in the datum's folder ({ex.GetType().Name}: {MessageText.Abbreviate(ex.Message)})", ex);
+                }
                 cancel.ThrowIfCancellationRequested();
                 downloaded += file.Size;
             }
         }
         return downloaded;
     }
+
+    /// <summary>A datum's input file could not be written to its folder; the message names the file.</summary>
+    private sealed class InputNotWritableException(string message, Exception inner) : Exception(message, inner);
 
     private static void Empty(DirectoryInfo folder)
     {

@@ -98,6 +98,13 @@ public sealed class MetadataStore : IDisposable
                 }
                 return result;
             }
+            catch (Exception ex) when (StorageFull.IsOutOfSpace(ex) || StorageFull.IsOutOfSpace(ex.InnerException ?? ex))
+            {
+                // Nothing of an uncommitted transaction counts; rolling it back may need room too, and may fail as well.
+                try { RollBack(ownsTransaction && !committed); }
+                catch (Exception) { }
+                throw StorageFull.Error($"the metadata of the store '{Path.GetDirectoryName(_dbPath)}'", ex.Message, ex);
+            }
             catch (LiteException ex)
             {
                 RollBack(ownsTransaction && !committed);

@@ -6,8 +6,10 @@ namespace PachPS.Engine.Pfs;
 /// <summary>
 /// Where each small chunk packed into a shared object lives (its hash to object, offset, length): what lets small
 /// content written again be found and not stored twice. Large chunks are objects of their own and need no entry.
+/// It also knows which objects commits name, so that a failed write of one process never removes an object a commit of
+/// another names, and a commit never names one a failed write removed (<see cref="IChunkCatalog"/>).
 /// </summary>
-internal sealed class ChunkIndex(MetadataStore meta)
+internal sealed class ChunkIndex(MetadataStore meta) : IChunkCatalog
 {
     /// <summary>Adds newly packed chunks, in the caller's transaction if there is one.</summary>
     public void Record(IReadOnlyList<ChunkRef> chunks)
@@ -24,5 +26,36 @@ internal sealed class ChunkIndex(MetadataStore meta)
         foreach (var hash in hashes)
             if (chunks.FindById(hash) is { } doc) found[hash] = new ChunkRef(hash, doc.Object, doc.Offset, doc.Length);
         return found;
+    });
+
+    /// <summary>
+    /// Records, in the caller's (committing) transaction, that it names <paramref name="keys"/>; throws ContentRemoved,
+    /// writing nothing, when a failed write of another process removed one of them since this one found or wrote it.
+    /// </summary>
+    public void Name(IReadOnlyCollection<string> keys, Func<string, bool> exists)
+    {
+        if (keys.Count == 0) return;
+        meta.Write(db =>
+        {
+            var removed = db.RemovedObjects();
+            foreach (var key in keys)
+            {
+                if (removed.FindById(key) is null) continue;
+                if (!exists(key))
+                    throw new PachException("ContentRemoved", PachErrorKind.ResourceUnavailable,
+                        $"Content object '{key}' that this write found already stored was removed by a failed write in another session before this one was committed; nothing was written: run it again.", key);
+                removed.Delete(key); // stored again since: the record has served
+            }
+            db.NamedObjects().Upsert(keys.Select(k => new NamedObjectDoc { Id = k }));
+        });
+    }
+
+    public void RemoveUnnamed(IReadOnlyCollection<string> keys, Action<IReadOnlyCollection<string>> remove) => meta.Write(db =>
+    {
+        var named = db.NamedObjects();
+        var unnamed = keys.Where(k => named.FindById(k) is null).ToList();
+        remove(unnamed);
+        var now = DateTime.UtcNow;
+        db.RemovedObjects().Upsert(unnamed.Select(k => new RemovedObjectDoc { Id = k, Removed = now }));
     });
 }

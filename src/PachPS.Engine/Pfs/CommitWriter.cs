@@ -6,7 +6,7 @@ namespace PachPS.Engine.Pfs;
 /// <summary>
 /// The one way files enter or leave a commit, a user's or a job's: the whole change is validated against the
 /// commit's tree (a path under a file, a file over a directory, a path written twice, a path both written and
-/// removed) before anything is touched, then applied with the commit's size and file count kept up to date.
+/// removed, a path no file system can hold) before anything is touched, then applied with the commit's size and file count kept up to date.
 /// </summary>
 internal static class CommitWriter
 {
@@ -57,7 +57,13 @@ internal static class CommitWriter
             }
             else if (removals.Contains(change.Path)) throw AddedAndRemoved(change.Path);
             else if (writes.TryGetValue(change.Path, out var first)) throw WrittenTwice(first, change);
-            else writes.Add(change.Path, change);
+            else
+            {
+                // Every file written goes through here (a user's, a job's, a spout's, a copy's, a merge's): the one check
+                // that a path can be written out on any supported file system.
+                Names.RequireStorable(change.Path);
+                writes.Add(change.Path, change);
+            }
         }
         // Folders already known to be no file, with all of their ancestors: most writes share their parents.
         var clear = new HashSet<string>(StringComparer.Ordinal);

@@ -125,3 +125,16 @@ internal sealed class ChunkDoc
     public long Offset { get; set; }
     public int Length { get; set; }
 }
+
+/// <summary>A content object (chunk or pack) that some commit or job record names: a failed write must not remove it.</summary>
+internal sealed class NamedObjectDoc
+{
+    [BsonId] public string Id { get; set; } = "";
+}
+
+/// <summary>A content object a failed write removed: a commit naming it (found there earlier) checks it is back first.</summary>
+internal sealed class RemovedObjectDoc
+{
+    [BsonId] public string Id { get; set; } = "";
+    public DateTime Removed { get; set; }
+}

@@ -9,6 +9,9 @@ public enum SplitMode { Line, Json }
 /// </summary>
 public static class FileSplitter
 {
+    /// <summary>The path of piece <paramref name="index"/> of a file split at <paramref name="folder"/>: 16 hex digits, so pieces sort in order.</summary>
+    public static string PieceName(string folder, int index) => $"{folder}/{index:x16}";
+
     public static IEnumerable<byte[]> Split(Stream input, SplitMode mode, int targetDatums = 0, long targetBytes = 0)
     {
         if (targetDatums <= 0 && targetBytes <= 0) targetDatums = 1;

@@ -10,6 +10,8 @@ internal static class PfsCollections
     public static ILiteCollection<CommitDoc> Commits(this LiteDatabase db) => db.GetCollection<CommitDoc>("commits");
     public static ILiteCollection<NodeDoc> Nodes(this LiteDatabase db) => db.GetCollection<NodeDoc>("nodes");
     public static ILiteCollection<ChunkDoc> Chunks(this LiteDatabase db) => db.GetCollection<ChunkDoc>("chunks");
+    public static ILiteCollection<NamedObjectDoc> NamedObjects(this LiteDatabase db) => db.GetCollection<NamedObjectDoc>("named_objects");
+    public static ILiteCollection<RemovedObjectDoc> RemovedObjects(this LiteDatabase db) => db.GetCollection<RemovedObjectDoc>("removed_objects");
 
     public static ILiteCollection<TagDoc> Tags(this LiteDatabase db) => db.GetCollection<TagDoc>("tags");
     public static ILiteCollection<HeadMoveDoc> HeadMoves(this LiteDatabase db) => db.GetCollection<HeadMoveDoc>("head_moves", BsonAutoId.Int64);

@@ -237,7 +237,7 @@ public sealed class PfsService : IFileService
             }
             if (dryRun) return Result(MergeKind.Merge, null, plan.Changes.Count, plan.Conflicts);
             var message = $"merge {source} ({Ids.Short(src.Id)}) into {destination}";
-            var info = Commit(repo, destination, [], (_, _, _) => plan.Changes, new CommitNote(note?.Message ?? message, note?.Metadata), commit =>
+            var info = Commit(repo, destination, null, (_, _, _) => plan.Changes, new CommitNote(note?.Message ?? message, note?.Metadata), commit =>
             {
                 commit.MergedFrom = src.Id;
                 commit.Provenance = Union(head.Provenance, src.Provenance);
@@ -268,7 +268,7 @@ public sealed class PfsService : IFileService
                 throw Conflicts("RevertConflict", $"Reverting commit {Ids.Short(target.Id)} of '{repo}' conflicts with later commits of '{target.Branch}'", plan.Conflicts,
                     "nothing was written");
             var message = $"revert {Ids.Short(target.Id)}" + (target.Message.Length > 0 ? $": {target.Message}" : "");
-            return Commit(repo, target.Branch, [], (_, _, _) => plan.Changes, new CommitNote(note?.Message ?? message, note?.Metadata), commit =>
+            return Commit(repo, target.Branch, null, (_, _, _) => plan.Changes, new CommitNote(note?.Message ?? message, note?.Metadata), commit =>
                 commit.Provenance = Union(head?.Provenance ?? [], parent?.Provenance ?? []));
         });
     }
@@ -463,7 +463,23 @@ public sealed class PfsService : IFileService
     });
 
     /// <summary>A writer for new content that deduplicates small chunks against those already packed in this store.</summary>
-    internal ContentWriter BeginWrite() => _content.BeginWrite(_chunks.FindPacked);
+    internal ContentWriter BeginWrite() => _content.BeginWrite(_chunks);
+
+    /// <summary>
+    /// Runs one ingest with a writer of its own whose content <see cref="Commit"/> commits: when anything fails before
+    /// that commit (a full disk, a refused path, a lost source), the objects it wrote are removed again, so a refused
+    /// or failed write leaves the store as it was and gives back the space it took.
+    /// </summary>
+    internal T Ingest<T>(Func<ContentWriter, T> work)
+    {
+        var writer = BeginWrite();
+        try { return work(writer); }
+        catch
+        {
+            writer.Abandon();
+            throw;
+        }
+    }
 
     /// <summary>Reads content this store holds (what executors read datum inputs through).</summary>
     internal IContentReader Reader => _content;
@@ -495,10 +511,16 @@ public sealed class PfsService : IFileService
     {
         CommitNotes.Validate(note);
         var paths = sources.Select(s => Names.NormalizePath(s.Path)).ToList();
+        // The commit writer checks every path again; checking here refuses before any content is stored.
+        paths.ForEach(Names.RequireStorable);
         CommitWriter.CheckDistinct(paths);
         var start = _meta.Read(db => ResolveTarget(db, repo, target, create: false).Commit);
+        return Ingest(writer => PutFiles(repo, target, sources, paths, start, writer, append, progress, cancel, note));
+    }
 
-        var writer = BeginWrite();
+    private CommitInfo PutFiles(string repo, string target, IReadOnlyList<FileSource> sources, List<string> paths, CommitDoc start, ContentWriter writer,
+        bool append, IProgress<(int Done, int Total, string Path)>? progress, CancellationToken cancel, CommitNote? note)
+    {
         var contents = new List<FileContent>(sources.Count);
         for (var i = 0; i < sources.Count; i++)
         {
@@ -524,7 +546,7 @@ public sealed class PfsService : IFileService
         writer.Flush();
         cancel.ThrowIfCancellationRequested();
 
-        return Commit(repo, target, writer.NewPackedChunks, (_, _, _) => paths.Select((path, i) => FileChange.Write(path, writer.Resolve(contents[i]))), note);
+        return Commit(repo, target, writer, (_, _, _) => paths.Select((path, i) => FileChange.Write(path, writer.Resolve(contents[i]))), note);
     }
 
     /// <summary>
@@ -536,31 +558,35 @@ public sealed class PfsService : IFileService
     {
         CommitNotes.Validate(note);
         var folder = Names.NormalizePath(path);
+        // Every piece's name is as long as the first's: checking it refuses before any content is stored.
+        Names.RequireStorable(FileSplitter.PieceName(folder, 0));
         _meta.Read(db => ResolveTarget(db, repo, target, create: false));
-        var writer = BeginWrite();
-        var pieces = new List<(string Path, FileContent Content)>();
-        using (var input = open())
+        return Ingest(writer =>
         {
-            foreach (var piece in FileSplitter.Split(input, mode, targetDatums, targetBytes))
+            var pieces = new List<(string Path, FileContent Content)>();
+            using (var input = open())
             {
-                cancel.ThrowIfCancellationRequested();
-                pieces.Add(($"{folder}/{pieces.Count:x16}", writer.Write(piece)));
+                foreach (var piece in FileSplitter.Split(input, mode, targetDatums, targetBytes))
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    pieces.Add((FileSplitter.PieceName(folder, pieces.Count), writer.Write(piece)));
+                }
             }
-        }
-        writer.Flush();
-        return Commit(repo, target, writer.NewPackedChunks, (db, tree, commit) =>
-        {
-            var written = pieces.Select(p => p.Path).ToHashSet(StringComparer.Ordinal);
-            var changes = tree.Under(commit.Root, folder).Where(e => !written.Contains(e.Path)).Select(e => FileChange.Remove(e.Path)).ToList();
-            changes.AddRange(pieces.Select(p => FileChange.Write(p.Path, writer.Resolve(p.Content))));
-            return changes;
-        }, note);
+            writer.Flush();
+            return Commit(repo, target, writer, (db, tree, commit) =>
+            {
+                var written = pieces.Select(p => p.Path).ToHashSet(StringComparer.Ordinal);
+                var changes = tree.Under(commit.Root, folder).Where(e => !written.Contains(e.Path)).Select(e => FileChange.Remove(e.Path)).ToList();
+                changes.AddRange(pieces.Select(p => FileChange.Write(p.Path, writer.Resolve(p.Content))));
+                return changes;
+            }, note);
+        });
     }
 
     public CommitInfo DeleteFiles(string repo, string target, IReadOnlyList<string> paths, CommitNote? note = null)
     {
         CommitNotes.Validate(note);
-        return Commit(repo, target, [], (db, tree, commit) =>
+        return Commit(repo, target, null, (db, tree, commit) =>
         {
             var changes = new List<FileChange>();
             foreach (var raw in paths)
@@ -580,7 +606,7 @@ public sealed class PfsService : IFileService
         CommitNotes.Validate(note);
         var src = Names.NormalizePath(sourcePath, allowRoot: true);
         var dst = Names.NormalizePath(path, allowRoot: true);
-        return Commit(repo, target, [], (db, tree, commit) =>
+        return Commit(repo, target, null, (db, tree, commit) =>
         {
             var from = CommitResolver.Resolve(db, sourceRepo, sourceRef);
             var entries = tree.Under(from.Root, src).ToList();
@@ -626,15 +652,19 @@ public sealed class PfsService : IFileService
     /// Writes to a branch or open commit: <paramref name="changes"/> sees the tree and the target commit and names
     /// what to write or remove; the <see cref="CommitWriter"/> validates and applies it, and <paramref name="note"/>
     /// (message, metadata) goes on the commit; <paramref name="describe"/> may record more about it (a merge's second parent).
+    /// <paramref name="content"/>, the writer that stored new content for it (if any), has its packed chunks indexed
+    /// with the commit and is told once the commit is durable (<see cref="ContentWriter.Keep"/>).
     /// </summary>
-    internal CommitInfo Commit(string repo, string target, IReadOnlyList<ChunkRef> newChunks,
+    internal CommitInfo Commit(string repo, string target, ContentWriter? content,
         Func<LiteDatabase, PathTree, CommitDoc, IEnumerable<FileChange>> changes, CommitNote? note = null, Action<CommitDoc>? describe = null) => _meta.Write(db =>
     {
+        // Before this commit's own after-commit actions (CommitFinished): its content is kept before anyone hears of it.
+        if (content is not null) _meta.AfterCommit(content.Keep);
         var (commit, finishHere) = ResolveTarget(db, repo, target, create: true);
         CommitWriter.Apply(db, commit, changes(db, PathTree.In(db), commit).ToList());
         CommitNotes.Apply(commit, note);
         describe?.Invoke(commit);
-        _chunks.Record(newChunks);
+        if (content is not null) RecordContent(content);
         if (finishHere) return FinishInTransaction(db, commit);
         db.Commits().Update(commit);
         return PfsRecords.ToCommit(db, commit);
@@ -662,8 +692,16 @@ public sealed class PfsService : IFileService
         return FinishInTransaction(db, commit);
     });
 
-    /// <summary>Stores newly packed chunks in the chunk index, in the caller's transaction.</summary>
-    internal void RecordPackedChunks(IReadOnlyList<ChunkRef> chunks) => _chunks.Record(chunks);
+    /// <summary>
+    /// Records, in the caller's transaction, what a commit (or a job's datum records) of <paramref name="writer"/>'s
+    /// content names: its newly packed chunks in the chunk index, every object it used as named (ContentRemoved when
+    /// a failed write of another session removed one of them meanwhile).
+    /// </summary>
+    internal void RecordContent(ContentWriter writer)
+    {
+        _chunks.Name(writer.ObjectsUsed(), _content.Objects.Exists);
+        _chunks.Record(writer.NewPackedChunks);
+    }
 
     /// <summary>
     /// Hands the branches of commits finished since the last call to <paramref name="handle"/> and forgets them, in

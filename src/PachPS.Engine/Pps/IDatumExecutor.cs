@@ -85,6 +85,8 @@ public static class LogStreams
     public const string DatumSwitch = "datum";
     /// <summary>What the executor says about how it runs a job's datums (once per job).</summary>
     public const string Executor = "executor";
+    /// <summary>Lines PachPS itself writes to a job's log (the full trace of an unexpected failure).</summary>
+    public const string Engine = "pachps";
 }
 
 /// <summary>An executor that can run many datums in one process (Pachyderm's datum_batching).</summary>

@@ -21,6 +21,9 @@ internal sealed class JobRunner(JobContext context, string jobId)
 
     private string WorkerFolder(string name) => Path.Combine(JobFolder, $"{_run}-{name}");
 
+    /// <summary>What the run is doing ("planning its datums", ...): named in the job's reason if it fails unexpectedly.</summary>
+    public string Phase { get; private set; } = "starting";
+
     public async Task RunAsync(CancellationToken cancel)
     {
         var start = context.Meta.Write<(JobDoc Job, PipelineSpec Spec)?>(db =>
@@ -39,6 +42,7 @@ internal sealed class JobRunner(JobContext context, string jobId)
         WorkFolders.TryDelete(JobFolder);
         var (job, spec) = start.Value;
 
+        Phase = "planning its datums";
         // Input i of a job is leaf i of its spec (the inputs of a union may share a name).
         var leaves = spec.Input.Leaves().ToList();
         var planned = context.Pfs.ReadTree(tree => DatumPlanner.Plan(spec, job.Salt, tree, leaf =>
@@ -49,6 +53,23 @@ internal sealed class JobRunner(JobContext context, string jobId)
 
         var pending = PrepareDatums(job, spec, planned);
         var results = new ResultFlusher(context.Meta, context.Pfs, jobId);
+        try { await RunDatumsAsync(job, spec, planned, pending, results, cancel); }
+        catch
+        {
+            // Content written for results no record names (a flush that found the disk full, say) is removed again, and
+            // so are the datums' folders: a job that failed for want of room gives all of it back. (A resumed run would
+            // delete them first anyway.)
+            results.Abandon();
+            WorkFolders.TryDelete(JobFolder);
+            throw;
+        }
+        WorkFolders.TryDelete(JobFolder);
+    }
+
+    private async Task RunDatumsAsync(JobDoc job, PipelineSpec spec, List<PlannedDatum> planned, List<PlannedDatum> pending, ResultFlusher results,
+        CancellationToken cancel)
+    {
+        Phase = "running its datums";
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         string? failure = null;
         using var jobTimer = new CancellationTokenSource();
@@ -115,10 +136,11 @@ internal sealed class JobRunner(JobContext context, string jobId)
             flusher.Dispose();
             await flushing;
         }
+        Phase = "recording its datums' results";
         results.Flush();
         cancel.ThrowIfCancellationRequested();
+        Phase = "writing its output commit";
         Finish(failure);
-        WorkFolders.TryDelete(JobFolder);
     }
 
     /// <summary>

@@ -274,22 +274,32 @@ internal sealed class JobScheduler : IDisposable
         {
             string? pipeline = null;
             SemaphoreSlim? gate = null;
+            JobRunner? runner = null;
             try
             {
                 pipeline = _meta.Read(db => db.Jobs().FindById(jobId)?.Pipeline);
                 if (pipeline is null) return;
                 gate = _pipelineGates.GetOrAdd(pipeline, _ => new SemaphoreSlim(1, 1));
                 await gate.WaitAsync(cts.Token);
-                var runner = new JobRunner(_context, jobId);
+                runner = new JobRunner(_context, jobId);
                 _runners[jobId] = runner;
                 try { await runner.RunAsync(cts.Token); }
                 finally { _runners.TryRemove(jobId, out _); }
             }
             catch (OperationCanceledException) { }
+            // Anything else still ends the job with a reason: a job is never left running silently.
+            catch (PachException ex)
+            {
+                // A failure PachPS knows (StorageFull, StoreBusy, ...): its id and message say what to do.
+                TryFailJob(jobId, $"{ex.ErrorId} while {runner?.Phase ?? "starting"}: {ex.Message}");
+            }
             catch (Exception ex)
             {
-                // Anything unexpected still ends the job with a reason: a job is never left running silently.
-                TryFailJob(jobId, "internal error: " + ex.Message);
+                var phase = runner?.Phase ?? "starting";
+                var trace = TryLogTrace(jobId, pipeline ?? "", phase, ex)
+                    ? $"the full trace is in the job's log: Get-PachLog -JobId {jobId}"
+                    : "the full trace could not be logged (the store could not be written)";
+                TryFailJob(jobId, $"unexpected {ex.GetType().FullName} while {phase}: {ex.Message} ({trace})");
             }
             finally
             {
@@ -305,6 +315,21 @@ internal sealed class JobScheduler : IDisposable
             _tasks.RemoveAll(t => t.IsCompleted);
             _tasks.Add(task);
         }
+    }
+
+    /// <summary>Writes an unexpected exception's full trace to the job's log; false when the store could not take it.</summary>
+    private bool TryLogTrace(string jobId, string pipeline, string phase, Exception ex)
+    {
+        try
+        {
+            _meta.Write(db => db.Logs().Insert(new LogDoc
+            {
+                Job = jobId, Pipeline = pipeline, Datum = "", Time = DateTime.UtcNow, Stream = LogStreams.Engine,
+                Message = $"job failed while {phase}: {ex}",
+            }));
+            return true;
+        }
+        catch (Exception) { return false; }
     }
 
     private void TryFailJob(string jobId, string reason)

@@ -70,9 +70,9 @@ internal sealed class ResultFlusher(MetadataStore meta, PfsService pfs, string j
                 ? TreeCodec.EncodeFiles(o.Outputs.Select(e => e with { Content = _writer.Resolve(e.Content) }).ToList())
                 : null)).ToList();
         }
-        return meta.Write(db =>
+        var killed = meta.Write(db =>
         {
-            pfs.RecordPackedChunks(_writer.NewPackedChunks);
+            pfs.RecordContent(_writer);
             var job = db.Jobs().FindById(jobId);
             foreach (var (outcome, encoded) in resolved)
             {
@@ -88,6 +88,18 @@ internal sealed class ResultFlusher(MetadataStore meta, PfsService pfs, string j
             db.Jobs().Update(job);
             return job.State == JobState.Killed;
         });
+        // The datum records now name this content (and perhaps some of a datum not yet recorded: kept, never lost).
+        lock (_writerGate) _writer.Keep();
+        return killed;
+    }
+
+    /// <summary>
+    /// The job failed (a full disk, say) with results not yet recorded: removes the content written for them, which
+    /// no record names. Called once no datum of the job runs any more.
+    /// </summary>
+    public void Abandon()
+    {
+        lock (_writerGate) _writer.Abandon();
     }
 
     private static void Count(JobDoc job, DatumState state, int delta)

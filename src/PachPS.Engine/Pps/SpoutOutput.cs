@@ -102,22 +102,24 @@ internal sealed class SpoutOutput(PfsService pfs, string pipeline, string branch
         var paths = files.Select(f => "/" + Path.GetRelativePath(_staging, f).Replace(Path.DirectorySeparatorChar, '/')).ToList();
         try
         {
-            var writer = pfs.BeginWrite();
-            var contents = new List<FileContent>(files.Count);
-            foreach (var file in files)
+            var commit = pfs.Ingest(writer =>
             {
-                using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
-                contents.Add(writer.Write(stream));
-            }
-            writer.Flush();
-            var written = paths.ToHashSet(StringComparer.Ordinal);
-            var note = new CommitNote($"Spout {pipeline}: {files.Count} file(s) from its /pfs/out{(overwrite ? " (overwrite)" : "")}");
-            var commit = pfs.Commit(pipeline, branch, writer.NewPackedChunks, (_, tree, c) =>
-            {
-                var changes = overwrite ? tree.All(c.Root).Where(e => !written.Contains(e.Path)).Select(e => FileChange.Remove(e.Path)).ToList() : [];
-                changes.AddRange(paths.Select((p, i) => FileChange.Write(p, writer.Resolve(contents[i]))));
-                return changes;
-            }, note);
+                var contents = new List<FileContent>(files.Count);
+                foreach (var file in files)
+                {
+                    using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+                    contents.Add(writer.Write(stream));
+                }
+                writer.Flush();
+                var written = paths.ToHashSet(StringComparer.Ordinal);
+                var note = new CommitNote($"Spout {pipeline}: {files.Count} file(s) from its /pfs/out{(overwrite ? " (overwrite)" : "")}");
+                return pfs.Commit(pipeline, branch, writer, (_, tree, c) =>
+                {
+                    var changes = overwrite ? tree.All(c.Root).Where(e => !written.Contains(e.Path)).Select(e => FileChange.Remove(e.Path)).ToList() : [];
+                    changes.AddRange(paths.Select((p, i) => FileChange.Write(p, writer.Resolve(contents[i]))));
+                    return changes;
+                }, note);
+            });
             log($"committed {files.Count} file(s) to {pipeline}@{branch}: {Ids.Short(commit.Commit)}");
             Directory.Delete(_staging, recursive: true);
         }

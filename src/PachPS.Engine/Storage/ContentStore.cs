@@ -22,8 +22,80 @@ public sealed class ContentStore : IContentReader
     public IObjectStore Objects { get; }
     public Chunker Chunker { get; }
 
-    /// <summary>Starts a write session; <paramref name="findPacked"/> finds small chunks already packed (deduplication).</summary>
-    public ContentWriter BeginWrite(Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, ChunkRef>> findPacked) => new(this, findPacked);
+    // Objects that open writers of this store use (wrote, or found already there), with how many writers use each.
+    // A writer that fails removes the objects it created only while no other writer uses them: content is
+    // deduplicated, so another ingest of the same bytes may be about to commit a reference to one of them.
+    private readonly Dictionary<string, int> _inUse = new(StringComparer.Ordinal);
+    // Objects a writer committed a reference to while another writer (perhaps their creator) still used them: the
+    // creator must not remove them when it fails.
+    private readonly HashSet<string> _pinned = new(StringComparer.Ordinal);
+    // Objects whose creator failed while another writer used them: the last user removes them unless it commits.
+    private readonly HashSet<string> _abandoned = new(StringComparer.Ordinal);
+
+    /// <summary>Records that a writer uses <paramref name="key"/>; call before checking whether it exists.</summary>
+    internal void Claim(string key)
+    {
+        lock (_inUse) _inUse[key] = _inUse.GetValueOrDefault(key) + 1;
+    }
+
+    /// <summary>
+    /// Ends a writer's use of <paramref name="claimed"/>. A writer that committed (<paramref name="committed"/>) pins
+    /// what others still use; one that failed deletes <paramref name="created"/> (objects it wrote) unless a commit of
+    /// any process names them (<paramref name="catalog"/>) or another writer here pinned them, and, while another
+    /// writer here still uses one, leaves its deletion to the last of them to let go without committing. Returns the
+    /// keys deleted.
+    /// </summary>
+    internal List<string> Release(IReadOnlyCollection<string> claimed, IReadOnlySet<string> created, bool committed, IChunkCatalog catalog)
+    {
+        var deleted = new List<string>();
+        List<string> candidates;
+        lock (_inUse) candidates = committed ? [] : claimed.Where(k => created.Contains(k) || _abandoned.Contains(k)).ToList();
+        if (candidates.Count == 0)
+        {
+            Release(claimed, created, committed, new HashSet<string>(StringComparer.Ordinal), deleted);
+            return deleted;
+        }
+        // Under the store's lock no process commits; under _inUse no writer of this one claims meanwhile (one that
+        // wants a removed key waits, then finds it gone and writes it again). The store's lock is always taken first.
+        catalog.RemoveUnnamed(candidates, unnamed => Release(claimed, created, committed: false, unnamed.ToHashSet(StringComparer.Ordinal), deleted));
+        return deleted;
+    }
+
+    private void Release(IReadOnlyCollection<string> claimed, IReadOnlySet<string> created, bool committed, HashSet<string> removable, List<string> deleted)
+    {
+        lock (_inUse)
+        {
+            foreach (var key in claimed)
+            {
+                var users = _inUse.GetValueOrDefault(key) - 1;
+                if (users > 0)
+                {
+                    _inUse[key] = users;
+                    if (committed)
+                    {
+                        _pinned.Add(key);
+                        _abandoned.Remove(key);
+                    }
+                    else if (created.Contains(key) && !_pinned.Contains(key)) _abandoned.Add(key);
+                    continue;
+                }
+                _inUse.Remove(key);
+                var pinned = _pinned.Remove(key);
+                var abandoned = _abandoned.Remove(key);
+                if (committed || pinned || !(created.Contains(key) || abandoned) || !removable.Contains(key)) continue;
+                try
+                {
+                    Objects.Delete(key);
+                    deleted.Add(key);
+                }
+                // Left behind, the object is garbage (nothing names it), not damage.
+                catch (Exception ex) when (ex is PachException or IOException or UnauthorizedAccessException) { }
+            }
+        }
+    }
+
+    /// <summary>Starts a write session; <paramref name="catalog"/> finds small chunks already packed and what commits name.</summary>
+    public ContentWriter BeginWrite(IChunkCatalog catalog) => new(this, catalog);
 
     // On a remote store a pack is fetched whole once and kept for the small files next to it: reading 10,000 small
     // files then costs a few requests, not 10,000. Packs are at most PackTarget (+ one chunk) bytes.

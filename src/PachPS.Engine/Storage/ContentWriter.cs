@@ -5,19 +5,25 @@ namespace PachPS.Engine.Storage;
 /// <summary>
 /// One ingest: chunk, hash and store files. Large chunks are checked against the object store; small ones are
 /// looked up in the chunk index one pack at a time (<see cref="Flush"/>), so an ingest touches the metadata rarely.
-/// Call <see cref="Flush"/>, then <see cref="Resolve"/> each file, before writing metadata that references them.
+/// Call <see cref="Flush"/>, then <see cref="Resolve"/> each file, before writing metadata that references them; then
+/// <see cref="Keep"/> once that metadata is committed, or <see cref="Abandon"/> when the work failed before, which
+/// removes the objects this writer created (a full disk gets its space back).
 /// </summary>
 public sealed class ContentWriter
 {
     private const string Unplaced = "pack/?";
     private readonly ContentStore _store;
-    private readonly Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, ChunkRef>> _findPacked;
+    private readonly IChunkCatalog _catalog;
     private readonly Dictionary<string, ChunkRef> _placed = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _pending = new(StringComparer.Ordinal);
     private readonly List<ChunkRef> _newPacked = [];
     // Objects this writer wrote or found already there (perhaps written, not yet flushed, by another writer): all are
     // flushed before metadata names them.
     private readonly List<(string Key, int Length)> _toSync = [];
+    // Objects this writer uses (each claimed once in the store) and those of them it created: what it removes again
+    // when its ingest fails (Abandon), and lets go of once a commit names them (Keep).
+    private readonly HashSet<string> _claimed = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _created = new(StringComparer.Ordinal);
     private readonly object _gate = new();
     // Large chunks are hashed and written by worker tasks while the next ones are being cut: a few in flight overlap
     // CPU and disk (or network round trips) without letting memory grow: at most this many chunks of up to 4 MiB.
@@ -25,16 +31,20 @@ public sealed class ContentWriter
     private long _pendingBytes;
     private long _bytesWritten;
 
-    internal ContentWriter(ContentStore store, Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, ChunkRef>> findPacked)
+    internal ContentWriter(ContentStore store, IChunkCatalog catalog)
     {
         _store = store;
-        _findPacked = findPacked;
+        _catalog = catalog;
         var inFlight = store.Objects.IsRemote ? 8 : Math.Max(2, Environment.ProcessorCount + 1);
         _inFlight = new SemaphoreSlim(inFlight, inFlight);
     }
 
     /// <summary>Packed chunks written in this session, to be added to the chunk index with the commit.</summary>
-    public IReadOnlyList<ChunkRef> NewPackedChunks => _newPacked;
+    /// <remarks>A copy: a job's writer packs chunks on other threads while its results are recorded.</remarks>
+    public IReadOnlyList<ChunkRef> NewPackedChunks
+    {
+        get { lock (_gate) return [.. _newPacked]; }
+    }
 
     /// <summary>New physical bytes this session wrote.</summary>
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
@@ -43,29 +53,47 @@ public sealed class ContentWriter
     {
         var chunks = new List<Task<ChunkRef>>();
         long size = 0;
-        _store.Chunker.Split(source, chunk =>
+        Exception? failed = null;
+        try
         {
-            size += chunk.Length;
-            if (chunk.Length < ContentStore.PackThreshold)
+            _store.Chunker.Split(source, chunk =>
             {
-                chunks.Add(Task.FromResult(StoreSmall(chunk.Span)));
-                return;
-            }
-            _inFlight.Wait();
-            var length = chunk.Length;
-            var copy = ArrayPool<byte>.Shared.Rent(length);
-            chunk.Span.CopyTo(copy);
-            chunks.Add(Task.Run(() =>
-            {
-                try { return StoreLarge(copy.AsSpan(0, length)); }
-                finally
+                // A chunk write failed (a full disk, say): cutting and writing the rest would only fail again.
+                if (Volatile.Read(ref failed) is { } first) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+                size += chunk.Length;
+                if (chunk.Length < ContentStore.PackThreshold)
                 {
-                    ArrayPool<byte>.Shared.Return(copy);
-                    _inFlight.Release();
+                    chunks.Add(Task.FromResult(StoreSmall(chunk.Span)));
+                    return;
                 }
-            }));
-        });
-        // GetResult rethrows the first failure as it was thrown (an IOException stays an IOException).
+                _inFlight.Wait();
+                var length = chunk.Length;
+                var copy = ArrayPool<byte>.Shared.Rent(length);
+                chunk.Span.CopyTo(copy);
+                chunks.Add(Task.Run(() =>
+                {
+                    try { return StoreLarge(copy.AsSpan(0, length)); }
+                    catch (Exception ex)
+                    {
+                        Interlocked.CompareExchange(ref failed, ex, null);
+                        throw;
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(copy);
+                        _inFlight.Release();
+                    }
+                }));
+            });
+        }
+        catch
+        {
+            // No chunk write may still run once this throws, or Abandon could miss an object it is about to create.
+            try { Task.WaitAll([.. chunks]); }
+            catch (AggregateException) { }
+            throw;
+        }
+        // WhenAll ends when every chunk write has; GetResult rethrows the first failure as it was thrown.
         var refs = Task.WhenAll(chunks).GetAwaiter().GetResult();
         return new FileContent(size, ContentHash.OfChunks(refs), refs);
     }
@@ -98,11 +126,15 @@ public sealed class ContentWriter
         var hash = ContentHash.Of(data);
         var key = "chunk/" + hash;
         lock (_gate)
+        {
             if (_placed.TryGetValue(hash, out var placed)) return placed;
+            ClaimLocked(key);
+        }
         // Two tasks may write the same new chunk at once; Put is idempotent (same key, same bytes).
         if (!_store.Objects.Exists(key))
         {
             _store.Objects.Put(key, data);
+            lock (_gate) _created.Add(key);
             Interlocked.Add(ref _bytesWritten, data.Length);
         }
         var chunk = new ChunkRef(hash, key, 0, data.Length);
@@ -125,7 +157,7 @@ public sealed class ContentWriter
             SyncWritten();
             return;
         }
-        var known = _findPacked(_pending.Keys);
+        var known = _catalog.FindPacked(_pending.Keys);
         using var pack = new MemoryStream();
         var fresh = new List<(string Hash, long Offset, int Length)>();
         foreach (var (hash, bytes) in _pending)
@@ -142,14 +174,21 @@ public sealed class ContentWriter
         {
             var data = pack.GetBuffer().AsSpan(0, (int)pack.Length);
             var key = "pack/" + ContentHash.Of(data);
+            // A pack is named by all of its bytes and its chunks are found only through commits: one with this name
+            // is this ingest's own (or another's, still uncommitted, which the claim protects).
+            lock (_gate) ClaimLocked(key);
             _store.Objects.Put(key, data);
+            lock (_gate) _created.Add(key);
             Interlocked.Add(ref _bytesWritten, data.Length);
             lock (_gate) _toSync.Add((key, data.Length));
             foreach (var (hash, offset, length) in fresh)
             {
                 var chunk = new ChunkRef(hash, key, offset, length);
-                lock (_gate) _placed[hash] = chunk;
-                _newPacked.Add(chunk);
+                lock (_gate)
+                {
+                    _placed[hash] = chunk;
+                    _newPacked.Add(chunk);
+                }
             }
         }
         _pending.Clear();
@@ -173,6 +212,54 @@ public sealed class ContentWriter
             lock (_gate) _toSync.AddRange(batch);
             throw;
         }
+    }
+
+    private void ClaimLocked(string key)
+    {
+        if (_claimed.Add(key)) _store.Claim(key);
+    }
+
+    /// <summary>
+    /// A commit (or job record) now names everything this writer stored so far: none of it may be removed if a later
+    /// part of the writer's work fails. The writer can go on writing.
+    /// </summary>
+    public void Keep() => Release(committed: true);
+
+    /// <summary>
+    /// The ingest failed before any commit named its content: removes the objects this writer created since it
+    /// started (or last kept), except those another open writer uses, so a failed write (a full disk above all) gives
+    /// its space back. Returns the keys removed.
+    /// </summary>
+    public IReadOnlyList<string> Abandon() => Release(committed: false);
+
+    private List<string> Release(bool committed)
+    {
+        List<string> claimed;
+        HashSet<string> created;
+        lock (_gate)
+        {
+            claimed = [.. _claimed];
+            created = [.. _created];
+            _claimed.Clear();
+            _created.Clear();
+            if (!committed)
+            {
+                // Forget where removed content was placed: writing it again must store it again.
+                foreach (var hash in _placed.Where(p => created.Contains(p.Value.Object)).Select(p => p.Key).ToList()) _placed.Remove(hash);
+                _newPacked.RemoveAll(c => created.Contains(c.Object));
+                _toSync.RemoveAll(o => created.Contains(o.Key));
+            }
+        }
+        return _store.Release(claimed, created, committed, _catalog);
+    }
+
+    /// <summary>
+    /// The objects this writer stored or found since it started (or last kept): what a commit of its content names.
+    /// A failed writer of another process may have removed one it found there (or wrote at the same moment) since.
+    /// </summary>
+    public IReadOnlyCollection<string> ObjectsUsed()
+    {
+        lock (_gate) return [.. _claimed];
     }
 
     /// <summary>The file with every chunk at its final location (after <see cref="Flush"/>).</summary>

@@ -33,10 +33,21 @@ public sealed class LocalObjectStore : IObjectStore
     {
         var path = PathOf(key);
         if (File.Exists(path)) return;
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var tmp = path + "." + Environment.ProcessId + "." + Environment.CurrentManagedThreadId + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None)) fs.Write(data);
-        File.Move(tmp, path, overwrite: true);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None)) fs.Write(data);
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch (Exception ex)
+        {
+            // A part-written temporary file would hold on to the very space that ran out.
+            try { File.Delete(tmp); }
+            catch (IOException) { }
+            if (StorageFull.IsOutOfSpace(ex)) throw StorageFull.Error($"the object folder '{_root}'", $"writing {key}: {ex.Message}", ex);
+            throw;
+        }
     }
 
     public void Sync(IReadOnlyCollection<(string Key, int Length)> objects)
@@ -48,8 +59,10 @@ public sealed class LocalObjectStore : IObjectStore
             var failed = fd < 0 || LibC.syncfs(fd) != 0;
             var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
             if (fd >= 0) LibC.close(fd);
-            if (failed) throw new IOException($"Cannot flush the objects under '{_root}' to disk (errno {errno}).");
-            return;
+            if (!failed) return;
+            var error = new IOException($"Cannot flush the objects under '{_root}' to disk (errno {errno}).", errno);
+            if (StorageFull.IsOutOfSpace(error)) throw StorageFull.Error($"the object folder '{_root}'", $"flushing objects: {error.Message}", error);
+            throw error;
         }
         // Flushes issued together let the file system commit its journal once for several of them.
         try
@@ -60,7 +73,12 @@ public sealed class LocalObjectStore : IObjectStore
                 fs.Flush(flushToDisk: true);
             });
         }
-        catch (AggregateException ex) when (ex.InnerException is IOException io) { throw io; }
+        catch (AggregateException ex) when (ex.InnerException is IOException io)
+        {
+            // A file system that delays allocation can report the lack of room only when the data is flushed.
+            if (StorageFull.IsOutOfSpace(io)) throw StorageFull.Error($"the object folder '{_root}'", $"flushing objects: {io.Message}", io);
+            throw io;
+        }
     }
 
     public byte[] Get(string key)

@@ -173,6 +173,10 @@ public sealed class S3ObjectStore : IObjectStore, IPresigningObjectStore, IDispo
             return operation().GetAwaiter().GetResult();
         }
         catch (PachException) { throw; }
+        catch (AmazonServiceException ex) when (StorageFull.IsOutOfSpace(ex.ErrorCode, (int)ex.StatusCode))
+        {
+            throw StorageFull.Error(_settings.DisplayName, $"S3 {what}: HTTP {(int)ex.StatusCode} {ex.ErrorCode}: {ex.Message}", ex);
+        }
         catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or TaskCanceledException)
         {
             var status = ex is AmazonServiceException ase && ase.StatusCode != 0 ? $" (HTTP {(int)ase.StatusCode} {ase.ErrorCode})" : "";
