@@ -19,7 +19,7 @@ public class ArchitectureTests
         ["Metadata"] = [],
         ["Storage"] = ["Interop"],
         ["Pfs"] = ["Storage", "Metadata", "Interop"],
-        ["Pps"] = ["Pfs", "Storage", "Metadata"],
+        ["Pps"] = ["Pfs", "Storage", "Metadata", "Interop"],
         ["Execution"] = ["Pps", "Storage", "Metadata", "Interop"],
         ["Provenance"] = ["Pps", "Pfs", "Storage", "Metadata"],
     };
