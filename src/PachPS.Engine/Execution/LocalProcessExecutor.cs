@@ -21,14 +21,14 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
 
     public LocalProcessExecutor(PfsSupport pfs)
     {
-        Pfs = pfs;
+        PfsMount = pfs;
         _namespaces = pfs.Namespace ? new PfsNamespaces(pfs) : null;
     }
 
     /// <summary>How a worker sees /pfs.</summary>
-    public PfsSupport Pfs { get; }
+    public PfsSupport PfsMount { get; }
 
-    public string Description => "local processes; " + Pfs.Describe();
+    public string Description => "local processes; " + PfsMount.Describe();
 
     // Looking a command up in PATH for every datum is measurable at thousands of datums; the answer rarely changes.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> ResolvedCommands = new(StringComparer.Ordinal);
@@ -50,7 +50,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
         if (_namespaces is null && _toldRewriting.TryAdd(request.JobId, 0))
         {
             if (_toldRewriting.Count > 64) _toldRewriting.Clear();
-            request.OnLog?.Invoke(new ExecutionLog(DateTime.UtcNow, LogStreams.Executor, Pfs.Describe()));
+            request.OnLog?.Invoke(new ExecutionLog(DateTime.UtcNow, LogStreams.Executor, PfsMount.Describe()));
         }
 
         var view = View(request.WorkFolder);
