@@ -111,6 +111,23 @@ Describe 'Datums as Kubernetes Jobs' -Skip:$skip {
         (Get-PachJob -Id $job.Id).State | Should -Be 'Killed'
     }
 
+    It 'puts the spec''s tolerations, labels and annotations on the datum''s Job and pod' {
+        Add-PachFile words master -Value 'one' -Path /w1.txt | Out-Null
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'labelled' }; transform = @{ cmd = @('sleep', '3') }
+            tolerations = @(@{ key = 'dedicated'; operator = 'EQUAL'; value = 'pachps'; effect = 'NO_SCHEDULE' })
+            metadata = @{ labels = @{ team = 'vision' }; annotations = @{ owner = 'ops@example.org' } }
+            input = @{ pfs = @{ repo = 'words'; glob = '/' } } } -WarningVariable warned | Out-Null
+        $warned | Should -BeNullOrEmpty
+        Wait-Until { @(Get-KubeJob 'team=vision').Count -eq 1 }
+        $kube = Get-KubeJob 'team=vision'
+        $kube.metadata.annotations.owner | Should -Be 'ops@example.org'
+        $kube.spec.template.metadata.labels.team | Should -Be 'vision'
+        $kube.spec.template.spec.tolerations[0].key | Should -Be 'dedicated'
+        $kube.spec.template.spec.tolerations[0].operator | Should -Be 'Equal'
+        $kube.spec.template.spec.tolerations[0].effect | Should -Be 'NoSchedule'
+        (Get-PachJob -Pipeline labelled | Wait-PachJob -TimeoutSec 90).State | Should -Be 'Success'
+    }
+
     It 'keeps the output rules: links inside /pfs are stored as their files, a link outside fails the datum naming it' {
         Add-PachFile words master -Value 'one' -Path /w1.txt | Out-Null
         New-PachPipeline -Spec @{ pipeline = @{ name = 'links' }

@@ -137,6 +137,59 @@ public sealed class KubernetesTests : IAsyncLifetime
     }
 
     [Fact]
+    public void TolerationsAndMetadataFromTheSpecReachTheJobAndItsPods()
+    {
+        var spec = PipelineSpec.Parse("""
+            { "pipeline": { "name": "p" }, "transform": { "cmd": ["true"] }, "input": { "pfs": { "repo": "a", "glob": "/" } },
+              "tolerations": [ { "key": "gpu", "operator": "EQUAL", "value": "yes", "effect": "NO_SCHEDULE" },
+                               { "operator": "Exists", "effect": "NoExecute", "toleration_seconds": { "value": 30 } } ],
+              "metadata": { "labels": { "team": "vision", "app.kubernetes.io/managed-by": "someone-else" }, "annotations": { "owner": "ops@example.org" } } }
+            """);
+        Assert.Empty(spec.NotImplemented);
+        var job = DatumJob.Build(Request() with { Pod = spec.Pod }, "c", "", null, new Uri("http://x"));
+        var tolerations = job.Spec.Template.Spec.Tolerations;
+        Assert.Equal(("gpu", "Equal", "yes", "NoSchedule", (long?)null), (tolerations[0].Key, tolerations[0].OperatorProperty, tolerations[0].Value, tolerations[0].Effect, tolerations[0].TolerationSeconds));
+        Assert.Equal((null, "Exists", "NoExecute", (long?)30), (tolerations[1].Key, tolerations[1].OperatorProperty, tolerations[1].Effect, tolerations[1].TolerationSeconds));
+        foreach (var meta in new[] { job.Metadata, job.Spec.Template.Metadata })
+        {
+            Assert.Equal("vision", meta.Labels["team"]);
+            Assert.Equal("pachps", meta.Labels[DatumJob.ManagedBy]); // PachPS's own labels win: its watch finds the Job
+            Assert.Equal("ops@example.org", meta.Annotations["owner"]);
+        }
+        var spout = SpoutJob.Build(Spout() with { Pod = spec.Pod }, "c", new Uri("http://x"), "0123456789", TimeSpan.FromHours(1));
+        Assert.Equal(2, spout.Spec.Template.Spec.Tolerations.Count);
+        Assert.Equal("vision", spout.Spec.Template.Metadata.Labels["team"]);
+        Assert.Equal("PipelineSpecInvalid", Assert.Throws<PachException>(() => PipelineSpec.Parse("""
+            { "pipeline": { "name": "p" }, "transform": { "cmd": ["true"] }, "input": { "pfs": { "repo": "a", "glob": "/" } },
+              "tolerations": [ { "operator": "MAYBE" } ] }
+            """)).ErrorId);
+    }
+
+    [Fact]
+    public void SecretsAndUserReachTheTransformContainerByNameOnly()
+    {
+        var spec = PipelineSpec.Parse("""
+            { "pipeline": { "name": "p" }, "input": { "pfs": { "repo": "a", "glob": "/" } },
+              "transform": { "cmd": ["true"], "user": "1000:2000",
+                             "secrets": [ { "name": "db", "key": "password", "envVar": "DB_PASSWORD" }, { "name": "tls", "mount_path": "/etc/tls" } ] } }
+            """);
+        Assert.Empty(spec.NotImplemented);
+        var job = DatumJob.Build(Request() with { Transform = spec.Transform }, "c", "", null, new Uri("http://x"));
+        var pod = job.Spec.Template.Spec;
+        var transform = pod.InitContainers[1];
+        var variable = transform.Env.Single(e => e.Name == "DB_PASSWORD");
+        Assert.Equal(("db", "password", null), (variable.ValueFrom.SecretKeyRef.Name, variable.ValueFrom.SecretKeyRef.Key, variable.Value));
+        var mount = transform.VolumeMounts.Single(m => m.MountPath == "/etc/tls");
+        Assert.Equal("tls", pod.Volumes.Single(v => v.Name == mount.Name).Secret.SecretName);
+        Assert.True(mount.ReadOnlyProperty);
+        Assert.Equal((1000L, 2000L), (transform.SecurityContext.RunAsUser!.Value, transform.SecurityContext.RunAsGroup!.Value));
+        Assert.All(pod.InitContainers.Take(1).Concat(pod.Containers), c => Assert.DoesNotContain(c.Env ?? [], e => e.Name == "DB_PASSWORD"));
+        foreach (var bad in new[] { "\"user\": \"root\"", "\"secrets\": [ { \"name\": \"db\", \"env_var\": \"X\" } ]", "\"secrets\": [ { \"key\": \"k\" } ]" })
+            Assert.Equal("PipelineSpecInvalid", Assert.Throws<PachException>(() => PipelineSpec.Parse(
+                "{ \"pipeline\": { \"name\": \"p\" }, \"input\": { \"pfs\": { \"repo\": \"a\", \"glob\": \"/\" } }, \"transform\": { \"cmd\": [\"true\"], " + bad + " } }")).ErrorId);
+    }
+
+    [Fact]
     public void PodPatchIsCheckedWhenReadAndAppliedInOrder()
     {
         Assert.Equal("PipelineSpecInvalidPodPatch", Assert.Throws<PachException>(() => PodPatch.Parse("""[{"op":"frob","path":"/x"}]""", "p")).ErrorId);

@@ -61,6 +61,25 @@ public sealed class LocalExecutionTests : IDisposable
         Assert.Equal("/pfs/ is rewritten to each worker's folder in cmd, stdin and env (a test)", Assert.Single(log, l => l.Stream == LogStreams.Executor).Message);
     }
 
+    [Fact]
+    public async Task AnEnvVarSecretComesFromTheSessionsPachpsSecretVariable()
+    {
+        using var executor = new LocalProcessExecutor(Rewriting);
+        var log = new List<ExecutionLog>();
+        var request = Request("w0", "echo \"$DB_PASSWORD\" > /pfs/out/seen", log);
+        request = request with { Transform = request.Transform with { Secrets = [new SecretSpec("db", "password", "DB_PASSWORD", null)] } };
+        Assert.Equal("PACHPS_SECRET_DB_PASSWORD", request.Transform.Secrets[0].LocalVariable);
+        Environment.SetEnvironmentVariable("PACHPS_SECRET_DB_PASSWORD", "s3cret");
+        try
+        {
+            var result = await executor.RunAsync(request, CancellationToken.None);
+            Assert.True(result.Success, result.Reason);
+            Assert.Equal("s3cret\n", File.ReadAllText(Path.Combine(result.OutputFolder, "seen")));
+        }
+        finally { Environment.SetEnvironmentVariable("PACHPS_SECRET_DB_PASSWORD", null); }
+        Assert.DoesNotContain(log, l => l.Message.Contains("s3cret"));
+    }
+
     private string Out(params string[] commands)
     {
         var pfs = Directory.CreateDirectory(Path.Combine(_work, "pfs-" + Guid.NewGuid().ToString("N")[..6], "pfs")).FullName;

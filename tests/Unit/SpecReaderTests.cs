@@ -353,7 +353,7 @@ public class SpecReaderTests
         var spec = PipelineSpec.Parse("""
             {
               "pipeline": { "name": "x", "project": { "name": "default" } },
-              "transform": { "cmd": ["true"], "secrets": [{ "name": "s", "envVar": "S" }], "debug": false },
+              "transform": { "cmd": ["true"], "memoryVolume": true, "debug": false },
               "egress": { "URL": "s3://bucket/dir" },
               "input": { "pfs": { "repo": "a", "glob": "/", "propagationSpec": { "never": true }, "lazy": true, "project": "default" } },
               "autoscaling": true,
@@ -363,7 +363,7 @@ public class SpecReaderTests
               "pachps_script": "Get-Date"
             }
             """);
-        Assert.Equal(["transform.secrets", "egress", "input.pfs.propagationSpec", "s3Out", "not_a_field"], spec.NotImplemented.Select(n => n.Field));
+        Assert.Equal(["transform.memoryVolume", "egress", "input.pfs.propagationSpec", "s3Out", "not_a_field"], spec.NotImplemented.Select(n => n.Field));
         Assert.Equal(spec.NotImplemented.Select(n => n.Field), spec.UnknownFields);
         Assert.Contains("not copied", spec.NotImplemented[1].Meaning);
         Assert.Equal("not a field of Pachyderm's pipeline spec", spec.NotImplemented[4].Meaning);

@@ -118,6 +118,10 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
     /// </summary>
     private static ChildCommand Command(TransformSpec transform, PfsView view, Dictionary<string, string> env, string workFolder)
     {
+        // An env_var secret's value comes from the session's PACHPS_SECRET_<NAME>_<KEY> (else the session's own variable
+        // of that name reaches the command anyway); it is never written to the store or a log.
+        foreach (var secret in transform.Secrets)
+            if (secret.EnvVar is { } variable && Environment.GetEnvironmentVariable(secret.LocalVariable) is { } value) env[variable] = value;
         var stdin = new StringBuilder();
         foreach (var line in transform.Stdin) stdin.Append(view.Rewrite(line)).Append('\n');
         var input = Encoding.UTF8.GetBytes(stdin.ToString());

@@ -14,6 +14,21 @@ public sealed record TransformSpec(
     public IReadOnlyList<string> ErrStdin { get; init; } = [];
     /// <summary>datum_batching: the command starts once per worker and asks for datums (see LocalBatchWorker).</summary>
     public bool DatumBatching { get; init; }
+    /// <summary>transform.secrets: Kubernetes secrets put in the command's environment or mounted as files.</summary>
+    public IReadOnlyList<SecretSpec> Secrets { get; init; } = [];
+    /// <summary>transform.user: "uid" or "uid:gid" the command runs as (numeric; on Kubernetes).</summary>
+    public string? User { get; init; }
+}
+
+/// <summary>
+/// One of transform.secrets: Kubernetes secret <see cref="Name"/>, whose <see cref="Key"/> goes into environment
+/// variable <see cref="EnvVar"/>, and/or which is mounted whole at <see cref="MountPath"/>. Only the names are in the
+/// spec: the values stay in the cluster (or, locally, in the session's environment).
+/// </summary>
+public sealed record SecretSpec(string Name, string? Key, string? EnvVar, string? MountPath)
+{
+    /// <summary>Where a local datum's value of an env_var secret is read: this session variable, or else the variable itself.</summary>
+    public string LocalVariable => "PACHPS_SECRET_" + System.Text.RegularExpressions.Regex.Replace($"{Name}_{Key}", "[^A-Za-z0-9]", "_").ToUpperInvariant();
 }
 
 /// <summary>
@@ -28,7 +43,16 @@ public sealed record PodSettings
     public IReadOnlyDictionary<string, string> NodeSelector { get; init; } = new Dictionary<string, string>();
     public IReadOnlyList<string> ImagePullSecrets { get; init; } = [];
     public PodPatch? PodPatch { get; init; }
+    /// <summary>tolerations, in Kubernetes' words (operator Exists/Equal, effect NoSchedule/PreferNoSchedule/NoExecute).</summary>
+    public IReadOnlyList<PodToleration> Tolerations { get; init; } = [];
+    /// <summary>metadata.labels: put on the datum Jobs and their pods (PachPS's own labels win a clash).</summary>
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+    /// <summary>metadata.annotations: put on the datum Jobs and their pods.</summary>
+    public IReadOnlyDictionary<string, string> Annotations { get; init; } = new Dictionary<string, string>();
 }
+
+/// <summary>One of a pipeline's tolerations: empty strings and a null time mean "not set".</summary>
+public sealed record PodToleration(string Key, string Operator, string Value, string Effect, long? Seconds);
 
 /// <summary>A pipeline input: a pfs (or 1.x atom) input, or a cross/union of inputs.</summary>
 public abstract record InputSpec
@@ -186,6 +210,8 @@ public sealed record PipelineSpec(
             ErrCmd = Strings(t["err_cmd"], "transform.err_cmd", name),
             ErrStdin = Strings(t["err_stdin"], "transform.err_stdin", name),
             DatumBatching = Bool(t["datum_batching"]),
+            Secrets = Secrets(t["secrets"], name),
+            User = Str(t["user"]) is { Length: > 0 } user ? User(user, name) : null,
         };
         var reprocess = Str(obj["reprocess_spec"]) ?? "until_success";
         if (reprocess is not ("until_success" or "every_job"))
@@ -234,6 +260,9 @@ public sealed record PipelineSpec(
                     ? selector.ToDictionary(p => p.Key, p => p.Value?.ToString() ?? "", StringComparer.Ordinal) : PodSettings.None.NodeSelector,
                 ImagePullSecrets = pullSecrets,
                 PodPatch = Str(obj["pod_patch"]) is { } patch ? PodPatch.Parse(patch, name) : null,
+                Tolerations = Tolerations(obj["tolerations"], name),
+                Labels = StringMap((obj["metadata"] as JsonObject)?["labels"]),
+                Annotations = StringMap((obj["metadata"] as JsonObject)?["annotations"]),
             },
             Text = text,
             Format = format,
@@ -243,6 +272,66 @@ public sealed record PipelineSpec(
             DryRun = Bool(obj["dry_run"]),
             Spout = spout,
         };
+    }
+
+    private static IReadOnlyList<SecretSpec> Secrets(JsonNode? node, string pipeline)
+    {
+        if (node is null) return [];
+        if (node is not JsonArray list) throw Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': transform.secrets must be a list.", pipeline);
+        return list.Select(item => item is JsonObject s && Str(s["name"]) is { Length: > 0 } secret
+            ? new SecretSpec(secret, Str(s["key"]), Str(s["env_var"]), Str(s["mount_path"]))
+            : throw Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': each of transform.secrets needs a name.", pipeline)).ToList() switch
+        {
+            var secrets when secrets.FirstOrDefault(s => s.EnvVar is not null && s.Key is null) is { } keyless =>
+                throw Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': secret '{keyless.Name}' sets env_var '{keyless.EnvVar}' but no key to read into it.", pipeline),
+            var secrets => secrets,
+        };
+    }
+
+    /// <summary>transform.user as "uid" or "uid:gid": Kubernetes runs containers as numbers, not names.</summary>
+    private static string User(string user, string pipeline) =>
+        System.Text.RegularExpressions.Regex.IsMatch(user, @"^\d+(:\d+)?$") ? user
+            : throw Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': transform.user '{user}' must be a numeric uid or uid:gid (as Kubernetes runs containers).", pipeline);
+
+    private static IReadOnlyDictionary<string, string> StringMap(JsonNode? node) =>
+        node is JsonObject map ? map.ToDictionary(p => p.Key, p => p.Value?.ToString() ?? "", StringComparer.Ordinal) : new Dictionary<string, string>();
+
+    /// <summary>
+    /// Pachyderm's tolerations (its enums EXISTS/EQUAL and NO_SCHEDULE/PREFER_NO_SCHEDULE/NO_EXECUTE, or Kubernetes'
+    /// own spellings; toleration_seconds as {"value": N} or N) in Kubernetes' words.
+    /// </summary>
+    private static IReadOnlyList<PodToleration> Tolerations(JsonNode? node, string pipeline)
+    {
+        if (node is null) return [];
+        if (node is not JsonArray list) throw Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': tolerations must be a list.", pipeline);
+        var result = new List<PodToleration>();
+        foreach (var item in list)
+        {
+            if (item is not JsonObject t) throw Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': each toleration must be an object.", pipeline);
+            var op = (Str(t["operator"]) ?? "").Replace("_", "").ToUpperInvariant() switch
+            {
+                "" or "EMPTY" => "",
+                "EXISTS" => "Exists",
+                "EQUAL" => "Equal",
+                var other => throw Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': toleration operator '{other}' is not Exists or Equal.", pipeline),
+            };
+            var effect = (Str(t["effect"]) ?? "").Replace("_", "").ToUpperInvariant() switch
+            {
+                "" or "ALLEFFECTS" => "",
+                "NOSCHEDULE" => "NoSchedule",
+                "PREFERNOSCHEDULE" => "PreferNoSchedule",
+                "NOEXECUTE" => "NoExecute",
+                var other => throw Invalid("PipelineSpecInvalid", $"Pipeline '{pipeline}': toleration effect '{other}' is not NoSchedule, PreferNoSchedule or NoExecute.", pipeline),
+            };
+            var seconds = t["toleration_seconds"] switch
+            {
+                JsonObject wrapped when wrapped["value"] is { } v => long.Parse(v.ToString(), System.Globalization.CultureInfo.InvariantCulture),
+                JsonValue plain => long.Parse(plain.ToString(), System.Globalization.CultureInfo.InvariantCulture),
+                _ => (long?)null,
+            };
+            result.Add(new PodToleration(Str(t["key"]) ?? "", op, Str(t["value"]) ?? "", effect, seconds));
+        }
+        return result;
     }
 
     /// <summary>Pachyderm's resource block ({cpu, memory, disk, gpu: {type, number}}) as Kubernetes quantities.</summary>

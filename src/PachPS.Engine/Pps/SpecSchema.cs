@@ -111,11 +111,18 @@ internal static class SpecSchema
             .Add(Yes("err_cmd", "runs after a datum's last failed try; exit 0 marks the datum recovered"))
             .Add(Yes("err_stdin", "lines piped to err_cmd"))
             .Add(Yes("env", "variables set for the command"))
-            .Add(No("secrets", "no Kubernetes secret is mounted or put in the command's environment"))
+            .Add(Differs("secrets", "on Kubernetes, env_var from the secret's key (secretKeyRef) and mount_path as a secret volume; locally, env_var from the session's $env:PACHPS_SECRET_<NAME>_<KEY> (else the variable itself) and mount_path ignored; values are never stored") with
+            {
+                Message = new SpecMessage("SecretMount")
+                    .Add(Yes("name", "the Kubernetes secret"))
+                    .Add(Yes("key", "the key read into env_var"))
+                    .Add(Differs("mount_path", "where the secret is mounted, on Kubernetes only"))
+                    .Add(Yes("env_var", "the variable the key's value is put in")),
+            })
             .Add(Differs("image_pull_secrets", "the datum pod's image pull secrets, " + OnKubernetes + " (a top-level image_pull_secrets is read too)"))
             .Add(Yes("accept_return_code", "exit codes besides 0 that count as success"))
             .Add(No("debug", "no extra debug logging is written"))
-            .Add(No("user", "the command runs as the user of the PowerShell session (locally) or of the image (Kubernetes)"))
+            .Add(Differs("user", "uid or uid:gid the transform container runs as (securityContext), on Kubernetes only; locally the command runs as the session's user"))
             .Add(Yes("working_dir", "the command's working folder"))
             .Add(No("dockerfile", "no image is built"))
             .Add(No("memory_volume", "/pfs is on disk, not in memory"))
@@ -214,10 +221,10 @@ internal static class SpecSchema
             .Add(No("pod_spec", "not merged into the datum pod; write pod_patch instead"))
             .Add(Differs("pod_patch", "a JSON Patch applied to the datum pod's spec, " + OnKubernetes))
             .Add(No("spec_commit", "set by Pachyderm itself; ignored"))
-            .Add(No("metadata", "no annotations or labels are put on datum pods"))
+            .Add(Differs("metadata", "labels and annotations on the datum (and spout) Jobs and their pods, " + OnKubernetes))
             .Add(Yes("reprocess_spec", "until_success (default: unchanged datums are skipped) or every_job"))
             .Add(Differs("autoscaling", "workers exist only while a job runs, as with autoscaling: true"))
-            .Add(No("tolerations", "datum pods get no tolerations; add them with pod_patch"))
+            .Add(Differs("tolerations", "the datum (and spout) pods' tolerations, " + OnKubernetes))
             // Refused when a pipeline is created or updated (PipelineRegistry), not when read: Get-PachDatum -Spec plans it.
             .Add(new SpecField("dry_run", SpecSupport.Refused, "New-/Update-PachPipeline refuse it (PipelineSpecDryRunUnsupported): use -WhatIf; Get-PachDatum -Spec plans it"))
             .Add(No("determined", "no Determined workspace is set up"))

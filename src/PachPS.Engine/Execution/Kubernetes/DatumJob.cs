@@ -157,7 +157,7 @@ public static class DatumJob
     public static V1Job Build(DatumRequest request, string image, string? manifest, Uri? manifestUrl, Uri uploadUrl, IReadOnlyList<DatumRequest>? batch = null, Uri? invalidUrl = null)
     {
         var t = request.Transform;
-        var labels = Labels(request.Pipeline);
+        var labels = Labels(request.Pipeline, request.Pod);
         labels[JobLabel] = request.JobId;
         labels[DatumLabel] = request.DatumId[..Math.Min(63, request.DatumId.Length)];
         if (batch is not null) labels[BatchLabel] = "true";
@@ -202,18 +202,21 @@ public static class DatumJob
                 },
             ],
         };
-        pod = Shaped(pod, request.Pod, request.Pipeline);
+        pod = Shaped(pod, request.Pod, request.Pipeline, t);
         return new V1Job
         {
             ApiVersion = "batch/v1",
             Kind = "Job",
-            Metadata = new V1ObjectMeta { Name = batch is null ? Name(request.JobId, request.DatumId) : BatchName(request.JobId, request.DatumId), Labels = labels },
+            Metadata = new V1ObjectMeta
+            {
+                Name = batch is null ? Name(request.JobId, request.DatumId) : BatchName(request.JobId, request.DatumId), Labels = labels, Annotations = Annotations(request.Pod),
+            },
             Spec = new V1JobSpec
             {
                 // A batch is not retried as a whole: its failed datums go back to the queue for a later batch.
                 BackoffLimit = batch is null ? Math.Max(0, request.Tries - 1) : 0,
                 ActiveDeadlineSeconds = request.Timeout is { } timeout ? Math.Max(1, (long)Math.Ceiling(timeout.TotalSeconds * (batch?.Count ?? 1))) : null,
-                Template = new V1PodTemplateSpec { Metadata = new V1ObjectMeta { Labels = labels }, Spec = pod },
+                Template = new V1PodTemplateSpec { Metadata = new V1ObjectMeta { Labels = labels, Annotations = Annotations(request.Pod) }, Spec = pod },
             },
         };
     }
@@ -227,22 +230,50 @@ public static class DatumJob
     /// The labels every PachPS Job and its pods carry: who manages them (what the executor watches) and the pipeline (a
     /// label value starts and ends alphanumeric).
     /// </summary>
-    internal static Dictionary<string, string> Labels(string pipeline) => new()
+    internal static Dictionary<string, string> Labels(string pipeline, PodSettings? settings = null)
     {
-        [ManagedBy] = "pachps",
-        [PipelineLabel] = pipeline.Trim('_', '-') is { Length: > 0 } trimmed ? trimmed : "pipeline",
-    };
+        var labels = new Dictionary<string, string>(settings?.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal)
+        {
+            [ManagedBy] = "pachps",
+            [PipelineLabel] = pipeline.Trim('_', '-') is { Length: > 0 } trimmed ? trimmed : "pipeline",
+        };
+        return labels;
+    }
+
+    /// <summary>The spec's metadata.annotations, for the Job and its pods (null when there are none).</summary>
+    internal static Dictionary<string, string>? Annotations(PodSettings settings) =>
+        settings.Annotations.Count == 0 ? null : new Dictionary<string, string>(settings.Annotations, StringComparer.Ordinal);
 
     /// <summary>
-    /// The pod with the pipeline's pod-shaping fields: resource requests and limits on the transform container, the
-    /// node selector, image pull secrets, and then pod_patch applied to the pod's JSON form.
+    /// The pod with the pipeline's pod-shaping fields: transform.secrets and transform.user, resource requests and
+    /// limits on the transform container, the node selector, image pull secrets, tolerations, and then pod_patch applied
+    /// to the pod's JSON form.
     /// </summary>
-    internal static V1PodSpec Shaped(V1PodSpec pod, PodSettings settings, string pipeline)
+    internal static V1PodSpec Shaped(V1PodSpec pod, PodSettings settings, string pipeline, TransformSpec transformSpec)
     {
+        var container = (pod.InitContainers ?? []).Concat(pod.Containers).First(c => c.Name == TransformContainer);
+        // transform.secrets: a key into a variable (secretKeyRef), a whole secret as files; only names are in the pod.
+        foreach (var secret in transformSpec.Secrets)
+        {
+            if (secret.EnvVar is { } variable)
+                (container.Env ??= []).Add(new V1EnvVar { Name = variable, ValueFrom = new V1EnvVarSource { SecretKeyRef = new V1SecretKeySelector { Name = secret.Name, Key = secret.Key } } });
+            if (secret.MountPath is not { } path) continue;
+            var volume = "secret-" + (pod.Volumes.Count - 1);
+            pod.Volumes.Add(new V1Volume { Name = volume, Secret = new V1SecretVolumeSource { SecretName = secret.Name } });
+            (container.VolumeMounts ??= []).Add(new V1VolumeMount { Name = volume, MountPath = path, ReadOnlyProperty = true });
+        }
+        if (transformSpec.User is { } user)
+        {
+            var ids = user.Split(':');
+            container.SecurityContext = new V1SecurityContext
+            {
+                RunAsUser = long.Parse(ids[0], System.Globalization.CultureInfo.InvariantCulture),
+                RunAsGroup = ids.Length > 1 ? long.Parse(ids[1], System.Globalization.CultureInfo.InvariantCulture) : null,
+            };
+        }
         if (settings.Requests.Count + settings.Limits.Count > 0)
         {
-            var transform = (pod.InitContainers ?? []).Concat(pod.Containers).First(c => c.Name == TransformContainer);
-            transform.Resources = new V1ResourceRequirements
+            container.Resources = new V1ResourceRequirements
             {
                 Requests = settings.Requests.Count == 0 ? null : settings.Requests.ToDictionary(kv => kv.Key, kv => new ResourceQuantity(kv.Value)),
                 Limits = settings.Limits.Count == 0 ? null : settings.Limits.ToDictionary(kv => kv.Key, kv => new ResourceQuantity(kv.Value)),
@@ -250,6 +281,12 @@ public static class DatumJob
         }
         if (settings.NodeSelector.Count > 0) pod.NodeSelector = settings.NodeSelector.ToDictionary(kv => kv.Key, kv => kv.Value);
         if (settings.ImagePullSecrets.Count > 0) pod.ImagePullSecrets = settings.ImagePullSecrets.Select(n => new V1LocalObjectReference { Name = n }).ToList();
+        if (settings.Tolerations.Count > 0)
+            pod.Tolerations = settings.Tolerations.Select(t => new V1Toleration
+            {
+                Key = t.Key.Length > 0 ? t.Key : null, OperatorProperty = t.Operator.Length > 0 ? t.Operator : null, Value = t.Value.Length > 0 ? t.Value : null,
+                Effect = t.Effect.Length > 0 ? t.Effect : null, TolerationSeconds = t.Seconds,
+            }).ToList();
         if (settings.PodPatch is not { } patch) return pod;
         var json = patch.ApplyTo(JsonNode.Parse(KubernetesJson.Serialize(pod))!.AsObject(), pipeline);
         return KubernetesJson.Deserialize<V1PodSpec>(json.ToJsonString());

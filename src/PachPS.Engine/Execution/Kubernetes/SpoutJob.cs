@@ -126,7 +126,7 @@ public static class SpoutJob
     public static V1Job Build(SpoutRequest request, string image, Uri urlsUrl, string runId, TimeSpan deadline)
     {
         var t = request.Transform;
-        var labels = DatumJob.Labels(request.Pipeline);
+        var labels = DatumJob.Labels(request.Pipeline, request.Pod);
         labels[SpoutLabel] = PipelineHash(request.Pipeline);
         var fetchEnv = new List<V1EnvVar> { Env("PACH_URLS_URL", urlsUrl.AbsoluteUri) };
         if (t.Stdin.Count > 0) fetchEnv.Add(Env("PACH_STDIN", string.Join('\n', t.Stdin)));
@@ -157,13 +157,16 @@ public static class SpoutJob
         {
             ApiVersion = "batch/v1",
             Kind = "Job",
-            Metadata = new V1ObjectMeta { Name = Name(request.Pipeline, runId), Labels = labels },
+            Metadata = new V1ObjectMeta { Name = Name(request.Pipeline, runId), Labels = labels, Annotations = DatumJob.Annotations(request.Pod) },
             Spec = new V1JobSpec
             {
                 // A run is not retried by Kubernetes: the spout's loop starts the next one, with its backoff.
                 BackoffLimit = 0,
                 ActiveDeadlineSeconds = (long)deadline.TotalSeconds,
-                Template = new V1PodTemplateSpec { Metadata = new V1ObjectMeta { Labels = labels }, Spec = DatumJob.Shaped(pod, request.Pod, request.Pipeline) },
+                Template = new V1PodTemplateSpec
+                {
+                    Metadata = new V1ObjectMeta { Labels = labels, Annotations = DatumJob.Annotations(request.Pod) }, Spec = DatumJob.Shaped(pod, request.Pod, request.Pipeline, t),
+                },
             },
         };
     }
