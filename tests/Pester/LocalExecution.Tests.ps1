@@ -132,24 +132,27 @@ Describe 'What a datum leaves in /pfs/out' {
 }
 
 Describe 'transform.secrets on the local executor' {
-    It 'puts an env_var secret''s value from $env:PACHPS_SECRET_<NAME>_<KEY> in the command''s environment and nowhere in the store' {
+    It 'puts an env_var secret''s value from the session''s PACHPS_SECRET_DB_PASSWORD in the command''s environment and nowhere in the store' {
         $store = Join-Path $TestDrive 'secrets'
+        $value = 'kept-out-of-the-store-' + [guid]::NewGuid().ToString('N')
         Connect-PachStore -Path $store | Out-Null
         try {
             New-PachRepo raw | Out-Null
             Add-PachFile raw master /a -Value 'x' | Out-Null
-            $env:PACHPS_SECRET_DB_PASSWORD = 'not-in-the-store-42'
+            $env:PACHPS_SECRET_DB_PASSWORD = $value
+            # The command writes the value's hash, so the store never holds the value itself.
             New-PachPipeline -Spec @{ pipeline = @{ name = 'uses' }; input = @{ pfs = @{ repo = 'raw'; glob = '/' } }
-                transform = @{ cmd = @('sh', '-c', 'test "$DB_PASSWORD" = not-in-the-store-42 && echo ok > /pfs/out/checked'); secrets = @(@{ name = 'db'; key = 'password'; env_var = 'DB_PASSWORD' }) } } -WarningVariable warned | Out-Null
+                transform = @{ cmd = @('sh', '-c', 'printf %s "$DB_PASSWORD" | sha256sum | cut -d" " -f1 > /pfs/out/hash'); secrets = @(@{ name = 'db'; key = 'password'; env_var = 'DB_PASSWORD' }) } } -WarningVariable warned | Out-Null
             $warned | Should -BeNullOrEmpty
             (Get-PachJob -Pipeline uses | Wait-PachJob -TimeoutSec 60).State | Should -Be 'Success'
-            Get-PachFileContent uses master /checked | Should -Be 'ok'
+            $expected = [Convert]::ToHexStringLower([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($value)))
+            Get-PachFileContent uses master /hash | Should -Be $expected
         }
         finally {
             Remove-Item env:PACHPS_SECRET_DB_PASSWORD -ErrorAction Ignore
             Disconnect-PachStore
         }
-        Get-ChildItem $store -Recurse -File | Where-Object { (Get-Content $_.FullName -Raw -AsByteStream) -and ([Text.Encoding]::UTF8.GetString([IO.File]::ReadAllBytes($_.FullName)) -match 'not-in-the-store-42') } |
+        Get-ChildItem $store -Recurse -File | Where-Object { [Text.Encoding]::UTF8.GetString([IO.File]::ReadAllBytes($_.FullName)).Contains($value) } |
             Should -BeNullOrEmpty
     }
 }

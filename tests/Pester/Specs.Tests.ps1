@@ -108,7 +108,7 @@ input:
     It 'warns once per pipeline about the fields it sets that have no effect, naming them and what that means' {
         $spec = @{
             pipeline  = @{ name = 'edges' }
-            transform = @{ cmd = @('true'); secrets = @(@{ name = 'creds'; envVar = 'KEY' }); imagePullSecrets = @('regcred') }
+            transform = @{ cmd = @('true'); memoryVolume = $true; imagePullSecrets = @('regcred') }
             egress    = @{ URL = 's3://bucket/out' }
             autoscaling = $true
             enable_stats = $false
@@ -118,13 +118,13 @@ input:
         @($warned).Count | Should -Be 1
         $text = "$($warned[0])"
         $text | Should -Match "^Pipeline 'edges': PachPS does not implement these fields of the spec, so they have no effect: "
-        $text | Should -Match 'transform\.secrets \(no Kubernetes secret is mounted'
+        $text | Should -Match 'transform\.memoryVolume \(/pfs is on disk'
         $text | Should -Match 'egress \(the output commit is not copied'
         $text | Should -Match 'input\.pfs\.s3 \(there is no S3 gateway'
         $text | Should -Match 'about_PachPS_Spec'
         $text | Should -Not -Match 'autoscaling|enable_stats|imagePullSecrets'
         $p.Spec.Pod.ImagePullSecrets | Should -Be 'regcred'
-        $p.Spec.NotImplemented.Field | Sort-Object | Should -Be @('egress', 'input.pfs.s3', 'transform.secrets')
+        $p.Spec.NotImplemented.Field | Sort-Object | Should -Be @('egress', 'input.pfs.s3', 'transform.memoryVolume')
         Update-PachPipeline -Spec $spec -WarningVariable again -WarningAction SilentlyContinue | Out-Null
         @($again).Count | Should -Be 1
         Get-PachDatum -Spec ($spec | ConvertTo-Json -Depth 5) -WarningVariable planned -WarningAction SilentlyContinue | Out-Null
