@@ -16,9 +16,11 @@ public sealed class PachStore : IPachClient, IStoreAdmin
         Path = path;
         Temporary = temporary;
         Meta = new MetadataStore(path, PfsCollections.EnsureIndexes, PpsCollections.EnsureIndexes);
-        Content = new ContentStore(objects);
+        Content = new ContentStore(objects, collectionLock: new CollectionLock(path));
         Executor = executor ?? new LocalProcessExecutor();
         Pfs = new PfsService(Meta, Content);
+        // Reads of a pack a collection rewrote find its chunks through the chunk index, which Pfs owns.
+        Content.Relocate = Pfs.FindPacked;
         Pps = new Pps.PpsService(Meta, Pfs, Executor, System.IO.Path.Combine(path, "work"));
         // Pfs tells whoever listens that a commit finished, or asks before repos and commits go; it never calls into Pps.
         Pfs.CommitFinished += _ => Pps.TriggerJobs();
@@ -150,6 +152,10 @@ public sealed class PachStore : IPachClient, IStoreAdmin
     /// <summary>Checks that every finished commit's tree nodes and chunks exist and match their hashes.</summary>
     public IReadOnlyList<IntegrityFinding> Check(IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
         new IntegrityCheck(Meta, Content).Run(progress, cancel);
+
+    /// <summary>Frees every chunk, pack and tree node nothing names (see <see cref="Collection.GarbageCollector"/>).</summary>
+    public Collection.CollectionReport Collect(bool whatIf, IProgress<Collection.CollectionProgress>? progress = null, CancellationToken cancel = default) =>
+        new Collection.GarbageCollector(Meta, Content, Path).Run(whatIf, progress, cancel);
 
     public void Dispose()
     {

@@ -237,7 +237,7 @@ public sealed class PfsService : IFileService
             }
             if (dryRun) return Result(MergeKind.Merge, null, plan.Changes.Count, plan.Conflicts);
             var message = $"merge {source} ({Ids.Short(src.Id)}) into {destination}";
-            var info = Commit(repo, destination, [], (_, _, _) => plan.Changes, new CommitNote(note?.Message ?? message, note?.Metadata), commit =>
+            var info = Commit(repo, destination, null, (_, _, _) => plan.Changes, new CommitNote(note?.Message ?? message, note?.Metadata), commit =>
             {
                 commit.MergedFrom = src.Id;
                 commit.Provenance = Union(head.Provenance, src.Provenance);
@@ -268,7 +268,7 @@ public sealed class PfsService : IFileService
                 throw Conflicts("RevertConflict", $"Reverting commit {Ids.Short(target.Id)} of '{repo}' conflicts with later commits of '{target.Branch}'", plan.Conflicts,
                     "nothing was written");
             var message = $"revert {Ids.Short(target.Id)}" + (target.Message.Length > 0 ? $": {target.Message}" : "");
-            return Commit(repo, target.Branch, [], (_, _, _) => plan.Changes, new CommitNote(note?.Message ?? message, note?.Metadata), commit =>
+            return Commit(repo, target.Branch, null, (_, _, _) => plan.Changes, new CommitNote(note?.Message ?? message, note?.Metadata), commit =>
                 commit.Provenance = Union(head?.Provenance ?? [], parent?.Provenance ?? []));
         });
     }
@@ -498,7 +498,7 @@ public sealed class PfsService : IFileService
         CommitWriter.CheckDistinct(paths);
         var start = _meta.Read(db => ResolveTarget(db, repo, target, create: false).Commit);
 
-        var writer = BeginWrite();
+        using var writer = BeginWrite();
         var contents = new List<FileContent>(sources.Count);
         for (var i = 0; i < sources.Count; i++)
         {
@@ -524,7 +524,7 @@ public sealed class PfsService : IFileService
         writer.Flush();
         cancel.ThrowIfCancellationRequested();
 
-        return Commit(repo, target, writer.NewPackedChunks, (_, _, _) => paths.Select((path, i) => FileChange.Write(path, writer.Resolve(contents[i]))), note);
+        return Commit(repo, target, writer, (_, _, _) => paths.Select((path, i) => FileChange.Write(path, writer.Resolve(contents[i]))), note);
     }
 
     /// <summary>
@@ -537,7 +537,7 @@ public sealed class PfsService : IFileService
         CommitNotes.Validate(note);
         var folder = Names.NormalizePath(path);
         _meta.Read(db => ResolveTarget(db, repo, target, create: false));
-        var writer = BeginWrite();
+        using var writer = BeginWrite();
         var pieces = new List<(string Path, FileContent Content)>();
         using (var input = open())
         {
@@ -548,7 +548,7 @@ public sealed class PfsService : IFileService
             }
         }
         writer.Flush();
-        return Commit(repo, target, writer.NewPackedChunks, (db, tree, commit) =>
+        return Commit(repo, target, writer, (db, tree, commit) =>
         {
             var written = pieces.Select(p => p.Path).ToHashSet(StringComparer.Ordinal);
             var changes = tree.Under(commit.Root, folder).Where(e => !written.Contains(e.Path)).Select(e => FileChange.Remove(e.Path)).ToList();
@@ -560,7 +560,7 @@ public sealed class PfsService : IFileService
     public CommitInfo DeleteFiles(string repo, string target, IReadOnlyList<string> paths, CommitNote? note = null)
     {
         CommitNotes.Validate(note);
-        return Commit(repo, target, [], (db, tree, commit) =>
+        return Commit(repo, target, null, (db, tree, commit) =>
         {
             var changes = new List<FileChange>();
             foreach (var raw in paths)
@@ -580,7 +580,7 @@ public sealed class PfsService : IFileService
         CommitNotes.Validate(note);
         var src = Names.NormalizePath(sourcePath, allowRoot: true);
         var dst = Names.NormalizePath(path, allowRoot: true);
-        return Commit(repo, target, [], (db, tree, commit) =>
+        return Commit(repo, target, null, (db, tree, commit) =>
         {
             var from = CommitResolver.Resolve(db, sourceRepo, sourceRef);
             var entries = tree.Under(from.Root, src).ToList();
@@ -627,14 +627,14 @@ public sealed class PfsService : IFileService
     /// what to write or remove; the <see cref="CommitWriter"/> validates and applies it, and <paramref name="note"/>
     /// (message, metadata) goes on the commit; <paramref name="describe"/> may record more about it (a merge's second parent).
     /// </summary>
-    internal CommitInfo Commit(string repo, string target, IReadOnlyList<ChunkRef> newChunks,
+    internal CommitInfo Commit(string repo, string target, ContentWriter? writer,
         Func<LiteDatabase, PathTree, CommitDoc, IEnumerable<FileChange>> changes, CommitNote? note = null, Action<CommitDoc>? describe = null) => _meta.Write(db =>
     {
         var (commit, finishHere) = ResolveTarget(db, repo, target, create: true);
         CommitWriter.Apply(db, commit, changes(db, PathTree.In(db), commit).ToList());
         CommitNotes.Apply(commit, note);
         describe?.Invoke(commit);
-        _chunks.Record(newChunks);
+        if (writer is not null) _chunks.RecordWrites(writer);
         if (finishHere) return FinishInTransaction(db, commit);
         db.Commits().Update(commit);
         return PfsRecords.ToCommit(db, commit);
@@ -662,8 +662,11 @@ public sealed class PfsService : IFileService
         return FinishInTransaction(db, commit);
     });
 
-    /// <summary>Stores newly packed chunks in the chunk index, in the caller's transaction.</summary>
-    internal void RecordPackedChunks(IReadOnlyList<ChunkRef> chunks) => _chunks.Record(chunks);
+    /// <summary>Records what a writer stored (its packed chunks, and for a running collection what it names), in the caller's transaction.</summary>
+    internal void RecordWrites(ContentWriter writer) => _chunks.RecordWrites(writer);
+
+    /// <summary>Where the chunk index says a packed chunk lives now (how reads follow a pack a collection rewrote).</summary>
+    internal ChunkRef? FindPacked(string hash) => _chunks.Find(hash);
 
     /// <summary>
     /// Hands the branches of commits finished since the last call to <paramref name="handle"/> and forgets them, in

@@ -66,7 +66,7 @@ internal sealed class CronTicker(MetadataStore meta, PfsService pfs, Cancellatio
     private CommitInfo? Tick(string pipeline, string inputName, DateTime tick, bool force)
     {
         var name = "/" + CronSchedule.FileName(tick);
-        var writer = pfs.BeginWrite();
+        using var writer = pfs.BeginWrite();
         var content = writer.Write(System.Text.Encoding.UTF8.GetBytes(CronSchedule.FileName(tick) + "\n"));
         writer.Flush();
         return meta.Write(db =>
@@ -76,7 +76,7 @@ internal sealed class CronTicker(MetadataStore meta, PfsService pfs, Cancellatio
             var leaf = PipelineSpec.Load(doc.SpecJson).Input.Leaves().First(l => l.Cron?.Name == inputName);
             doc.CronLastTick[inputName] = tick;
             db.Pipelines().Update(doc);
-            return pfs.Commit(leaf.Repo, Names.DefaultBranch, writer.NewPackedChunks, (_, tree, c) =>
+            return pfs.Commit(leaf.Repo, Names.DefaultBranch, writer, (_, tree, c) =>
             {
                 var changes = leaf.Cron!.Overwrite ? tree.All(c.Root).Where(e => e.Path != name).Select(e => FileChange.Remove(e.Path)).ToList() : [];
                 changes.Add(FileChange.Write(name, writer.Resolve(content)));

@@ -46,7 +46,7 @@ internal sealed class JobRunner(JobContext context, string jobId)
         }));
 
         var pending = PrepareDatums(job, spec, planned);
-        var results = new ResultFlusher(context.Meta, context.Pfs, jobId);
+        using var results = new ResultFlusher(context.Meta, context.Pfs, jobId);
         using var failFast = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         string? failure = null;
         using var jobTimer = new CancellationTokenSource();

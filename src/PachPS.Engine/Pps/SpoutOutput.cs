@@ -102,7 +102,7 @@ internal sealed class SpoutOutput(PfsService pfs, string pipeline, string branch
         var paths = files.Select(f => "/" + Path.GetRelativePath(_staging, f).Replace(Path.DirectorySeparatorChar, '/')).ToList();
         try
         {
-            var writer = pfs.BeginWrite();
+            using var writer = pfs.BeginWrite();
             var contents = new List<FileContent>(files.Count);
             foreach (var file in files)
             {
@@ -112,7 +112,7 @@ internal sealed class SpoutOutput(PfsService pfs, string pipeline, string branch
             writer.Flush();
             var written = paths.ToHashSet(StringComparer.Ordinal);
             var note = new CommitNote($"Spout {pipeline}: {files.Count} file(s) from its /pfs/out{(overwrite ? " (overwrite)" : "")}");
-            var commit = pfs.Commit(pipeline, branch, writer.NewPackedChunks, (_, tree, c) =>
+            var commit = pfs.Commit(pipeline, branch, writer, (_, tree, c) =>
             {
                 var changes = overwrite ? tree.All(c.Root).Where(e => !written.Contains(e.Path)).Select(e => FileChange.Remove(e.Path)).ToList() : [];
                 changes.AddRange(paths.Select((p, i) => FileChange.Write(p, writer.Resolve(contents[i]))));

@@ -5,11 +5,16 @@ namespace PachPS.Engine.Storage;
 /// <summary>
 /// One ingest: chunk, hash and store files. Large chunks are checked against the object store; small ones are
 /// looked up in the chunk index one pack at a time (<see cref="Flush"/>), so an ingest touches the metadata rarely.
-/// Call <see cref="Flush"/>, then <see cref="Resolve"/> each file, before writing metadata that references them.
+/// Call <see cref="Flush"/>, then <see cref="Resolve"/> each file, before writing metadata that references them, and
+/// record <see cref="ReferencedObjects"/> in that same transaction; dispose (or <see cref="Release"/>) after it.
 /// </summary>
-public sealed class ContentWriter
+/// <remarks>
+/// From its first write until it is released a writer holds the store's <see cref="CollectionLock"/> shared: the
+/// content it wrote or found is named by no metadata yet, so no collection may decide to delete it meanwhile.
+/// </remarks>
+public sealed class ContentWriter : IDisposable
 {
-    private const string Unplaced = "pack/?";
+    private const string Unplaced = ContentStore.PackPrefix + "?";
     private readonly ContentStore _store;
     private readonly Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, ChunkRef>> _findPacked;
     private readonly Dictionary<string, ChunkRef> _placed = new(StringComparer.Ordinal);
@@ -24,6 +29,9 @@ public sealed class ContentWriter
     private readonly SemaphoreSlim _inFlight;
     private long _pendingBytes;
     private long _bytesWritten;
+    // Every object a chunk this writer returned lives in (written here or found): what metadata will name.
+    private readonly HashSet<string> _referenced = new(StringComparer.Ordinal);
+    private IDisposable? _held;
 
     internal ContentWriter(ContentStore store, Func<IReadOnlyCollection<string>, IReadOnlyDictionary<string, ChunkRef>> findPacked)
     {
@@ -36,11 +44,43 @@ public sealed class ContentWriter
     /// <summary>Packed chunks written in this session, to be added to the chunk index with the commit.</summary>
     public IReadOnlyList<ChunkRef> NewPackedChunks => _newPacked;
 
+    /// <summary>
+    /// Every object (chunk or pack) the content written since the last <see cref="Release"/> lives in, whether this
+    /// writer wrote it or found it already stored. A collection that is marking treats these as live.
+    /// </summary>
+    public IReadOnlyCollection<string> ReferencedObjects
+    {
+        get { lock (_gate) return [.. _referenced]; }
+    }
+
+    /// <summary>
+    /// Ends the writer's hold on the store's collection lock: call once metadata names (or will never name) everything
+    /// written so far. The writer can write again afterwards; it then takes the lock again.
+    /// </summary>
+    public void Release()
+    {
+        lock (_gate)
+        {
+            _referenced.Clear();
+            _held?.Dispose();
+            _held = null;
+        }
+    }
+
+    public void Dispose() => Release();
+
+    private void Hold()
+    {
+        lock (_gate)
+            if (_held is null && _store.Lock is { } collectionLock) _held = collectionLock.EnterWriter();
+    }
+
     /// <summary>New physical bytes this session wrote.</summary>
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
     public FileContent Write(Stream source)
     {
+        Hold();
         var chunks = new List<Task<ChunkRef>>();
         long size = 0;
         _store.Chunker.Split(source, chunk =>
@@ -81,7 +121,7 @@ public sealed class ContentWriter
         var hash = ContentHash.Of(data);
         lock (_gate)
         {
-            if (_placed.TryGetValue(hash, out var placed)) return placed;
+            if (_placed.TryGetValue(hash, out var placed)) return Referenced(placed);
             if (!_pending.ContainsKey(hash))
             {
                 _pending[hash] = data.ToArray();
@@ -96,9 +136,9 @@ public sealed class ContentWriter
     private ChunkRef StoreLarge(ReadOnlySpan<byte> data)
     {
         var hash = ContentHash.Of(data);
-        var key = "chunk/" + hash;
+        var key = ContentStore.ChunkPrefix + hash;
         lock (_gate)
-            if (_placed.TryGetValue(hash, out var placed)) return placed;
+            if (_placed.TryGetValue(hash, out var placed)) return Referenced(placed);
         // Two tasks may write the same new chunk at once; Put is idempotent (same key, same bytes).
         if (!_store.Objects.Exists(key))
         {
@@ -110,6 +150,7 @@ public sealed class ContentWriter
         {
             _placed[hash] = chunk;
             _toSync.Add((key, data.Length));
+            _referenced.Add(key);
         }
         return chunk;
     }
@@ -132,7 +173,11 @@ public sealed class ContentWriter
         {
             if (known.TryGetValue(hash, out var existing))
             {
-                lock (_gate) _placed[hash] = existing;
+                lock (_gate)
+                {
+                    _placed[hash] = existing;
+                    _referenced.Add(existing.Object);
+                }
                 continue;
             }
             fresh.Add((hash, pack.Length, bytes.Length));
@@ -141,10 +186,14 @@ public sealed class ContentWriter
         if (pack.Length > 0)
         {
             var data = pack.GetBuffer().AsSpan(0, (int)pack.Length);
-            var key = "pack/" + ContentHash.Of(data);
+            var key = ContentStore.PackPrefix + ContentHash.Of(data);
             _store.Objects.Put(key, data);
             Interlocked.Add(ref _bytesWritten, data.Length);
-            lock (_gate) _toSync.Add((key, data.Length));
+            lock (_gate)
+            {
+                _toSync.Add((key, data.Length));
+                _referenced.Add(key);
+            }
             foreach (var (hash, offset, length) in fresh)
             {
                 var chunk = new ChunkRef(hash, key, offset, length);
@@ -155,6 +204,13 @@ public sealed class ContentWriter
         _pending.Clear();
         _pendingBytes = 0;
         SyncWritten();
+    }
+
+    // A chunk placed before the last release is named again: its object joins what the next record must name.
+    private ChunkRef Referenced(ChunkRef chunk)
+    {
+        _referenced.Add(chunk.Object);
+        return chunk;
     }
 
     /// <summary>Everything this writer stored (packs, and large chunks as they came) is on disk before metadata names it.</summary>
