@@ -168,6 +168,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     private Plan MakePlan(Marks marks, DateTime started, IProgress<CollectionProgress>? progress, CancellationToken cancel)
     {
         var plan = new Plan();
+        progress?.Report(new(CollectionStage.Listing, 0, 0));
         foreach (var prefix in new[] { ContentStore.ChunkPrefix, ContentStore.PackPrefix })
         {
             foreach (var o in content.Objects.ListDetailed(prefix))
@@ -301,8 +302,8 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             .Concat(plan.Discarded).ToList();
         for (var i = 0; i < keys.Count; i += DeleteBatch)
         {
-            cancel.ThrowIfCancellationRequested();
             progress?.Report(new(CollectionStage.Deleting, i, keys.Count));
+            cancel.ThrowIfCancellationRequested();
             content.Objects.DeleteMany(keys.GetRange(i, Math.Min(DeleteBatch, keys.Count - i)));
         }
         progress?.Report(new(CollectionStage.Deleting, keys.Count, keys.Count));
