@@ -137,26 +137,38 @@ public class CollectionTests
     }
 
     [Fact]
-    public void AWriteThatFindsGarbageWhileTheCollectionMarksKeepsIt()
+    public void WritesThatFindGarbageWhileTheCollectionMarksKeepIt()
     {
         using var t = new TempStore();
         var scratch = TwoRepos(t);
         t.Pfs.RemoveRepo("scratch");
-        var wrote = false;
-        // Between the mark and the sweep another writer stores the removed repo's file again: deduplicated, it names
-        // the chunks the mark found unnamed.
+        var folder = Path.Combine(t.Folder, "datum-out");
+        Directory.CreateDirectory(folder);
+        File.WriteAllBytes(Path.Combine(folder, "result.bin"), scratch);
+        t.Store.Meta.Write(db => db.Jobs().Insert(new JobDoc { Id = "job", Pipeline = "p", State = JobState.Running }));
+        IReadOnlyList<TreeEntry>? outputs = null;
+        // Between the mark and the sweep, a user stores one of the removed repo's small files again and a job's datum
+        // writes its large file as its result: deduplicated, they name objects the mark found unnamed.
         var progress = new Callback(p =>
         {
-            if (p.Stage != CollectionStage.Listing || wrote) return;
-            wrote = true;
-            t.Pfs.PutFiles("keep", "master", [Bytes("/again.bin", scratch), TempStore.Text("/s3.txt", "scratch 3")]);
+            if (p.Stage != CollectionStage.Listing || outputs is not null) return;
+            t.Pfs.PutFiles("keep", "master", [TempStore.Text("/s3.txt", "scratch 3")]);
+            using var results = new ResultFlusher(t.Store.Meta, t.Pfs, "job");
+            outputs = results.Ingest(folder);
+            var doc = new DatumDoc { Id = DatumDoc.Key("job", "d"), Job = "job", Pipeline = "p", Hash = "d", SourceJob = "job" };
+            StateMachines.MoveTo(doc, DatumState.Success);
+            results.Record(new DatumOutcome(doc, outputs, 0, 0));
+            results.Flush();
         });
 
         t.Store.Collect(whatIf: false, progress);
 
-        Assert.True(wrote);
-        Assert.Equal(scratch, ReadAll(t, "keep", "master", "/again.bin"));
         Assert.Equal("scratch 3", t.Read("keep", "master", "/s3.txt"));
+        var stored = t.Store.Meta.Read(db => db.Datums().FindById(DatumDoc.Key("job", "d")).Outputs!);
+        using var result = t.Store.Content.OpenRead(TreeCodec.DecodeFiles(stored).Single().Content);
+        using var copy = new MemoryStream();
+        result.CopyTo(copy);
+        Assert.Equal(scratch, copy.ToArray());
         Assert.Empty(t.Store.Check());
     }
 
