@@ -21,6 +21,11 @@ public sealed class PachStore : IPachClient, IStoreAdmin
         Pfs = new PfsService(Meta, Content);
         // Reads of a pack a collection rewrote find its chunks through the chunk index, which Pfs owns.
         Content.Relocate = Pfs.FindPacked;
+        if (Executor is Execution.Kubernetes.KubernetesExecutor pods)
+        {
+            pods.Relocate = Pfs.FindPacked;
+            pods.RepackedPacks = Pfs.RepackedPacks;
+        }
         Pps = new Pps.PpsService(Meta, Pfs, Executor, System.IO.Path.Combine(path, "work"));
         // Pfs tells whoever listens that a commit finished, or asks before repos and commits go; it never calls into Pps.
         Pfs.CommitFinished += _ => Pps.TriggerJobs();

@@ -70,8 +70,8 @@ Describe 'Optimize-PachStore (<Backend>)' -ForEach $Backends {
         $done = Join-Path $TestDrive "done-$([guid]::NewGuid().ToString('N'))"
         $runs = Join-Path $TestDrive "runs-$([guid]::NewGuid().ToString('N'))"
         $rounds = 12
-        # Each round makes a repo, removes the previous one (garbage), and stores in 'keep' content that a removed repo
-        # held: deduplicated against garbage while the collector may be marking it.
+        # Each round makes a repo, removes the previous one (its own u.bin becomes garbage), and stores in 'keep' content
+        # that a removed repo held: deduplicated against garbage while the collector may be marking it.
         $ingest = Start-ChildPwsh @"
 $(Get-ConnectCommand $Backend $store)
 function New-Bytes([int] `$Length, [int] `$Seed) { `$b = [byte[]]::new(`$Length); [System.Random]::new(`$Seed).NextBytes(`$b); , `$b }
@@ -79,6 +79,7 @@ for (`$i = 0; `$i -lt $rounds; `$i++) {
     New-PachRepo "tmp`$i" | Out-Null
     Add-PachFile "tmp`$i" master big.bin -Value (New-Bytes 300KB (1000 + `$i % 3)) | Out-Null
     Add-PachFile "tmp`$i" master small.txt -Value "small `$(`$i % 3)" | Out-Null
+    Add-PachFile "tmp`$i" master u.bin -Value (New-Bytes 100KB (5000 + `$i)) | Out-Null
     if (`$i -gt 0) { Remove-PachRepo "tmp`$(`$i - 1)" -Confirm:`$false }
     Add-PachFile keep master "k`$i.bin" -Value (New-Bytes 300KB (1000 + (`$i + 1) % 3)) | Out-Null
     Add-PachFile keep master "k`$i.txt" -Value "small `$((`$i + 1) % 3)" | Out-Null

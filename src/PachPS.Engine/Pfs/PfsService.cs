@@ -668,6 +668,9 @@ public sealed class PfsService : IFileService
     /// <summary>Where the chunk index says a packed chunk lives now (how reads follow a pack a collection rewrote).</summary>
     internal ChunkRef? FindPacked(string hash) => _chunks.Find(hash);
 
+    /// <summary>The packs a garbage collection rewrote: trees may still name them, their chunks live elsewhere now.</summary>
+    internal IReadOnlySet<string> RepackedPacks() => _meta.Read(db => db.RepackedPacks().FindAll().Select(p => p.Id).ToHashSet(StringComparer.Ordinal));
+
     /// <summary>
     /// Hands the branches of commits finished since the last call to <paramref name="handle"/> and forgets them, in
     /// one transaction (which <paramref name="handle"/>'s own writes join): each is handled once, by some process.

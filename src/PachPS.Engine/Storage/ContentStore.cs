@@ -56,13 +56,6 @@ public sealed class ContentStore : IContentReader
     public const string ChunkPrefix = "chunk/";
     public const string PackPrefix = "pack/";
 
-    /// <summary>
-    /// The chunk where it lives now: the pack it names, or, when a collection repacked that pack, where the chunk index
-    /// says (for readers outside this process, such as pods, that fetch objects by key).
-    /// </summary>
-    public ChunkRef Locate(ChunkRef chunk) =>
-        IsPacked(chunk) && !Objects.Exists(chunk.Object) && Relocate?.Invoke(chunk.Hash) is { } moved ? chunk with { Object = moved.Object, Offset = moved.Offset } : chunk;
-
     private byte[] ReadAt(ChunkRef chunk)
     {
         byte[] data;
