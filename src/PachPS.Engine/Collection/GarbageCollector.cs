@@ -37,7 +37,8 @@ namespace PachPS.Engine.Collection;
 /// results, a merge) copies one from a commit or datum record that still exists when it is copied, so it existed at
 /// (2) and was marked, or was itself made after A and is covered by the same argument. Tree nodes are reused by
 /// hash without a writer, so D re-walks roots instead. Hence objects written after the collection started are never
-/// deleted; as a second, independent guard an object whose store time is after A is spared too.</para>
+/// deleted. As a second guard an object whose stored time is at or after A is spared too (only a guard: S3 keeps whole
+/// seconds and another clock; the argument above does not rely on it).</para>
 /// <para><b>Interrupted.</b> Metadata stops naming what is freed in D, before any object is deleted, and a repacked
 /// pack is deleted only after D points the chunk index at its new pack (written and flushed before D). A Ctrl+C or
 /// kill -9 at any point leaves metadata naming only objects that exist; the objects left over are unnamed and the
