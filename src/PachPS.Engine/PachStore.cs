@@ -148,10 +148,23 @@ public sealed class PachStore : IPachClient, IStoreAdmin
     public StoreInfo Info()
     {
         var (bytes, count) = Content.Objects.Usage();
-        var (repos, commits) = Meta.Read(db => (db.Repos().Count(), db.Commits().Count()));
+        var (repos, commits, logical, reclaimable, collected) = Meta.Read(db =>
+        {
+            var heads = db.Branches().FindAll().Select(b => b.Head).Where(h => h is not null).Distinct(StringComparer.Ordinal);
+            var logical = heads.Sum(h => db.Commits().FindById(h)?.Size ?? 0);
+            var last = db.CollectionSummaries().FindById(CollectionSummaryDoc.Last);
+            // Counted from the last mark: what it left, and what repos removed since then held alone.
+            long? reclaimable = last is null ? null
+                : last.ReclaimableBytes + last.RepoExclusiveBytes.Where(r => db.Repos().FindById(r.Key) is null).Sum(r => r.Value);
+            return (db.Repos().Count(), db.Commits().Count(), logical, reclaimable, last?.Finished);
+        });
         var metaBytes = Directory.EnumerateFiles(Path, "metadata*.db").Sum(f => new FileInfo(f).Length);
         return new StoreInfo(Path, Content.Objects.IsRemote ? "S3" : "Local", Content.Objects.Description, bytes, count,
-            Content.Objects.Requests, metaBytes, repos, commits, Temporary) { Executor = Executor.Description };
+            Content.Objects.Requests, metaBytes, repos, commits, Temporary)
+        {
+            Executor = Executor.Description, LogicalBytes = logical, ReclaimableBytes = reclaimable,
+            LastCollection = collected is { } finished ? Metadata.StoredTime.Utc(finished) : null,
+        };
     }
 
     /// <summary>Checks that every finished commit's tree nodes and chunks exist and match their hashes.</summary>

@@ -283,6 +283,39 @@ public class CollectionTests
         t.Store.Collect(whatIf: false, inner);
     }
 
+    [Fact]
+    public void ACollectionMeasuresWhatEachRepoAloneHoldsAndTheStoreCountsWhatRemovingOneMadeReclaimable()
+    {
+        using var t = new TempStore();
+        TwoRepos(t);
+        t.Pfs.CreateRepo("shares");
+        t.Pfs.CopyFile("keep", "master", "/big.bin", "shares", "master", "/big.bin");
+        Assert.Null(t.Store.Info().ReclaimableBytes);
+        Assert.Null(t.Pfs.GetRepo("scratch").ExclusiveBytes);
+
+        t.Store.Collect(whatIf: false);
+
+        // scratch alone holds its large file, its packs and its tree nodes; keep shares its large file with "shares".
+        // Logical bytes count what each branch head shows: the shared large file twice.
+        var scratch = t.Pfs.GetRepo("scratch").ExclusiveBytes!.Value;
+        var keep = t.Pfs.GetRepo("keep").ExclusiveBytes!.Value;
+        Assert.InRange(scratch, LargeFileBytes, LargeFileBytes + (1 << 20));
+        Assert.InRange(keep, 1, 1 << 20);
+        var info = t.Store.Info();
+        Assert.Equal(0, info.ReclaimableBytes);
+        Assert.NotNull(info.LastCollection);
+        Assert.Equal(3L * LargeFileBytes + 4 + 20 * "scratch 0".Length + 10 + "second commit".Length, info.LogicalBytes);
+        var stored = info.StoredBytes;
+
+        t.Pfs.RemoveRepo("scratch");
+        Assert.Equal(scratch, t.Store.Info().ReclaimableBytes);
+        var report = t.Store.Collect(whatIf: false);
+
+        Assert.Equal(scratch, report.BytesFreed);
+        Assert.Equal(stored - t.Store.Info().StoredBytes + report.Reasons.Single(r => r.Reason == CollectionReasons.UnreferencedTreeNode).Bytes, scratch);
+        Assert.Equal(0, t.Store.Info().ReclaimableBytes);
+    }
+
     /// <summary>Runs an action on each report, synchronously on the collector's thread (System.Progress would post).</summary>
     private sealed class Callback(Action<CollectionProgress> action) : IProgress<CollectionProgress>
     {

@@ -89,6 +89,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             meta.Write(db => db.CollectionSummaries().Upsert(new CollectionSummaryDoc
             {
                 Finished = DateTime.UtcNow, LiveBytes = report.LiveBytes, FreedBytes = report.BytesFreed,
+                ReclaimableBytes = plan.RecentBytes, RepoExclusiveBytes = plan.ExclusiveByRepo(),
             }));
             return report;
         }
@@ -105,27 +106,36 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
 
     // ---------------------------------------------------------------- mark
 
-    /// <summary>Walks every commit's tree, a batch of nodes per metadata read, marking nodes and the chunks leaves name.</summary>
+    /// <summary>
+    /// Walks every commit's tree, repo by repo and a batch of nodes per metadata read, marking nodes and the chunks
+    /// leaves name, and which repo alone names each (what removing that repo would free). A node first reached from a
+    /// second repo is loaded once more to mark what is below it shared, so no node is loaded more than twice.
+    /// </summary>
     private void MarkTrees(Marks marks, IProgress<CollectionProgress>? progress, CancellationToken cancel)
     {
-        var (roots, total) = meta.Read(db => (db.Commits().Query().Where(c => c.Root != null).Select(c => c.Root).ToList(), db.Nodes().Count()));
-        var frontier = roots.Where(r => marks.Nodes.Add(Key.Parse(r!))).Distinct().Select(r => r!).ToList();
-        while (frontier.Count > 0)
+        var (roots, total) = meta.Read(db => (db.Commits().Query().Where(c => c.Root != null).Select(c => new { c.Repo, c.Root }).ToList(), db.Nodes().Count()));
+        foreach (var repo in roots.GroupBy(r => r.Repo, StringComparer.Ordinal))
         {
-            var next = new List<string>();
-            foreach (var batch in frontier.Chunk(NodeBatch))
+            var owner = marks.Repos.Count;
+            marks.Repos.Add(repo.Key);
+            var frontier = repo.Select(r => r.Root!).Distinct(StringComparer.Ordinal).Where(r => marks.Claim(r, owner)).ToList();
+            while (frontier.Count > 0)
             {
-                cancel.ThrowIfCancellationRequested();
-                var nodes = meta.Read(db =>
+                var next = new List<string>();
+                foreach (var batch in frontier.Chunk(NodeBatch))
                 {
-                    var source = db.Nodes();
-                    return batch.Select(id => source.FindById(id)?.Data).ToList();
-                });
-                foreach (var data in nodes)
-                    if (data is not null) marks.Visit(TreeCodec.Decode(data), next);
-                progress?.Report(new(CollectionStage.Marking, marks.Nodes.Count, total));
+                    cancel.ThrowIfCancellationRequested();
+                    var nodes = meta.Read(db =>
+                    {
+                        var source = db.Nodes();
+                        return batch.Select(id => source.FindById(id)?.Data).ToList();
+                    });
+                    for (var i = 0; i < batch.Length; i++)
+                        if (nodes[i] is { } data) marks.Visit(batch[i], data, next);
+                    progress?.Report(new(CollectionStage.Marking, marks.Nodes.Count, total));
+                }
+                frontier = next;
             }
-            frontier = next;
         }
     }
 
@@ -143,7 +153,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             foreach (var (_, outputs) in page)
                 if (outputs is not null)
                     foreach (var entry in TreeCodec.DecodeFiles(outputs))
-                        foreach (var chunk in entry.Content.Chunks) marks.Name(chunk);
+                        foreach (var chunk in entry.Content.Chunks) marks.Name(chunk, Marks.Shared);
             last = page[^1].Id;
             done += page.Count;
             progress?.Report(new(CollectionStage.MarkingDatums, done, total));
@@ -158,9 +168,9 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             var found = meta.Read(db =>
             {
                 var chunks = db.Chunks();
-                return batch.Select(hash => chunks.FindById(hash)).Where(d => d is not null).ToList();
+                return batch.Select(named => (chunks.FindById(named.Key), named.Value)).Where(d => d.Item1 is not null).ToList();
             });
-            foreach (var doc in found) marks.NameAt(doc!.Object, doc.Offset, doc.Length);
+            foreach (var (doc, owner) in found) marks.NameAt(doc!.Object, doc.Offset, doc.Length, owner);
         }
     }
 
@@ -177,17 +187,32 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
                 if (!Key.TryParse(o.Key.AsSpan(prefix.Length), out var key)) continue; // not ours: never touched
                 var recent = o.Written is { } written && written >= started;
                 var packed = prefix == ContentStore.PackPrefix;
-                Dictionary<long, int>? offsets = null;
-                var named = packed ? marks.Packs.TryGetValue(key, out offsets) : marks.Chunks.Contains(key);
+                Dictionary<long, (int Length, int Owner)>? ranges = null;
+                var owner = Marks.Shared;
+                var named = packed ? marks.Packs.TryGetValue(key, out ranges) : marks.Chunks.TryGetValue(key, out owner);
+                var size = Math.Max(0, o.Size);
                 if (named)
                 {
                     plan.LiveObjects++;
-                    plan.LiveBytes += Math.Max(0, o.Size);
-                    var liveBytes = offsets?.Values.Sum(l => (long)l) ?? 0;
-                    if (packed && !recent && o.Size > 0 && liveBytes < o.Size * RepackBelow) plan.Repacks.Add(new Repack(o.Key, o.Size, offsets!));
+                    plan.LiveBytes += size;
+                    if (!packed) plan.AddExclusive(owner, size);
+                    else
+                    {
+                        var liveBytes = ranges!.Values.Sum(r => (long)r.Length);
+                        var owners = ranges.Values.Select(r => r.Owner).Distinct().ToList();
+                        // A pack only one repo names goes whole with it; a shared one gives back that repo's chunks (by a rewrite).
+                        if (owners.Count == 1) plan.AddExclusive(owners[0], size);
+                        else foreach (var range in ranges.Values) plan.AddExclusive(range.Owner, range.Length);
+                        if (!recent && o.Size > 0 && liveBytes < o.Size * RepackBelow)
+                            plan.Repacks.Add(new Repack(o.Key, o.Size, ranges.ToDictionary(r => r.Key, r => r.Value.Length)));
+                    }
                 }
-                else if (recent) plan.RecentKept++;
-                else (packed ? plan.DeadPacks : plan.DeadChunks).Add((o.Key, Math.Max(0, o.Size)));
+                else if (recent)
+                {
+                    plan.RecentKept++;
+                    plan.RecentBytes += size;
+                }
+                else (packed ? plan.DeadPacks : plan.DeadChunks).Add((o.Key, size));
                 if ((plan.LiveObjects + plan.RecentKept + plan.DeadChunks.Count + plan.DeadPacks.Count) % 10_000 == 0)
                 {
                     cancel.ThrowIfCancellationRequested();
@@ -197,7 +222,9 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         }
         // Tree nodes no root reached. Their bytes count for the report; D decides again, in its transaction.
         var allNodes = meta.Read(db => db.Nodes().Query().Select(n => n.Id).ToList());
-        foreach (var batch in allNodes.Where(id => !marks.Nodes.Contains(Key.Parse(id))).Chunk(NodeBatch))
+        for (var repo = 0; repo < marks.Repos.Count; repo++) plan.AddExclusive(repo, marks.NodeBytes.GetValueOrDefault(repo));
+        plan.Repos = marks.Repos;
+        foreach (var batch in allNodes.Where(id => !marks.Nodes.ContainsKey(Key.Parse(id))).Chunk(NodeBatch))
         {
             cancel.ThrowIfCancellationRequested();
             var sizes = meta.Read(db =>
@@ -259,12 +286,13 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         while (stack.Count > 0)
         {
             var id = stack.Pop();
-            if (!marks.Nodes.Add(Key.Parse(id)) || nodes.FindById(id)?.Data is not { } data) continue;
+            if (!marks.Nodes.TryAdd(Key.Parse(id), (Marks.Shared, 0)) || nodes.FindById(id)?.Data is not { } data) continue;
             var children = new List<string>();
-            late.Visit(TreeCodec.Decode(data), children);
+            late.Claim(id, Marks.Shared);
+            late.Visit(id, data, children);
             foreach (var child in children) stack.Push(child);
         }
-        bool Spared(string key) => named.Contains(key) || (Key.TryParse(key.AsSpan(key.IndexOf('/') + 1), out var k) && (late.Chunks.Contains(k) || late.Packs.ContainsKey(k)));
+        bool Spared(string key) => named.Contains(key) || (Key.TryParse(key.AsSpan(key.IndexOf('/') + 1), out var k) && (late.Chunks.ContainsKey(k) || late.Packs.ContainsKey(k)));
         plan.DeadChunks.RemoveAll(d => Spared(d.Key));
         plan.DeadPacks.RemoveAll(d => Spared(d.Key));
         foreach (var repack in plan.Repacks.Where(r => Spared(r.Pack)).ToList())
@@ -273,7 +301,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             plan.Repacks.Remove(repack);
             plan.Discarded.Add(repack.NewPack!);
         }
-        plan.DeadNodes.RemoveAll(n => marks.Nodes.Contains(Key.Parse(n.Id)));
+        plan.DeadNodes.RemoveAll(n => marks.Nodes.ContainsKey(Key.Parse(n.Id)));
         foreach (var batch in plan.DeadNodes.Chunk(DeleteBatch))
             nodes.DeleteMany(Query.In("_id", batch.Select(n => new BsonValue(n.Id))));
 
@@ -331,51 +359,90 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         public static Key Parse(string hex) => TryParse(hex, out var key) ? key : default;
     }
 
-    /// <summary>What the mark found named: tree nodes, large chunks, and the live byte ranges of each pack.</summary>
+    /// <summary>
+    /// What the mark found named: tree nodes, large chunks, and the live byte ranges of each pack, each with the one repo
+    /// that names it (an index into <see cref="Repos"/>) or <see cref="Shared"/>.
+    /// </summary>
     private sealed class Marks(IEnumerable<string> repacked)
     {
-        public readonly HashSet<Key> Nodes = [];
-        public readonly HashSet<Key> Chunks = [];
-        public readonly Dictionary<Key, Dictionary<long, int>> Packs = [];
+        /// <summary>Named by more than one repo, or by a datum result (which no repo removal frees).</summary>
+        public const int Shared = -1;
+        public readonly List<string> Repos = [];
+        public readonly Dictionary<Key, (int Owner, int Bytes)> Nodes = [];
+        /// <summary>Bytes of the tree nodes only one repo reaches, by repo.</summary>
+        public readonly Dictionary<int, long> NodeBytes = [];
+        public readonly Dictionary<Key, int> Chunks = [];
+        public readonly Dictionary<Key, Dictionary<long, (int Length, int Owner)>> Packs = [];
         /// <summary>Packs rewritten by an earlier collection: their chunks are found through the chunk index.</summary>
         private readonly HashSet<Key> _repacked = repacked.Select(p => Key.TryParse(p.AsSpan(ContentStore.PackPrefix.Length), out var k) ? k : default).ToHashSet();
         public readonly HashSet<Key> RepackedNamed = [];
-        public readonly HashSet<string> Relocated = new(StringComparer.Ordinal);
+        /// <summary>Chunks named in rewritten packs, by hash, with who names them.</summary>
+        public readonly Dictionary<string, int> Relocated = new(StringComparer.Ordinal);
+        private readonly Dictionary<Key, int> _loading = [];
 
-        /// <summary>Marks what a decoded node names; children not yet marked go to <paramref name="next"/>.</summary>
-        public void Visit(PathTree.Node node, List<string> next)
+        private static int Merge(int a, int b) => a == b ? a : Shared;
+
+        /// <summary>Whether node <paramref name="id"/> must be loaded for <paramref name="owner"/>: unseen, or seen by another repo only.</summary>
+        public bool Claim(string id, int owner)
         {
+            var key = Key.Parse(id);
+            if (!Nodes.TryGetValue(key, out var seen))
+            {
+                Nodes[key] = (owner, 0);
+                _loading[key] = owner;
+                return true;
+            }
+            if (seen.Owner == owner || seen.Owner == Shared) return false;
+            // A second repo reaches it: what is below it is shared too.
+            NodeBytes[seen.Owner] = NodeBytes.GetValueOrDefault(seen.Owner) - seen.Bytes;
+            Nodes[key] = (Shared, seen.Bytes);
+            _loading[key] = Shared;
+            return true;
+        }
+
+        /// <summary>Marks what a claimed node names for whoever claimed it; children to load go to <paramref name="next"/>.</summary>
+        public void Visit(string id, byte[] data, List<string> next)
+        {
+            var key = Key.Parse(id);
+            if (!_loading.Remove(key, out var owner)) owner = Shared;
+            if (owner != Shared && Nodes[key].Bytes == 0)
+            {
+                Nodes[key] = (owner, data.Length);
+                NodeBytes[owner] = NodeBytes.GetValueOrDefault(owner) + data.Length;
+            }
+            var node = TreeCodec.Decode(data);
             if (node is PathTree.Internal inner)
             {
                 foreach (var child in inner.Children)
-                    if (Nodes.Add(Key.Parse(child))) next.Add(child);
+                    if (Claim(child, owner)) next.Add(child);
                 return;
             }
             foreach (var entry in ((PathTree.Leaf)node).Entries)
-                foreach (var chunk in entry.Content.Chunks) Name(chunk);
+                foreach (var chunk in entry.Content.Chunks) Name(chunk, owner);
         }
 
-        public void Name(ChunkRef chunk)
+        public void Name(ChunkRef chunk, int owner)
         {
             if (!ContentStore.IsPacked(chunk))
             {
-                if (Key.TryParse(chunk.Object.AsSpan(ContentStore.ChunkPrefix.Length), out var key)) Chunks.Add(key);
+                if (Key.TryParse(chunk.Object.AsSpan(ContentStore.ChunkPrefix.Length), out var key))
+                    Chunks[key] = Chunks.TryGetValue(key, out var seen) ? Merge(seen, owner) : owner;
                 return;
             }
             if (Key.TryParse(chunk.Object.AsSpan(ContentStore.PackPrefix.Length), out var pack) && _repacked.Contains(pack))
             {
                 RepackedNamed.Add(pack);
-                Relocated.Add(chunk.Hash);
+                Relocated[chunk.Hash] = Relocated.TryGetValue(chunk.Hash, out var seen) ? Merge(seen, owner) : owner;
                 return;
             }
-            NameAt(chunk.Object, chunk.Offset, chunk.Length);
+            NameAt(chunk.Object, chunk.Offset, chunk.Length, owner);
         }
 
-        public void NameAt(string packKey, long offset, int length)
+        public void NameAt(string packKey, long offset, int length, int owner)
         {
             if (!Key.TryParse(packKey.AsSpan(ContentStore.PackPrefix.Length), out var pack)) return;
             if (!Packs.TryGetValue(pack, out var live)) Packs[pack] = live = [];
-            live.TryAdd(offset, length);
+            live[offset] = live.TryGetValue(offset, out var seen) ? (length, Merge(seen.Owner, owner)) : (length, owner);
         }
     }
 
@@ -400,6 +467,18 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         public long LiveObjects;
         public long LiveBytes;
         public long RecentKept;
+        public long RecentBytes;
+        public IReadOnlyList<string> Repos { get; set; } = [];
+        /// <summary>Stored bytes only one repo names (content and tree nodes), by index into <see cref="Repos"/>.</summary>
+        public Dictionary<int, long> Exclusive { get; } = [];
+
+        public void AddExclusive(int owner, long bytes)
+        {
+            if (owner != Marks.Shared) Exclusive[owner] = Exclusive.GetValueOrDefault(owner) + bytes;
+        }
+
+        public Dictionary<string, long> ExclusiveByRepo() =>
+            Repos.Select((name, i) => (name, i)).ToDictionary(r => r.name, r => Exclusive.GetValueOrDefault(r.i), StringComparer.Ordinal);
         /// <summary>New packs written and then not used (their old pack was named again during the collection).</summary>
         public List<string> Discarded { get; } = [];
 

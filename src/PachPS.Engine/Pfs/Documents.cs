@@ -153,14 +153,16 @@ internal sealed class RepackedPackDoc
     public DateTime Repacked { get; set; }
 }
 
-/// <summary>What the last finished collection found and did (id "last"), for Get-PachStore's counts.</summary>
+/// <summary>What the last finished collection's mark found and what it freed (id "last"), for the store's and repos' counts.</summary>
 internal sealed class CollectionSummaryDoc
 {
     public const string Last = "last";
     [BsonId] public string Id { get; set; } = Last;
     public DateTime Finished { get; set; }
-    public bool WhatIf { get; set; }
     public long LiveBytes { get; set; }
+    /// <summary>Unreferenced bytes the collection had to leave (written while it ran): the next one frees them.</summary>
     public long ReclaimableBytes { get; set; }
     public long FreedBytes { get; set; }
+    /// <summary>Stored bytes only that repo referenced, by repo: what removing it would have freed at that mark.</summary>
+    public Dictionary<string, long> RepoExclusiveBytes { get; set; } = [];
 }
