@@ -34,7 +34,13 @@ Describe 'Optimize-PachStore (<Backend>)' -ForEach $Backends {
         Add-PachFile keep master small.txt -Value 'kept' | Out-Null
         Add-PachFile scratch master big.bin -Value (New-Bytes 2MB 2) | Out-Null
         1..20 | ForEach-Object { Add-PachFile scratch master "s$_.txt" -Value "scratch $_" } | Out-Null
+        Optimize-PachStore | Out-Null
+        (Get-PachRepo scratch).ExclusiveBytes | Should -BeGreaterOrEqual 2MB
+        (Get-PachRepo keep).ExclusiveBytes | Should -BeGreaterOrEqual 2MB
+        (Get-PachStore).ReclaimableBytes | Should -Be 0
+        $scratch = (Get-PachRepo scratch).ExclusiveBytes
         Remove-PachRepo scratch -Confirm:$false
+        (Get-PachStore).ReclaimableBytes | Should -Be $scratch
         $before = Get-PachStore
 
         $plan = Optimize-PachStore -WhatIf
@@ -50,6 +56,8 @@ Describe 'Optimize-PachStore (<Backend>)' -ForEach $Backends {
 
         $report.WhatIf | Should -BeFalse
         $report.BytesFreed | Should -Be $plan.BytesFreed
+        $report.BytesFreed | Should -Be $scratch
+        (Get-PachStore).ReclaimableBytes | Should -Be 0
         $after = Get-PachStore
         $before.StoredBytes - $after.StoredBytes | Should -BeGreaterOrEqual 2MB
         $before.ObjectCount - $after.ObjectCount | Should -Be $report.ObjectsRemoved
