@@ -27,19 +27,21 @@ namespace PachPS.Engine.Collection;
 /// then release the lock. The collection goes: (1) transaction A creates the run document (writers from now on
 /// record what they name); (2) mark from metadata read after A; (3) list objects; (4) take the lock exclusively,
 /// so no writer holds unrecorded content; (5) in one transaction D, subtract everything in "collection_live",
-/// re-walk every commit root not marked, decide, and drop the chunk index entries and tree nodes to be freed;
-/// (6) delete the objects, still holding the lock; (7) end the run. Take an object X deleted in (6) and a write W
+/// re-walk every commit root not marked, decide, drop the tree nodes to be freed and point the chunk index at
+/// rewritten packs, then (in short transactions) drop the index entries of packs to be freed; (6) delete the objects,
+/// still holding the lock; (7) end the run. Take an object X deleted in (6) and a write W
 /// that names X. If W recorded X before A, the mark (2) saw the reference, unless it was removed before (2) read it,
 /// and then W's commit is gone too. If W recorded X after A, X is in "collection_live" by D (W released the lock
 /// only after recording, and (4) waited for that). W cannot have found or written X without recording it before (4)
 /// ends: it held the lock from then until its record. A write after (6) finds X gone (Exists is false, the index
-/// entry was removed in D) and writes it again. A reference made without a writer (a copied file, a skipped datum's
+/// entry was removed before (6)) and writes it again. A reference made without a writer (a copied file, a skipped datum's
 /// results, a merge) copies one from a commit or datum record that still exists when it is copied, so it existed at
 /// (2) and was marked, or was itself made after A and is covered by the same argument. Tree nodes are reused by
 /// hash without a writer, so D re-walks roots instead. Hence objects written after the collection started are never
 /// deleted. As a second guard an object whose stored time is at or after A is spared too (only a guard: S3 keeps whole
 /// seconds and another clock; the argument above does not rely on it).</para>
-/// <para><b>Interrupted.</b> Metadata stops naming what is freed in D, before any object is deleted, and a repacked
+/// <para><b>Interrupted.</b> Metadata stops naming what is freed in D (the chunk index entries of freed packs go in
+/// the transactions right after it, still under the lock), before any object is deleted, and a repacked
 /// pack is deleted only after D points the chunk index at its new pack (written and flushed before D). A Ctrl+C or
 /// kill -9 at any point leaves metadata naming only objects that exist; the objects left over are unnamed and the
 /// next collection, which marks again from scratch, frees them. The kernel drops a dead collector's locks.</para>
@@ -52,6 +54,8 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     private const int NodeBatch = 2000;
     /// <summary>Datum records read per metadata read while marking.</summary>
     private const int DatumBatch = 1000;
+    /// <summary>Packs whose chunk index entries are dropped per transaction.</summary>
+    private const int IndexBatch = 50;
     /// <summary>Objects deleted between progress reports and cancellation checks.</summary>
     private const int DeleteBatch = 1000;
     private const string Marking = "Marking";
@@ -83,6 +87,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             {
                 RewritePacks(plan, progress, cancel);
                 Decide(plan, marks);
+                ForgetDeadPacks(plan, cancel);
                 Delete(plan, progress, cancel);
             }
             var report = plan.Report(storePath, whatIf: false, clock.Elapsed);
@@ -306,7 +311,6 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             nodes.DeleteMany(Query.In("_id", batch.Select(n => new BsonValue(n.Id))));
 
         var chunks = db.Chunks();
-        foreach (var (pack, _) in plan.DeadPacks) chunks.DeleteMany(c => c.Object == pack);
         foreach (var repack in plan.Repacks)
         {
             chunks.DeleteMany(c => c.Object == repack.Pack);
@@ -323,6 +327,23 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             db.CollectionRuns().Update(run);
         }
     });
+
+    /// <summary>
+    /// Drops the chunk index entries of the packs to be deleted, a batch of packs per transaction so other processes'
+    /// reads are not held up for long: only writers (which wait while the collection holds its lock) look them up.
+    /// </summary>
+    private void ForgetDeadPacks(Plan plan, CancellationToken cancel)
+    {
+        foreach (var batch in plan.DeadPacks.Chunk(IndexBatch))
+        {
+            cancel.ThrowIfCancellationRequested();
+            meta.Write(db =>
+            {
+                var chunks = db.Chunks();
+                foreach (var (pack, _) in batch) chunks.DeleteMany(c => c.Object == pack);
+            });
+        }
+    }
 
     /// <summary>Deletes the objects D decided to free, a batch at a time (Ctrl+C stops between batches).</summary>
     private void Delete(Plan plan, IProgress<CollectionProgress>? progress, CancellationToken cancel)
