@@ -55,7 +55,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     /// <summary>Datum records read per metadata read while marking.</summary>
     private const int DatumBatch = 1000;
     /// <summary>Packs whose chunk index entries are dropped per transaction.</summary>
-    private const int IndexBatch = 50;
+    private const int IndexBatch = 250;
     /// <summary>Objects deleted between progress reports and cancellation checks.</summary>
     private const int DeleteBatch = 1000;
     private const string Marking = "Marking";
