@@ -173,6 +173,36 @@ public class CollectionTests
     }
 
     [Fact]
+    public void AJobsWriterFindsNothingACollectionFreedBetweenItsFlushes()
+    {
+        using var t = new TempStore();
+        t.Store.Meta.Write(db => db.Jobs().Insert(new JobDoc { Id = "job", Pipeline = "p", State = JobState.Running }));
+        using var results = new ResultFlusher(t.Store.Meta, t.Pfs, "job");
+        void Run(string text)
+        {
+            var folder = Path.Combine(t.Folder, "out-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(folder);
+            File.WriteAllText(Path.Combine(folder, "o.txt"), text);
+            var doc = new DatumDoc { Id = DatumDoc.Key("job", "d"), Job = "job", Pipeline = "p", Hash = "d", SourceJob = "job" };
+            StateMachines.MoveTo(doc, DatumState.Success);
+            results.Record(new DatumOutcome(doc, results.Ingest(folder), 0, 0));
+            results.Flush();
+        }
+        // The datum runs, is restarted with another result (its first is replaced, so garbage), and a collection frees it.
+        Run("first result");
+        Run("second result");
+        t.Store.Collect(whatIf: false);
+        // It runs once more and writes its first result again: the writer must not reuse the pack the collection freed.
+        Run("first result");
+
+        var stored = t.Store.Meta.Read(db => db.Datums().FindById(DatumDoc.Key("job", "d")).Outputs!);
+        using var reader = new StreamReader(t.Store.Content.OpenRead(TreeCodec.DecodeFiles(stored).Single().Content));
+        Assert.Equal("first result", reader.ReadToEnd());
+        var packs = t.Store.Objects.List(ContentStore.PackPrefix).ToHashSet();
+        Assert.All(t.Store.Meta.Read(db => db.Chunks().FindAll().ToList()), c => Assert.Contains(c.Object, packs));
+    }
+
+    [Fact]
     public void ACommitMadeWhileTheCollectionMarksKeepsTheTreeNodesItReuses()
     {
         using var t = new TempStore();

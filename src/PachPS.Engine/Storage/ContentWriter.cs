@@ -55,13 +55,17 @@ public sealed class ContentWriter : IDisposable
 
     /// <summary>
     /// Ends the writer's hold on the store's collection lock: call once metadata names (or will never name) everything
-    /// written so far. The writer can write again afterwards; it then takes the lock again.
+    /// written so far. The writer can write again afterwards; it then takes the lock again, and finds nothing from
+    /// before in its own memory: a collection may have freed it meanwhile, so it is looked up (or written) afresh and
+    /// no chunk index entry of a pack written before is recorded again.
     /// </summary>
     public void Release()
     {
         lock (_gate)
         {
             _referenced.Clear();
+            _placed.Clear();
+            _newPacked.Clear();
             _held?.Dispose();
             _held = null;
         }
