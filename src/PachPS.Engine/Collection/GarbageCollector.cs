@@ -226,10 +226,11 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             }
         }
         // Tree nodes no root reached. Their bytes count for the report; D decides again, in its transaction.
-        var allNodes = meta.Read(db => db.Nodes().Query().Select(n => n.Id).ToList());
+        // Only the unreached ids are kept: a store's node ids as strings would take more memory than all the marks.
+        var unreached = meta.Read(db => db.Nodes().Query().Select(n => n.Id).ToEnumerable().Where(id => !marks.Nodes.ContainsKey(Key.Parse(id))).ToList());
         for (var repo = 0; repo < marks.Repos.Count; repo++) plan.AddExclusive(repo, marks.NodeBytes.GetValueOrDefault(repo));
         plan.Repos = marks.Repos;
-        foreach (var batch in allNodes.Where(id => !marks.Nodes.ContainsKey(Key.Parse(id))).Chunk(NodeBatch))
+        foreach (var batch in unreached.Chunk(NodeBatch))
         {
             cancel.ThrowIfCancellationRequested();
             var sizes = meta.Read(db =>
