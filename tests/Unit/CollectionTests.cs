@@ -278,16 +278,19 @@ public class CollectionTests
         Assert.Equal(texts[3], t.Read("keep", "master", "/again"));
     }
 
-    [Fact]
-    public void AnInterruptedCollectionLeavesAConsistentStoreAndTheNextOneFinishes()
+    [Theory]
+    [InlineData(CollectionStage.Deciding)]
+    [InlineData(CollectionStage.Deleting)]
+    public void AnInterruptedCollectionLeavesAConsistentStoreAndTheNextOneFinishes(CollectionStage stoppedAt)
     {
         using var t = new TempStore();
         TwoRepos(t);
         t.Pfs.RemoveRepo("scratch");
         var before = StoredBytes(t);
         using var stop = new CancellationTokenSource();
-        // Stopped after it decided (metadata no longer names what it frees) and before it deleted anything.
-        var progress = new Callback(p => { if (p.Stage == CollectionStage.Deleting) stop.Cancel(); });
+        // Stopped after it decided (trees no longer name what it frees) and before it dropped the index entries of the
+        // packs it frees, or before it deleted anything.
+        var progress = new Callback(p => { if (p.Stage == stoppedAt) stop.Cancel(); });
 
         Assert.ThrowsAny<OperationCanceledException>(() => t.Store.Collect(whatIf: false, progress, stop.Token));
 

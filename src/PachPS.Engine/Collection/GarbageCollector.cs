@@ -83,11 +83,13 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             ResolveRepacked(marks);
             var plan = MakePlan(marks, started, progress, cancel);
             if (whatIf) return plan.Report(storePath, whatIf: true, clock.Elapsed);
+            progress?.Report(new(CollectionStage.WaitingForWriters, 0, 0));
             using (_lock.EnterCollector(cancel))
             {
                 RewritePacks(plan, progress, cancel);
+                progress?.Report(new(CollectionStage.Deciding, 0, plan.DeadPacks.Count));
                 Decide(plan, marks);
-                ForgetDeadPacks(plan, cancel);
+                ForgetDeadPacks(plan, progress, cancel);
                 Delete(plan, progress, cancel);
             }
             var report = plan.Report(storePath, whatIf: false, clock.Elapsed);
@@ -333,11 +335,14 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     /// Drops the chunk index entries of the packs to be deleted, a batch of packs per transaction so other processes'
     /// reads are not held up for long: only writers (which wait while the collection holds its lock) look them up.
     /// </summary>
-    private void ForgetDeadPacks(Plan plan, CancellationToken cancel)
+    private void ForgetDeadPacks(Plan plan, IProgress<CollectionProgress>? progress, CancellationToken cancel)
     {
+        var done = 0;
         foreach (var batch in plan.DeadPacks.Chunk(IndexBatch))
         {
             cancel.ThrowIfCancellationRequested();
+            progress?.Report(new(CollectionStage.Deciding, done, plan.DeadPacks.Count));
+            done += batch.Length;
             meta.Write(db =>
             {
                 var chunks = db.Chunks();

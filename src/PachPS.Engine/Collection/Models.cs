@@ -17,7 +17,7 @@ public static class CollectionReasons
 public sealed record CollectionItem(string Reason, long Objects, long Bytes);
 
 /// <summary>The stage a collection is in, for progress reports.</summary>
-public enum CollectionStage { Marking, MarkingDatums, Listing, Repacking, Deleting }
+public enum CollectionStage { Marking, MarkingDatums, Listing, WaitingForWriters, Repacking, Deciding, Deleting }
 
 /// <summary>Progress of a collection: its stage and how far through it (Total 0: unknown).</summary>
 public sealed record CollectionProgress(CollectionStage Stage, long Done, long Total);

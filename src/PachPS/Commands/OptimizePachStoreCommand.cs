@@ -42,7 +42,9 @@ public sealed class OptimizePachStoreCommand : PachCmdlet
                 CollectionStage.Marking => $"Marking: {value.Done:N0} of {value.Total:N0} tree nodes",
                 CollectionStage.MarkingDatums => $"Marking: {value.Done:N0} of {value.Total:N0} datum results",
                 CollectionStage.Listing => $"Listing objects: {value.Done:N0}",
+                CollectionStage.WaitingForWriters => "Waiting for writes in progress to be recorded",
                 CollectionStage.Repacking => $"Rewriting mostly-garbage packs: {value.Done:N0} of {value.Total:N0}",
+                CollectionStage.Deciding => $"Updating metadata: {value.Done:N0} of {value.Total:N0} freed packs forgotten",
                 _ => $"Deleting: {value.Done:N0} of {value.Total:N0} objects",
             };
             cmdlet.WriteProgress(new ProgressRecord(ActivityId, Activity, status)
