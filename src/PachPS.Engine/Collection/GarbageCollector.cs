@@ -281,8 +281,8 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     }
 
     /// <summary>
-    /// Transaction D: spares what writes named since the mark began and what roots made since reach, then makes the
-    /// metadata stop naming everything to be freed (tree nodes, chunk index entries) and points the index at new packs.
+    /// Transaction D: spares what writes named since the mark began and what roots made since reach, then drops the tree
+    /// nodes to be freed and points the chunk index at rewritten packs (<see cref="ForgetDeadPacks"/> drops the rest).
     /// </summary>
     private void Decide(Plan plan, Marks marks) => meta.Write(db =>
     {
