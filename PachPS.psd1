@@ -39,6 +39,7 @@
         'New-PachPipeline'
         'New-PachRepo'
         'New-PachTag'
+        'Optimize-PachStore'
         'Remove-PachBranch'
         'Remove-PachCommit'
         'Remove-PachFile'

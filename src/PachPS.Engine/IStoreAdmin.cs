@@ -10,4 +10,9 @@ public interface IStoreAdmin
     StoreInfo Info();
     /// <summary>Checks that every commit's tree nodes and chunks exist and match their hashes.</summary>
     IReadOnlyList<IntegrityFinding> Check(IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default);
+    /// <summary>
+    /// Garbage collection: deletes every content object and tree node nothing names and rewrites mostly-garbage packs,
+    /// safely beside writers in other processes; with <paramref name="whatIf"/> only reports what it would free.
+    /// </summary>
+    Collection.CollectionReport Collect(bool whatIf, IProgress<Collection.CollectionProgress>? progress = null, CancellationToken cancel = default);
 }

@@ -16,9 +16,16 @@ public sealed class PachStore : IPachClient, IStoreAdmin
         Path = path;
         Temporary = temporary;
         Meta = new MetadataStore(path, PfsCollections.EnsureIndexes, PpsCollections.EnsureIndexes);
-        Content = new ContentStore(objects);
+        Content = new ContentStore(objects, collectionLock: new CollectionLock(path));
         Executor = executor ?? new LocalProcessExecutor();
         Pfs = new PfsService(Meta, Content);
+        // Reads of a pack a collection rewrote find its chunks through the chunk index, which Pfs owns.
+        Content.Relocate = Pfs.FindPacked;
+        if (Executor is Execution.Kubernetes.KubernetesExecutor pods)
+        {
+            pods.Relocate = Pfs.FindPacked;
+            pods.RepackedPacks = Pfs.RepackedPacks;
+        }
         Pps = new Pps.PpsService(Meta, Pfs, Executor, System.IO.Path.Combine(path, "work"));
         // Pfs tells whoever listens that a commit finished, or asks before repos and commits go; it never calls into Pps.
         Pfs.CommitFinished += _ => Pps.TriggerJobs();
@@ -141,15 +148,32 @@ public sealed class PachStore : IPachClient, IStoreAdmin
     public StoreInfo Info()
     {
         var (bytes, count) = Content.Objects.Usage();
-        var (repos, commits) = Meta.Read(db => (db.Repos().Count(), db.Commits().Count()));
+        var (repos, commits, logical, reclaimable, collected) = Meta.Read(db =>
+        {
+            var heads = db.Branches().FindAll().Select(b => b.Head).Where(h => h is not null).Distinct(StringComparer.Ordinal);
+            var logical = heads.Sum(h => db.Commits().FindById(h)?.Size ?? 0);
+            var last = db.CollectionSummaries().FindById(CollectionSummaryDoc.Last);
+            // Counted from the last mark: what it left, and what repos removed since then held alone.
+            long? reclaimable = last is null ? null
+                : last.ReclaimableBytes + last.RepoExclusiveBytes.Where(r => db.Repos().FindById(r.Key) is null).Sum(r => r.Value);
+            return (db.Repos().Count(), db.Commits().Count(), logical, reclaimable, last?.Finished);
+        });
         var metaBytes = Directory.EnumerateFiles(Path, "metadata*.db").Sum(f => new FileInfo(f).Length);
         return new StoreInfo(Path, Content.Objects.IsRemote ? "S3" : "Local", Content.Objects.Description, bytes, count,
-            Content.Objects.Requests, metaBytes, repos, commits, Temporary) { Executor = Executor.Description };
+            Content.Objects.Requests, metaBytes, repos, commits, Temporary)
+        {
+            Executor = Executor.Description, LogicalBytes = logical, ReclaimableBytes = reclaimable,
+            LastCollection = collected is { } finished ? Metadata.StoredTime.Utc(finished) : null,
+        };
     }
 
     /// <summary>Checks that every finished commit's tree nodes and chunks exist and match their hashes.</summary>
     public IReadOnlyList<IntegrityFinding> Check(IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
         new IntegrityCheck(Meta, Content).Run(progress, cancel);
+
+    /// <summary>Frees every chunk, pack and tree node nothing names (see <see cref="Collection.GarbageCollector"/>).</summary>
+    public Collection.CollectionReport Collect(bool whatIf, IProgress<Collection.CollectionProgress>? progress = null, CancellationToken cancel = default) =>
+        new Collection.GarbageCollector(Meta, Content, Path).Run(whatIf, progress, cancel);
 
     public void Dispose()
     {

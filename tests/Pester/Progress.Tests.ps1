@@ -36,6 +36,23 @@ Describe 'Progress and Ctrl+C' {
         finally { $ps.Dispose() }
     }
 
+    It 'Optimize-PachStore shows its stages, from marking to deleting, and completes the bar' {
+        New-PachRepo scratch | Out-Null
+        foreach ($i in 1..5) { Add-PachFile scratch master "s$i.txt" -Value "scratch $i" | Out-Null }
+        Remove-PachRepo scratch -Confirm:$false
+        $ps = New-Shell
+        try {
+            $report = $ps.AddScript('Optimize-PachStore').Invoke()
+            $report.ObjectsRemoved | Should -Be 5
+            $records = @($ps.Streams.Progress | Where-Object Activity -EQ 'Collecting garbage')
+            $shown = @($records | Where-Object RecordType -EQ Processing | ForEach-Object StatusDescription)
+            $shown | Where-Object { $_ -like 'Marking: * tree nodes' } | Should -Not -BeNullOrEmpty
+            $shown | Where-Object { $_ -like 'Deleting: * of 5 objects' } | Should -Not -BeNullOrEmpty
+            $records[-1].RecordType | Should -Be 'Completed'
+        }
+        finally { $ps.Dispose() }
+    }
+
     It 'Ctrl+C stops Wait-PachJob at once and leaves the job running' {
         New-PachPipeline -Spec @{ pipeline = @{ name = 'sleepy' }; transform = @{ cmd = @('sleep', '20') }; input = @{ pfs = @{ repo = 'src'; glob = '/' } } } | Out-Null
         $ps = New-Shell

@@ -69,6 +69,7 @@ Describe '-WhatIf changes nothing' {
         @{ name = 'Stop-PachJob'; action = { Get-PachJob -Pipeline copy | Stop-PachJob -WhatIf } }
         @{ name = 'Invoke-PachCron'; action = { Invoke-PachCron copy -WhatIf } }
         @{ name = 'Save-PachFile'; action = { Save-PachFile src master a.txt $save -WhatIf } }
+        @{ name = 'Optimize-PachStore'; action = { Optimize-PachStore -WhatIf } }
     ) {
         $before = Get-Snapshot
         & $action 6>$null | Out-Null

@@ -12,7 +12,7 @@ public class ArchitectureTests
 {
     private static readonly string Source = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../../src"));
 
-    /// <summary>Which areas each area may use: lower layers only (Interop and Storage at the bottom, Provenance on top).</summary>
+    /// <summary>Which areas each area may use: lower layers only (Interop and Storage at the bottom, Provenance and Collection on top).</summary>
     private static readonly Dictionary<string, string[]> Allowed = new()
     {
         ["Interop"] = [],
@@ -22,6 +22,7 @@ public class ArchitectureTests
         ["Pps"] = ["Pfs", "Storage", "Metadata", "Interop"],
         ["Execution"] = ["Pps", "Storage", "Metadata", "Interop"],
         ["Provenance"] = ["Pps", "Pfs", "Storage", "Metadata"],
+        ["Collection"] = ["Pps", "Pfs", "Storage", "Metadata"],
     };
 
     [Fact]

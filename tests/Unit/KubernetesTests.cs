@@ -238,6 +238,25 @@ public sealed class KubernetesTests : IAsyncLifetime
         Assert.False(result.Success);
         Assert.Equal("/pfs/out/h is a link to /etc/hostname, outside the datum's /pfs; /pfs/out/p is a FIFO, socket or device", result.Reason);
         Assert.Empty(_objects.List(DatumJob.StagingPrefix(request.JobId, request.DatumId)));
+
+    [Fact]
+    public async Task APodFetchesAChunkOfARewrittenPackFromWhereTheChunkIndexSays()
+    {
+        // A garbage collection rewrote pack/p1 (the request's tree still names it): the chunk is now at pack/p9, byte 7.
+        _executor.RepackedPacks = () => new HashSet<string> { "pack/p1" };
+        _executor.Relocate = hash => hash == "h1" ? new ChunkRef("h1", "pack/p9", 7, 3) : null;
+        var request = Request();
+        var name = DatumJob.Name(request.JobId, request.DatumId);
+        var run = _executor.RunAsync(request, CancellationToken.None);
+        await Until(() => _api.Exists(name));
+        var created = _api.Created(name)!;
+        Assert.Contains("7-9", created);
+        Assert.Contains("pack/p9", created);
+        Assert.DoesNotContain("pack/p1", created);
+        Assert.Contains("chunk/c2", created); // a large chunk is an object of its own and never moves
+        Uploaded(request, "r.txt", "x");
+        _api.MarkComplete(name);
+        Assert.True((await run.WaitAsync(TimeSpan.FromSeconds(20))).Success);
     }
 
     [Fact]

@@ -18,6 +18,22 @@ internal sealed class ChunkIndex(MetadataStore meta) : IChunkCatalog
             meta.Write(db => db.Chunks().Upsert(chunks.Select(c => new ChunkDoc { Id = c.Hash, Object = c.Object, Offset = c.Offset, Length = c.Length })));
     }
 
+    /// <summary>
+    /// Records, in the caller's transaction, what a writer stored: its newly packed chunks in the index and, while a
+    /// garbage collection is marking, every object its content names, so that collection keeps them (see
+    /// <see cref="CollectionRunDoc"/>). Every write that names content a <see cref="ContentWriter"/> produced calls this.
+    /// </summary>
+    public void RecordWrites(ContentWriter writer) => meta.Write(db =>
+    {
+        Record(writer.NewPackedChunks);
+        if (db.CollectionRuns().FindById(CollectionRunDoc.Current) is null) return;
+        db.LiveObjects().Upsert(writer.ReferencedObjects.Select(key => new LiveObjectDoc { Id = key }));
+    });
+
+    /// <summary>Where the index says a packed chunk lives (after a repack, not where older trees say).</summary>
+    public ChunkRef? Find(string hash) => meta.Read<ChunkRef?>(db =>
+        db.Chunks().FindById(hash) is { } doc ? new ChunkRef(hash, doc.Object, doc.Offset, doc.Length) : null);
+
     /// <summary>Which of the given hashes are already packed, and where.</summary>
     public IReadOnlyDictionary<string, ChunkRef> FindPacked(IReadOnlyCollection<string> hashes) => meta.Read(db =>
     {

@@ -138,3 +138,44 @@ internal sealed class RemovedObjectDoc
     [BsonId] public string Id { get; set; } = "";
     public DateTime Removed { get; set; }
 }
+
+/// <summary>
+/// A garbage collection in progress (at most one document, id <see cref="Current"/>): while it exists, every write
+/// that names content records the objects it names in <see cref="LiveObjectDoc"/>s, which the collection keeps.
+/// </summary>
+internal sealed class CollectionRunDoc
+{
+    public const string Current = "current";
+    [BsonId] public string Id { get; set; } = Current;
+    /// <summary>When the collection started marking: objects written from then on are never deleted by it.</summary>
+    public DateTime Started { get; set; }
+    /// <summary>"Marking" (writers record what they name) or "Sweeping" (it decided; deletes are under way).</summary>
+    public string Phase { get; set; } = "";
+}
+
+/// <summary>An object a write named while a collection was marking: the collection keeps it whatever its mark said.</summary>
+internal sealed class LiveObjectDoc
+{
+    [BsonId] public string Id { get; set; } = "";
+}
+
+/// <summary>A pack a collection rewrote: trees still name it, and reads find its chunks through the chunk index.</summary>
+internal sealed class RepackedPackDoc
+{
+    [BsonId] public string Id { get; set; } = "";
+    public DateTime Repacked { get; set; }
+}
+
+/// <summary>What the last finished collection's mark found and what it freed (id "last"), for the store's and repos' counts.</summary>
+internal sealed class CollectionSummaryDoc
+{
+    public const string Last = "last";
+    [BsonId] public string Id { get; set; } = Last;
+    public DateTime Finished { get; set; }
+    public long LiveBytes { get; set; }
+    /// <summary>Unreferenced bytes the collection had to leave (written while it ran): the next one frees them.</summary>
+    public long ReclaimableBytes { get; set; }
+    public long FreedBytes { get; set; }
+    /// <summary>Stored bytes only that repo referenced, by repo: what removing it would have freed at that mark.</summary>
+    public Dictionary<string, long> RepoExclusiveBytes { get; set; } = [];
+}

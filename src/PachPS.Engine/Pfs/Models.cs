@@ -4,6 +4,11 @@ namespace PachPS.Engine.Pfs;
 public sealed record RepoInfo(string Repo, DateTimeOffset Created, long Size, string Description, IReadOnlyList<string> Branches)
 {
     public string Name => Repo;
+    /// <summary>
+    /// Stored bytes only this repo references (content and tree nodes), what removing it would free, as the last
+    /// garbage collection measured them; null before any collection measured this repo.
+    /// </summary>
+    public long? ExclusiveBytes { get; init; }
 }
 
 /// <summary>A branch and its head commit (null while it has none).</summary>
@@ -74,6 +79,15 @@ public sealed record StoreInfo(string Path, string Backend, string ContentLocati
 {
     /// <summary>Where datums run: local processes, or Kubernetes Jobs in a namespace.</summary>
     public string Executor { get; init; } = "local processes";
+    /// <summary>Bytes of the files at every branch head (each head commit once): what users see, before deduplication.</summary>
+    public long LogicalBytes { get; init; }
+    /// <summary>
+    /// Stored bytes a garbage collection would free, from the last one's mark: what it had to leave, plus what the
+    /// repos removed since then referenced alone. Null before the first collection.
+    /// </summary>
+    public long? ReclaimableBytes { get; init; }
+    /// <summary>When the last garbage collection finished (null: never).</summary>
+    public DateTimeOffset? LastCollection { get; init; }
 }
 
 /// <summary>A problem found by the integrity check.</summary>

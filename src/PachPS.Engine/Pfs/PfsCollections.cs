@@ -18,6 +18,11 @@ internal static class PfsCollections
 
     public static ILiteCollection<FinishedCommitDoc> FinishedCommits(this LiteDatabase db) => db.GetCollection<FinishedCommitDoc>("finished_commits", BsonAutoId.Int64);
 
+    public static ILiteCollection<CollectionRunDoc> CollectionRuns(this LiteDatabase db) => db.GetCollection<CollectionRunDoc>("collection_runs");
+    public static ILiteCollection<LiveObjectDoc> LiveObjects(this LiteDatabase db) => db.GetCollection<LiveObjectDoc>("collection_live");
+    public static ILiteCollection<RepackedPackDoc> RepackedPacks(this LiteDatabase db) => db.GetCollection<RepackedPackDoc>("repacked_packs");
+    public static ILiteCollection<CollectionSummaryDoc> CollectionSummaries(this LiteDatabase db) => db.GetCollection<CollectionSummaryDoc>("collection_summaries");
+
     public static void EnsureIndexes(LiteDatabase db)
     {
         db.Branches().EnsureIndex(b => b.Repo);
@@ -25,6 +30,8 @@ internal static class PfsCollections
         db.Commits().EnsureIndex(c => c.Parent);
         db.Commits().EnsureIndex(c => c.MergedFrom);
         db.Commits().EnsureIndex("Prov", "$.Provenance[*].Commit");
+        // A collection drops or moves every index entry of a pack it frees or rewrites.
+        db.Chunks().EnsureIndex(c => c.Object);
         db.Tags().EnsureIndex(t => t.Repo);
         db.Tags().EnsureIndex(t => t.Commit);
         db.HeadMoves().EnsureIndex(m => m.Branch);

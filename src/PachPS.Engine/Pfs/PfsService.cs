@@ -472,7 +472,7 @@ public sealed class PfsService : IFileService
     /// </summary>
     internal T Ingest<T>(Func<ContentWriter, T> work)
     {
-        var writer = BeginWrite();
+        using var writer = BeginWrite();
         try { return work(writer); }
         catch
         {
@@ -695,13 +695,20 @@ public sealed class PfsService : IFileService
     /// <summary>
     /// Records, in the caller's transaction, what a commit (or a job's datum records) of <paramref name="writer"/>'s
     /// content names: its newly packed chunks in the chunk index, every object it used as named (ContentRemoved when
-    /// a failed write of another session removed one of them meanwhile).
+    /// a failed write of another session removed one of them meanwhile), and for a collection that is marking every
+    /// object its content lives in.
     /// </summary>
     internal void RecordContent(ContentWriter writer)
     {
         _chunks.Name(writer.ObjectsUsed(), _content.Objects.Exists);
-        _chunks.Record(writer.NewPackedChunks);
+        _chunks.RecordWrites(writer);
     }
+
+    /// <summary>Where the chunk index says a packed chunk lives now (how reads follow a pack a collection rewrote).</summary>
+    internal ChunkRef? FindPacked(string hash) => _chunks.Find(hash);
+
+    /// <summary>The packs a garbage collection rewrote: trees may still name them, their chunks live elsewhere now.</summary>
+    internal IReadOnlySet<string> RepackedPacks() => _meta.Read(db => db.RepackedPacks().FindAll().Select(p => p.Id).ToHashSet(StringComparer.Ordinal));
 
     /// <summary>
     /// Hands the branches of commits finished since the last call to <paramref name="handle"/> and forgets them, in

@@ -52,7 +52,7 @@ internal sealed class JobRunner(JobContext context, string jobId)
         }));
 
         var pending = PrepareDatums(job, spec, planned);
-        var results = new ResultFlusher(context.Meta, context.Pfs, jobId);
+        using var results = new ResultFlusher(context.Meta, context.Pfs, jobId);
         try { await RunDatumsAsync(job, spec, planned, pending, results, cancel); }
         catch
         {

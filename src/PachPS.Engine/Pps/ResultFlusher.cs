@@ -13,7 +13,12 @@ internal sealed record DatumOutcome(DatumDoc Doc, IReadOnlyList<TreeEntry> Outpu
 /// content is written as datums finish; each flush stores that content first, then the datums' records, the job's
 /// counters and the log lines gathered so far, in one transaction.
 /// </summary>
-internal sealed class ResultFlusher(MetadataStore meta, PfsService pfs, string jobId)
+/// <remarks>
+/// The content writer holds the store's collection lock from the first output it stores until a flush has recorded
+/// every output stored so far (<see cref="_unrecorded"/> empty): a garbage collection never sweeps while a datum's
+/// output is stored but named by no datum record, and a job that runs for hours does not hold it off between datums.
+/// </remarks>
+internal sealed class ResultFlusher(MetadataStore meta, PfsService pfs, string jobId) : IDisposable
 {
     /// <summary>How often finished datums and log lines are made durable while a job runs.</summary>
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(300);
@@ -25,6 +30,8 @@ internal sealed class ResultFlusher(MetadataStore meta, PfsService pfs, string j
     private readonly ContentWriter _writer = pfs.BeginWrite();
     // Datums whose results are already in the store in this run (a restarted datum's new result replaces its earlier one).
     private readonly HashSet<string> _flushed = new(StringComparer.Ordinal);
+    // Outputs stored by Ingest whose datum records are not yet durable (by reference; guarded by _writerGate).
+    private readonly HashSet<object> _unrecorded = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>
     /// Writes every file a datum left in its output folder as content, by <see cref="DatumOutputs"/>' rules (the datum's
@@ -36,9 +43,11 @@ internal sealed class ResultFlusher(MetadataStore meta, PfsService pfs, string j
         foreach (var (path, file) in DatumOutputs.List(folder, Path.GetDirectoryName(Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar))!))
         {
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
-            FileContent content;
-            lock (_writerGate) content = _writer.Write(stream);
-            outputs.Add(new TreeEntry(path, content, ""));
+            lock (_writerGate)
+            {
+                _unrecorded.Add(outputs);
+                outputs.Add(new TreeEntry(path, _writer.Write(stream), ""));
+            }
         }
         return outputs;
     }
@@ -62,15 +71,24 @@ internal sealed class ResultFlusher(MetadataStore meta, PfsService pfs, string j
         var lines = new List<LogDoc>();
         while (_logs.TryDequeue(out var line)) lines.Add(line);
         if (batch.Count == 0 && lines.Count == 0) return false;
-        List<(DatumOutcome Outcome, byte[]? Encoded)> resolved;
+        // Held throughout, so no output is stored between the records being written and the lock being released.
         lock (_writerGate)
         {
             _writer.Flush();
-            resolved = batch.Select(o => (o, o.Doc.State == DatumState.Success
+            var resolved = batch.Select(o => (o, o.Doc.State == DatumState.Success
                 ? TreeCodec.EncodeFiles(o.Outputs.Select(e => e with { Content = _writer.Resolve(e.Content) }).ToList())
                 : null)).ToList();
+            var killed = Write(resolved, lines);
+            // The datum records now name this content (and perhaps some of a datum not yet recorded: kept, never lost).
+            _writer.Keep();
+            foreach (var outcome in batch) _unrecorded.Remove(outcome.Outputs);
+            if (_unrecorded.Count == 0) _writer.Release();
+            return killed;
         }
-        var killed = meta.Write(db =>
+    }
+
+    private bool Write(List<(DatumOutcome Outcome, byte[]? Encoded)> resolved, List<LogDoc> lines) =>
+        meta.Write(db =>
         {
             pfs.RecordContent(_writer);
             var job = db.Jobs().FindById(jobId);
@@ -88,10 +106,6 @@ internal sealed class ResultFlusher(MetadataStore meta, PfsService pfs, string j
             db.Jobs().Update(job);
             return job.State == JobState.Killed;
         });
-        // The datum records now name this content (and perhaps some of a datum not yet recorded: kept, never lost).
-        lock (_writerGate) _writer.Keep();
-        return killed;
-    }
 
     /// <summary>
     /// The job failed (a full disk, say) with results not yet recorded: removes the content written for them, which
@@ -100,6 +114,12 @@ internal sealed class ResultFlusher(MetadataStore meta, PfsService pfs, string j
     public void Abandon()
     {
         lock (_writerGate) _writer.Abandon();
+    }
+
+    /// <summary>Lets go of the collection lock, whatever is left unrecorded (a job that stops abandons it).</summary>
+    public void Dispose()
+    {
+        lock (_writerGate) _writer.Dispose();
     }
 
     private static void Count(JobDoc job, DatumState state, int delta)

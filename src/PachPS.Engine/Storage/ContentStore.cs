@@ -13,14 +13,23 @@ public sealed class ContentStore : IContentReader
     /// <summary>A pack is written once it holds this much.</summary>
     public const int PackTarget = 4 * 1024 * 1024;
 
-    public ContentStore(IObjectStore objects, Chunker? chunker = null)
+    public ContentStore(IObjectStore objects, Chunker? chunker = null, CollectionLock? collectionLock = null)
     {
         Objects = objects;
         Chunker = chunker ?? new Chunker();
+        Lock = collectionLock;
     }
 
     public IObjectStore Objects { get; }
     public Chunker Chunker { get; }
+    /// <summary>What writers hold while their content is not yet named by metadata (none: no collection can run).</summary>
+    public CollectionLock? Lock { get; }
+
+    /// <summary>
+    /// Where a packed chunk lives now when the pack a tree names is gone because a collection rewrote it (repacked):
+    /// the chunk index's entry for the hash. Wired by the owner of the index; null when nothing was ever repacked.
+    /// </summary>
+    public Func<string, ChunkRef?>? Relocate { get; set; }
 
     // Objects that open writers of this store use (wrote, or found already there), with how many writers use each.
     // A writer that fails removes the objects it created only while no other writer uses them: content is
@@ -105,8 +114,24 @@ public sealed class ContentStore : IContentReader
     /// <summary>Reads one chunk and checks its hash.</summary>
     public byte[] ReadChunk(ChunkRef chunk)
     {
+        try { return ReadAt(chunk); }
+        catch (PachException ex) when (ex.ErrorId == "ObjectMissing" && IsPacked(chunk) && Relocate?.Invoke(chunk.Hash) is { } moved && moved.Object != chunk.Object)
+        {
+            return ReadAt(chunk with { Object = moved.Object, Offset = moved.Offset });
+        }
+    }
+
+    /// <summary>Whether a chunk lives in a pack (shared with other small chunks) rather than in an object of its own.</summary>
+    public static bool IsPacked(ChunkRef chunk) => chunk.Object.StartsWith(PackPrefix, StringComparison.Ordinal);
+
+    /// <summary>Key prefixes of the two kinds of content object: large chunks, and packs of small ones.</summary>
+    public const string ChunkPrefix = "chunk/";
+    public const string PackPrefix = "pack/";
+
+    private byte[] ReadAt(ChunkRef chunk)
+    {
         byte[] data;
-        if (!chunk.Object.StartsWith("pack/", StringComparison.Ordinal)) data = Objects.Get(chunk.Object);
+        if (!IsPacked(chunk)) data = Objects.Get(chunk.Object);
         else if (!Objects.IsRemote) data = Objects.GetRange(chunk.Object, chunk.Offset, chunk.Length);
         else
         {

@@ -5,13 +5,19 @@ namespace PachPS.Engine.Storage;
 /// <summary>
 /// One ingest: chunk, hash and store files. Large chunks are checked against the object store; small ones are
 /// looked up in the chunk index one pack at a time (<see cref="Flush"/>), so an ingest touches the metadata rarely.
-/// Call <see cref="Flush"/>, then <see cref="Resolve"/> each file, before writing metadata that references them; then
+/// Call <see cref="Flush"/>, then <see cref="Resolve"/> each file, before writing metadata that references them, and
+/// record what it names (<see cref="ObjectsUsed"/>, <see cref="ReferencedObjects"/>) in that same transaction; then
 /// <see cref="Keep"/> once that metadata is committed, or <see cref="Abandon"/> when the work failed before, which
-/// removes the objects this writer created (a full disk gets its space back).
+/// removes the objects this writer created (a full disk gets its space back); and <see cref="Release"/> (or dispose)
+/// when nothing it wrote is waiting to be named.
 /// </summary>
-public sealed class ContentWriter
+/// <remarks>
+/// From its first write until it is released a writer holds the store's <see cref="CollectionLock"/> shared: the
+/// content it wrote or found is named by no metadata yet, so no collection may decide to delete it meanwhile.
+/// </remarks>
+public sealed class ContentWriter : IDisposable
 {
-    private const string Unplaced = "pack/?";
+    private const string Unplaced = ContentStore.PackPrefix + "?";
     private readonly ContentStore _store;
     private readonly IChunkCatalog _catalog;
     private readonly Dictionary<string, ChunkRef> _placed = new(StringComparer.Ordinal);
@@ -24,6 +30,9 @@ public sealed class ContentWriter
     // when its ingest fails (Abandon), and lets go of once a commit names them (Keep).
     private readonly HashSet<string> _claimed = new(StringComparer.Ordinal);
     private readonly HashSet<string> _created = new(StringComparer.Ordinal);
+    // Every object a chunk this writer returned lives in (written here or found): what metadata will name.
+    private readonly HashSet<string> _referenced = new(StringComparer.Ordinal);
+    private IDisposable? _held;
     private readonly object _gate = new();
     // Large chunks are hashed and written by worker tasks while the next ones are being cut: a few in flight overlap
     // CPU and disk (or network round trips) without letting memory grow: at most this many chunks of up to 4 MiB.
@@ -46,11 +55,49 @@ public sealed class ContentWriter
         get { lock (_gate) return [.. _newPacked]; }
     }
 
+    /// <summary>
+    /// Every object (chunk or pack) the content written since the last <see cref="Release"/> lives in, whether this
+    /// writer wrote it or found it already stored. A collection that is marking treats these as live.
+    /// </summary>
+    public IReadOnlyCollection<string> ReferencedObjects
+    {
+        get { lock (_gate) return [.. _referenced]; }
+    }
+
+    /// <summary>
+    /// Ends the writer's hold on the store's collection lock: call once metadata names (or will never name) everything
+    /// written so far (what was neither kept nor abandoned is kept: a collection frees it if nothing names it). The
+    /// writer can write again afterwards; it then takes the lock again, and finds nothing from before in its own
+    /// memory: a collection may have freed it meanwhile, so it is looked up (or written) afresh and no chunk index entry
+    /// of a pack written before is recorded again.
+    /// </summary>
+    public void Release()
+    {
+        Settle(committed: true);
+        lock (_gate)
+        {
+            _referenced.Clear();
+            _placed.Clear();
+            _newPacked.Clear();
+            _held?.Dispose();
+            _held = null;
+        }
+    }
+
+    public void Dispose() => Release();
+
+    private void Hold()
+    {
+        lock (_gate)
+            if (_held is null && _store.Lock is { } collectionLock) _held = collectionLock.EnterWriter();
+    }
+
     /// <summary>New physical bytes this session wrote.</summary>
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
     public FileContent Write(Stream source)
     {
+        Hold();
         var chunks = new List<Task<ChunkRef>>();
         long size = 0;
         Exception? failed = null;
@@ -109,7 +156,7 @@ public sealed class ContentWriter
         var hash = ContentHash.Of(data);
         lock (_gate)
         {
-            if (_placed.TryGetValue(hash, out var placed)) return placed;
+            if (_placed.TryGetValue(hash, out var placed)) return Referenced(placed);
             if (!_pending.ContainsKey(hash))
             {
                 _pending[hash] = data.ToArray();
@@ -124,10 +171,10 @@ public sealed class ContentWriter
     private ChunkRef StoreLarge(ReadOnlySpan<byte> data)
     {
         var hash = ContentHash.Of(data);
-        var key = "chunk/" + hash;
+        var key = ContentStore.ChunkPrefix + hash;
         lock (_gate)
         {
-            if (_placed.TryGetValue(hash, out var placed)) return placed;
+            if (_placed.TryGetValue(hash, out var placed)) return Referenced(placed);
             ClaimLocked(key);
         }
         // Two tasks may write the same new chunk at once; Put is idempotent (same key, same bytes).
@@ -142,6 +189,7 @@ public sealed class ContentWriter
         {
             _placed[hash] = chunk;
             _toSync.Add((key, data.Length));
+            _referenced.Add(key);
         }
         return chunk;
     }
@@ -164,7 +212,11 @@ public sealed class ContentWriter
         {
             if (known.TryGetValue(hash, out var existing))
             {
-                lock (_gate) _placed[hash] = existing;
+                lock (_gate)
+                {
+                    _placed[hash] = existing;
+                    _referenced.Add(existing.Object);
+                }
                 continue;
             }
             fresh.Add((hash, pack.Length, bytes.Length));
@@ -173,14 +225,18 @@ public sealed class ContentWriter
         if (pack.Length > 0)
         {
             var data = pack.GetBuffer().AsSpan(0, (int)pack.Length);
-            var key = "pack/" + ContentHash.Of(data);
+            var key = ContentStore.PackPrefix + ContentHash.Of(data);
             // A pack is named by all of its bytes and its chunks are found only through commits: one with this name
             // is this ingest's own (or another's, still uncommitted, which the claim protects).
             lock (_gate) ClaimLocked(key);
             _store.Objects.Put(key, data);
             lock (_gate) _created.Add(key);
             Interlocked.Add(ref _bytesWritten, data.Length);
-            lock (_gate) _toSync.Add((key, data.Length));
+            lock (_gate)
+            {
+                _toSync.Add((key, data.Length));
+                _referenced.Add(key);
+            }
             foreach (var (hash, offset, length) in fresh)
             {
                 var chunk = new ChunkRef(hash, key, offset, length);
@@ -214,6 +270,13 @@ public sealed class ContentWriter
         }
     }
 
+    // A chunk placed before the last release is named again: its object joins what the next record must name.
+    private ChunkRef Referenced(ChunkRef chunk)
+    {
+        _referenced.Add(chunk.Object);
+        return chunk;
+    }
+
     private void ClaimLocked(string key)
     {
         if (_claimed.Add(key)) _store.Claim(key);
@@ -223,16 +286,16 @@ public sealed class ContentWriter
     /// A commit (or job record) now names everything this writer stored so far: none of it may be removed if a later
     /// part of the writer's work fails. The writer can go on writing.
     /// </summary>
-    public void Keep() => Release(committed: true);
+    public void Keep() => Settle(committed: true);
 
     /// <summary>
     /// The ingest failed before any commit named its content: removes the objects this writer created since it
     /// started (or last kept), except those another open writer uses, so a failed write (a full disk above all) gives
     /// its space back. Returns the keys removed.
     /// </summary>
-    public IReadOnlyList<string> Abandon() => Release(committed: false);
+    public IReadOnlyList<string> Abandon() => Settle(committed: false);
 
-    private List<string> Release(bool committed)
+    private List<string> Settle(bool committed)
     {
         List<string> claimed;
         HashSet<string> created;

@@ -11,7 +11,17 @@ public interface IObjectStore
     byte[] GetRange(string key, long offset, int length);
     bool Exists(string key);
     IEnumerable<string> List(string prefix);
+    /// <summary>
+    /// Objects under a prefix with their size and last write time (what a collection needs to count and to spare
+    /// what was written after it started). Stores that cannot tell report size -1 and no time.
+    /// </summary>
+    IEnumerable<StoredObject> ListDetailed(string prefix) => List(prefix).Select(key => new StoredObject(key, -1, null));
     void Delete(string key);
+    /// <summary>Deletes several objects (one request per thousand on S3); a key already gone is not an error.</summary>
+    void DeleteMany(IReadOnlyCollection<string> keys)
+    {
+        foreach (var key in keys) Delete(key);
+    }
     /// <summary>Physical bytes and object count.</summary>
     (long Bytes, long Count) Usage();
     /// <summary>True when every call is a network round trip (reads are then batched and prefetched).</summary>
@@ -21,6 +31,9 @@ public interface IObjectStore
     /// <summary>Where the objects are, for people.</summary>
     string Description { get; }
 }
+
+/// <summary>One stored object as a listing shows it: key, size in bytes, and when it was written (UTC).</summary>
+public sealed record StoredObject(string Key, long Size, DateTime? Written);
 
 /// <summary>An object store that can hand out time-limited URLs for single objects (S3 presigned URLs).</summary>
 public interface IPresigningObjectStore

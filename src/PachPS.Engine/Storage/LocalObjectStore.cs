@@ -119,6 +119,20 @@ public sealed class LocalObjectStore : IObjectStore
         }
     }
 
+    public IEnumerable<StoredObject> ListDetailed(string prefix)
+    {
+        var slash = prefix.IndexOf('/');
+        var kind = slash < 0 ? prefix : prefix[..slash];
+        var dir = new DirectoryInfo(Path.Combine(_root, kind));
+        if (!dir.Exists) yield break;
+        foreach (var file in dir.EnumerateFiles("*", SearchOption.AllDirectories))
+        {
+            if (file.Name.EndsWith(".tmp", StringComparison.Ordinal)) continue;
+            var key = kind + "/" + file.Name;
+            if (key.StartsWith(prefix, StringComparison.Ordinal)) yield return new StoredObject(key, file.Length, file.LastWriteTimeUtc);
+        }
+    }
+
     public void Delete(string key)
     {
         var path = PathOf(key);

@@ -136,6 +136,9 @@ public sealed class S3ObjectStore : IObjectStore, IPresigningObjectStore, IDispo
 
     public IEnumerable<string> List(string prefix) => ListObjects(prefix).Select(o => o.Key[_prefix.Length..]);
 
+    public IEnumerable<StoredObject> ListDetailed(string prefix) =>
+        ListObjects(prefix).Select(o => new StoredObject(o.Key[_prefix.Length..], o.Size ?? 0, o.LastModified?.ToUniversalTime()));
+
     private List<S3Object> ListObjects(string prefix) => Call("list objects", async () =>
     {
         var result = new List<S3Object>();
@@ -156,6 +159,30 @@ public sealed class S3ObjectStore : IObjectStore, IPresigningObjectStore, IDispo
         await _client.DeleteObjectAsync(_settings.Bucket, _prefix + key);
         return 0;
     });
+
+    /// <summary>The most keys one DeleteObjects request takes.</summary>
+    private const int DeleteBatch = 1000;
+
+    public void DeleteMany(IReadOnlyCollection<string> keys)
+    {
+        foreach (var batch in keys.Chunk(DeleteBatch))
+        {
+            Call($"delete {batch.Length} objects", async () =>
+            {
+                Count();
+                var response = await _client.DeleteObjectsAsync(new DeleteObjectsRequest
+                {
+                    BucketName = _settings.Bucket,
+                    Objects = batch.Select(k => new KeyVersion { Key = _prefix + k }).ToList(),
+                    Quiet = true,
+                });
+                if (response.DeleteErrors is { Count: > 0 } errors)
+                    throw new PachException("ObjectStoreUnavailable", PachErrorKind.ResourceUnavailable,
+                        $"S3 could not delete {errors.Count} object(s) at {_settings.DisplayName}, first '{errors[0].Key}': {errors[0].Code} {errors[0].Message}", _settings.Bucket);
+                return 0;
+            });
+        }
+    }
 
     public (long Bytes, long Count) Usage()
     {

@@ -70,7 +70,7 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, ISpoutE
         var staging = DatumJob.StagingPrefix(request.JobId, request.DatumId);
         var outFolder = Path.Combine(request.WorkFolder, "pfs", "out");
         var downloaded = Downloaded(request);
-        var (manifest, manifestUrl) = Stage(staging, DatumManifest.For(request, PresignGet));
+        var (manifest, manifestUrl) = Stage(staging, DatumManifest.For(request, PresignGet, LocateOnce()));
         var job = DatumJob.Build(request, _image, manifest, manifestUrl, _presigner.Presign(staging + "out.tar", put: true, UrlLifetime),
             invalidUrl: _presigner.Presign(DatumJob.InvalidKey(staging), put: true, UrlLifetime));
         var (finished, logs) = await SubmitAsync(job, request.OnLog, request.Closing, cancel);
@@ -107,7 +107,7 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, ISpoutE
         var first = batch[0];
         var name = DatumJob.BatchName(first.JobId, first.DatumId);
         var staging = DatumJob.StagingPrefix(first.JobId, "b" + first.DatumId);
-        var (manifest, manifestUrl) = Stage(staging, DatumManifest.ForBatch(batch, PresignGet));
+        var (manifest, manifestUrl) = Stage(staging, DatumManifest.ForBatch(batch, PresignGet, LocateOnce()));
         var job = DatumJob.Build(first, _image, manifest, manifestUrl, _presigner.Presign(staging + "out.tar", put: true, UrlLifetime), batch);
         // A batch Job left from an earlier session holds other datums now: it goes before this one is submitted.
         await DeleteAsync(name);
@@ -152,6 +152,24 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, ISpoutE
         new SpoutRun(_client, Namespace, _objects, _presigner, _watcher, _image, UrlLifetime).RunAsync(request, cancel);
 
     private static long Downloaded(DatumRequest datum) => datum.Inputs.Sum(i => i.Files.Sum(f => f.Size));
+
+    /// <summary>
+    /// Where a packed chunk lives now when a garbage collection rewrote the pack its tree names (pods fetch objects by
+    /// key, so they cannot follow the chunk index themselves). Wired by the store; identity until then.
+    /// </summary>
+    internal Func<string, ChunkRef?> Relocate { get; set; } = _ => null;
+
+    /// <summary>The packs a garbage collection rewrote (their chunks are elsewhere now); wired by the store.</summary>
+    internal Func<IReadOnlySet<string>> RepackedPacks { get; set; } = () => new HashSet<string>();
+
+    /// <summary>Locates chunks for one manifest: the rewritten packs are read once, so a manifest costs no extra request.</summary>
+    private Func<ChunkRef, ChunkRef> LocateOnce()
+    {
+        var repacked = RepackedPacks();
+        return chunk => repacked.Count > 0 && repacked.Contains(chunk.Object) && Relocate(chunk.Hash) is { } moved
+            ? chunk with { Object = moved.Object, Offset = moved.Offset }
+            : chunk;
+    }
 
     private Uri PresignGet(string key) => _presigner.Presign(key, put: false, UrlLifetime);
 
