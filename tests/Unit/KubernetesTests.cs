@@ -238,6 +238,7 @@ public sealed class KubernetesTests : IAsyncLifetime
         Assert.False(result.Success);
         Assert.Equal("/pfs/out/h is a link to /etc/hostname, outside the datum's /pfs; /pfs/out/p is a FIFO, socket or device", result.Reason);
         Assert.Empty(_objects.List(DatumJob.StagingPrefix(request.JobId, request.DatumId)));
+    }
 
     [Fact]
     public async Task APodFetchesAChunkOfARewrittenPackFromWhereTheChunkIndexSays()
