@@ -249,22 +249,6 @@ public class PfsTests
         Assert.Empty(t.Store.Check());
     }
 
-    /// <summary>An object store passing everything to another; tests override what they watch or break.</summary>
-    private class ForwardingObjectStore(IObjectStore inner) : IObjectStore
-    {
-        public virtual void Put(string key, ReadOnlySpan<byte> data) => inner.Put(key, data);
-        public virtual void Sync(IReadOnlyCollection<(string Key, int Length)> objects) => inner.Sync(objects);
-        public byte[] Get(string key) => inner.Get(key);
-        public byte[] GetRange(string key, long offset, int length) => inner.GetRange(key, offset, length);
-        public bool Exists(string key) => inner.Exists(key);
-        public IEnumerable<string> List(string prefix) => inner.List(prefix);
-        public void Delete(string key) => inner.Delete(key);
-        public (long Bytes, long Count) Usage() => inner.Usage();
-        public bool IsRemote => inner.IsRemote;
-        public long Requests => inner.Requests;
-        public string Description => inner.Description;
-    }
-
     private sealed class FaultyObjectStore(IObjectStore inner, int failAfter) : ForwardingObjectStore(inner)
     {
         private int _puts;

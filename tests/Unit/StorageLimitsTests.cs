@@ -241,33 +241,22 @@ public sealed class StorageFullTests : IDisposable
     /// A local object store with a size limit: a write past it fails as a backend reports a full disk or bucket quota
     /// (StorageFull), after storing nothing of that object.
     /// </summary>
-    private sealed class CapacityObjectStore(IObjectStore inner) : IObjectStore
+    private sealed class CapacityObjectStore(IObjectStore inner) : ForwardingObjectStore(inner)
     {
         public long Capacity { get; set; } = long.MaxValue;
         public int Puts { get; private set; }
 
-        public void Put(string key, ReadOnlySpan<byte> data)
+        public override void Put(string key, ReadOnlySpan<byte> data)
         {
             lock (this)
             {
-                if (inner.Exists(key)) return;
-                if (inner.Usage().Bytes + data.Length > Capacity)
+                if (Inner.Exists(key)) return;
+                if (Inner.Usage().Bytes + data.Length > Capacity)
                     throw StorageFull.Error("the test store", "capacity reached", new IOException("No space left on device", 28));
                 Puts++;
             }
-            inner.Put(key, data);
+            Inner.Put(key, data);
         }
-
-        public void Sync(IReadOnlyCollection<(string Key, int Length)> objects) => inner.Sync(objects);
-        public byte[] Get(string key) => inner.Get(key);
-        public byte[] GetRange(string key, long offset, int length) => inner.GetRange(key, offset, length);
-        public bool Exists(string key) => inner.Exists(key);
-        public IEnumerable<string> List(string prefix) => inner.List(prefix);
-        public void Delete(string key) => inner.Delete(key);
-        public (long Bytes, long Count) Usage() => inner.Usage();
-        public bool IsRemote => inner.IsRemote;
-        public long Requests => inner.Requests;
-        public string Description => inner.Description;
     }
 }
 
