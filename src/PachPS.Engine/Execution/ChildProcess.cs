@@ -18,6 +18,12 @@ internal sealed record ChildCommand(string FileName, IReadOnlyList<string> Argum
     string WorkingDirectory, byte[] Stdin)
 {
     public EnvironmentSnapshot? BaseEnvironment { get; init; }
+
+    /// <summary>
+    /// Where the child is started from, when not the calling thread: a thread inside a worker's mount namespace
+    /// (<see cref="PfsNamespaces"/>), so the child sees that namespace. Runs the start and returns what it returned.
+    /// </summary>
+    public Func<Func<(int Pid, int Stdin, int Stdout, int Stderr)>, (int Pid, int Stdin, int Stdout, int Stderr)>? StartOn { get; init; }
 }
 
 /// <summary>
@@ -168,7 +174,8 @@ internal static class ChildProcess
         {
             cancel.ThrowIfCancellationRequested();
             _ = ExitHooks.Value;
-            var child = new Child(Spawn(command, out var stdinFd, out var stdoutFd, out var stderrFd));
+            var (pid, stdinFd, stdoutFd, stderrFd) = command.StartOn is { } startOn ? startOn(() => Spawn(command)) : Spawn(command);
+            var child = new Child(pid);
             Running[child] = 0;
             int status;
             using (cancel.Register(child.Kill))
@@ -195,7 +202,7 @@ internal static class ChildProcess
         }
 
         /// <summary>Starts the child with its stdin, stdout and stderr on new pipes; returns its pid and our ends of the pipes.</summary>
-        private static int Spawn(ChildCommand command, out int stdinFd, out int stdoutFd, out int stderrFd)
+        private static (int Pid, int Stdin, int Stdout, int Stderr) Spawn(ChildCommand command)
         {
             var pipes = stackalloc int[6];
             for (var i = 0; i < 3; i++)
@@ -249,8 +256,7 @@ internal static class ChildProcess
                 var message = new Win32Exception(error).Message;
                 throw Directory.Exists(command.WorkingDirectory) ? new Win32Exception(error) : new Win32Exception(error, $"{message} (working directory '{command.WorkingDirectory}')");
             }
-            (stdinFd, stdoutFd, stderrFd) = (pipes[1], pipes[2], pipes[4]);
-            return pid;
+            return (pid, pipes[1], pipes[2], pipes[4]);
         }
 
         /// <summary>Feeds stdin and reads stdout and stderr until both are closed; closes each descriptor it finishes (setting it to -1).</summary>

@@ -101,7 +101,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
     }
 
     /// <summary>
-    /// How a worker's process sees its folder: at /pfs in the worker's namespace (<see cref="Enter"/> set, nothing
+    /// How a worker's process sees its folder: at /pfs in the worker's namespace (<see cref="PfsView.Namespaces"/> set, nothing
     /// rewritten), or at the folder's own path with "/pfs/" rewritten to it.
     /// </summary>
     private sealed record PfsView(string Root, Func<string, string> Rewrite, string WorkFolder, PfsNamespaces? Namespaces);
@@ -129,8 +129,15 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
         {
             // Without working_dir the command starts in /pfs: nothing about the worker shows in what it writes.
             var workingDirectory = transform.WorkingDir ?? "/pfs";
+            var pfsFolder = Path.Combine(view.WorkFolder, "pfs");
+            // Started from a thread inside the namespace (the host's PATH finds the command: only /pfs differs there).
+            if (namespaces.StartIn(view.WorkFolder, pfsFolder) is { } startOn)
+            {
+                var program = transform.Cmd[0].Contains('/') ? transform.Cmd[0] : Resolve(transform.Cmd[0], workFolder);
+                return new ChildCommand(program, transform.Cmd.Skip(1).ToList(), env, workingDirectory, input) { StartOn = startOn };
+            }
             // nsenter looks the command up (PATH, or the working folder as the command sees it) and becomes it.
-            var (nsenter, arguments) = namespaces.Enter(view.WorkFolder, Path.Combine(view.WorkFolder, "pfs"), workingDirectory);
+            var (nsenter, arguments) = namespaces.Enter(view.WorkFolder, pfsFolder, workingDirectory);
             arguments.AddRange(transform.Cmd);
             return new ChildCommand(nsenter, arguments, env, workFolder, input);
         }
