@@ -14,6 +14,9 @@ public class CommitRefPropertyTests
 {
     private static readonly DateTime Start = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
+    /// <summary>The store's mapper settings; one mapper for the run (building its type maps is most of a small test's time).</summary>
+    private static readonly BsonMapper Mapper = new() { EmptyStringToNull = false, TrimWhitespace = false };
+
     // Branch and tag names never coincide (the engine refuses that), but some look like commit id prefixes.
     private static readonly string[] BranchNames = ["master", "dev", "abab"];
     private static readonly string[] TagNames = ["v1", "aaab", "v2"];
@@ -38,7 +41,7 @@ public class CommitRefPropertyTests
     /// <summary>Runs the steps into both a fresh in-memory database (as the engine writes) and the model.</summary>
     private static (LiteDatabase Db, History Model) Simulate(IEnumerable<Step> steps)
     {
-        var db = new LiteDatabase(new MemoryStream(), new BsonMapper { EmptyStringToNull = false, TrimWhitespace = false });
+        var db = new LiteDatabase(new MemoryStream(), Mapper);
         var model = new History();
         db.Repos().Insert(new RepoDoc { Name = "r", Created = Start });
         var now = Start;
@@ -177,6 +180,6 @@ public class CommitRefPropertyTests
             Assert.Equal((reference.Base, reference.Ancestors, reference.FromOldest), (parsed.Base, parsed.Ancestors, parsed.FromOldest));
             Assert.Equal(reference.AtMinutes is null, parsed.At is null);
             Assert.Equal(Model(model, reference), Engine(db, reference.Text));
-        }, iter: 300, print: t => $"{t.Item1.Count} steps: {string.Join(" ", t.Item1)}; base {t.Item2}; suffix {t.Item3}");
+        }, iter: 300, threads: 1, print: t => $"{t.Item1.Count} steps: {string.Join(" ", t.Item1)}; base {t.Item2}; suffix {t.Item3}");
     }
 }
