@@ -159,8 +159,8 @@ public class CommitRefPropertyTests
         var steps = Gen.Select(Gen.Frequency((5, Gen.Const(0)), (2, Gen.Const(1)), (2, Gen.Const(2)), (1, Gen.Const(3))), Gen.Int[0, 9], Gen.Int[0, 99])
             .Select((kind, a, b) => new Step(kind, a, b)).List[0, 14];
         // The base: a branch or tag name, a commit id prefix of 3 to 32 characters (chosen once the history exists), or a miss.
-        var baseChoice = Gen.Select(Gen.Int[0, 4], Gen.Int[0, 99], Gen.Int[3, Ids.FullLength]);
-        var suffix = Gen.Select(Gen.Frequency((3, Gen.Const((int?)null)), (1, Gen.Int[-1, 16].Select(m => (int?)m))),
+        var baseChoice = Gen.Select(Gen.Int[0, 5], Gen.Int[0, 99], Gen.Int[3, Ids.FullLength]);
+        var suffix = Gen.Select(Gen.Frequency((1, Gen.Const((int?)null)), (1, Gen.Int[-1, 16].Select(m => (int?)m))),
             Gen.Int[0, 3].List[0, 3], Gen.Frequency((3, Gen.Const((int?)null)), (1, Gen.Int[1, 6].Select(n => (int?)n))));
         Gen.Select(steps, baseChoice, suffix).Sample((history, choice, rest) =>
         {
@@ -169,7 +169,7 @@ public class CommitRefPropertyTests
             var (kind, pick, length) = choice;
             var name = kind switch
             {
-                0 => BranchNames[pick % BranchNames.Length],
+                0 or 5 => BranchNames[pick % BranchNames.Length],
                 1 => TagNames[pick % TagNames.Length],
                 2 or 3 when model.Commits.Count > 0 => model.Commits[pick % model.Commits.Count][..length],
                 _ => IdPrefixes[pick % IdPrefixes.Length],
@@ -180,6 +180,6 @@ public class CommitRefPropertyTests
             Assert.Equal((reference.Base, reference.Ancestors, reference.FromOldest), (parsed.Base, parsed.Ancestors, parsed.FromOldest));
             Assert.Equal(reference.AtMinutes is null, parsed.At is null);
             Assert.Equal(Model(model, reference), Engine(db, reference.Text));
-        }, iter: 300, threads: 1, print: t => $"{t.Item1.Count} steps: {string.Join(" ", t.Item1)}; base {t.Item2}; suffix {t.Item3}");
+        }, iter: 500, threads: 1, print: t => $"{t.Item1.Count} steps: {string.Join(" ", t.Item1)}; base {t.Item2}; suffix {t.Item3}");
     }
 }
