@@ -38,6 +38,9 @@ public sealed class LocalExecutionTests : IDisposable
             Assert.Equal("/pfs/in /pfs/in\n/pfs\na.txt\n", File.ReadAllText(Path.Combine(result.OutputFolder, "seen")));
         }
         Assert.DoesNotContain(log, l => l.Stream == LogStreams.Executor);
+        // As root a thread of this process joins each namespace and starts the datums there (one process start each).
+        using (var namespaces = new PfsNamespaces(support))
+            Assert.Equal(!support.Rootless, namespaces.StartIn(Path.Combine(_work, "w1"), Path.Combine(_work, "w1", "pfs")) is not null);
         // Each worker has its own namespace, held while its folder lives.
         Assert.Equal(2, Directory.GetFiles(_work, ".pfs-namespace-*", SearchOption.AllDirectories).Length);
         Directory.Delete(Path.Combine(_work, "w0"), recursive: true);

@@ -5,7 +5,9 @@ namespace PachPS.Engine.Storage;
 
 /// <summary>
 /// Content-defined chunking with a Gear rolling hash and FastCDC's normalized cut points: boundaries depend on the
-/// bytes around them, so an insert only changes the chunks it touches.
+/// bytes around them, so an insert changes the chunks it touches and a few after them, until a cut lands on an old
+/// one again (each further chunk stays out of line with a probability of about a half, as a shifted start can move a
+/// cut under the minimum or into the stricter mask's stretch: 1.1 chunks on average, measured by ChunkerPropertyTests).
 /// </summary>
 public sealed class Chunker
 {
