@@ -244,3 +244,20 @@ Describe 'File system failures stop only their item' {
         Get-Content (Join-Path $TestDrive 'ok/two.txt') | Should -Be 'two'
     }
 }
+
+Describe 'A glob that backtracks for ever' {
+    BeforeAll {
+        Connect-PachStore -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))) | Out-Null
+        New-PachRepo words | Out-Null
+        Add-PachFile words master ('/' + ('a' * 40)) -Value 'x' | Out-Null
+    }
+    AfterAll { Disconnect-PachStore }
+
+    It 'fails a listing and a job with GlobTooComplex within seconds instead of hanging' {
+        { Get-PachFile words master '/+(a|aa)b' -ErrorAction Stop } | Should -Throw -ErrorId 'GlobTooComplex,PachPS.Commands.GetPachFileCommand'
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'stuck' }; transform = @{ cmd = @('true') }; input = @{ pfs = @{ repo = 'words'; glob = '/+(a|aa)b' } } } | Out-Null
+        $job = Get-PachJob -Pipeline stuck | Wait-PachJob -TimeoutSec 60
+        $job.State | Should -Be 'Failure'
+        $job.Reason | Should -Match '^GlobTooComplex while planning its datums'
+    }
+}

@@ -83,4 +83,16 @@ public class NamesAndGlobTests
     [InlineData("slash/")]
     public void BadNamesAreRejected(string name) =>
         Assert.Equal("InvalidRepoName", Assert.Throws<PachException>(() => Names.ValidateName(name, "Repo")).ErrorId);
+
+    [Fact]
+    public void AGlobThatBacktracksForEverFailsWithGlobTooComplexInsteadOfHanging()
+    {
+        var glob = new Glob("/+(a|aa)b");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var ex = Assert.Throws<PachException>(() => glob.IsMatch("/" + new string('a', 40)));
+        Assert.Equal(("GlobTooComplex", PachErrorKind.InvalidArgument), (ex.ErrorId, ex.Kind));
+        Assert.Contains("+(a|aa)b", ex.Message);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"took {watch.Elapsed}");
+        Assert.True(glob.IsMatch("/aaab"));
+    }
 }

@@ -10,6 +10,13 @@ namespace PachPS.Engine.Pfs;
 /// </summary>
 public sealed class Glob
 {
+    /// <summary>
+    /// The longest one path may take to match. A repeated extglob whose alternatives overlap ('+(a|aa)b') can backtrack
+    /// for minutes on a path of a few dozen characters; planning a job's datums or listing files must fail then
+    /// (GlobTooComplex), not hang.
+    /// </summary>
+    public static readonly TimeSpan MatchTimeout = TimeSpan.FromSeconds(1);
+
     private readonly Regex _regex;
 
     public Glob(string pattern)
@@ -17,7 +24,7 @@ public sealed class Glob
         Pattern = Normalize(pattern);
         try
         {
-            _regex = new Regex("^" + Translate(Pattern) + "$", RegexOptions.CultureInvariant);
+            _regex = new Regex("^" + Translate(Pattern) + "$", RegexOptions.CultureInvariant, MatchTimeout);
         }
         catch (ArgumentException ex)
         {
@@ -27,9 +34,21 @@ public sealed class Glob
 
     public string Pattern { get; }
 
-    public bool IsMatch(string path) => _regex.IsMatch(path);
+    public bool IsMatch(string path) => Timed(path, () => _regex.IsMatch(path));
 
-    public Match Match(string path) => _regex.Match(path);
+    public Match Match(string path) => Timed(path, () => _regex.Match(path));
+
+    private T Timed<T>(string path, Func<T> match)
+    {
+        try { return match(); }
+        catch (RegexMatchTimeoutException ex)
+        {
+            throw new PachException("GlobTooComplex", PachErrorKind.InvalidArgument,
+                $"The glob '{Pattern}' took more than {MatchTimeout.TotalSeconds:0.#} s to match the path '{path}': its nested repeating groups " +
+                "(such as '+(a|aa)', whose alternatives overlap) backtrack too much. Write it so that no repeated group's alternatives can match " +
+                "the same text, or with fewer nested *(..), +(..) and ?(..) groups.", Pattern, ex);
+        }
+    }
 
     /// <summary>True when the pattern has glob characters; a plain path matches only itself.</summary>
     public static bool HasWildcards(string pattern) => pattern.IndexOfAny(['*', '?', '[', '{', '(']) >= 0;
