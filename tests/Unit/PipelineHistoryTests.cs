@@ -279,6 +279,9 @@ public class PreciseRerunTests
             """));
         var running = t.Store.Pps.ListJobs("p")[0];
         Assert.Equal("JobNotFinished", Assert.Throws<PachException>(() => t.Store.Pps.RerunDatums(running.JobId, [], failed: true)).ErrorId);
+        // Stopped once its datum is planned (stopped before, the job would have no datums at all: JobHasNoDatums).
+        for (var i = 0; i < 400 && t.Store.Pps.ListDatums(running.JobId).Count == 0; i++) await Task.Delay(25);
+        Assert.Single(t.Store.Pps.ListDatums(running.JobId));
         t.Store.Pps.StopJob(running.JobId); // killed: downstream gets an unrunnable job, without datums
         var unrunnable = t.Store.Pps.ListJobs("after", JobState.Unrunnable).Single();
         Assert.Equal("JobHasNoDatums", Assert.Throws<PachException>(() => t.Store.Pps.RerunDatums(unrunnable.JobId, [], failed: true)).ErrorId);
