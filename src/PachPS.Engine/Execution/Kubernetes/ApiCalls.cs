@@ -1,6 +1,7 @@
 using System.Net;
 using k8s;
 using k8s.Autorest;
+using k8s.Models;
 
 namespace PachPS.Engine.Execution.Kubernetes;
 
@@ -22,5 +23,20 @@ internal static class ApiCalls
             throw new PachException("KubernetesUnavailable", PachErrorKind.ResourceUnavailable,
                 $"The Kubernetes API server at {client.BaseUri} cannot be reached: {ex.Message}", ns, ex);
         }
+    }
+
+    /// <summary>Deletes a Job and (through the garbage collector) its pods; a Job already gone is fine.</summary>
+    public static Task DeleteJobAsync(this IKubernetes client, string ns, string name) =>
+        client.CallAsync(ns, () => client.BatchV1.DeleteNamespacedJobAsync(name, ns, propagationPolicy: "Background"), HttpStatusCode.NotFound);
+
+    /// <summary>
+    /// The transform container's status in the newest pod of a Job: an init container of a datum's pod, a container of a
+    /// spout's. Null when the Job has no pod (any more) or the pod has not started it.
+    /// </summary>
+    public static async Task<V1ContainerStatus?> TransformStatusAsync(this IKubernetes client, string ns, string job)
+    {
+        var pods = await client.CallAsync(ns, () => client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: $"job-name={job}"), HttpStatusCode.NotFound);
+        var status = pods?.Items.OrderBy(p => p.Metadata.CreationTimestamp).LastOrDefault()?.Status;
+        return (status?.InitContainerStatuses ?? []).Concat(status?.ContainerStatuses ?? []).FirstOrDefault(s => s.Name == DatumJob.TransformContainer);
     }
 }

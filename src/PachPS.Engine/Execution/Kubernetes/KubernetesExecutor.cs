@@ -224,7 +224,7 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, ISpoutE
         var reason = finished is null ? $"Kubernetes Job {name} was deleted before it finished"
             : condition?.Reason == "DeadlineExceeded" ? $"datum_timeout exceeded: Kubernetes stopped Job {name} ({condition.Message})"
             : $"Kubernetes Job {name} failed ({condition?.Reason}: {condition?.Message}) after {attempts} attempt(s)";
-        var exit = await TransformExitCodeAsync(name);
+        var exit = (await _client.TransformStatusAsync(Namespace, name))?.State?.Terminated?.ExitCode;
         if (exit is not null) reason += $"; exit code {exit}";
         return (exit ?? -1, reason);
     }
@@ -235,16 +235,7 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, ISpoutE
         foreach (var key in _objects.List(staging).ToList()) _objects.Delete(key);
     }
 
-    private async Task<int?> TransformExitCodeAsync(string job)
-    {
-        var pods = await _client.CallAsync(Namespace, () => _client.CoreV1.ListNamespacedPodAsync(Namespace, labelSelector: $"job-name={job}"), HttpStatusCode.NotFound);
-        return pods?.Items.OrderBy(p => p.Metadata.CreationTimestamp).LastOrDefault()?.Status?.InitContainerStatuses?
-            .FirstOrDefault(s => s.Name == DatumJob.TransformContainer)?.State?.Terminated?.ExitCode;
-    }
-
-    /// <summary>Deletes a Job and (through the garbage collector) its pods; a Job already gone is fine.</summary>
-    private Task DeleteAsync(string name) =>
-        _client.CallAsync(Namespace, () => _client.BatchV1.DeleteNamespacedJobAsync(name, Namespace, propagationPolicy: "Background"), HttpStatusCode.NotFound);
+    private Task DeleteAsync(string name) => _client.DeleteJobAsync(Namespace, name);
 
     public void Dispose()
     {

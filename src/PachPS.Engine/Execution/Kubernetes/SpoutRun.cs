@@ -59,7 +59,7 @@ internal sealed class SpoutRun(IKubernetes client, string ns, IObjectStore objec
                     if (delivered >= SpoutJob.Shipments - 1) break;
                     if (poll % PodCheckEvery != 0 || finished.IsCompleted) continue;
                     // A command that ended without the ship container noticing (killed before it could say so) ends the run.
-                    var transform = await ContainerAsync(name, DatumJob.TransformContainer);
+                    var transform = await client.TransformStatusAsync(ns, name);
                     if (transform?.State?.Terminated is null) commandEnded = null;
                     else if ((commandEnded ??= DateTime.UtcNow) < DateTime.UtcNow - ShipGrace) break;
                 }
@@ -135,14 +135,7 @@ internal sealed class SpoutRun(IKubernetes client, string ns, IObjectStore objec
         foreach (var key in objects.List(prefix).ToList()) objects.Delete(key);
     }
 
-    private async Task<V1ContainerStatus?> ContainerAsync(string job, string container)
-    {
-        var pods = await client.CallAsync(ns, () => client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: $"job-name={job}"), HttpStatusCode.NotFound);
-        return pods?.Items.OrderBy(p => p.Metadata.CreationTimestamp).LastOrDefault()?.Status?.ContainerStatuses?.FirstOrDefault(s => s.Name == container);
-    }
+    private async Task<int?> ExitCodeAsync(string job) => (await client.TransformStatusAsync(ns, job))?.State?.Terminated?.ExitCode;
 
-    private async Task<int?> ExitCodeAsync(string job) => (await ContainerAsync(job, DatumJob.TransformContainer))?.State?.Terminated?.ExitCode;
-
-    private Task DeleteAsync(string name) =>
-        client.CallAsync(ns, () => client.BatchV1.DeleteNamespacedJobAsync(name, ns, propagationPolicy: "Background"), HttpStatusCode.NotFound);
+    private Task DeleteAsync(string name) => client.DeleteJobAsync(ns, name);
 }
