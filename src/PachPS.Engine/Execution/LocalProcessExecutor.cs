@@ -13,20 +13,25 @@ namespace PachPS.Engine.Execution;
 /// </summary>
 public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecutor, IDisposable
 {
-    private readonly PfsNamespaces? _namespaces;
+    // What this machine allows is found when first needed (a datum, or a description asked for), not when a store opens:
+    // the probe starts processes, a tenth of a second a session that only adds and reads files need not pay.
+    private readonly Lazy<PfsSupport> _support;
+    private readonly Lazy<PfsNamespaces?> _namespaces;
     private readonly ConcurrentDictionary<string, byte> _toldRewriting = new(StringComparer.Ordinal);
 
     /// <summary>An executor that gives each worker its own /pfs where this machine allows (<see cref="PfsNamespaces.Probe"/>).</summary>
-    public LocalProcessExecutor() : this(PfsNamespaces.Probe()) { }
+    public LocalProcessExecutor() : this(new Lazy<PfsSupport>(PfsNamespaces.Probe)) { }
 
-    public LocalProcessExecutor(PfsSupport pfs)
+    public LocalProcessExecutor(PfsSupport pfs) : this(new Lazy<PfsSupport>(pfs)) { }
+
+    private LocalProcessExecutor(Lazy<PfsSupport> support)
     {
-        PfsMount = pfs;
-        _namespaces = pfs.Namespace ? new PfsNamespaces(pfs) : null;
+        _support = support;
+        _namespaces = new(() => support.Value.Namespace ? new PfsNamespaces(support.Value) : null);
     }
 
     /// <summary>How a worker sees /pfs.</summary>
-    public PfsSupport PfsMount { get; }
+    public PfsSupport PfsMount => _support.Value;
 
     public string Description => "local processes; " + PfsMount.Describe();
 
@@ -47,7 +52,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
         long downloaded;
         try { downloaded = Materialize(request, pfs, cancel); }
         catch (InputNotWritableException ex) { return new DatumResult(false, -1, ex.Message, outDir, 0); }
-        if (_namespaces is null && _toldRewriting.TryAdd(request.JobId, 0))
+        if (_namespaces.Value is null && _toldRewriting.TryAdd(request.JobId, 0))
         {
             if (_toldRewriting.Count > 64) _toldRewriting.Clear();
             request.OnLog?.Invoke(new ExecutionLog(DateTime.UtcNow, LogStreams.Executor, PfsMount.Describe()));
@@ -109,7 +114,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
     private PfsView View(string workFolder)
     {
         var pfs = Path.Combine(workFolder, "pfs");
-        return _namespaces is null ? new PfsView(pfs, s => RewritePfs(s, pfs), workFolder, null) : new PfsView("/pfs", s => s, workFolder, _namespaces);
+        return _namespaces.Value is { } namespaces ? new PfsView("/pfs", s => s, workFolder, namespaces) : new PfsView(pfs, s => RewritePfs(s, pfs), workFolder, null);
     }
 
     /// <summary>
@@ -145,7 +150,10 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
         return new ChildCommand(Resolve(view.Rewrite(transform.Cmd[0]), folder), transform.Cmd.Skip(1).Select(view.Rewrite).ToList(), env, folder, input);
     }
 
-    public void Dispose() => _namespaces?.Dispose();
+    public void Dispose()
+    {
+        if (_namespaces.IsValueCreated) _namespaces.Value?.Dispose();
+    }
 
     private EnvironmentSnapshot JobEnvironment(string jobId)
     {

@@ -10,8 +10,8 @@ namespace PachPS.Engine.Pps;
 /// removing, and the rules that keep the graph sound (inputs exist, no cycles, no repo removed from under a pipeline).
 /// </summary>
 /// <param name="noSpouts">Where datums run, when that cannot run spouts (an executor that is not an ISpoutExecutor); null when it can.</param>
-/// <param name="executor">Where and how datums run (the executor's description), shown on every pipeline.</param>
-internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobScheduler scheduler, string? noSpouts, string executor)
+/// <param name="executor">Where and how datums run (the executor's description, asked for when a pipeline is shown).</param>
+internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobScheduler scheduler, string? noSpouts, Func<string> executor)
 {
     /// <summary>
     /// Creates pipelines in order, all in one transaction: a later spec may read an earlier one's output, and if any
@@ -226,5 +226,5 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
         v.Change ?? (v.Version == 1 ? PipelineChange.Create : PipelineChange.Update), v.RestoredFrom, StoredTime.Utc(v.Created), PipelineSpec.Load(v.SpecJson, v.SpecText));
 
     private PipelineInfo ToPipeline(PipelineDoc doc) => new(doc.Name, doc.Version, doc.State,
-        PipelineSpec.Load(doc.SpecJson, doc.SpecText), StoredTime.Utc(doc.Created), StoredTime.Utc(doc.Updated)) { Executor = executor };
+        PipelineSpec.Load(doc.SpecJson, doc.SpecText), StoredTime.Utc(doc.Created), StoredTime.Utc(doc.Updated)) { Executor = executor() };
 }
