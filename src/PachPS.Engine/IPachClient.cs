@@ -14,4 +14,7 @@ public interface IPachClient : IDisposable
     IPipelineService Pipelines { get; }
     IProvenanceService Provenance { get; }
     IStoreAdmin Admin { get; }
+    /// <summary>A server's tokens; an embedded store has none (TokensNeedServer).</summary>
+    Remote.ITokenService Tokens => throw new PachException("TokensNeedServer", PachErrorKind.InvalidOperation,
+        "Tokens belong to a PachPS server; this session works on an embedded store. Connect with Connect-PachStore -Server first.", null);
 }

@@ -12,6 +12,10 @@ public enum PachErrorKind
     OperationStopped,
     /// <summary>Something PachPS does not do (yet), such as a spout on the Kubernetes executor.</summary>
     NotSupported,
+    /// <summary>A server was asked without a valid token (missing, wrong, revoked or expired).</summary>
+    Unauthenticated,
+    /// <summary>A server's token does not allow what was asked.</summary>
+    Forbidden,
 }
 
 /// <summary>A failure with a stable id (for example <c>RepoNotFound</c>) and the object it is about.</summary>

@@ -88,13 +88,22 @@ public sealed record StoreInfo(string Path, string Backend, string ContentLocati
     public long? ReclaimableBytes { get; init; }
     /// <summary>When the last garbage collection finished (null: never).</summary>
     public DateTimeOffset? LastCollection { get; init; }
+    /// <summary>The server this session reaches the store through (null: embedded, opened in this process).</summary>
+    public string? Server { get; init; }
+    /// <summary>On a server: the user its token belongs to.</summary>
+    public string? User { get; init; }
 }
 
 /// <summary>A problem found by the integrity check.</summary>
 public sealed record IntegrityFinding(string Kind, string Repo, string Commit, string? Path, string Object, string Message);
 
 /// <summary>A file to add: where it goes in the repo and how to read it.</summary>
-public sealed record FileSource(string Path, Func<Stream> Open, string Origin);
+public sealed record FileSource(string Path, Func<Stream> Open, string Origin)
+{
+    /// <summary>The failure of a source that cannot be opened or read (a missing or locked local file).</summary>
+    internal PachException NotReadable(Exception ex) =>
+        new("SourceNotReadable", PachErrorKind.ResourceUnavailable, $"Cannot read '{Origin}': {ex.Message}", Origin, ex);
+}
 
 /// <summary>What a merge does where both sides changed one path differently: fail (the default), or take one side.</summary>
 public enum MergeStrategy { Fail, Source, Destination }

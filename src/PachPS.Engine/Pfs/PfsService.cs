@@ -529,7 +529,7 @@ public sealed class PfsService : IFileService
             try { input = sources[i].Open(); }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                throw new PachException("SourceNotReadable", PachErrorKind.ResourceUnavailable, $"Cannot read '{sources[i].Origin}': {ex.Message}", sources[i].Origin, ex);
+                throw sources[i].NotReadable(ex);
             }
             using (input)
             {

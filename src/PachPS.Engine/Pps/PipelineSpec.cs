@@ -186,6 +186,17 @@ public sealed record PipelineSpec(
         return FromDocument(root.Root, given, SpecDocuments.Detect(given), SpecSource.Single, lenient: true);
     }
 
+    /// <summary>
+    /// A spec as it crossed the network: its JSON and given text, parsed again (<paramref name="strict"/> as a new spec
+    /// is, else as a stored one is read back).
+    /// </summary>
+    internal static PipelineSpec FromWire(string json, string text, SpecSource source, bool strict)
+    {
+        var root = SpecDocuments.Split(json)[0];
+        var given = string.IsNullOrEmpty(text) ? json : text;
+        return FromDocument(root.Root, given, SpecDocuments.Detect(given), source, lenient: !strict);
+    }
+
     private static PipelineSpec FromDocument(JsonNode? document, string text, SpecFormat format, SpecSource source, bool lenient)
     {
         if (document is not JsonObject given)

@@ -110,6 +110,8 @@ public abstract class PachCmdlet : PSCmdlet, IDisposable
         PachErrorKind.ResourceUnavailable => ErrorCategory.ResourceUnavailable,
         PachErrorKind.OperationStopped => ErrorCategory.OperationStopped,
         PachErrorKind.NotSupported => ErrorCategory.NotImplemented,
+        PachErrorKind.Unauthenticated => ErrorCategory.AuthenticationError,
+        PachErrorKind.Forbidden => ErrorCategory.PermissionDenied,
         _ => ErrorCategory.NotSpecified,
     }, ex.Target);
 
