@@ -46,6 +46,7 @@ public sealed class ApiEndpoints(PachStore store, TokenStore tokens, IHostApplic
         {
             var (args, named) = await ReadArguments(context, operation, stopping.Token);
             Access.Demand(caller, operation, named);
+            RefuseScriptBlocks(named);
             if (operation.Progress is { } p && context.Request.Query.ContainsKey(Wire.ProgressQuery))
                 args[p.Position] = FrameWriter.Progress(frames = new FrameWriter(context), ApiOperation.ProgressType(p.ParameterType)!);
             else if (operation.Progress is not null) frames = new FrameWriter(context);
@@ -83,6 +84,19 @@ public sealed class ApiEndpoints(PachStore store, TokenStore tokens, IHostApplic
             else if (!context.Response.HasStarted) await WriteError(context, error);
             else context.Abort();
         }
+    }
+
+    /// <summary>
+    /// A script-block pipeline runs a PowerShell script with the client's module in the client's session; a server
+    /// has neither, so it refuses one rather than store a pipeline whose every datum would fail.
+    /// </summary>
+    private static void RefuseScriptBlocks(Dictionary<string, object?> arguments)
+    {
+        foreach (var value in arguments.Values)
+            foreach (var spec in value switch { Engine.Pps.PipelineSpec one => [one], IEnumerable<Engine.Pps.PipelineSpec> many => many, _ => [] })
+                if (System.Text.Json.Nodes.JsonNode.Parse(spec.Json)?["pachps_script"] is not null)
+                    throw new PachException("ScriptBlockTransformRemote", PachErrorKind.NotSupported,
+                        $"Pipeline '{spec.Name}' runs a script block, which lives in a PowerShell session; a server runs pipelines from specs with a transform.cmd (an image or a program on the server).", spec.Name);
     }
 
     private ApiError Unexpected(HttpContext context, ApiOperation operation, Exception ex)

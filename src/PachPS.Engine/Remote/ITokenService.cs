@@ -23,6 +23,12 @@ public sealed record TokenInfo(string TokenId, string User, TokenRole Role, IRea
 /// <summary>A new token with its secret, shown once: the server keeps only a hash of it.</summary>
 public sealed record NewTokenInfo(TokenInfo Info, string Token)
 {
+    public string TokenId => Info.TokenId;
+    public string User => Info.User;
+    public TokenRole Role => Info.Role;
+    public IReadOnlyList<string> Repos => Info.Repos;
+    public DateTimeOffset? Expires => Info.Expires;
+
     public override string ToString() => $"NewTokenInfo {{ TokenId = {Info.TokenId}, User = {Info.User} }}"; // never print the secret
 }
 

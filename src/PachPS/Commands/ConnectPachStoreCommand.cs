@@ -11,7 +11,7 @@ namespace PachPS.Commands;
 /// <summary>
 /// Opens or creates a store: metadata in a folder, content in its objects folder or (-S3Bucket) in S3. Secrets are
 /// only held in memory; the store remembers the bucket, endpoint, region, prefix and profile name, and (-Kubernetes)
-/// that datums run as Kubernetes Jobs.
+/// that datums run as Kubernetes Jobs. With -Server, connects to a PachPS server (pachps-server) instead.
 /// </summary>
 [Cmdlet(VerbsCommunications.Connect, "PachStore", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(StoreInfo))]
@@ -19,6 +19,19 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
 {
     private const string PathSet = "Path";
     private const string TemporarySet = "Temporary";
+    private const string ServerSet = "Server";
+
+    /// <summary>A PachPS server (pachps-server), such as https://pach.example:7443.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ServerSet)]
+    public Uri? Server { get; set; }
+
+    /// <summary>With -Server: the bearer token, as a SecureString (Read-Host -AsSecureString) or a string.</summary>
+    [Parameter(ParameterSetName = ServerSet)]
+    public object? Token { get; set; }
+
+    /// <summary>With -Server: trust the server's certificate by its thumbprint (SHA-1 or SHA-256), as printed at its first start.</summary>
+    [Parameter(ParameterSetName = ServerSet)]
+    public string? CertificateThumbprint { get; set; }
 
     [Parameter(Position = 0, ParameterSetName = PathSet)]
     public string? Path { get; set; }
@@ -27,7 +40,8 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
     [Parameter(Mandatory = true, ParameterSetName = TemporarySet)]
     public SwitchParameter Temporary { get; set; }
 
-    [Parameter]
+    [Parameter(ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = TemporarySet)]
     [ValidatePattern("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
     public string? S3Bucket { get; set; }
 
@@ -41,7 +55,7 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
     [Parameter]
     public string? S3Prefix { get; set; }
 
-    /// <summary>Access key as user name, secret key as password; kept in memory only.</summary>
+    /// <summary>Access key as user name, secret key as password; with -Server, the token as password. Kept in memory only.</summary>
     [Parameter]
     [Credential]
     public PSCredential? Credential { get; set; }
@@ -71,6 +85,11 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
 
     protected override void EndProcessing() => Invoke(() =>
     {
+        if (ParameterSetName == ServerSet)
+        {
+            ConnectServer();
+            return;
+        }
         if (Credential is not null && ProfileName is not null)
             ThrowTerminatingError(Error("CredentialConflict", ErrorCategory.InvalidArgument, "Use -Credential or -ProfileName, not both.", ProfileName));
         var path = Temporary
@@ -93,4 +112,32 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
         var credentials = Credential is null ? null : new S3Credentials(Credential.UserName, new NetworkCredential("", Credential.Password).Password);
         WriteObject(StoreSession.Connect(path, Temporary, s3, credentials, kubernetes).Info());
     });
+
+    private void ConnectServer()
+    {
+        var token = Token switch
+        {
+            null => Credential is null ? null : new NetworkCredential("", Credential.Password).Password,
+            PSObject { BaseObject: var o } => Plain(o),
+            var o => Plain(o),
+        };
+        if (token is null || (Token is not null && Credential is not null))
+            ThrowTerminatingError(Error("TokenRequired", ErrorCategory.InvalidArgument,
+                "Connecting to a server needs its token: -Token (a SecureString or a string) or -Credential (the token as password), not both.", Server));
+        // The server chose its content store and executor; a client has no say in them.
+        string[] own = [nameof(Server), nameof(Token), nameof(Credential), nameof(CertificateThumbprint)];
+        if (MyInvocation.BoundParameters.Keys.FirstOrDefault(k => !own.Contains(k) && !CommonParameters.Contains(k)) is { } other)
+            ThrowTerminatingError(Error("ServerParameterConflict", ErrorCategory.InvalidArgument,
+                $"-{other} does not go with -Server: the server decides where its content is and where datums run.", other));
+        if (Server!.Scheme != Uri.UriSchemeHttps && Server.Scheme != Uri.UriSchemeHttp)
+            ThrowTerminatingError(Error("ServerUriInvalid", ErrorCategory.InvalidArgument, $"'{Server}' is not an http(s) address of a PachPS server.", Server));
+        WriteObject(StoreSession.ConnectServer(Server, token!, CertificateThumbprint).Admin.Info());
+    }
+
+    private static string? Plain(object value) => value switch
+    {
+        System.Security.SecureString secure => new NetworkCredential("", secure).Password,
+        string text => text,
+        _ => null,
+    };
 }

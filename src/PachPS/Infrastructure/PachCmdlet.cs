@@ -29,6 +29,9 @@ public abstract class PachCmdlet : PSCmdlet, IDisposable
     /// <summary>The store as a whole: where, how big, how sound.</summary>
     protected IStoreAdmin Admin => Client.Admin;
 
+    /// <summary>A server's tokens (an embedded store has none: TokensNeedServer).</summary>
+    protected Engine.Remote.ITokenService Tokens => Client.Tokens;
+
     /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing).</summary>
     protected CancellationToken CancelToken => _stopping.Token;
 

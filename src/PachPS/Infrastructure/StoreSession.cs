@@ -1,6 +1,7 @@
 using System.Management.Automation.Runspaces;
 using System.Runtime.CompilerServices;
 using PachPS.Engine;
+using PachPS.Engine.Remote;
 using PachPS.Engine.Storage;
 
 namespace PachPS.Infrastructure;
@@ -29,6 +30,9 @@ public static class StoreSession
             lock (Gate)
             {
                 var connection = ConnectionOf(runspace);
+                if (connection.Remote is { } remote)
+                    throw new PachException("StoreIsRemote", PachErrorKind.InvalidOperation,
+                        $"This session works on the server at {remote.Server}; its engine runs there, not in this process.", remote.Server);
                 if (connection.Shared is { } shared) return shared.Store;
                 var path = PachStore.DefaultPath();
                 if (!OpenStores.TryGetValue(Key(path), out shared))
@@ -42,8 +46,19 @@ public static class StoreSession
         }
     }
 
-    /// <summary>The connected store as the cmdlets and the drive see it: its service interfaces.</summary>
-    internal static IPachClient Client => Current;
+    /// <summary>The connected store as the cmdlets and the drive see it: its service interfaces, in process or on a server.</summary>
+    internal static IPachClient Client
+    {
+        get
+        {
+            lock (Gate)
+            {
+                if (Runspace.DefaultRunspace is { } runspace && Connections.TryGetValue(runspace, out var connection) && connection.Remote is { } remote)
+                    return remote;
+            }
+            return Current;
+        }
+    }
 
     /// <summary>The current runspace's store if it has one open; null otherwise. Opens nothing (tab completion).</summary>
     internal static IPachClient? Connected
@@ -51,8 +66,26 @@ public static class StoreSession
         get
         {
             if (Runspace.DefaultRunspace is not { } runspace) return null;
-            lock (Gate) return Connections.TryGetValue(runspace, out var connection) ? connection.Shared?.Store : null;
+            lock (Gate) return Connections.TryGetValue(runspace, out var connection) ? (IPachClient?)connection.Remote ?? connection.Shared?.Store : null;
         }
+    }
+
+    /// <summary>
+    /// Connects the current runspace to a PachPS server, letting go of whatever store it used. The connection is the
+    /// runspace's own; the server's jobs go on whatever happens to it. A failure (no server, a bad token) leaves the
+    /// runspace's connection as it was.
+    /// </summary>
+    internal static RemoteClient ConnectServer(Uri server, string token, string? certificateThumbprint)
+    {
+        var runspace = ThisRunspace();
+        var remote = RemoteClient.Connect(server, token, certificateThumbprint);
+        lock (Gate)
+        {
+            var connection = ConnectionOf(runspace);
+            Release(connection);
+            connection.Remote = remote;
+        }
+        return remote;
     }
 
     /// <summary>
@@ -139,6 +172,11 @@ public static class StoreSession
 
     private static void Attach(Connection connection, SharedStore shared)
     {
+        if (connection.Remote is { } remote)
+        {
+            connection.Remote = null;
+            remote.Dispose();
+        }
         if (ReferenceEquals(connection.Shared, shared)) return;
         shared.Users++;
         Release(connection);
@@ -147,6 +185,11 @@ public static class StoreSession
 
     private static void Release(Connection connection)
     {
+        if (connection.Remote is { } remote)
+        {
+            connection.Remote = null;
+            remote.Dispose();
+        }
         if (connection.Shared is not { } shared) return;
         connection.Shared = null;
         if (--shared.Users > 0) return;
@@ -156,10 +199,11 @@ public static class StoreSession
         shared.Store.Dispose();
     }
 
-    /// <summary>A runspace's side: the store it uses, if any.</summary>
+    /// <summary>A runspace's side: the store it uses, if any, in this process or on a server.</summary>
     private sealed class Connection
     {
         public SharedStore? Shared { get; set; }
+        public RemoteClient? Remote { get; set; }
     }
 
     /// <summary>One open engine and how many runspaces use it.</summary>
