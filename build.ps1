@@ -74,7 +74,9 @@ function Invoke-Build {
     $list = "CmdletsToExport      = @(`n" + (($cmdlets | ForEach-Object { "        '$_'" }) -join "`n") + "`n    )"
     $stamped = $stamped -replace "(?s)CmdletsToExport\s*=\s*(@\([^)]*\)|'\*')", $list
     if ($stamped -ne $text) { Set-Content $manifest $stamped -NoNewline }
-    Write-Host "Built PachPS $version into $moduleDir"
+    # The server (pachps-server): the tests start it from out/server; build.ps1 Package makes it a .NET tool.
+    Invoke-Native dotnet @('build', (Join-Path $root 'src/PachPS.Server/PachPS.Server.csproj'), '-c', $Configuration, '-o', (Join-Path $out 'server'), '--nologo', '-v', 'quiet')
+    Write-Host "Built PachPS $version into $moduleDir and pachps-server into $(Join-Path $out 'server')"
 }
 
 function Get-PesterPath {
@@ -215,7 +217,9 @@ try { Publish-PSResource -Path '$staging' -Repository PachPSBuild }
 finally { Unregister-PSResourceRepository -Name PachPSBuild }
 "@
     if ($LASTEXITCODE -ne 0) { throw 'publishing the package failed' }
-    Write-Host "Packaged PachPS ${version}: $(Get-ChildItem $feed -Filter *.nupkg | Select-Object -ExpandProperty FullName)"
+    # The server as a .NET tool in the same feed: dotnet tool install --global PachPS.Server --add-source out/feed
+    Invoke-Native dotnet @('pack', (Join-Path $root 'src/PachPS.Server/PachPS.Server.csproj'), '-c', $Configuration, '-o', $feed, '--nologo', '-v', 'quiet')
+    Write-Host "Packaged PachPS ${version}: $((Get-ChildItem $feed -Filter *.nupkg).FullName -join ', ')"
 }
 
 switch ($Task) {
