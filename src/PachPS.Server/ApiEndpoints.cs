@@ -13,7 +13,7 @@ namespace PachPS.Server;
 /// result as JSON, its content as the body, or its progress as frames before the result. A failure answers with the
 /// engine's ErrorId, kind, message and target (<see cref="ApiError"/>).
 /// </summary>
-public sealed class ApiEndpoints(PachStore store, TokenStore tokens, IHostApplicationLifetime lifetime, ILogger<ApiEndpoints> log)
+public sealed class ApiEndpoints(PachStore store, TokenStore tokens, ServerMetrics metrics, IHostApplicationLifetime lifetime, ILogger<ApiEndpoints> log)
 {
     /// <summary>A JSON call's arguments: 16 MiB (an upload's content is not limited).</summary>
     public const long MaxArgumentBytes = 16 << 20;
@@ -44,7 +44,7 @@ public sealed class ApiEndpoints(PachStore store, TokenStore tokens, IHostApplic
         FrameWriter? frames = null;
         try
         {
-            var (args, named) = await ReadArguments(context, operation, stopping.Token);
+            var (args, named) = await ReadArguments(context, operation, metrics, stopping.Token);
             Access.Demand(caller, operation, named);
             RefuseScriptBlocks(named);
             if (operation.Progress is { } p && context.Request.Query.ContainsKey(Wire.ProgressQuery))
@@ -60,7 +60,7 @@ public sealed class ApiEndpoints(PachStore store, TokenStore tokens, IHostApplic
             if (operation.Route == "/api/v1/files/ListRepos" && !caller.Global)
                 result = ((IReadOnlyList<RepoInfo>)result!).Where(r => caller.Repos.Contains(r.Repo, StringComparer.Ordinal)).ToList();
             if (frames is not null) frames.Finish(new ApiFrame(Result: JsonSerializer.SerializeToElement(result, operation.ResultType, Wire.Options), Done: true));
-            else if (operation.Downloads) await Download(context, operation, result!, stopping.Token);
+            else if (operation.Downloads) await Download(context, result!, metrics, stopping.Token);
             else if (operation.ResultType == typeof(void)) context.Response.StatusCode = StatusCodes.Status204NoContent;
             else
             {
@@ -128,7 +128,7 @@ public sealed class ApiEndpoints(PachStore store, TokenStore tokens, IHostApplic
     }
 
     private static async Task<(object?[] Args, Dictionary<string, object?> Named)> ReadArguments(
-        HttpContext context, ApiOperation operation, CancellationToken cancel)
+        HttpContext context, ApiOperation operation, ServerMetrics metrics, CancellationToken cancel)
     {
         var parameters = operation.Method.GetParameters();
         var args = new object?[parameters.Length];
@@ -140,7 +140,7 @@ public sealed class ApiEndpoints(PachStore store, TokenStore tokens, IHostApplic
             // The engine reads an upload's files as it stores them, on its own thread.
             context.Features.Get<IHttpBodyControlFeature>()!.AllowSynchronousIO = true;
             context.Features.Get<IHttpMaxRequestBodySizeFeature>()!.MaxRequestBodySize = null;
-            var body = new CountingStream(context.Request.Body, ServerMetrics.BytesIn);
+            var body = new CountingStream(context.Request.Body, metrics.BytesIn);
             json = await Task.Run(() => UploadFraming.ReadHeader(body), cancel);
             upload = new UploadReader(body);
         }
@@ -178,7 +178,7 @@ public sealed class ApiEndpoints(PachStore store, TokenStore tokens, IHostApplic
         return null;
     }
 
-    private static async Task Download(HttpContext context, ApiOperation operation, object result, CancellationToken cancel)
+    private static async Task Download(HttpContext context, object result, ServerMetrics metrics, CancellationToken cancel)
     {
         Stream content;
         long? length = null;
@@ -196,7 +196,7 @@ public sealed class ApiEndpoints(PachStore store, TokenStore tokens, IHostApplic
         {
             context.Response.ContentType = "application/octet-stream";
             if (length is { } n) context.Response.ContentLength = n;
-            await content.CopyToAsync(new CountingStream(context.Response.Body, ServerMetrics.BytesOut), 1 << 20, cancel);
+            await content.CopyToAsync(new CountingStream(context.Response.Body, metrics.BytesOut), 1 << 20, cancel);
         }
     }
 

@@ -54,6 +54,7 @@ namespace PachPS.Server
             var tokens = new TokenStore(options.Store);
             builder.Services.AddSingleton(store);
             builder.Services.AddSingleton(tokens);
+            builder.Services.AddSingleton(new ServerMetrics(store));
             builder.Services.AddSingleton<ApiEndpoints>();
             var app = builder.Build();
             var lifetime = app.Lifetime;
@@ -61,12 +62,12 @@ namespace PachPS.Server
             lifetime.ApplicationStopped.Register(store.Dispose);
             if (options.StopWithProcess is { } pid) WatchParent(pid, lifetime);
 
-            ServerMetrics.Observe(store);
             app.MapGet("/healthz", () => Results.Text("ok"));
             app.UseTokens(tokens);
-            app.UseHttpMetrics();
+            var metrics = app.Services.GetRequiredService<ServerMetrics>();
+            app.UseHttpMetrics(o => o.SetMetricFactory(Metrics.WithCustomRegistry(metrics.Registry)));
             app.MapGet("/readyz", () => lifetime.ApplicationStopping.IsCancellationRequested ? Results.StatusCode(503) : Results.Text("ready"));
-            app.MapMetrics("/metrics");
+            app.MapMetrics("/metrics", metrics.Registry);
             var version = typeof(ServerHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
             var openApi = OpenApiDocument.Build(version).ToJsonString();
             app.MapGet("/openapi.json", () => Results.Text(openApi, "application/json"));

@@ -6,24 +6,33 @@ namespace PachPS.Server;
 
 /// <summary>
 /// What /metrics shows besides prometheus-net's HTTP request counts and latencies: jobs by state and datums by
-/// outcome (read from the store when scraped), and content bytes in (uploads) and out (downloads).
+/// outcome (read from the store when scraped), and content bytes in (uploads) and out (downloads). One registry per
+/// server, so servers in one process (tests) do not mix their figures.
 /// </summary>
-public static class ServerMetrics
+public sealed class ServerMetrics
 {
-    public static readonly Counter BytesIn = Metrics.CreateCounter("pachps_content_bytes_in_total", "File content bytes received in uploads.");
-    public static readonly Counter BytesOut = Metrics.CreateCounter("pachps_content_bytes_out_total", "File content bytes sent in downloads.");
-    private static readonly Gauge Jobs = Metrics.CreateGauge("pachps_jobs", "Jobs by state.", "state");
-    private static readonly Gauge Datums = Metrics.CreateGauge("pachps_datums", "Datums of all jobs by outcome (processed, skipped, failed, recovered).", "outcome");
-
-    public static void Observe(PachStore store) => Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
+    public ServerMetrics(PachStore store)
     {
-        IReadOnlyList<JobInfo> jobs;
-        try { jobs = store.Pps.ListJobs(); }
-        catch (Exception ex) when (ex is PachException or ObjectDisposedException) { return; }
-        foreach (var state in Enum.GetValues<JobState>()) Jobs.WithLabels(state.ToString()).Set(jobs.Count(j => j.State == state));
-        Datums.WithLabels("processed").Set(jobs.Sum(j => (long)j.Processed));
-        Datums.WithLabels("skipped").Set(jobs.Sum(j => (long)j.Skipped));
-        Datums.WithLabels("failed").Set(jobs.Sum(j => (long)j.Failed));
-        Datums.WithLabels("recovered").Set(jobs.Sum(j => (long)j.Recovered));
-    });
+        Registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(Registry);
+        BytesIn = factory.CreateCounter("pachps_content_bytes_in_total", "File content bytes received in uploads.");
+        BytesOut = factory.CreateCounter("pachps_content_bytes_out_total", "File content bytes sent in downloads.");
+        var jobs = factory.CreateGauge("pachps_jobs", "Jobs by state.", "state");
+        var datums = factory.CreateGauge("pachps_datums", "Datums of all jobs by outcome (processed, skipped, failed, recovered).", "outcome");
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            IReadOnlyList<JobInfo> all;
+            try { all = store.Pps.ListJobs(); }
+            catch (Exception ex) when (ex is PachException or ObjectDisposedException) { return; }
+            foreach (var state in Enum.GetValues<JobState>()) jobs.WithLabels(state.ToString()).Set(all.Count(j => j.State == state));
+            datums.WithLabels("processed").Set(all.Sum(j => (long)j.Processed));
+            datums.WithLabels("skipped").Set(all.Sum(j => (long)j.Skipped));
+            datums.WithLabels("failed").Set(all.Sum(j => (long)j.Failed));
+            datums.WithLabels("recovered").Set(all.Sum(j => (long)j.Recovered));
+        });
+    }
+
+    public CollectorRegistry Registry { get; }
+    public Counter BytesIn { get; }
+    public Counter BytesOut { get; }
 }

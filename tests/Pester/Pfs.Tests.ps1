@@ -186,11 +186,19 @@ Describe 'Versioned data from the user''s side (<Backend>)' -ForEach $Backends {
         Add-PachFile data master big.bin -Value $bytes | Out-Null
         Add-PachFile data master small.txt -Value 'small' | Out-Null
         Test-PachStore -Quiet | Should -BeTrue
-        $objects = [PachPS.Infrastructure.StoreSession]::Current.Objects
-        $chunk = @($objects.List('chunk/'))[0]
-        if ($Backend -eq 'Local') { Set-Content (Get-ChildItem (Join-Path $store 'objects') -Recurse -File | Where-Object Name -EQ ($chunk -split '/')[1]).FullName 'rot' }
-        else { $objects.Put($chunk, [byte[]](1, 2, 3)) }
-        $objects.Delete(@($objects.List('pack/'))[0])
+        if ($Backend -eq 'Remote') {
+            # The server's store keeps its content in the folder's objects/, which this test can reach directly.
+            $files = Get-ChildItem (Join-Path $store 'objects') -Recurse -File
+            Set-Content ($files | Where-Object FullName -Match '[/\\]chunk[/\\]' | Select-Object -First 1).FullName 'rot'
+            Remove-Item ($files | Where-Object FullName -Match '[/\\]pack[/\\]' | Select-Object -First 1).FullName
+        }
+        else {
+            $objects = [PachPS.Infrastructure.StoreSession]::Current.Objects
+            $chunk = @($objects.List('chunk/'))[0]
+            if ($Backend -eq 'Local') { Set-Content (Get-ChildItem (Join-Path $store 'objects') -Recurse -File | Where-Object Name -EQ ($chunk -split '/')[1]).FullName 'rot' }
+            else { $objects.Put($chunk, [byte[]](1, 2, 3)) }
+            $objects.Delete(@($objects.List('pack/'))[0])
+        }
         Connect-TestStore $Backend $store   # a fresh open: nothing cached
         $findings = Test-PachStore -InformationVariable info
         $findings.Kind | Sort-Object -Unique | Should -Be @('ObjectCorrupt', 'ObjectMissing')

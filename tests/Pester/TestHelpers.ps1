@@ -42,6 +42,56 @@ $script:Backends = @(
 $script:PipelineBackends = $script:Backends + @(
     @{ Backend = 'Kubernetes'; SkipBackend = -not ($env:PACHPS_TEST_S3_ENDPOINT -and $env:PACHPS_TEST_KUBECONFIG) }
 )
+# And through a PachPS server (pachps-server over the store folder, on 127.0.0.1 with TLS and a token), started by
+# the first connect to that folder and stopped when this process exits.
+$script:RemoteBackend = @{ Backend = 'Remote'; SkipBackend = $false }
+$script:Backends += $script:RemoteBackend
+$script:PipelineBackends += $script:RemoteBackend
+if (-not (Get-Variable TestServers -Scope Global -ErrorAction Ignore)) { $global:TestServers = @{} }
+
+function Start-TestServer {
+    # A pachps-server over a store folder (one per folder, kept for the rest of this process), with its address,
+    # certificate thumbprint and first admin token. Extra arguments (an S3 bucket, say) go to the server.
+    param([Parameter(Mandatory)] [string] $Path, [string[]] $ArgumentList = @(), [hashtable] $Environment = @{})
+    $key = [System.IO.Path]::GetFullPath($Path)
+    if ($global:TestServers[$key] -and -not $global:TestServers[$key].Process.HasExited) { return $global:TestServers[$key] }
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
+    foreach ($a in @((Join-Path $script:RepoRoot 'out/server/pachps-server.dll'), '--store', $key, '--listen', "https://127.0.0.1:$port",
+            '--stop-with-process', $PID) + $ArgumentList) { $psi.ArgumentList.Add($a) }
+    foreach ($e in $Environment.GetEnumerator()) { $psi.Environment[$e.Key] = $e.Value }
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.UseShellExecute = $false
+    $process = [System.Diagnostics.Process]::Start($psi)
+    $server = @{ Process = $process; Uri = "https://127.0.0.1:$port"; Store = $key; Output = [System.Collections.Generic.List[string]]::new() }
+    $deadline = (Get-Date).AddSeconds(60)
+    while ($true) {
+        $read = $process.StandardOutput.ReadLineAsync()
+        if (-not $read.Wait([Math]::Max(1, ($deadline - (Get-Date)).TotalMilliseconds)) -or $null -eq $read.Result) {
+            $process.Kill($true)
+            throw "pachps-server did not start over $key`: $($server.Output -join "`n") $($process.StandardError.ReadToEnd())"
+        }
+        $server.Output.Add($read.Result)
+        if ($read.Result -match 'certificate thumbprint ([0-9A-F]+)') { $server.Thumbprint = $Matches[1] }
+        if ($read.Result -match '(pachps_\S+)$') { $server.Token = $Matches[1] }
+        if ($server.Thumbprint -and $server.Token) { break }
+    }
+    $global:TestServers[$key] = $server
+    $server
+}
+
+function Stop-TestServer {
+    # Stops a folder's server (SIGTERM: a graceful stop) and waits for it, so the folder can be opened by something else.
+    param([Parameter(Mandatory)] [string] $Path, [switch] $Kill)
+    $key = [System.IO.Path]::GetFullPath($Path)
+    $server = $global:TestServers[$key]
+    if (-not $server) { return }
+    $global:TestServers.Remove($key)
+    if ($Kill) { $server.Process.Kill($true) } else { & kill -TERM $server.Process.Id }
+    if (-not $server.Process.WaitForExit(30000)) { $server.Process.Kill($true) }
+}
 
 function Get-TestS3Credential {
     [pscredential]::new($env:PACHPS_TEST_S3_ACCESS_KEY, (ConvertTo-SecureString $env:PACHPS_TEST_S3_SECRET_KEY -AsPlainText -Force))
@@ -69,6 +119,10 @@ function Get-ConnectCommand {
     # The Connect-PachStore line for a store folder on a backend, usable here and in child processes.
     param([Parameter(Mandatory)] [string] $Backend, [Parameter(Mandatory)] [string] $Path)
     if ($Backend -eq 'Local') { return "Connect-PachStore -Path '$Path' | Out-Null" }
+    if ($Backend -eq 'Remote') {
+        $server = Start-TestServer $Path
+        return "Connect-PachStore -Server '$($server.Uri)' -Token '$($server.Token)' -CertificateThumbprint '$($server.Thumbprint)' | Out-Null"
+    }
     $prefix = 'pester/' + [System.IO.Path]::GetFileName($Path)
     $kubernetes = if ($Backend -eq 'Kubernetes') { "-Kubernetes -KubeConfig '$env:PACHPS_TEST_KUBECONFIG' " } else { '' }
     "Connect-PachStore -Path '$Path' -S3Bucket '$($env:PACHPS_TEST_S3_BUCKET ?? 'pachps-test')' -S3Endpoint '$env:PACHPS_TEST_S3_ENDPOINT' -S3Prefix '$prefix' $kubernetes" +
