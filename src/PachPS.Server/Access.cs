@@ -7,7 +7,7 @@ namespace PachPS.Server;
 /// Who may call what, in one place. Reads need Reader, changes to data Writer, changes to pipelines, garbage
 /// collection and tokens Admin. A token limited to some repos may call an operation only when every repo it names is
 /// one of them (a pipeline's name counts as its output repo's); operations that name no repo need the role over every
-/// repo, except a listing of repos, which shows such a token its own.
+/// repo, except a few reads (<see cref="AnyScope"/>): a listing of repos then shows such a token its own.
 /// </summary>
 public static class Access
 {
@@ -25,6 +25,12 @@ public static class Access
     /// <summary>Parameters that name a repo (in the pipeline service, a pipeline's name is its output repo's).</summary>
     private static readonly HashSet<string> RepoParameters = new(StringComparer.Ordinal) { "repo", "sourceRepo", "otherRepo" };
     private static readonly HashSet<string> PipelineParameters = new(StringComparer.Ordinal) { "name", "pipeline" };
+
+    /// <summary>Reads a token limited to some repos may make all the same: its own identity, the store's summary, the repos it covers.</summary>
+    private static readonly HashSet<string> AnyScope = new(StringComparer.Ordinal)
+    {
+        "/api/v1/files/ListRepos", "/api/v1/tokens/WhoAmI", "/api/v1/admin/Info",
+    };
 
     public static TokenRole Required(ApiOperation operation)
     {
@@ -56,7 +62,7 @@ public static class Access
         var required = Required(operation);
         if (token.Role < required)
             throw Forbidden(token, $"needs the {required} role; the token is {token.Role}", operation);
-        if (token.Global || operation.Route == "/api/v1/files/ListRepos" || operation.Route == "/api/v1/tokens/WhoAmI") return;
+        if (token.Global || AnyScope.Contains(operation.Route)) return;
         var repos = Repos(operation, arguments);
         if (repos.Count == 0)
             throw Forbidden(token, $"names no repo, so it needs a token over every repo; this one covers {string.Join(", ", token.Repos)}", operation);

@@ -141,7 +141,7 @@ public sealed class ApiEndpoints(PachStore store, TokenStore tokens, ServerMetri
             context.Features.Get<IHttpBodyControlFeature>()!.AllowSynchronousIO = true;
             context.Features.Get<IHttpMaxRequestBodySizeFeature>()!.MaxRequestBodySize = null;
             var body = new CountingStream(context.Request.Body, metrics.BytesIn);
-            json = await Task.Run(() => UploadFraming.ReadHeader(body), cancel);
+            json = await Task.Run(() => ContentFraming.ReadHeader(body), cancel);
             upload = new UploadReader(body);
         }
         else
@@ -178,10 +178,9 @@ public sealed class ApiEndpoints(PachStore store, TokenStore tokens, ServerMetri
         return null;
     }
 
-    private static async Task Download(HttpContext context, object result, ServerMetrics metrics, CancellationToken cancel)
+    private async Task Download(HttpContext context, object result, ServerMetrics metrics, CancellationToken cancel)
     {
         Stream content;
-        long? length = null;
         if (result is Stream stream) content = stream;
         else
         {
@@ -190,13 +189,15 @@ public sealed class ApiEndpoints(PachStore store, TokenStore tokens, ServerMetri
             var info = fields[0].GetValue(result);
             content = (Stream)fields[1].GetValue(result)!;
             context.Response.Headers[Wire.ResultHeader] = Wire.EncodeHeader(JsonSerializer.Serialize(info, fields[0].FieldType, Wire.Options));
-            if (info is PachFileInfo file) length = file.Size;
         }
         await using (content)
         {
             context.Response.ContentType = "application/octet-stream";
-            if (length is { } n) context.Response.ContentLength = n;
-            await content.CopyToAsync(new CountingStream(context.Response.Body, metrics.BytesOut), 1 << 20, cancel);
+            try { context.Response.Headers[Wire.LengthHeader] = content.Length.ToString(System.Globalization.CultureInfo.InvariantCulture); }
+            catch (NotSupportedException) { }
+            // A failure found while reading (a corrupt or missing chunk) ends the content with its error frame.
+            await ContentFraming.WriteFileAsync(new CountingStream(context.Response.Body, metrics.BytesOut), content, ContentFraming.NewBuffer(),
+                ex => ex is PachException pach ? ApiError.From(pach) : null, cancel);
         }
     }
 

@@ -255,7 +255,8 @@ Describe 'Pipeline cmdlets (<Backend>)' -ForEach $Backends {
         }
     }
 
-    It 'resumes a job whose session was killed, without redoing finished datums' {
+    # A session's death only matters where the session runs the jobs; a server's own death is tested in Server.Tests.ps1.
+    It 'resumes a job whose session was killed, without redoing finished datums' -Skip:($SkipBackend -or $Backend -eq 'Remote') {
         $store = (Get-PachStore).Path
         $marker = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
         $gate = "$marker.gate"
@@ -274,7 +275,7 @@ Describe 'Pipeline cmdlets (<Backend>)' -ForEach $Backends {
         (Get-PachFile slow master).Path | Should -Be @('/a.txt', '/b.txt')
     }
 
-    It 'a session started with SIGCHLD ignored fails its job with a reason that says so, instead of hanging' {
+    It 'a session started with SIGCHLD ignored fails its job with a reason that says so, instead of hanging' -Skip:($SkipBackend -or $Backend -eq 'Remote') {
         # .NET reaps every child of such a process (its own Process class then waits forever); perl is part of Debian.
         if (-not (Get-Command perl -ErrorAction Ignore)) { Set-ItResult -Skipped -Because 'perl is not installed'; return }
         $store = (Get-PachStore).Path
@@ -291,7 +292,7 @@ Wait-PachCommit src master -TimeoutSec 60 | Out-Null
         (Get-PachJob -Pipeline ignored).State | Should -Be 'Failure'
     }
 
-    It 'a session ended by SIG<_> takes its running datum processes with it; the job resumes later' -ForEach @('HUP', 'TERM') {
+    It 'a session ended by SIG<_> takes its running datum processes with it; the job resumes later' -ForEach @('HUP', 'TERM') -Skip:($SkipBackend -or $Backend -eq 'Remote') {
         # Datum processes run in process groups of their own (Ctrl+C in the session does not reach them), so the
         # session kills them itself when it is asked to end: a closed terminal (SIGHUP) or a SIGTERM.
         $signal = $_

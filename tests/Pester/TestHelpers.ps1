@@ -47,7 +47,7 @@ $script:PipelineBackends = $script:Backends + @(
 $script:RemoteBackend = @{ Backend = 'Remote'; SkipBackend = $false }
 $script:Backends += $script:RemoteBackend
 $script:PipelineBackends += $script:RemoteBackend
-if (-not (Get-Variable TestServers -Scope Global -ErrorAction Ignore)) { $global:TestServers = @{} }
+if (-not (Get-Variable TestServers -Scope Global -ErrorAction Ignore)) { $global:TestServers = @{}; $global:TestServerTokens = @{} }
 
 function Start-TestServer {
     # A pachps-server over a store folder (one per folder, kept for the rest of this process), with its address,
@@ -57,28 +57,31 @@ function Start-TestServer {
     if ($global:TestServers[$key] -and -not $global:TestServers[$key].Process.HasExited) { return $global:TestServers[$key] }
     $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
     $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop()
-    $psi = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
-    foreach ($a in @((Join-Path $script:RepoRoot 'out/server/pachps-server.dll'), '--store', $key, '--listen', "https://127.0.0.1:$port",
-            '--stop-with-process', $PID) + $ArgumentList) { $psi.ArgumentList.Add($a) }
+    # Its output goes to files beside the store folder (a pipe nobody reads would fill up and stall it).
+    $log = "$key.server"
+    Remove-Item "$log.out", "$log.err" -ErrorAction Ignore
+    $psi = [System.Diagnostics.ProcessStartInfo]::new('sh')
+    foreach ($a in @('-c', 'exec "$@" > "$0.out" 2> "$0.err"', $log, 'dotnet', (Join-Path $script:RepoRoot 'out/server/pachps-server.dll'), '--store', $key,
+            '--listen', "https://127.0.0.1:$port", '--stop-with-process', $PID) + $ArgumentList) { $psi.ArgumentList.Add($a) }
     foreach ($e in $Environment.GetEnumerator()) { $psi.Environment[$e.Key] = $e.Value }
-    $psi.RedirectStandardOutput = $true
-    $psi.RedirectStandardError = $true
     $psi.UseShellExecute = $false
     $process = [System.Diagnostics.Process]::Start($psi)
-    $server = @{ Process = $process; Uri = "https://127.0.0.1:$port"; Store = $key; Output = [System.Collections.Generic.List[string]]::new() }
+    # A restarted server prints no admin token (it has one): the first start's goes on working.
+    $server = @{ Process = $process; Uri = "https://127.0.0.1:$port"; Store = $key; Log = $log; Token = $global:TestServerTokens[$key] }
     $deadline = (Get-Date).AddSeconds(60)
-    while ($true) {
-        $read = $process.StandardOutput.ReadLineAsync()
-        if (-not $read.Wait([Math]::Max(1, ($deadline - (Get-Date)).TotalMilliseconds)) -or $null -eq $read.Result) {
-            $process.Kill($true)
-            throw "pachps-server did not start over $key`: $($server.Output -join "`n") $($process.StandardError.ReadToEnd())"
+    $text = ''
+    while (-not ($server.Thumbprint -and $server.Token -and $text -match 'listening on')) {
+        $text = Get-Content "$log.out" -Raw -ErrorAction Ignore
+        if ($text -match 'certificate thumbprint ([0-9A-F]+)') { $server.Thumbprint = $Matches[1] }
+        if ($text -match '(pachps_\S+)') { $server.Token = $Matches[1] }
+        if ($process.HasExited -or (Get-Date) -gt $deadline) {
+            if (-not $process.HasExited) { $process.Kill($true) }
+            throw "pachps-server did not start over $key`: $text $(Get-Content "$log.err" -Raw -ErrorAction Ignore)"
         }
-        $server.Output.Add($read.Result)
-        if ($read.Result -match 'certificate thumbprint ([0-9A-F]+)') { $server.Thumbprint = $Matches[1] }
-        if ($read.Result -match '(pachps_\S+)$') { $server.Token = $Matches[1] }
-        if ($server.Thumbprint -and $server.Token) { break }
+        Start-Sleep -Milliseconds 100
     }
     $global:TestServers[$key] = $server
+    $global:TestServerTokens[$key] = $server.Token
     $server
 }
 

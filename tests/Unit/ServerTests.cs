@@ -234,7 +234,7 @@ public class ServerTests
         // The header and half of a file, then the body ends without the file's closing frame.
         var body = new MemoryStream();
         var args = Encoding.UTF8.GetBytes("""{"repo":"data","target":"master","sources":[{"path":"/f","origin":"f"}]}""");
-        UploadFraming.WriteHeader(body, args);
+        ContentFraming.WriteHeader(body, args);
         body.Write([0, 0, 0, 100]);
         body.Write(new byte[50]);
         var response = await http.PostAsync("/api/v1/files/PutFiles", new ByteArrayContent(body.ToArray()));

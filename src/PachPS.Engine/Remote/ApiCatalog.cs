@@ -42,7 +42,7 @@ public sealed class ApiOperation
     public ParameterInfo? Progress { get; }
     /// <summary>What the call returns (T for a Task of T).</summary>
     public Type ResultType { get; }
-    /// <summary>The call sends file content: the request body is an upload (<see cref="UploadFraming"/>).</summary>
+    /// <summary>The call sends file content: the request body is an upload (<see cref="ContentFraming"/>).</summary>
     public bool Uploads { get; }
     /// <summary>The call returns file content: the response body is the content itself.</summary>
     public bool Downloads { get; }

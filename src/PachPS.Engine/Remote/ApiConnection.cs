@@ -117,7 +117,9 @@ public sealed class ApiConnection : IDisposable
 
     private static object Download(ApiOperation operation, HttpResponseMessage response)
     {
-        var content = new ResponseStream(response);
+        long? length = response.Headers.TryGetValues(Wire.LengthHeader, out var sizes) && long.TryParse(sizes.First(), out var size) ? size : null;
+        // Disposing the content ends the response.
+        var content = new ContentFraming.FileStream(response.Content.ReadAsStream(), length, response);
         if (operation.ResultType == typeof(Stream)) return content;
         // (info, content): the info travels in a header, as JSON.
         var infoType = operation.ResultType.GetGenericArguments()[0];
@@ -167,8 +169,8 @@ public sealed class ApiConnection : IDisposable
 
         protected override void SerializeToStream(Stream stream, TransportContext? context, CancellationToken cancellationToken)
         {
-            UploadFraming.WriteHeader(stream, Arguments(operation, args));
-            var buffer = new byte[UploadFraming.MaxFrame + 4];
+            ContentFraming.WriteHeader(stream, Arguments(operation, args));
+            var buffer = ContentFraming.NewBuffer();
             foreach (var source in Sources())
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -177,7 +179,7 @@ public sealed class ApiConnection : IDisposable
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { throw Failure = source.NotReadable(ex); }
                 using (input)
                 {
-                    try { UploadFraming.WriteFile(stream, new ReadFailureStream(input, source, this), buffer); }
+                    try { ContentFraming.WriteFile(stream, new ReadFailureStream(input, source, this), buffer); }
                     catch (PachException ex) when (ReferenceEquals(ex, Failure)) { throw; }
                 }
             }
@@ -222,36 +224,6 @@ public sealed class ApiConnection : IDisposable
             public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
             public override void SetLength(long value) => throw new NotSupportedException();
             public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        }
-    }
-
-    /// <summary>Content from the server; disposing it ends the response.</summary>
-    private sealed class ResponseStream(HttpResponseMessage response) : Stream
-    {
-        private readonly Stream _body = response.Content.ReadAsStream();
-
-        public override int Read(byte[] buffer, int offset, int count) => _body.Read(buffer, offset, count);
-        public override int Read(Span<byte> buffer) => _body.Read(buffer);
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _body.ReadAsync(buffer, offset, count, cancellationToken);
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _body.ReadAsync(buffer, cancellationToken);
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => response.Content.Headers.ContentLength ?? throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                _body.Dispose();
-                response.Dispose();
-            }
-            base.Dispose(disposing);
         }
     }
 }

@@ -34,10 +34,12 @@ public static class Wire
 
     /// <summary>Media type of a response that streams progress frames before its result (one JSON object per line).</summary>
     public const string FramesMediaType = "application/x-ndjson";
-    /// <summary>Media type of an upload request (<see cref="UploadFraming"/>).</summary>
+    /// <summary>Media type of an upload request (<see cref="ContentFraming"/>).</summary>
     public const string UploadMediaType = "application/vnd.pachps.upload";
     /// <summary>Header of a download response that carries the JSON of what comes with the content (base64url).</summary>
     public const string ResultHeader = "X-Pach-Result";
+    /// <summary>Header of a download response with the content's length in bytes, when known.</summary>
+    public const string LengthHeader = "X-Pach-Length";
     /// <summary>Query flag by which a client asks for progress frames.</summary>
     public const string ProgressQuery = "progress";
 
@@ -103,7 +105,7 @@ internal sealed class PipelineSpecConverter(bool strict) : JsonConverter<Pipelin
 }
 
 /// <summary>
-/// A file to upload travels as its path and origin; its bytes follow in the request body (<see cref="UploadFraming"/>),
+/// A file to upload travels as its path and origin; its bytes follow in the request body (<see cref="ContentFraming"/>),
 /// and the server gives each source read back an opener over them.
 /// </summary>
 internal sealed class FileSourceConverter : JsonConverter<FileSource>

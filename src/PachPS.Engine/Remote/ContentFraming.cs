@@ -1,0 +1,168 @@
+using System.Buffers.Binary;
+using System.Text.Json;
+
+namespace PachPS.Engine.Remote;
+
+/// <summary>
+/// File content on the wire, both ways, as frames: a 4-byte big-endian length, then that many bytes; an empty frame
+/// ends a file. Content streams through in frames of at most <see cref="MaxFrame"/> bytes, so neither side ever holds a
+/// whole file, and a body cut short (a client killed mid-upload, a server stopped mid-download) is told apart from a
+/// finished one. An upload starts with the call's arguments (length, then JSON) and holds each file in order. A
+/// download may end with an error frame instead (a negative length: that many bytes of <see cref="ApiError"/> JSON),
+/// so a failure found while reading (a corrupt chunk) reaches the client with its ErrorId.
+/// </summary>
+public static class ContentFraming
+{
+    public const int MaxFrame = 1 << 20;
+    /// <summary>The arguments of one call (20,000 paths fit with room to spare).</summary>
+    public const int MaxHeader = 64 << 20;
+    private const int MaxError = 1 << 20;
+
+    public static void WriteHeader(Stream body, ReadOnlySpan<byte> json)
+    {
+        Span<byte> length = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(length, json.Length);
+        body.Write(length);
+        body.Write(json);
+    }
+
+    /// <summary>A buffer for <see cref="WriteFile"/>: room for a frame's length and its bytes.</summary>
+    public static byte[] NewBuffer() => new byte[MaxFrame + 4];
+
+    /// <summary>Copies one file as frames and the empty frame that ends it.</summary>
+    public static void WriteFile(Stream body, Stream source, byte[] buffer)
+    {
+        while (true)
+        {
+            var n = source.ReadAtLeast(buffer.AsSpan(4, MaxFrame), MaxFrame, throwOnEndOfStream: false);
+            BinaryPrimitives.WriteInt32BigEndian(buffer, n);
+            body.Write(buffer, 0, n + 4);
+            if (n == 0) return;
+        }
+    }
+
+    /// <summary>Copies one file as frames; a failure while reading it ends the body with an error frame instead.</summary>
+    public static async Task WriteFileAsync(Stream body, Stream source, byte[] buffer, Func<Exception, ApiError?> error, CancellationToken cancel)
+    {
+        while (true)
+        {
+            int n;
+            try { n = await source.ReadAtLeastAsync(buffer.AsMemory(4, MaxFrame), MaxFrame, throwOnEndOfStream: false, cancel); }
+            catch (Exception ex) when (error(ex) is { } failure)
+            {
+                var json = JsonSerializer.SerializeToUtf8Bytes(failure, Wire.Options);
+                BinaryPrimitives.WriteInt32BigEndian(buffer, -json.Length);
+                await body.WriteAsync(buffer.AsMemory(0, 4), cancel);
+                await body.WriteAsync(json, cancel);
+                return;
+            }
+            BinaryPrimitives.WriteInt32BigEndian(buffer, n);
+            await body.WriteAsync(buffer.AsMemory(0, n + 4), cancel);
+            if (n == 0) return;
+        }
+    }
+
+    public static byte[] ReadHeader(Stream body)
+    {
+        var length = ReadLength(body);
+        if (length < 0 || length > MaxHeader) throw Invalid(length, MaxHeader, "arguments");
+        var json = new byte[length];
+        try { body.ReadExactly(json); }
+        catch (IOException ex) { throw Truncated(ex); }
+        return json;
+    }
+
+    private static int ReadLength(Stream body)
+    {
+        Span<byte> bytes = stackalloc byte[4];
+        try { body.ReadExactly(bytes); }
+        catch (IOException ex) { throw Truncated(ex); }
+        return BinaryPrimitives.ReadInt32BigEndian(bytes);
+    }
+
+    private static PachException Invalid(int length, int max, string what) => new("ContentFramesInvalid", PachErrorKind.InvalidData,
+        $"A {what} frame claims {length} bytes (at most {max}).", null);
+
+    internal static PachException Truncated(Exception? inner = null) => new("UploadIncomplete", PachErrorKind.InvalidData,
+        "The content ended before its last file did (the other side stopped or the connection broke); nothing was committed.", null, inner);
+
+    /// <summary>One file's content read back from its frames; an error frame throws the failure it carries.</summary>
+    public sealed class FileStream(Stream body, long? length = null, IDisposable? owner = null) : Stream
+    {
+        private int _left;
+        private bool _ended;
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (buffer.Length == 0) return 0;
+            while (_left == 0)
+            {
+                if (_ended) return 0;
+                _left = ReadLength(body);
+                if (_left == 0) _ended = true;
+                else if (_left < 0) throw Failure(-_left);
+                else if (_left > MaxFrame) throw Invalid(_left, MaxFrame, "content");
+            }
+            int n;
+            try { n = body.Read(buffer[..Math.Min(buffer.Length, _left)]); }
+            catch (IOException ex) { throw Truncated(ex); }
+            if (n == 0) throw Truncated();
+            _left -= n;
+            return n;
+        }
+
+        private PachException Failure(int size)
+        {
+            if (size > MaxError) return Invalid(-size, MaxError, "error");
+            var json = new byte[size];
+            try { body.ReadExactly(json); }
+            catch (IOException ex) { return Truncated(ex); }
+            _ended = true;
+            _left = 0;
+            return (JsonSerializer.Deserialize<ApiError>(json, Wire.Options) ?? throw Invalid(-size, MaxError, "error")).ToException();
+        }
+
+        /// <summary>Reads the rest of the file, so the next one can be read.</summary>
+        public void Drain() => CopyTo(Null);
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => length ?? throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) owner?.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}
+
+/// <summary>
+/// The server's side of an upload's files: each source's opener returns a stream over that file's frames. The engine
+/// reads sources one after another; opening a later one skips what was left of the earlier ones.
+/// </summary>
+public sealed class UploadReader(Stream body)
+{
+    private int _next;
+    private ContentFraming.FileStream? _current;
+
+    public Stream Open(int index)
+    {
+        if (index < _next) throw new InvalidOperationException($"Upload file {index} was already read; files are read in order.");
+        while (_next <= index)
+        {
+            _current?.Drain();
+            _current = new ContentFraming.FileStream(body);
+            if (_next++ < index) _current.Drain();
+        }
+        return _current!;
+    }
+}
