@@ -102,6 +102,8 @@ BeforeAll {
         'Restart-PachDatum 2'   = $running
         'Stop-PachJob 1'        = $running
         'Stop-PachJob 2'        = $running
+        'Revoke-PachToken 1'    = { $revoke = New-PachToken someone }
+        'Revoke-PachToken 2'    = { New-PachToken alice | Out-Null }
     }
 }
 
@@ -114,18 +116,31 @@ Describe 'Example <Number> of <Name>' -ForEach $examples {
         Copy-Item $fixtureWork $work -Recurse
         Connect-PachStore -Path $store | Out-Null
         $job = Get-PachJob -Pipeline inference | Select-Object -First 1
-        if ($Context["$Name $Number"]) { . $Context["$Name $Number"] }
         $datum = if ($job) { Get-PachDatum -Job $job.Id | Select-Object -First 1 }
+        if ($Name -like '*-PachToken' -or $Code -match '-Server ') {
+            # Examples about a server run against one over this example's store, connected as its admin.
+            Disconnect-PachStore
+            $server = Start-TestServer $store
+            Connect-PachStore -Server $server.Uri -Token $server.Token -CertificateThumbprint $server.Thumbprint | Out-Null
+        }
+        if ($Context["$Name $Number"]) { . $Context["$Name $Number"] }
     }
     AfterAll {
         Get-PachJob -State Running | Stop-PachJob
         Disconnect-PachStore
+        Stop-TestServer $store
     }
 
     It 'runs' {
         $code = $Code
         if ($job) { $code = $code -replace '1f0c2b6a', $job.Id.Substring(0, 12) -replace '9e3d4c7a', $datum.DatumId.Substring(0, 12) }
         if ($code -match '\$c \|' -and $code -notmatch '\$c =') { $c = Start-PachCommit training master }
+        if ($server) {
+            # The server the example names is the test's, with its token and certificate.
+            $code = $code -replace 'https://pach\.example:7443', $server.Uri -replace '\(Read-Host -AsSecureString\)', "'$($server.Token)'" `
+                -replace '-CertificateThumbprint \S+', "-CertificateThumbprint $($server.Thumbprint)"
+            if ($revoke) { $code = $code -replace '4cb9d584d9b1', $revoke.TokenId }
+        }
         if ($code -match 'S3Bucket') {
             # Against the test S3 server (and test cluster); $key without `$key =` is the credential Get-Credential gave.
             if (-not $env:PACHPS_TEST_S3_ENDPOINT) { Set-ItResult -Skipped -Because 'no test S3 server (build.ps1 Test starts one)' ; return }
