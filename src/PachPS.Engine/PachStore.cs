@@ -57,6 +57,8 @@ public sealed class PachStore : IPachClient, IStoreAdmin
     internal ContentStore Content { get; }
     /// <summary>What runs datums: local processes unless the store was opened with another (Kubernetes).</summary>
     internal IDatumExecutor Executor { get; }
+    /// <summary>Where datums run, in words (Info says the same, after counting the store's objects).</summary>
+    public string ExecutorDescription => Executor.Description;
     /// <summary>The object store holding the content (a folder or an S3 bucket).</summary>
     public IObjectStore Objects => Content.Objects;
     public PfsService Pfs { get; }

@@ -75,7 +75,7 @@ namespace PachPS.Server
 
             lifetime.ApplicationStarted.Register(() =>
             {
-                announce.WriteLine($"pachps-server {version} serving the store at {options.Store} ({store.Info().ContentLocation}; datums run as {store.Info().Executor})");
+                announce.WriteLine($"pachps-server {version} serving the store at {options.Store} ({store.Objects.Description}; datums run as {store.ExecutorDescription})");
                 announce.WriteLine($"listening on {options.Listen.GetLeftPart(UriPartial.Authority)}");
                 if (certificate is not null)
                     announce.WriteLine($"certificate thumbprint {certificate.Thumbprint} (SHA-256 {certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256)})");

@@ -116,7 +116,6 @@ Describe 'Example <Number> of <Name>' -ForEach $examples {
         Copy-Item $fixtureWork $work -Recurse
         Connect-PachStore -Path $store | Out-Null
         $job = Get-PachJob -Pipeline inference | Select-Object -First 1
-        $datum = if ($job) { Get-PachDatum -Job $job.Id | Select-Object -First 1 }
         if ($Name -like '*-PachToken' -or $Code -match '-Server ') {
             # Examples about a server run against one over this example's store, connected as its admin.
             Disconnect-PachStore
@@ -124,6 +123,7 @@ Describe 'Example <Number> of <Name>' -ForEach $examples {
             Connect-PachStore -Server $server.Uri -Token $server.Token -CertificateThumbprint $server.Thumbprint | Out-Null
         }
         if ($Context["$Name $Number"]) { . $Context["$Name $Number"] }
+        $datum = if ($job) { Get-PachDatum -Job $job.Id | Select-Object -First 1 }
     }
     AfterAll {
         Get-PachJob -State Running | Stop-PachJob

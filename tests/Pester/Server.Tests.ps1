@@ -46,6 +46,22 @@ Add-PachFile runbook master in.txt -Source '$source' | Out-Null
         (Get-ChildItem pfs:\shout\master).Name | Should -Be 'in.txt'
     }
 
+    It 'follows a running job''s log until the job ends, one request per batch of lines, not a poll' {
+        New-PachRepo chatty | Out-Null
+        Add-PachFile chatty master x -Value 'x' | Out-Null
+        New-PachPipeline -Spec '{"pipeline":{"name":"talk"},"transform":{"cmd":["sh","-c","for i in 1 2 3; do echo line$i; sleep 1; done; cp /pfs/chatty/x /pfs/out/"]},"input":{"pfs":{"repo":"chatty","glob":"/"}}}' | Out-Null
+        $job = Get-PachJob -Pipeline talk
+        $lines = Get-PachLog -Job $job.Id -Follow
+        ($lines | Where-Object Stream -EQ 'stdout').Message | Should -Be @('line1', 'line2', 'line3')
+        (Get-PachJob -Id $job.Id).State | Should -Be 'Success'
+        (Wait-PachJob $job.Id).State | Should -Be 'Success'
+        # Three lines a second apart, and the end: a few long requests, where a 200 ms poll would have made 15 or more.
+        $metrics = Invoke-RestMethod "$($server.Uri)/metrics" -Headers @{ Authorization = "Bearer $($server.Token)" } -SkipCertificateCheck
+        $follows = [regex]::Match($metrics, 'http_requests_received_total\{code="200",[^}]*endpoint="/api/v1/pipelines/FollowLogsAsync"\} (\d+)')
+        $follows.Success | Should -BeTrue
+        [int]$follows.Groups[1].Value | Should -BeLessOrEqual 6
+    }
+
     It 'refuses a script-block pipeline, which lives in a session' {
         New-PachRepo sb | Out-Null
         { New-PachPipeline -Name sbp -Input @{ pfs = @{ repo = 'sb'; glob = '/*' } } -ScriptBlock { param($Datum) } -ErrorAction Stop } |

@@ -141,7 +141,9 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
     {
         var holder = HolderFor(workFolder, pfsFolder);
         var arguments = new List<string> { "-t", holder.Pid.ToString(CultureInfo.InvariantCulture) };
-        if (support.Rootless) arguments.Add("-U");
+        // Rootless: the holder's user namespace (unshare -r) forbids setgroups, which nsenter would call without
+        // --preserve-credentials (util-linux 2.38 fails with "setgroups failed").
+        if (support.Rootless) arguments.AddRange(["-U", "--preserve-credentials"]);
         arguments.AddRange(["-m", "--wd=" + workingDirectory, "--"]);
         return (Tools.Value.Nsenter!, arguments);
     }

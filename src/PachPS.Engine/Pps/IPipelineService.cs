@@ -38,5 +38,7 @@ public interface IPipelineService
     IReadOnlyList<string> RestartDatums(string jobId, IEnumerable<string> datumIds);
     JobInfo RerunDatums(string jobId, IReadOnlyCollection<string> datumIds, bool failed);
     IReadOnlyList<LogLine> GetLogs(string? pipeline, string? jobId, string? datumId, DateTimeOffset? since = null, string? afterId = null);
+    /// <summary>A job's lines after <paramref name="afterId"/>, once there are some, the job has finished, or <paramref name="wait"/> has passed.</summary>
+    Task<LogBatch> FollowLogsAsync(string jobId, string? datumId, DateTimeOffset? since, string? afterId, TimeSpan wait, CancellationToken cancel);
     PachDag GetDag();
 }

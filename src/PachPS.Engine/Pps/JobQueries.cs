@@ -71,6 +71,23 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
         }
     }
 
+    /// <summary>
+    /// The log lines of a job after <paramref name="afterId"/>, as soon as there are some, the job has finished, or
+    /// <paramref name="wait"/> has passed: one call per batch of lines (a long poll over a server's API).
+    /// </summary>
+    public async Task<LogBatch> FollowLogsAsync(string jobId, string? datumId, DateTimeOffset? since, string? afterId, TimeSpan wait, CancellationToken cancel)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        while (true)
+        {
+            // The state first: lines written before the job finished are all visible after it.
+            var finished = GetJob(jobId).IsFinished;
+            var lines = GetLogs(null, jobId, datumId, since, afterId);
+            if (lines.Count > 0 || finished || DateTime.UtcNow >= deadline) return new LogBatch(lines, finished);
+            await Task.Delay(PollInterval, cancel);
+        }
+    }
+
     private static IReadOnlyList<CommitInfo> OrderByCascade(List<CommitInfo> commits) =>
         commits.OrderBy(c => c.Provenance.Count).ThenBy(c => c.Repo, StringComparer.Ordinal).ToList();
 

@@ -95,6 +95,9 @@ public sealed record LogLine(DateTimeOffset Time, string Pipeline, string JobId,
     public string LineId { get; init; } = "";
 }
 
+/// <summary>Log lines that followed a job's earlier ones, and whether the job had finished when they were read.</summary>
+public sealed record LogBatch(IReadOnlyList<LogLine> Lines, bool JobFinished);
+
 public enum ProvenanceKind { Input, Spec }
 
 /// <summary>One thing an output commit was derived from: an input commit, or the pipeline spec version.</summary>

@@ -118,6 +118,9 @@ public sealed class PpsService : IPipelineService, IDisposable
     public IReadOnlyList<LogLine> GetLogs(string? pipeline, string? jobId, string? datumId, DateTimeOffset? since = null, string? afterId = null) =>
         _queries.GetLogs(pipeline, jobId, datumId, since, afterId);
 
+    public Task<LogBatch> FollowLogsAsync(string jobId, string? datumId, DateTimeOffset? since, string? afterId, TimeSpan wait, CancellationToken cancel) =>
+        _queries.FollowLogsAsync(jobId, datumId, since, afterId, wait, cancel);
+
     public PachDag GetDag() => _queries.GetDag();
 
     /// <summary>Runs a change, then starts the jobs it queued (after its transaction), cron ticking if asked, and starts or stops spouts.</summary>

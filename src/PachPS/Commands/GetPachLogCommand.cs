@@ -10,7 +10,8 @@ namespace PachPS.Commands;
 [OutputType(typeof(LogLine))]
 public sealed class GetPachLogCommand : PachCmdlet
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
+    /// <summary>How long one wait for new lines lasts (one request to a server) before it asks again.</summary>
+    private static readonly TimeSpan FollowWait = TimeSpan.FromSeconds(20);
 
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [ArgumentCompleter(typeof(PipelineCompleter))]
@@ -49,13 +50,12 @@ public sealed class GetPachLogCommand : PachCmdlet
         var last = lines.LastOrDefault()?.LineId;
         while (true)
         {
-            // Read the state first: lines written before the job finished are all visible after it.
-            var finished = Pipelines.GetJob(job!).IsFinished;
-            var fresh = Pipelines.GetLogs(null, job, Datum, since, last);
-            WriteObject(fresh, enumerateCollection: true);
-            if (fresh.Count > 0) last = fresh[^1].LineId;
-            if (finished) return;
-            if (CancelToken.WaitHandle.WaitOne(PollInterval)) return; // Ctrl+C
+            LogBatch batch;
+            try { batch = Pipelines.FollowLogsAsync(job!, Datum, since, last, FollowWait, CancelToken).GetAwaiter().GetResult(); }
+            catch (OperationCanceledException) { return; } // Ctrl+C
+            WriteObject(batch.Lines, enumerateCollection: true);
+            if (batch.Lines.Count > 0) last = batch.Lines[^1].LineId;
+            if (batch.JobFinished) return;
         }
     });
 }
