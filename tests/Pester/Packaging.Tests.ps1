@@ -37,7 +37,7 @@ Disconnect-PachStore
         & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $RepoRoot 'build.ps1') Package -NoBuild | Out-Null
         $LASTEXITCODE | Should -Be 0
         $feed = Join-Path $RepoRoot 'out/feed'
-        @(Get-ChildItem $feed -Filter 'PachPS.*.nupkg').Count | Should -Be 1
+        @(Get-ChildItem $feed -Filter '*.nupkg' | Where-Object Name -Match '^PachPS\.\d').Count | Should -Be 1
         $home2 = Join-Path $TestDrive 'home'
         New-Item -ItemType Directory $home2 | Out-Null
         $file = Join-Path $TestDrive 'install.ps1'
@@ -69,6 +69,23 @@ Disconnect-PachStore
         $built = Get-Content (Join-Path $RepoRoot 'out/module/cmdlets.txt') | Where-Object { $_ } | Sort-Object
         $r.Cmdlets | Should -Be $built
         $r.Cmdlets | Should -Contain 'Remove-PachCommit'
+    }
+
+    It 'packages the server as a .NET tool that installs from the same feed and starts' {
+        # The feed the test above made (build.ps1 Package puts both packages in it).
+        $feed = Join-Path $RepoRoot 'out/feed'
+        if (-not (Get-ChildItem $feed -Filter 'PachPS.Server.*.nupkg' -ErrorAction Ignore)) {
+            & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $RepoRoot 'build.ps1') Package -NoBuild | Out-Null
+        }
+        $tools = Join-Path $TestDrive 'tools'
+        $out = & dotnet tool install PachPS.Server --tool-path $tools --add-source $feed 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because ($out -join "`n")
+        $help = & (Join-Path $tools 'pachps-server') --help
+        $LASTEXITCODE | Should -Be 0
+        $help -join "`n" | Should -Match 'pachps-server \[--store <folder>\]'
+        $bad = & (Join-Path $tools 'pachps-server') --listen http://0.0.0.0:7443 2>&1
+        $LASTEXITCODE | Should -Be 2
+        "$bad" | Should -Match 'ListenNeedsTls'
     }
 }
 
