@@ -26,6 +26,7 @@ Describe 'A PachPS server' {
         $info.Server | Should -Be "$($server.Uri)/"
         $info.User | Should -Be 'admin'
         (Get-PachToken -Current).Role | Should -Be 'Admin'
+        ($info | Out-String) | Should -Match "admin at $([regex]::Escape($server.Uri))"
     }
 
     It 'runs a pipeline for a runbook that has already exited' {
