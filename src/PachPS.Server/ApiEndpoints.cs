@@ -33,7 +33,7 @@ public sealed class ApiEndpoints(PachStore store, TokenStore tokens, ServerMetri
         "pipelines" => store.Pps,
         "provenance" => store.Provenance,
         "admin" => store,
-        "tokens" => new CallerTokens(tokens, caller),
+        "tokens" => new CallerTokens(tokens, caller, store.Pfs),
         _ => throw new InvalidOperationException(operation.Service),
     };
 
@@ -201,11 +201,17 @@ public sealed class ApiEndpoints(PachStore store, TokenStore tokens, ServerMetri
         }
     }
 
-    /// <summary>The token service as one caller sees it: WhoAmI answers with the caller's token.</summary>
-    private sealed class CallerTokens(TokenStore tokens, TokenInfo caller) : ITokenService
+    /// <summary>
+    /// The token service as one caller sees it: WhoAmI answers with the caller's token, and a token's repos must exist
+    /// (RepoNotFound: a misspelt repo would make a token that covers nothing).
+    /// </summary>
+    private sealed class CallerTokens(TokenStore tokens, TokenInfo caller, IFileService files) : ITokenService
     {
-        public NewTokenInfo CreateToken(string user, TokenRole role, IReadOnlyList<string>? repos = null, DateTimeOffset? expires = null) =>
-            tokens.CreateToken(user, role, repos, expires);
+        public NewTokenInfo CreateToken(string user, TokenRole role, IReadOnlyList<string>? repos = null, DateTimeOffset? expires = null)
+        {
+            foreach (var repo in repos ?? []) files.GetRepo(repo);
+            return tokens.CreateToken(user, role, repos, expires);
+        }
         public IReadOnlyList<TokenInfo> ListTokens(string? user = null) => tokens.ListTokens(user);
         public TokenInfo RevokeToken(string tokenId) => tokens.RevokeToken(tokenId);
         public TokenInfo WhoAmI() => caller;

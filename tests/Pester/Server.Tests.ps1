@@ -76,6 +76,9 @@ Add-PachFile runbook master in.txt -Source '$source' | Out-Null
         $writer = New-PachToken ci-runner -Role Writer -Repo shared
         $writer.Token | Should -Match '^pachps_'
         $writer.Repos | Should -Be 'shared'
+        { New-PachToken typo -Role Reader -Repo sahred -ErrorAction Stop } | Should -Throw -ErrorId 'RepoNotFound,PachPS.Commands.NewPachTokenCommand'
+        (Get-PachToken).User | Should -Not -Contain 'typo'
+        (Get-PachRepo shared, private | New-PachToken both -Role Reader).Repos | Should -Be @('shared', 'private')
 
         Connect-Server $server $reader.Token | Out-Null
         (Get-PachRepo).Repo | Should -Contain 'private'

@@ -19,10 +19,15 @@ public sealed class NewPachTokenCommand : PachCmdlet
     [Parameter(Position = 1)]
     public TokenRole Role { get; set; } = TokenRole.Reader;
 
-    /// <summary>Only these repos (a pipeline's name counts as its output repo's); every repo when omitted.</summary>
-    [Parameter]
+    /// <summary>
+    /// Only these repos (a pipeline's name counts as its output repo's); every repo when omitted. Piped repos
+    /// (Get-PachRepo raw-* | New-PachToken etl -Role Writer) all go into the one token.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
     [RepoParameter]
     public string[]? Repo { get; set; }
+
+    private readonly List<string> _repos = [];
 
     /// <summary>When the token stops working; it never expires when omitted.</summary>
     [Parameter]
@@ -32,11 +37,16 @@ public sealed class NewPachTokenCommand : PachCmdlet
     [Parameter]
     public SwitchParameter AsSecureString { get; set; }
 
+    protected override void ProcessRecord()
+    {
+        if (Repo is not null) _repos.AddRange(Repo);
+    }
+
     protected override void EndProcessing() => Invoke(() =>
     {
-        var scope = Repo is { Length: > 0 } ? "repos " + string.Join(", ", Repo) : "every repo";
+        var scope = _repos.Count > 0 ? "repos " + string.Join(", ", _repos.Distinct()) : "every repo";
         if (!ShouldProcess($"{User} as {Role} over {scope}", "New token")) return;
-        var made = Tokens.CreateToken(User, Role, Repo, Expires);
+        var made = Tokens.CreateToken(User, Role, _repos.Count > 0 ? _repos.Distinct().ToList() : null, Expires);
         if (!AsSecureString)
         {
             WriteObject(made);
