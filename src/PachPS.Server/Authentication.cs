@@ -31,6 +31,9 @@ public static class Authentication
         await next(context);
     });
 
+    /// <summary>The id of the request's token (empty for /healthz, which needs none).</summary>
+    public static string CallerId(HttpContext context) => context.Items[CallerKey] is TokenInfo caller ? caller.TokenId : "";
+
     /// <summary>The token of the request being served.</summary>
     public static TokenInfo Caller(HttpContext context) => (TokenInfo)context.Items[CallerKey]!;
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Threading.RateLimiting;
 using PachPS.Engine;
 using PachPS.Server;
 using Prometheus;
@@ -55,6 +56,18 @@ namespace PachPS.Server
             builder.Services.AddSingleton(store);
             builder.Services.AddSingleton(tokens);
             builder.Services.AddSingleton(new ServerMetrics(store));
+            builder.Services.AddRateLimiter(limits =>
+            {
+                // Per token, so a client that floods the server waits for itself, not for the others.
+                limits.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                    RateLimitPartition.GetConcurrencyLimiter(Authentication.CallerId(context), _ => new ConcurrencyLimiterOptions
+                    {
+                        PermitLimit = options.RequestsPerToken, QueueLimit = options.RequestsPerToken,
+                        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+                    }));
+                limits.OnRejected = (rejected, _) => new ValueTask(ApiEndpoints.WriteError(rejected.HttpContext, new Engine.Remote.ApiError("ServerBusy",
+                    PachErrorKind.ResourceUnavailable, $"This token already has {options.RequestsPerToken} requests in progress and as many waiting; try again when some have finished.", null)));
+            });
             builder.Services.AddSingleton<ApiEndpoints>();
             var app = builder.Build();
             var lifetime = app.Lifetime;
@@ -64,6 +77,7 @@ namespace PachPS.Server
 
             app.MapGet("/healthz", () => Results.Text("ok"));
             app.UseTokens(tokens);
+            app.UseRateLimiter();
             var metrics = app.Services.GetRequiredService<ServerMetrics>();
             app.UseHttpMetrics(o => o.SetMetricFactory(Metrics.WithCustomRegistry(metrics.Registry)));
             app.MapGet("/readyz", () => lifetime.ApplicationStopping.IsCancellationRequested ? Results.StatusCode(503) : Results.Text("ready"));

@@ -23,6 +23,11 @@ public sealed record ServerOptions
     public string? CertificatePasswordVariable { get; init; }
     /// <summary>Stop when this process exits (a supervisor or a test run that started the server).</summary>
     public int? StopWithProcess { get; init; }
+    /// <summary>
+    /// Requests one token may have in progress at once (waits and uploads included); more queue up to as many again,
+    /// and beyond that are refused with ServerBusy, so one client cannot take every thread from the others.
+    /// </summary>
+    public int RequestsPerToken { get; init; } = 32;
 
     public bool Tls => Listen.Scheme == Uri.UriSchemeHttps;
 
@@ -32,13 +37,14 @@ public sealed record ServerOptions
         pachps-server [--store <folder>] [--listen <url>] [--s3-bucket <bucket> [--s3-endpoint <url>] [--s3-region <region>]
                       [--s3-prefix <prefix>] [--s3-profile <profile>]] [--kubernetes [--kubeconfig <file>] [--kube-context <name>]
                       [--namespace <ns>] [--helper-image <image>]] [--certificate <pfx|pem> [--certificate-key <pem>]
-                      [--certificate-password-env <variable>]] [--stop-with-process <pid>]
+                      [--certificate-password-env <variable>]] [--requests-per-token <n>] [--stop-with-process <pid>]
 
           --store      the store folder (metadata.db and, without S3, the content); default $PACHPS_STORE, else ~/.pachps
           --listen     http(s)://<address>:<port>; default https://127.0.0.1:7443. Plain http only on a loopback address.
           --s3-*       content in an S3 bucket; keys from the AWS default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, a profile)
           --kubernetes datums run as Kubernetes Jobs (needs S3)
           --certificate  serve TLS with this certificate; without it a self-signed one is made in <store>/server on first start
+          --requests-per-token  requests one token may have in progress (default 32; as many more wait, the rest get ServerBusy)
         """;
 
     public static ServerOptions Parse(IReadOnlyList<string> args)
@@ -47,7 +53,8 @@ public sealed record ServerOptions
         var flags = new HashSet<string>(StringComparer.Ordinal);
         string[] switches = ["--kubernetes"];
         string[] valued = ["--store", "--listen", "--s3-bucket", "--s3-endpoint", "--s3-region", "--s3-prefix", "--s3-profile", "--kubeconfig",
-            "--kube-context", "--namespace", "--helper-image", "--certificate", "--certificate-key", "--certificate-password-env", "--stop-with-process"];
+            "--kube-context", "--namespace", "--helper-image", "--certificate", "--certificate-key", "--certificate-password-env", "--stop-with-process",
+            "--requests-per-token"];
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -74,8 +81,12 @@ public sealed record ServerOptions
         int? parent = null;
         if (Value("--stop-with-process") is { } pid)
             parent = int.TryParse(pid, out var p) && p > 0 ? p : throw Invalid($"--stop-with-process takes a process id, not '{pid}'.");
+        var perToken = 32;
+        if (Value("--requests-per-token") is { } limit && (!int.TryParse(limit, out perToken) || perToken < 1))
+            throw Invalid($"--requests-per-token takes a positive number, not '{limit}'.");
         return new ServerOptions
         {
+            RequestsPerToken = perToken,
             Store = Path.GetFullPath(Value("--store") ?? PachStore.DefaultPath()),
             Listen = listen,
             S3 = s3,

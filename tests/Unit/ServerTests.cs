@@ -21,7 +21,7 @@ internal sealed class TestServer : IDisposable
 {
     private readonly WebApplication _app;
 
-    public TestServer()
+    public TestServer(int requestsPerToken = 32)
     {
         Folder = Path.Combine(Path.GetTempPath(), "pachps-server-" + Guid.NewGuid().ToString("N")[..12]);
         var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
@@ -30,7 +30,7 @@ internal sealed class TestServer : IDisposable
         listener.Stop();
         Uri = new Uri($"https://127.0.0.1:{port}/");
         var announced = new StringWriter();
-        _app = ServerHost.Build(new ServerOptions { Store = Folder, Listen = Uri }, announced);
+        _app = ServerHost.Build(new ServerOptions { Store = Folder, Listen = Uri, RequestsPerToken = requestsPerToken }, announced);
         _app.StartAsync().GetAwaiter().GetResult();
         var text = announced.ToString();
         AdminToken = System.Text.RegularExpressions.Regex.Match(text, @"(pachps_\S+)").Groups[1].Value;
@@ -241,6 +241,35 @@ public class ServerTests
         Assert.Equal("UploadIncomplete", JsonSerializer.Deserialize<ApiError>(await response.Content.ReadAsStringAsync(), Wire.Options)!.ErrorId);
         Assert.Empty(admin.Files.ListCommits("data"));
         Assert.Empty(admin.Admin.Check());
+    }
+
+    [Fact]
+    public async Task OneTokenFloodingTheServerWaitsForItselfNotForOthers()
+    {
+        using var server = new TestServer(requestsPerToken: 1);
+        var flooder = server.Token(TokenRole.Admin);
+        using var busy = server.Connect(flooder);
+        using (var admin = server.Connect())
+        {
+            admin.Files.CreateRepo("in");
+            admin.Files.PutFiles("in", "master", [new FileSource("/x", () => new MemoryStream([1]), "x")]);
+            admin.Pipelines.CreatePipeline(PipelineSpec.Parse(
+                """{"pipeline":{"name":"slow"},"transform":{"cmd":["sh","-c","sleep 4; cp /pfs/in/x /pfs/out/"]},"input":{"pfs":{"repo":"in","glob":"/"}}}"""));
+        }
+        var job = busy.Pipelines.ListJobs("slow").Single();
+        // One wait in progress and one queued take the token's permit and queue; a third call is refused at once.
+        var first = busy.Pipelines.WaitJobAsync(job.JobId, null, CancellationToken.None);
+        await Task.Delay(300);
+        var second = busy.Pipelines.WaitJobAsync(job.JobId, null, CancellationToken.None);
+        await Task.Delay(300);
+        var refused = Assert.Throws<PachException>(() => busy.Files.ListRepos());
+        Assert.Equal(("ServerBusy", PachErrorKind.ResourceUnavailable), (refused.ErrorId, refused.Kind));
+        // Another token is served meanwhile.
+        using (var other = server.Connect())
+            Assert.Single(other.Files.ListRepos(), r => r.Repo == "in");
+        Assert.Equal(JobState.Success, (await first).State);
+        Assert.Equal(JobState.Success, (await second).State);
+        Assert.Equal(2, busy.Files.ListRepos().Count);
     }
 
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>

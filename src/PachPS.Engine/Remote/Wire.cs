@@ -64,7 +64,7 @@ public sealed record ApiError(string ErrorId, PachErrorKind Kind, string Message
     public PachException ToException() => new(ErrorId, Kind, Message, Target);
 
     /// <summary>The HTTP status a kind of failure answers with.</summary>
-    public int Status => Kind switch
+    public int Status => ErrorId == "ServerBusy" ? 429 : Kind switch
     {
         PachErrorKind.NotFound => 404,
         PachErrorKind.AlreadyExists => 409,
