@@ -63,6 +63,16 @@ Add-PachFile runbook master in.txt -Source '$source' | Out-Null
         [int]$follows.Groups[1].Value | Should -BeLessOrEqual 6
     }
 
+    It 'completes names, asks -WhatIf and -Confirm, and changes nothing on -WhatIf, through the server' {
+        New-PachRepo completion-target | Out-Null
+        $line = 'Get-PachRepo completion-t'
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be 'completion-target'
+        Remove-PachRepo completion-target -WhatIf
+        (Get-PachRepo completion-target).Repo | Should -Be 'completion-target'
+        Remove-PachRepo completion-target -Confirm:$false
+        (Get-PachRepo).Repo | Should -Not -Contain 'completion-target'
+    }
+
     It 'refuses a script-block pipeline, which lives in a session' {
         New-PachRepo sb | Out-Null
         { New-PachPipeline -Name sbp -Input @{ pfs = @{ repo = 'sb'; glob = '/*' } } -ScriptBlock { param($Datum) } -ErrorAction Stop } |

@@ -68,7 +68,7 @@ function Start-TestServer {
     $process = [System.Diagnostics.Process]::Start($psi)
     # A restarted server prints no admin token (it has one): the first start's goes on working.
     $server = @{ Process = $process; Uri = "https://127.0.0.1:$port"; Store = $key; Log = $log; Token = $global:TestServerTokens[$key] }
-    $deadline = (Get-Date).AddSeconds(60)
+    $deadline = (Get-Date).AddSeconds(120)
     $text = ''
     while (-not ($server.Thumbprint -and $server.Token -and $text -match 'listening on')) {
         $text = Get-Content "$log.out" -Raw -ErrorAction Ignore
