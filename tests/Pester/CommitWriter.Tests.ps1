@@ -5,7 +5,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-Module $ModulePath -Force
 }
-AfterAll { Disconnect-PachStore }
+AfterAll { Disconnect-PachStore; Stop-TestServers }
 
 Describe 'One commit writer for users and jobs (<Backend>)' -ForEach $PipelineBackends {
     # A copy for this block: the skip must not leak into the files discovered after this one.

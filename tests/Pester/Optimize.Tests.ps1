@@ -16,7 +16,7 @@ BeforeAll {
         $Child.ExitCode | Should -Be 0 -Because $Child.StandardError.ReadToEnd()
     }
 }
-AfterAll { Disconnect-PachStore }
+AfterAll { Disconnect-PachStore; Stop-TestServers }
 
 Describe 'Optimize-PachStore (<Backend>)' -ForEach $Backends {
     # A copy for this block: the skip must not leak into the files discovered after this one.

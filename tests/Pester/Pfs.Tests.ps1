@@ -4,7 +4,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-Module $ModulePath -Force
 }
-AfterAll { Disconnect-PachStore }
+AfterAll { Disconnect-PachStore; Stop-TestServers }
 
 Describe 'Versioned data from the user''s side (<Backend>)' -ForEach $Backends {
     # A copy for this block: the skip must not leak into the files discovered after this one.

@@ -9,7 +9,7 @@ BeforeAll {
         Connect-PachStore -Server $Server.Uri -Token $Token -CertificateThumbprint $Server.Thumbprint
     }
 }
-AfterAll { Disconnect-PachStore }
+AfterAll { Disconnect-PachStore; Stop-TestServers }
 
 Describe 'A PachPS server' {
     BeforeAll {

@@ -96,6 +96,11 @@ function Stop-TestServer {
     if (-not $server.Process.WaitForExit(30000)) { $server.Process.Kill($true) }
 }
 
+function Stop-TestServers {
+    # Stops every server this process started (at the end of a test file, so they do not run on through the others).
+    foreach ($path in @($global:TestServers.Keys)) { Stop-TestServer $path }
+}
+
 function Get-TestS3Credential {
     [pscredential]::new($env:PACHPS_TEST_S3_ACCESS_KEY, (ConvertTo-SecureString $env:PACHPS_TEST_S3_SECRET_KEY -AsPlainText -Force))
 }
