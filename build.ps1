@@ -26,6 +26,13 @@ param(
     # Bench: also measure the S3 backend against rclone on the local test server.
     [switch] $S3,
 
+    # Bench: also measure a pachps-server on loopback against an embedded store (uploads, round trips, concurrent clients).
+    [switch] $Remote,
+
+    # Bench: run only this section (implies its switch), without the embedded figures: -BenchOnly Remote.
+    [ValidateSet('S3', 'Remote')]
+    [string] $BenchOnly,
+
     # Package: package the module already built in out/module instead of building first.
     [switch] $NoBuild
 )
@@ -190,9 +197,11 @@ function Invoke-Example {
 
 function Invoke-Bench {
     Invoke-Build
-    if ($S3) { Start-TestS3 }
-    try { & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/Bench.ps1') -Scale $BenchScale -S3:$S3 }
-    finally { if ($S3) { Stop-TestS3 } }
+    $s3Bench = $S3 -or $BenchOnly -eq 'S3'
+    $only = if ($BenchOnly) { @('-Only', $BenchOnly) } else { @() }
+    if ($s3Bench) { Start-TestS3 }
+    try { & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/Bench.ps1') -Scale $BenchScale -S3:$s3Bench -Remote:$Remote @only }
+    finally { if ($s3Bench) { Stop-TestS3 } }
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 

@@ -4,10 +4,14 @@
     PachPS benchmarks: each figure is measured in this run against the comparison its issue names, on the same data.
 .DESCRIPTION
     Run through `dotnet pwsh ./build.ps1 Bench`. -Scale shrinks the generated data for a quick look (1 = full size).
+    -S3 adds the S3 backend against rclone; -Remote adds a pachps-server on loopback against an embedded store (the
+    server from out/server). -Only runs that one section alone (-Only Remote, -Only S3), without the embedded figures.
     Prints a table of figures and ratios; it asserts nothing (benchmarks are not tests).
 #>
-param([double] $Scale = 1, [switch] $S3)
+param([double] $Scale = 1, [switch] $S3, [switch] $Remote, [ValidateSet('S3', 'Remote')] [string] $Only)
 $ErrorActionPreference = 'Stop'
+if ($Only -eq 'S3') { $S3 = $true }
+if ($Only -eq 'Remote') { $Remote = $true }
 $root = Resolve-Path (Join-Path $PSScriptRoot '..')
 $work = Join-Path ([System.IO.Path]::GetTempPath()) ("pachps-bench-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
 New-Item -ItemType Directory $work | Out-Null
@@ -99,68 +103,361 @@ $($connect -f 'big'); New-PachRepo big | Out-Null
     Add-Result ("S3: one {0} file" -f (Format-Bytes $size)) ('{0:N1} MiB/s, {1} requests' -f ($mb / $r.Seconds), $r.Requests) ('rclone {0:N1} MiB/s, {1} requests' -f ($mb / $rcloneBig), $rcloneBigRequests) ('{0:N2}x rclone throughput' -f ($rcloneBig / $r.Seconds)) 'at least 0.8x'
 }
 
+# ------------------------------------------------------------------ remote: pachps-server on loopback vs embedded
+function Get-PeakRss([int] $ProcessId) {
+    # VmHWM: the peak resident set of that process so far.
+    $line = Get-Content "/proc/$ProcessId/status" | Where-Object { $_ -like 'VmHWM:*' }
+    [long]($line -replace '\D', '') * 1KB
+}
+function Start-BenchServer([string] $Store) {
+    # A fresh pachps-server on a free loopback port over a new store; it stops with this bench if the bench dies.
+    $probe = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $probe.Start(); $port = $probe.LocalEndpoint.Port; $probe.Stop()
+    $log = "$Store.out"
+    $process = Start-Process dotnet -ArgumentList (Join-Path $root 'out/server/pachps-server.dll'), '--store', $Store, '--listen', "https://127.0.0.1:$port", '--stop-with-process', $PID `
+        -RedirectStandardOutput $log -RedirectStandardError "$Store.err" -PassThru
+    $deadline = (Get-Date).AddSeconds(60)
+    while (-not (Select-String -Path $log -Pattern 'first admin token' -Quiet -ErrorAction Ignore)) {
+        if ($process.HasExited -or (Get-Date) -gt $deadline) { throw "pachps-server did not start: $(Get-Content "$Store.err" -Raw)" }
+        Start-Sleep -Milliseconds 100
+    }
+    $text = Get-Content $log -Raw
+    $thumbprint = [regex]::Match($text, 'certificate thumbprint ([0-9A-F]+)').Groups[1].Value
+    $token = [regex]::Match($text, 'first admin token[^:]*: (pachps_\S+)').Groups[1].Value
+    [pscustomobject]@{
+        Process = $process
+        Connect = "Connect-PachStore -Server 'https://127.0.0.1:$port' -Token '$token' -CertificateThumbprint '$thumbprint' | Out-Null"
+    }
+}
+function Stop-BenchServer($Server, [string] $Store) {
+    # SIGTERM: the server closes its store as it would in service; killed if it has not stopped after 30 s.
+    if (-not $Server.Process.HasExited) {
+        & kill -TERM $Server.Process.Id
+        if (-not $Server.Process.WaitForExit(30000)) { $Server.Process.Kill(); $Server.Process.WaitForExit() }
+    }
+    if ($Store) { Remove-Item $Store -Recurse -Force -ErrorAction Ignore; & sync }
+}
+function Get-CpuSeconds($Process) { $Process.Refresh(); $Process.TotalProcessorTime.TotalSeconds }
+$cpuScript = '[Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalSeconds'
+function Write-Note([string] $Text) { Write-Host "  $([DateTime]::UtcNow.ToString('HH:mm:ss')) $Text" -ForegroundColor DarkGray }
+$peakScript = "[long]((Get-Content /proc/`$PID/status | Where-Object { `$_ -like 'VmHWM:*' }) -replace '\D', '') * 1KB"
+
+function Invoke-RemoteBench {
+    # Each figure takes turns between an embedded session (Connect-PachStore -Path, as the sections above) and a
+    # session connected to a pachps-server on 127.0.0.1 over HTTPS (a fresh server and store per round), three rounds,
+    # and the medians are compared. Client sessions are fresh pwsh processes; their start-up is not counted.
+    $rounds = 3
+    Write-Note "remote: server $(Join-Path $root 'out/server/pachps-server.dll'), scale $Scale, $rounds rounds"
+
+    # ---------------- many small files: 20,000 x 1 KiB in 100 folders, one Add-PachFile -Recurse
+    $n = [int][math]::Max(100, 20000 * $Scale)
+    $tree = Join-Path $work 'remote-small'
+    $rng = [System.Random]::new(11); $buf = [byte[]]::new(1024)
+    foreach ($f in 0..99) { [IO.Directory]::CreateDirectory((Join-Path $tree ('d{0:D2}' -f $f))) | Out-Null }
+    foreach ($i in 0..($n - 1)) { $rng.NextBytes($buf); [IO.File]::WriteAllBytes((Join-Path $tree ('d{0:D2}/f{1}.bin' -f ($i % 100), $i)), $buf) }
+    # Both sessions (and the server) first add a small tree to another repo, so the figure is the upload's and not the JIT's.
+    $warmTree = Join-Path $work 'remote-warm'
+    foreach ($i in 0..99) { [IO.Directory]::CreateDirectory((Join-Path $warmTree ('d{0}' -f ($i % 10)))) | Out-Null; $rng.NextBytes($buf); [IO.File]::WriteAllBytes((Join-Path $warmTree ('d{0}/w{1}.bin' -f ($i % 10), $i)), $buf) }
+    & sync
+    $addSmall = @"
+New-PachRepo small, warm | Out-Null
+Add-PachFile warm master / -Source '$warmTree' -Recurse | Out-Null
+`$cpu = $cpuScript
+`$t = (Measure-Command { Add-PachFile small master / -Source '$tree' -Recurse | Out-Null }).TotalSeconds
+`$cpu = $cpuScript - `$cpu
+`$ts = `$t + (Measure-Command { & sync }).TotalSeconds
+@{ Seconds = `$t; Synced = `$ts; Cpu = `$cpu; Files = (Get-PachCommit small master).FileCount } | ConvertTo-Json -Compress
+"@
+    $embedded = [System.Collections.Generic.List[object]]::new()
+    $remote = [System.Collections.Generic.List[object]]::new()
+    foreach ($k in 1..$rounds) {
+        $store = "$work/remote-small-embedded-$k"
+        $embedded.Add((Invoke-Child ("Connect-PachStore -Path '$store' | Out-Null`n" + $addSmall)))
+        Remove-Item $store -Recurse -Force; & sync
+        $store = "$work/remote-small-server-$k"
+        $server = Start-BenchServer $store
+        try {
+            $serverCpu = Get-CpuSeconds $server.Process
+            $remote.Add((Invoke-Child ($server.Connect + "`n" + $addSmall)))
+            $serverCpu = (Get-CpuSeconds $server.Process) - $serverCpu
+        }
+        finally { Stop-BenchServer $server $store }
+        Write-Note ('small files round {0}: embedded {1:N2} s (CPU {2:N2} s); remote {3:N2} s, client CPU {4:N2} s, server CPU {5:N2} s (whole session)' -f $k, $embedded[-1].Seconds, $embedded[-1].Cpu, $remote[-1].Seconds, $remote[-1].Cpu, $serverCpu)
+    }
+    if (@($remote.Files + $embedded.Files | Where-Object { $_ -ne $n }).Count) { throw "small files: a store holds $($remote.Files + $embedded.Files -join '/') files, not $n" }
+    $e = Median $embedded.Seconds; $r = Median $remote.Seconds
+    $es = Median $embedded.Synced; $rs = Median $remote.Synced
+    Write-Note ('small files per round: embedded {0} s; remote {1} s' -f (Join-Seconds $embedded.Seconds), (Join-Seconds $remote.Seconds))
+    Add-Result "remote: $n x 1 KiB in 100 folders, -Recurse" ('{0:N2} s (+sync {1:N2} s)' -f $r, $rs) ('embedded {0:N2} s (+sync {1:N2} s)' -f $e, $es) `
+        ('{0:N2}x ({1:N2}x with sync)' -f ($r / $e), ($rs / $es)) 'within 1.5x of embedded'
+    Remove-Item $tree, $warmTree -Recurse -Force
+
+    # ---------------- one large file: 1 GiB, Add-PachFile; throughput and peak RSS of client and server
+    $bigSize = [long](1GB * $Scale)
+    $big = Join-Path $work 'remote-big.bin'
+    $rng = [System.Random]::new(13); $buf = [byte[]]::new(4MB)
+    $fs = [System.IO.File]::Create($big)
+    for ($w = 0L; $w -lt $bigSize; $w += $buf.Length) { $rng.NextBytes($buf); $fs.Write($buf, 0, [math]::Min($buf.Length, $bigSize - $w)) }
+    $fs.Dispose()
+    $warmFile = Join-Path $work 'remote-warm.bin'
+    $fs = [System.IO.File]::Create($warmFile); $rng.NextBytes($buf); $fs.Write($buf, 0, $buf.Length); $fs.Write($buf, 0, $buf.Length); $fs.Dispose()
+    & sync
+    $addBig = @"
+New-PachRepo big, warm | Out-Null
+Add-PachFile warm master w.bin -Source '$warmFile' | Out-Null
+`$cpu = $cpuScript
+`$t = (Measure-Command { Add-PachFile big master big.bin -Source '$big' | Out-Null }).TotalSeconds
+`$cpu = $cpuScript - `$cpu
+`$ts = `$t + (Measure-Command { & sync }).TotalSeconds
+@{ Seconds = `$t; Synced = `$ts; Cpu = `$cpu; Size = (Get-PachFile big master big.bin).Size; Peak = $peakScript } | ConvertTo-Json -Compress
+"@
+    $embedded = [System.Collections.Generic.List[object]]::new()
+    $remote = [System.Collections.Generic.List[object]]::new()
+    $serverPeaks = [System.Collections.Generic.List[double]]::new()
+    $serverIdle = [System.Collections.Generic.List[double]]::new()
+    foreach ($k in 1..$rounds) {
+        $store = "$work/remote-big-embedded-$k"
+        $embedded.Add((Invoke-Child ("Connect-PachStore -Path '$store' | Out-Null`n" + $addBig)))
+        Remove-Item $store -Recurse -Force; & sync
+        $store = "$work/remote-big-server-$k"
+        $server = Start-BenchServer $store
+        try {
+            $serverIdle.Add((Get-PeakRss $server.Process.Id))
+            $serverCpu = Get-CpuSeconds $server.Process
+            $remote.Add((Invoke-Child ($server.Connect + "`n" + $addBig)))
+            $serverCpu = (Get-CpuSeconds $server.Process) - $serverCpu
+            $serverPeaks.Add((Get-PeakRss $server.Process.Id))
+        }
+        finally { Stop-BenchServer $server $store }
+        Write-Note ('big file round {0}: embedded {1:N2} s (CPU {2:N2} s, peak {3}); remote {4:N2} s, client CPU {5:N2} s (peak {6}), server CPU {7:N2} s (peak {8})' -f $k,
+            $embedded[-1].Seconds, $embedded[-1].Cpu, (Format-Bytes $embedded[-1].Peak), $remote[-1].Seconds, $remote[-1].Cpu, (Format-Bytes $remote[-1].Peak), $serverCpu, (Format-Bytes $serverPeaks[-1]))
+    }
+    if (@($remote.Size + $embedded.Size | Where-Object { $_ -ne $bigSize }).Count) { throw "big file: stored sizes $($remote.Size + $embedded.Size -join '/'), not $bigSize" }
+    $baseline = Invoke-Child "@{ Peak = $peakScript } | ConvertTo-Json -Compress"
+    $mb = $bigSize / 1MB
+    $e = Median $embedded.Seconds; $r = Median $remote.Seconds
+    $es = Median $embedded.Synced; $rs = Median $remote.Synced
+    $mibs = { param($s) ($s | ForEach-Object { '{0:N0}' -f ($mb / $_) }) -join '/' }
+    Write-Note ('big file per round: embedded {0} MiB/s; remote {1} MiB/s' -f (& $mibs $embedded.Seconds), (& $mibs $remote.Seconds))
+    Add-Result ("remote: one {0} file, Add-PachFile" -f (Format-Bytes $bigSize)) ('{0:N0} MiB/s ({1:N0} with sync)' -f ($mb / $r), ($mb / $rs)) `
+        ('embedded {0:N0} MiB/s ({1:N0} with sync)' -f ($mb / $e), ($mb / $es)) ('{0:P0} ({1:P0} with sync)' -f ($e / $r), ($es / $rs)) 'at least 70% of embedded'
+    $clientPeak = ($remote.Peak | Measure-Object -Maximum).Maximum
+    $serverPeak = ($serverPeaks | Measure-Object -Maximum).Maximum
+    $embeddedPeak = ($embedded.Peak | Measure-Object -Maximum).Maximum
+    Write-Note ('peaks: bare pwsh + module {0}, idle server {1}' -f (Format-Bytes $baseline.Peak), (Format-Bytes (Median $serverIdle)))
+    Add-Result 'remote: peak RSS (VmHWM) of that upload' ('client {0}; server {1}' -f (Format-Bytes $clientPeak), (Format-Bytes $serverPeak)) ('embedded pwsh {0}' -f (Format-Bytes $embeddedPeak)) `
+        ('{0:N2}x, {1:N2}x embedded' -f ($clientPeak / $embeddedPeak), ($serverPeak / $embeddedPeak)) 'under 300 MB each'
+    Remove-Item $big, $warmFile
+
+    # ---------------- Get-PachRepo round trip: median of many warm calls
+    $calls = [int][math]::Max(50, 500 * $Scale)
+    $listRepos = @"
+if (-not (Get-PachRepo)) { New-PachRepo a, b, c, d, e | Out-Null }
+foreach (`$i in 1..50) { Get-PachRepo | Out-Null }
+`$times = foreach (`$i in 1..$calls) { (Measure-Command { Get-PachRepo | Out-Null }).TotalMilliseconds }
+`$sorted = `$times | Sort-Object
+@{ Ms = `$sorted[[int][math]::Floor(`$sorted.Count / 2)]; P90 = `$sorted[[int][math]::Floor(`$sorted.Count * 0.9)] } | ConvertTo-Json -Compress
+"@
+    $embedded = [System.Collections.Generic.List[object]]::new()
+    $remote = [System.Collections.Generic.List[object]]::new()
+    $store = "$work/remote-repos-server"
+    $server = Start-BenchServer $store
+    try {
+        foreach ($k in 1..$rounds) {
+            $embedded.Add((Invoke-Child ("Connect-PachStore -Path '$work/remote-repos-embedded' | Out-Null`n" + $listRepos)))
+            $remote.Add((Invoke-Child ($server.Connect + "`n" + $listRepos)))
+        }
+    }
+    finally { Stop-BenchServer $server $store }
+    $join = { param($v) ($v | ForEach-Object { '{0:N2}' -f $_ }) -join '/' }
+    $e = Median $embedded.Ms; $r = Median $remote.Ms
+    Write-Note ('Get-PachRepo medians per round: embedded {0} ms; remote {1} ms' -f (& $join $embedded.Ms), (& $join $remote.Ms))
+    Add-Result "remote: Get-PachRepo, median of $calls warm calls" ('{0:N2} ms (p90 {1:N2} ms)' -f $r, (Median $remote.P90)) ('embedded {0:N2} ms' -f $e) `
+        ('{0:N2}x (+{1:N2} ms)' -f ($r / $e), ($r - $e)) 'under 5 ms'
+
+    # ---------------- 8 clients (separate pwsh processes) x 100 one-file commits on one branch
+    $clients = 8
+    $perClient = [int][math]::Max(5, 100 * $Scale)
+    $commitLoop = @"
+`$failures = 0; `$firstError = `$null
+`$latencies = [Collections.Generic.List[double]]::new()
+`$cpu = $cpuScript
+`$start = [DateTime]::UtcNow.Ticks
+foreach (`$j in 1..$perClient) {
+    `$sw = [Diagnostics.Stopwatch]::StartNew()
+    try { Add-PachFile conc master "c`$id/f`$j.txt" -Value "client `$id commit `$j" -Message "c`$id-`$j" | Out-Null }
+    catch { `$failures++; if (-not `$firstError) { `$firstError = "`$_" } }
+    `$latencies.Add(`$sw.Elapsed.TotalMilliseconds)
+}
+`$end = [DateTime]::UtcNow.Ticks
+`$cpu = $cpuScript - `$cpu
+`$sorted = `$latencies | Sort-Object
+@{ Id = `$id; Start = `$start; End = `$end; Failures = `$failures; Error = `$firstError; Cpu = `$cpu; Ms = `$sorted[[int][math]::Floor(`$sorted.Count / 2)]; Max = `$sorted[-1] } | ConvertTo-Json -Compress
+"@
+    $verify = @"
+`$history = @(Get-PachCommit conc master -History)
+`$messages = @(`$history.Message | Where-Object { `$_ -match '^c\d+-\d+$' } | Sort-Object -Unique)
+`$files = @(Get-PachFile conc master / -Recurse | Where-Object { `$_.Type -eq 'File' -and `$_.Path -like '/c*' })
+`$bad = 0
+foreach (`$f in `$files | Select-Object -First 50) { if (`$f.Path -match '/c(\d+)/f(\d+)\.txt$' -and (Get-PachFileContent conc master `$f.Path -Raw) -ne "client `$(`$Matches[1]) commit `$(`$Matches[2])") { `$bad++ } }
+@{ Commits = `$history.Count; Messages = `$messages.Count; Files = `$files.Count; HeadFiles = (Get-PachCommit conc master).FileCount; BadContent = `$bad } | ConvertTo-Json -Compress
+"@
+    $single = [System.Collections.Generic.List[double]]::new()
+    $singleEmbedded = [System.Collections.Generic.List[double]]::new()
+    $concurrent = [System.Collections.Generic.List[double]]::new()
+    $checks = [System.Collections.Generic.List[object]]::new()
+    foreach ($k in 1..$rounds) {
+        # One embedded session, for scale: the same commits without the server.
+        $store = "$work/remote-conc-embedded-$k"
+        $r = Invoke-Child ("Connect-PachStore -Path '$store' | Out-Null; New-PachRepo conc, warm | Out-Null; Add-PachFile warm master w.txt -Value w | Out-Null; `$id = 0`n" + $commitLoop)
+        $singleEmbedded.Add($perClient / (($r.End - $r.Start) / 1e7))
+        Write-Note ('commits round {0}: embedded session {1:N1} commits/s, median commit {2:N1} ms, CPU {3:N2} s' -f $k, $singleEmbedded[-1], $r.Ms, $r.Cpu)
+        Remove-Item $store -Recurse -Force; & sync
+        # One client alone, then $clients at once, each on a fresh server.
+        $store = "$work/remote-conc-single-$k"
+        $server = Start-BenchServer $store
+        try {
+            $serverCpu = Get-CpuSeconds $server.Process
+            $r = Invoke-Child ($server.Connect + "; New-PachRepo conc, warm | Out-Null; Add-PachFile warm master w.txt -Value w | Out-Null; `$id = 0`n" + $commitLoop)
+            $serverCpu = (Get-CpuSeconds $server.Process) - $serverCpu
+            if ($r.Failures) { throw "single client: $($r.Failures) commits failed: $($r.Error)" }
+            $single.Add($perClient / (($r.End - $r.Start) / 1e7))
+            Write-Note ('commits round {0}: 1 remote client {1:N1} commits/s, median commit {2:N1} ms, client CPU {3:N2} s, server CPU {4:N2} s (incl. connect)' -f $k, $single[-1], $r.Ms, $r.Cpu, $serverCpu)
+        }
+        finally { Stop-BenchServer $server $store }
+        $store = "$work/remote-conc-many-$k"
+        $server = Start-BenchServer $store
+        try {
+            Invoke-Child ($server.Connect + "; New-PachRepo conc, warm | Out-Null; @{} | ConvertTo-Json") | Out-Null
+            # Every client connects and makes one warm-up commit elsewhere, says it is ready, and starts when told.
+            $go = Join-Path $work "go-$k"
+            $children = @()
+            $children = foreach ($id in 1..$clients) {
+                $file = Join-Path $work "client-$k-$id.ps1"
+                Set-Content $file @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$module'
+$($server.Connect)
+`$id = $id
+Add-PachFile warm master "w`$id.txt" -Value w | Out-Null
+Set-Content '$work/ready-$k-$id' ok
+while (-not (Test-Path '$go')) { Start-Sleep -Milliseconds 5 }
+$commitLoop
+"@
+                [pscustomobject]@{
+                    Id = $id; Out = "$file.out"
+                    Process = Start-Process dotnet -ArgumentList $pwshDll, '-NoProfile', '-NonInteractive', '-File', $file -RedirectStandardOutput "$file.out" -RedirectStandardError "$file.err" -PassThru
+                }
+            }
+            $deadline = (Get-Date).AddSeconds(600)
+            while (@(1..$clients | Where-Object { -not (Test-Path "$work/ready-$k-$_") }).Count) {
+                if ((Get-Date) -gt $deadline -or @($children.Process | Where-Object HasExited).Count) { throw "a client did not get ready: $(Get-Content "$work/client-$k-*.ps1.err" -Raw)" }
+                Start-Sleep -Milliseconds 50
+            }
+            $serverCpu = Get-CpuSeconds $server.Process
+            Set-Content $go ok
+            $children.Process | ForEach-Object { $_.WaitForExit() }
+            $serverCpu = (Get-CpuSeconds $server.Process) - $serverCpu
+            $ends = foreach ($c in $children) {
+                if ($c.Process.ExitCode -ne 0) { throw "client $($c.Id) failed: $(Get-Content "$($c.Out)" -Raw) $(Get-Content ($c.Out -replace 'out$', 'err') -Raw)" }
+                Get-Content $c.Out | Select-Object -Last 1 | ConvertFrom-Json
+            }
+            $failed = ($ends.Failures | Measure-Object -Sum).Sum
+            $acknowledged = $clients * $perClient - $failed
+            $span = ((($ends.End | Measure-Object -Maximum).Maximum) - (($ends.Start | Measure-Object -Minimum).Minimum)) / 1e7
+            $concurrent.Add($acknowledged / $span)
+            Write-Note ('commits round {0}: {1} clients {2:N1} commits/s over {3:N1} s, median commit {4:N1} ms (slowest {5:N0} ms), clients CPU {6:N2} s, server CPU {7:N2} s' -f $k, $clients, $concurrent[-1], $span,
+                (Median $ends.Ms), (($ends.Max | Measure-Object -Maximum).Maximum), (($ends.Cpu | Measure-Object -Sum).Sum), $serverCpu)
+            $check = Invoke-Child ($server.Connect + "`n" + $verify)
+            $check | Add-Member Acknowledged $acknowledged
+            $check | Add-Member Failed $failed
+            $check | Add-Member FirstError (@($ends.Error | Where-Object { $_ }) | Select-Object -First 1)
+            $checks.Add($check)
+        }
+        finally {
+            # A client left waiting (a failed round) is stopped, by its own process.
+            $children.Process | Where-Object { -not $_.HasExited } | ForEach-Object { $_.Kill() }
+            Stop-BenchServer $server $store
+        }
+    }
+    $c = Median $concurrent; $s = Median $single
+    $all = $clients * $perClient
+    $lost = @($checks | Where-Object { $_.Messages -ne $_.Acknowledged -or $_.Files -ne $_.Acknowledged -or $_.HeadFiles -ne $_.Acknowledged -or $_.BadContent })
+    $failedCommits = ($checks.Failed | Measure-Object -Sum).Sum
+    $integrity = if ($lost.Count) { 'LOST: ' + (($checks | ForEach-Object { "$($_.Acknowledged) acknowledged, $($_.Messages) commits, $($_.Files) files" }) -join '; ') }
+        else { "all $all commits and files present in every round" }
+    if ($failedCommits) { $integrity += "; $failedCommits commits FAILED (first: $(@($checks.FirstError | Where-Object { $_ })[0]))" }
+    $join = { param($v) ($v | ForEach-Object { '{0:N1}' -f $_ }) -join '/' }
+    Write-Note ('commits/s per round: {0} clients {1}; 1 client {2}; embedded {3}; {4}' -f $clients, (& $join $concurrent), (& $join $single), (& $join $singleEmbedded), $integrity)
+    Add-Result "remote: $clients clients x $perClient commits, one branch" ('{0:N1} commits/s; {1}' -f $c, $(if ($lost.Count -or $failedCommits) { 'SOME LOST or FAILED' } else { 'none lost' })) `
+        ('1 client {0:N1}/s (embedded {1:N1}/s)' -f $s, (Median $singleEmbedded)) ('{0:N2}x one client' -f ($c / $s)) 'report; nothing lost'
+}
+
 try {
-    # ------------------------------------------------------------------ issue 7: import and first command in a warm pwsh
-    $file = Join-Path $work 'import.ps1'
-    Set-Content $file @"
+    if (-not $Only) {
+        # ------------------------------------------------------------------ issue 7: import and first command in a warm pwsh
+        $file = Join-Path $work 'import.ps1'
+        Set-Content $file @"
 `$import = (Measure-Command { Import-Module '$module' }).TotalMilliseconds
 `$first = (Measure-Command { Connect-PachStore -Path '$work/store-import' | Out-Null; Get-PachRepo | Out-Null }).TotalMilliseconds
 @{ Import = `$import; First = `$first } | ConvertTo-Json -Compress
 "@
-    $r = & dotnet $pwshDll -NoProfile -NonInteractive -File $file | Select-Object -Last 1 | ConvertFrom-Json
-    Add-Result 'Import-Module PachPS (warm pwsh)' ('{0:N0} ms' -f $r.Import) '-' '-' 'under 400 ms'
-    Add-Result 'first Get-PachRepo (opens the store)' ('{0:N0} ms' -f $r.First) '-' '-' 'under 1 s'
+        $r = & dotnet $pwshDll -NoProfile -NonInteractive -File $file | Select-Object -Last 1 | ConvertFrom-Json
+        Add-Result 'Import-Module PachPS (warm pwsh)' ('{0:N0} ms' -f $r.Import) '-' '-' 'under 400 ms'
+        Add-Result 'first Get-PachRepo (opens the store)' ('{0:N0} ms' -f $r.First) '-' '-' 'under 1 s'
 
+    }
     if ($S3) { Invoke-S3Bench }
-    # ------------------------------------------------------------------ issue 2: many small files
-    $n = [int](20000 * $Scale)
-    $small = Join-Path $work 'small'
-    Write-Files $small $n 1024
-    & sync
-    $cp = Seconds { & cp -r $small (Join-Path $work 'small-cp'); & sync }
-    $gitDir = Join-Path $work 'small-git'
-    & cp -r $small $gitDir
-    & sync
-    $git = Seconds { & git -C $gitDir init -q; & git -C $gitDir add -A; & git -C $gitDir -c user.email=b@b -c user.name=b commit -qm bench; & sync }
-    & sync   # the copies above must not be flushed inside the next measurement
-    $r = Invoke-Child @"
+    if (-not $Only) {
+        # ------------------------------------------------------------------ issue 2: many small files
+        $n = [int](20000 * $Scale)
+        $small = Join-Path $work 'small'
+        Write-Files $small $n 1024
+        & sync
+        $cp = Seconds { & cp -r $small (Join-Path $work 'small-cp'); & sync }
+        $gitDir = Join-Path $work 'small-git'
+        & cp -r $small $gitDir
+        & sync
+        $git = Seconds { & git -C $gitDir init -q; & git -C $gitDir add -A; & git -C $gitDir -c user.email=b@b -c user.name=b commit -qm bench; & sync }
+        & sync   # the copies above must not be flushed inside the next measurement
+        $r = Invoke-Child @"
 Connect-PachStore -Path '$work/store-small' | Out-Null; New-PachRepo small | Out-Null
 `$t = (Measure-Command { Add-PachFile small master / -Source '$small' -Recurse | Out-Null; & sync }).TotalSeconds
 `$s = Get-PachStore
 @{ Seconds = `$t; Objects = `$s.ObjectCount; Files = (Get-PachCommit small master).FileCount } | ConvertTo-Json -Compress
 "@
-    Add-Result "$n x 1 KiB files, Add-PachFile -Recurse" ('{0:N2} s ({1} objects)' -f $r.Seconds, $r.Objects) ('cp -r {0:N2} s; git add+commit {1:N2} s' -f $cp, $git) ('{0:N2}x cp, {1:N2}x git' -f ($r.Seconds / $cp), ($r.Seconds / $git)) 'faster than git; within 4x of cp -r'
+        Add-Result "$n x 1 KiB files, Add-PachFile -Recurse" ('{0:N2} s ({1} objects)' -f $r.Seconds, $r.Objects) ('cp -r {0:N2} s; git add+commit {1:N2} s' -f $cp, $git) ('{0:N2}x cp, {1:N2}x git' -f ($r.Seconds / $cp), ($r.Seconds / $git)) 'faster than git; within 4x of cp -r'
 
-    # ------------------------------------------------------------------ issue 2: one large file
-    $bigSize = [long](1GB * $Scale)
-    $big = Join-Path $work 'big.bin'
-    $rng = [System.Random]::new(7)
-    $buf = [byte[]]::new(4MB)
-    $fs = [System.IO.File]::Create($big)
-    for ($w = 0L; $w -lt $bigSize; $w += $buf.Length) { $rng.NextBytes($buf); $fs.Write($buf, 0, [math]::Min($buf.Length, $bigSize - $w)) }
-    $fs.Dispose()
-    & sync
-    $edited = Join-Path $work 'big-edited.bin'
-    & cp $big $edited
-    & sync
-    $efs = [System.IO.File]::OpenWrite($edited); $efs.Position = [long]($bigSize / 2); $efs.WriteByte(0x5A); $efs.Dispose()
-    # cp and PachPS take turns three times (this VM's disk flushes at very different speeds from minute to minute) and
-    # the medians are compared; the first PachPS run also measures memory and deduplication.
-    $cpRuns = [System.Collections.Generic.List[double]]::new()
-    $ingestRuns = [System.Collections.Generic.List[double]]::new()
-    foreach ($k in 1..3) {
-        $cpRuns.Add((Seconds { & cp $big (Join-Path $work 'big-copy.bin'); & sync }))
-        Remove-Item (Join-Path $work 'big-copy.bin')
+        # ------------------------------------------------------------------ issue 2: one large file
+        $bigSize = [long](1GB * $Scale)
+        $big = Join-Path $work 'big.bin'
+        $rng = [System.Random]::new(7)
+        $buf = [byte[]]::new(4MB)
+        $fs = [System.IO.File]::Create($big)
+        for ($w = 0L; $w -lt $bigSize; $w += $buf.Length) { $rng.NextBytes($buf); $fs.Write($buf, 0, [math]::Min($buf.Length, $bigSize - $w)) }
+        $fs.Dispose()
         & sync
-        $ingest = "Connect-PachStore -Path '$work/store-big-$k' | Out-Null; New-PachRepo big | Out-Null`n" +
-            "`$t = (Measure-Command { Add-PachFile big master big.bin -Source '$big' | Out-Null; & sync }).TotalSeconds`n"
-        if ($k -gt 1) {
-            $ingestRuns.Add((Invoke-Child ($ingest + "@{ Seconds = `$t } | ConvertTo-Json -Compress")).Seconds)
-            Remove-Item "$work/store-big-$k" -Recurse
+        $edited = Join-Path $work 'big-edited.bin'
+        & cp $big $edited
+        & sync
+        $efs = [System.IO.File]::OpenWrite($edited); $efs.Position = [long]($bigSize / 2); $efs.WriteByte(0x5A); $efs.Dispose()
+        # cp and PachPS take turns three times (this VM's disk flushes at very different speeds from minute to minute) and
+        # the medians are compared; the first PachPS run also measures memory and deduplication.
+        $cpRuns = [System.Collections.Generic.List[double]]::new()
+        $ingestRuns = [System.Collections.Generic.List[double]]::new()
+        foreach ($k in 1..3) {
+            $cpRuns.Add((Seconds { & cp $big (Join-Path $work 'big-copy.bin'); & sync }))
+            Remove-Item (Join-Path $work 'big-copy.bin')
             & sync
-            continue
-        }
-        $r = Invoke-Child ($ingest + @"
+            $ingest = "Connect-PachStore -Path '$work/store-big-$k' | Out-Null; New-PachRepo big | Out-Null`n" +
+                "`$t = (Measure-Command { Add-PachFile big master big.bin -Source '$big' | Out-Null; & sync }).TotalSeconds`n"
+            if ($k -gt 1) {
+                $ingestRuns.Add((Invoke-Child ($ingest + "@{ Seconds = `$t } | ConvertTo-Json -Compress")).Seconds)
+                Remove-Item "$work/store-big-$k" -Recurse
+                & sync
+                continue
+            }
+            $r = Invoke-Child ($ingest + @"
 `$peak = (Get-Process -Id `$PID).PeakWorkingSet64
 `$s1 = (Get-PachStore).StoredBytes
 Add-PachFile big master again.bin -Source '$big' | Out-Null
@@ -169,22 +466,22 @@ Add-PachFile big master edited.bin -Source '$edited' | Out-Null
 `$s3 = (Get-PachStore).StoredBytes
 @{ Seconds = `$t; Peak = `$peak; Same = `$s2 - `$s1; Edited = `$s3 - `$s2 } | ConvertTo-Json -Compress
 "@)
-        $ingestRuns.Add($r.Seconds)
-        Remove-Item "$work/store-big-$k" -Recurse
-        & sync
-    }
-    $cpBig = Median $cpRuns
-    $ingestBig = Median $ingestRuns
-    $baseline = Invoke-Child "@{ Peak = (Get-Process -Id `$PID).PeakWorkingSet64 } | ConvertTo-Json -Compress"
-    Add-Result ("{0} file ingest" -f (Format-Bytes $bigSize)) ('{0:N2} s median of {1}' -f $ingestBig, (Join-Seconds $ingestRuns)) ('cp {0:N2} s median of {1}' -f $cpBig, (Join-Seconds $cpRuns)) ('{0:N2}x cp' -f ($ingestBig / $cpBig)) 'within 2x of cp'
-    Add-Result 'peak memory of that ingest' ("{0} (pwsh)" -f (Format-Bytes $r.Peak)) ("bare pwsh + module {0}" -f (Format-Bytes $baseline.Peak)) ('+{0} over bare pwsh' -f (Format-Bytes ($r.Peak - $baseline.Peak))) 'under 300 MB'
-    Add-Result 'same file added again: new stored bytes' (Format-Bytes $r.Same) (Format-Bytes $bigSize) ('{0:P4}' -f ($r.Same / $bigSize)) 'under 0.1%'
-    Add-Result 'one byte changed in the middle: new stored bytes' (Format-Bytes $r.Edited) (Format-Bytes $bigSize) ('{0:P3}' -f ($r.Edited / $bigSize)) 'under 8 MiB'
-    Remove-Item $big, $edited
+            $ingestRuns.Add($r.Seconds)
+            Remove-Item "$work/store-big-$k" -Recurse
+            & sync
+        }
+        $cpBig = Median $cpRuns
+        $ingestBig = Median $ingestRuns
+        $baseline = Invoke-Child "@{ Peak = (Get-Process -Id `$PID).PeakWorkingSet64 } | ConvertTo-Json -Compress"
+        Add-Result ("{0} file ingest" -f (Format-Bytes $bigSize)) ('{0:N2} s median of {1}' -f $ingestBig, (Join-Seconds $ingestRuns)) ('cp {0:N2} s median of {1}' -f $cpBig, (Join-Seconds $cpRuns)) ('{0:N2}x cp' -f ($ingestBig / $cpBig)) 'within 2x of cp'
+        Add-Result 'peak memory of that ingest' ("{0} (pwsh)" -f (Format-Bytes $r.Peak)) ("bare pwsh + module {0}" -f (Format-Bytes $baseline.Peak)) ('+{0} over bare pwsh' -f (Format-Bytes ($r.Peak - $baseline.Peak))) 'under 300 MB'
+        Add-Result 'same file added again: new stored bytes' (Format-Bytes $r.Same) (Format-Bytes $bigSize) ('{0:P4}' -f ($r.Same / $bigSize)) 'under 0.1%'
+        Add-Result 'one byte changed in the middle: new stored bytes' (Format-Bytes $r.Edited) (Format-Bytes $bigSize) ('{0:P3}' -f ($r.Edited / $bigSize)) 'under 8 MiB'
+        Remove-Item $big, $edited
 
-    # ------------------------------------------------------------------ issue 2: one file into a 100,000-file head
-    $wide = [int](100000 * $Scale)
-    $r = Invoke-Child @"
+        # ------------------------------------------------------------------ issue 2: one file into a 100,000-file head
+        $wide = [int](100000 * $Scale)
+        $r = Invoke-Child @"
 Connect-PachStore -Path '$work/store-wide' | Out-Null; New-PachRepo wide | Out-Null
 `$folder = '$work/wide'
 foreach (`$i in 0..($wide - 1)) { if (`$i % 1000 -eq 0) { [IO.Directory]::CreateDirectory("`$folder/g`$(`$i / 1000)") | Out-Null }; [IO.File]::WriteAllText("`$folder/g`$([math]::Floor(`$i / 1000))/f`$i.txt", "`$i") }
@@ -194,18 +491,18 @@ Add-PachFile wide master warmup.txt -Value 'warm' | Out-Null
 `$c = Get-PachCommit wide master
 @{ Ms = (`$times | Sort-Object)[2]; Meta = `$c.MetadataBytes; Files = `$c.FileCount } | ConvertTo-Json -Compress
 "@
-    $r10 = Invoke-Child @"
+        $r10 = Invoke-Child @"
 Connect-PachStore -Path '$work/store-narrow' | Out-Null; New-PachRepo narrow | Out-Null
 Add-PachFile narrow master warmup.txt -Value 'warm' | Out-Null
 `$times = foreach (`$k in 1..5) { (Measure-Command { Add-PachFile narrow master "one`$k.txt" -Value 'x' | Out-Null }).TotalMilliseconds }
 @{ Ms = (`$times | Sort-Object)[2]; Meta = (Get-PachCommit narrow master).MetadataBytes } | ConvertTo-Json -Compress
 "@
-    Add-Result "add 1 file to a $($r.Files - 1)-file head" ('{0:N1} ms, {1} new metadata' -f $r.Ms, (Format-Bytes $r.Meta)) ('same into a 6-file head: {0:N1} ms, {1}' -f $r10.Ms, (Format-Bytes $r10.Meta)) ('{0:N2}x time' -f ($r.Ms / $r10.Ms)) 'under 50 ms, independent of size'
+        Add-Result "add 1 file to a $($r.Files - 1)-file head" ('{0:N1} ms, {1} new metadata' -f $r.Ms, (Format-Bytes $r.Meta)) ('same into a 6-file head: {0:N1} ms, {1}' -f $r10.Ms, (Format-Bytes $r10.Meta)) ('{0:N2}x time' -f ($r.Ms / $r10.Ms)) 'under 50 ms, independent of size'
 
-    # ------------------------------------------------------------------ issue 17: merge of two branches that each changed 100 files
-    $mergeFiles = [int](100000 * $Scale)
-    $edits = [math]::Min(100, [int]($mergeFiles / 4))
-    $r = Invoke-Child @"
+        # ------------------------------------------------------------------ issue 17: merge of two branches that each changed 100 files
+        $mergeFiles = [int](100000 * $Scale)
+        $edits = [math]::Min(100, [int]($mergeFiles / 4))
+        $r = Invoke-Child @"
 Connect-PachStore -Path '$work/store-merge' | Out-Null; New-PachRepo big, warm | Out-Null
 `$folder = '$work/merge-files'
 foreach (`$i in 0..($mergeFiles - 1)) { if (`$i % 1000 -eq 0) { [IO.Directory]::CreateDirectory("`$folder/g`$(`$i / 1000)") | Out-Null }; [IO.File]::WriteAllText("`$folder/g`$([math]::Floor(`$i / 1000))/f`$i.txt", "`$i") }
@@ -231,28 +528,28 @@ Merge-PachBranch warm dev master | Out-Null
 `$ms = (Measure-Command { `$result = Merge-PachBranch big dev master }).TotalMilliseconds
 @{ Ms = `$ms; Kind = "`$(`$result.Kind)"; Changes = `$result.Changes; Files = (Get-PachCommit big master).FileCount; Meta = (Get-PachCommit big master).MetadataBytes } | ConvertTo-Json -Compress
 "@
-    Add-Result "merge: 2 branches x $edits changed files of $($r.Files)" ('{0:N0} ms ({1}, {2} paths applied, {3} new metadata)' -f $r.Ms, $r.Kind, $r.Changes, (Format-Bytes $r.Meta)) '-' '-' 'under 200 ms'
+        Add-Result "merge: 2 branches x $edits changed files of $($r.Files)" ('{0:N0} ms ({1}, {2} paths applied, {3} new metadata)' -f $r.Ms, $r.Kind, $r.Changes, (Format-Bytes $r.Meta)) '-' '-' 'under 200 ms'
 
-    # ------------------------------------------------------------------ issue 3: 2,000 one-line datums vs xargs -P2
-    $d = [int](2000 * $Scale)
-    $lines = Join-Path $work 'lines'
-    New-Item -ItemType Directory $lines | Out-Null
-    foreach ($i in 1..$d) { [IO.File]::WriteAllText("$lines/l$i.txt", "line $i`n") }
-    $xout = Join-Path $work 'xargs-out'
-    $xargsScript = Join-Path $work 'xargs.sh'
-    Set-Content $xargsScript "rm -rf '$xout'; mkdir '$xout'; ls '$lines'/* | xargs -P2 -n1 sh -c 'cp `"`$0`" $xout/'"
-    $copySpec = '{"pipeline":{"name":"NAME"},"transform":{"cmd":["sh"],"stdin":["cp \"$in\" /pfs/out/"]},"parallelism_spec":{"constant":2},"input":{"pfs":{"repo":"lines","glob":"/*","name":"in"}}}'
-    # This machine's speed drifts by tens of percent within minutes: xargs and PachPS take turns three times and the
-    # medians are compared. Each PachPS run is a fresh session (its first job pays for the JIT); a second pipeline over
-    # the same datums in that session shows the warm figure.
-    # The executor gives each worker its own /pfs (a mount namespace, entered with nsenter per datum) where it can; the
-    # same datums with /pfs/ rewritten instead (PACHPS_LOCAL_PFS=rewrite, the executor before namespaces) take turns too.
-    $xargsRuns = [System.Collections.Generic.List[double]]::new()
-    $runs = [System.Collections.Generic.List[object]]::new()
-    $rewrittenRuns = [System.Collections.Generic.List[object]]::new()
-    $datumsScript = {
-        param([string] $Store)
-        @"
+        # ------------------------------------------------------------------ issue 3: 2,000 one-line datums vs xargs -P2
+        $d = [int](2000 * $Scale)
+        $lines = Join-Path $work 'lines'
+        New-Item -ItemType Directory $lines | Out-Null
+        foreach ($i in 1..$d) { [IO.File]::WriteAllText("$lines/l$i.txt", "line $i`n") }
+        $xout = Join-Path $work 'xargs-out'
+        $xargsScript = Join-Path $work 'xargs.sh'
+        Set-Content $xargsScript "rm -rf '$xout'; mkdir '$xout'; ls '$lines'/* | xargs -P2 -n1 sh -c 'cp `"`$0`" $xout/'"
+        $copySpec = '{"pipeline":{"name":"NAME"},"transform":{"cmd":["sh"],"stdin":["cp \"$in\" /pfs/out/"]},"parallelism_spec":{"constant":2},"input":{"pfs":{"repo":"lines","glob":"/*","name":"in"}}}'
+        # This machine's speed drifts by tens of percent within minutes: xargs and PachPS take turns three times and the
+        # medians are compared. Each PachPS run is a fresh session (its first job pays for the JIT); a second pipeline over
+        # the same datums in that session shows the warm figure.
+        # The executor gives each worker its own /pfs (a mount namespace, entered with nsenter per datum) where it can; the
+        # same datums with /pfs/ rewritten instead (PACHPS_LOCAL_PFS=rewrite, the executor before namespaces) take turns too.
+        $xargsRuns = [System.Collections.Generic.List[double]]::new()
+        $runs = [System.Collections.Generic.List[object]]::new()
+        $rewrittenRuns = [System.Collections.Generic.List[object]]::new()
+        $datumsScript = {
+            param([string] $Store)
+            @"
 Connect-PachStore -Path '$Store' | Out-Null; New-PachRepo lines | Out-Null
 Add-PachFile lines master / -Source '$lines' -Recurse | Out-Null
 New-PachPipeline -Spec '$($copySpec.Replace('NAME', 'copy'))' | Out-Null
@@ -262,27 +559,27 @@ New-PachPipeline -Spec '$($copySpec.Replace('NAME', 'again'))' | Out-Null
 Wait-PachCommit lines master | Out-Null
 @{ Seconds = `$job.Duration.TotalSeconds; Progress = `$job.Progress; Warm = (Get-PachJob -Pipeline again).Duration.TotalSeconds; Executor = (Get-PachStore).Executor } | ConvertTo-Json -Compress
 "@
-    }
-    foreach ($k in 1..3) {
-        $xargsRuns.Add((Seconds { & bash $xargsScript }))
-        $runs.Add((Invoke-Child (& $datumsScript "$work/store-datums-$k")))
-        $env:PACHPS_LOCAL_PFS = 'rewrite'
-        try { $rewrittenRuns.Add((Invoke-Child (& $datumsScript "$work/store-rewritten-$k"))) }
-        finally { Remove-Item env:PACHPS_LOCAL_PFS }
-    }
-    $xargs = Median $xargsRuns
-    $r = [pscustomobject]@{ Seconds = (Median $runs.Seconds); Progress = $runs[0].Progress; Warm = (Median $runs.Warm) }
-    $rewritten = [pscustomobject]@{ Seconds = (Median $rewrittenRuns.Seconds); Warm = (Median $rewrittenRuns.Warm) }
-    $each = Join-Seconds $runs.Seconds
-    $eachX = Join-Seconds $xargsRuns
-    Add-Result "$d one-line datums, sh cp, parallelism 2" ('{0:N2} s median of {1} ({2})' -f $r.Seconds, $each, $r.Progress) ('xargs -P2 {0:N2} s median of {1}' -f $xargs, $eachX) ('{0:N2}x xargs' -f ($r.Seconds / $xargs)) 'within 1.5x of xargs -P2'
-    Add-Result "same datums, second pipeline in that session" ('{0:N2} s median' -f $r.Warm) ('xargs -P2 {0:N2} s' -f $xargs) ('{0:N2}x xargs' -f ($r.Warm / $xargs)) 'report (no JIT left to pay)'
-    Add-Result "same datums, executor: $($runs[0].Executor -replace '^local processes; ', '')" ('{0:N2} s cold, {1:N2} s warm (medians)' -f $r.Seconds, $r.Warm) `
-        ('/pfs/ rewritten: {0:N2} s cold ({1}), {2:N2} s warm' -f $rewritten.Seconds, (Join-Seconds $rewrittenRuns.Seconds), $rewritten.Warm) `
-        ('{0:N2}x cold, {1:N2}x warm' -f ($r.Seconds / $rewritten.Seconds), ($r.Warm / $rewritten.Warm)) 'within 1.15x of rewriting'
-    $single = $r.Seconds
-    # The same datums with datum_batching: one sh per worker asks for datums instead of one process per datum.
-    $rb = Invoke-Child @"
+        }
+        foreach ($k in 1..3) {
+            $xargsRuns.Add((Seconds { & bash $xargsScript }))
+            $runs.Add((Invoke-Child (& $datumsScript "$work/store-datums-$k")))
+            $env:PACHPS_LOCAL_PFS = 'rewrite'
+            try { $rewrittenRuns.Add((Invoke-Child (& $datumsScript "$work/store-rewritten-$k"))) }
+            finally { Remove-Item env:PACHPS_LOCAL_PFS }
+        }
+        $xargs = Median $xargsRuns
+        $r = [pscustomobject]@{ Seconds = (Median $runs.Seconds); Progress = $runs[0].Progress; Warm = (Median $runs.Warm) }
+        $rewritten = [pscustomobject]@{ Seconds = (Median $rewrittenRuns.Seconds); Warm = (Median $rewrittenRuns.Warm) }
+        $each = Join-Seconds $runs.Seconds
+        $eachX = Join-Seconds $xargsRuns
+        Add-Result "$d one-line datums, sh cp, parallelism 2" ('{0:N2} s median of {1} ({2})' -f $r.Seconds, $each, $r.Progress) ('xargs -P2 {0:N2} s median of {1}' -f $xargs, $eachX) ('{0:N2}x xargs' -f ($r.Seconds / $xargs)) 'within 1.5x of xargs -P2'
+        Add-Result "same datums, second pipeline in that session" ('{0:N2} s median' -f $r.Warm) ('xargs -P2 {0:N2} s' -f $xargs) ('{0:N2}x xargs' -f ($r.Warm / $xargs)) 'report (no JIT left to pay)'
+        Add-Result "same datums, executor: $($runs[0].Executor -replace '^local processes; ', '')" ('{0:N2} s cold, {1:N2} s warm (medians)' -f $r.Seconds, $r.Warm) `
+            ('/pfs/ rewritten: {0:N2} s cold ({1}), {2:N2} s warm' -f $rewritten.Seconds, (Join-Seconds $rewrittenRuns.Seconds), $rewritten.Warm) `
+            ('{0:N2}x cold, {1:N2}x warm' -f ($r.Seconds / $rewritten.Seconds), ($r.Warm / $rewritten.Warm)) 'within 1.15x of rewriting'
+        $single = $r.Seconds
+        # The same datums with datum_batching: one sh per worker asks for datums instead of one process per datum.
+        $rb = Invoke-Child @"
 Connect-PachStore -Path '$work/store-batched' | Out-Null; New-PachRepo lines | Out-Null
 Add-PachFile lines master / -Source '$lines' -Recurse | Out-Null
 `$worker = 'while :; do echo next > "`$PACH_DATUM_REQUEST"; read -r r < "`$PACH_DATUM_RESPONSE"; [ "`$r" = done ] && exit 0; . "`$PACH_DATUM_ENV"; cp "`$in" /pfs/out/; done'
@@ -291,14 +588,14 @@ Wait-PachCommit lines master | Out-Null
 `$job = Get-PachJob -Pipeline copy
 @{ Seconds = `$job.Duration.TotalSeconds; Progress = `$job.Progress } | ConvertTo-Json -Compress
 "@
-    Add-Result "$d datums with datum_batching" ('{0:N2} s ({1}), {2:N2} ms per datum per worker' -f $rb.Seconds, $rb.Progress, (1000 * $rb.Seconds / $d * 2)) ('without batching {0:N2} s, {1:N2} ms per datum per worker' -f $single, (1000 * $single / $d * 2)) ('{0:N2}x faster; {1:N2}x xargs' -f ($single / $rb.Seconds), ($rb.Seconds / $xargs)) 'report ratio and per-datum overhead'
+        Add-Result "$d datums with datum_batching" ('{0:N2} s ({1}), {2:N2} ms per datum per worker' -f $rb.Seconds, $rb.Progress, (1000 * $rb.Seconds / $d * 2)) ('without batching {0:N2} s, {1:N2} ms per datum per worker' -f $single, (1000 * $single / $d * 2)) ('{0:N2}x faster; {1:N2}x xargs' -f ($single / $rb.Seconds), ($rb.Seconds / $xargs)) 'report ratio and per-datum overhead'
 
-    # ------------------------------------------------------------------ issue 3: 10,000 skipped + 1 new
-    $m = [int](10000 * $Scale)
-    $many = Join-Path $work 'many'
-    New-Item -ItemType Directory $many | Out-Null
-    foreach ($i in 1..$m) { [IO.File]::WriteAllText("$many/m$i.txt", "$i") }
-    $r = Invoke-Child @"
+        # ------------------------------------------------------------------ issue 3: 10,000 skipped + 1 new
+        $m = [int](10000 * $Scale)
+        $many = Join-Path $work 'many'
+        New-Item -ItemType Directory $many | Out-Null
+        foreach ($i in 1..$m) { [IO.File]::WriteAllText("$many/m$i.txt", "$i") }
+        $r = Invoke-Child @"
 Connect-PachStore -Path '$work/store-skip' | Out-Null; New-PachRepo many | Out-Null
 Add-PachFile many master / -Source '$many' -Recurse | Out-Null
 New-PachPipeline -Spec '{"pipeline":{"name":"echo"},"transform":{"cmd":["sh"],"stdin":["cp \"`$in\" /pfs/out/"]},"parallelism_spec":{"constant":2},"input":{"pfs":{"repo":"many","glob":"/*","name":"in"}}}' | Out-Null
@@ -307,11 +604,11 @@ Wait-PachCommit many master | Out-Null
 `$job = Get-PachJob -Pipeline echo | Select-Object -First 1
 @{ Seconds = `$t; Job = `$job.Duration.TotalSeconds; Progress = `$job.Progress } | ConvertTo-Json -Compress
 "@
-    Add-Result "$m-file input + 1 new file" ('{0:N2} s commit-to-output (job {1:N2} s, {2})' -f $r.Seconds, $r.Job, $r.Progress) '-' '-' 'under 2 s, all others skipped'
+        Add-Result "$m-file input + 1 new file" ('{0:N2} s commit-to-output (job {1:N2} s, {2})' -f $r.Seconds, $r.Job, $r.Progress) '-' '-' 'under 2 s, all others skipped'
 
-    # ------------------------------------------------------------------ issue 3: job cost vs history
-    $h = [int][math]::Max(10, 500 * $Scale)
-    $r = Invoke-Child @"
+        # ------------------------------------------------------------------ issue 3: job cost vs history
+        $h = [int][math]::Max(10, 500 * $Scale)
+        $r = Invoke-Child @"
 Connect-PachStore -Path '$work/store-history' | Out-Null; New-PachRepo hist | Out-Null
 New-PachPipeline -Spec '{"pipeline":{"name":"h"},"transform":{"cmd":["sh"],"stdin":["cp \"`$hist\" /pfs/out/"]},"input":{"pfs":{"repo":"hist","glob":"/*"}}}' | Out-Null
 `$times = @{}
@@ -323,7 +620,9 @@ foreach (`$i in 1..$h) {
 `$late = (($h - 4)..$h | ForEach-Object { `$times[`$_] } | Sort-Object)[2]
 @{ Early = `$early; Late = `$late } | ConvertTo-Json -Compress
 "@
-    Add-Result "job for the ${h}th small input commit" ('{0:N0} ms' -f $r.Late) ('5th commit {0:N0} ms' -f $r.Early) ('{0:N2}x' -f ($r.Late / $r.Early)) 'within 1.2x (median of 5 around each)'
+        Add-Result "job for the ${h}th small input commit" ('{0:N0} ms' -f $r.Late) ('5th commit {0:N0} ms' -f $r.Early) ('{0:N2}x' -f ($r.Late / $r.Early)) 'within 1.2x (median of 5 around each)'
+    }
+    if ($Remote) { Invoke-RemoteBench }
 }
 finally {
     Remove-Item $work -Recurse -Force -ErrorAction Ignore
