@@ -82,7 +82,9 @@ function Invoke-Build {
     $stamped = $stamped -replace "(?s)CmdletsToExport\s*=\s*(@\([^)]*\)|'\*')", $list
     if ($stamped -ne $text) { Set-Content $manifest $stamped -NoNewline }
     # The server (pachps-server): the tests start it from out/server; build.ps1 Package makes it a .NET tool.
-    Invoke-Native dotnet @('build', (Join-Path $root 'src/PachPS.Server/PachPS.Server.csproj'), '-c', $Configuration, '-o', (Join-Path $out 'server'), '--nologo', '-v', 'quiet')
+    # ReadyToRun as the module is: a fresh server otherwise spends its first uploads in the JIT (16% of its CPU in a profile).
+    Invoke-Native dotnet @('publish', (Join-Path $root 'src/PachPS.Server/PachPS.Server.csproj'), '-c', $Configuration, '-o', (Join-Path $out 'server'), '--nologo', '-v', 'quiet',
+        '-r', $rid, '--self-contained', 'false', '-p:PublishReadyToRun=true')
     Write-Host "Built PachPS $version into $moduleDir and pachps-server into $(Join-Path $out 'server')"
 }
 

@@ -137,10 +137,10 @@ public sealed class ApiEndpoints(PachStore store, TokenStore tokens, ServerMetri
         byte[] json;
         if (operation.Uploads)
         {
-            // The engine reads an upload's files as it stores them, on its own thread.
-            context.Features.Get<IHttpBodyControlFeature>()!.AllowSynchronousIO = true;
+            // The engine reads an upload's files as it stores them, on its own thread, from blocks read ahead.
             context.Features.Get<IHttpMaxRequestBodySizeFeature>()!.MaxRequestBodySize = null;
-            var body = new CountingStream(context.Request.Body, metrics.BytesIn);
+            var body = new ReadAheadStream(new CountingStream(context.Request.Body, metrics.BytesIn), cancel);
+            context.Response.RegisterForDispose(body);
             json = await Task.Run(() => ContentFraming.ReadHeader(body), cancel);
             upload = new UploadReader(body);
         }
