@@ -1,0 +1,323 @@
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using PachPS.Engine.Pfs;
+using PachPS.Engine.Remote;
+using Xunit;
+
+namespace PachPS.Tests.Unit;
+
+/// <summary>The server's S3 gateway (/s3) through AWS's .NET SDK, and through the AWS CLI and rclone when installed.</summary>
+public class S3GatewayTests
+{
+    /// <summary>An S3 client of the test server, signing with a token's id and secret.</summary>
+    private static AmazonS3Client Client(TestServer server, string token, string? secret = null)
+    {
+        var (id, tokenSecret) = Split(token);
+        var config = new AmazonS3Config
+        {
+            ServiceURL = server.Uri + "s3",
+            ForcePathStyle = true,
+            AuthenticationRegion = "us-east-1",
+            HttpClientFactory = new TrustingFactory(server.Thumbprint),
+            MaxErrorRetry = 0,
+        };
+        return new AmazonS3Client(new BasicAWSCredentials(id, secret ?? tokenSecret), config);
+    }
+
+    private static (string Id, string Secret) Split(string token)
+    {
+        var parts = token.Split('_', 3);
+        return (parts[1], parts[2]);
+    }
+
+    private sealed class TrustingFactory(string thumbprint) : HttpClientFactory
+    {
+        public override HttpClient CreateHttpClient(IClientConfig clientConfig) =>
+            new(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, c, _, _) => c?.GetCertHashString() == thumbprint });
+    }
+
+    private static byte[] Random(int size, int seed)
+    {
+        var bytes = new byte[size];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    private static async Task<byte[]> Get(AmazonS3Client s3, string bucket, string key, ByteRange? range = null)
+    {
+        using var response = await s3.GetObjectAsync(new GetObjectRequest { BucketName = bucket, Key = key, ByteRange = range });
+        using var copy = new MemoryStream();
+        await response.ResponseStream.CopyToAsync(copy);
+        return copy.ToArray();
+    }
+
+    private static async Task<string> ErrorCode(Func<Task> call) => (await Assert.ThrowsAnyAsync<AmazonS3Exception>(call)).ErrorCode;
+
+    [Fact]
+    public async Task BucketsAreBranchesAndTagsAndObjectsAreFiles()
+    {
+        using var server = new TestServer();
+        using var client = server.Connect();
+        client.Files.CreateRepo("images");
+        var commit = client.Files.PutFiles("images", "master",
+            [new FileSource("/a.txt", () => new MemoryStream("hello"u8.ToArray()), "a"), new FileSource("/dir/b.txt", () => new MemoryStream("bee"u8.ToArray()), "b")]);
+        client.Files.CreateTag("images", "v1", commit.Commit);
+        client.Files.CreateBranch("images", "dev", "master");
+        using var s3 = Client(server, server.AdminToken);
+
+        var buckets = (await s3.ListBucketsAsync()).Buckets.Select(b => b.BucketName).ToList();
+        Assert.Equal(["dev.images", "master.images", "v1.images"], buckets.Order());
+
+        Assert.Equal("hello"u8.ToArray(), await Get(s3, "master.images", "a.txt"));
+        Assert.Equal("bee"u8.ToArray(), await Get(s3, "v1.images", "dir/b.txt"));
+        Assert.Equal("hello"u8.ToArray(), await Get(s3, commit.Commit + ".images", "a.txt"));
+        Assert.Equal("ell"u8.ToArray(), await Get(s3, "master.images", "a.txt", new ByteRange(1, 3)));
+        Assert.Equal("llo"u8.ToArray(), await Get(s3, "master.images", "a.txt", new ByteRange("bytes=-3")));
+        Assert.Equal("lo"u8.ToArray(), await Get(s3, "master.images", "a.txt", new ByteRange("bytes=3-")));
+        using (var ranged = await s3.GetObjectAsync(new GetObjectRequest { BucketName = "master.images", Key = "a.txt", ByteRange = new ByteRange(1, 3) }))
+        {
+            Assert.Equal(HttpStatusCode.PartialContent, ranged.HttpStatusCode);
+            Assert.Equal("bytes 1-3/5", ranged.ContentRange);
+        }
+        var head = await s3.GetObjectMetadataAsync("master.images", "a.txt");
+        Assert.Equal(5, head.ContentLength);
+        Assert.NotEqual(default, head.LastModified);
+        Assert.False(string.IsNullOrEmpty(head.ETag));
+
+        Assert.Equal("NoSuchKey", await ErrorCode(() => s3.GetObjectAsync("master.images", "missing.txt")));
+        Assert.Equal("NoSuchKey", await ErrorCode(() => s3.GetObjectAsync("master.images", "dir")));
+        Assert.Equal("NoSuchBucket", await ErrorCode(() => s3.GetObjectAsync("master.nope", "a.txt")));
+        Assert.Equal("NoSuchBucket", await ErrorCode(() => s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "nobranch.images" })));
+        Assert.Equal("InvalidRange", await ErrorCode(() => s3.GetObjectAsync(new GetObjectRequest { BucketName = "master.images", Key = "a.txt", ByteRange = new ByteRange(9, 12) })));
+    }
+
+    [Fact]
+    public async Task ListingsPageWithPrefixesDelimitersAndTokens()
+    {
+        using var server = new TestServer();
+        using var client = server.Connect();
+        client.Files.CreateRepo("data");
+        var sources = Enumerable.Range(0, 25).Select(i => new FileSource($"/logs/{i:D2}.txt", () => new MemoryStream([1]), "x"))
+            .Concat(Enumerable.Range(0, 3).Select(i => new FileSource($"/dirs/d{i}/f.txt", () => new MemoryStream([2]), "y")))
+            .Append(new FileSource("/top.txt", () => new MemoryStream([3]), "z")).ToList();
+        client.Files.PutFiles("data", "master", sources);
+        using var s3 = Client(server, server.AdminToken);
+
+        var keys = new List<string>();
+        string? token = null;
+        var pages = 0;
+        do
+        {
+            var page = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "master.data", Prefix = "logs/", MaxKeys = 10, ContinuationToken = token });
+            keys.AddRange(page.S3Objects?.Select(o => o.Key) ?? []);
+            token = page.IsTruncated == true ? page.NextContinuationToken : null;
+            pages++;
+        } while (token is not null);
+        Assert.Equal(3, pages);
+        Assert.Equal(Enumerable.Range(0, 25).Select(i => $"logs/{i:D2}.txt"), keys);
+
+        var top = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "master.data", Delimiter = "/" });
+        Assert.Equal(["dirs/", "logs/"], top.CommonPrefixes);
+        Assert.Equal(["top.txt"], top.S3Objects.Select(o => o.Key));
+
+        // A page that ends on a common prefix resumes after every key under it.
+        var first = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "master.data", Prefix = "dirs/", Delimiter = "/", MaxKeys = 2 });
+        Assert.Equal(["dirs/d0/", "dirs/d1/"], first.CommonPrefixes);
+        var second = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "master.data", Prefix = "dirs/", Delimiter = "/", MaxKeys = 2, ContinuationToken = first.NextContinuationToken });
+        Assert.Equal(["dirs/d2/"], second.CommonPrefixes);
+        Assert.False(second.IsTruncated);
+
+        var after = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "master.data", StartAfter = "logs/22.txt" });
+        Assert.Equal(["logs/23.txt", "logs/24.txt", "top.txt"], after.S3Objects.Select(o => o.Key));
+
+        var v1 = await s3.ListObjectsAsync(new ListObjectsRequest { BucketName = "master.data", Prefix = "logs/", MaxKeys = 20 });
+        Assert.Equal(20, v1.S3Objects.Count);
+        Assert.True(v1.IsTruncated);
+        var v1Rest = await s3.ListObjectsAsync(new ListObjectsRequest { BucketName = "master.data", Prefix = "logs/", Marker = v1.NextMarker });
+        Assert.Equal(5, v1Rest.S3Objects.Count);
+
+        client.Files.CreateBranch("data", "empty");
+        Assert.Empty((await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "empty.data" })).S3Objects ?? []);
+    }
+
+    [Fact]
+    public async Task PutDeleteAndCopyAreEachOneCommit()
+    {
+        using var server = new TestServer();
+        using var client = server.Connect();
+        client.Files.CreateRepo("docs");
+        client.Files.CreateBranch("docs", "master");
+        using var s3 = Client(server, server.AdminToken);
+
+        var content = Random(300_000, 1);
+        var put = await s3.PutObjectAsync(new PutObjectRequest { BucketName = "master.docs", Key = "in/report.bin", InputStream = new MemoryStream(content) });
+        Assert.Equal('"' + Convert.ToHexStringLower(MD5.HashData(content)) + '"', put.ETag);
+        Assert.Single(client.Files.ListCommits("docs", "master"));
+        var (info, stream) = client.Files.OpenFile("docs", "master", "/in/report.bin");
+        using (stream) Assert.Equal(content.Length, info.Size);
+        Assert.Equal(content, await Get(s3, "master.docs", "in/report.bin"));
+        Assert.Equal(put.ETag, (await s3.GetObjectMetadataAsync("master.docs", "in/report.bin")).ETag);
+
+        // A body sent with its SHA-256 signed, and with Content-MD5.
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = "master.docs", Key = "small.txt", ContentBody = "small", UseChunkEncoding = false, MD5Digest = Convert.ToBase64String(MD5.HashData("small"u8.ToArray())) });
+        Assert.Equal(2, client.Files.ListCommits("docs", "master").Count);
+        Assert.Equal("BadDigest", await ErrorCode(() => s3.PutObjectAsync(new PutObjectRequest
+            { BucketName = "master.docs", Key = "bad.txt", ContentBody = "small", MD5Digest = Convert.ToBase64String(MD5.HashData("other"u8.ToArray())) })));
+        Assert.Equal(2, client.Files.ListCommits("docs", "master").Count);
+
+        var copy = await s3.CopyObjectAsync("master.docs", "in/report.bin", "master.docs", "copies/report.bin");
+        Assert.Equal(put.ETag, copy.ETag);
+        Assert.Equal(content, await Get(s3, "master.docs", "copies/report.bin"));
+        Assert.Equal(3, client.Files.ListCommits("docs", "master").Count);
+
+        await s3.DeleteObjectAsync("master.docs", "small.txt");
+        Assert.Equal(4, client.Files.ListCommits("docs", "master").Count);
+        await s3.DeleteObjectAsync("master.docs", "small.txt"); // gone already: S3 answers 204 and nothing is committed
+        Assert.Equal(4, client.Files.ListCommits("docs", "master").Count);
+        var deleted = await s3.DeleteObjectsAsync(new DeleteObjectsRequest
+        {
+            BucketName = "master.docs",
+            Objects = [new KeyVersion { Key = "in/report.bin" }, new KeyVersion { Key = "copies/report.bin" }, new KeyVersion { Key = "never.txt" }],
+        });
+        Assert.Equal(3, deleted.DeletedObjects.Count);
+        Assert.Equal(5, client.Files.ListCommits("docs", "master").Count);
+        Assert.Empty(client.Files.Entries("docs", "master"));
+
+        // A tag or a commit is read-only; a new bucket is a new branch.
+        client.Files.PutFiles("docs", "master", [new FileSource("/x", () => new MemoryStream([1]), "x")]);
+        client.Files.CreateTag("docs", "release", "master");
+        Assert.Equal("AccessDenied", await ErrorCode(() => s3.PutObjectAsync(new PutObjectRequest { BucketName = "release.docs", Key = "y", ContentBody = "y" })));
+        Assert.Equal("AccessDenied", await ErrorCode(() => s3.DeleteObjectAsync("release.docs", "x")));
+        await s3.PutBucketAsync("feature.docs");
+        Assert.Contains(client.Files.ListBranches("docs"), b => b.Branch == "feature");
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = "feature.docs", Key = "f.txt", ContentBody = "f" });
+        Assert.Equal("f"u8.ToArray(), await Get(s3, "feature.docs", "f.txt"));
+    }
+
+    [Fact]
+    public async Task AMultipartUploadIsStagedOnDiskAndBecomesOneFileInOneCommit()
+    {
+        using var server = new TestServer();
+        using var client = server.Connect();
+        client.Files.CreateRepo("big");
+        client.Files.CreateBranch("big", "master");
+        using var s3 = Client(server, server.AdminToken);
+        var content = Random(18 << 20, 2);
+        var start = await s3.InitiateMultipartUploadAsync("master.big", "data/big.bin");
+        var etags = new List<PartETag>();
+        for (var i = 0; i < 3; i++)
+        {
+            var part = await s3.UploadPartAsync(new UploadPartRequest
+            {
+                BucketName = "master.big", Key = "data/big.bin", UploadId = start.UploadId, PartNumber = i + 1,
+                InputStream = new MemoryStream(content, i * (6 << 20), 6 << 20), PartSize = 6 << 20,
+            });
+            etags.Add(new PartETag(i + 1, part.ETag));
+        }
+        Assert.True(Directory.Exists(Path.Combine(server.Folder, "server", "multipart", start.UploadId)));
+        Assert.Empty(client.Files.ListCommits("big"));
+        var done = await s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            { BucketName = "master.big", Key = "data/big.bin", UploadId = start.UploadId, PartETags = etags });
+        var md5s = Enumerable.Range(0, 3).SelectMany(i => MD5.HashData(content.AsSpan(i * (6 << 20), 6 << 20))).ToArray();
+        Assert.Equal($"\"{Convert.ToHexStringLower(MD5.HashData(md5s))}-3\"", done.ETag);
+        Assert.Single(client.Files.ListCommits("big", "master"));
+        Assert.False(Directory.Exists(Path.Combine(server.Folder, "server", "multipart", start.UploadId)));
+        Assert.Equal(content, await Get(s3, "master.big", "data/big.bin"));
+        Assert.Equal(done.ETag, (await s3.GetObjectMetadataAsync("master.big", "data/big.bin")).ETag);
+
+        var aborted = await s3.InitiateMultipartUploadAsync("master.big", "other.bin");
+        await s3.AbortMultipartUploadAsync("master.big", "other.bin", aborted.UploadId);
+        Assert.Equal("NoSuchUpload", await ErrorCode(() => s3.UploadPartAsync(new UploadPartRequest
+            { BucketName = "master.big", Key = "other.bin", UploadId = aborted.UploadId, PartNumber = 1, InputStream = new MemoryStream([1]) })));
+    }
+
+    [Fact]
+    public async Task TokensSignRequestsAndTheirRolesAndReposApply()
+    {
+        using var server = new TestServer();
+        using var client = server.Connect();
+        client.Files.CreateRepo("open");
+        client.Files.CreateRepo("secret");
+        client.Files.PutFiles("open", "master", [new FileSource("/a", () => new MemoryStream([1]), "a")]);
+        client.Files.PutFiles("secret", "master", [new FileSource("/a", () => new MemoryStream([1]), "a")]);
+
+        using var reader = Client(server, server.Token(TokenRole.Reader));
+        Assert.Equal([1], await Get(reader, "master.open", "a"));
+        Assert.Equal("AccessDenied", await ErrorCode(() => reader.PutObjectAsync(new PutObjectRequest { BucketName = "master.open", Key = "b", ContentBody = "b" })));
+        Assert.Equal("AccessDenied", await ErrorCode(() => reader.DeleteObjectAsync("master.open", "a")));
+
+        using var scoped = Client(server, server.Token(TokenRole.Writer, "open"));
+        await scoped.PutObjectAsync(new PutObjectRequest { BucketName = "master.open", Key = "b", ContentBody = "b" });
+        Assert.Equal("AccessDenied", await ErrorCode(() => scoped.PutObjectAsync(new PutObjectRequest { BucketName = "master.secret", Key = "b", ContentBody = "b" })));
+        Assert.Equal("AccessDenied", await ErrorCode(() => scoped.GetObjectAsync("master.secret", "a")));
+        Assert.Equal(["master.open"], (await scoped.ListBucketsAsync()).Buckets.Select(b => b.BucketName));
+
+        using var wrong = Client(server, server.AdminToken, secret: "not-the-secret");
+        Assert.Equal("SignatureDoesNotMatch", await ErrorCode(() => wrong.ListBucketsAsync()));
+        using var unknown = Client(server, "pachps_000000000000_x");
+        Assert.Equal("InvalidAccessKeyId", await ErrorCode(() => unknown.ListBucketsAsync()));
+
+        var revoked = server.Tokens.CreateToken("gone", TokenRole.Writer);
+        using var gone = Client(server, revoked.Token);
+        await gone.ListBucketsAsync();
+        server.Tokens.RevokeToken(revoked.TokenId);
+        var error = await Assert.ThrowsAsync<AmazonS3Exception>(() => gone.ListBucketsAsync());
+        Assert.Equal("InvalidAccessKeyId", error.ErrorCode);
+        Assert.Contains("revoked", error.Message);
+
+        // Without a signature, /s3 is refused in S3's terms, not the API's.
+        using var http = server.Http();
+        var anonymous = await http.GetAsync("s3/");
+        Assert.Equal(HttpStatusCode.Forbidden, anonymous.StatusCode);
+        Assert.Contains("<Code>AccessDenied</Code>", await anonymous.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task PresignedUrlsWorkUntilTheyExpire()
+    {
+        using var server = new TestServer();
+        using var client = server.Connect();
+        client.Files.CreateRepo("share");
+        client.Files.PutFiles("share", "master", [new FileSource("/f.txt", () => new MemoryStream("shared"u8.ToArray()), "f")]);
+        using var s3 = Client(server, server.AdminToken);
+        var url = await s3.GetPreSignedURLAsync(new GetPreSignedUrlRequest { BucketName = "master.share", Key = "f.txt", Expires = DateTime.UtcNow.AddMinutes(5), Verb = HttpVerb.GET });
+        using var http = server.Http();
+        Assert.Equal("shared", await http.GetStringAsync(url));
+        var tampered = await http.GetAsync(url.Replace("f.txt", "g.txt"));
+        Assert.Equal(HttpStatusCode.Forbidden, tampered.StatusCode);
+        Assert.Contains("SignatureDoesNotMatch", await tampered.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public void SecretsAreKeptEncryptedAndOldTokensHaveNone()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "pachps-s3tokens-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var tokens = new PachPS.Server.TokenStore(folder);
+            var made = tokens.CreateToken("ci", TokenRole.Writer);
+            var (id, secret) = Split(made.Token);
+            Assert.Equal(secret, tokens.S3Credential(id)?.Secret);
+            Assert.Equal(secret, new PachPS.Server.TokenStore(folder).S3Credential(id)?.Secret);
+            Assert.DoesNotContain(secret, File.ReadAllText(Path.Combine(folder, "server", "tokens.json")));
+            var key = Path.Combine(folder, "server", "s3-secrets.key");
+            Assert.Equal(32, new FileInfo(key).Length);
+            if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key));
+            Assert.Null(tokens.S3Credential("000000000000"));
+
+            // A token made before the gateway (no sealed secret) authenticates the API but has no S3 secret.
+            var file = Path.Combine(folder, "server", "tokens.json");
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))!.AsArray();
+            foreach (var token in json) token!.AsObject().Remove("s3Secret");
+            File.WriteAllText(file, json.ToJsonString());
+            var old = new PachPS.Server.TokenStore(folder);
+            Assert.NotNull(old.Authenticate(made.Token));
+            Assert.Null(old.S3Credential(id)!.Value.Secret);
+        }
+        finally { Directory.Delete(folder, recursive: true); }
+    }
+}
