@@ -276,6 +276,13 @@ internal sealed class S3Gateway(IFileService files, TokenStore tokens, S3ETags e
         var from = S3Buckets.Resolve(files, sourceBucketName);
         var (file, content) = Open(from, sourceKey);
         content.Dispose();
+        // A copy onto itself changes only metadata (rclone sets modification times so), which the gateway does not
+        // keep: it commits nothing.
+        if (from.Repo == bucket.Repo && from.Reference == bucket.Reference && sourceKey == key)
+        {
+            await Xml(context, 200, S3Xml.CopyObject(etags.For(file.Hash), new CommitTimes(files, bucket.Repo).Of(file.CommittedIn ?? file.Commit)));
+            return;
+        }
         var commit = files.CopyFile(from.Repo, from.Reference, "/" + sourceKey, bucket.Repo, bucket.Reference, "/" + key,
             new CommitNote($"S3 CopyObject {sourceBucketName}/{sourceKey} to {key}"));
         await Xml(context, 200, S3Xml.CopyObject(etags.For(file.Hash), commit.Finished ?? commit.Started));
