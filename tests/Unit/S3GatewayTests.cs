@@ -317,6 +317,15 @@ public class S3GatewayTests
             var old = new PachPS.Server.TokenStore(folder);
             Assert.NotNull(old.Authenticate(made.Token));
             Assert.Null(old.S3Credential(id)!.Value.Secret);
+            var request = new Microsoft.AspNetCore.Http.DefaultHttpContext().Request;
+            request.Method = "GET";
+            request.Path = "/s3/";
+            request.Headers["x-amz-date"] = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+            request.Headers["x-amz-content-sha256"] = SigV4Empty;
+            request.Headers.Authorization = $"AWS4-HMAC-SHA256 Credential={id}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=00";
+            var refused = Assert.Throws<PachPS.Server.S3.S3Exception>(() => PachPS.Server.S3.SigV4.Verify(request, old, DateTimeOffset.UtcNow));
+            Assert.Equal("InvalidAccessKeyId", refused.Code);
+            Assert.Contains("make a new token", refused.Message);
         }
         finally { Directory.Delete(folder, recursive: true); }
     }
