@@ -174,17 +174,24 @@ public class S3GatewayTests
         Assert.Equal(content, await Get(s3, "master.docs", "copies/report.bin"));
         Assert.Equal(3, client.Files.ListCommits("docs", "master").Count);
 
+        client.Files.CreateRepo("other");
+        client.Files.PutFiles("other", "master", [new FileSource("/o.txt", () => new MemoryStream("other repo"u8.ToArray()), "o")]);
+        await s3.CopyObjectAsync("master.other", "o.txt", "master.docs", "from-other.txt");
+        Assert.Equal("other repo"u8.ToArray(), await Get(s3, "master.docs", "from-other.txt"));
+        await s3.DeleteObjectAsync("master.docs", "from-other.txt");
+        Assert.Equal(5, client.Files.ListCommits("docs", "master").Count);
+
         await s3.DeleteObjectAsync("master.docs", "small.txt");
-        Assert.Equal(4, client.Files.ListCommits("docs", "master").Count);
+        Assert.Equal(6, client.Files.ListCommits("docs", "master").Count);
         await s3.DeleteObjectAsync("master.docs", "small.txt"); // gone already: S3 answers 204 and nothing is committed
-        Assert.Equal(4, client.Files.ListCommits("docs", "master").Count);
+        Assert.Equal(6, client.Files.ListCommits("docs", "master").Count);
         var deleted = await s3.DeleteObjectsAsync(new DeleteObjectsRequest
         {
             BucketName = "master.docs",
             Objects = [new KeyVersion { Key = "in/report.bin" }, new KeyVersion { Key = "copies/report.bin" }, new KeyVersion { Key = "never.txt" }],
         });
         Assert.Equal(3, deleted.DeletedObjects.Count);
-        Assert.Equal(5, client.Files.ListCommits("docs", "master").Count);
+        Assert.Equal(7, client.Files.ListCommits("docs", "master").Count);
         Assert.Empty(client.Files.Entries("docs", "master"));
 
         // A tag or a commit is read-only; a new bucket is a new branch.

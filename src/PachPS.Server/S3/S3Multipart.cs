@@ -7,12 +7,14 @@ namespace PachPS.Server.S3;
 /// <summary>A multipart upload in progress: where it goes and where its parts are staged.</summary>
 internal sealed record S3Upload(string Id, string Bucket, string Key, DateTimeOffset Created)
 {
-    internal string Folder { get; init; } = "";
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Folder { get; init; } = "";
 }
 
 /// <summary>
 /// Multipart uploads staged on the server's disk, under server/multipart/&lt;upload id&gt;/ (one file per part and its
-/// MD5), never in memory; completing one reads the parts in order as one stream into one commit.
+/// MD5), never in memory; completing one reads the parts in order as one stream into one commit. A part's file is
+/// named by its number and MD5 (00001.&lt;md5&gt;.part) and appears by one rename, so a part and its ETag never disagree.
 /// </summary>
 internal sealed class S3Multipart(string storeFolder)
 {
@@ -41,11 +43,15 @@ internal sealed class S3Multipart(string storeFolder)
     public string PutPart(S3Upload upload, int number, CheckedStream body)
     {
         if (number is < 1 or > 10000) throw new S3Exception("InvalidArgument", 400, "Part numbers are 1 to 10000.");
-        var part = PartFile(upload, number);
-        using (var file = File.Create(part + ".tmp")) body.CopyTo(file);
-        File.WriteAllText(part + ".md5", body.Md5);
-        File.Move(part + ".tmp", part, overwrite: true);
-        return body.Md5!;
+        var tmp = Path.Combine(upload.Folder, Guid.NewGuid().ToString("N") + ".tmp");
+        try
+        {
+            using (var file = File.Create(tmp)) body.CopyTo(file);
+            foreach (var old in Directory.EnumerateFiles(upload.Folder, Number(number) + ".*.part")) File.Delete(old);
+            File.Move(tmp, PartFile(upload, number, body.Md5!), overwrite: true);
+            return body.Md5!;
+        }
+        finally { File.Delete(tmp); }
     }
 
     /// <summary>
@@ -60,14 +66,13 @@ internal sealed class S3Multipart(string storeFolder)
         {
             if (i > 0 && parts[i].Number <= parts[i - 1].Number)
                 throw new S3Exception("InvalidPartOrder", 400, "The list of parts was not in ascending order.");
-            var md5File = PartFile(upload, parts[i].Number) + ".md5";
-            var md5 = File.Exists(md5File) ? File.ReadAllText(md5File) : null;
-            if (md5 is null || md5 != parts[i].ETag.Trim('"'))
+            var md5 = parts[i].ETag.Trim('"');
+            if (md5.Length != 32 || !md5.All(char.IsAsciiHexDigitLower) || !File.Exists(PartFile(upload, parts[i].Number, md5)))
                 throw new S3Exception("InvalidPart", 400, $"Part {parts[i].Number} was not uploaded, or its ETag is not {parts[i].ETag}.");
             digests.Add(Convert.FromHexString(md5));
         }
         var etag = Convert.ToHexStringLower(MD5.HashData(digests.SelectMany(d => d).ToArray())) + "-" + parts.Count.ToString(CultureInfo.InvariantCulture);
-        return (new PartsStream(parts.Select(p => PartFile(upload, p.Number)).ToList()), etag);
+        return (new PartsStream(parts.Select(p => PartFile(upload, p.Number, p.ETag.Trim('"'))).ToList()), etag);
     }
 
     public void Remove(S3Upload upload)
@@ -76,7 +81,9 @@ internal sealed class S3Multipart(string storeFolder)
         catch (DirectoryNotFoundException) { }
     }
 
-    private static string PartFile(S3Upload upload, int number) => Path.Combine(upload.Folder, number.ToString("D5", CultureInfo.InvariantCulture) + ".part");
+    private static string PartFile(S3Upload upload, int number, string md5) => Path.Combine(upload.Folder, $"{Number(number)}.{md5}.part");
+
+    private static string Number(int number) => number.ToString("D5", CultureInfo.InvariantCulture);
 
     /// <summary>Part files read one after another.</summary>
     private sealed class PartsStream(List<string> files) : ReadOnlyStream
