@@ -297,6 +297,15 @@ public class S3GatewayTests
         var tampered = await http.GetAsync(url.Replace("f.txt", "g.txt"));
         Assert.Equal(HttpStatusCode.Forbidden, tampered.StatusCode);
         Assert.Contains("SignatureDoesNotMatch", await tampered.Content.ReadAsStringAsync());
+
+        var upload = await s3.GetPreSignedURLAsync(new GetPreSignedUrlRequest { BucketName = "master.share", Key = "up.txt", Expires = DateTime.UtcNow.AddMinutes(5), Verb = HttpVerb.PUT });
+        Assert.Equal(HttpStatusCode.OK, (await http.PutAsync(upload, new StringContent("uploaded"))).StatusCode);
+        Assert.Equal("uploaded"u8.ToArray(), await Get(s3, "master.share", "up.txt"));
+        var expired = await s3.GetPreSignedURLAsync(new GetPreSignedUrlRequest { BucketName = "master.share", Key = "f.txt", Expires = DateTime.UtcNow.AddSeconds(2), Verb = HttpVerb.GET });
+        await Task.Delay(3500);
+        var late = await http.GetAsync(expired);
+        Assert.Equal(HttpStatusCode.Forbidden, late.StatusCode);
+        Assert.Contains("expired", await late.Content.ReadAsStringAsync());
     }
 
     [Fact]
