@@ -107,6 +107,3 @@ internal static class S3Xml
         return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + root.ToString(SaveOptions.DisableFormatting);
     }
 }
-
-/// <summary>One page of a listing: objects and common prefixes, and the last key or prefix when more follow.</summary>
-internal sealed record S3Listing(List<S3Object> Objects, List<string> Prefixes, bool Truncated, string? Last);

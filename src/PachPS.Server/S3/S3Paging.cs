@@ -27,3 +27,6 @@ internal static class S3Paging
         return new S3Listing(objects, prefixes, false, last);
     }
 }
+
+/// <summary>One page of a listing: objects and common prefixes, and the last key or prefix when more follow.</summary>
+internal sealed record S3Listing(List<S3Object> Objects, List<string> Prefixes, bool Truncated, string? Last);
