@@ -145,8 +145,26 @@ function Stop-TestKubernetes {
     'PACHPS_TEST_KUBECONFIG', 'PACHPS_TEST_KUBELET_WORK' | ForEach-Object { Remove-Item "env:$_" -ErrorAction Ignore }
 }
 
+function Install-S3Clients {
+    # The S3 gateway's tests drive the AWS CLI and rclone; they are skipped where neither is installed.
+    if ((Get-Command aws -ErrorAction Ignore) -and (Get-Command rclone -ErrorAction Ignore)) { return }
+    if (-not (Get-Command apt-get -ErrorAction Ignore) -or (& id -u) -ne '0') {
+        Write-Host 'The AWS CLI or rclone is missing and cannot be installed here (needs root and apt-get): their S3 gateway tests are SKIPPED.' -ForegroundColor Yellow
+        return
+    }
+    Write-Host 'installing awscli and rclone from Debian...'
+    $env:DEBIAN_FRONTEND = 'noninteractive'
+    & apt-get install -y -q --no-install-recommends awscli rclone *> $null
+    if ($LASTEXITCODE -ne 0) {
+        & apt-get update -q *> $null
+        & apt-get install -y -q --no-install-recommends awscli rclone *> $null
+    }
+    if ($LASTEXITCODE -ne 0) { Write-Host 'Could not install awscli and rclone: their S3 gateway tests are SKIPPED.' -ForegroundColor Yellow }
+}
+
 function Invoke-Test {
     Invoke-Build
+    Install-S3Clients
     if ($SkipS3) { Write-Host 'S3 tests are SKIPPED (-SkipS3): no S3 server is started.' -ForegroundColor Yellow }
     else { Start-TestS3 }
     # The Kubernetes executor keeps content in S3, so its real tier needs the S3 server too.

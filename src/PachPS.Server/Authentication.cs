@@ -6,6 +6,7 @@ namespace PachPS.Server;
 /// <summary>
 /// Every request but /healthz carries a bearer token the server knows, is active (not revoked, not expired), or is
 /// refused with 401 Unauthenticated before anything runs. The token's secret is never logged: only its id and user.
+/// The S3 gateway (/s3) authenticates its own requests: S3 clients sign them with SigV4 instead of sending a bearer.
 /// </summary>
 public static class Authentication
 {
@@ -13,7 +14,7 @@ public static class Authentication
 
     public static IApplicationBuilder UseTokens(this IApplicationBuilder app, TokenStore tokens) => app.Use(async (context, next) =>
     {
-        if (context.Request.Path == "/healthz")
+        if (context.Request.Path == "/healthz" || context.Request.Path.StartsWithSegments(S3.S3Gateway.Prefix))
         {
             await next(context);
             return;

@@ -86,6 +86,7 @@ namespace PachPS.Server
             var openApi = OpenApiDocument.Build(version).ToJsonString();
             app.MapGet("/openapi.json", () => Results.Text(openApi, "application/json"));
             app.Services.GetRequiredService<ApiEndpoints>().Map(app);
+            S3.S3Gateway.Map(app, store.Pfs, tokens, options.Store);
 
             lifetime.ApplicationStarted.Register(() =>
             {

@@ -11,11 +11,15 @@ namespace PachPS.Server;
 /// The server's bearer tokens, in server/tokens.json beside the store's metadata. A token is
 /// <c>pachps_&lt;id&gt;_&lt;secret&gt;</c>: the id finds it, and only a SHA-256 hash of the secret is kept (the secret is
 /// 256 random bits, so a fast hash is as safe as a slow one). A secret is shown once, when it is made.
+/// S3 signatures (SigV4) are HMACs keyed by the secret itself, so a hash cannot check them: each token made since the
+/// S3 gateway also keeps its secret encrypted (AES-GCM, the token id as associated data) under a key in
+/// server/s3-secrets.key, a file only the server's user reads.
 /// </summary>
 public sealed partial class TokenStore : ITokenService
 {
     private const string Prefix = "pachps_";
     private readonly string _file;
+    private readonly string _keyFile;
     private readonly Lock _gate = new();
     private List<StoredToken> _tokens;
 
@@ -24,6 +28,7 @@ public sealed partial class TokenStore : ITokenService
         var folder = Path.Combine(storeFolder, "server");
         Directory.CreateDirectory(folder);
         _file = Path.Combine(folder, "tokens.json");
+        _keyFile = Path.Combine(folder, "s3-secrets.key");
         _tokens = File.Exists(_file) ? JsonSerializer.Deserialize<List<StoredToken>>(File.ReadAllText(_file), Wire.Options) ?? [] : [];
     }
 
@@ -44,9 +49,10 @@ public sealed partial class TokenStore : ITokenService
         var id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         var secret = Base64Url(RandomNumberGenerator.GetBytes(32));
         var info = new TokenInfo(id, user, role, (repos ?? []).Distinct(StringComparer.Ordinal).ToList(), DateTimeOffset.UtcNow, expires, null);
+        var sealedSecret = Encrypt(id, secret);
         lock (_gate)
         {
-            _tokens = [.. _tokens, new StoredToken(info, Hash(secret))];
+            _tokens = [.. _tokens, new StoredToken(info, Hash(secret), sealedSecret)];
             Save();
         }
         return new NewTokenInfo(info, $"{Prefix}{id}_{secret}");
@@ -89,6 +95,65 @@ public sealed partial class TokenStore : ITokenService
         return token.Info.Active(DateTimeOffset.UtcNow) ? token.Info : null;
     }
 
+    /// <summary>
+    /// The token an S3 access key id names and its secret for checking a signature: null when no token has that id;
+    /// a null secret when the token was made before the S3 gateway (the caller says to make a new one). The token may
+    /// be inactive: the caller refuses it.
+    /// </summary>
+    internal (TokenInfo Info, string? Secret)? S3Credential(string tokenId)
+    {
+        StoredToken? token;
+        lock (_gate) token = _tokens.FirstOrDefault(t => t.Info.TokenId == tokenId);
+        if (token is null) return null;
+        return (token.Info, token.S3Secret is null ? null : Decrypt(token.Info.TokenId, token.S3Secret));
+    }
+
+    private string Encrypt(string id, string secret)
+    {
+        var plain = Encoding.UTF8.GetBytes(secret);
+        var sealedBytes = new byte[NonceBytes + plain.Length + TagBytes];
+        var nonce = sealedBytes.AsSpan(0, NonceBytes);
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(SecretsKey(), TagBytes);
+        aes.Encrypt(nonce, plain, sealedBytes.AsSpan(NonceBytes, plain.Length), sealedBytes.AsSpan(NonceBytes + plain.Length), Encoding.UTF8.GetBytes(id));
+        return Convert.ToBase64String(sealedBytes);
+    }
+
+    private string Decrypt(string id, string stored)
+    {
+        var sealedBytes = Convert.FromBase64String(stored);
+        var plain = new byte[sealedBytes.Length - NonceBytes - TagBytes];
+        using var aes = new AesGcm(SecretsKey(), TagBytes);
+        aes.Decrypt(sealedBytes.AsSpan(0, NonceBytes), sealedBytes.AsSpan(NonceBytes, plain.Length), sealedBytes.AsSpan(NonceBytes + plain.Length), plain, Encoding.UTF8.GetBytes(id));
+        return Encoding.UTF8.GetString(plain);
+    }
+
+    private const int NonceBytes = 12, TagBytes = 16;
+    private byte[]? _secretsKey;
+
+    /// <summary>The 256-bit key of the S3 secrets, made on first use (in a file only the server's user may read).</summary>
+    private byte[] SecretsKey()
+    {
+        lock (_gate)
+        {
+            if (_secretsKey is not null) return _secretsKey;
+            if (!File.Exists(_keyFile))
+            {
+                var key = RandomNumberGenerator.GetBytes(32);
+                var tmp = _keyFile + ".tmp";
+                using (var stream = PrivateFile.Create(tmp, FileMode.Create))
+                {
+                    stream.Write(key);
+                    stream.Flush(flushToDisk: true);
+                }
+                // A key already there (another process won the race) is kept: the secrets it sealed stay readable.
+                try { File.Move(tmp, _keyFile, overwrite: false); }
+                catch (IOException) when (File.Exists(_keyFile)) { File.Delete(tmp); }
+            }
+            return _secretsKey = File.ReadAllBytes(_keyFile);
+        }
+    }
+
     private void Save()
     {
         var tmp = _file + ".tmp";
@@ -107,5 +172,6 @@ public sealed partial class TokenStore : ITokenService
     [GeneratedRegex("^[A-Za-z0-9._@-]{1,64}$")]
     private static partial Regex UserName();
 
-    private sealed record StoredToken(TokenInfo Info, string Hash);
+    /// <summary>A token as kept: its hash, and (made since the S3 gateway) its secret sealed for SigV4.</summary>
+    private sealed record StoredToken(TokenInfo Info, string Hash, string? S3Secret = null);
 }
