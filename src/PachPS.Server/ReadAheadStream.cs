@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Threading.Channels;
 
 namespace PachPS.Server;
@@ -33,8 +34,8 @@ internal sealed class ReadAheadStream : Stream
         {
             while (true)
             {
-                var block = new byte[BlockSize];
-                var n = await source.ReadAtLeastAsync(block, BlockSize, throwOnEndOfStream: false, cancel);
+                var block = ArrayPool<byte>.Shared.Rent(BlockSize);
+                var n = await source.ReadAtLeastAsync(block.AsMemory(0, BlockSize), BlockSize, throwOnEndOfStream: false, cancel);
                 await _blocks.Writer.WriteAsync((block, n, null), cancel);
                 if (n < BlockSize) break;
             }
@@ -59,6 +60,8 @@ internal sealed class ReadAheadStream : Stream
             try { next = _blocks.Reader.ReadAsync().AsTask().GetAwaiter().GetResult(); }
             catch (ChannelClosedException) { _ended = true; return 0; }
             if (next.Failure is { } failure) throw failure;
+            // A block read through goes back to the pool: an upload of any size reuses the same few.
+            if (_current is not null) ArrayPool<byte>.Shared.Return(_current);
             (_current, _length, _offset) = (next.Block, next.Length, 0);
         }
         var n = Math.Min(buffer.Length, _length - _offset);
