@@ -42,4 +42,8 @@ public class FuzzRegressionTests
     [Theory]
     [MemberData(nameof(Inputs), "commitref")]
     public void CommitRef(string input) => Check("commitref", input);
+
+    [Theory]
+    [MemberData(nameof(Inputs), "spec")]
+    public void Spec(string input) => Check("spec", input);
 }
