@@ -46,4 +46,8 @@ public class FuzzRegressionTests
     [Theory]
     [MemberData(nameof(Inputs), "spec")]
     public void Spec(string input) => Check("spec", input);
+
+    [Theory]
+    [MemberData(nameof(Inputs), "tree")]
+    public void TreeNode(string input) => Check("tree", input);
 }
