@@ -50,4 +50,8 @@ public class FuzzRegressionTests
     [Theory]
     [MemberData(nameof(Inputs), "tree")]
     public void TreeNode(string input) => Check("tree", input);
+
+    [Theory]
+    [MemberData(nameof(Inputs), "pack")]
+    public void PackRead(string input) => Check("pack", input);
 }
