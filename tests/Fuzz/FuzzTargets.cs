@@ -1,4 +1,5 @@
 using System.Text;
+using PachPS.Engine;
 using PachPS.Engine.Pfs;
 using PachPS.Engine.Pps;
 using PachPS.Engine.Remote;
@@ -23,6 +24,9 @@ internal static class FuzzTargets
         ["commitref"] = CommitReference,
         ["frames"] = Frames,
     };
+
+    /// <summary>What a target may throw: a PachPS error with an ErrorId.</summary>
+    public static bool IsExpected(Exception ex) => ex is PachException { ErrorId.Length: > 0 };
 
     private static string Text(byte[] input) => Encoding.UTF8.GetString(input);
 
