@@ -190,6 +190,11 @@ internal static partial class SpecDocuments
             // YamlDotNet's scanner fails this way on some broken texts ("- {\n>") instead of with a YamlException.
             throw YamlInvalid(reader.LastEnd, "the text cannot be read as YAML past this point (look for an unclosed '{' or '[').");
         }
+        catch (ArgumentException ex)
+        {
+            // And its parser this way on a tag that is no URI ("!!!!] !").
+            throw YamlInvalid(reader.LastEnd, ex.Message.Replace($" (Parameter '{ex.ParamName}')", ""));
+        }
         return documents;
     }
 
