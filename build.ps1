@@ -8,11 +8,16 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Example', 'Bench', 'Package')]
+    [ValidateSet('Build', 'Test', 'Example', 'Bench', 'Package', 'Fuzz')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
+
+    # Fuzz: the target afl-fuzz runs (tests/Fuzz/FuzzTargets.cs) and for how long.
+    [ValidateSet('spec', 'glob', 'path', 'tree', 'pack', 'commitref', 'frames')]
+    [string] $Target = 'spec',
+    [double] $Minutes = 5,
 
     # Bench: scale down the generated data (1 = the sizes the issues name).
     [double] $BenchScale = 1,
@@ -251,10 +256,50 @@ finally { Unregister-PSResourceRepository -Name PachPSBuild }
     Write-Host "Packaged PachPS ${version}: $((Get-ChildItem $feed -Filter *.nupkg).FullName -join ', ')"
 }
 
+function Invoke-Fuzz {
+    # Not part of Test or CI: afl-fuzz (Debian's afl++) runs the target on inputs mutated from tests/Fuzz/corpus/<target>
+    # for -Minutes; every input that throws anything but a PachException, runs past the time budget or kills the
+    # process is kept under out/fuzz/<target>/findings.
+    if (-not (Get-Command afl-fuzz -ErrorAction Ignore)) { throw 'afl-fuzz is missing: apt-get install -y afl++' }
+    # One folder per target, so two targets can run at once.
+    $dir = Join-Path $out "fuzz/$Target"
+    $bin = Join-Path $dir 'bin'
+    $replay = Join-Path $dir 'replay'
+    $findings = Join-Path $dir 'findings'
+    Remove-Item $dir -Recurse -Force -ErrorAction Ignore
+    New-Item -ItemType Directory -Force $dir | Out-Null
+    Invoke-Native dotnet @('publish', (Join-Path $root 'tests/Fuzz/PachPS.Fuzz.csproj'), '-c', $Configuration, '-o', $bin, '--nologo', '-v', 'quiet')
+    # An uninstrumented copy replays the crashes (instrumented code outside afl-fuzz has no coverage map to write).
+    Copy-Item $bin $replay -Recurse
+    Invoke-Native dotnet @('tool', 'run', 'sharpfuzz', (Join-Path $bin 'PachPS.Engine.dll'))
+    $env:AFL_SKIP_CPUFREQ = '1'
+    $env:AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES = '1'
+    $env:AFL_SKIP_BIN_CHECK = '1'          # the target is a .NET program; SharpFuzz reports its coverage
+    $env:AFL_NO_UI = '1'
+    $env:AFL_NO_AFFINITY = '1'             # the machine's cores may be busy with other work
+    $env:AFL_FORKSRV_INIT_TMOUT = '60000'  # the runtime starts in seconds, not milliseconds
+    # -t: the per-input time budget in ms (a glob's match gives up after 1 s); -V: seconds to run.
+    & afl-fuzz -i (Join-Path $root "tests/Fuzz/corpus/$Target") -o $findings -t 5000 -m none -V ([int]($Minutes * 60)) -- (Join-Path $bin 'PachPS.Fuzz') $Target |
+        Select-Object -Last 5 | Write-Host
+    if ($LASTEXITCODE -ne 0) { throw "afl-fuzz failed with exit code $LASTEXITCODE" }
+    $stats = @{}
+    Get-Content (Join-Path $findings 'default/fuzzer_stats') -ErrorAction Ignore | ForEach-Object {
+        $name, $value = $_ -split '\s*:\s*', 2
+        $stats[$name] = $value
+    }
+    Write-Host "$Target ran $($stats.run_time) s: $($stats.execs_done) execs ($($stats.execs_per_sec)/s), corpus $($stats.corpus_count), crashes $($stats.saved_crashes), hangs $($stats.saved_hangs)"
+    $found = Get-ChildItem (Join-Path $findings 'default/crashes'), (Join-Path $findings 'default/hangs') -File -ErrorAction Ignore | Where-Object Name -NE 'README.txt'
+    foreach ($file in $found) { Write-Host "$(Split-Path $file.DirectoryName -Leaf): $($file.FullName)" }
+    # What each crash throws (hangs would only hang again here).
+    $crashes = @($found | Where-Object { $_.DirectoryName -like '*crashes' })
+    if ($crashes) { & (Join-Path $replay 'PachPS.Fuzz') $Target @($crashes.FullName) | Where-Object { $_ -notmatch '^\s+at ' } | Write-Host }
+}
+
 switch ($Task) {
     'Build' { Invoke-Build }
     'Test' { Invoke-Test }
     'Example' { Invoke-Example }
     'Bench' { Invoke-Bench }
     'Package' { Invoke-Package }
+    'Fuzz' { Invoke-Fuzz }
 }

@@ -105,6 +105,13 @@ public sealed class MetadataStore : IDisposable
                 catch (Exception) { }
                 throw StorageFull.Error($"the metadata of the store '{Path.GetDirectoryName(_dbPath)}'", ex.Message, ex);
             }
+            catch (LiteException ex) when (IsDamage(ex))
+            {
+                // A damaged file fails the rollback too; the damage is what the caller needs to hear about.
+                try { RollBack(ownsTransaction && !committed); }
+                catch (Exception) { }
+                throw Corrupt(ex.Message, ex);
+            }
             catch (LiteException ex)
             {
                 RollBack(ownsTransaction && !committed);
@@ -163,7 +170,18 @@ public sealed class MetadataStore : IDisposable
                 Connection = ConnectionType.Direct,
                 Collation = new Collation(CultureInfo.InvariantCulture.LCID, CompareOptions.Ordinal),
             };
+            // LiteDB takes a file shorter than its header page for a new database and would start over on it.
+            if (File.Exists(_dbPath) && new FileInfo(_dbPath).Length is > 0 and < PageSize and var length)
+                throw Corrupt($"it is {length} bytes long, shorter than its first page", null);
             _db = new LiteDatabase(cs, _mapper) { CheckpointSize = 4000 };
+        }
+        catch (Exception ex) when (ex is LiteException lite ? IsDamage(lite) : ex is not (IOException or UnauthorizedAccessException or PachException))
+        {
+            // Opening reads only the file's header and collections: whatever else fails there is the file's bytes
+            // (a header with an impossible date fails with ArgumentOutOfRangeException, say).
+            _lock.Dispose();
+            _lock = null;
+            throw Corrupt(ex.Message, ex);
         }
         catch
         {
@@ -172,6 +190,17 @@ public sealed class MetadataStore : IDisposable
             throw;
         }
     }
+
+    // LiteDB's page size: its data file is whole pages, the first of them the header.
+    private const int PageSize = 8192;
+
+    /// <summary>LiteDB's errors for a data file that is not a sound database (cut short, overwritten, not LiteDB at all).</summary>
+    private static bool IsDamage(LiteException ex) => ex.ErrorCode is LiteException.INVALID_DATABASE or LiteException.INVALID_DATAFILE_STATE
+        or LiteException.INVALID_FREE_SPACE_PAGE or LiteException.NOT_ENCRYPTED or LiteException.INVALID_PASSWORD;
+
+    private PachException Corrupt(string damage, Exception? inner) => new("MetadataCorrupt", PachErrorKind.InvalidData,
+        $"The metadata file '{_dbPath}' is damaged ({damage.TrimEnd('.')}). Restore the store's folder from a backup (metadata.db " +
+        "with its metadata-log.db), then run Test-PachStore to check it against its objects.", _dbPath, inner);
 
     private void Close()
     {

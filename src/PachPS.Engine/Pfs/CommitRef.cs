@@ -23,13 +23,21 @@ public sealed partial record CommitRef(string Base, int Ancestors, int? FromOlde
         var m = Syntax().Match(text ?? "");
         if (!m.Success)
             throw PachException.Invalid("InvalidCommitReference", $"'{text}' is not a commit reference: {Usage}.", text);
-        var ancestors = 0;
+        long ancestors = 0;
         foreach (Match part in Regex.Matches(m.Groups["suffix"].Value, @"\^|~(\d+)"))
-            ancestors += part.Value == "^" ? 1 : int.Parse(part.Groups[1].Value, CultureInfo.InvariantCulture);
-        int? nth = m.Groups["nth"].Success ? int.Parse(m.Groups["nth"].Value, CultureInfo.InvariantCulture) : null;
+            ancestors += part.Value == "^" ? 1 : Count(part.Groups[1].Value, text!);
+        if (ancestors > int.MaxValue) throw TooLarge(text!);
+        int? nth = m.Groups["nth"].Success ? Count(m.Groups["nth"].Value, text!) : null;
         if (nth == 0) throw PachException.Invalid("InvalidCommitReference", $"'{text}': '.N' counts from 1 (the oldest commit).", text);
-        return new CommitRef(m.Groups["base"].Value, ancestors, nth) { At = m.Groups["time"].Success ? ParseTime(m.Groups["time"].Value, text!) : null };
+        return new CommitRef(m.Groups["base"].Value, (int)ancestors, nth) { At = m.Groups["time"].Success ? ParseTime(m.Groups["time"].Value, text!) : null };
     }
+
+    // A count of commits ('~N', '.N') is an int; the digits of a longer one are refused, not overflowed.
+    private static int Count(string digits, string text) =>
+        int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw TooLarge(text);
+
+    private static PachException TooLarge(string text) =>
+        PachException.Invalid("InvalidCommitReference", $"'{MessageText.Abbreviate(text)}' counts more commits than there can be (at most {int.MaxValue}).", text);
 
     /// <summary>
     /// A time as people write it (2026-11-01, 2026-11-01 14:30, 2026-11-01T14:30:00+02:00, ...), read with the

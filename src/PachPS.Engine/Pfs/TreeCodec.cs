@@ -52,11 +52,22 @@ internal static class TreeCodec
         return ms.ToArray();
     }
 
+    /// <summary>Reads a node back; bytes that are not one (cut short, overwritten) throw TreeNodeCorrupt.</summary>
     public static PathTree.Node Decode(byte[] data)
+    {
+        try { return Read(data); }
+        catch (Exception ex) when (ex is IOException or FormatException or OverflowException)
+        {
+            throw Corrupt(ex.Message, ex);
+        }
+    }
+
+    private static PathTree.Node Read(byte[] data)
     {
         using var r = new BinaryReader(new MemoryStream(data));
         var tag = r.ReadByte();
-        var count = r.Read7BitEncodedInt();
+        if (tag is not (LeafTag or InternalTag)) throw Corrupt($"it starts with {tag}, which is no kind of node", null);
+        var count = Count(r);
         if (tag == LeafTag)
         {
             var entries = new TreeEntry[count];
@@ -64,12 +75,12 @@ internal static class TreeCodec
             {
                 var path = r.ReadString();
                 var commit = r.ReadString();
-                var size = r.Read7BitEncodedInt64();
-                var hash = Convert.ToHexStringLower(r.ReadBytes(32));
-                var chunkCount = r.Read7BitEncodedInt();
+                var size = NotNegative(r.Read7BitEncodedInt64(), "size");
+                var hash = Hash(r);
+                var chunkCount = Count(r);
                 var chunks = new ChunkRef[chunkCount];
                 for (var c = 0; c < chunkCount; c++)
-                    chunks[c] = new ChunkRef(Convert.ToHexStringLower(r.ReadBytes(32)), r.ReadString(), r.Read7BitEncodedInt64(), r.Read7BitEncodedInt());
+                    chunks[c] = new ChunkRef(Hash(r), r.ReadString(), NotNegative(r.Read7BitEncodedInt64(), "offset"), (int)NotNegative(r.Read7BitEncodedInt(), "length"));
                 entries[i] = new TreeEntry(path, new FileContent(size, hash, chunks), commit);
             }
             return new PathTree.Leaf(entries);
@@ -79,8 +90,25 @@ internal static class TreeCodec
         for (var i = 0; i < count; i++)
         {
             keys[i] = r.ReadString();
-            children[i] = Convert.ToHexStringLower(r.ReadBytes(32));
+            children[i] = Hash(r);
         }
         return new PathTree.Internal(keys, children);
     }
+
+    // A count of items that each take at least a byte: more than the bytes left is damage, not a huge allocation.
+    private static int Count(BinaryReader r)
+    {
+        var count = r.Read7BitEncodedInt();
+        if (count < 0 || count > r.BaseStream.Length - r.BaseStream.Position)
+            throw Corrupt($"it counts {count} items in {r.BaseStream.Length - r.BaseStream.Position} bytes", null);
+        return count;
+    }
+
+    private static string Hash(BinaryReader r) =>
+        Convert.ToHexStringLower(r.ReadBytes(32) is { Length: 32 } hash ? hash : throw new EndOfStreamException("a hash is cut short"));
+
+    private static long NotNegative(long value, string what) => value >= 0 ? value : throw Corrupt($"a chunk or file {what} is {value}", null);
+
+    private static PachException Corrupt(string damage, Exception? inner) => new("TreeNodeCorrupt", PachErrorKind.InvalidData,
+        $"A tree node cannot be read ({damage.TrimEnd('.')}): the store's metadata is damaged; run Test-PachStore.", null, inner);
 }

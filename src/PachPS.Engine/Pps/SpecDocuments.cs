@@ -185,6 +185,16 @@ internal static partial class SpecDocuments
         {
             throw YamlInvalid(ex.Start, YamlMessage().Replace(ex.Message, "").Trim());
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner fails this way on some broken texts ("- {\n>") instead of with a YamlException.
+            throw YamlInvalid(reader.LastEnd, "the text cannot be read as YAML past this point (look for an unclosed '{' or '[').");
+        }
+        catch (ArgumentException ex)
+        {
+            // And its parser this way on a tag that is no URI ("!!!!] !").
+            throw YamlInvalid(reader.LastEnd, ex.Message.Replace($" (Parameter '{ex.ParamName}')", ""));
+        }
         return documents;
     }
 
@@ -275,7 +285,8 @@ internal static partial class SpecDocuments
         if (text is "false" or "False" or "FALSE") return JsonValue.Create(false);
         if (Integer().IsMatch(text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole))
             return JsonValue.Create(whole);
-        if (Float().IsMatch(text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var real))
+        // A number past double's range (1e999) parses as infinity, which JSON cannot hold: it stays text.
+        if (Float().IsMatch(text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var real) && double.IsFinite(real))
             return JsonValue.Create(real);
         return JsonValue.Create(text);
     }

@@ -80,7 +80,7 @@ public static class ContentFraming
         return BinaryPrimitives.ReadInt32BigEndian(bytes);
     }
 
-    private static PachException Invalid(int length, int max, string what) => new("ContentFramesInvalid", PachErrorKind.InvalidData,
+    private static PachException Invalid(long length, int max, string what) => new("ContentFramesInvalid", PachErrorKind.InvalidData,
         $"A {what} frame claims {length} bytes (at most {max}).", null);
 
     internal static PachException Truncated(Exception? inner = null) => new("UploadIncomplete", PachErrorKind.InvalidData,
@@ -100,10 +100,12 @@ public static class ContentFraming
             while (_left == 0)
             {
                 if (_ended) return 0;
-                _left = ReadLength(body);
-                if (_left == 0) _ended = true;
-                else if (_left < 0) throw Failure(-_left);
-                else if (_left > MaxFrame) throw Invalid(_left, MaxFrame, "content");
+                var length = ReadLength(body);
+                // An error frame, or a frame no writer makes, ends the file: nothing after it can be read as content.
+                if (length <= 0 || length > MaxFrame) _ended = true;
+                if (length < 0) throw Failure(-(long)length);
+                if (length > MaxFrame) throw Invalid(length, MaxFrame, "content");
+                _left = length;
             }
             int n;
             try { n = body.Read(buffer[..Math.Min(buffer.Length, _left)]); }
@@ -113,16 +115,20 @@ public static class ContentFraming
             return n;
         }
 
-        private PachException Failure(int size)
+        private PachException Failure(long size)
         {
-            if (size > MaxError) return Invalid(-size, MaxError, "error");
+            if (size > MaxError) return Invalid(size, MaxError, "error");
             var json = new byte[size];
             try { body.ReadExactly(json); }
             catch (IOException ex) { return Truncated(ex); }
-            _ended = true;
-            _left = 0;
-            return (JsonSerializer.Deserialize<ApiError>(json, Wire.Options) ?? throw Invalid(-size, MaxError, "error")).ToException();
+            ApiError? error;
+            try { error = JsonSerializer.Deserialize<ApiError>(json, Wire.Options); }
+            catch (JsonException ex) { return Unreadable(ex); }
+            return error is { ErrorId.Length: > 0, Message: not null } ? error.ToException() : Unreadable(null);
         }
+
+        private static PachException Unreadable(JsonException? ex) => new("ContentFramesInvalid", PachErrorKind.InvalidData,
+            $"An error frame holds no error that can be read{(ex is null ? " (no errorId or message)" : ": " + ex.Message)}.", null, ex);
 
         /// <summary>Reads the rest of the file, so the next one can be read.</summary>
         public void Drain() => CopyTo(Null);

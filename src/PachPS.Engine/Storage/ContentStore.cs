@@ -131,6 +131,10 @@ public sealed class ContentStore : IContentReader
     private byte[] ReadAt(ChunkRef chunk)
     {
         byte[] data;
+        // Offsets and lengths come from trees and the chunk index; damaged ones must not reach a read or an allocation.
+        if (IsPacked(chunk) && (chunk.Offset < 0 || chunk.Length < 0 || chunk.Length > PackTarget))
+            throw new PachException("ObjectCorrupt", PachErrorKind.InvalidData,
+                $"Chunk {Ids.Short(chunk.Hash)} is recorded at offset {chunk.Offset}, length {chunk.Length} of pack '{chunk.Object}', which no packed chunk can be: the store's metadata is damaged.", chunk.Object);
         if (!IsPacked(chunk)) data = Objects.Get(chunk.Object);
         else if (!Objects.IsRemote) data = Objects.GetRange(chunk.Object, chunk.Offset, chunk.Length);
         else
