@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Threading.Channels;
+using PachPS.Engine.Storage;
 
 namespace PachPS.Server;
 
@@ -9,7 +10,7 @@ namespace PachPS.Server;
 /// other core, and the engine's many small reads come from memory instead of each waiting on Kestrel. At most
 /// <see cref="Depth"/> blocks are held, so memory stays bounded whatever the upload's size.
 /// </summary>
-internal sealed class ReadAheadStream : Stream
+internal sealed class ReadAheadStream : ReadOnlyStream
 {
     private const int BlockSize = 1 << 20;
     private const int Depth = 4;
@@ -48,8 +49,6 @@ internal sealed class ReadAheadStream : Stream
         finally { _blocks.Writer.TryComplete(); }
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         if (buffer.Length == 0) return 0;
@@ -79,14 +78,4 @@ internal sealed class ReadAheadStream : Stream
         }
         base.Dispose(disposing);
     }
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using PachPS.Engine.Pfs;
+using PachPS.Engine.Storage;
 
 namespace PachPS.Engine.Remote;
 
@@ -207,23 +208,14 @@ public sealed class ApiConnection : IDisposable
         }
 
         /// <summary>A local read that fails mid-file fails the call as a source that is not readable.</summary>
-        private sealed class ReadFailureStream(Stream inner, FileSource source, UploadContent owner) : Stream
+        private sealed class ReadFailureStream(Stream inner, FileSource source, UploadContent owner) : ReadOnlyStream
         {
-            public override int Read(byte[] buffer, int offset, int count)
+            public override int Read(Span<byte> buffer)
             {
-                try { return inner.Read(buffer, offset, count); }
+                try { return inner.Read(buffer); }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { throw owner.Failure = source.NotReadable(ex); }
             }
 
-            public override bool CanRead => true;
-            public override bool CanSeek => false;
-            public override bool CanWrite => false;
-            public override long Length => throw new NotSupportedException();
-            public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-            public override void Flush() { }
-            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-            public override void SetLength(long value) => throw new NotSupportedException();
-            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         }
     }
 }

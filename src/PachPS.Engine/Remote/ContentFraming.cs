@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using PachPS.Engine.Storage;
 
 namespace PachPS.Engine.Remote;
 
@@ -87,12 +88,10 @@ public static class ContentFraming
         "The content ended before its last file did (the other side stopped or the connection broke); nothing was committed.", null, inner);
 
     /// <summary>One file's content read back from its frames; an error frame throws the failure it carries.</summary>
-    public sealed class FileStream(Stream body, long? length = null, IDisposable? owner = null) : Stream
+    public sealed class FileStream(Stream body, long? length = null, IDisposable? owner = null) : ReadOnlyStream
     {
         private int _left;
         private bool _ended;
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -133,15 +132,7 @@ public static class ContentFraming
         /// <summary>Reads the rest of the file, so the next one can be read.</summary>
         public void Drain() => CopyTo(Null);
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
         public override long Length => length ?? throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -1,3 +1,4 @@
+using PachPS.Engine.Storage;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
