@@ -11,6 +11,12 @@ public interface IStoreAdmin
     /// <summary>Checks that every commit's tree nodes and chunks exist and match their hashes.</summary>
     IReadOnlyList<IntegrityFinding> Check(IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default);
     /// <summary>
+    /// Checks, then fixes what can be fixed: fetches lost objects and tree nodes again from <paramref name="from"/> (another
+    /// store's folder, such as a backup), re-derives sizes and the chunk index, moves heads off missing commits, and
+    /// marks commits whose content is still gone Corrupt. Returns every finding, each saying what was done about it.
+    /// </summary>
+    IReadOnlyList<IntegrityFinding> Repair(string? from = null, IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default);
+    /// <summary>
     /// Garbage collection: deletes every content object and tree node nothing names and rewrites mostly-garbage packs,
     /// safely beside writers in other processes; with <paramref name="whatIf"/> only reports what it would free.
     /// </summary>

@@ -173,6 +173,29 @@ public sealed class PachStore : IPachClient, IStoreAdmin
     public IReadOnlyList<IntegrityFinding> Check(IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
         new IntegrityCheck(Meta, Content).Run(progress, cancel);
 
+    public IReadOnlyList<IntegrityFinding> Repair(string? from = null, IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default)
+    {
+        using var source = from is null ? null : OpenRepairSource(from);
+        return new StoreRepair(Meta, Content, Path).Run(source, progress, cancel);
+    }
+
+    /// <summary>
+    /// Another store's folder opened only to read lost objects and tree nodes from: its metadata, and its objects where its
+    /// store.json says (S3 credentials from the default AWS chain). No job starts and nothing is created there.
+    /// </summary>
+    private RepairSource OpenRepairSource(string from)
+    {
+        var full = System.IO.Path.GetFullPath(from);
+        if (!File.Exists(System.IO.Path.Combine(full, "metadata.db")))
+            throw PachException.NotFound("RepairSourceNotFound", $"'{full}' is not a PachPS store or backup folder (it has no metadata.db).", full);
+        if (string.Equals(full.TrimEnd(System.IO.Path.DirectorySeparatorChar), Path.TrimEnd(System.IO.Path.DirectorySeparatorChar), StringComparison.Ordinal))
+            throw PachException.Invalid("RepairSourceIsStore", $"'{full}' is the store being repaired; give a backup or another store.", full);
+        var configFile = System.IO.Path.Combine(full, ConfigFileName);
+        var saved = File.Exists(configFile) ? JsonSerializer.Deserialize<StoreConfig>(File.ReadAllText(configFile)) : null;
+        IObjectStore objects = saved?.S3 is { } s3 ? new S3ObjectStore(s3, null) : new LocalObjectStore(System.IO.Path.Combine(full, "objects"));
+        return new RepairSource(full, new MetadataStore(full), objects);
+    }
+
     /// <summary>Frees every chunk, pack and tree node nothing names (see <see cref="Collection.GarbageCollector"/>).</summary>
     public Collection.CollectionReport Collect(bool whatIf, IProgress<Collection.CollectionProgress>? progress = null, CancellationToken cancel = default) =>
         new Collection.GarbageCollector(Meta, Content, Path).Run(whatIf, progress, cancel);

@@ -15,7 +15,7 @@ public static class Access
     private static readonly HashSet<string> AdminOperations = new(StringComparer.Ordinal)
     {
         "pipelines/CreatePipeline", "pipelines/CreatePipelines", "pipelines/UpdatePipeline", "pipelines/UpdatePipelines",
-        "pipelines/RestorePipelineVersion", "pipelines/DeletePipeline", "pipelines/SetPaused", "admin/Collect",
+        "pipelines/RestorePipelineVersion", "pipelines/DeletePipeline", "pipelines/SetPaused", "admin/Collect", "admin/Repair",
         "tokens/CreateToken", "tokens/ListTokens", "tokens/RevokeToken",
     };
 

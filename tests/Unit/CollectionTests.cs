@@ -217,7 +217,11 @@ public class CollectionTests
             t.Store.Meta.Write(db =>
             {
                 if (db.Commits().FindById("revived") is not null) return;
-                db.Commits().Insert(new CommitDoc { Id = "revived", Repo = "keep", Branch = "revived", Started = DateTime.UtcNow, Finished = DateTime.UtcNow, Root = root });
+                db.Commits().Insert(new CommitDoc
+                {
+                    Id = "revived", Repo = "keep", Branch = "revived", Started = DateTime.UtcNow, Finished = DateTime.UtcNow, Root = root,
+                    Size = removed.Size, FileCount = removed.FileCount,
+                });
             });
         });
 

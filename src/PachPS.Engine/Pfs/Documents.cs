@@ -67,6 +67,31 @@ internal sealed class CommitDoc
     public List<ProvenanceDoc> Provenance { get; set; } = [];
     /// <summary>The writer's key/value pairs (added after 0.1.0: absent, so empty, in older stores).</summary>
     public List<MetadataEntryDoc> Metadata { get; set; } = [];
+    /// <summary>
+    /// Paths whose content Test-PachStore -Repair found gone and could not fetch again: the commit is Corrupt while
+    /// any is listed (null or empty: sound).
+    /// </summary>
+    public List<DamageDoc>? Damage { get; set; }
+}
+
+/// <summary>
+/// Paths of a commit that cannot be read: one file whose content is gone (<see cref="To"/> null and
+/// <see cref="Range"/> false), or every path from <see cref="From"/> up to <see cref="To"/> (null: the end) below a
+/// tree node that is gone.
+/// </summary>
+internal sealed class DamageDoc
+{
+    public string From { get; set; } = "";
+    public string? To { get; set; }
+    public bool Range { get; set; }
+    /// <summary>The object or tree node that is missing or damaged.</summary>
+    public string Object { get; set; } = "";
+
+    public bool Covers(string path) => Range
+        ? string.CompareOrdinal(path, From) >= 0 && (To is null || string.CompareOrdinal(path, To) < 0)
+        : path == From;
+
+    public override string ToString() => Range ? $"{(From.Length == 0 ? "/" : From)} … {To ?? "(end)"}" : From;
 }
 
 /// <summary>One key/value pair of a commit's metadata; a list of pairs, so any key is stored as given.</summary>
@@ -99,7 +124,7 @@ internal sealed class HeadMoveDoc
     public string Branch { get; set; } = "";
     public string? Commit { get; set; }
     public DateTime Time { get; set; }
-    /// <summary>Why it moved: created, commit, undo, set (Set-PachBranch), merge (a fast-forward), trigger (a branch trigger fired); baseline is the head a store made before head history already had.</summary>
+    /// <summary>Why it moved: created, commit, undo, set (Set-PachBranch), merge (a fast-forward), trigger (a branch trigger fired), repair (Test-PachStore -Repair moved it off a missing commit); baseline is the head a store made before head history already had.</summary>
     public string Cause { get; set; } = "";
 }
 

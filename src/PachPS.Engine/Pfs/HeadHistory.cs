@@ -12,6 +12,8 @@ internal static class HeadHistory
 {
     private const string Created = "created";
     private const string Baseline = "baseline";
+    /// <summary>Test-PachStore -Repair moved the head back off a commit that is gone.</summary>
+    public const string Repair = "repair";
 
     /// <summary>Records a new branch and its first head (null: none yet), at its creation time.</summary>
     public static void Start(LiteDatabase db, BranchDoc branch) =>

@@ -34,7 +34,13 @@ public sealed record CommitInfo(
     IReadOnlyList<CommitProvenance> Provenance)
 {
     public bool IsFinished => Finished is not null;
-    public string State => IsFinished ? "Finished" : "Open";
+    /// <summary>Open, Finished, or Corrupt: finished, but content of <see cref="MissingPaths"/> is gone (Test-PachStore -Repair marks it).</summary>
+    public string State => !IsFinished ? "Open" : MissingPaths.Count > 0 ? "Corrupt" : "Finished";
+    /// <summary>
+    /// Paths whose content is gone, as Test-PachStore -Repair found them: a file, or "from … to" for every path in a
+    /// range below a lost tree node. Empty for a sound commit.
+    /// </summary>
+    public IReadOnlyList<string> MissingPaths { get; init; } = [];
     public string Id => Commit;
     /// <summary>The names of the tags on this commit, in order.</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
@@ -95,7 +101,11 @@ public sealed record StoreInfo(string Path, string Backend, string ContentLocati
 }
 
 /// <summary>A problem found by the integrity check.</summary>
-public sealed record IntegrityFinding(string Kind, string Repo, string Commit, string? Path, string Object, string Message);
+public sealed record IntegrityFinding(string Kind, string Repo, string Commit, string? Path, string Object, string Message)
+{
+    /// <summary>What Test-PachStore -Repair did about it (null: nothing could be done, or no repair was asked for).</summary>
+    public string? Repair { get; init; }
+}
 
 /// <summary>A file to add: where it goes in the repo and how to read it.</summary>
 public sealed record FileSource(string Path, Func<Stream> Open, string Origin)

@@ -7,6 +7,15 @@ namespace PachPS.Engine.Pfs;
 /// <summary>One file in a tree: its content and the commit that last wrote it.</summary>
 public sealed record TreeEntry(string Path, FileContent Content, string Commit);
 
+/// <summary>A tree node that cannot be read, and the paths below it: from <see cref="From"/> up to, not including, <see cref="To"/> (null: the end).</summary>
+internal sealed record DamagedRange(string Node, string From, string? To, PachException Error)
+{
+    public DamageDoc ToDamage() => new() { From = From, To = To, Range = true, Object = Node };
+
+    /// <summary>The paths it hides, for people: "/a/x.csv … /b".</summary>
+    public string Paths => ToDamage().ToString();
+}
+
 /// <summary>Loads and saves tree nodes by hash (LiteDB in the store, a dictionary in tests).</summary>
 public interface INodeSource
 {
@@ -88,6 +97,44 @@ public sealed class PathTree
         {
             if (to is not null && i > 0 && string.CompareOrdinal(inner.Keys[i], to) >= 0) yield break;
             foreach (var e in RangeOf(Load(inner.Children[i]), from, to)) yield return e;
+        }
+    }
+
+    /// <summary>
+    /// Every entry that can still be read, in order, for checks and repairs of a damaged store: a node that is missing
+    /// or corrupt is reported with the range of paths below it ([from, to), to null: unbounded) and skipped. Nodes are
+    /// read as stored now, not from this process's cache; <paramref name="read"/> keeps those one check has read.
+    /// </summary>
+    internal IEnumerable<TreeEntry> Salvage(string? root, Action<DamagedRange> damaged, Dictionary<string, Node>? read = null)
+    {
+        if (root is null) return [];
+        return SalvageOf(root, "", null, damaged, read ?? new(StringComparer.Ordinal));
+    }
+
+    private IEnumerable<TreeEntry> SalvageOf(string id, string from, string? to, Action<DamagedRange> damaged, Dictionary<string, Node> read)
+    {
+        if (!read.TryGetValue(id, out var node))
+        {
+            try { node = Read(id); }
+            catch (PachException ex) when (ex.ErrorId is "TreeNodeMissing" or "TreeNodeCorrupt")
+            {
+                damaged(new DamagedRange(id, from, to, ex));
+                yield break;
+            }
+            if (read.Count > 200_000) read.Clear();
+            read[id] = node;
+        }
+        if (node is Leaf leaf)
+        {
+            foreach (var e in leaf.Entries) yield return e;
+            yield break;
+        }
+        var inner = (Internal)node;
+        for (var i = 0; i < inner.Children.Length; i++)
+        {
+            var lower = i == 0 ? from : inner.Keys[i];
+            var upper = i + 1 < inner.Children.Length ? inner.Keys[i + 1] : to;
+            foreach (var e in SalvageOf(inner.Children[i], lower, upper, damaged, read)) yield return e;
         }
     }
 
@@ -196,14 +243,20 @@ public sealed class PathTree
     private Node Load(string id)
     {
         if (Cache.TryGetValue(id, out var cached)) return cached;
+        var node = Read(id);
+        if (Cache.Count > 200_000) Cache.Clear();
+        Cache[id] = node;
+        return node;
+    }
+
+    /// <summary>A node as stored now, not as this process remembers it (what checks and repairs must look at).</summary>
+    private Node Read(string id)
+    {
         var data = _source.Load(id) ?? throw new PachException("TreeNodeMissing", PachErrorKind.InvalidData,
             $"Tree node {Ids.Short(id)} is missing from the metadata: the store is damaged.", id);
         if (ContentHash.Of(data) != id)
             throw new PachException("TreeNodeCorrupt", PachErrorKind.InvalidData, $"Tree node {Ids.Short(id)} does not match its hash.", id);
-        var node = TreeCodec.Decode(data);
-        if (Cache.Count > 200_000) Cache.Clear();
-        Cache[id] = node;
-        return node;
+        return TreeCodec.Decode(data);
     }
 
     private string Save(Node node)

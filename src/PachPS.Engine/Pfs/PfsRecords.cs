@@ -43,6 +43,7 @@ internal static class PfsRecords
     {
         Tags = tags,
         Metadata = CommitNotes.ToDictionary(doc.Metadata),
+        MissingPaths = doc.Damage is { Count: > 0 } damage ? damage.Select(d => d.ToString()).ToList() : [],
         MergedFrom = doc.MergedFrom,
     };
 

@@ -643,6 +643,10 @@ public sealed class PfsService : IFileService
     {
         var normalized = Names.NormalizePath(path);
         var (commit, entry) = _meta.Read(db => TreeQueries.FindFile(db, repo, reference, normalized));
+        if (commit.Damage?.FirstOrDefault(d => d.Covers(normalized)) is { } gone)
+            throw new PachException("FileContentMissing", PachErrorKind.InvalidData,
+                $"The content of '{normalized}' in {repo}@{Ids.Short(commit.Id)} is gone (object '{gone.Object}' is missing or damaged); Test-PachStore -Repair " +
+                "marked the commit Corrupt. Fetch it again with Test-PachStore -Repair -From <a backup or another store that holds it>.", normalized);
         return (TreeQueries.ToFile(commit, entry), _content.OpenRead(entry.Content));
     }
 

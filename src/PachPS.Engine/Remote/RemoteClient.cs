@@ -59,6 +59,8 @@ public sealed class RemoteClient : IPachClient
         public StoreInfo Info() => server.Info() with { Server = client.Server.ToString(), User = client.User.User };
         public IReadOnlyList<IntegrityFinding> Check(IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
             server.Check(progress, cancel);
+        public IReadOnlyList<IntegrityFinding> Repair(string? from = null, IProgress<(int Done, int Total)>? progress = null, CancellationToken cancel = default) =>
+            server.Repair(from, progress, cancel);
         public Collection.CollectionReport Collect(bool whatIf, IProgress<Collection.CollectionProgress>? progress = null, CancellationToken cancel = default) =>
             server.Collect(whatIf, progress, cancel);
     }
