@@ -104,6 +104,7 @@ BeforeAll {
         'Stop-PachJob 2'        = $running
         'Revoke-PachToken 1'    = { $revoke = New-PachToken someone }
         'Revoke-PachToken 2'    = { New-PachToken alice | Out-Null }
+        'Test-PachStore 4'      = { Disconnect-PachStore; Copy-Item $store (Join-Path $work 'replica') -Recurse; Connect-PachStore -Path $store | Out-Null }
     }
 }
 
