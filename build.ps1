@@ -8,7 +8,7 @@
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Example', 'Bench', 'Package', 'Fuzz')]
+    [ValidateSet('Build', 'Test', 'Example', 'Bench', 'Package', 'Fuzz', 'Soak')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -19,6 +19,10 @@ param(
     [string] $Target = 'spec',
     [double] $Minutes = 5,
 
+    # Soak: how many crash trials to run, and the seed of the first (the next ones count up; default: from the clock).
+    [int] $Trials = 20,
+    [int] $Seed = -1,
+
     # Bench: scale down the generated data (1 = the sizes the issues name).
     [double] $BenchScale = 1,
 
@@ -28,7 +32,7 @@ param(
     # Test: skip the real Kubernetes tier (no API server is built or started; those tests are reported as skipped).
     [switch] $SkipKubernetes,
 
-    # Bench: also measure the S3 backend against rclone on the local test server.
+    # Bench: also measure the S3 backend against rclone on the local test server. Soak: every other trial on S3.
     [switch] $S3,
 
     # Bench: also measure a pachps-server on loopback against an embedded store (uploads, round trips, concurrent clients).
@@ -295,6 +299,42 @@ function Invoke-Fuzz {
     if ($crashes) { & (Join-Path $replay 'PachPS.Fuzz') $Target @($crashes.FullName) | Where-Object { $_ -notmatch '^\s+at ' } | Write-Host }
 }
 
+function Invoke-Soak {
+    # The crash campaign at length (tests/Pester/CrashTrial.ps1; CI runs 20 trials in tests/Pester/Crash.Tests.ps1):
+    # each trial kills a working session with SIGKILL at a seeded moment, then checks the store. Prints a table of seeds
+    # and outcomes, then the problems of the failed trials; fails when any trial did.
+    if (-not (Test-Path (Join-Path $moduleDir 'PachPS.dll'))) { Invoke-Build }
+    $first = if ($Seed -ge 0) { $Seed } else { [int]([DateTime]::UtcNow.Ticks % 1000000) }
+    Write-Host "Soak: $Trials trial(s) from seed $first$(if ($S3) { ', every other one on S3' })"
+    if ($S3) { Start-TestS3 }
+    try {
+        & dotnet pwsh -NoProfile -NonInteractive -Command @"
+`$ErrorActionPreference = 'Stop'
+. '$root/tests/Pester/TestHelpers.ps1'
+. '$root/tests/Pester/CrashTrial.ps1'
+Import-Module `$ModulePath
+`$folder = Join-Path ([System.IO.Path]::GetTempPath()) ('pachps-soak-' + [guid]::NewGuid().ToString('N').Substring(0, 8))
+`$results = foreach (`$i in 0..($Trials - 1)) {
+    `$seed = $first + `$i
+    `$backend = if ('$S3' -eq 'True' -and `$i % 2) { 'S3' } else { 'Local' }
+    `$trial = try { Invoke-CrashTrial -Seed `$seed -Backend `$backend -Store (Join-Path `$folder "trial-`$seed") }
+        catch { [pscustomobject]@{ Seed = `$seed; Backend = `$backend; Outcome = 'ERROR'; Problems = @("`$_") } }
+    Write-Host ("seed {0} {1}: {2}" -f `$seed, `$backend, `$trial.Outcome)
+    Remove-Item (Join-Path `$folder "trial-`$seed*") -Recurse -Force -ErrorAction Ignore
+    `$trial
+}
+`$results | Format-Table Seed, Backend, KilledAfterMs, RecoveryKilledAfterMs, CommittedFiles, Jobs, Seconds, Outcome | Out-String -Width 200 | Write-Host
+foreach (`$r in `$results | Where-Object Outcome -NE ok) { Write-Host "seed `$(`$r.Seed):"; `$r.Problems | ForEach-Object { Write-Host "  `$_" } }
+`$failed = @(`$results | Where-Object Outcome -NE ok).Count
+Write-Host "`$(`$results.Count - `$failed) passed, `$failed failed"
+Remove-Item `$folder -Recurse -Force -ErrorAction Ignore
+exit ([int](`$failed -gt 0))
+"@
+    }
+    finally { if ($S3) { Stop-TestS3 } }
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
 switch ($Task) {
     'Build' { Invoke-Build }
     'Test' { Invoke-Test }
@@ -302,4 +342,5 @@ switch ($Task) {
     'Bench' { Invoke-Bench }
     'Package' { Invoke-Package }
     'Fuzz' { Invoke-Fuzz }
+    'Soak' { Invoke-Soak }
 }
