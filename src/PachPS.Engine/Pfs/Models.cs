@@ -70,6 +70,9 @@ public sealed record SquashResult(string Repo, string Branch, string Squashed, s
 /// </summary>
 public sealed record RetentionPolicy(string Repo, string Branch, int? KeepCommits, double? KeepDays, DateTimeOffset Set)
 {
+    /// <summary>Throws RetentionPolicyInvalid for limits no policy can have (neither given, KeepCommits below 1, KeepDays below 0).</summary>
+    public static void Validate(string repo, string branch, int? keepCommits, double? keepDays) => Retention.Validate(repo, branch, keepCommits, keepDays);
+
     public override string ToString() => $"{Repo}@{Branch}: keep " +
         string.Join(" and ", new[] { KeepCommits is { } n ? $"the newest {n} commits" : null, KeepDays is { } d ? $"{d} days" : null }.Where(x => x is not null));
 }
