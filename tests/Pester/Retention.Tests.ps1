@@ -5,7 +5,7 @@ BeforeDiscovery { . (Join-Path $PSScriptRoot 'TestHelpers.ps1') }
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-Module $ModulePath -Force
-    function Get-History([string] $Repo) { @(Get-PachCommit $Repo master | ForEach-Object Commit) }
+    function Get-History([string] $Repo) { @(Get-PachCommit $Repo master -History | ForEach-Object Commit) }
     # Every file of a commit with its content's hash: what must stay byte-identical.
     function Get-Snapshot([string] $Repo, [string] $Commit) {
         (Get-PachFile $Repo $Commit / -Recurse | Sort-Object Path | ForEach-Object { "$($_.Path)=$($_.Hash)" }) -join "`n"
@@ -50,7 +50,7 @@ Describe 'Squash and retention (<Backend>)' -ForEach $Backends {
 
         $result = Remove-PachCommit r master~4 -Squash -Confirm:$false
 
-        $result | Should -BeOfType PachPS.Engine.Pfs.SquashResult
+        $result.GetType().FullName | Should -Be 'PachPS.Engine.Pfs.SquashResult'
         $result.Squashed | Should -Be $squashed
         $result.Commit | Should -Be $child
         $history = Get-History r
@@ -72,11 +72,11 @@ Describe 'Squash and retention (<Backend>)' -ForEach $Backends {
         $open = Start-PachCommit r master
         $state = Get-State
 
-        { Remove-PachCommit r master -Squash -Confirm:$false } | Should -Throw -ErrorId 'CommitIsBranchHead,PachPS.Commands.RemovePachCommitCommand'
-        { Remove-PachCommit r keep -Squash -Confirm:$false } | Should -Throw -ErrorId 'CommitTagged,PachPS.Commands.RemovePachCommitCommand'
-        { Remove-PachCommit r master~3 -Squash -Confirm:$false } | Should -Throw -ErrorId 'CommitHasSeveralChildren,PachPS.Commands.RemovePachCommitCommand'
-        { Remove-PachCommit r $open.Commit -Squash -Confirm:$false } | Should -Throw -ErrorId 'CommitNotFinished,PachPS.Commands.RemovePachCommitCommand'
-        { Remove-PachCommit nope master~1 -Squash -Confirm:$false } | Should -Throw -ErrorId 'RepoNotFound,PachPS.Commands.RemovePachCommitCommand'
+        { Remove-PachCommit r master -Squash -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'CommitIsBranchHead,PachPS.Commands.RemovePachCommitCommand'
+        { Remove-PachCommit r keep -Squash -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'CommitTagged,PachPS.Commands.RemovePachCommitCommand'
+        { Remove-PachCommit r master~3 -Squash -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'CommitHasSeveralChildren,PachPS.Commands.RemovePachCommitCommand'
+        { Remove-PachCommit r $open.Commit -Squash -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'CommitNotFinished,PachPS.Commands.RemovePachCommitCommand'
+        { Remove-PachCommit nope master~1 -Squash -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'RepoNotFound,PachPS.Commands.RemovePachCommitCommand'
         Get-State | Should -Be $state
     }
 
@@ -91,7 +91,7 @@ Describe 'Squash and retention (<Backend>)' -ForEach $Backends {
         $output = (Get-PachCommit out master~1).Commit
         $state = Get-State
 
-        $err = { Remove-PachCommit in master~1 -Squash -Confirm:$false } | Should -Throw -ErrorId 'CommitNeededByProvenance,PachPS.Commands.RemovePachCommitCommand' -PassThru
+        $err = { Remove-PachCommit in master~1 -Squash -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'CommitNeededByProvenance,PachPS.Commands.RemovePachCommitCommand' -PassThru
         # A list here; through a server, the same list as one comma-separated string.
         ($err.TargetObject -join ', ') | Should -BeLike "*out@$output*"
         Get-State | Should -Be $state
@@ -137,18 +137,18 @@ Describe 'Squash and retention (<Backend>)' -ForEach $Backends {
 
     It 'refuses bad policies with stable ErrorIds and stores nothing; Remove-PachRetention removes one' {
         New-History r 1
-        { Set-PachRetention r master -KeepCommits 0 } | Should -Throw -ErrorId 'RetentionPolicyInvalid,PachPS.Commands.SetPachRetentionCommand'
-        { Set-PachRetention r master -KeepCommits -2 } | Should -Throw -ErrorId 'RetentionPolicyInvalid,PachPS.Commands.SetPachRetentionCommand'
-        { Set-PachRetention r master -KeepDays -1 } | Should -Throw -ErrorId 'RetentionPolicyInvalid,PachPS.Commands.SetPachRetentionCommand'
-        { Set-PachRetention r master } | Should -Throw -ErrorId 'RetentionPolicyInvalid,PachPS.Commands.SetPachRetentionCommand'
-        { Set-PachRetention r nope -KeepCommits 3 } | Should -Throw -ErrorId 'BranchNotFound,PachPS.Commands.SetPachRetentionCommand'
-        { Set-PachRetention nope master -KeepCommits 3 } | Should -Throw -ErrorId 'RepoNotFound,PachPS.Commands.SetPachRetentionCommand'
+        { Set-PachRetention r master -KeepCommits 0 -ErrorAction Stop } | Should -Throw -ErrorId 'RetentionPolicyInvalid,PachPS.Commands.SetPachRetentionCommand'
+        { Set-PachRetention r master -KeepCommits -2 -ErrorAction Stop } | Should -Throw -ErrorId 'RetentionPolicyInvalid,PachPS.Commands.SetPachRetentionCommand'
+        { Set-PachRetention r master -KeepDays -1 -ErrorAction Stop } | Should -Throw -ErrorId 'RetentionPolicyInvalid,PachPS.Commands.SetPachRetentionCommand'
+        { Set-PachRetention r master -ErrorAction Stop } | Should -Throw -ErrorId 'RetentionPolicyInvalid,PachPS.Commands.SetPachRetentionCommand'
+        { Set-PachRetention r nope -KeepCommits 3 -ErrorAction Stop } | Should -Throw -ErrorId 'BranchNotFound,PachPS.Commands.SetPachRetentionCommand'
+        { Set-PachRetention nope master -KeepCommits 3 -ErrorAction Stop } | Should -Throw -ErrorId 'RepoNotFound,PachPS.Commands.SetPachRetentionCommand'
         Get-PachRetention | Should -BeNullOrEmpty
 
         Set-PachRetention r master -KeepCommits 3 | Out-Null
         Get-PachRetention r | Remove-PachRetention -Confirm:$false
 
         Get-PachRetention | Should -BeNullOrEmpty
-        { Remove-PachRetention r master } | Should -Throw -ErrorId 'RetentionNotFound,PachPS.Commands.RemovePachRetentionCommand'
+        { Remove-PachRetention r master -ErrorAction Stop } | Should -Throw -ErrorId 'RetentionNotFound,PachPS.Commands.RemovePachRetentionCommand'
     }
 }
