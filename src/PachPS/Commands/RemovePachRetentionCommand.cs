@@ -5,7 +5,7 @@ using PachPS.Infrastructure;
 namespace PachPS.Commands;
 
 /// <summary>Removes a branch's retention policy; no commit changes, and no more are squashed away.</summary>
-[Cmdlet(VerbsCommon.Remove, "PachRetention", SupportsShouldProcess = true)]
+[Cmdlet(VerbsCommon.Remove, "PachRetention", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(void))]
 public sealed class RemovePachRetentionCommand : PachCmdlet
 {
