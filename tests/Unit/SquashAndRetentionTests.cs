@@ -303,6 +303,29 @@ public class SquashAndRetentionTests
         Assert.Equal("/a", t.Read("out", outputs[0], "/a"));
     }
 
+    [Fact]
+    public async Task TheServerAppliesRetentionPoliciesOnItsIntervalAndServesSquashWithItsErrorIds()
+    {
+        using var server = new TestServer(retentionInterval: TimeSpan.FromMilliseconds(500));
+        using var client = server.Connect();
+        var files = client.Files;
+        files.CreateRepo("r");
+        var ids = Enumerable.Range(1, 4).Select(i => files.PutFiles("r", "master", [TempStore.Text($"/f{i}.txt", $"f{i}")]).Commit).ToList();
+        Assert.Equal("CommitIsBranchHead", Error(() => files.SquashCommit("r", "master")));
+        Assert.Equal("RetentionPolicyInvalid", Error(() => files.SetRetention("r", "master", keepCommits: 0)));
+        var squash = files.SquashCommit("r", ids[1]);
+        Assert.Equal((ids[1], ids[2]), (squash.Squashed, squash.Commit));
+
+        files.SetRetention("r", "master", keepCommits: 2);
+        Assert.Equal(2, files.GetRetention("r", "master").Single().KeepCommits);
+
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (files.ListCommits("r", "master").Count > 2 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.Equal([ids[3], ids[2]], files.ListCommits("r", "master").Select(c => c.Commit));
+        Assert.Equal(Sorted(ids[0], ids[1]), Sorted([.. files.GetCommit("r", ids[2]).SquashedFrom]));
+        Assert.Equal("f1", new StreamReader(files.OpenFile("r", "master", "/f1.txt").Content).ReadToEnd());
+    }
+
     private static List<string> Sorted(params string[] ids) => ids.Order(StringComparer.Ordinal).ToList();
 
     private static byte[] ReadAll(TempStore t, string repo, string reference, string path)
