@@ -304,6 +304,33 @@ public class SquashAndRetentionTests
     }
 
     [Fact]
+    public async Task ACommitARunningJobReadsIsNotSquashedAndRetentionTriesItAgainLater()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        var first = t.Put("in", "/a", "a").Commit;
+        t.Store.Pps.CreatePipeline(PipelineSpec.Parse("""
+            { "pipeline": { "name": "slow" }, "input": { "pfs": { "repo": "in", "glob": "/" } }, "transform": { "cmd": [ "sleep", "60" ] } }
+            """));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (t.Store.Pps.ListJobs("slow", JobState.Running).Count == 0 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.Single(t.Store.Pps.ListJobs("slow", JobState.Running));
+        var second = t.Put("in", "/b", "b").Commit;
+        var head = t.Put("in", "/c", "c").Commit;
+        t.Pfs.SetRetention("in", "master", keepCommits: 1);
+        var state = State(t);
+
+        // The running job reads the first commit, the job waiting for it the second: both stay for a later run.
+        Assert.Equal("JobStillRunning", Error(() => t.Pfs.SquashCommit("in", first, force: true)));
+        Assert.Empty(t.Store.ApplyRetention());
+        Assert.Equal(state, State(t));
+
+        foreach (var unfinished in t.Store.Pps.ListJobs("slow").Where(j => j.State is JobState.Running or JobState.Created)) t.Store.Pps.StopJob(unfinished.JobId);
+        Assert.Equal([first, second], t.Store.ApplyRetention().Select(s => s.Squashed));
+        Assert.Equal([head], t.Pfs.ListCommits("in", "master").Select(c => c.Commit));
+    }
+
+    [Fact]
     public async Task TheServerAppliesRetentionPoliciesOnItsIntervalAndServesSquashWithItsErrorIds()
     {
         using var server = new TestServer(retentionInterval: TimeSpan.FromMilliseconds(500));

@@ -246,8 +246,8 @@ internal sealed class JobScheduler : IDisposable
     /// </summary>
     public static void GuardSquash(LiteDatabase db, CommitDoc commit)
     {
-        var running = db.Jobs().FindAll().FirstOrDefault(j => !j.State.IsTerminal() &&
-            (j.Provenance.Any(p => p.Commit == commit.Id) || j.Inputs.Any(i => i.Commit == commit.Id)));
+        var running = db.UnfinishedJobs().FirstOrDefault(j =>
+            j.Provenance.Any(p => p.Commit == commit.Id) || j.Inputs.Any(i => i.Commit == commit.Id));
         if (running is not null)
             throw PachException.State("JobStillRunning",
                 $"Job {Ids.Short(running.Id)} of '{running.Pipeline}' still reads commit {Ids.Short(commit.Id)} of '{commit.Repo}'; wait for it or stop it first.", running.Id);
