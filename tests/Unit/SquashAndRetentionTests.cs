@@ -85,6 +85,11 @@ public class SquashAndRetentionTests
         Assert.Equal([ids[2]], t.Pfs.FileHistory("r", "master", "/b.txt").Select(f => f.Commit));
         Assert.Equal([ids[4], ids[2], ids[0]], t.Pfs.FileHistory("r", "master", "/a.txt").Select(f => f.Commit));
         Assert.Equal("a1", t.Read("r", "master~3", "/a.txt"));
+        // The head as it was while the squashed commit was it: that version is gone, and the error says where its changes went.
+        var squashedId = ids[1];
+        var movedAt = t.Store.Meta.Read(db => db.HeadMoves().FindAll().First(m => m.Commit == squashedId).Time).ToUniversalTime();
+        var then = Assert.Throws<PachException>(() => t.Pfs.GetCommit("r", $"master@{{{movedAt:yyyy-MM-dd HH:mm:ss.fffffff}Z}}"));
+        Assert.Equal(("CommitSquashed", true), (then.ErrorId, then.Message.Contains(ids[2])));
 
         // Squashing the survivor in turn keeps the whole lineage on the next one.
         t.Pfs.SquashCommit("r", ids[2]);
