@@ -31,6 +31,7 @@ public sealed class PachStore : IPachClient, IStoreAdmin
         Pfs.CommitFinished += _ => Pps.TriggerJobs();
         Pfs.RepoRemoving = PpsService.GuardRepoRemoval;
         Pfs.CommitsRemoving = PpsService.ForgetOutputs;
+        Pfs.CommitSquashing = PpsService.GuardSquash;
         Provenance = new Provenance.ProvenanceService(Meta, Pfs);
         Pfs.LoadTriggers();
         _triggerTimer = new Timer(_ => FireBranchTriggers(), null, TriggerInterval, TriggerInterval);
@@ -197,8 +198,17 @@ public sealed class PachStore : IPachClient, IStoreAdmin
     }
 
     /// <summary>Frees every chunk, pack and tree node nothing names (see <see cref="Collection.GarbageCollector"/>).</summary>
+    /// <remarks>Retention policies are applied first (<see cref="ApplyRetention"/>), so what they squash away is freed by the same run.</remarks>
     public Collection.CollectionReport Collect(bool whatIf, IProgress<Collection.CollectionProgress>? progress = null, CancellationToken cancel = default) =>
-        new Collection.GarbageCollector(Meta, Content, Path).Run(whatIf, progress, cancel);
+        new Collection.GarbageCollector(Meta, Content, Path) { BeforeMark = dryRun => ApplyRetention(dryRun, cancel).Count }.Run(whatIf, progress, cancel);
+
+    /// <summary>
+    /// Applies every branch's retention policy now: expired commits are squashed into their children, oldest first
+    /// (the rule is in the Retention class of PachPS.Engine.Pfs); returns what was (with <paramref name="dryRun"/>: would be) squashed.
+    /// Optimize-PachStore applies it before marking; the server applies it periodically too.
+    /// </summary>
+    public IReadOnlyList<SquashResult> ApplyRetention(bool dryRun = false, CancellationToken cancel = default) =>
+        Pfs.ApplyRetention(DateTime.UtcNow, dryRun, cancel);
 
     public void Dispose()
     {

@@ -74,6 +74,11 @@ namespace PachPS.Server
             // Stopping (SIGTERM, Ctrl+C) closes the store: running local datums stop and resume on the next start.
             lifetime.ApplicationStopped.Register(store.Dispose);
             if (options.StopWithProcess is { } pid) WatchParent(pid, lifetime);
+            if (options.RetentionInterval > TimeSpan.Zero)
+            {
+                var retention = new RetentionLoop(store, options.RetentionInterval, announce);
+                lifetime.ApplicationStopping.Register(retention.Dispose);
+            }
 
             app.MapGet("/healthz", () => Results.Text("ok"));
             app.UseTokens(tokens);

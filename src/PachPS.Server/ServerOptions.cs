@@ -28,6 +28,8 @@ public sealed record ServerOptions
     /// and beyond that are refused with ServerBusy, so one client cannot take every thread from the others.
     /// </summary>
     public int RequestsPerToken { get; init; } = 32;
+    /// <summary>How often the server applies the branches' retention policies (squashing what they let go); zero: never.</summary>
+    public TimeSpan RetentionInterval { get; init; } = TimeSpan.FromHours(1);
 
     public bool Tls => Listen.Scheme == Uri.UriSchemeHttps;
 
@@ -37,7 +39,8 @@ public sealed record ServerOptions
         pachps-server [--store <folder>] [--listen <url>] [--s3-bucket <bucket> [--s3-endpoint <url>] [--s3-region <region>]
                       [--s3-prefix <prefix>] [--s3-profile <profile>]] [--kubernetes [--kubeconfig <file>] [--kube-context <name>]
                       [--namespace <ns>] [--helper-image <image>]] [--certificate <pfx|pem> [--certificate-key <pem>]
-                      [--certificate-password-env <variable>]] [--requests-per-token <n>] [--stop-with-process <pid>]
+                      [--certificate-password-env <variable>]] [--requests-per-token <n>] [--retention-interval <seconds>]
+                      [--stop-with-process <pid>]
 
           --store      the store folder (metadata.db and, without S3, the content); default $PACHPS_STORE, else ~/.pachps
           --listen     http(s)://<address>:<port>; default https://127.0.0.1:7443. Plain http only on a loopback address.
@@ -45,6 +48,8 @@ public sealed record ServerOptions
           --kubernetes datums run as Kubernetes Jobs (needs S3)
           --certificate  serve TLS with this certificate; without it a self-signed one is made in <store>/server on first start
           --requests-per-token  requests one token may have in progress (default 32; as many more wait, the rest get ServerBusy)
+          --retention-interval  seconds between applications of the retention policies (Set-PachRetention; default 3600, 0: never);
+                       Optimize-PachStore applies them too and frees what they squashed away
         """;
 
     public static ServerOptions Parse(IReadOnlyList<string> args)
@@ -54,7 +59,7 @@ public sealed record ServerOptions
         string[] switches = ["--kubernetes"];
         string[] valued = ["--store", "--listen", "--s3-bucket", "--s3-endpoint", "--s3-region", "--s3-prefix", "--s3-profile", "--kubeconfig",
             "--kube-context", "--namespace", "--helper-image", "--certificate", "--certificate-key", "--certificate-password-env", "--stop-with-process",
-            "--requests-per-token"];
+            "--requests-per-token", "--retention-interval"];
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -84,9 +89,13 @@ public sealed record ServerOptions
         var perToken = 32;
         if (Value("--requests-per-token") is { } limit && (!int.TryParse(limit, out perToken) || perToken < 1))
             throw Invalid($"--requests-per-token takes a positive number, not '{limit}'.");
+        var retention = 3600;
+        if (Value("--retention-interval") is { } every && (!int.TryParse(every, out retention) || retention < 0))
+            throw Invalid($"--retention-interval takes a number of seconds (0: never), not '{every}'.");
         return new ServerOptions
         {
             RequestsPerToken = perToken,
+            RetentionInterval = TimeSpan.FromSeconds(retention),
             Store = Path.GetFullPath(Value("--store") ?? PachStore.DefaultPath()),
             Listen = listen,
             S3 = s3,

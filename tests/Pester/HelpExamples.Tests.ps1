@@ -102,6 +102,9 @@ BeforeAll {
         'Restart-PachDatum 2'   = $running
         'Stop-PachJob 1'        = $running
         'Stop-PachJob 2'        = $running
+        'Remove-PachCommit 5'   = { Add-PachFile attributes master test3.csv -Value '5.1,3.5,1.4,0.2' | Out-Null; Wait-PachCommit attributes master | Out-Null }
+        'Remove-PachRetention 1' = { Set-PachRetention raw master -KeepCommits 30 | Out-Null }
+        'Remove-PachRetention 2' = { Set-PachRetention raw master -KeepCommits 30 | Out-Null }
         'Revoke-PachToken 1'    = { $revoke = New-PachToken someone }
         'Revoke-PachToken 2'    = { New-PachToken alice | Out-Null }
         'Test-PachStore 4'      = { Disconnect-PachStore; Copy-Item $store (Join-Path $work 'replica') -Recurse; Connect-PachStore -Path $store | Out-Null }

@@ -21,7 +21,7 @@ internal sealed class TestServer : IDisposable
 {
     private readonly WebApplication _app;
 
-    public TestServer(int requestsPerToken = 32)
+    public TestServer(int requestsPerToken = 32, TimeSpan? retentionInterval = null)
     {
         Folder = Path.Combine(Path.GetTempPath(), "pachps-server-" + Guid.NewGuid().ToString("N")[..12]);
         var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
@@ -30,7 +30,7 @@ internal sealed class TestServer : IDisposable
         listener.Stop();
         Uri = new Uri($"https://127.0.0.1:{port}/");
         var announced = new StringWriter();
-        _app = ServerHost.Build(new ServerOptions { Store = Folder, Listen = Uri, RequestsPerToken = requestsPerToken }, announced);
+        _app = ServerHost.Build(new ServerOptions { Store = Folder, Listen = Uri, RequestsPerToken = requestsPerToken, RetentionInterval = retentionInterval ?? TimeSpan.FromHours(1) }, announced);
         _app.StartAsync().GetAwaiter().GetResult();
         var text = announced.ToString();
         AdminToken = System.Text.RegularExpressions.Regex.Match(text, @"(pachps_\S+)").Groups[1].Value;

@@ -63,11 +63,18 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
 
     private readonly CollectionLock _lock = content.Lock ?? throw new InvalidOperationException("A collection needs the store's collection lock.");
 
+    /// <summary>
+    /// Runs before the mark (given whether this is a dry run) and returns how many commits it squashed: the store
+    /// applies retention policies here, so the content of the commits they squash away is freed by this same run.
+    /// </summary>
+    public Func<bool, int>? BeforeMark { get; init; }
+
     public CollectionReport Run(bool whatIf, IProgress<CollectionProgress>? progress, CancellationToken cancel)
     {
         var clock = Stopwatch.StartNew();
         using var only = _lock.TryStartCollection() ?? throw new PachException("CollectionRunning", PachErrorKind.ResourceUnavailable,
             $"Another garbage collection of the store '{storePath}' is running; try again when it has finished.", storePath);
+        var squashed = BeforeMark?.Invoke(whatIf) ?? 0;
         var started = DateTime.UtcNow;
         if (!whatIf)
             meta.Write(db =>
@@ -82,7 +89,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             MarkDatums(marks, progress, cancel);
             ResolveRepacked(marks);
             var plan = MakePlan(marks, started, progress, cancel);
-            if (whatIf) return plan.Report(storePath, whatIf: true, clock.Elapsed);
+            if (whatIf) return plan.Report(storePath, whatIf: true, clock.Elapsed) with { CommitsSquashed = squashed };
             progress?.Report(new(CollectionStage.WaitingForWriters, 0, 0));
             using (_lock.EnterCollector(cancel))
             {
@@ -92,7 +99,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
                 ForgetDeadPacks(plan, progress, cancel);
                 Delete(plan, progress, cancel);
             }
-            var report = plan.Report(storePath, whatIf: false, clock.Elapsed);
+            var report = plan.Report(storePath, whatIf: false, clock.Elapsed) with { CommitsSquashed = squashed };
             meta.Write(db => db.CollectionSummaries().Upsert(new CollectionSummaryDoc
             {
                 Finished = DateTime.UtcNow, LiveBytes = report.LiveBytes, FreedBytes = report.BytesFreed,

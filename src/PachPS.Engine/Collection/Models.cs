@@ -39,6 +39,8 @@ public sealed record CollectionReport
     /// <summary>New packs written to hold the live chunks of mostly-garbage packs.</summary>
     public long PacksWritten { get; init; }
     public long TreeNodesRemoved { get; init; }
+    /// <summary>Commits retention policies squashed away before the mark (with <see cref="WhatIf"/>: would squash).</summary>
+    public long CommitsSquashed { get; init; }
     /// <summary>Bytes freed in the object store (deleted minus rewritten) plus tree node bytes freed in the metadata.</summary>
     public long BytesFreed { get; init; }
     /// <summary>Content objects something names, and their bytes, when the mark finished.</summary>

@@ -206,6 +206,7 @@ internal static class CommitResolver
         if (named.Commits is [var commit]) return commit;
         if (name.Length < Ids.FullLength && !IsHex(name))
             throw PachException.NotFound("BranchNotFound", $"Repo '{repo}' has no branch, tag or commit '{name}'.", $"{repo}@{name}");
+        if (Squashed(db, repo, name) is { } squashed) throw squashed;
         throw PachException.NotFound("CommitNotFound", $"Repo '{repo}' has no commit '{name}'.", $"{repo}@{name}");
     }
 
@@ -236,6 +237,7 @@ internal static class CommitResolver
             var head = moves.Last(m => HeadHistory.Time(m) <= at).Commit
                 ?? throw PachException.NotFound("CommitNotFound", $"Branch '{branch.Name}' of '{branch.Repo}' had no commit at {when}.", target);
             return db.Commits().FindById(head)
+                ?? throw Squashed(db, branch.Repo, head, $"The commit branch '{branch.Name}' of '{branch.Repo}' had at {when} ({Ids.Short(head)})")
                 ?? throw PachException.NotFound("CommitNotFound",
                     $"The commit branch '{branch.Name}' of '{branch.Repo}' had at {when} ({Ids.Short(head)}) has since been removed.", target);
         }
@@ -245,6 +247,17 @@ internal static class CommitResolver
         var start = from is null ? null : db.Commits().FindById(from);
         return (start is null ? null : Ancestry(db, start).FirstOrDefault(c => c.Finished is { } f && StoredTime.Utc(f).UtcDateTime <= at))
             ?? throw PachException.NotFound("CommitNotFound", $"Branch '{branch.Name}' of '{branch.Repo}' had no commit at {when}.", target);
+    }
+
+    /// <summary>
+    /// CommitSquashed, naming the commit that holds its changes now, when <paramref name="id"/> (a full id) is a commit
+    /// of the repo that was squashed; else null.
+    /// </summary>
+    public static PachException? Squashed(LiteDatabase db, string repo, string id, string? what = null)
+    {
+        if (id.Length != Ids.FullLength || db.SquashedCommits().FindById(id) is not { } gone || gone.Repo != repo) return null;
+        return PachException.NotFound("CommitSquashed",
+            $"{what ?? $"Commit {id} of '{repo}'"} was squashed into commit {gone.Into}, which holds its changes now.", $"{repo}@{id}");
     }
 
     /// <summary>Everything a name could be in a repo; more than one kind is AmbiguousReference, listing the candidates.</summary>

@@ -42,6 +42,41 @@ internal sealed class ProvenanceDoc
     public string Repo { get; set; } = "";
     public string Branch { get; set; } = "";
     public string Commit { get; set; } = "";
+    /// <summary>
+    /// Input commits this entry stood for before they were squashed into <see cref="Commit"/> (added with squash:
+    /// absent, so none, in older stores).
+    /// </summary>
+    public List<string>? SquashedFrom { get; set; }
+}
+
+/// <summary>
+/// A commit squashed away (Remove-PachCommit -Squash, or a retention policy): its id, what it was, and the surviving
+/// commit that now holds its changes (<see cref="Into"/>, kept current when that one is squashed in turn). Lineage
+/// of a squashed commit survives here, so a reference to it can say where its data went.
+/// </summary>
+internal sealed class SquashedCommitDoc
+{
+    [BsonId] public string Id { get; set; } = "";
+    public string Repo { get; set; } = "";
+    public string Branch { get; set; } = "";
+    public string Into { get; set; } = "";
+    public string Message { get; set; } = "";
+    public DateTime Started { get; set; }
+    public DateTime? Finished { get; set; }
+    public DateTime Squashed { get; set; }
+    /// <summary>"squash" (Remove-PachCommit -Squash) or "retention" (a policy applied by a collection or the server).</summary>
+    public string Cause { get; set; } = "";
+}
+
+/// <summary>A retention policy of one branch (id <c>repo@branch</c>): see <see cref="Retention"/> for the rule.</summary>
+internal sealed class RetentionDoc
+{
+    [BsonId] public string Id { get; set; } = "";
+    public string Repo { get; set; } = "";
+    public string Branch { get; set; } = "";
+    public int? KeepCommits { get; set; }
+    public double? KeepDays { get; set; }
+    public DateTime Set { get; set; }
 }
 
 internal sealed class CommitDoc

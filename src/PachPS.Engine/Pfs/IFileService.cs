@@ -41,6 +41,20 @@ public interface IFileService
     IReadOnlyList<CommitInfo> RemoveCommit(string repo, string reference, bool dryRun = false);
 
     /// <summary>
+    /// Folds one finished mid-history commit into its only child (the child's content is unchanged; the commit leaves
+    /// the history); refused for heads, forks, open or tagged commits, and, unless <paramref name="force"/>, for a
+    /// commit output commits' provenance names (CommitNeededByProvenance). <paramref name="dryRun"/> writes nothing.
+    /// </summary>
+    SquashResult SquashCommit(string repo, string reference, bool force = false, bool dryRun = false);
+
+    /// <summary>Stores a branch's retention policy (replacing any); a collection and the server apply it.</summary>
+    RetentionPolicy SetRetention(string repo, string branch, int? keepCommits = null, double? keepDays = null);
+    /// <summary>The retention policies of a branch, a repo, or (both null) every repo.</summary>
+    IReadOnlyList<RetentionPolicy> GetRetention(string? repo = null, string? branch = null);
+    /// <summary>Removes a branch's retention policy (RetentionNotFound when there is none).</summary>
+    void RemoveRetention(string repo, string branch);
+
+    /// <summary>
     /// Three-way merge of a branch or commit into a branch (a fast-forward when possible); conflicts fail it
     /// (MergeConflict) unless <paramref name="strategy"/> takes a side. <paramref name="dryRun"/> writes nothing.
     /// </summary>

@@ -24,7 +24,13 @@ public sealed record BranchInfo(string Repo, string Branch, string? Head, string
 /// <summary>One input commit that an output commit was derived from.</summary>
 public sealed record CommitProvenance(string Repo, string Branch, string Commit)
 {
-    public override string ToString() => $"{Repo}@{Branch}={Ids.Short(Commit)}";
+    /// <summary>
+    /// The input commits this entry stood for before they were squashed into <see cref="Commit"/>, which holds their
+    /// changes now (empty unless a squash re-pointed it).
+    /// </summary>
+    public IReadOnlyList<string> SquashedFrom { get; init; } = [];
+
+    public override string ToString() => $"{Repo}@{Branch}={Ids.Short(Commit)}" + (SquashedFrom.Count > 0 ? $" (squashed from {string.Join(", ", SquashedFrom.Select(Ids.Short))})" : "");
 }
 
 /// <summary>A commit: open while files are being added, finished once it is immutable.</summary>
@@ -48,6 +54,33 @@ public sealed record CommitInfo(
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = CommitNote.NoMetadata;
     /// <summary>A merge commit's second parent: the source commit it merged (null for any other commit).</summary>
     public string? MergedFrom { get; init; }
+    /// <summary>The commits squashed into this one (Remove-PachCommit -Squash, retention): their changes live on here.</summary>
+    public IReadOnlyList<string> SquashedFrom { get; init; } = [];
+}
+
+/// <summary>
+/// What a squash did (or, <see cref="DryRun"/>, would do): <see cref="Squashed"/> is gone from the history of
+/// <see cref="Repo"/>, folded into its child <see cref="Commit"/>, whose parent is now <see cref="Parent"/>.
+/// <see cref="Outputs"/> are the output commits (<c>repo@id</c>) whose provenance was re-pointed from it to <see cref="Commit"/>.
+/// </summary>
+public sealed record SquashResult(string Repo, string Branch, string Squashed, string Commit, string? Parent, string Message, IReadOnlyList<string> Outputs)
+{
+    public bool DryRun { get; init; }
+    /// <summary>"squash" (asked for) or "retention" (a branch's retention policy).</summary>
+    public string Cause { get; init; } = "squash";
+}
+
+/// <summary>
+/// A branch's retention policy: commits of its history beyond the newest <see cref="KeepCommits"/> and finished more
+/// than <see cref="KeepDays"/> days ago are squashed away, oldest first (a null limit does not protect any commit).
+/// </summary>
+public sealed record RetentionPolicy(string Repo, string Branch, int? KeepCommits, double? KeepDays, DateTimeOffset Set)
+{
+    /// <summary>Throws RetentionPolicyInvalid for limits no policy can have (neither given, KeepCommits below 1, KeepDays below 0).</summary>
+    public static void Validate(string repo, string branch, int? keepCommits, double? keepDays) => Retention.Validate(repo, branch, keepCommits, keepDays);
+
+    public override string ToString() => $"{Repo}@{Branch}: keep " +
+        string.Join(" and ", new[] { KeepCommits is { } n ? $"the newest {n} commits" : null, KeepDays is { } d ? $"{d} days" : null }.Where(x => x is not null));
 }
 
 /// <summary>A tag: an immutable name for one finished commit.</summary>

@@ -16,6 +16,9 @@ internal static class PfsCollections
     public static ILiteCollection<TagDoc> Tags(this LiteDatabase db) => db.GetCollection<TagDoc>("tags");
     public static ILiteCollection<HeadMoveDoc> HeadMoves(this LiteDatabase db) => db.GetCollection<HeadMoveDoc>("head_moves", BsonAutoId.Int64);
 
+    public static ILiteCollection<SquashedCommitDoc> SquashedCommits(this LiteDatabase db) => db.GetCollection<SquashedCommitDoc>("squashed_commits");
+    public static ILiteCollection<RetentionDoc> Retention(this LiteDatabase db) => db.GetCollection<RetentionDoc>("retention");
+
     public static ILiteCollection<FinishedCommitDoc> FinishedCommits(this LiteDatabase db) => db.GetCollection<FinishedCommitDoc>("finished_commits", BsonAutoId.Int64);
 
     public static ILiteCollection<CollectionRunDoc> CollectionRuns(this LiteDatabase db) => db.GetCollection<CollectionRunDoc>("collection_runs");
@@ -36,5 +39,8 @@ internal static class PfsCollections
         db.Tags().EnsureIndex(t => t.Commit);
         db.HeadMoves().EnsureIndex(m => m.Branch);
         db.HeadMoves().EnsureIndex(m => m.Repo);
+        db.SquashedCommits().EnsureIndex(s => s.Into);
+        db.SquashedCommits().EnsureIndex(s => s.Repo);
+        db.Retention().EnsureIndex(r => r.Repo);
     }
 }

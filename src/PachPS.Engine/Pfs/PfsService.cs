@@ -5,7 +5,7 @@ using PachPS.Engine.Storage;
 namespace PachPS.Engine.Pfs;
 
 /// <summary>Repos, branches, commits and files. Content is written before the metadata that references it.</summary>
-public sealed class PfsService : IFileService
+public sealed partial class PfsService : IFileService
 {
     private readonly MetadataStore _meta;
     private readonly ContentStore _content;
@@ -67,6 +67,8 @@ public sealed class PfsService : IFileService
             CommitResolver.RequireRepo(db, name);
             RepoRemoving?.Invoke(db, name);
             db.Tags().DeleteMany(t => t.Repo == name);
+            db.Retention().DeleteMany(r => r.Repo == name);
+            db.SquashedCommits().DeleteMany(c => c.Repo == name);
             HeadHistory.Forget(db, name);
             db.Branches().DeleteMany(b => b.Repo == name);
             db.Commits().DeleteMany(c => c.Repo == name);
@@ -113,6 +115,7 @@ public sealed class PfsService : IFileService
             if (BranchTriggers.Followers(db, repo, branch) is { Count: > 0 } followers)
                 throw PachException.State("BranchHasFollowers", $"Branch '{branch}' of '{repo}' triggers {string.Join(", ", followers.Select(f => f.Name))}; remove those triggers first.", $"{repo}@{branch}");
             HeadHistory.Forget(db, repo, branch);
+            db.Retention().Delete(doc.Id);
             db.Branches().Delete(doc.Id);
         });
     }
@@ -387,6 +390,7 @@ public sealed class PfsService : IFileService
                     if (branch.Head == commit.Id) HeadHistory.Move(db, branch, commit.Parent, "undo", now);
                     db.Branches().Update(branch);
                 }
+                db.SquashedCommits().DeleteMany(c => c.Into == commit.Id);
                 db.Commits().Delete(commit.Id);
             }
             return doomed.Select(PfsRecords.ToCommit).ToList();
@@ -448,7 +452,7 @@ public sealed class PfsService : IFileService
 
     /// <summary>A commit by full id, with its tree root; null when there is none.</summary>
     internal CommitPointer? FindCommit(string id) => _meta.Read(db => db.Commits().FindById(id) is { } c
-        ? new CommitPointer(c.Repo, c.Branch, c.Id, c.Root, c.Provenance.Select(p => new CommitProvenance(p.Repo, p.Branch, p.Commit)).ToList())
+        ? new CommitPointer(c.Repo, c.Branch, c.Id, c.Root, c.Provenance.Select(PfsRecords.ToProvenance).ToList())
         : null);
 
     /// <summary>Reads trees (<see cref="PathTree.Under"/> and friends) in one unit of work.</summary>
@@ -642,12 +646,16 @@ public sealed class PfsService : IFileService
     public (PachFileInfo File, Stream Content) OpenFile(string repo, string reference, string path)
     {
         var normalized = Names.NormalizePath(path);
-        var (commit, entry) = _meta.Read(db => TreeQueries.FindFile(db, repo, reference, normalized));
-        if (commit.Damage?.FirstOrDefault(d => d.Covers(normalized)) is { } gone)
-            throw new PachException("FileContentMissing", PachErrorKind.InvalidData,
-                $"The content of '{normalized}' in {repo}@{Ids.Short(commit.Id)} is gone (object '{gone.Object}' is missing or damaged); Test-PachStore -Repair " +
-                "marked the commit Corrupt. Fetch it again with Test-PachStore -Repair -From <a backup or another store that holds it>.", normalized);
-        return (TreeQueries.ToFile(commit, entry), _content.OpenRead(entry.Content));
+        var (file, entry) = _meta.Read(db =>
+        {
+            var (commit, entry) = TreeQueries.FindFile(db, repo, reference, normalized);
+            if (commit.Damage?.FirstOrDefault(d => d.Covers(normalized)) is { } gone)
+                throw new PachException("FileContentMissing", PachErrorKind.InvalidData,
+                    $"The content of '{normalized}' in {repo}@{Ids.Short(commit.Id)} is gone (object '{gone.Object}' is missing or damaged); Test-PachStore -Repair " +
+                    "marked the commit Corrupt. Fetch it again with Test-PachStore -Repair -From <a backup or another store that holds it>.", normalized);
+            return (TreeQueries.ToFile(commit, entry, new TreeQueries.Writers(db, repo)), entry);
+        });
+        return (file, _content.OpenRead(entry.Content));
     }
 
     public Stream OpenContent(FileContent content) => _content.OpenRead(content);
@@ -687,7 +695,10 @@ public sealed class PfsService : IFileService
         {
             Id = output.Id, Repo = output.Repo, Branch = output.Branch, Parent = parent?.Id, Started = DateTime.UtcNow, Message = output.Message,
             Origin = "Auto", Job = output.Job, Pipeline = output.Pipeline, PipelineVersion = output.PipelineVersion,
-            Provenance = output.Provenance.Select(p => new ProvenanceDoc { Repo = p.Repo, Branch = p.Branch, Commit = p.Commit }).ToList(),
+            Provenance = output.Provenance.Select(p => new ProvenanceDoc
+            {
+                Repo = p.Repo, Branch = p.Branch, Commit = p.Commit, SquashedFrom = p.SquashedFrom.Count > 0 ? p.SquashedFrom.ToList() : null,
+            }).ToList(),
         };
         // An output commit holds the job's whole output, not its parent's files plus changes.
         CommitWriter.Apply(db, commit, files);

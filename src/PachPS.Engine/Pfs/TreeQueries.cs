@@ -14,18 +14,19 @@ internal static class TreeQueries
     {
         var commit = CommitResolver.Resolve(db, repo, reference);
         var tree = PathTree.In(db);
+        var writers = new Writers(db, repo);
         var pattern = string.IsNullOrEmpty(pathOrGlob) ? "/" : pathOrGlob;
         if (Glob.HasWildcards(pattern))
         {
             var glob = new Glob(pattern);
-            return Nodes(tree, commit.Root, "/").Where(n => glob.IsMatch(n.Path)).Select(n => ToFile(commit, n)).ToList();
+            return Nodes(tree, commit.Root, "/").Where(n => glob.IsMatch(n.Path)).Select(n => ToFile(commit, n, writers)).ToList();
         }
         var path = Names.NormalizePath(pattern, allowRoot: true);
-        if (path != "/" && tree.Get(commit.Root, path) is { } file) return [ToFile(commit, new Node(path, PachFileType.File, file.Content.Size, file.Content.Hash, file.Commit))];
+        if (path != "/" && tree.Get(commit.Root, path) is { } file) return [ToFile(commit, new Node(path, PachFileType.File, file.Content.Size, file.Content.Hash, file.Commit), writers)];
         var nodes = recurse
             ? tree.Under(commit.Root, path).Select(e => new Node(e.Path, PachFileType.File, e.Content.Size, e.Content.Hash, e.Commit))
             : Children(tree, commit.Root, path);
-        var list = nodes.Select(n => ToFile(commit, n)).ToList();
+        var list = nodes.Select(n => ToFile(commit, n, writers)).ToList();
         if (list.Count == 0 && path != "/") throw FileNotFound(repo, reference, path);
         return list;
     }
@@ -39,9 +40,11 @@ internal static class TreeQueries
         var result = new List<PachFileInfo>();
         while (commit is not null && tree.Get(commit.Root, normalized) is { } entry)
         {
-            var writer = entry.Commit == commit.Id ? commit : db.Commits().FindById(entry.Commit);
+            // A writer squashed away lives on in the commit it was squashed into (a descendant, so the walk still ends).
+            var writtenIn = entry.Commit == commit.Id ? commit.Id : new Writers(db, repo).Of(entry.Commit);
+            var writer = writtenIn == commit.Id ? commit : db.Commits().FindById(writtenIn);
             if (writer is null) break;
-            result.Add(ToFile(writer, new Node(normalized, PachFileType.File, entry.Content.Size, entry.Content.Hash, entry.Commit)));
+            result.Add(ToFile(writer, new Node(normalized, PachFileType.File, entry.Content.Size, entry.Content.Hash, writer.Id)));
             commit = writer.Parent is null ? null : db.Commits().FindById(writer.Parent);
         }
         if (result.Count == 0) throw FileNotFound(repo, reference, normalized);
@@ -110,8 +113,25 @@ internal static class TreeQueries
     internal static PachException FileNotFound(string repo, string reference, string path) =>
         PachException.NotFound("FileNotFound", $"There is no file or directory '{path}' in {repo}@{reference}.", $"{repo}@{reference}:{path}");
 
-    private static PachFileInfo ToFile(CommitDoc commit, Node n) =>
-        new(commit.Repo, commit.Branch, commit.Id, n.Path, n.Type, n.Size, n.Hash, n.Commit);
+    private static PachFileInfo ToFile(CommitDoc commit, Node n, Writers? writers = null) =>
+        new(commit.Repo, commit.Branch, commit.Id, n.Path, n.Type, n.Size, n.Hash, writers is null ? n.Commit : writers.Of(n.Commit));
+
+    /// <summary>
+    /// The commit a tree entry says wrote it, or, for a writer squashed away since, the commit its changes live on in.
+    /// Looks only when the repo has had a squash, each id once.
+    /// </summary>
+    internal sealed class Writers(LiteDatabase db, string repo)
+    {
+        private readonly bool _any = db.SquashedCommits().Exists(s => s.Repo == repo);
+        private readonly Dictionary<string, string> _seen = new(StringComparer.Ordinal);
+
+        public string? Of(string? id)
+        {
+            if (!_any || id is null) return id;
+            if (!_seen.TryGetValue(id, out var into)) _seen[id] = into = db.SquashedCommits().FindById(id)?.Into ?? id;
+            return into;
+        }
+    }
 
     /// <summary>The file at a path, or PathIsDirectory / FileNotFound.</summary>
     public static (CommitDoc Commit, TreeEntry Entry) FindFile(LiteDatabase db, string repo, string reference, string path)
@@ -124,7 +144,7 @@ internal static class TreeQueries
             : FileNotFound(repo, reference, path);
     }
 
-    public static PachFileInfo ToFile(CommitDoc commit, TreeEntry entry) =>
-        ToFile(commit, new Node(entry.Path, PachFileType.File, entry.Content.Size, entry.Content.Hash, entry.Commit));
+    public static PachFileInfo ToFile(CommitDoc commit, TreeEntry entry, Writers? writers = null) =>
+        ToFile(commit, new Node(entry.Path, PachFileType.File, entry.Content.Size, entry.Content.Hash, entry.Commit), writers);
 
 }

@@ -241,6 +241,19 @@ internal sealed class JobScheduler : IDisposable
     }
 
     /// <summary>
+    /// Refuses to squash a commit that a job not yet finished reads (its tree goes with the commit, and the job's
+    /// output would name it); the job's records are left as they are: they say what it read.
+    /// </summary>
+    public static void GuardSquash(LiteDatabase db, CommitDoc commit)
+    {
+        var running = db.UnfinishedJobs().FirstOrDefault(j =>
+            j.Provenance.Any(p => p.Commit == commit.Id) || j.Inputs.Any(i => i.Commit == commit.Id));
+        if (running is not null)
+            throw PachException.State("JobStillRunning",
+                $"Job {Ids.Short(running.Id)} of '{running.Pipeline}' still reads commit {Ids.Short(commit.Id)} of '{commit.Repo}'; wait for it or stop it first.", running.Id);
+    }
+
+    /// <summary>
     /// Drops the jobs that made (or would make) the given commits, so skipping never reuses a removed output; refuses
     /// while such a job still runs.
     /// </summary>

@@ -101,4 +101,11 @@ public sealed record LogBatch(IReadOnlyList<LogLine> Lines, bool JobFinished);
 public enum ProvenanceKind { Input, Spec }
 
 /// <summary>One thing an output commit was derived from: an input commit, or the pipeline spec version.</summary>
-public sealed record ProvenanceEntry(string Repo, string Branch, string Commit, ProvenanceKind Kind, int? SpecVersion);
+public sealed record ProvenanceEntry(string Repo, string Branch, string Commit, ProvenanceKind Kind, int? SpecVersion)
+{
+    /// <summary>
+    /// Input commits this entry stood for before they were squashed into <see cref="Commit"/> (which holds their
+    /// changes now); empty unless a squash or retention re-pointed it.
+    /// </summary>
+    public IReadOnlyList<string> SquashedFrom { get; init; } = [];
+}

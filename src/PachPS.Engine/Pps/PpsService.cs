@@ -46,6 +46,9 @@ public sealed class PpsService : IPipelineService, IDisposable
     /// <summary>Pfs tells this which commits an undo removes: the jobs that made them go in the same transaction.</summary>
     internal static void ForgetOutputs(LiteDatabase db, IReadOnlyList<CommitDoc> removed) => JobScheduler.ForgetOutputs(db, removed);
 
+    /// <summary>Refuses (JobStillRunning) to squash a commit a job that has not finished still reads.</summary>
+    internal static void GuardSquash(LiteDatabase db, CommitDoc commit) => JobScheduler.GuardSquash(db, commit);
+
     // ---------------------------------------------------------------- pipelines
 
     public PipelineInfo CreatePipeline(PipelineSpec spec) => CreatePipelines([spec])[0];

@@ -24,7 +24,7 @@ public sealed class ProvenanceService : IProvenanceService
     public IReadOnlyList<ProvenanceEntry> GetProvenance(string repo, string reference)
     {
         var commit = _pfs.GetCommit(repo, reference);
-        var entries = commit.Provenance.Select(p => new ProvenanceEntry(p.Repo, p.Branch, p.Commit, ProvenanceKind.Input, null)).ToList();
+        var entries = commit.Provenance.Select(p => new ProvenanceEntry(p.Repo, p.Branch, p.Commit, ProvenanceKind.Input, null) { SquashedFrom = p.SquashedFrom }).ToList();
         if (commit.Pipeline is not null)
             entries.Add(new ProvenanceEntry(commit.Pipeline, $"(spec v{commit.PipelineVersion})", commit.Commit, ProvenanceKind.Spec, commit.PipelineVersion));
         return entries;
@@ -34,7 +34,8 @@ public sealed class ProvenanceService : IProvenanceService
     public IReadOnlyList<ProvenanceEntry> GetJobProvenance(string jobId)
     {
         var job = _meta.Read(db => JobQueries.RequireJob(db, jobId));
-        if (job.State == JobState.Success) return GetProvenance(job.Pipeline, job.OutputCommit);
+        // An output commit squashed away since leaves the job's own record of its inputs.
+        if (job.State == JobState.Success && _pfs.FindCommit(job.OutputCommit) is not null) return GetProvenance(job.Pipeline, job.OutputCommit);
         var entries = job.Provenance.Select(p => new ProvenanceEntry(p.Repo, p.Branch, p.Commit, ProvenanceKind.Input, null)).ToList();
         entries.Add(new ProvenanceEntry(job.Pipeline, $"(spec v{job.PipelineVersion})", job.OutputCommit, ProvenanceKind.Spec, job.PipelineVersion));
         return entries;
@@ -67,9 +68,10 @@ public sealed class ProvenanceService : IProvenanceService
             var result = new List<LineageEntry>();
             foreach (var input in datum.Inputs)
             {
-                var inputCommit = _pfs.FindCommit(input.Commit);
+                // An input commit squashed away since: its files are read where its changes live on now.
+                var inputCommit = _pfs.FindCommit(input.Commit) ?? (db.SquashedCommits().FindById(input.Commit) is { } gone ? _pfs.FindCommit(gone.Into) : null);
                 foreach (var file in tree.Under(inputCommit?.Root, input.Path))
-                    result.Add(new LineageEntry(LineageDirection.Input, input.Repo, inputCommit?.Branch ?? "", input.Commit, file.Path,
+                    result.Add(new LineageEntry(LineageDirection.Input, input.Repo, inputCommit?.Branch ?? "", inputCommit?.Id ?? input.Commit, file.Path,
                         commit.Pipeline ?? repo, commit.Job, datum.Hash, ranIn, input.Name));
             }
             return result;
@@ -86,10 +88,12 @@ public sealed class ProvenanceService : IProvenanceService
             if (PathTree.In(db).Get(commit.Root, normalized) is null)
                 throw PachException.NotFound("FileNotFound", $"There is no file '{normalized}' in {repo}@{reference}.", $"{repo}@{reference}:{normalized}");
             var result = new List<LineageEntry>();
+            // Datums read this commit, or a commit squashed into it since (its data lives on here).
+            var read = db.SquashedCommits().Find(s => s.Into == commit.Id).Select(s => s.Id).Append(commit.Id).ToHashSet(StringComparer.Ordinal);
             foreach (var output in _pfs.FindDerived(commit.Id).Where(c => c.JobId is not null).OrderBy(c => c.Started))
             {
                 var readers = db.Datums().Find(d => d.Job == output.JobId).Where(d => d.Inputs.Any(i =>
-                    i.Repo == repo && i.Commit == commit.Id && Covers(i.Path, normalized)));
+                    i.Repo == repo && read.Contains(i.Commit) && Covers(i.Path, normalized)));
                 foreach (var datum in readers)
                 {
                     var ranIn = string.IsNullOrEmpty(datum.SourceJob) ? datum.Job : datum.SourceJob;

@@ -59,7 +59,9 @@ public static class Wire
 /// </summary>
 public sealed record ApiError(string ErrorId, PachErrorKind Kind, string Message, string? Target)
 {
-    public static ApiError From(PachException ex) => new(ex.ErrorId, ex.Kind, ex.Message, ex.Target?.ToString());
+    /// <summary>The error as it travels: a target that is a list (the outputs a squash would re-point, say) as its items, comma-separated.</summary>
+    public static ApiError From(PachException ex) => new(ex.ErrorId, ex.Kind, ex.Message,
+        ex.Target is System.Collections.IEnumerable items and not string ? string.Join(", ", items.Cast<object>()) : ex.Target?.ToString());
 
     public PachException ToException() => new(ErrorId, Kind, Message, Target);
 
