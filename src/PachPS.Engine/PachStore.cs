@@ -43,10 +43,20 @@ public sealed class PachStore : IPachClient, IStoreAdmin
     private int _firing;
     private volatile bool _closing;
 
+    private DateTime _nextSweep = DateTime.UtcNow + JobScheduler.OrphanSweep;
+
     private void FireBranchTriggers()
     {
         if (_closing || Interlocked.Exchange(ref _firing, 1) == 1) return;
-        try { Pfs.FireDueTriggers(DateTime.UtcNow); }
+        try
+        {
+            Pfs.FireDueTriggers(DateTime.UtcNow);
+            if (DateTime.UtcNow >= _nextSweep)
+            {
+                _nextSweep = DateTime.UtcNow + JobScheduler.OrphanSweep;
+                Pps.ResumeOrphans();
+            }
+        }
         catch (PachException) { /* a busy or closing store: the next second tries again */ }
         catch (ObjectDisposedException) when (_closing) { }
         finally { Interlocked.Exchange(ref _firing, 0); }

@@ -326,6 +326,31 @@ public class PpsTests
         Assert.Equal(["/a", "/b"], t.Pfs.ListFiles("slow", "master").Select(f => f.Path));
     }
 
+    [Fact]
+    public async Task AnOpenSessionTakesOverTheJobsOfASessionThatClosedAndOnlyOneRunsThem()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Pfs.PutFiles("in", "master", [TempStore.Text("/a", "1"), TempStore.Text("/b", "2")]);
+        var marker = Path.Combine(t.Folder, "runs");
+        var gate = Path.Combine(t.Folder, "gate");
+        // A second session on the folder, open throughout: it never opens again, so only its sweep can find the job.
+        using var other = PachStore.Open(t.Folder);
+        t.Store.Pps.CreatePipeline(Spec("slow", Pfs("in", "/*"),
+            $"echo $in >> {marker}; case $in in */b) while [ ! -f {gate} ]; do sleep 0.05; done;; esac; cp $in /pfs/out/"));
+        await WaitUntil(() => t.Store.Pps.ListJobs("slow")[0].Processed == 1);
+
+        t.Store.Dispose(); // the first session closes mid-job and stays closed
+        File.WriteAllText(gate, "");
+        var job = await other.Pps.WaitJobAsync(other.Pps.ListJobs("slow")[0].JobId, TimeSpan.FromSeconds(60), CancellationToken.None);
+
+        Assert.Equal(JobState.Success, job.State);
+        Assert.Equal(1, job.Restarts);
+        Assert.Single(File.ReadAllLines(marker), r => r.EndsWith("/a")); // its finished datum was not redone
+        Assert.Equal(["/a", "/b"], other.Pfs.ListFiles("slow", "master").Select(f => f.Path));
+        t.Reopen();
+    }
+
     [SkippableTheory]
     [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
     public async Task StopKillsARunningJob(string backend)

@@ -30,8 +30,11 @@ internal sealed class JobRunner(JobContext context, string jobId)
         {
             var job = db.Jobs().FindById(jobId);
             if (job is null || job.State.IsTerminal()) return null;
+            // Sessions that all find a job whose session ended (a sweep, an open) race for it: the first to claim it runs it.
+            if (job.Owner.Length > 0 && job.Owner != JobScheduler.ThisProcess && JobScheduler.OwnerAlive(job.Owner)) return null;
             var version = db.PipelineVersions().FindById(PipelineVersionDoc.Key(job.Pipeline, job.PipelineVersion));
             if (version is null) return null;
+            job.Owner = JobScheduler.ThisProcess;
             StateMachines.MoveTo(job, JobState.Running);
             db.Jobs().Update(job);
             return (Job: job, Spec: PipelineSpec.Load(version.SpecJson));

@@ -202,7 +202,13 @@ internal sealed class JobScheduler : IDisposable
         while (_toStart.TryDequeue(out var id)) StartJob(id);
     }
 
-    /// <summary>Resumes jobs left unfinished by a process that no longer runs them (a closed or killed session).</summary>
+    /// <summary>How often an open store looks for jobs whose session ended (closed or killed) to take them over.</summary>
+    public static readonly TimeSpan OrphanSweep = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Resumes jobs left unfinished by a process that no longer runs them (a closed or killed session); an open store
+    /// calls it on opening and every <see cref="OrphanSweep"/>, so a job never waits for the next session to open.
+    /// </summary>
     public void ResumeOrphans()
     {
         var orphans = _meta.Read(db => db.UnfinishedJobs()
@@ -384,5 +390,20 @@ internal sealed class JobScheduler : IDisposable
         lock (_tasks) tasks = [.. _tasks];
         try { Task.WaitAll(tasks, StopTimeout); }
         catch (AggregateException) { }
+        // The jobs this process stopped are nobody's now: another open session takes them over at its next sweep,
+        // instead of leaving them until this process ends.
+        try
+        {
+            _meta.Write(db =>
+            {
+                foreach (var job in db.UnfinishedJobs().Where(j => j.Owner == ThisProcess && !ActiveJobs.ContainsKey(j.Id)).ToList())
+                {
+                    job.Owner = "";
+                    db.Jobs().Update(job);
+                }
+            });
+        }
+        catch (PachException) { /* a busy or damaged store: they resume when the process has ended, as before */ }
+        catch (ObjectDisposedException) { }
     }
 }

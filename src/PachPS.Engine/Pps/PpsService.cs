@@ -37,6 +37,9 @@ public sealed class PpsService : IPipelineService, IDisposable
         _spouts.Ensure();
     }
 
+    /// <summary>Takes over the jobs of sessions that ended (PachStore calls it every <see cref="JobScheduler.OrphanSweep"/>).</summary>
+    internal void ResumeOrphans() => _scheduler.ResumeOrphans();
+
     /// <summary>Creates and starts the jobs of commits finished since the last call (PachStore calls it when Pfs says so).</summary>
     internal void TriggerJobs() => _scheduler.TriggerJobs();
 
