@@ -64,7 +64,8 @@ internal sealed class StoreBackups(MetadataStore meta, ContentStore content, str
         if (target.Exists(name, BackupTarget.ManifestFile) || meta.Read(db => db.BackupPins().FindById(backup)) is not null)
             throw new PachException("BackupExists", PachErrorKind.AlreadyExists, $"There is a backup at '{backup}' already.", backup);
         var s3 = (content.Objects as S3ObjectStore)?.Settings;
-        var copies = s3 is null;
+        // Content in a remote store (S3) survives the loss of this machine: it is pinned, not copied.
+        var copies = !content.Objects.IsRemote;
         var staging = Path.Combine(storePath, "backup-staging", Guid.NewGuid().ToString("N"));
         var pinned = false;
         var uploading = false;
