@@ -56,7 +56,7 @@ internal sealed class StoreBackups(MetadataStore meta, ContentStore content, str
     {
         var clock = Stopwatch.StartNew();
         var created = DateTime.UtcNow;
-        name ??= created.ToString("yyyy-MM-dd'T'HHmm'Z'", CultureInfo.InvariantCulture);
+        if (string.IsNullOrEmpty(name)) name = created.ToString("yyyy-MM-dd'T'HHmm'Z'", CultureInfo.InvariantCulture);
         if (!ValidName.IsMatch(name) || name == "objects")
             throw PachException.Invalid("BackupNameInvalid", $"'{name}' is no backup name: letters, digits, '.', '-' and '_', not 'objects'.", name);
         using var target = BackupTarget.Open(destination);

@@ -61,6 +61,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     private const int IndexBatch = 250;
     /// <summary>Objects deleted between progress reports and cancellation checks.</summary>
     private const int DeleteBatch = 1000;
+    private const string CommitsName = "commits";
     private const string Marking = "Marking";
     private const string Sweeping = "Sweeping";
 
@@ -129,7 +130,9 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     /// </summary>
     internal static List<string> NamedObjects(MetadataStore metadata, ContentStore content, string storePath, CancellationToken cancel)
     {
-        var marks = new GarbageCollector(metadata, content, storePath).Mark(null, cancel);
+        // One unit of work around the whole mark: the metadata is a private copy nobody else opens, so it stays open
+        // instead of being opened (its log read again) for every batch.
+        var marks = metadata.Read(_ => new GarbageCollector(metadata, content, storePath).Mark(null, cancel));
         return marks.Chunks.Keys.Select(k => ContentStore.ChunkPrefix + k.Hex())
             .Concat(marks.Packs.Keys.Select(k => ContentStore.PackPrefix + k.Hex())).ToList();
     }
@@ -158,7 +161,9 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     /// </summary>
     private void MarkTrees(Marks marks, IProgress<CollectionProgress>? progress, CancellationToken cancel)
     {
-        var (roots, total) = meta.Read(db => (db.Commits().Query().Where(c => c.Root != null).Select(c => new { c.Repo, c.Root }).ToList(), db.Nodes().Count()));
+        // Raw documents, not mapped ones: the mark reads every commit, and mapping them was half its time.
+        var (roots, total) = meta.Read(db => (db.GetCollection(CommitsName).Query().Where("$.Root != null").Select("{ Repo: $.Repo, Root: $.Root }")
+            .ToEnumerable().Select(d => new { Repo = d["Repo"].AsString, Root = (string?)d["Root"].AsString }).ToList(), db.Nodes().Count()));
         foreach (var repo in roots.GroupBy(r => r.Repo, StringComparer.Ordinal))
         {
             var owner = marks.Repos.Count;

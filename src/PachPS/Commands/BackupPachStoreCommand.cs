@@ -23,7 +23,8 @@ public sealed class BackupPachStoreCommand : BackupCmdlet
     protected override void EndProcessing() => Invoke(() =>
     {
         var destination = Location(Destination);
-        if (!ShouldProcess(Destination, $"Back up the store {Admin.Path}" + (Name is null ? "" : $" as '{Name}'"))) return;
-        WriteObject(WithProgress("Backing up the store", (progress, cancel) => Admin.Backup(destination, Name, progress, cancel)));
+        var admin = Admin; // taken here: the work runs on another thread, which has no runspace
+        if (!ShouldProcess(Destination, $"Back up the store {admin.Path}" + (Name is null ? "" : $" as '{Name}'"))) return;
+        WriteObject(WithProgress("Backing up the store", (progress, cancel) => admin.Backup(destination, Name, progress, cancel)));
     });
 }

@@ -27,8 +27,9 @@ public sealed class RemovePachBackupCommand : BackupCmdlet
             InvokeEach(() =>
             {
                 var location = Location(backup);
+                var admin = Admin; // taken here: the work runs on another thread, which has no runspace
                 if (!ShouldProcess(backup, "Remove the backup and the store's pin of its content")) return;
-                var removed = WithProgress("Removing a backup", (progress, cancel) => Admin.RemoveBackup(location, progress, cancel));
+                var removed = WithProgress("Removing a backup", (progress, cancel) => admin.RemoveBackup(location, progress, cancel));
                 if (PassThru) WriteObject(removed);
             });
         }
