@@ -137,7 +137,11 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
         var s3 = restore.StartsWith(Engine.Backup.BackupLocation.S3Scheme, StringComparison.OrdinalIgnoreCase);
         var backup = new Engine.Backup.BackupLocation(s3 ? restore : GetUnresolvedProviderPathFromPSPath(restore),
             S3Endpoint?.ToString().TrimEnd('/'), S3Region, ProfileName, credentials);
-        PachStore.Restore(backup, path, credentials, cancel: CancelToken);
+        BackupCmdlet.WithProgress(this, "Restoring a store", CancelToken, (progress, cancel) =>
+        {
+            PachStore.Restore(backup, path, credentials, progress, cancel);
+            return 0;
+        });
         WriteObject(StoreSession.Connect(path, false, null, credentials, null).Info());
     }
 

@@ -45,19 +45,23 @@ public abstract class BackupCmdlet : PachCmdlet
     }
 
     /// <summary>Runs engine work on a worker thread, writing the progress it reports here (copies report from several threads).</summary>
-    protected T WithProgress<T>(string activity, Func<IProgress<BackupProgress>, CancellationToken, T> work)
+    protected T WithProgress<T>(string activity, Func<IProgress<BackupProgress>, CancellationToken, T> work) =>
+        WithProgress(this, activity, CancelToken, work);
+
+    /// <summary>The same for a cmdlet that is no backup cmdlet (Connect-PachStore -Restore).</summary>
+    internal static T WithProgress<T>(Cmdlet cmdlet, string activity, CancellationToken cancel, Func<IProgress<BackupProgress>, CancellationToken, T> work)
     {
         var reports = new ConcurrentQueue<BackupProgress>();
-        var task = Task.Run(() => work(new Queue(reports), CancelToken));
+        var task = Task.Run(() => work(new Queue(reports), cancel));
         // WaitAny, unlike Wait, does not throw when the task fails: GetResult below rethrows the engine's own exception.
         while (Task.WaitAny([task], TimeSpan.FromMilliseconds(200)) < 0)
-            Write(activity, reports);
-        Write(activity, reports);
-        WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed });
+            Write(cmdlet, activity, reports);
+        Write(cmdlet, activity, reports);
+        cmdlet.WriteProgress(new ProgressRecord(1, activity, "Done") { RecordType = ProgressRecordType.Completed });
         return task.GetAwaiter().GetResult();
     }
 
-    private void Write(string activity, ConcurrentQueue<BackupProgress> reports)
+    private static void Write(Cmdlet cmdlet, string activity, ConcurrentQueue<BackupProgress> reports)
     {
         BackupProgress? last = null;
         while (reports.TryDequeue(out var report)) last = report;
@@ -73,7 +77,7 @@ public abstract class BackupCmdlet : PachCmdlet
             BackupStage.Verifying => $"Verifying the backup's files: {last.Done:N0} of {last.Total:N0}",
             _ => "Removing",
         };
-        WriteProgress(new ProgressRecord(1, activity, status) { PercentComplete = last.Total > 0 ? (int)Math.Min(100, 100 * last.Done / last.Total) : -1 });
+        cmdlet.WriteProgress(new ProgressRecord(1, activity, status) { PercentComplete = last.Total > 0 ? (int)Math.Min(100, 100 * last.Done / last.Total) : -1 });
     }
 
     private sealed class Queue(ConcurrentQueue<BackupProgress> reports) : IProgress<BackupProgress>
