@@ -396,7 +396,9 @@ $commitLoop
 # A store with a long history, made fast: a few real commits through the engine (PfsService), then the history written
 # straight into its metadata (LiteDB, a batch of commits per transaction, as the engine's own documents): each commit a
 # child of the one before with a root node of its own (the real head's root under another id), as a commit that changes
-# one file at the top makes, so a mark walks every root. Run in a child with $store (the engine) and $Commits set.
+# one file at the top makes, so a mark walks every root. Those roots are copies under ids that are not their hashes:
+# a backup copies and marks them, but the engine's writes and Test-PachStore refuse them (add commits to another repo).
+# Run in a child with $store (the engine) and $Commits set.
 $HistoryGenerator = @'
 $engine = $store.GetType().Assembly
 $fs = $engine.GetType('PachPS.Engine.Pfs.FileSource')
@@ -699,7 +701,7 @@ Connect-PachStore -Path '$work/store-backup' | Out-Null
 `$generated = (Measure-Command { . '$genFile' }).TotalSeconds
 `$location = `$store.GetType().Assembly.GetType('PachPS.Engine.Backup.BackupLocation')::new('$work/backups', `$null, `$null, `$null, `$null)
 `$t = (Measure-Command { `$b = `$store.Backup(`$location, 'full', `$null, [Threading.CancellationToken]::None) }).TotalSeconds
-Add-PachFile gen master /one-more.txt -Value 'one more' | Out-Null
+New-PachRepo more | Out-Null; Add-PachFile more master /one-more.txt -Value 'one more' | Out-Null
 `$t2 = (Measure-Command { `$b2 = `$store.Backup(`$location, 'next', `$null, [Threading.CancellationToken]::None) }).TotalSeconds
 @{ Seconds = `$t; Next = `$t2; Generated = `$generated; Commits = @(`$store.Pfs.ListCommits('gen', 'master', 2)).Count; Metadata = `$b.MetadataBytes; Objects = `$b.Objects; Copied = `$b.BytesCopied; NextCopied = `$b2.ObjectsCopied } | ConvertTo-Json -Compress
 "@
