@@ -341,11 +341,6 @@ public class BackupTests
         Assert.True(r.Store.Collect(whatIf: false).BytesFreed >= LargeFileBytes);
     }
 
-    private sealed class Progress(Action<CollectionProgress> action) : IProgress<CollectionProgress>
-    {
-        public void Report(CollectionProgress value) => action(value);
-    }
-
     [SkippableTheory]
     [MemberData(nameof(TempStore.Backends), MemberType = typeof(TempStore))]
     public async Task ABackupTakenWhileAJobRunsAndAnotherInstanceWritesIsConsistent(string backend)
