@@ -11,12 +11,14 @@
     FunctionsToExport    = @('Copy-Item')
     CmdletsToExport      = @(
         'Add-PachFile'
+        'Backup-PachStore'
         'Compare-PachCommit'
         'Compare-PachPipeline'
         'Complete-PachCommit'
         'Connect-PachStore'
         'Copy-PachFile'
         'Disconnect-PachStore'
+        'Get-PachBackup'
         'Get-PachBranch'
         'Get-PachCommit'
         'Get-PachDag'
@@ -43,6 +45,7 @@
         'New-PachTag'
         'New-PachToken'
         'Optimize-PachStore'
+        'Remove-PachBackup'
         'Remove-PachBranch'
         'Remove-PachCommit'
         'Remove-PachFile'

@@ -393,6 +393,72 @@ $commitLoop
         ('1 client {0:N1}/s (embedded {1:N1}/s)' -f $s, (Median $singleEmbedded)) ('{0:N2}x one client' -f ($c / $s)) 'report; nothing lost'
 }
 
+# A store with a long history, made fast: a few real commits through the engine (PfsService), then the history written
+# straight into its metadata (LiteDB, a batch of commits per transaction, as the engine's own documents): each commit a
+# child of the one before with a root node of its own (the real head's root under another id), as a commit that changes
+# one file at the top makes, so a mark walks every root. Those roots are copies under ids that are not their hashes:
+# a backup copies and marks them, but the engine's writes and Test-PachStore refuse them (add commits to another repo).
+# Run in a child with $store (the engine) and $Commits set.
+$HistoryGenerator = @'
+$engine = $store.GetType().Assembly
+$fs = $engine.GetType('PachPS.Engine.Pfs.FileSource')
+$flags = [Reflection.BindingFlags]'NonPublic,Instance'
+$meta = $store.GetType().GetProperty('Meta', $flags).GetValue($store)
+$liteType = $meta.GetType().GetField('_db', $flags).FieldType
+$lite = $liteType.Assembly
+$json = $lite.GetType('LiteDB.JsonSerializer')
+$docType = $lite.GetType('LiteDB.BsonDocument')
+$actionType = [Action`1].MakeGenericType($liteType)
+$write = $meta.GetType().GetMethod('Write', $flags, $null, [Type[]]@($actionType), $null)
+# Real commits through the engine first: small files (packed) and a few large ones (chunks of their own).
+$rng = [Random]::new(5)
+New-PachRepo gen | Out-Null
+for ($c = 0; $c -lt 20; $c++) {
+    $sources = [Array]::CreateInstance($fs, 21)
+    for ($f = 0; $f -lt 20; $f++) {
+        $bytes = [byte[]]::new(2000); $rng.NextBytes($bytes)
+        $sources[$f] = $fs::new("/c$c/f$f.bin", [Func[IO.Stream]]{ [IO.MemoryStream]::new($bytes) }.GetNewClosure(), "f")
+    }
+    $big = [byte[]]::new(1MB); $rng.NextBytes($big)
+    $sources[20] = $fs::new("/c$c/big.bin", [Func[IO.Stream]]{ [IO.MemoryStream]::new($big) }.GetNewClosure(), "b")
+    $store.Pfs.PutFiles('gen', 'master', $sources) | Out-Null
+}
+# Then the history, written straight into the metadata a batch per transaction: each commit a child of the one
+# before with a root node of its own (a copy of the real head's root under another id), as a commit that changes one
+# file at the top makes; the mark walks every root.
+$head = $store.Pfs.GetBranch('gen', 'master').Head
+$batch = 5000
+$state = @{ Parent = $head }
+for ($b = 0; $b -lt $Commits; $b += $batch) {
+    $work = {
+        param($db)
+        $commitCol = $db.GetCollection('commits')
+        $nodeCol = $db.GetCollection('nodes')
+        $template = $json::Serialize($commitCol.FindById($head))
+        $root = $commitCol.FindById($head)['Root'].AsString
+        $nodeTemplate = $json::Serialize($nodeCol.FindById($root))
+        $newCommits = [Activator]::CreateInstance([Collections.Generic.List`1].MakeGenericType($docType))
+        $newNodes = [Activator]::CreateInstance([Collections.Generic.List`1].MakeGenericType($docType))
+        $end = [math]::Min([int]($b + $batch), [int]$Commits)
+        for ($i = $b; $i -lt $end; $i++) {
+            $id = '{0:x32}' -f ($i + 1)
+            $rootId = '{0:x64}' -f ($i + 1)
+            $newCommits.Add($json::Deserialize($template.Replace($head, $id).Replace($root, $rootId).Replace('"Parent":null', '"Parent":""')).AsDocument)
+            $newCommits[$newCommits.Count - 1]['Parent'] = $state.Parent
+            $newNodes.Add($json::Deserialize($nodeTemplate.Replace($root, $rootId)).AsDocument)
+            $state.Parent = $id
+        }
+        $commitCol.InsertBulk($newCommits) | Out-Null
+        $nodeCol.InsertBulk($newNodes) | Out-Null
+        $branches = $db.GetCollection('branches')
+        foreach ($branch in @($branches.FindAll())) {
+            if ($branch['Repo'].AsString -eq 'gen' -and $branch['Name'].AsString -eq 'master') { $branch['Head'] = $state.Parent; $branches.Update($branch) | Out-Null }
+        }
+    }
+    $write.Invoke($meta, @([System.Management.Automation.LanguagePrimitives]::ConvertTo($work.GetNewClosure(), $actionType)))
+}
+'@
+
 try {
     if (-not $Only) {
         # ------------------------------------------------------------------ issue 7: import and first command in a warm pwsh
@@ -621,6 +687,25 @@ foreach (`$i in 1..$h) {
 @{ Early = `$early; Late = `$late } | ConvertTo-Json -Compress
 "@
         Add-Result "job for the ${h}th small input commit" ('{0:N0} ms' -f $r.Late) ('5th commit {0:N0} ms' -f $r.Early) ('{0:N2}x' -f ($r.Late / $r.Early)) 'within 1.2x (median of 5 around each)'
+    }
+
+    if (-not $Only) {
+        # ------------------------------------------------------------------ issue 15: backup of a 200,000-commit store
+        $c = [int](200000 * $Scale)
+        $genFile = Join-Path $work 'generate-history.ps1'
+        Set-Content $genFile $HistoryGenerator
+        $r = Invoke-Child @"
+Connect-PachStore -Path '$work/store-backup' | Out-Null
+`$store = [PachPS.Infrastructure.StoreSession]::Current
+`$Commits = $c
+`$generated = (Measure-Command { . '$genFile' }).TotalSeconds
+`$location = `$store.GetType().Assembly.GetType('PachPS.Engine.Backup.BackupLocation')::new('$work/backups', `$null, `$null, `$null, `$null)
+`$t = (Measure-Command { `$b = `$store.Backup(`$location, 'full', `$null, [Threading.CancellationToken]::None) }).TotalSeconds
+New-PachRepo more | Out-Null; Add-PachFile more master /one-more.txt -Value 'one more' | Out-Null
+`$t2 = (Measure-Command { `$b2 = `$store.Backup(`$location, 'next', `$null, [Threading.CancellationToken]::None) }).TotalSeconds
+@{ Seconds = `$t; Next = `$t2; Generated = `$generated; Commits = @(`$store.Pfs.ListCommits('gen', 'master', 2)).Count; Metadata = `$b.MetadataBytes; Objects = `$b.Objects; Copied = `$b.BytesCopied; NextCopied = `$b2.ObjectsCopied } | ConvertTo-Json -Compress
+"@
+        Add-Result "Backup-PachStore of a $c-commit store (local content, to a folder)" ('{0:N2} s ({1} metadata, {2} objects, {3} copied)' -f $r.Seconds, (Format-Bytes $r.Metadata), $r.Objects, (Format-Bytes $r.Copied)) ('next backup {0:N2} s, {1} objects copied; generated in {2:N0} s' -f $r.Next, $r.NextCopied, $r.Generated) '-' 'under 20 s'
     }
     if ($Remote) { Invoke-RemoteBench }
 }

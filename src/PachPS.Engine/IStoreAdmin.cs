@@ -21,4 +21,13 @@ public interface IStoreAdmin
     /// safely beside writers in other processes; with <paramref name="whatIf"/> only reports what it would free.
     /// </summary>
     Collection.CollectionReport Collect(bool whatIf, IProgress<Collection.CollectionProgress>? progress = null, CancellationToken cancel = default);
+    /// <summary>
+    /// Writes a consistent backup (metadata snapshot and manifest; content copied when it is local, pinned when it is in
+    /// S3) to a folder or s3://bucket/prefix, beside running jobs. Through a server the folder is on the server's machine.
+    /// </summary>
+    Backup.BackupInfo Backup(Backup.BackupLocation destination, string? name = null, IProgress<Backup.BackupProgress>? progress = null, CancellationToken cancel = default);
+    /// <summary>The backups the store pins and, with <paramref name="destination"/>, every backup there.</summary>
+    IReadOnlyList<Backup.BackupInfo> ListBackups(Backup.BackupLocation? destination = null);
+    /// <summary>Deletes a backup (destination/name) and the store's pin of it; the next collection frees what only it needed.</summary>
+    Backup.BackupInfo RemoveBackup(Backup.BackupLocation backup, IProgress<Backup.BackupProgress>? progress = null, CancellationToken cancel = default);
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using PachPS.Engine.Backup;
 using PachPS.Engine.Execution;
 using PachPS.Engine.Metadata;
 using PachPS.Engine.Pfs;
@@ -121,14 +122,28 @@ public sealed class PachStore : IPachClient, IStoreAdmin
             throw;
         }
         var config = new StoreConfig(s3 is null ? "Local" : "S3", s3, kubernetes);
-        if (saved is null || saved != config)
-        {
-            var tmp = configFile + ".tmp";
-            File.WriteAllText(tmp, JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true }));
-            File.Move(tmp, configFile, overwrite: true);
-        }
+        if (saved is null || saved != config) WriteConfig(full, config);
         return Open(full, objects, temporary, executor);
     }
+
+    private static void WriteConfig(string folder, StoreConfig config)
+    {
+        var configFile = System.IO.Path.Combine(folder, ConfigFileName);
+        var tmp = configFile + ".tmp";
+        File.WriteAllText(tmp, JsonSerializer.Serialize(config, new JsonSerializerOptions { WriteIndented = true }));
+        File.Move(tmp, configFile, overwrite: true);
+    }
+
+    /// <summary>Writes store.json for a store being made outside <see cref="Open(string, bool, S3Settings?, S3Credentials?, Execution.Kubernetes.KubernetesSettings?)"/> (a restore).</summary>
+    internal static void WriteConfig(string folder, S3Settings? s3) => WriteConfig(folder, new StoreConfig(s3 is null ? "Local" : "S3", s3));
+
+    /// <summary>
+    /// Makes a new store in <paramref name="path"/> (missing or empty) from a backup (see <see cref="StoreBackups"/>);
+    /// open it with <see cref="Open(string, bool, S3Settings?, S3Credentials?, Execution.Kubernetes.KubernetesSettings?)"/>.
+    /// </summary>
+    public static void Restore(BackupLocation backup, string path, S3Credentials? contentCredentials = null,
+        IProgress<BackupProgress>? progress = null, CancellationToken cancel = default) =>
+        StoreBackups.Restore(backup, path, contentCredentials, progress, cancel);
 
     private const string ConfigFileName = "store.json";
 
@@ -219,6 +234,19 @@ public sealed class PachStore : IPachClient, IStoreAdmin
     /// </summary>
     public IReadOnlyList<SquashResult> ApplyRetention(bool dryRun = false, CancellationToken cancel = default) =>
         Pfs.ApplyRetention(DateTime.UtcNow, dryRun, cancel);
+
+    private StoreBackups Backups => new(Meta, Content, Path);
+
+    /// <summary>Writes a consistent backup of the store to a folder or an S3 prefix (see <see cref="StoreBackups"/>).</summary>
+    public BackupInfo Backup(BackupLocation destination, string? name = null, IProgress<BackupProgress>? progress = null,
+        CancellationToken cancel = default) => Backups.Backup(destination, name, progress, cancel);
+
+    /// <summary>The backups this store pins and, with a destination, the backups there.</summary>
+    public IReadOnlyList<BackupInfo> ListBackups(BackupLocation? destination = null) => Backups.List(destination);
+
+    /// <summary>Deletes a backup and this store's pin of it.</summary>
+    public BackupInfo RemoveBackup(BackupLocation backup, IProgress<BackupProgress>? progress = null,
+        CancellationToken cancel = default) => Backups.Remove(backup, progress, cancel);
 
     public void Dispose()
     {

@@ -16,6 +16,7 @@ public static class Access
     {
         "pipelines/CreatePipeline", "pipelines/CreatePipelines", "pipelines/UpdatePipeline", "pipelines/UpdatePipelines",
         "pipelines/RestorePipelineVersion", "pipelines/DeletePipeline", "pipelines/SetPaused", "admin/Collect", "admin/Repair",
+        "admin/Backup", "admin/ListBackups", "admin/RemoveBackup",
         "tokens/CreateToken", "tokens/ListTokens", "tokens/RevokeToken",
     };
 

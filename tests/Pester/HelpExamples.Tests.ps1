@@ -145,7 +145,7 @@ Describe 'Example <Number> of <Name>' -ForEach $examples {
                 -replace '-CertificateThumbprint \S+', "-CertificateThumbprint $($server.Thumbprint)"
             if ($revoke) { $code = $code -replace '4cb9d584d9b1', $revoke.TokenId }
         }
-        if ($code -match 'S3Bucket') {
+        if ($code -match 'S3Bucket|s3://') {
             # Against the test S3 server (and test cluster); $key without `$key =` is the credential Get-Credential gave.
             if (-not $env:PACHPS_TEST_S3_ENDPOINT) { Set-ItResult -Skipped -Because 'no test S3 server (build.ps1 Test starts one)' ; return }
             function Get-Credential { Get-TestS3Credential }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using LiteDB;
+using PachPS.Engine.Backup;
 using PachPS.Engine.Metadata;
 using PachPS.Engine.Pfs;
 using PachPS.Engine.Pps;
@@ -19,7 +20,9 @@ namespace PachPS.Engine.Collection;
 /// leaves, by datum results (the encoded outputs a later job copies when it skips a datum; every datum record is
 /// kept, so every one is a root), by writes in progress (a <see cref="ContentWriter"/> not yet recorded), and, for a
 /// pack a collection rewrote, through the chunk index ("chunks", which <see cref="ContentStore.Relocate"/> follows).
-/// Pipeline spec versions, jobs and logs name no content. The chunk index itself names nothing: it only finds
+/// Backups pin what their metadata snapshot names (<see cref="Backup.StoreBackups"/>): a pinned object is live and
+/// never rewritten, since the backup's own chunk index names it where it is. Pipeline spec versions, jobs and logs
+/// name no content. The chunk index itself names nothing: it only finds
 /// chunks again, and its entries for freed packs are removed in the same transaction that decides to free them.</para>
 /// <para><b>DESIGN: why a concurrent writer never loses an object.</b> A write that names content goes: write or
 /// find objects (holding <see cref="CollectionLock"/> shared), record them in metadata (one transaction, which also
@@ -58,6 +61,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     private const int IndexBatch = 250;
     /// <summary>Objects deleted between progress reports and cancellation checks.</summary>
     private const int DeleteBatch = 1000;
+    private const string CommitsName = "commits";
     private const string Marking = "Marking";
     private const string Sweeping = "Sweeping";
 
@@ -74,6 +78,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         var clock = Stopwatch.StartNew();
         using var only = _lock.TryStartCollection() ?? throw new PachException("CollectionRunning", PachErrorKind.ResourceUnavailable,
             $"Another garbage collection of the store '{storePath}' is running; try again when it has finished.", storePath);
+        RefuseSharedContent();
         var squashed = BeforeMark?.Invoke(whatIf) ?? 0;
         var started = DateTime.UtcNow;
         if (!whatIf)
@@ -84,11 +89,8 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             });
         try
         {
-            var marks = new Marks(meta.Read(db => db.RepackedPacks().FindAll().Select(p => p.Id).ToList()));
-            MarkTrees(marks, progress, cancel);
-            MarkDatums(marks, progress, cancel);
-            ResolveRepacked(marks);
-            var plan = MakePlan(marks, started, progress, cancel);
+            var marks = Mark(progress, cancel);
+            var plan = MakePlan(marks, meta.Read(db => db.PinnedObjects()), started, progress, cancel);
             if (whatIf) return plan.Report(storePath, whatIf: true, clock.Elapsed) with { CommitsSquashed = squashed };
             progress?.Report(new(CollectionStage.WaitingForWriters, 0, 0));
             using (_lock.EnterCollector(cancel))
@@ -120,6 +122,45 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
 
     // ---------------------------------------------------------------- mark
 
+    private Marks Mark(IProgress<CollectionProgress>? progress, CancellationToken cancel)
+    {
+        var marks = new Marks(meta.Read(db => db.RepackedPacks().FindAll().Select(p => p.Id).ToList()));
+        MarkTrees(marks, progress, cancel);
+        MarkDatums(marks, progress, cancel);
+        ResolveRepacked(marks);
+        return marks;
+    }
+
+    /// <summary>
+    /// Every content object <paramref name="metadata"/> names, by the same mark a collection makes (chunks, and packs
+    /// where the chunk index says their chunks are): what a backup of that metadata pins or copies.
+    /// </summary>
+    internal static List<string> NamedObjects(MetadataStore metadata, ContentStore content, string storePath, CancellationToken cancel)
+    {
+        // One unit of work around the whole mark: the metadata is a private copy nobody else opens, so it stays open
+        // instead of being opened (its log read again) for every batch.
+        var marks = metadata.Read(_ => new GarbageCollector(metadata, content, storePath).Mark(null, cancel));
+        return marks.Chunks.Keys.Select(k => ContentStore.ChunkPrefix + k.Hex())
+            .Concat(marks.Packs.Keys.Select(k => ContentStore.PackPrefix + k.Hex())).ToList();
+    }
+
+    /// <summary>
+    /// Content in S3 that another store shares (a store restored from a backup of this one, or the store this one was
+    /// restored from) is never collected: neither store's metadata names the other's new objects.
+    /// </summary>
+    private void RefuseSharedContent()
+    {
+        if (!content.Objects.IsRemote) return;
+        var own = meta.Read(db => db.StoreIdentity().FindById(Backup.StoreIdentityDoc.Current)?.StoreId);
+        var others = content.Objects.List(Backup.StoreBackups.ClaimPrefix).Select(k => k[Backup.StoreBackups.ClaimPrefix.Length..])
+            .Where(id => id != own).ToList();
+        if (others.Count > 0)
+            throw PachException.State("ContentShared",
+                $"The content at {content.Objects.Description} is shared with another store ({string.Join(", ", others)}), restored from or " +
+                $"into a backup of this one; a collection here could delete objects that store needs. When that store is gone for good, " +
+                $"delete its claim ({Backup.StoreBackups.ClaimPrefix}<id> under the content prefix) to collect again.", storePath);
+    }
+
     /// <summary>
     /// Walks every commit's tree, repo by repo and a batch of nodes per metadata read, marking nodes and the chunks
     /// leaves name, and which repo alone names each (what removing that repo would free). A node first reached from a
@@ -127,7 +168,9 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     /// </summary>
     private void MarkTrees(Marks marks, IProgress<CollectionProgress>? progress, CancellationToken cancel)
     {
-        var (roots, total) = meta.Read(db => (db.Commits().Query().Where(c => c.Root != null).Select(c => new { c.Repo, c.Root }).ToList(), db.Nodes().Count()));
+        // Raw documents, not mapped ones: the mark reads every commit, and mapping them was half its time.
+        var (roots, total) = meta.Read(db => (db.GetCollection(CommitsName).Query().Where("$.Root != null").Select("{ Repo: $.Repo, Root: $.Root }")
+            .ToEnumerable().Select(d => new { Repo = d["Repo"].AsString, Root = (string?)d["Root"].AsString }).ToList(), db.Nodes().Count()));
         foreach (var repo in roots.GroupBy(r => r.Repo, StringComparer.Ordinal))
         {
             var owner = marks.Repos.Count;
@@ -190,7 +233,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
 
     // ---------------------------------------------------------------- plan
 
-    private Plan MakePlan(Marks marks, DateTime started, IProgress<CollectionProgress>? progress, CancellationToken cancel)
+    private Plan MakePlan(Marks marks, HashSet<string> pinned, DateTime started, IProgress<CollectionProgress>? progress, CancellationToken cancel)
     {
         var plan = new Plan();
         progress?.Report(new(CollectionStage.Listing, 0, 0));
@@ -205,7 +248,14 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
                 var owner = Marks.Shared;
                 var named = packed ? marks.Packs.TryGetValue(key, out ranges) : marks.Chunks.TryGetValue(key, out owner);
                 var size = Math.Max(0, o.Size);
-                if (named)
+                if (pinned.Contains(o.Key))
+                {
+                    // A backup names it (perhaps only the backup): live, whole, and where it is.
+                    plan.LiveObjects++;
+                    plan.LiveBytes += size;
+                    owner = Marks.Shared;
+                }
+                else if (named)
                 {
                     plan.LiveObjects++;
                     plan.LiveBytes += size;
@@ -294,6 +344,8 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     private void Decide(Plan plan, Marks marks) => meta.Write(db =>
     {
         var named = db.LiveObjects().FindAll().Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
+        // Backups pinned since the plan was made (pinning happens outside the sweep, which waits for it).
+        named.UnionWith(db.PinnedObjects());
         // Roots made or moved since the mark: walk what is new in them (nodes can be reused by hash without any writer).
         var late = new Marks([]);
         var nodes = db.Nodes();
@@ -396,6 +448,16 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         }
 
         public static Key Parse(string hex) => TryParse(hex, out var key) ? key : default;
+
+        public string Hex()
+        {
+            Span<byte> bytes = stackalloc byte[32];
+            BinaryPrimitives.WriteUInt64BigEndian(bytes, A);
+            BinaryPrimitives.WriteUInt64BigEndian(bytes[8..], B);
+            BinaryPrimitives.WriteUInt64BigEndian(bytes[16..], C);
+            BinaryPrimitives.WriteUInt64BigEndian(bytes[24..], D);
+            return Convert.ToHexStringLower(bytes);
+        }
     }
 
     /// <summary>

@@ -141,6 +141,12 @@ public sealed class MetadataStore : IDisposable
 
     private void Open()
     {
+        AcquireLock();
+        OpenDatabase();
+    }
+
+    private void AcquireLock()
+    {
         var deadline = DateTime.UtcNow + LockTimeout;
         var delay = 1;
         while (true)
@@ -162,6 +168,10 @@ public sealed class MetadataStore : IDisposable
                     $"The store '{Path.GetDirectoryName(_dbPath)}' stayed locked by another process for {LockTimeout.TotalSeconds} s.", _dbPath, ex);
             }
         }
+    }
+
+    private void OpenDatabase()
+    {
         try
         {
             var cs = new ConnectionString
@@ -179,13 +189,13 @@ public sealed class MetadataStore : IDisposable
         {
             // Opening reads only the file's header and collections: whatever else fails there is the file's bytes
             // (a header with an impossible date fails with ArgumentOutOfRangeException, say).
-            _lock.Dispose();
+            _lock!.Dispose();
             _lock = null;
             throw Corrupt(ex.Message, ex);
         }
         catch
         {
-            _lock.Dispose();
+            _lock!.Dispose();
             _lock = null;
             throw;
         }
@@ -201,6 +211,43 @@ public sealed class MetadataStore : IDisposable
     private PachException Corrupt(string damage, Exception? inner) => new("MetadataCorrupt", PachErrorKind.InvalidData,
         $"The metadata file '{_dbPath}' is damaged ({damage.TrimEnd('.')}). Restore the store's folder from a backup (metadata.db " +
         "with its metadata-log.db), then run Test-PachStore to check it against its objects.", _dbPath, inner);
+
+    /// <summary>The files that make up the database: the data file and LiteDB's write-ahead log beside it.</summary>
+    internal static readonly string[] FileNames = ["metadata.db", "metadata-log.db"];
+
+    /// <summary>
+    /// Copies the database files into <paramref name="folder"/> as one consistent snapshot, beside other processes: it
+    /// takes the same lock file every unit of work in any process holds while the database is open, so no transaction
+    /// is half-written and no process has the files open when they are copied (each closes them before letting go).
+    /// The copy may include LiteDB's log (metadata-log.db); opening the copy replays it. Returns the files copied.
+    /// </summary>
+    internal IReadOnlyList<string> Snapshot(string folder)
+    {
+        lock (_gate)
+        {
+            if (_depth != 0) throw new InvalidOperationException("A snapshot cannot be taken inside a unit of work.");
+            Directory.CreateDirectory(folder);
+            AcquireLock();
+            try
+            {
+                var copied = new List<string>();
+                var source = Path.GetDirectoryName(_dbPath)!;
+                foreach (var name in FileNames)
+                {
+                    var from = Path.Combine(source, name);
+                    if (!File.Exists(from)) continue;
+                    File.Copy(from, Path.Combine(folder, name), overwrite: true);
+                    copied.Add(name);
+                }
+                return copied;
+            }
+            finally
+            {
+                _lock?.Dispose();
+                _lock = null;
+            }
+        }
+    }
 
     private void Close()
     {

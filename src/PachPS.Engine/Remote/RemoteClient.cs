@@ -63,6 +63,11 @@ public sealed class RemoteClient : IPachClient
             server.Repair(from, progress, cancel);
         public Collection.CollectionReport Collect(bool whatIf, IProgress<Collection.CollectionProgress>? progress = null, CancellationToken cancel = default) =>
             server.Collect(whatIf, progress, cancel);
+        public Backup.BackupInfo Backup(Backup.BackupLocation destination, string? name = null, IProgress<Backup.BackupProgress>? progress = null,
+            CancellationToken cancel = default) => server.Backup(destination, name, progress, cancel);
+        public IReadOnlyList<Backup.BackupInfo> ListBackups(Backup.BackupLocation? destination = null) => server.ListBackups(destination);
+        public Backup.BackupInfo RemoveBackup(Backup.BackupLocation backup, IProgress<Backup.BackupProgress>? progress = null,
+            CancellationToken cancel = default) => server.RemoveBackup(backup, progress, cancel);
     }
 }
 

@@ -65,6 +65,9 @@ public sealed class S3ObjectStore : IObjectStore, IPresigningObjectStore, IDispo
 
     public string Description => _settings.DisplayName;
 
+    /// <summary>Where the objects are (a backup's manifest records it; never credentials).</summary>
+    public S3Settings Settings => _settings;
+
     private static AWSCredentials? ResolveCredentials(S3Settings settings, S3Credentials? credentials)
     {
         if (credentials is not null) return new BasicAWSCredentials(credentials.AccessKey, credentials.SecretKey);

@@ -36,6 +36,13 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
     [Parameter(Position = 0, ParameterSetName = PathSet)]
     public string? Path { get; set; }
 
+    /// <summary>
+    /// Make the store at -Path (a new or empty folder) from a backup (a folder or s3://bucket/prefix, with its name),
+    /// then connect to it. -S3Endpoint, -S3Region, -Credential and -ProfileName reach an s3:// backup and the content.
+    /// </summary>
+    [Parameter(ParameterSetName = PathSet)]
+    public string? Restore { get; set; }
+
     /// <summary>A throw-away store in a new temporary folder (and S3 prefix), deleted by Disconnect-PachStore.</summary>
     [Parameter(Mandatory = true, ParameterSetName = TemporarySet)]
     public SwitchParameter Temporary { get; set; }
@@ -95,6 +102,12 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
         var path = Temporary
             ? System.IO.Path.Combine(System.IO.Path.GetTempPath(), "pachps-" + Guid.NewGuid().ToString("N")[..12])
             : Path is null ? PachStore.DefaultPath() : GetUnresolvedProviderPathFromPSPath(Path);
+        var credentials = Credential is null ? null : new S3Credentials(Credential.UserName, new NetworkCredential("", Credential.Password).Password);
+        if (Restore is not null)
+        {
+            RestoreStore(path, credentials);
+            return;
+        }
         S3Settings? s3 = null;
         if (S3Bucket is not null)
         {
@@ -109,9 +122,28 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
         var kubernetes = Kubernetes
             ? new KubernetesSettings(KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig), KubeContext, Namespace, HelperImage)
             : null;
-        var credentials = Credential is null ? null : new S3Credentials(Credential.UserName, new NetworkCredential("", Credential.Password).Password);
         WriteObject(StoreSession.Connect(path, Temporary, s3, credentials, kubernetes).Info());
     });
+
+    /// <summary>A restored store keeps its content where the backup says (a copy beside it, or the same S3 bucket and prefix).</summary>
+    private void RestoreStore(string path, S3Credentials? credentials)
+    {
+        if (Path is null)
+            ThrowTerminatingError(Error("RestorePathRequired", ErrorCategory.InvalidArgument, "-Restore needs -Path: the new store's folder.", Restore));
+        if (S3Bucket is not null || S3Prefix is not null || Kubernetes)
+            ThrowTerminatingError(Error("RestoreParameterConflict", ErrorCategory.InvalidArgument,
+                "-S3Bucket, -S3Prefix and -Kubernetes do not go with -Restore: the restored store's content is where its backup says.", Restore));
+        var restore = Restore!;
+        var s3 = restore.StartsWith(Engine.Backup.BackupLocation.S3Scheme, StringComparison.OrdinalIgnoreCase);
+        var backup = new Engine.Backup.BackupLocation(s3 ? restore : GetUnresolvedProviderPathFromPSPath(restore),
+            S3Endpoint?.ToString().TrimEnd('/'), S3Region, ProfileName, credentials);
+        BackupCmdlet.WithProgress(this, "Restoring a store", CancelToken, (progress, cancel) =>
+        {
+            PachStore.Restore(backup, path, credentials, progress, cancel);
+            return 0;
+        });
+        WriteObject(StoreSession.Connect(path, false, null, credentials, null).Info());
+    }
 
     private void ConnectServer()
     {
