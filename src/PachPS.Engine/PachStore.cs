@@ -211,6 +211,9 @@ public sealed class PachStore : IPachClient, IStoreAdmin
     /// </summary>
     private RepairSource OpenRepairSource(string from)
     {
+        if (from.StartsWith(Engine.Backup.BackupLocation.S3Scheme, StringComparison.OrdinalIgnoreCase) ||
+            File.Exists(System.IO.Path.Combine(System.IO.Path.GetFullPath(from), Engine.Backup.BackupTarget.ManifestFile)))
+            return Engine.Backup.StoreBackups.OpenRepairSource(new Engine.Backup.BackupLocation(from));
         var full = System.IO.Path.GetFullPath(from);
         if (!File.Exists(System.IO.Path.Combine(full, "metadata.db")))
             throw PachException.NotFound("RepairSourceNotFound", $"'{full}' is not a PachPS store or backup folder (it has no metadata.db).", full);

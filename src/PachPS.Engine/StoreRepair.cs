@@ -189,10 +189,10 @@ internal sealed class StoreRepair(MetadataStore meta, ContentStore content, stri
 }
 
 /// <summary>
-/// Where a repair fetches lost objects and tree nodes from: another store's folder (a backup, a replica, a copy), its
-/// metadata read and its objects (a folder or the bucket its store.json names) read, never written.
+/// Where a repair fetches lost objects and tree nodes from: another store's folder (a replica, a copy) or a backup
+/// (<see cref="Backup.StoreBackups.OpenRepairSource"/>), its metadata and objects read, never written.
 /// </summary>
-internal sealed class RepairSource(string path, MetadataStore meta, IObjectStore objects) : IDisposable
+internal sealed class RepairSource(string path, MetadataStore meta, IObjectStore objects, Action? release = null) : IDisposable
 {
     public string Path { get; } = path;
     public MetadataStore Meta { get; } = meta;
@@ -201,6 +201,7 @@ internal sealed class RepairSource(string path, MetadataStore meta, IObjectStore
     public void Dispose()
     {
         Meta.Dispose();
-        (Objects as IDisposable)?.Dispose();
+        if (release is not null) release();
+        else (Objects as IDisposable)?.Dispose();
     }
 }

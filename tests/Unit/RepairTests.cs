@@ -94,6 +94,33 @@ public class RepairTests
     }
 
     [Fact]
+    public void RepairFromABackupFetchesWhatTheStoreLostAndLeavesTheBackupAsItWas()
+    {
+        using var t = new TempStore();
+        Seed(t);
+        var destination = t.Folder + "-backups";
+        try
+        {
+            var backup = t.Store.Backup(new PachPS.Engine.Backup.BackupLocation(destination), "nightly");
+            var metadata = File.ReadAllBytes(Path.Combine(backup.Backup, "metadata.db"));
+            var lost = ObjectOf(t, "/big.txt");
+            var root = t.Store.Meta.Read(db => db.Commits().FindById(t.Pfs.GetCommit("data", "master").Commit).Root!);
+            t.Store.Objects.Delete(lost);
+            t.Store.Meta.Write(db => db.Nodes().Delete(root));
+
+            var findings = t.Store.Repair(backup.Backup);
+
+            Assert.Contains(findings, f => f.Object == lost && f.Repair!.Contains("fetched again"));
+            Assert.Contains(findings, f => f.Object == root && f.Repair!.Contains("fetched again"));
+            Assert.Empty(t.Store.Check());
+            Assert.Equal(Big, t.Read("data", "master", "/big.txt"));
+            Assert.Equal(metadata, File.ReadAllBytes(Path.Combine(backup.Backup, "metadata.db"))); // the backup was only read
+            Assert.False(File.Exists(Path.Combine(backup.Backup, "metadata.lock")));
+        }
+        finally { Directory.Delete(destination, recursive: true); }
+    }
+
+    [Fact]
     public void ALostTreeNodeWithNoSourceMarksTheRangeOfPathsBelowIt()
     {
         using var t = new TempStore();

@@ -284,6 +284,39 @@ internal sealed class StoreBackups(MetadataStore meta, ContentStore content, str
         }
     }
 
+    /// <summary>
+    /// A backup opened as a source for Test-PachStore -Repair -From: its metadata files, checked against the manifest,
+    /// in a temporary folder (the backup itself is never opened, so its checksums stay true), and its objects (the
+    /// destination's copy of local content, or the bucket of S3 content).
+    /// </summary>
+    public static RepairSource OpenRepairSource(BackupLocation backupLocation)
+    {
+        var (destination, name) = BackupTarget.Split(backupLocation);
+        var target = BackupTarget.Open(destination);
+        var temp = Path.Combine(Path.GetTempPath(), "pachps-repair-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(temp);
+        void Cleanup()
+        {
+            target.Dispose();
+            try { Directory.Delete(temp, recursive: true); }
+            catch (IOException) { }
+        }
+        try
+        {
+            var manifest = ReadManifest(target, name, temp);
+            foreach (var file in manifest.Files.Where(f => f.Name != BackupTarget.ObjectListFile))
+                Fetch(target, name, manifest, file.Name, Path.Combine(temp, file.Name));
+            var objects = manifest.ContentCopied ? target.Objects
+                : manifest.S3 is { } s3 ? new S3ObjectStore(s3, null) : throw Corrupt(target.BackupOf(name), "its manifest names neither copied content nor a bucket");
+            return new RepairSource(target.BackupOf(name), new MetadataStore(temp), objects, manifest.ContentCopied ? Cleanup : () => { (objects as IDisposable)?.Dispose(); Cleanup(); });
+        }
+        catch
+        {
+            Cleanup();
+            throw;
+        }
+    }
+
     private static BackupManifest ReadManifest(BackupTarget target, string name, string temp)
     {
         var file = Path.Combine(temp, Guid.NewGuid().ToString("N") + ".json");
