@@ -19,7 +19,8 @@ internal static class Program
             case ["generate", var path, var scale]:
             {
                 var clock = Stopwatch.StartNew();
-                var generated = StoreGenerator.Generate(path, double.Parse(scale, System.Globalization.CultureInfo.InvariantCulture),
+                using var store = PachStore.Open(path);
+                var generated = StoreGenerator.Generate(store, double.Parse(scale, System.Globalization.CultureInfo.InvariantCulture),
                     log: line => Console.Error.WriteLine($"  {clock.Elapsed.TotalSeconds,6:N1} s {line}"));
                 Console.WriteLine(JsonSerializer.Serialize(new { Generated = generated, Seconds = clock.Elapsed.TotalSeconds }));
                 return 0;
@@ -38,11 +39,13 @@ internal static class Program
         using var store = PachStore.Open(path);
         var opened = PeakRss();
         var stages = new StageClock();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var report = store.Collect(whatIf, stages);
         stages.Stop();
+        cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
         return new
         {
-            Seconds = report.Duration.TotalSeconds, Stages = stages.Seconds, PeakRss = PeakRss(), OpenedRss = opened,
+            Seconds = report.Duration.TotalSeconds, CpuSeconds = cpu.TotalSeconds, Stages = stages.Seconds, PeakRss = PeakRss(), OpenedRss = opened,
             report.ObjectsRemoved, report.PacksRemoved, report.PacksWritten, report.TreeNodesRemoved, report.BytesFreed,
             report.LiveObjects, report.LiveBytes, report.RecentObjectsKept,
             Reasons = report.Reasons.ToDictionary(r => r.Reason, r => new { r.Objects, r.Bytes }),

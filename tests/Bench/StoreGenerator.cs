@@ -57,13 +57,13 @@ internal static class StoreGenerator
     private const double CopyChance = 0.02, FailedWriteChance = 0.005, RewriteChance = 0.3;
     private const int FilesPerFolder = 200;
 
-    public static GeneratedStore Generate(string path, double scale, int seed = 1, Action<string>? log = null)
+    /// <summary>Fills <paramref name="store"/> (new and empty) at <paramref name="scale"/> (1: the sizes issue 15 names).</summary>
+    public static GeneratedStore Generate(PachStore store, double scale, int seed = 1, Action<string>? log = null)
     {
         var totalCommits = Math.Max(20, (long)(CommitsAtScale1 * scale));
         var totalChunks = Math.Max(100, (long)(ChunksAtScale1 * scale));
         var repos = (int)Math.Clamp(totalCommits / 1000, 4, 200);
         var removed = Math.Max(1, (int)(repos * RemovedRepoShare));
-        using var store = PachStore.Open(path);
         var state = new State(store, new Random(seed));
         // Chunks per incremental commit: small files (0 to 4, 2 on average) plus a rewrite now and then, and a large
         // file of 1 to 3 chunks with the chance that makes up the rest.
