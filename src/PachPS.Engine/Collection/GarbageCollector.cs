@@ -50,8 +50,10 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
 {
     /// <summary>A pack whose live chunks fill less than this share of it is rewritten with only them.</summary>
     public const double RepackBelow = 0.5;
-    /// <summary>Tree nodes loaded per metadata read while marking (each read holds the metadata lock briefly).</summary>
+    /// <summary>Tree nodes looked up per metadata read after the mark (each read holds the metadata lock briefly).</summary>
     private const int NodeBatch = 2000;
+    /// <summary>How long one metadata read of the mark goes on loading tree nodes (it holds the metadata lock).</summary>
+    private static readonly TimeSpan ReadBudget = TimeSpan.FromMilliseconds(200);
     /// <summary>Datum records read per metadata read while marking.</summary>
     private const int DatumBatch = 1000;
     /// <summary>Packs whose chunk index entries are dropped per transaction.</summary>
@@ -114,35 +116,48 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     // ---------------------------------------------------------------- mark
 
     /// <summary>
-    /// Walks every commit's tree, repo by repo and a batch of nodes per metadata read, marking nodes and the chunks
-    /// leaves name, and which repo alone names each (what removing that repo would free). A node first reached from a
-    /// second repo is loaded once more to mark what is below it shared, so no node is loaded more than twice.
+    /// Walks every commit's tree, repo by repo and as many nodes per metadata read as <see cref="ReadBudget"/> allows,
+    /// marking nodes and the chunks leaves name, and which repo alone names each (what removing that repo would free).
+    /// A node first reached from a second repo is loaded once more to mark what is below it shared, so no node is
+    /// loaded more than twice.
     /// </summary>
     private void MarkTrees(Marks marks, IProgress<CollectionProgress>? progress, CancellationToken cancel)
     {
         var (roots, total) = meta.Read(db => (db.Commits().Query().Where(c => c.Root != null).Select(c => new { c.Repo, c.Root }).ToList(), db.Nodes().Count()));
-        foreach (var repo in roots.GroupBy(r => r.Repo, StringComparer.Ordinal))
+        var repos = roots.GroupBy(r => r.Repo, StringComparer.Ordinal).ToList();
+        var next = 0;
+        var pending = new List<string>();
+        // The nodes claimed and not yet loaded; when none are left, the next repo's roots.
+        bool More()
         {
-            var owner = marks.Repos.Count;
-            marks.Repos.Add(repo.Key);
-            var frontier = repo.Select(r => r.Root!).Distinct(StringComparer.Ordinal).Where(r => marks.Claim(r, owner)).ToList();
-            while (frontier.Count > 0)
+            while (pending.Count == 0 && next < repos.Count)
             {
-                var next = new List<string>();
-                foreach (var batch in frontier.Chunk(NodeBatch))
-                {
-                    cancel.ThrowIfCancellationRequested();
-                    var nodes = meta.Read(db =>
-                    {
-                        var source = db.Nodes();
-                        return batch.Select(id => source.FindById(id)?.Data).ToList();
-                    });
-                    for (var i = 0; i < batch.Length; i++)
-                        if (nodes[i] is { } data) marks.Visit(batch[i], data, next);
-                    progress?.Report(new(CollectionStage.Marking, marks.Nodes.Count, total));
-                }
-                frontier = next;
+                var repo = repos[next++];
+                var owner = marks.Repos.Count;
+                marks.Repos.Add(repo.Key);
+                pending.AddRange(repo.Select(r => r.Root!).Distinct(StringComparer.Ordinal).Where(r => marks.Claim(r, owner)));
             }
+            return pending.Count > 0;
+        }
+        var clock = new Stopwatch();
+        while (More())
+        {
+            cancel.ThrowIfCancellationRequested();
+            meta.Read(db =>
+            {
+                // Opening the database and filling its cache costs more than a few thousand nodes: each read goes on
+                // for a while (other processes wait for the metadata lock that long at most) rather than a set count.
+                var nodes = db.RawNodes();
+                clock.Restart();
+                while (clock.Elapsed < ReadBudget && More())
+                {
+                    var id = pending[^1];
+                    pending.RemoveAt(pending.Count - 1);
+                    if (nodes.FindById(id) is { } doc) marks.Visit(id, doc["Data"].AsBinary, pending);
+                }
+                return 0;
+            });
+            progress?.Report(new(CollectionStage.Marking, marks.Nodes.Count, total));
         }
     }
 
@@ -389,13 +404,29 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         }
 
         public static Key Parse(string hex) => TryParse(hex, out var key) ? key : default;
+
+        /// <summary>From hex in UTF-8 (an object key inside a tree node's bytes).</summary>
+        public static bool TryParse(ReadOnlySpan<byte> utf8Hex, out Key key)
+        {
+            Span<char> hex = stackalloc char[64];
+            if (utf8Hex.Length != 64 || System.Text.Encoding.ASCII.GetChars(utf8Hex, hex) != 64)
+            {
+                key = default;
+                return false;
+            }
+            return TryParse(hex, out key);
+        }
+
+        /// <summary>From the 32 bytes of a SHA-256 hash.</summary>
+        public static Key From(ReadOnlySpan<byte> bytes) => new(BinaryPrimitives.ReadUInt64BigEndian(bytes), BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]),
+            BinaryPrimitives.ReadUInt64BigEndian(bytes[16..]), BinaryPrimitives.ReadUInt64BigEndian(bytes[24..]));
     }
 
     /// <summary>
     /// What the mark found named: tree nodes, large chunks, and the live byte ranges of each pack, each with the one repo
     /// that names it (an index into <see cref="Repos"/>) or <see cref="Shared"/>.
     /// </summary>
-    private sealed class Marks(IEnumerable<string> repacked)
+    private sealed class Marks(IEnumerable<string> repacked) : TreeCodec.IVisitor
     {
         /// <summary>Named by more than one repo, or by a datum result (which no repo removal frees).</summary>
         public const int Shared = -1;
@@ -415,9 +446,10 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         private static int Merge(int a, int b) => a == b ? a : Shared;
 
         /// <summary>Whether node <paramref name="id"/> must be loaded for <paramref name="owner"/>: unseen, or seen by another repo only.</summary>
-        public bool Claim(string id, int owner)
+        public bool Claim(string id, int owner) => Claim(Key.Parse(id), owner);
+
+        private bool Claim(Key key, int owner)
         {
-            var key = Key.Parse(id);
             if (!Nodes.TryGetValue(key, out var seen))
             {
                 Nodes[key] = (owner, 0);
@@ -442,15 +474,35 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
                 Nodes[key] = (owner, data.Length);
                 NodeBytes[owner] = NodeBytes.GetValueOrDefault(owner) + data.Length;
             }
-            var node = TreeCodec.Decode(data);
-            if (node is PathTree.Internal inner)
+            _visiting = (owner, next);
+            TreeCodec.Walk(data, this);
+        }
+
+        private (int Owner, List<string> Next) _visiting;
+
+        void TreeCodec.IVisitor.Child(ReadOnlySpan<byte> id)
+        {
+            if (Claim(Key.From(id), _visiting.Owner)) _visiting.Next.Add(Convert.ToHexStringLower(id));
+        }
+
+        void TreeCodec.IVisitor.Chunk(ReadOnlySpan<byte> hash, ReadOnlySpan<byte> objectKey, long offset, int length)
+        {
+            var owner = _visiting.Owner;
+            if (!objectKey.StartsWith("pack/"u8))
             {
-                foreach (var child in inner.Children)
-                    if (Claim(child, owner)) next.Add(child);
+                if (objectKey.Length >= ContentStore.ChunkPrefix.Length && Key.TryParse(objectKey[ContentStore.ChunkPrefix.Length..], out var key))
+                    Chunks[key] = Chunks.TryGetValue(key, out var seen) ? Merge(seen, owner) : owner;
                 return;
             }
-            foreach (var entry in ((PathTree.Leaf)node).Entries)
-                foreach (var chunk in entry.Content.Chunks) Name(chunk, owner);
+            if (!Key.TryParse(objectKey[ContentStore.PackPrefix.Length..], out var pack)) return;
+            if (_repacked.Contains(pack))
+            {
+                RepackedNamed.Add(pack);
+                var name = Convert.ToHexStringLower(hash);
+                Relocated[name] = Relocated.TryGetValue(name, out var seen) ? Merge(seen, owner) : owner;
+                return;
+            }
+            NameAt(pack, offset, length, owner);
         }
 
         public void Name(ChunkRef chunk, int owner)
@@ -472,7 +524,11 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
 
         public void NameAt(string packKey, long offset, int length, int owner)
         {
-            if (!Key.TryParse(packKey.AsSpan(ContentStore.PackPrefix.Length), out var pack)) return;
+            if (Key.TryParse(packKey.AsSpan(ContentStore.PackPrefix.Length), out var pack)) NameAt(pack, offset, length, owner);
+        }
+
+        private void NameAt(Key pack, long offset, int length, int owner)
+        {
             if (!Packs.TryGetValue(pack, out var live)) Packs[pack] = live = [];
             live[offset] = live.TryGetValue(offset, out var seen) ? (length, Merge(seen.Owner, owner)) : (length, owner);
         }
