@@ -46,6 +46,7 @@ internal static class Program
         return new
         {
             Seconds = report.Duration.TotalSeconds, CpuSeconds = cpu.TotalSeconds, Stages = stages.Seconds, PeakRss = PeakRss(), OpenedRss = opened,
+            PeakRssAfter = stages.PeakRss,
             report.ObjectsRemoved, report.PacksRemoved, report.PacksWritten, report.TreeNodesRemoved, report.BytesFreed,
             report.LiveObjects, report.LiveBytes, report.RecentObjectsKept,
             Reasons = report.Reasons.ToDictionary(r => r.Reason, r => new { r.Objects, r.Bytes }),
@@ -53,7 +54,7 @@ internal static class Program
     }
 
     /// <summary>VmHWM: the most resident memory this process has had (Linux).</summary>
-    private static long PeakRss() =>
+    internal static long PeakRss() =>
         File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
             .Select(l => long.Parse(new string(l.Where(char.IsAsciiDigit).ToArray())) * 1024).FirstOrDefault();
 
@@ -64,6 +65,8 @@ internal static class Program
         private CollectionStage? _stage;
         private TimeSpan _since;
         public Dictionary<string, double> Seconds { get; } = [];
+        /// <summary>The process's peak resident memory when each stage ended.</summary>
+        public Dictionary<string, long> PeakRss { get; } = [];
 
         public void Report(CollectionProgress value)
         {
@@ -75,7 +78,11 @@ internal static class Program
         public void Stop()
         {
             var now = _clock.Elapsed;
-            if (_stage is { } stage) Seconds[stage.ToString()] = Seconds.GetValueOrDefault(stage.ToString()) + (now - _since).TotalSeconds;
+            if (_stage is { } stage)
+            {
+                Seconds[stage.ToString()] = Seconds.GetValueOrDefault(stage.ToString()) + (now - _since).TotalSeconds;
+                PeakRss[stage.ToString()] = Program.PeakRss();
+            }
             _since = now;
         }
     }

@@ -52,12 +52,10 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     public const double RepackBelow = 0.5;
     /// <summary>Tree nodes looked up per metadata read after the mark (each read holds the metadata lock briefly).</summary>
     private const int NodeBatch = 2000;
-    /// <summary>How long one metadata read of the mark goes on loading tree nodes (it holds the metadata lock).</summary>
+    /// <summary>How long one metadata read or write of many small steps goes on (it holds the metadata lock).</summary>
     private static readonly TimeSpan ReadBudget = TimeSpan.FromMilliseconds(200);
     /// <summary>Datum records read per metadata read while marking.</summary>
     private const int DatumBatch = 1000;
-    /// <summary>Packs whose chunk index entries are dropped per transaction.</summary>
-    private const int IndexBatch = 250;
     /// <summary>Objects deleted between progress reports and cancellation checks.</summary>
     private const int DeleteBatch = 1000;
     private const string Marking = "Marking";
@@ -247,15 +245,18 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         var unreached = meta.Read(db => db.Nodes().Query().Select(n => n.Id).ToEnumerable().Where(id => !marks.Nodes.ContainsKey(Key.Parse(id))).ToList());
         for (var repo = 0; repo < marks.Repos.Count; repo++) plan.AddExclusive(repo, marks.NodeBytes.GetValueOrDefault(repo));
         plan.Repos = marks.Repos;
-        foreach (var batch in unreached.Chunk(NodeBatch))
+        var clock = new Stopwatch();
+        while (plan.DeadNodes.Count < unreached.Count)
         {
             cancel.ThrowIfCancellationRequested();
-            var sizes = meta.Read(db =>
+            meta.Read(db =>
             {
-                var nodes = db.Nodes();
-                return batch.Select(id => (id, (long)(nodes.FindById(id)?.Data.Length ?? 0))).ToList();
+                var nodes = db.RawNodes();
+                clock.Restart();
+                for (var i = plan.DeadNodes.Count; i < unreached.Count && clock.Elapsed < ReadBudget; i++)
+                    plan.DeadNodes.Add((unreached[i], nodes.FindById(unreached[i])?["Data"].AsBinary.Length ?? 0));
+                return 0;
             });
-            plan.DeadNodes.AddRange(sizes);
         }
         return plan;
     }
@@ -352,21 +353,24 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     });
 
     /// <summary>
-    /// Drops the chunk index entries of the packs to be deleted, a batch of packs per transaction so other processes'
-    /// reads are not held up for long: only writers (which wait while the collection holds its lock) look them up.
+    /// Drops the chunk index entries of the packs to be deleted, as many packs per transaction as <see cref="ReadBudget"/>
+    /// allows, so other processes' reads are not held up for long: only writers (which wait while the collection holds its lock) look them up.
     /// </summary>
     private void ForgetDeadPacks(Plan plan, IProgress<CollectionProgress>? progress, CancellationToken cancel)
     {
         var done = 0;
-        foreach (var batch in plan.DeadPacks.Chunk(IndexBatch))
+        var clock = new Stopwatch();
+        while (done < plan.DeadPacks.Count)
         {
             cancel.ThrowIfCancellationRequested();
             progress?.Report(new(CollectionStage.Deciding, done, plan.DeadPacks.Count));
-            done += batch.Length;
             meta.Write(db =>
             {
                 var chunks = db.Chunks();
-                foreach (var (pack, _) in batch) chunks.DeleteMany(c => c.Object == pack);
+                clock.Restart();
+                // A query by value, not a lambda: LiteDB translates a lambda anew on every call.
+                for (; done < plan.DeadPacks.Count && clock.Elapsed < ReadBudget; done++)
+                    chunks.DeleteMany(Query.EQ(nameof(ChunkDoc.Object), plan.DeadPacks[done].Key));
             });
         }
     }
