@@ -26,9 +26,10 @@ namespace PachPS.Engine.Collection;
 /// copies what the writer named into "collection_live" if a collection is marking: <see cref="ChunkIndex.RecordWrites"/>),
 /// then release the lock. The collection goes: (1) transaction A creates the run document (writers from now on
 /// record what they name); (2) mark from metadata read after A; (3) list objects; (4) take the lock exclusively,
-/// so no writer holds unrecorded content; (5) in one transaction D, subtract everything in "collection_live",
-/// re-walk every commit root not marked, decide, drop the tree nodes to be freed and point the chunk index at
-/// rewritten packs, then (in short transactions) drop the index entries of packs to be freed; (6) delete the objects,
+/// so no writer holds unrecorded content; (5) in D, one hold of the metadata lock (no other process reads or writes
+/// metadata until it ends, so it is one atomic step to them), subtract everything in "collection_live", re-walk every
+/// commit root not marked, decide, then in transactions under that hold drop the tree nodes to be freed (a batch at
+/// a time: each transaction keeps the pages it changes in memory) and point the chunk index at rewritten packs, then (in short transactions) drop the index entries of packs to be freed; (6) delete the objects,
 /// still holding the lock; (7) end the run. Take an object X deleted in (6) and a write W
 /// that names X. If W recorded X before A, the mark (2) saw the reference, unless it was removed before (2) read it,
 /// and then W's commit is gone too. If W recorded X after A, X is in "collection_live" by D (W released the lock
@@ -41,7 +42,9 @@ namespace PachPS.Engine.Collection;
 /// deleted. As a second guard an object whose stored time is at or after A is spared too (only a guard: S3 keeps whole
 /// seconds and another clock; the argument above does not rely on it).</para>
 /// <para><b>Interrupted.</b> Metadata stops naming what is freed in D (the chunk index entries of freed packs go in
-/// the transactions right after it, still under the lock), before any object is deleted, and a repacked
+/// the transactions right after it, still under the lock), before any object is deleted; tree nodes D drops are
+/// unreachable when decided and nothing can reach them while D holds the lock, so D stopped between its transactions
+/// leaves metadata that names only what exists. A repacked
 /// pack is deleted only after D points the chunk index at its new pack (written and flushed before D). A Ctrl+C or
 /// kill -9 at any point leaves metadata naming only objects that exist; the objects left over are unnamed and the
 /// next collection, which marks again from scratch, frees them. The kernel drops a dead collector's locks.</para>
@@ -56,6 +59,8 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     private static readonly TimeSpan ReadBudget = TimeSpan.FromMilliseconds(200);
     /// <summary>Datum records read per metadata read while marking.</summary>
     private const int DatumBatch = 1000;
+    /// <summary>Tree nodes dropped per transaction of D (a transaction holds the pages it changes in memory).</summary>
+    private const int NodeDeleteBatch = 5000;
     /// <summary>Objects deleted between progress reports and cancellation checks.</summary>
     private const int DeleteBatch = 1000;
     private const string Marking = "Marking";
@@ -297,20 +302,24 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     }
 
     /// <summary>
-    /// Transaction D: spares what writes named since the mark began and what roots made since reach, then drops the tree
-    /// nodes to be freed and points the chunk index at rewritten packs (<see cref="ForgetDeadPacks"/> drops the rest).
+    /// D: spares what writes named since the mark began and what roots made since reach, then drops the tree nodes to be
+    /// freed and points the chunk index at rewritten packs (<see cref="ForgetDeadPacks"/> drops the rest).
     /// </summary>
-    private void Decide(Plan plan, Marks marks) => meta.Write(db =>
+    private void Decide(Plan plan, Marks marks) => meta.Read(outer =>
     {
-        var named = db.LiveObjects().FindAll().Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
+        // One hold of the metadata lock over the decision and several transactions: no other process reads or writes
+        // until the last has committed, as if they were one, while the pages of the tree nodes dropped (hundreds of MB
+        // in a large store) are written out a batch at a time instead of all held in memory. Each transaction leaves
+        // metadata naming only what exists (the nodes it drops are unreachable), so an interruption between them is safe.
+        var named = outer.LiveObjects().FindAll().Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
         // Roots made or moved since the mark: walk what is new in them (nodes can be reused by hash without any writer).
         var late = new Marks([]);
-        var nodes = db.Nodes();
-        var stack = new Stack<string>(db.Commits().Query().Where(c => c.Root != null).Select(c => c.Root).ToList().Select(r => r!));
+        var stack = new Stack<string>(outer.Commits().Query().Where(c => c.Root != null).Select(c => c.Root).ToList().Select(r => r!));
+        var nodes = outer.RawNodes();
         while (stack.Count > 0)
         {
             var id = stack.Pop();
-            if (!marks.Nodes.TryAdd(Key.Parse(id), (Marks.Shared, 0)) || nodes.FindById(id)?.Data is not { } data) continue;
+            if (!marks.Nodes.TryAdd(Key.Parse(id), (Marks.Shared, 0)) || nodes.FindById(id)?["Data"].AsBinary is not { } data) continue;
             var children = new List<string>();
             late.Claim(id, Marks.Shared);
             late.Visit(id, data, children);
@@ -326,30 +335,34 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             plan.Discarded.Add(repack.NewPack!);
         }
         plan.DeadNodes.RemoveAll(n => marks.Nodes.ContainsKey(Key.Parse(n.Id)));
-        // No commit names the objects to be deleted any more: their records of being named (which stop a failed write
-        // from removing what it created) go with them, or the list would only grow.
-        var namedObjects = db.NamedObjects();
-        foreach (var key in plan.DeadChunks.Select(d => d.Key).Concat(plan.DeadPacks.Select(d => d.Key)).Concat(plan.Repacks.Select(r => r.Pack)))
-            namedObjects.Delete(key);
-        foreach (var batch in plan.DeadNodes.Chunk(DeleteBatch))
-            nodes.DeleteMany(Query.In("_id", batch.Select(n => new BsonValue(n.Id))));
+        foreach (var batch in plan.DeadNodes.Chunk(NodeDeleteBatch))
+            meta.Write(db => db.RawNodes().DeleteMany(Query.In("_id", batch.Select(n => new BsonValue(n.Id)))));
 
-        var chunks = db.Chunks();
-        foreach (var repack in plan.Repacks)
+        meta.Write(db =>
         {
-            chunks.DeleteMany(c => c.Object == repack.Pack);
-            chunks.Upsert(repack.Moves!.Select(m => new ChunkDoc { Id = m.Hash, Object = repack.NewPack!, Offset = m.Offset, Length = m.Length }));
-            db.RepackedPacks().Upsert(new RepackedPackDoc { Id = repack.Pack, Repacked = DateTime.UtcNow });
-        }
-        // A rewritten pack no tree names any more needs no forwarding.
-        foreach (var gone in db.RepackedPacks().FindAll().Select(p => p.Id).Where(p => Key.TryParse(p.AsSpan(ContentStore.PackPrefix.Length), out var k) && !marks.RepackedNamed.Contains(k)).ToList())
-            if (plan.Repacks.All(r => r.Pack != gone)) db.RepackedPacks().Delete(gone);
-        var run = db.CollectionRuns().FindById(CollectionRunDoc.Current);
-        if (run is not null)
-        {
-            run.Phase = Sweeping;
-            db.CollectionRuns().Update(run);
-        }
+            // No commit names the objects to be deleted any more: their records of being named (which stop a failed write
+            // from removing what it created) go with them, or the list would only grow.
+            var namedObjects = db.NamedObjects();
+            foreach (var key in plan.DeadChunks.Select(d => d.Key).Concat(plan.DeadPacks.Select(d => d.Key)).Concat(plan.Repacks.Select(r => r.Pack)))
+                namedObjects.Delete(key);
+            var chunks = db.Chunks();
+            foreach (var repack in plan.Repacks)
+            {
+                chunks.DeleteMany(Query.EQ(nameof(ChunkDoc.Object), repack.Pack));
+                chunks.Upsert(repack.Moves!.Select(m => new ChunkDoc { Id = m.Hash, Object = repack.NewPack!, Offset = m.Offset, Length = m.Length }));
+                db.RepackedPacks().Upsert(new RepackedPackDoc { Id = repack.Pack, Repacked = DateTime.UtcNow });
+            }
+            // A rewritten pack no tree names any more needs no forwarding.
+            foreach (var gone in db.RepackedPacks().FindAll().Select(p => p.Id).Where(p => Key.TryParse(p.AsSpan(ContentStore.PackPrefix.Length), out var k) && !marks.RepackedNamed.Contains(k)).ToList())
+                if (plan.Repacks.All(r => r.Pack != gone)) db.RepackedPacks().Delete(gone);
+            var run = db.CollectionRuns().FindById(CollectionRunDoc.Current);
+            if (run is not null)
+            {
+                run.Phase = Sweeping;
+                db.CollectionRuns().Update(run);
+            }
+        });
+        return 0;
     });
 
     /// <summary>
