@@ -59,6 +59,8 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     private static readonly TimeSpan ReadBudget = TimeSpan.FromMilliseconds(200);
     /// <summary>Datum records read per metadata read while marking.</summary>
     private const int DatumBatch = 1000;
+    /// <summary>Tree node ids read per metadata read when looking for those the mark did not reach.</summary>
+    private const int IdPage = 20_000;
     /// <summary>Tree nodes dropped per transaction of D (a transaction holds the pages it changes in memory).</summary>
     private const int NodeDeleteBatch = 5000;
     /// <summary>Objects deleted between progress reports and cancellation checks.</summary>
@@ -247,7 +249,16 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         }
         // Tree nodes no root reached. Their bytes count for the report; D decides again, in its transaction.
         // Only the unreached ids are kept: a store's node ids as strings would take more memory than all the marks.
-        var unreached = meta.Read(db => db.Nodes().Query().Select(n => n.Id).ToEnumerable().Where(id => !marks.Nodes.ContainsKey(Key.Parse(id))).ToList());
+        // Read in id order, a page per metadata read: one read over all of them would hold every index page it touched.
+        var unreached = new List<string>();
+        for (var last = ""; ;)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var page = meta.Read(db => db.RawNodes().Query().Where(Query.GT("_id", last)).Select("$._id").Limit(IdPage).ToEnumerable().Select(d => d["_id"].AsString).ToList());
+            if (page.Count == 0) break;
+            unreached.AddRange(page.Where(id => !marks.Nodes.ContainsKey(Key.Parse(id))));
+            last = page[^1];
+        }
         for (var repo = 0; repo < marks.Repos.Count; repo++) plan.AddExclusive(repo, marks.NodeBytes.GetValueOrDefault(repo));
         plan.Repos = marks.Repos;
         var clock = new Stopwatch();
