@@ -440,7 +440,7 @@ function Invoke-CollectionBench {
     $total = Median $runs.Seconds
     $objects = $g.Objects + $g.Nodes
     Add-Result ("collect {0:N0} chunks, {1:N0} commits ({2:N0} objects + {3:N0} tree nodes)" -f $g.Chunks, $g.Commits, $g.Objects, $g.Nodes) `
-        ('{0:N1} s median of {1}; {2:N0} objects/s' -f $total, (Join-Seconds $runs.Seconds), ($objects / $total)) `
+        ('{0:N1} s median of {1} (CPU {2:N1} s); {3:N0} objects/s' -f $total, (Join-Seconds $runs.Seconds), (Median $runs.CpuSeconds), ($objects / $total)) `
         ('mark+plan {0:N1} s, sweep {1:N1} s; freed {2:N0} objects, {3:N0} repacked, {4:N0} tree nodes' -f $mark, $sweep, $runs[0].ObjectsRemoved, $runs[0].PacksWritten, $runs[0].TreeNodesRemoved) `
         ('{0:N2}x target' -f ($total / 60)) 'under 60 s'
     Add-Result 'peak RSS of that collection (its own process)' (Format-Bytes (Median $runs.PeakRss)) ('{0} after opening the store' -f (Format-Bytes (Median $runs.OpenedRss))) `
