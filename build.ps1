@@ -38,8 +38,9 @@ param(
     # Bench: also measure a pachps-server on loopback against an embedded store (uploads, round trips, concurrent clients).
     [switch] $Remote,
 
-    # Bench: run only this section (implies its switch), without the embedded figures: -BenchOnly Remote.
-    [ValidateSet('S3', 'Remote')]
+    # Bench: run only this section (implies its switch), without the embedded figures: -BenchOnly Remote, -BenchOnly
+    # Collection (garbage collection of a generated 200,000-commit store; -BenchScale 0.01 for a quick look).
+    [ValidateSet('S3', 'Remote', 'Collection')]
     [string] $BenchOnly,
 
     # Package: package the module already built in out/module instead of building first.

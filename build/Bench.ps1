@@ -5,10 +5,11 @@
 .DESCRIPTION
     Run through `dotnet pwsh ./build.ps1 Bench`. -Scale shrinks the generated data for a quick look (1 = full size).
     -S3 adds the S3 backend against rclone; -Remote adds a pachps-server on loopback against an embedded store (the
-    server from out/server). -Only runs that one section alone (-Only Remote, -Only S3), without the embedded figures.
+    server from out/server). -Only runs that one section alone (-Only Remote, -Only S3, -Only Collection), without the
+    embedded figures; the collection section is part of the full run.
     Prints a table of figures and ratios; it asserts nothing (benchmarks are not tests).
 #>
-param([double] $Scale = 1, [switch] $S3, [switch] $Remote, [ValidateSet('S3', 'Remote')] [string] $Only)
+param([double] $Scale = 1, [switch] $S3, [switch] $Remote, [ValidateSet('S3', 'Remote', 'Collection')] [string] $Only)
 $ErrorActionPreference = 'Stop'
 if ($Only -eq 'S3') { $S3 = $true }
 if ($Only -eq 'Remote') { $Remote = $true }
@@ -459,6 +460,59 @@ for ($b = 0; $b -lt $Commits; $b += $batch) {
 }
 '@
 
+# ------------------------------------------------------------------ issue 15: garbage collection of a large store
+function Invoke-CollectionBench {
+    # A store of 1,000,000 chunks in 200,000 commits (times -Scale) written straight through the engine by tests/Bench
+    # (removed repos and branches, failed writes, packs left mostly garbage), then collected by that tool in a process
+    # of its own, so the peak resident memory is the collection's. Each round collects a fresh copy (objects hard-linked:
+    # they are never rewritten, a collection only deletes them or writes new packs).
+    $rounds = 3
+    $bin = Join-Path $work 'bench-tool'
+    & dotnet build (Join-Path $root 'tests/Bench/PachPS.Bench.csproj') -c Release -o $bin --nologo -v quiet | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw 'building tests/Bench failed' }
+    $tool = Join-Path $bin 'PachPS.Bench.dll'
+    $store = Join-Path $work 'gc-store'
+    Write-Note "collection: generating a store at scale $Scale; load $((Get-Content /proc/loadavg) -replace ' \d+/.*$')"
+    $generated = & dotnet $tool generate $store $Scale.ToString([cultureinfo]::InvariantCulture) | Select-Object -Last 1 | ConvertFrom-Json
+    if ($LASTEXITCODE -ne 0) { throw 'generating the collection store failed' }
+    $g = $generated.Generated
+    & sync
+    $metaBytes = (Get-Item (Join-Path $store 'metadata.db')).Length
+    Write-Note ('generated in {0:N0} s: {1:N0} repos, {2:N0} commits, {3:N0} chunks ({4:N0} packed) in {5:N0} objects ({6}), {7:N0} tree nodes ({8}), metadata.db {9}' -f `
+        $generated.Seconds, $g.Repos, $g.Commits, $g.Chunks, $g.PackedChunks, $g.Objects, (Format-Bytes $g.ObjectBytes), $g.Nodes, (Format-Bytes $g.NodeBytes), (Format-Bytes $metaBytes))
+    $runs = [System.Collections.Generic.List[object]]::new()
+    foreach ($k in 1..$rounds) {
+        $copy = Join-Path $work "gc-round-$k"
+        New-Item -ItemType Directory $copy | Out-Null
+        & cp -al (Join-Path $store 'objects') (Join-Path $copy 'objects')
+        & cp (Join-Path $store 'metadata.db') (Join-Path $store 'store.json') $copy
+        & sync
+        $load = (Get-Content /proc/loadavg) -replace ' \d+/.*$'
+        $r = & dotnet $tool collect $copy | Select-Object -Last 1 | ConvertFrom-Json
+        if ($LASTEXITCODE -ne 0) { throw "collection round $k failed" }
+        $expected = @(($g.DeadChunks + $g.DeadPacks + $g.Repacks), $g.DeadNodes)
+        if ($r.ObjectsRemoved -ne $expected[0] -or $r.TreeNodesRemoved -ne $expected[1]) {
+            throw "collection round ${k}: freed $($r.ObjectsRemoved) objects and $($r.TreeNodesRemoved) tree nodes, not the $($expected[0]) and $($expected[1]) generated as garbage"
+        }
+        $stages = $r.Stages.PSObject.Properties | ForEach-Object { '{0} {1:N1}' -f $_.Name, $_.Value }
+        Write-Note ('round {0}: {1:N1} s (CPU {2:N1} s; {3}), peak RSS {4}, load before {5}, after {6}' -f $k, $r.Seconds, $r.CpuSeconds, ($stages -join ', '), (Format-Bytes $r.PeakRss), $load, ((Get-Content /proc/loadavg) -replace ' \d+/.*$'))
+        $runs.Add($r)
+        Remove-Item $copy -Recurse -Force
+    }
+    Remove-Item $store -Recurse -Force
+    function Stage($Run, [string[]] $Names) { ($Names | ForEach-Object { $Run.Stages.$_ } | Where-Object { $_ } | Measure-Object -Sum).Sum }
+    $mark = Median ($runs | ForEach-Object { Stage $_ 'Marking', 'MarkingDatums', 'Listing' })
+    $sweep = Median ($runs | ForEach-Object { Stage $_ 'WaitingForWriters', 'Repacking', 'Deciding', 'Deleting' })
+    $total = Median $runs.Seconds
+    $objects = $g.Objects + $g.Nodes
+    Add-Result ("collect {0:N0} chunks, {1:N0} commits ({2:N0} objects + {3:N0} tree nodes)" -f $g.Chunks, $g.Commits, $g.Objects, $g.Nodes) `
+        ('{0:N1} s median of {1} (CPU {2:N1} s); {3:N0} objects/s' -f $total, (Join-Seconds $runs.Seconds), (Median $runs.CpuSeconds), ($objects / $total)) `
+        ('mark+plan {0:N1} s, sweep {1:N1} s; freed {2:N0} objects, {3:N0} repacked, {4:N0} tree nodes' -f $mark, $sweep, $runs[0].ObjectsRemoved, $runs[0].PacksWritten, $runs[0].TreeNodesRemoved) `
+        ('{0:N2}x target' -f ($total / 60)) 'under 60 s'
+    Add-Result 'peak RSS of that collection (its own process)' (Format-Bytes (Median $runs.PeakRss)) ('{0} after opening the store' -f (Format-Bytes (Median $runs.OpenedRss))) `
+        ('{0:N2}x target' -f ((Median $runs.PeakRss) / 500e6)) 'under 500 MB'
+}
+
 try {
     if (-not $Only) {
         # ------------------------------------------------------------------ issue 7: import and first command in a warm pwsh
@@ -708,6 +762,7 @@ New-PachRepo more | Out-Null; Add-PachFile more master /one-more.txt -Value 'one
         Add-Result "Backup-PachStore of a $c-commit store (local content, to a folder)" ('{0:N2} s ({1} metadata, {2} objects, {3} copied)' -f $r.Seconds, (Format-Bytes $r.Metadata), $r.Objects, (Format-Bytes $r.Copied)) ('next backup {0:N2} s, {1} objects copied; generated in {2:N0} s' -f $r.Next, $r.NextCopied, $r.Generated) '-' 'under 20 s'
     }
     if ($Remote) { Invoke-RemoteBench }
+    if (-not $Only -or $Only -eq 'Collection') { Invoke-CollectionBench }
 }
 finally {
     Remove-Item $work -Recurse -Force -ErrorAction Ignore

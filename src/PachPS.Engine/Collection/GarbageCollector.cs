@@ -29,9 +29,10 @@ namespace PachPS.Engine.Collection;
 /// copies what the writer named into "collection_live" if a collection is marking: <see cref="ChunkIndex.RecordWrites"/>),
 /// then release the lock. The collection goes: (1) transaction A creates the run document (writers from now on
 /// record what they name); (2) mark from metadata read after A; (3) list objects; (4) take the lock exclusively,
-/// so no writer holds unrecorded content; (5) in one transaction D, subtract everything in "collection_live",
-/// re-walk every commit root not marked, decide, drop the tree nodes to be freed and point the chunk index at
-/// rewritten packs, then (in short transactions) drop the index entries of packs to be freed; (6) delete the objects,
+/// so no writer holds unrecorded content; (5) in D, one hold of the metadata lock (no other process reads or writes
+/// metadata until it ends, so it is one atomic step to them), subtract everything in "collection_live", re-walk every
+/// commit root not marked, decide, then in transactions under that hold drop the tree nodes to be freed (a batch at
+/// a time: each transaction keeps the pages it changes in memory) and point the chunk index at rewritten packs, then (in short transactions) drop the index entries of packs to be freed; (6) delete the objects,
 /// still holding the lock; (7) end the run. Take an object X deleted in (6) and a write W
 /// that names X. If W recorded X before A, the mark (2) saw the reference, unless it was removed before (2) read it,
 /// and then W's commit is gone too. If W recorded X after A, X is in "collection_live" by D (W released the lock
@@ -44,7 +45,9 @@ namespace PachPS.Engine.Collection;
 /// deleted. As a second guard an object whose stored time is at or after A is spared too (only a guard: S3 keeps whole
 /// seconds and another clock; the argument above does not rely on it).</para>
 /// <para><b>Interrupted.</b> Metadata stops naming what is freed in D (the chunk index entries of freed packs go in
-/// the transactions right after it, still under the lock), before any object is deleted, and a repacked
+/// the transactions right after it, still under the lock), before any object is deleted; tree nodes D drops are
+/// unreachable when decided and nothing can reach them while D holds the lock, so D stopped between its transactions
+/// leaves metadata that names only what exists. A repacked
 /// pack is deleted only after D points the chunk index at its new pack (written and flushed before D). A Ctrl+C or
 /// kill -9 at any point leaves metadata naming only objects that exist; the objects left over are unnamed and the
 /// next collection, which marks again from scratch, frees them. The kernel drops a dead collector's locks.</para>
@@ -53,12 +56,16 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
 {
     /// <summary>A pack whose live chunks fill less than this share of it is rewritten with only them.</summary>
     public const double RepackBelow = 0.5;
-    /// <summary>Tree nodes loaded per metadata read while marking (each read holds the metadata lock briefly).</summary>
+    /// <summary>Tree nodes looked up per metadata read after the mark (each read holds the metadata lock briefly).</summary>
     private const int NodeBatch = 2000;
+    /// <summary>How long one metadata read or write of many small steps goes on (it holds the metadata lock).</summary>
+    private static readonly TimeSpan ReadBudget = TimeSpan.FromMilliseconds(200);
     /// <summary>Datum records read per metadata read while marking.</summary>
     private const int DatumBatch = 1000;
-    /// <summary>Packs whose chunk index entries are dropped per transaction.</summary>
-    private const int IndexBatch = 250;
+    /// <summary>Tree node ids read per metadata read when looking for those the mark did not reach.</summary>
+    private const int IdPage = 20_000;
+    /// <summary>Tree nodes dropped per transaction of D (a transaction holds the pages it changes in memory).</summary>
+    private const int NodeDeleteBatch = 5000;
     /// <summary>Objects deleted between progress reports and cancellation checks.</summary>
     private const int DeleteBatch = 1000;
     private const string CommitsName = "commits";
@@ -162,37 +169,50 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     }
 
     /// <summary>
-    /// Walks every commit's tree, repo by repo and a batch of nodes per metadata read, marking nodes and the chunks
-    /// leaves name, and which repo alone names each (what removing that repo would free). A node first reached from a
-    /// second repo is loaded once more to mark what is below it shared, so no node is loaded more than twice.
+    /// Walks every commit's tree, repo by repo and as many nodes per metadata read as <see cref="ReadBudget"/> allows,
+    /// marking nodes and the chunks leaves name, and which repo alone names each (what removing that repo would free).
+    /// A node first reached from a second repo is loaded once more to mark what is below it shared, so no node is
+    /// loaded more than twice.
     /// </summary>
     private void MarkTrees(Marks marks, IProgress<CollectionProgress>? progress, CancellationToken cancel)
     {
         // Raw documents, not mapped ones: the mark reads every commit, and mapping them was half its time.
         var (roots, total) = meta.Read(db => (db.GetCollection(CommitsName).Query().Where("$.Root != null").Select("{ Repo: $.Repo, Root: $.Root }")
             .ToEnumerable().Select(d => new { Repo = d["Repo"].AsString, Root = (string?)d["Root"].AsString }).ToList(), db.Nodes().Count()));
-        foreach (var repo in roots.GroupBy(r => r.Repo, StringComparer.Ordinal))
+        var repos = roots.GroupBy(r => r.Repo, StringComparer.Ordinal).ToList();
+        var next = 0;
+        var pending = new List<string>();
+        // The nodes claimed and not yet loaded; when none are left, the next repo's roots.
+        bool More()
         {
-            var owner = marks.Repos.Count;
-            marks.Repos.Add(repo.Key);
-            var frontier = repo.Select(r => r.Root!).Distinct(StringComparer.Ordinal).Where(r => marks.Claim(r, owner)).ToList();
-            while (frontier.Count > 0)
+            while (pending.Count == 0 && next < repos.Count)
             {
-                var next = new List<string>();
-                foreach (var batch in frontier.Chunk(NodeBatch))
-                {
-                    cancel.ThrowIfCancellationRequested();
-                    var nodes = meta.Read(db =>
-                    {
-                        var source = db.Nodes();
-                        return batch.Select(id => source.FindById(id)?.Data).ToList();
-                    });
-                    for (var i = 0; i < batch.Length; i++)
-                        if (nodes[i] is { } data) marks.Visit(batch[i], data, next);
-                    progress?.Report(new(CollectionStage.Marking, marks.Nodes.Count, total));
-                }
-                frontier = next;
+                var repo = repos[next++];
+                var owner = marks.Repos.Count;
+                marks.Repos.Add(repo.Key);
+                pending.AddRange(repo.Select(r => r.Root!).Distinct(StringComparer.Ordinal).Where(r => marks.Claim(r, owner)));
             }
+            return pending.Count > 0;
+        }
+        var clock = new Stopwatch();
+        while (More())
+        {
+            cancel.ThrowIfCancellationRequested();
+            meta.Read(db =>
+            {
+                // Opening the database and filling its cache costs more than a few thousand nodes: each read goes on
+                // for a while (other processes wait for the metadata lock that long at most) rather than a set count.
+                var nodes = db.RawNodes();
+                clock.Restart();
+                while (clock.Elapsed < ReadBudget && More())
+                {
+                    var id = pending[^1];
+                    pending.RemoveAt(pending.Count - 1);
+                    if (nodes.FindById(id) is { } doc) marks.Visit(id, doc["Data"].AsBinary, pending);
+                }
+                return 0;
+            });
+            progress?.Report(new(CollectionStage.Marking, marks.Nodes.Count, total));
         }
     }
 
@@ -286,18 +306,30 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         }
         // Tree nodes no root reached. Their bytes count for the report; D decides again, in its transaction.
         // Only the unreached ids are kept: a store's node ids as strings would take more memory than all the marks.
-        var unreached = meta.Read(db => db.Nodes().Query().Select(n => n.Id).ToEnumerable().Where(id => !marks.Nodes.ContainsKey(Key.Parse(id))).ToList());
-        for (var repo = 0; repo < marks.Repos.Count; repo++) plan.AddExclusive(repo, marks.NodeBytes.GetValueOrDefault(repo));
-        plan.Repos = marks.Repos;
-        foreach (var batch in unreached.Chunk(NodeBatch))
+        // Read in id order, a page per metadata read: one read over all of them would hold every index page it touched.
+        var unreached = new List<string>();
+        for (var last = ""; ;)
         {
             cancel.ThrowIfCancellationRequested();
-            var sizes = meta.Read(db =>
+            var page = meta.Read(db => db.RawNodes().Query().Where(Query.GT("_id", last)).Select("$._id").Limit(IdPage).ToEnumerable().Select(d => d["_id"].AsString).ToList());
+            if (page.Count == 0) break;
+            unreached.AddRange(page.Where(id => !marks.Nodes.ContainsKey(Key.Parse(id))));
+            last = page[^1];
+        }
+        for (var repo = 0; repo < marks.Repos.Count; repo++) plan.AddExclusive(repo, marks.NodeBytes.GetValueOrDefault(repo));
+        plan.Repos = marks.Repos;
+        var clock = new Stopwatch();
+        while (plan.DeadNodes.Count < unreached.Count)
+        {
+            cancel.ThrowIfCancellationRequested();
+            meta.Read(db =>
             {
-                var nodes = db.Nodes();
-                return batch.Select(id => (id, (long)(nodes.FindById(id)?.Data.Length ?? 0))).ToList();
+                var nodes = db.RawNodes();
+                clock.Restart();
+                for (var i = plan.DeadNodes.Count; i < unreached.Count && clock.Elapsed < ReadBudget; i++)
+                    plan.DeadNodes.Add((unreached[i], nodes.FindById(unreached[i])?["Data"].AsBinary.Length ?? 0));
+                return 0;
             });
-            plan.DeadNodes.AddRange(sizes);
         }
         return plan;
     }
@@ -338,22 +370,26 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     }
 
     /// <summary>
-    /// Transaction D: spares what writes named since the mark began and what roots made since reach, then drops the tree
-    /// nodes to be freed and points the chunk index at rewritten packs (<see cref="ForgetDeadPacks"/> drops the rest).
+    /// D: spares what writes named since the mark began and what roots made since reach, then drops the tree nodes to be
+    /// freed and points the chunk index at rewritten packs (<see cref="ForgetDeadPacks"/> drops the rest).
     /// </summary>
-    private void Decide(Plan plan, Marks marks) => meta.Write(db =>
+    private void Decide(Plan plan, Marks marks) => meta.Read(outer =>
     {
-        var named = db.LiveObjects().FindAll().Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
+        // One hold of the metadata lock over the decision and several transactions: no other process reads or writes
+        // until the last has committed, as if they were one, while the pages of the tree nodes dropped (hundreds of MB
+        // in a large store) are written out a batch at a time instead of all held in memory. Each transaction leaves
+        // metadata naming only what exists (the nodes it drops are unreachable), so an interruption between them is safe.
+        var named = outer.LiveObjects().FindAll().Select(l => l.Id).ToHashSet(StringComparer.Ordinal);
         // Backups pinned since the plan was made (pinning happens outside the sweep, which waits for it).
-        named.UnionWith(db.PinnedObjects());
+        named.UnionWith(outer.PinnedObjects());
         // Roots made or moved since the mark: walk what is new in them (nodes can be reused by hash without any writer).
         var late = new Marks([]);
-        var nodes = db.Nodes();
-        var stack = new Stack<string>(db.Commits().Query().Where(c => c.Root != null).Select(c => c.Root).ToList().Select(r => r!));
+        var stack = new Stack<string>(outer.Commits().Query().Where(c => c.Root != null).Select(c => c.Root).ToList().Select(r => r!));
+        var nodes = outer.RawNodes();
         while (stack.Count > 0)
         {
             var id = stack.Pop();
-            if (!marks.Nodes.TryAdd(Key.Parse(id), (Marks.Shared, 0)) || nodes.FindById(id)?.Data is not { } data) continue;
+            if (!marks.Nodes.TryAdd(Key.Parse(id), (Marks.Shared, 0)) || nodes.FindById(id)?["Data"].AsBinary is not { } data) continue;
             var children = new List<string>();
             late.Claim(id, Marks.Shared);
             late.Visit(id, data, children);
@@ -369,48 +405,55 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             plan.Discarded.Add(repack.NewPack!);
         }
         plan.DeadNodes.RemoveAll(n => marks.Nodes.ContainsKey(Key.Parse(n.Id)));
-        // No commit names the objects to be deleted any more: their records of being named (which stop a failed write
-        // from removing what it created) go with them, or the list would only grow.
-        var namedObjects = db.NamedObjects();
-        foreach (var key in plan.DeadChunks.Select(d => d.Key).Concat(plan.DeadPacks.Select(d => d.Key)).Concat(plan.Repacks.Select(r => r.Pack)))
-            namedObjects.Delete(key);
-        foreach (var batch in plan.DeadNodes.Chunk(DeleteBatch))
-            nodes.DeleteMany(Query.In("_id", batch.Select(n => new BsonValue(n.Id))));
+        foreach (var batch in plan.DeadNodes.Chunk(NodeDeleteBatch))
+            meta.Write(db => db.RawNodes().DeleteMany(Query.In("_id", batch.Select(n => new BsonValue(n.Id)))));
 
-        var chunks = db.Chunks();
-        foreach (var repack in plan.Repacks)
+        meta.Write(db =>
         {
-            chunks.DeleteMany(c => c.Object == repack.Pack);
-            chunks.Upsert(repack.Moves!.Select(m => new ChunkDoc { Id = m.Hash, Object = repack.NewPack!, Offset = m.Offset, Length = m.Length }));
-            db.RepackedPacks().Upsert(new RepackedPackDoc { Id = repack.Pack, Repacked = DateTime.UtcNow });
-        }
-        // A rewritten pack no tree names any more needs no forwarding.
-        foreach (var gone in db.RepackedPacks().FindAll().Select(p => p.Id).Where(p => Key.TryParse(p.AsSpan(ContentStore.PackPrefix.Length), out var k) && !marks.RepackedNamed.Contains(k)).ToList())
-            if (plan.Repacks.All(r => r.Pack != gone)) db.RepackedPacks().Delete(gone);
-        var run = db.CollectionRuns().FindById(CollectionRunDoc.Current);
-        if (run is not null)
-        {
-            run.Phase = Sweeping;
-            db.CollectionRuns().Update(run);
-        }
+            // No commit names the objects to be deleted any more: their records of being named (which stop a failed write
+            // from removing what it created) go with them, or the list would only grow.
+            var namedObjects = db.NamedObjects();
+            foreach (var key in plan.DeadChunks.Select(d => d.Key).Concat(plan.DeadPacks.Select(d => d.Key)).Concat(plan.Repacks.Select(r => r.Pack)))
+                namedObjects.Delete(key);
+            var chunks = db.Chunks();
+            foreach (var repack in plan.Repacks)
+            {
+                chunks.DeleteMany(Query.EQ(nameof(ChunkDoc.Object), repack.Pack));
+                chunks.Upsert(repack.Moves!.Select(m => new ChunkDoc { Id = m.Hash, Object = repack.NewPack!, Offset = m.Offset, Length = m.Length }));
+                db.RepackedPacks().Upsert(new RepackedPackDoc { Id = repack.Pack, Repacked = DateTime.UtcNow });
+            }
+            // A rewritten pack no tree names any more needs no forwarding.
+            foreach (var gone in db.RepackedPacks().FindAll().Select(p => p.Id).Where(p => Key.TryParse(p.AsSpan(ContentStore.PackPrefix.Length), out var k) && !marks.RepackedNamed.Contains(k)).ToList())
+                if (plan.Repacks.All(r => r.Pack != gone)) db.RepackedPacks().Delete(gone);
+            var run = db.CollectionRuns().FindById(CollectionRunDoc.Current);
+            if (run is not null)
+            {
+                run.Phase = Sweeping;
+                db.CollectionRuns().Update(run);
+            }
+        });
+        return 0;
     });
 
     /// <summary>
-    /// Drops the chunk index entries of the packs to be deleted, a batch of packs per transaction so other processes'
-    /// reads are not held up for long: only writers (which wait while the collection holds its lock) look them up.
+    /// Drops the chunk index entries of the packs to be deleted, as many packs per transaction as <see cref="ReadBudget"/>
+    /// allows, so other processes' reads are not held up for long: only writers (which wait while the collection holds its lock) look them up.
     /// </summary>
     private void ForgetDeadPacks(Plan plan, IProgress<CollectionProgress>? progress, CancellationToken cancel)
     {
         var done = 0;
-        foreach (var batch in plan.DeadPacks.Chunk(IndexBatch))
+        var clock = new Stopwatch();
+        while (done < plan.DeadPacks.Count)
         {
             cancel.ThrowIfCancellationRequested();
             progress?.Report(new(CollectionStage.Deciding, done, plan.DeadPacks.Count));
-            done += batch.Length;
             meta.Write(db =>
             {
                 var chunks = db.Chunks();
-                foreach (var (pack, _) in batch) chunks.DeleteMany(c => c.Object == pack);
+                clock.Restart();
+                // A query by value, not a lambda: LiteDB translates a lambda anew on every call.
+                for (; done < plan.DeadPacks.Count && clock.Elapsed < ReadBudget; done++)
+                    chunks.DeleteMany(Query.EQ(nameof(ChunkDoc.Object), plan.DeadPacks[done].Key));
             });
         }
     }
@@ -458,13 +501,29 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             BinaryPrimitives.WriteUInt64BigEndian(bytes[24..], D);
             return Convert.ToHexStringLower(bytes);
         }
+
+        /// <summary>From hex in UTF-8 (an object key inside a tree node's bytes).</summary>
+        public static bool TryParse(ReadOnlySpan<byte> utf8Hex, out Key key)
+        {
+            Span<char> hex = stackalloc char[64];
+            if (utf8Hex.Length != 64 || System.Text.Encoding.ASCII.GetChars(utf8Hex, hex) != 64)
+            {
+                key = default;
+                return false;
+            }
+            return TryParse(hex, out key);
+        }
+
+        /// <summary>From the 32 bytes of a SHA-256 hash.</summary>
+        public static Key From(ReadOnlySpan<byte> bytes) => new(BinaryPrimitives.ReadUInt64BigEndian(bytes), BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]),
+            BinaryPrimitives.ReadUInt64BigEndian(bytes[16..]), BinaryPrimitives.ReadUInt64BigEndian(bytes[24..]));
     }
 
     /// <summary>
     /// What the mark found named: tree nodes, large chunks, and the live byte ranges of each pack, each with the one repo
     /// that names it (an index into <see cref="Repos"/>) or <see cref="Shared"/>.
     /// </summary>
-    private sealed class Marks(IEnumerable<string> repacked)
+    private sealed class Marks(IEnumerable<string> repacked) : TreeCodec.IVisitor
     {
         /// <summary>Named by more than one repo, or by a datum result (which no repo removal frees).</summary>
         public const int Shared = -1;
@@ -484,9 +543,10 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         private static int Merge(int a, int b) => a == b ? a : Shared;
 
         /// <summary>Whether node <paramref name="id"/> must be loaded for <paramref name="owner"/>: unseen, or seen by another repo only.</summary>
-        public bool Claim(string id, int owner)
+        public bool Claim(string id, int owner) => Claim(Key.Parse(id), owner);
+
+        private bool Claim(Key key, int owner)
         {
-            var key = Key.Parse(id);
             if (!Nodes.TryGetValue(key, out var seen))
             {
                 Nodes[key] = (owner, 0);
@@ -511,15 +571,35 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
                 Nodes[key] = (owner, data.Length);
                 NodeBytes[owner] = NodeBytes.GetValueOrDefault(owner) + data.Length;
             }
-            var node = TreeCodec.Decode(data);
-            if (node is PathTree.Internal inner)
+            _visiting = (owner, next);
+            TreeCodec.Walk(data, this);
+        }
+
+        private (int Owner, List<string> Next) _visiting;
+
+        void TreeCodec.IVisitor.Child(ReadOnlySpan<byte> id)
+        {
+            if (Claim(Key.From(id), _visiting.Owner)) _visiting.Next.Add(Convert.ToHexStringLower(id));
+        }
+
+        void TreeCodec.IVisitor.Chunk(ReadOnlySpan<byte> hash, ReadOnlySpan<byte> objectKey, long offset, int length)
+        {
+            var owner = _visiting.Owner;
+            if (!objectKey.StartsWith("pack/"u8))
             {
-                foreach (var child in inner.Children)
-                    if (Claim(child, owner)) next.Add(child);
+                if (objectKey.Length >= ContentStore.ChunkPrefix.Length && Key.TryParse(objectKey[ContentStore.ChunkPrefix.Length..], out var key))
+                    Chunks[key] = Chunks.TryGetValue(key, out var seen) ? Merge(seen, owner) : owner;
                 return;
             }
-            foreach (var entry in ((PathTree.Leaf)node).Entries)
-                foreach (var chunk in entry.Content.Chunks) Name(chunk, owner);
+            if (!Key.TryParse(objectKey[ContentStore.PackPrefix.Length..], out var pack)) return;
+            if (_repacked.Contains(pack))
+            {
+                RepackedNamed.Add(pack);
+                var name = Convert.ToHexStringLower(hash);
+                Relocated[name] = Relocated.TryGetValue(name, out var seen) ? Merge(seen, owner) : owner;
+                return;
+            }
+            NameAt(pack, offset, length, owner);
         }
 
         public void Name(ChunkRef chunk, int owner)
@@ -541,7 +621,11 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
 
         public void NameAt(string packKey, long offset, int length, int owner)
         {
-            if (!Key.TryParse(packKey.AsSpan(ContentStore.PackPrefix.Length), out var pack)) return;
+            if (Key.TryParse(packKey.AsSpan(ContentStore.PackPrefix.Length), out var pack)) NameAt(pack, offset, length, owner);
+        }
+
+        private void NameAt(Key pack, long offset, int length, int owner)
+        {
             if (!Packs.TryGetValue(pack, out var live)) Packs[pack] = live = [];
             live[offset] = live.TryGetValue(offset, out var seen) ? (length, Merge(seen.Owner, owner)) : (length, owner);
         }

@@ -9,6 +9,8 @@ internal static class PfsCollections
     public static ILiteCollection<BranchDoc> Branches(this LiteDatabase db) => db.GetCollection<BranchDoc>("branches");
     public static ILiteCollection<CommitDoc> Commits(this LiteDatabase db) => db.GetCollection<CommitDoc>("commits");
     public static ILiteCollection<NodeDoc> Nodes(this LiteDatabase db) => db.GetCollection<NodeDoc>("nodes");
+    /// <summary>The tree nodes as BSON, for reads of many (a collection's mark) that need no mapping to documents.</summary>
+    public static ILiteCollection<BsonDocument> RawNodes(this LiteDatabase db) => db.GetCollection("nodes");
     public static ILiteCollection<ChunkDoc> Chunks(this LiteDatabase db) => db.GetCollection<ChunkDoc>("chunks");
     public static ILiteCollection<NamedObjectDoc> NamedObjects(this LiteDatabase db) => db.GetCollection<NamedObjectDoc>("named_objects");
     public static ILiteCollection<RemovedObjectDoc> RemovedObjects(this LiteDatabase db) => db.GetCollection<RemovedObjectDoc>("removed_objects");

@@ -95,6 +95,89 @@ internal static class TreeCodec
         return new PathTree.Internal(keys, children);
     }
 
+    /// <summary>What <see cref="Walk"/> reports of a node without building it.</summary>
+    internal interface IVisitor
+    {
+        /// <summary>A child of an internal node: its id as 32 bytes.</summary>
+        void Child(ReadOnlySpan<byte> id);
+        /// <summary>A chunk a leaf's file names: its hash as 32 bytes and its object key as UTF-8.</summary>
+        void Chunk(ReadOnlySpan<byte> hash, ReadOnlySpan<byte> objectKey, long offset, int length);
+    }
+
+    /// <summary>
+    /// Reports a node's children, or the chunks its files name, straight from its bytes: what a collection's mark needs
+    /// of millions of nodes, without the strings <see cref="Decode"/> makes. Damage throws TreeNodeCorrupt as there.
+    /// </summary>
+    public static void Walk(ReadOnlySpan<byte> data, IVisitor visitor)
+    {
+        var r = new SpanReader(data);
+        var tag = r.Byte();
+        if (tag is not (LeafTag or InternalTag)) throw Corrupt($"it starts with {tag}, which is no kind of node", null);
+        var count = r.Count();
+        for (var i = 0; i < count; i++)
+        {
+            if (tag == InternalTag)
+            {
+                r.Bytes(r.Length());
+                visitor.Child(r.Bytes(32));
+                continue;
+            }
+            r.Bytes(r.Length()); // path
+            r.Bytes(r.Length()); // commit
+            NotNegative(r.Long(), "size");
+            r.Bytes(32);
+            var chunks = r.Count();
+            for (var c = 0; c < chunks; c++)
+            {
+                var hash = r.Bytes(32);
+                var key = r.Bytes(r.Length());
+                var offset = NotNegative(r.Long(), "offset");
+                var length = NotNegative(r.Long(), "length");
+                if (length > int.MaxValue) throw Corrupt($"a chunk length is {length}", null);
+                visitor.Chunk(hash, key, offset, (int)length);
+            }
+        }
+    }
+
+    /// <summary>BinaryReader's encodings (7-bit lengths and numbers) over a span; running out is damage.</summary>
+    private ref struct SpanReader(ReadOnlySpan<byte> data)
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+        private int _at;
+
+        public byte Byte() => _at < _data.Length ? _data[_at++] : throw Corrupt("it is cut short", null);
+
+        public ReadOnlySpan<byte> Bytes(int count)
+        {
+            if (count < 0 || count > _data.Length - _at) throw Corrupt("it is cut short", null);
+            var bytes = _data.Slice(_at, count);
+            _at += count;
+            return bytes;
+        }
+
+        public long Long()
+        {
+            ulong value = 0;
+            for (var shift = 0; shift < 70; shift += 7)
+            {
+                var b = Byte();
+                value |= (ulong)(b & 0x7F) << shift;
+                if ((b & 0x80) == 0) return (long)value;
+            }
+            throw Corrupt("a number runs on too long", null);
+        }
+
+        /// <summary>A string's byte length.</summary>
+        public int Length() => Long() is >= 0 and <= int.MaxValue and var n ? (int)n : throw Corrupt("a length is out of range", null);
+
+        /// <summary>A count of items that each take at least a byte.</summary>
+        public int Count()
+        {
+            var count = Long();
+            return count >= 0 && count <= _data.Length - _at ? (int)count : throw Corrupt($"it counts {count} items in {_data.Length - _at} bytes", null);
+        }
+    }
+
     // A count of items that each take at least a byte: more than the bytes left is damage, not a huge allocation.
     private static int Count(BinaryReader r)
     {
