@@ -6,11 +6,6 @@ BeforeDiscovery { . (Join-Path $PSScriptRoot 'TestHelpers.ps1') }
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-Module $ModulePath -Force
-    function New-Bytes([int] $Length, [int] $Seed) {
-        $bytes = [byte[]]::new($Length)
-        [System.Random]::new($Seed).NextBytes($bytes)
-        , $bytes
-    }
     # Every repo, branch head, commit and the hash of every file of every commit (reading each one back).
     function Get-StoreState {
         $state = [ordered]@{}

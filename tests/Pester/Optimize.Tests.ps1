@@ -5,11 +5,6 @@ BeforeDiscovery { . (Join-Path $PSScriptRoot 'TestHelpers.ps1') }
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-Module $ModulePath -Force
-    function New-Bytes([int] $Length, [int] $Seed) {
-        $bytes = [byte[]]::new($Length)
-        [System.Random]::new($Seed).NextBytes($bytes)
-        , $bytes
-    }
     function Get-Bytes([string] $Repo, [string] $Path) { , [byte[]](Get-PachFileContent $Repo master $Path -AsByteStream) }
     function Wait-Child($Child, [int] $Seconds) {
         $Child.WaitForExit($Seconds * 1000) | Should -BeTrue -Because 'the child process must finish'

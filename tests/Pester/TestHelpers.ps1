@@ -22,6 +22,14 @@ function Start-ChildPwsh {
     [System.Diagnostics.Process]::Start($psi)
 }
 
+function New-Bytes {
+    # Random bytes, the same for the same seed (file content for tests of content that must read back byte for byte).
+    param([Parameter(Mandatory)] [int] $Length, [Parameter(Mandatory)] [int] $Seed)
+    $bytes = [byte[]]::new($Length)
+    [System.Random]::new($Seed).NextBytes($bytes)
+    , $bytes
+}
+
 function Get-TutorialSpec {
     # A tutorial spec from examples/iris with its one-line transform.stdin (run by /bin/bash) replaced, as JSON text.
     param([Parameter(Mandatory)] [string] $Name, [Parameter(Mandatory)] [string] $Stdin, [scriptblock] $Adapt = {})

@@ -6,6 +6,8 @@ using PachPS.Engine.Pfs;
 using PachPS.Engine.Pps;
 using PachPS.Engine.Storage;
 
+using static PachPS.Tests.Unit.TempStore;
+
 namespace PachPS.Tests.Unit;
 
 /// <summary>Backup and restore (issue 15, item 3): consistent snapshots, pins that collections keep, restores that read back.</summary>
@@ -13,15 +15,6 @@ public class BackupTests
 {
     /// <summary>More than a chunk's worth: stored as large chunks (objects of their own).</summary>
     private const int LargeFileBytes = 3 << 20;
-
-    private static byte[] RandomBytes(int length, int seed)
-    {
-        var bytes = new byte[length];
-        new Random(seed).NextBytes(bytes);
-        return bytes;
-    }
-
-    private static FileSource Bytes(string path, byte[] data) => new(path, () => new MemoryStream(data), path);
 
     private static string TempFolder(string what) => Path.Combine(Path.GetTempPath(), $"pachps-{what}-" + Guid.NewGuid().ToString("N")[..12]);
 

@@ -4,6 +4,8 @@ using PachPS.Engine.Pfs;
 using PachPS.Engine.Pps;
 using PachPS.Engine.Storage;
 
+using static PachPS.Tests.Unit.TempStore;
+
 namespace PachPS.Tests.Unit;
 
 /// <summary>Garbage collection (issue 15, item 1): exact, safe beside writers, interruptible.</summary>
@@ -11,15 +13,6 @@ public class CollectionTests
 {
     /// <summary>More than a chunk's worth: stored as large chunks (objects of their own).</summary>
     private const int LargeFileBytes = 3 << 20;
-
-    private static byte[] RandomBytes(int length, int seed)
-    {
-        var bytes = new byte[length];
-        new Random(seed).NextBytes(bytes);
-        return bytes;
-    }
-
-    private static FileSource Bytes(string path, byte[] data) => new(path, () => new MemoryStream(data), path);
 
     private static long StoredBytes(TempStore t) => t.Store.Objects.Usage().Bytes;
 

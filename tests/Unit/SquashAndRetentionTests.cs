@@ -3,6 +3,8 @@ using PachPS.Engine.Pfs;
 using PachPS.Engine.Pps;
 using PachPS.Engine.Provenance;
 
+using static PachPS.Tests.Unit.TempStore;
+
 namespace PachPS.Tests.Unit;
 
 /// <summary>Squash and retention (issue 15, item 2): history shrinks, content and provenance stay truthful.</summary>
@@ -10,15 +12,6 @@ public class SquashAndRetentionTests
 {
     private const int LargeFileBytes = 3 << 20;
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
-
-    private static byte[] RandomBytes(int length, int seed)
-    {
-        var bytes = new byte[length];
-        new Random(seed).NextBytes(bytes);
-        return bytes;
-    }
-
-    private static FileSource Bytes(string path, byte[] data) => new(path, () => new MemoryStream(data), path);
 
     /// <summary>Every file of a commit with its bytes, by path.</summary>
     private static SortedDictionary<string, string> Snapshot(TempStore t, string repo, string commit)

@@ -45,6 +45,16 @@ internal sealed class TempStore : IDisposable
     public CommitInfo Put(string repo, string path, string text, string branch = "master") =>
         Pfs.PutFiles(repo, branch, [Text(path, text)]);
 
+    /// <summary>Random bytes, the same for the same seed.</summary>
+    public static byte[] RandomBytes(int length, int seed)
+    {
+        var bytes = new byte[length];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    public static FileSource Bytes(string path, byte[] data) => new(path, () => new MemoryStream(data), path);
+
     public static FileSource Text(string path, string text) =>
         new(path, () => new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)), path);
 
