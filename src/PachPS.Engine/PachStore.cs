@@ -38,7 +38,7 @@ public sealed class PachStore : IPachClient, IStoreAdmin
         _triggerTimer = new Timer(_ => FireBranchTriggers(), null, TriggerInterval, TriggerInterval);
     }
 
-    /// <summary>How often cron conditions of branch triggers are checked while the store is open.</summary>
+    /// <summary>How often cron conditions of branch triggers are checked while the store is open (and, every <see cref="JobScheduler.OrphanSweep"/>, jobs whose session ended).</summary>
     private static readonly TimeSpan TriggerInterval = TimeSpan.FromSeconds(1);
     private readonly Timer _triggerTimer;
     private int _firing;
@@ -206,14 +206,14 @@ public sealed class PachStore : IPachClient, IStoreAdmin
     }
 
     /// <summary>
-    /// Another store's folder opened only to read lost objects and tree nodes from: its metadata, and its objects where its
-    /// store.json says (S3 credentials from the default AWS chain). No job starts and nothing is created there.
+    /// A backup, or another store's folder, opened only to read lost objects and tree nodes from: its metadata, and its
+    /// objects where its store.json says (S3 credentials from the default AWS chain). No job starts and nothing is created there.
     /// </summary>
     private RepairSource OpenRepairSource(string from)
     {
-        if (from.StartsWith(Engine.Backup.BackupLocation.S3Scheme, StringComparison.OrdinalIgnoreCase) ||
-            File.Exists(System.IO.Path.Combine(System.IO.Path.GetFullPath(from), Engine.Backup.BackupTarget.ManifestFile)))
-            return Engine.Backup.StoreBackups.OpenRepairSource(new Engine.Backup.BackupLocation(from));
+        if (from.StartsWith(BackupLocation.S3Scheme, StringComparison.OrdinalIgnoreCase) ||
+            File.Exists(System.IO.Path.Combine(System.IO.Path.GetFullPath(from), BackupTarget.ManifestFile)))
+            return StoreBackups.OpenRepairSource(new BackupLocation(from));
         var full = System.IO.Path.GetFullPath(from);
         if (!File.Exists(System.IO.Path.Combine(full, "metadata.db")))
             throw PachException.NotFound("RepairSourceNotFound", $"'{full}' is not a PachPS store or backup folder (it has no metadata.db).", full);
