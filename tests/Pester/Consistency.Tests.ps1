@@ -58,6 +58,8 @@ Describe '<Name> declares -Repo, -Commit, -Branch and -Path by their one shared 
             'Get-PachCommit:Commit'   = @{ Default = $null }
             # -Branch names a branch to open a commit on, only: an id given as -Commit would name a new branch.
             'Start-PachCommit:Branch' = @{ Aliases = @() }
+            # Omitted, -Branch lists the policies of every branch of the repo.
+            'Get-PachRetention:Branch' = @{ Default = $null }
         }
         $places = @($command.Parameters.Values | Where-Object Name -In $marker.Keys)
         # Default values are the properties' initial values, read from a new instance of the cmdlet.

@@ -123,10 +123,11 @@ public sealed partial class PfsService
     /// </summary>
     public RetentionPolicy SetRetention(string repo, string branch, int? keepCommits = null, double? keepDays = null)
     {
-        Retention.Validate(repo, branch, keepCommits, keepDays);
         return _meta.Write(db =>
         {
+            // An unknown repo or branch first (RepoNotFound, BranchNotFound), as every cmdlet reports it; then the policy.
             var b = CommitResolver.RequireBranch(db, repo, branch);
+            Retention.Validate(repo, branch, keepCommits, keepDays);
             var doc = new RetentionDoc { Id = b.Id, Repo = repo, Branch = branch, KeepCommits = keepCommits, KeepDays = keepDays, Set = DateTime.UtcNow };
             db.Retention().Upsert(doc);
             return PfsRecords.ToRetention(doc);

@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
-using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -17,7 +16,8 @@ public sealed class GetPachRetentionCommand : PachCmdlet
 
     /// <summary>One branch of the repo; every branch with a policy when omitted.</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(BranchCompleter))]
+    [BranchParameter]
+    [Alias(PfsParameters.Commit)]
     public string? Branch { get; set; }
 
     protected override void ProcessRecord() => Invoke(() =>

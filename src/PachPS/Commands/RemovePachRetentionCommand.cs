@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -14,7 +13,8 @@ public sealed class RemovePachRetentionCommand : PachCmdlet
     public string Repo { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(BranchCompleter))]
+    [BranchParameter]
+    [Alias(PfsParameters.Commit)]
     public string Branch { get; set; } = "";
 
     protected override void ProcessRecord() => InvokeEach(() =>

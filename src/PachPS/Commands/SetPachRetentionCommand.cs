@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
-using PachPS.Completion;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -18,7 +17,8 @@ public sealed class SetPachRetentionCommand : PachCmdlet
     public string Repo { get; set; } = "";
 
     [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
-    [ArgumentCompleter(typeof(BranchCompleter))]
+    [BranchParameter]
+    [Alias(PfsParameters.Commit)]
     public string Branch { get; set; } = "";
 
     /// <summary>The newest commits of the branch that always stay (1 or more).</summary>
@@ -31,9 +31,9 @@ public sealed class SetPachRetentionCommand : PachCmdlet
 
     protected override void ProcessRecord() => InvokeEach(() =>
     {
-        // Refused before the prompt (-WhatIf too): a policy that could not be set, a branch that does not exist.
-        RetentionPolicy.Validate(Repo, Branch, KeepCommits, KeepDays);
+        // Refused before the prompt (-WhatIf too): a branch that does not exist, a policy that could not be set.
         Files.GetBranch(Repo, Branch);
+        RetentionPolicy.Validate(Repo, Branch, KeepCommits, KeepDays);
         var policy = new RetentionPolicy(Repo, Branch, KeepCommits, KeepDays, DateTimeOffset.UtcNow);
         if (!ShouldProcess($"{Repo}@{Branch}", $"Set retention policy ({policy})")) return;
         WriteObject(Files.SetRetention(Repo, Branch, KeepCommits, KeepDays));
