@@ -29,6 +29,26 @@ public class MetadataCorruptTests
         Assert.Contains("Test-PachStore", ex.Message);
     }
 
+    [Fact]
+    public async Task AStoreWhoseFolderWasDeletedClosesAtOnceAndSaysSo()
+    {
+        // A session's folder deleted under it (a test's TestDrive, a user's rm -r) is not a lock another process
+        // holds: waiting out the lock timeout would hang Disconnect-PachStore for minutes.
+        var store = new TempStore();
+        store.Pfs.CreateRepo("images");
+        Directory.Delete(store.Folder, recursive: true);
+
+        var write = Task.Run(() => store.Pfs.CreateRepo("more"));
+        Assert.True(await Task.WhenAny(write, Task.Delay(Budget)) == write, $"Writing to a store whose folder is gone took more than {Budget.TotalSeconds} s.");
+        var ex = await Assert.ThrowsAsync<PachException>(() => write);
+        Assert.Equal("StoreFolderMissing", ex.ErrorId);
+        Assert.Contains(store.Folder, ex.Message);
+
+        var close = Task.Run(store.Store.Dispose);
+        Assert.True(await Task.WhenAny(close, Task.Delay(Budget)) == close, $"Closing a store whose folder is gone took more than {Budget.TotalSeconds} s.");
+        await close;
+    }
+
     private static void Damage(string path, string damage)
     {
         var bytes = File.ReadAllBytes(path);

@@ -157,6 +157,12 @@ public sealed class MetadataStore : IDisposable
                 _lock = new FileStream(_lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
                 break;
             }
+            catch (DirectoryNotFoundException ex)
+            {
+                // Not a lock another process holds: the store's folder is gone (deleted under an open session).
+                throw new PachException("StoreFolderMissing", PachErrorKind.NotFound,
+                    $"The store's folder '{Path.GetDirectoryName(_dbPath)}' no longer exists.", _dbPath, ex);
+            }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {
                 Thread.Sleep(delay);
