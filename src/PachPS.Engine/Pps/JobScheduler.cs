@@ -74,7 +74,7 @@ internal sealed class JobScheduler : IDisposable
             heads.Add(head);
         }
         // Two triggers for the same input commits (two processes, or a resume) make one job.
-        var last = pipeline.LastJob is null ? null : db.Jobs().FindById(pipeline.LastJob);
+        var last = pipeline.LastJob is null ? null : db.Jobs().Get(pipeline.LastJob);
         if (last is not null && last.PipelineVersion == pipeline.Version && last.Inputs.Select(i => i.Commit).SequenceEqual(heads.Select(h => h.Id))) return;
         Queue(db, pipeline, NewJob(pipeline, spec, heads));
     }
@@ -296,7 +296,7 @@ internal sealed class JobScheduler : IDisposable
             JobRunner? runner = null;
             try
             {
-                pipeline = _meta.Read(db => db.Jobs().FindById(jobId)?.Pipeline);
+                pipeline = _meta.Read(db => db.Jobs().Get(jobId)?.Pipeline);
                 if (pipeline is null) return;
                 gate = _pipelineGates.GetOrAdd(pipeline, _ => new SemaphoreSlim(1, 1));
                 await gate.WaitAsync(cts.Token);
@@ -357,7 +357,7 @@ internal sealed class JobScheduler : IDisposable
         {
             _meta.Write(db =>
             {
-                var job = db.Jobs().FindById(jobId);
+                var job = db.Jobs().Get(jobId);
                 if (job is null || job.State.IsTerminal()) return;
                 StateMachines.MoveTo(job, JobState.Failure, reason);
                 db.Jobs().Update(job);
@@ -367,9 +367,32 @@ internal sealed class JobScheduler : IDisposable
         catch (Exception) { /* the store is gone; the job is resumed when it is opened again */ }
     }
 
-    private static string OwnerId(Process p) => $"{p.Id}:{p.StartTime.ToUniversalTime().Ticks}";
+    /// <summary>
+    /// A process's id as owner of jobs: "pid:start", where start is when it started. On Linux that is the kernel's own
+    /// count of clock ticks since boot (/proc/pid/stat), exact from one reading to the next. Process.StartTime is
+    /// computed from it and the clocks of the moment, and so differs by microseconds between readings: compared
+    /// exactly, a sweep took a live session's running jobs for orphans and ran them a second time.
+    /// </summary>
+    private static string OwnerId(Process p) => $"{p.Id}:{StartOf(p)}";
 
-    /// <summary>Whether the process an owner id ("pid:start-ticks") names still runs.</summary>
+    private static string StartOf(Process p)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            try
+            {
+                // The command name (field 2) may hold spaces and parentheses: the fields after it follow the last ')'.
+                var stat = File.ReadAllText($"/proc/{p.Id}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                if (fields.Length > 19) return "k" + fields[19];
+            }
+            catch (IOException) { /* gone meanwhile: the start below fails the same way */ }
+        }
+        // Elsewhere to the second: what a reading of the clocks cannot move.
+        return (p.StartTime.ToUniversalTime().Ticks / TimeSpan.TicksPerSecond).ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Whether the process an owner id ("pid:start") names still runs.</summary>
     internal static bool OwnerAlive(string owner)
     {
         var parts = owner.Split(':');
