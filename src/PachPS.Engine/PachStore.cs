@@ -179,11 +179,11 @@ public sealed class PachStore : IPachClient, IStoreAdmin
         var (repos, commits, logical, reclaimable, collected) = Meta.Read(db =>
         {
             var heads = db.Branches().FindAll().Select(b => b.Head).Where(h => h is not null).Distinct(StringComparer.Ordinal);
-            var logical = heads.Sum(h => db.Commits().FindById(h)?.Size ?? 0);
-            var last = db.CollectionSummaries().FindById(CollectionSummaryDoc.Last);
+            var logical = heads.Sum(h => db.Commits().Get(h)?.Size ?? 0);
+            var last = db.CollectionSummaries().Get(CollectionSummaryDoc.Last);
             // Counted from the last mark: what it left, and what repos removed since then held alone.
             long? reclaimable = last is null ? null
-                : last.ReclaimableBytes + last.RepoExclusiveBytes.Where(r => db.Repos().FindById(r.Key) is null).Sum(r => r.Value);
+                : last.ReclaimableBytes + last.RepoExclusiveBytes.Where(r => db.Repos().Get(r.Key) is null).Sum(r => r.Value);
             return (db.Repos().Count(), db.Commits().Count(), logical, reclaimable, last?.Finished);
         });
         var metaBytes = Directory.EnumerateFiles(Path, "metadata*.db").Sum(f => new FileInfo(f).Length);

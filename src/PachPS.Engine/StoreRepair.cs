@@ -100,7 +100,7 @@ internal sealed class StoreRepair(MetadataStore meta, ContentStore content, stri
 
     private bool FetchNode(RepairSource source, string id)
     {
-        var data = source.Meta.Read(db => db.Nodes().FindById(id)?.Data);
+        var data = source.Meta.Read(db => db.Nodes().Get(id)?.Data);
         if (data is null || ContentHash.Of(data) != id) return false;
         meta.Write(db => db.Nodes().Upsert(new NodeDoc { Id = id, Data = data }));
         return true;
@@ -110,10 +110,10 @@ internal sealed class StoreRepair(MetadataStore meta, ContentStore content, stri
 
     private IntegrityFinding MoveHeadBack(IntegrityFinding finding) => meta.Write(db =>
     {
-        var branch = db.Branches().FindById(finding.Object);
+        var branch = db.Branches().Get(finding.Object);
         if (branch is null || branch.Head != finding.Commit) return finding with { Repair = "Already moved by someone else." };
         var back = HeadHistory.Moves(db, branch).Select(m => m.Commit).Reverse()
-            .FirstOrDefault(c => c is not null && c != branch.Head && db.Commits().FindById(c) is { Finished: not null });
+            .FirstOrDefault(c => c is not null && c != branch.Head && db.Commits().Get(c) is { Finished: not null });
         HeadHistory.Move(db, branch, back, HeadHistory.Repair, DateTime.UtcNow);
         db.Branches().Update(branch);
         return finding with
@@ -126,7 +126,7 @@ internal sealed class StoreRepair(MetadataStore meta, ContentStore content, stri
 
     private IntegrityFinding Rederive(IntegrityFinding finding) => meta.Write(db =>
     {
-        var commit = db.Commits().FindById(finding.Commit);
+        var commit = db.Commits().Get(finding.Commit);
         if (commit is null) return finding;
         var entries = PathTree.In(db).All(commit.Root).ToList();
         commit.Size = entries.Sum(e => e.Content.Size);
@@ -150,7 +150,7 @@ internal sealed class StoreRepair(MetadataStore meta, ContentStore content, stri
         foreach (var commit in damagedCommits)
             meta.Write(db =>
             {
-                if (db.Commits().FindById(commit.Key) is not { } doc) return;
+                if (db.Commits().Get(commit.Key) is not { } doc) return;
                 // Lost nodes: the ranges below them, walked again now; lost content: the files the check named.
                 var damage = new List<DamageDoc>();
                 foreach (var _ in PathTree.In(db).Salvage(doc.Root, range => damage.Add(range.ToDamage()))) { }

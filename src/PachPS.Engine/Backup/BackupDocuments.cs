@@ -1,3 +1,4 @@
+using PachPS.Engine.Metadata;
 using LiteDB;
 
 namespace PachPS.Engine.Backup;
@@ -12,7 +13,7 @@ internal static class BackupCollections
     /// <summary>The store's id, made on first use (a backup's manifest names it; a restored store gets a new one).</summary>
     public static string EnsureStoreId(this LiteDatabase db)
     {
-        var identity = db.StoreIdentity().FindById(StoreIdentityDoc.Current);
+        var identity = db.StoreIdentity().Get(StoreIdentityDoc.Current);
         if (identity is not null) return identity.StoreId;
         identity = new StoreIdentityDoc { StoreId = Guid.NewGuid().ToString("N") };
         db.StoreIdentity().Insert(identity);

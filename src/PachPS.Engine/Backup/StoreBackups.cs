@@ -61,7 +61,7 @@ internal sealed class StoreBackups(MetadataStore meta, ContentStore content, str
             throw PachException.Invalid("BackupNameInvalid", $"'{name}' is no backup name: letters, digits, '.', '-' and '_', not 'objects'.", name);
         using var target = BackupTarget.Open(destination);
         var backup = target.BackupOf(name);
-        if (target.Exists(name, BackupTarget.ManifestFile) || meta.Read(db => db.BackupPins().FindById(backup)) is not null)
+        if (target.Exists(name, BackupTarget.ManifestFile) || meta.Read(db => db.BackupPins().Get(backup)) is not null)
             throw new PachException("BackupExists", PachErrorKind.AlreadyExists, $"There is a backup at '{backup}' already.", backup);
         var s3 = (content.Objects as S3ObjectStore)?.Settings;
         // Content in a remote store (S3) survives the loss of this machine: it is pinned, not copied.
@@ -111,7 +111,7 @@ internal sealed class StoreBackups(MetadataStore meta, ContentStore content, str
             meta.Write(db =>
             {
                 if (copies) db.Unpin(backup);
-                else if (db.BackupPins().FindById(backup) is { } pin)
+                else if (db.BackupPins().Get(backup) is { } pin)
                 {
                     pin.State = Complete;
                     db.BackupPins().Update(pin);
@@ -244,7 +244,7 @@ internal sealed class StoreBackups(MetadataStore meta, ContentStore content, str
         var (destination, name) = BackupTarget.Split(backupLocation);
         using var target = BackupTarget.Open(destination);
         var backup = target.BackupOf(name);
-        var pin = meta.Read(db => db.BackupPins().FindById(backup));
+        var pin = meta.Read(db => db.BackupPins().Get(backup));
         var temp = Path.Combine(Path.GetTempPath(), "pachps-backup-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(temp);
         try

@@ -158,7 +158,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     private void RefuseSharedContent()
     {
         if (!content.Objects.IsRemote) return;
-        var own = meta.Read(db => db.StoreIdentity().FindById(Backup.StoreIdentityDoc.Current)?.StoreId);
+        var own = meta.Read(db => db.StoreIdentity().Get(Backup.StoreIdentityDoc.Current)?.StoreId);
         var others = content.Objects.List(Backup.StoreBackups.ClaimPrefix).Select(k => k[Backup.StoreBackups.ClaimPrefix.Length..])
             .Where(id => id != own).ToList();
         if (others.Count > 0)
@@ -208,7 +208,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
                 {
                     var id = pending[^1];
                     pending.RemoveAt(pending.Count - 1);
-                    if (nodes.FindById(id) is { } doc) marks.Visit(id, doc["Data"].AsBinary, pending);
+                    if (nodes.Get(id) is { } doc) marks.Visit(id, doc["Data"].AsBinary, pending);
                 }
                 return 0;
             });
@@ -245,7 +245,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             var found = meta.Read(db =>
             {
                 var chunks = db.Chunks();
-                return batch.Select(named => (chunks.FindById(named.Key), named.Value)).Where(d => d.Item1 is not null).ToList();
+                return batch.Select(named => (chunks.Get(named.Key), named.Value)).Where(d => d.Item1 is not null).ToList();
             });
             foreach (var (doc, owner) in found) marks.NameAt(doc!.Object, doc.Offset, doc.Length, owner);
         }
@@ -327,7 +327,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
                 var nodes = db.RawNodes();
                 clock.Restart();
                 for (var i = plan.DeadNodes.Count; i < unreached.Count && clock.Elapsed < ReadBudget; i++)
-                    plan.DeadNodes.Add((unreached[i], nodes.FindById(unreached[i])?["Data"].AsBinary.Length ?? 0));
+                    plan.DeadNodes.Add((unreached[i], nodes.Get(unreached[i])?["Data"].AsBinary.Length ?? 0));
                 return 0;
             });
         }
@@ -389,7 +389,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         while (stack.Count > 0)
         {
             var id = stack.Pop();
-            if (!marks.Nodes.TryAdd(Key.Parse(id), (Marks.Shared, 0)) || nodes.FindById(id)?["Data"].AsBinary is not { } data) continue;
+            if (!marks.Nodes.TryAdd(Key.Parse(id), (Marks.Shared, 0)) || nodes.Get(id)?["Data"].AsBinary is not { } data) continue;
             var children = new List<string>();
             late.Claim(id, Marks.Shared);
             late.Visit(id, data, children);
@@ -425,7 +425,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             // A rewritten pack no tree names any more needs no forwarding.
             foreach (var gone in db.RepackedPacks().FindAll().Select(p => p.Id).Where(p => Key.TryParse(p.AsSpan(ContentStore.PackPrefix.Length), out var k) && !marks.RepackedNamed.Contains(k)).ToList())
                 if (plan.Repacks.All(r => r.Pack != gone)) db.RepackedPacks().Delete(gone);
-            var run = db.CollectionRuns().FindById(CollectionRunDoc.Current);
+            var run = db.CollectionRuns().Get(CollectionRunDoc.Current);
             if (run is not null)
             {
                 run.Phase = Sweeping;

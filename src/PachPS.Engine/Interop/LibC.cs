@@ -70,6 +70,9 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, SetLastError = true)] public static partial int pipe2(int* fds, int flags);
     [LibraryImport(Library, SetLastError = true)] public static partial int poll(PollFd* fds, nuint count, int timeout);
     [LibraryImport(Library, SetLastError = true)] public static partial int syncfs(int fd);
+    /// <summary>sync_file_range(2)'s SYNC_FILE_RANGE_WRITE: start writing the range's dirty pages back, without waiting.</summary>
+    public const uint SYNC_FILE_RANGE_WRITE = 2;
+    [LibraryImport(Library, SetLastError = true)] public static partial int sync_file_range(int fd, long offset, long count, uint flags);
     [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int mkfifo(string path, uint mode);
     [LibraryImport(Library)] public static partial uint geteuid();
     // unshare(2)/setns(2) flags: a thread with its own filesystem attributes may join another mount namespace.

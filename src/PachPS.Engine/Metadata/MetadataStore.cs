@@ -36,7 +36,7 @@ public sealed class MetadataStore : IDisposable
         Write(db =>
         {
             var schema = db.GetCollection<SchemaDoc>("schema");
-            var current = schema.FindById("schema");
+            var current = schema.Get("schema");
             if (current is null) schema.Insert(new SchemaDoc { Version = SchemaVersion });
             else if (current.Version > SchemaVersion)
                 throw new PachException("StoreSchemaTooNew", PachErrorKind.InvalidData,

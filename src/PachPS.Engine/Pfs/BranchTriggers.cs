@@ -34,7 +34,7 @@ internal static partial class BranchTriggers
         {
             if (!seen.Add(from))
                 throw PachException.Invalid("BranchTriggerCycle", $"A trigger of '{branch}' on '{trigger.Branch}' would close a cycle of triggers in '{repo}' ({string.Join(" <- ", seen)}).", target);
-            from = db.Branches().FindById(BranchDoc.Key(repo, from))?.Trigger?.Branch;
+            from = db.Branches().Get(BranchDoc.Key(repo, from))?.Trigger?.Branch;
         }
         return new BranchTriggerDoc { Branch = trigger.Branch, Size = trigger.Size, Commits = trigger.Commits, CronSpec = trigger.CronSpec?.Trim(), All = trigger.All, Since = now };
     }
@@ -69,10 +69,10 @@ internal static partial class BranchTriggers
     {
         var commits = 0;
         long bytes = 0;
-        var commit = db.Commits().FindById(head);
+        var commit = db.Commits().Get(head);
         while (commit is not null && commit.Id != since && (commits < commitsWanted || bytes < bytesWanted))
         {
-            var parent = commit.Parent is null ? null : db.Commits().FindById(commit.Parent);
+            var parent = commit.Parent is null ? null : db.Commits().Get(commit.Parent);
             commits++;
             bytes += Math.Max(0, commit.Size - (parent?.Size ?? 0));
             commit = parent;

@@ -14,8 +14,23 @@ internal sealed class ChunkIndex(MetadataStore meta) : IChunkCatalog
     /// <summary>Adds newly packed chunks, in the caller's transaction if there is one.</summary>
     public void Record(IReadOnlyList<ChunkRef> chunks)
     {
-        if (chunks.Count > 0)
-            meta.Write(db => db.Chunks().Upsert(chunks.Select(c => new ChunkDoc { Id = c.Hash, Object = c.Object, Offset = c.Offset, Length = c.Length })));
+        if (chunks.Count == 0) return;
+        meta.Write(db =>
+        {
+            // Almost all are new: a writer packs only chunks the index lacked when it looked. Another session may have
+            // packed the same bytes since; as with an upsert, the newest place wins. Looking up and inserting costs half
+            // of LiteDB's Upsert, which tries an update (and parses its query) for every document first.
+            var index = db.Chunks();
+            var docs = new Dictionary<string, ChunkDoc>(StringComparer.Ordinal);
+            foreach (var c in chunks) docs[c.Hash] = new ChunkDoc { Id = c.Hash, Object = c.Object, Offset = c.Offset, Length = c.Length };
+            var fresh = new List<ChunkDoc>(docs.Count);
+            foreach (var doc in docs.Values)
+            {
+                if (index.Get(doc.Id) is null) fresh.Add(doc);
+                else index.Update(doc);
+            }
+            index.InsertBulk(fresh);
+        });
     }
 
     /// <summary>
@@ -26,13 +41,13 @@ internal sealed class ChunkIndex(MetadataStore meta) : IChunkCatalog
     public void RecordWrites(ContentWriter writer) => meta.Write(db =>
     {
         Record(writer.NewPackedChunks);
-        if (db.CollectionRuns().FindById(CollectionRunDoc.Current) is null) return;
+        if (db.CollectionRuns().Get(CollectionRunDoc.Current) is null) return;
         db.LiveObjects().Upsert(writer.ReferencedObjects.Select(key => new LiveObjectDoc { Id = key }));
     });
 
     /// <summary>Where the index says a packed chunk lives (after a repack, not where older trees say).</summary>
     public ChunkRef? Find(string hash) => meta.Read<ChunkRef?>(db =>
-        db.Chunks().FindById(hash) is { } doc ? new ChunkRef(hash, doc.Object, doc.Offset, doc.Length) : null);
+        db.Chunks().Get(hash) is { } doc ? new ChunkRef(hash, doc.Object, doc.Offset, doc.Length) : null);
 
     /// <summary>Which of the given hashes are already packed, and where.</summary>
     public IReadOnlyDictionary<string, ChunkRef> FindPacked(IReadOnlyCollection<string> hashes) => meta.Read(db =>
@@ -40,7 +55,7 @@ internal sealed class ChunkIndex(MetadataStore meta) : IChunkCatalog
         var chunks = db.Chunks();
         var found = new Dictionary<string, ChunkRef>(StringComparer.Ordinal);
         foreach (var hash in hashes)
-            if (chunks.FindById(hash) is { } doc) found[hash] = new ChunkRef(hash, doc.Object, doc.Offset, doc.Length);
+            if (chunks.Get(hash) is { } doc) found[hash] = new ChunkRef(hash, doc.Object, doc.Offset, doc.Length);
         return found;
     });
 
@@ -56,7 +71,7 @@ internal sealed class ChunkIndex(MetadataStore meta) : IChunkCatalog
             var removed = db.RemovedObjects();
             foreach (var key in keys)
             {
-                if (removed.FindById(key) is null) continue;
+                if (removed.Get(key) is null) continue;
                 if (!exists(key))
                     throw new PachException("ContentRemoved", PachErrorKind.ResourceUnavailable,
                         $"Content object '{key}' that this write found already stored was removed by a failed write in another session before this one was committed; nothing was written: run it again.", key);
@@ -69,7 +84,7 @@ internal sealed class ChunkIndex(MetadataStore meta) : IChunkCatalog
     public void RemoveUnnamed(IReadOnlyCollection<string> keys, Action<IReadOnlyCollection<string>> remove) => meta.Write(db =>
     {
         var named = db.NamedObjects();
-        var unnamed = keys.Where(k => named.FindById(k) is null).ToList();
+        var unnamed = keys.Where(k => named.Get(k) is null).ToList();
         remove(unnamed);
         var now = DateTime.UtcNow;
         db.RemovedObjects().Upsert(unnamed.Select(k => new RemovedObjectDoc { Id = k, Removed = now }));

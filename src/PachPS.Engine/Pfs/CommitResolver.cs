@@ -32,7 +32,7 @@ internal static class CommitResolver
         }
         for (var i = 0; i < r.Ancestors; i++)
         {
-            commit = commit.Parent is null ? null : db.Commits().FindById(commit.Parent);
+            commit = commit.Parent is null ? null : db.Commits().Get(commit.Parent);
             if (commit is null)
                 throw PachException.NotFound("CommitNotFound", $"'{reference}' goes back further than the first commit of '{repo}'.", $"{repo}@{reference}");
         }
@@ -48,7 +48,7 @@ internal static class CommitResolver
         {
             if (branch.OpenCommit is null)
                 throw PachException.State("NoOpenCommit", $"Branch '{reference}' of '{repo}' has no open commit.", $"{repo}@{reference}");
-            return db.Commits().FindById(branch.OpenCommit);
+            return db.Commits().Get(branch.OpenCommit);
         }
         if (named.Tag is { } tag)
             throw PachException.State("CommitFinished", $"'{reference}' is a tag of '{repo}' (commit {tag.Commit}); a tagged commit is finished.", $"{repo}@{reference}");
@@ -65,7 +65,7 @@ internal static class CommitResolver
         if (IsPlainName(reference))
         {
             var named = Find(db, repo, reference);
-            if (named.Branch?.OpenCommit is { } open) return db.Commits().FindById(open);
+            if (named.Branch?.OpenCommit is { } open) return db.Commits().Get(open);
             if (named.Commits is [{ Finished: null } openById]) return openById;
         }
         return Resolve(db, repo, reference);
@@ -97,8 +97,8 @@ internal static class CommitResolver
     /// </summary>
     public static void RequireNameFree(LiteDatabase db, string repo, string name, string newKind)
     {
-        var taken = db.Branches().FindById(BranchDoc.Key(repo, name)) is not null ? "branch"
-            : db.Tags().FindById(TagDoc.Key(repo, name)) is not null ? "tag" : null;
+        var taken = db.Branches().Get(BranchDoc.Key(repo, name)) is not null ? "branch"
+            : db.Tags().Get(TagDoc.Key(repo, name)) is not null ? "tag" : null;
         if (taken is not null && taken != newKind)
             throw new PachException("NameInUse", PachErrorKind.AlreadyExists,
                 $"'{name}' is already a {taken} of '{repo}'; a branch and a tag cannot share a name (a reference to it would be ambiguous).", $"{repo}@{name}");
@@ -122,7 +122,7 @@ internal static class CommitResolver
         try { return Resolve(db, repo, reference); }
         catch (PachException ex) when (ex.ErrorId is "CommitNotFound" or "BranchNotFound" && IsHex(reference) && reference.Length >= Ids.MinPrefixLength)
         {
-            var elsewhere = reference.Length == Ids.FullLength ? db.Commits().FindById(reference)
+            var elsewhere = reference.Length == Ids.FullLength ? db.Commits().Get(reference)
                 : reference.Length < Ids.FullLength ? db.Commits().FindOne(Query.StartsWith("_id", reference)) : null;
             if (elsewhere is null || elsewhere.Repo == repo) throw;
             throw PachException.Invalid("CommitNotInRepo", $"Commit {Ids.Short(elsewhere.Id)} is in repo '{elsewhere.Repo}', not in '{repo}'.", reference);
@@ -158,7 +158,7 @@ internal static class CommitResolver
             if (other.ContainsKey(c.Id)) { met.Add(c); continue; }
             foreach (var id in new[] { c.Parent, c.MergedFrom })
             {
-                if (id is null || seen.ContainsKey(id) || db.Commits().FindById(id) is not { } parent) continue;
+                if (id is null || seen.ContainsKey(id) || db.Commits().Get(id) is not { } parent) continue;
                 seen[id] = parent;
                 if (other.ContainsKey(id)) met.Add(parent);
                 else next.Add(parent);
@@ -170,23 +170,23 @@ internal static class CommitResolver
     /// <summary>A commit and its parents, newest first.</summary>
     public static IEnumerable<CommitDoc> Ancestry(LiteDatabase db, CommitDoc start)
     {
-        for (var c = start; c is not null; c = c.Parent is null ? null : db.Commits().FindById(c.Parent)) yield return c;
+        for (var c = start; c is not null; c = c.Parent is null ? null : db.Commits().Get(c.Parent)) yield return c;
     }
 
     public static RepoDoc RequireRepo(LiteDatabase db, string name) =>
-        db.Repos().FindById(name ?? "") ?? throw PachException.NotFound("RepoNotFound", $"There is no repo named '{name}'.", name);
+        db.Repos().Get(name ?? "") ?? throw PachException.NotFound("RepoNotFound", $"There is no repo named '{name}'.", name);
 
     public static BranchDoc RequireBranch(LiteDatabase db, string repo, string branch)
     {
         RequireRepo(db, repo);
-        return db.Branches().FindById(BranchDoc.Key(repo, branch))
+        return db.Branches().Get(BranchDoc.Key(repo, branch))
             ?? throw PachException.NotFound("BranchNotFound", $"Repo '{repo}' has no branch '{branch}'.", $"{repo}@{branch}");
     }
 
     public static TagDoc RequireTag(LiteDatabase db, string repo, string tag)
     {
         RequireRepo(db, repo);
-        return db.Tags().FindById(TagDoc.Key(repo, tag))
+        return db.Tags().Get(TagDoc.Key(repo, tag))
             ?? throw PachException.NotFound("TagNotFound", $"Repo '{repo}' has no tag '{tag}'.", $"{repo}@{tag}");
     }
 
@@ -198,10 +198,10 @@ internal static class CommitResolver
         {
             if (branch.Head is null)
                 throw PachException.NotFound("CommitNotFound", $"Branch '{name}' of '{repo}' has no finished commit yet.", $"{repo}@{reference}");
-            return db.Commits().FindById(branch.Head);
+            return db.Commits().Get(branch.Head);
         }
         if (named.Tag is { } tag)
-            return db.Commits().FindById(tag.Commit)
+            return db.Commits().Get(tag.Commit)
                 ?? throw PachException.NotFound("CommitNotFound", $"Tag '{name}' of '{repo}' names commit {tag.Commit}, which does not exist.", $"{repo}@{reference}");
         if (named.Commits is [var commit]) return commit;
         if (name.Length < Ids.FullLength && !IsHex(name))
@@ -213,8 +213,8 @@ internal static class CommitResolver
     /// <summary>The head a branch had at a time (<c>branch@{time}</c>); only a branch has a head history.</summary>
     private static CommitDoc BranchAt(LiteDatabase db, string repo, string name, DateTimeOffset at, string reference)
     {
-        if (db.Branches().FindById(BranchDoc.Key(repo, name)) is { } branch) return HeadAt(db, branch, at, reference);
-        var what = db.Tags().FindById(TagDoc.Key(repo, name)) is not null ? "a tag" : FindCommits(db, repo, name).Count > 0 ? "a commit id" : null;
+        if (db.Branches().Get(BranchDoc.Key(repo, name)) is { } branch) return HeadAt(db, branch, at, reference);
+        var what = db.Tags().Get(TagDoc.Key(repo, name)) is not null ? "a tag" : FindCommits(db, repo, name).Count > 0 ? "a commit id" : null;
         if (what is null)
             throw PachException.NotFound("BranchNotFound", $"Repo '{repo}' has no branch '{name}'.", $"{repo}@{name}");
         throw PachException.Invalid("InvalidCommitReference",
@@ -236,7 +236,7 @@ internal static class CommitResolver
         {
             var head = moves.Last(m => HeadHistory.Time(m) <= at).Commit
                 ?? throw PachException.NotFound("CommitNotFound", $"Branch '{branch.Name}' of '{branch.Repo}' had no commit at {when}.", target);
-            return db.Commits().FindById(head)
+            return db.Commits().Get(head)
                 ?? throw Squashed(db, branch.Repo, head, $"The commit branch '{branch.Name}' of '{branch.Repo}' had at {when} ({Ids.Short(head)})")
                 ?? throw PachException.NotFound("CommitNotFound",
                     $"The commit branch '{branch.Name}' of '{branch.Repo}' had at {when} ({Ids.Short(head)}) has since been removed.", target);
@@ -244,7 +244,7 @@ internal static class CommitResolver
         if (moves.Count > 0 && HeadHistory.IsCreation(moves[0]))
             throw PachException.NotFound("CommitNotFound", $"Branch '{branch.Name}' of '{branch.Repo}' did not exist yet at {when}.", target);
         var from = moves.Count > 0 ? moves[0].Commit : branch.Head;
-        var start = from is null ? null : db.Commits().FindById(from);
+        var start = from is null ? null : db.Commits().Get(from);
         return (start is null ? null : Ancestry(db, start).FirstOrDefault(c => c.Finished is { } f && StoredTime.Utc(f).UtcDateTime <= at))
             ?? throw PachException.NotFound("CommitNotFound", $"Branch '{branch.Name}' of '{branch.Repo}' had no commit at {when}.", target);
     }
@@ -255,7 +255,7 @@ internal static class CommitResolver
     /// </summary>
     public static PachException? Squashed(LiteDatabase db, string repo, string id, string? what = null)
     {
-        if (id.Length != Ids.FullLength || db.SquashedCommits().FindById(id) is not { } gone || gone.Repo != repo) return null;
+        if (id.Length != Ids.FullLength || db.SquashedCommits().Get(id) is not { } gone || gone.Repo != repo) return null;
         return PachException.NotFound("CommitSquashed",
             $"{what ?? $"Commit {id} of '{repo}'"} was squashed into commit {gone.Into}, which holds its changes now.", $"{repo}@{id}");
     }
@@ -265,7 +265,7 @@ internal static class CommitResolver
     {
         var commits = FindCommits(db, repo, name);
         if (openOnly) commits = commits.Where(c => c.Finished is null).ToList();
-        var named = new Named(db.Branches().FindById(BranchDoc.Key(repo, name)), db.Tags().FindById(TagDoc.Key(repo, name)), commits);
+        var named = new Named(db.Branches().Get(BranchDoc.Key(repo, name)), db.Tags().Get(TagDoc.Key(repo, name)), commits);
         var candidates = new List<string>();
         if (named.Branch is { } b) candidates.Add($"branch '{name}' (head {(b.Head is null ? "none" : Ids.Short(b.Head))})");
         if (named.Tag is { } t) candidates.Add($"tag '{name}' (commit {Ids.Short(t.Commit)})");
@@ -281,7 +281,7 @@ internal static class CommitResolver
     /// <summary>Commits whose id is <paramref name="idOrPrefix"/> or starts with it (a prefix of at least 4 hex digits); at most 3.</summary>
     private static IReadOnlyList<CommitDoc> FindCommits(LiteDatabase db, string repo, string idOrPrefix)
     {
-        if (idOrPrefix.Length == Ids.FullLength) return db.Commits().FindById(idOrPrefix) is { } c && c.Repo == repo ? [c] : [];
+        if (idOrPrefix.Length == Ids.FullLength) return db.Commits().Get(idOrPrefix) is { } c && c.Repo == repo ? [c] : [];
         if (idOrPrefix.Length < Ids.MinPrefixLength || idOrPrefix.Length > Ids.FullLength || !IsHex(idOrPrefix)) return [];
         return db.Commits().Find(Query.And(Query.StartsWith("_id", idOrPrefix), Query.EQ("Repo", repo)), limit: 3).ToList();
     }

@@ -1,3 +1,4 @@
+using PachPS.Engine.Metadata;
 using LiteDB;
 
 namespace PachPS.Engine.Pfs;
@@ -7,14 +8,14 @@ internal sealed class LiteNodeSource(LiteDatabase db) : INodeSource
 {
     private readonly ILiteCollection<NodeDoc> _nodes = db.Nodes();
 
-    public byte[]? Load(string id) => _nodes.FindById(id)?.Data;
+    public byte[]? Load(string id) => _nodes.Get(id)?.Data;
 
     /// <summary>Bytes of nodes this source added (nodes already stored cost nothing).</summary>
     public long BytesWritten { get; private set; }
 
     public void Save(string id, byte[] data)
     {
-        if (_nodes.FindById(id) is not null) return;
+        if (_nodes.Get(id) is not null) return;
         _nodes.Insert(new NodeDoc { Id = id, Data = data });
         BytesWritten += data.Length;
     }

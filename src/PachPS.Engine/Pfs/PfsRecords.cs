@@ -10,8 +10,8 @@ internal static class PfsRecords
     {
         var branches = db.Branches().Find(b => b.Repo == doc.Name).ToList();
         var master = branches.FirstOrDefault(b => b.Name == Names.DefaultBranch);
-        var size = master?.Head is null ? 0 : db.Commits().FindById(master.Head)?.Size ?? 0;
-        var measured = db.CollectionSummaries().FindById(CollectionSummaryDoc.Last)?.RepoExclusiveBytes;
+        var size = master?.Head is null ? 0 : db.Commits().Get(master.Head)?.Size ?? 0;
+        var measured = db.CollectionSummaries().Get(CollectionSummaryDoc.Last)?.RepoExclusiveBytes;
         return new RepoInfo(doc.Name, StoredTime.Utc(doc.Created), size, doc.Description, branches.Select(b => b.Name).OrderBy(n => n, StringComparer.Ordinal).ToList())
         {
             ExclusiveBytes = measured is not null && measured.TryGetValue(doc.Name, out var exclusive) ? exclusive : null,

@@ -171,7 +171,7 @@ public sealed partial class PfsService
             {
                 cancel.ThrowIfCancellationRequested();
                 SquashResult Work(LiteDatabase db) =>
-                    db.Commits().FindById(id) is { } commit ? Squash(db, commit, id, force: true, dryRun, "retention", now) : throw Gone(id);
+                    db.Commits().Get(id) is { } commit ? Squash(db, commit, id, force: true, dryRun, "retention", now) : throw Gone(id);
                 try { done.Add(dryRun ? _meta.Read(Work) : _meta.Write(Work)); }
                 catch (PachException ex) when (ex.Kind is PachErrorKind.InvalidOperation or PachErrorKind.NotFound)
                 {
@@ -211,8 +211,8 @@ internal static class Retention
     /// <summary>The ids of a policy's expired commits at <paramref name="now"/>, oldest first.</summary>
     public static IReadOnlyList<string> Expired(LiteDatabase db, RetentionDoc policy, DateTime now)
     {
-        var branch = db.Branches().FindById(policy.Id);
-        if (branch?.Head is null || db.Commits().FindById(branch.Head) is not { } head) return [];
+        var branch = db.Branches().Get(policy.Id);
+        if (branch?.Head is null || db.Commits().Get(branch.Head) is not { } head) return [];
         var cutoff = policy.KeepDays is { } days ? now - TimeSpan.FromDays(days) : DateTime.MaxValue;
         var expired = new List<string>();
         var position = 0;

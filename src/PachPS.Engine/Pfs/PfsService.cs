@@ -34,7 +34,7 @@ public sealed partial class PfsService : IFileService
         return _meta.Write(db =>
         {
             var repos = db.Repos();
-            if (repos.FindById(name) is not null)
+            if (repos.Get(name) is not null)
                 throw new PachException("RepoAlreadyExists", PachErrorKind.AlreadyExists, $"A repo named '{name}' already exists.", name);
             var doc = new RepoDoc { Name = name, Created = DateTime.UtcNow, Description = description ?? "" };
             repos.Insert(doc);
@@ -84,7 +84,7 @@ public sealed partial class PfsService : IFileService
         return _meta.Write(db =>
         {
             CommitResolver.RequireRepo(db, repo);
-            if (db.Branches().FindById(BranchDoc.Key(repo, branch)) is not null)
+            if (db.Branches().Get(BranchDoc.Key(repo, branch)) is not null)
                 throw new PachException("BranchAlreadyExists", PachErrorKind.AlreadyExists, $"Branch '{branch}' already exists in repo '{repo}'.", $"{repo}@{branch}");
             CommitResolver.RequireNameFree(db, repo, branch, "branch");
             var headCommit = head is null ? null : CommitResolver.Resolve(db, repo, head);
@@ -170,8 +170,8 @@ public sealed partial class PfsService : IFileService
             foreach (var candidate in cron)
             {
                 // Re-read: an earlier trigger of this pass may have moved it along a chain.
-                var branch = db.Branches().FindById(candidate.Id);
-                var source = db.Branches().FindById(BranchDoc.Key(branch.Repo, branch.Trigger!.Branch));
+                var branch = db.Branches().Get(candidate.Id);
+                var source = db.Branches().Get(BranchDoc.Key(branch.Repo, branch.Trigger!.Branch));
                 if (source is not null && BranchTriggers.Due(db, branch, source, now)) Follow(db, branch, source, now, moved);
             }
             return moved;
@@ -182,7 +182,7 @@ public sealed partial class PfsService : IFileService
     {
         var cron = db.Branches().FindAll().Where(b => b.Trigger?.CronSpec is not null).ToList();
         if (cron.Count == 0) _cronTriggers = false;
-        return cron.Any(b => db.Branches().FindById(BranchDoc.Key(b.Repo, b.Trigger!.Branch)) is { } source && BranchTriggers.Due(db, b, source, now));
+        return cron.Any(b => db.Branches().Get(BranchDoc.Key(b.Repo, b.Trigger!.Branch)) is { } source && BranchTriggers.Due(db, b, source, now));
     }
 
     /// <summary>Whether some branch has a cron trigger; the store's open looks once, later sets keep it current.</summary>
@@ -198,7 +198,7 @@ public sealed partial class PfsService : IFileService
     private void Follow(LiteDatabase db, BranchDoc branch, BranchDoc source, DateTime now, List<BranchInfo>? moved)
     {
         branch.Trigger!.Since = now;
-        MoveHead(db, branch, db.Commits().FindById(source.Head), "trigger", now, moved);
+        MoveHead(db, branch, db.Commits().Get(source.Head), "trigger", now, moved);
         moved?.Add(PfsRecords.ToBranch(branch));
     }
 
@@ -219,7 +219,7 @@ public sealed partial class PfsService : IFileService
             var dest = CommitResolver.RequireBranch(db, repo, destination);
             var src = RequireFinished(CommitResolver.ResolveInRepo(db, repo, source), source, "a merge source");
             RequireNoOpenCommit(dest);
-            var head = dest.Head is null ? null : db.Commits().FindById(dest.Head);
+            var head = dest.Head is null ? null : db.Commits().Get(dest.Head);
             var mergeBase = head is null ? null : CommitResolver.MergeBase(db, src, head);
             var tree = PathTree.In(db);
             MergeResult Result(MergeKind kind, string? commit, int changes, IReadOnlyList<MergeConflict> conflicts) =>
@@ -263,8 +263,8 @@ public sealed partial class PfsService : IFileService
             var target = RequireFinished(CommitResolver.Resolve(db, repo, reference), reference, "a revert");
             var branch = CommitResolver.RequireBranch(db, repo, target.Branch);
             RequireNoOpenCommit(branch);
-            var head = branch.Head is null ? null : db.Commits().FindById(branch.Head);
-            var parent = target.Parent is null ? null : db.Commits().FindById(target.Parent);
+            var head = branch.Head is null ? null : db.Commits().Get(branch.Head);
+            var parent = target.Parent is null ? null : db.Commits().Get(target.Parent);
             // Reverting is merging the parent into the head with the reverted commit as the base.
             var plan = TreeMerge.Merge(PathTree.In(db), repo, target.Root, parent?.Root, head?.Root, MergeStrategy.Fail);
             if (plan.Conflicts.Count > 0)
@@ -319,7 +319,7 @@ public sealed partial class PfsService : IFileService
         return _meta.Write(db =>
         {
             CommitResolver.RequireRepo(db, repo);
-            var b = db.Branches().FindById(BranchDoc.Key(repo, branch)) ?? NewBranch(db, repo, branch);
+            var b = db.Branches().Get(BranchDoc.Key(repo, branch)) ?? NewBranch(db, repo, branch);
             if (b.OpenCommit is not null)
                 throw PachException.State("CommitAlreadyOpen", $"Branch '{branch}' of '{repo}' already has open commit {b.OpenCommit}.", b.OpenCommit);
             var commit = NewCommit(db, b);
@@ -408,7 +408,7 @@ public sealed partial class PfsService : IFileService
         return _meta.Write(db =>
         {
             CommitResolver.RequireRepo(db, repo);
-            if (db.Tags().FindById(TagDoc.Key(repo, name)) is { } existing)
+            if (db.Tags().Get(TagDoc.Key(repo, name)) is { } existing)
                 throw new PachException("TagAlreadyExists", PachErrorKind.AlreadyExists,
                     $"Tag '{name}' already exists in repo '{repo}' (commit {Ids.Short(existing.Commit)}); a tag never moves: remove it first to give the name to another commit.", $"{repo}@{name}");
             CommitResolver.RequireNameFree(db, repo, name, "tag");
@@ -448,22 +448,22 @@ public sealed partial class PfsService : IFileService
 
     /// <summary>A branch's head commit; null while it has none or does not exist.</summary>
     internal CommitPointer? Head(string repo, string branch) => _meta.Read(db =>
-        db.Branches().FindById(BranchDoc.Key(repo, branch))?.Head is { } head ? FindCommit(head) : null);
+        db.Branches().Get(BranchDoc.Key(repo, branch))?.Head is { } head ? FindCommit(head) : null);
 
     /// <summary>A commit by full id, with its tree root; null when there is none.</summary>
-    internal CommitPointer? FindCommit(string id) => _meta.Read(db => db.Commits().FindById(id) is { } c
+    internal CommitPointer? FindCommit(string id) => _meta.Read(db => db.Commits().Get(id) is { } c
         ? new CommitPointer(c.Repo, c.Branch, c.Id, c.Root, c.Provenance.Select(PfsRecords.ToProvenance).ToList())
         : null);
 
     /// <summary>Reads trees (<see cref="PathTree.Under"/> and friends) in one unit of work.</summary>
     internal T ReadTree<T>(Func<PathTree, T> work) => _meta.Read(db => work(PathTree.In(db)));
 
-    internal bool RepoExists(string name) => _meta.Read(db => db.Repos().FindById(name) is not null);
+    internal bool RepoExists(string name) => _meta.Read(db => db.Repos().Get(name) is not null);
 
     /// <summary>Creates a repo unless it exists (the tick repos of cron inputs).</summary>
     internal void EnsureRepo(string name, string description) => _meta.Write(db =>
     {
-        if (db.Repos().FindById(name) is null) db.Repos().Insert(new RepoDoc { Name = name, Created = DateTime.UtcNow, Description = description });
+        if (db.Repos().Get(name) is null) db.Repos().Insert(new RepoDoc { Name = name, Created = DateTime.UtcNow, Description = description });
     });
 
     /// <summary>A writer for new content that deduplicates small chunks against those already packed in this store.</summary>
@@ -689,8 +689,8 @@ public sealed partial class PfsService : IFileService
     /// </summary>
     internal CommitInfo WriteOutputCommit(OutputCommit output, IReadOnlyList<FileChange> files) => _meta.Write(db =>
     {
-        var branch = db.Branches().FindById(BranchDoc.Key(output.Repo, output.Branch));
-        var parent = branch?.Head is null ? null : db.Commits().FindById(branch.Head);
+        var branch = db.Branches().Get(BranchDoc.Key(output.Repo, output.Branch));
+        var parent = branch?.Head is null ? null : db.Commits().Get(branch.Head);
         var commit = new CommitDoc
         {
             Id = output.Id, Repo = output.Repo, Branch = output.Branch, Parent = parent?.Id, Started = DateTime.UtcNow, Message = output.Message,
@@ -744,7 +744,7 @@ public sealed partial class PfsService : IFileService
         var now = DateTime.UtcNow;
         commit.Finished = now;
         db.Commits().Upsert(commit);
-        var branch = db.Branches().FindById(BranchDoc.Key(commit.Repo, commit.Branch));
+        var branch = db.Branches().Get(BranchDoc.Key(commit.Repo, commit.Branch));
         if (branch is not null)
         {
             if (branch.OpenCommit == commit.Id) branch.OpenCommit = null;
@@ -771,10 +771,10 @@ public sealed partial class PfsService : IFileService
             if (!create) return (new CommitDoc { Repo = repo, Branch = target }, true);
             branch = NewBranch(db, repo, target);
         }
-        if (branch.OpenCommit is not null) return (db.Commits().FindById(branch.OpenCommit), false);
+        if (branch.OpenCommit is not null) return (db.Commits().Get(branch.OpenCommit), false);
         if (!create)
         {
-            var head = branch.Head is null ? null : db.Commits().FindById(branch.Head);
+            var head = branch.Head is null ? null : db.Commits().Get(branch.Head);
             return (new CommitDoc { Repo = repo, Branch = target, Root = head?.Root }, true);
         }
         return (NewCommit(db, branch), true);
@@ -793,7 +793,7 @@ public sealed partial class PfsService : IFileService
 
     private static CommitDoc NewCommit(LiteDatabase db, BranchDoc branch)
     {
-        var parent = branch.Head is null ? null : db.Commits().FindById(branch.Head);
+        var parent = branch.Head is null ? null : db.Commits().Get(branch.Head);
         return new CommitDoc
         {
             Id = Ids.New(),

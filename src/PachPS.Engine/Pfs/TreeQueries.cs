@@ -42,10 +42,10 @@ internal static class TreeQueries
         {
             // A writer squashed away lives on in the commit it was squashed into (a descendant, so the walk still ends).
             var writtenIn = entry.Commit == commit.Id ? commit.Id : new Writers(db, repo).Of(entry.Commit);
-            var writer = writtenIn == commit.Id ? commit : db.Commits().FindById(writtenIn);
+            var writer = writtenIn == commit.Id ? commit : db.Commits().Get(writtenIn);
             if (writer is null) break;
             result.Add(ToFile(writer, new Node(normalized, PachFileType.File, entry.Content.Size, entry.Content.Hash, writer.Id)));
-            commit = writer.Parent is null ? null : db.Commits().FindById(writer.Parent);
+            commit = writer.Parent is null ? null : db.Commits().Get(writer.Parent);
         }
         if (result.Count == 0) throw FileNotFound(repo, reference, normalized);
         return result;
@@ -65,7 +65,7 @@ internal static class TreeQueries
     public static IReadOnlyList<DiffEntry> Diff(LiteDatabase db, string repo, string reference, string? olderRef = null, string? otherRepo = null)
     {
         var newer = CommitResolver.Resolve(db, repo, reference);
-        var older = olderRef is not null ? CommitResolver.Resolve(db, otherRepo ?? repo, olderRef) : newer.Parent is null ? null : db.Commits().FindById(newer.Parent);
+        var older = olderRef is not null ? CommitResolver.Resolve(db, otherRepo ?? repo, olderRef) : newer.Parent is null ? null : db.Commits().Get(newer.Parent);
         return TreeDiff.Compare(PathTree.In(db), older?.Root, newer.Root).Select(d => d with { Repo = repo }).ToList();
     }
 
@@ -128,7 +128,7 @@ internal static class TreeQueries
         public string? Of(string? id)
         {
             if (!_any || id is null) return id;
-            if (!_seen.TryGetValue(id, out var into)) _seen[id] = into = db.SquashedCommits().FindById(id)?.Into ?? id;
+            if (!_seen.TryGetValue(id, out var into)) _seen[id] = into = db.SquashedCommits().Get(id)?.Into ?? id;
             return into;
         }
     }

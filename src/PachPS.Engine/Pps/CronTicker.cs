@@ -72,7 +72,7 @@ internal sealed class CronTicker(MetadataStore meta, PfsService pfs, Cancellatio
             writer.Flush();
             var committed = meta.Write(db =>
             {
-                var doc = db.Pipelines().FindById(pipeline);
+                var doc = db.Pipelines().Get(pipeline);
                 if (doc is null || (!force && doc.CronLastTick.GetValueOrDefault(inputName) >= tick)) return null;
                 var leaf = PipelineSpec.Load(doc.SpecJson).Input.Leaves().First(l => l.Cron?.Name == inputName);
                 doc.CronLastTick[inputName] = tick;

@@ -17,7 +17,7 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
     public IReadOnlyList<JobInfo> ListJobs(string? pipeline = null, JobState? state = null) => meta.Read(db =>
     {
         var query = pipeline is null ? db.Jobs().FindAll() : db.Jobs().Find(j => j.Pipeline == pipeline);
-        if (pipeline is not null && db.Pipelines().FindById(pipeline) is null && !query.Any())
+        if (pipeline is not null && db.Pipelines().Get(pipeline) is null && !query.Any())
             throw PachException.NotFound("PipelineNotFound", $"There is no pipeline named '{pipeline}'.", pipeline);
         return query.Where(j => state is null || j.State == state).OrderByDescending(j => j.Created).Select(ToJob).ToList();
     });
@@ -158,7 +158,7 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
         {
             var head = pfs.Head(r.Name, Names.DefaultBranch)?.Id;
             if (!pipelines.TryGetValue(r.Name, out var p)) return new DagNode(r.Name, DagNodeKind.Repo, null, head);
-            var last = p.LastJob is null ? null : db.Jobs().FindById(p.LastJob);
+            var last = p.LastJob is null ? null : db.Jobs().Get(p.LastJob);
             return new DagNode(r.Name, DagNodeKind.Pipeline, last is null ? null : last.State, head);
         }).OrderBy(n => n.Name, StringComparer.Ordinal).ToList();
         var edges = pipelines.Values.SelectMany(p => PipelineSpec.Load(p.SpecJson).Input.Leaves().Select(l => new DagEdge(l.Repo, p.Name, l.Name)))
@@ -168,7 +168,7 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
 
     internal static JobDoc RequireJob(LiteDatabase db, string id)
     {
-        var job = db.Jobs().FindById(id ?? "");
+        var job = db.Jobs().Get(id ?? "");
         if (job is not null) return job;
         if (!string.IsNullOrEmpty(id) && id.Length >= Ids.MinPrefixLength)
         {

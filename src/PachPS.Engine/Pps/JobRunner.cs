@@ -1,3 +1,4 @@
+using PachPS.Engine.Metadata;
 using System.Collections.Concurrent;
 using PachPS.Engine.Pfs;
 
@@ -28,11 +29,11 @@ internal sealed class JobRunner(JobContext context, string jobId)
     {
         var start = context.Meta.Write<(JobDoc Job, PipelineSpec Spec)?>(db =>
         {
-            var job = db.Jobs().FindById(jobId);
+            var job = db.Jobs().Get(jobId);
             if (job is null || job.State.IsTerminal()) return null;
             // Sessions that all find a job whose session ended (a sweep, an open) race for it: the first to claim it runs it.
             if (job.Owner.Length > 0 && job.Owner != JobScheduler.ThisProcess && JobScheduler.OwnerAlive(job.Owner)) return null;
-            var version = db.PipelineVersions().FindById(PipelineVersionDoc.Key(job.Pipeline, job.PipelineVersion));
+            var version = db.PipelineVersions().Get(PipelineVersionDoc.Key(job.Pipeline, job.PipelineVersion));
             if (version is null) return null;
             job.Owner = JobScheduler.ThisProcess;
             StateMachines.MoveTo(job, JobState.Running);
@@ -155,9 +156,9 @@ internal sealed class JobRunner(JobContext context, string jobId)
     {
         var datums = db.Datums();
         var existing = datums.Find(d => d.Job == jobId).ToDictionary(d => d.Hash, StringComparer.Ordinal);
-        var carryFrom = job.RerunOf ?? db.Pipelines().FindById(job.Pipeline)?.LastSuccess;
+        var carryFrom = job.RerunOf ?? db.Pipelines().Get(job.Pipeline)?.LastSuccess;
         var everyJob = job.RerunOf is null && spec.ReprocessSpec == "every_job";
-        var previousJob = carryFrom is null || carryFrom == jobId || everyJob ? null : db.Jobs().FindById(carryFrom);
+        var previousJob = carryFrom is null || carryFrom == jobId || everyJob ? null : db.Jobs().Get(carryFrom);
         var redo = job.Redo.ToHashSet(StringComparer.Ordinal);
         var previous = new Dictionary<string, DatumDoc>(StringComparer.Ordinal);
         // A head moved back to commits an earlier job already read (Set-PachBranch, an undo): that job's results are
@@ -192,7 +193,7 @@ internal sealed class JobRunner(JobContext context, string jobId)
         }
         // A new job has no records yet: inserting them in bulk costs a fraction of upserting one by one.
         if (existing.Count == 0) datums.InsertBulk(fresh); else datums.Upsert(fresh);
-        var current = db.Jobs().FindById(jobId);
+        var current = db.Jobs().Get(jobId);
         current.Total = planned.Count;
         current.Skipped = skipped;
         current.Processed = processed;
@@ -249,7 +250,7 @@ internal sealed class JobRunner(JobContext context, string jobId)
     {
         context.Meta.Write(db =>
         {
-            var job = db.Jobs().FindById(jobId);
+            var job = db.Jobs().Get(jobId);
             if (job is null || job.State.IsTerminal()) return;
             if (failure is null)
             {
@@ -266,7 +267,7 @@ internal sealed class JobRunner(JobContext context, string jobId)
                         job.PipelineVersion, CommitMessage(job)), files);
                     StateMachines.MoveTo(job, JobState.Success);
                     db.Jobs().Update(job);
-                    if (db.Pipelines().FindById(job.Pipeline) is { } pipeline)
+                    if (db.Pipelines().Get(job.Pipeline) is { } pipeline)
                     {
                         pipeline.LastSuccess = job.Id;
                         db.Pipelines().Update(pipeline);

@@ -1,3 +1,4 @@
+using PachPS.Engine.Metadata;
 using LiteDB;
 
 namespace PachPS.Engine.Pps;
@@ -39,7 +40,7 @@ internal static class PipelineGraph
     {
         var starts = inputRepos.ToList();
         return starts.Contains(name, StringComparer.Ordinal) ||
-            Walk(starts, repo => db.Pipelines().FindById(repo)?.Inputs.Select(RepoOf) ?? []).Contains(name);
+            Walk(starts, repo => db.Pipelines().Get(repo)?.Inputs.Select(RepoOf) ?? []).Contains(name);
     }
 
     /// <summary>

@@ -41,7 +41,7 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
         RefuseDryRun(spec);
         RefuseSpout(spec);
         CronTicker.CreateRepos(pfs, spec);
-        if (db.Pipelines().FindById(spec.Name) is not null)
+        if (db.Pipelines().Get(spec.Name) is not null)
             throw new PachException("PipelineAlreadyExists", PachErrorKind.AlreadyExists, $"A pipeline named '{spec.Name}' already exists; use Update-PachPipeline.", spec.Name);
         if (pfs.RepoExists(spec.Name))
             throw new PachException("RepoAlreadyExists", PachErrorKind.AlreadyExists, $"A repo named '{spec.Name}' already exists; a pipeline's output repo takes the pipeline's name.", spec.Name);
@@ -175,7 +175,7 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
     /// <summary>Refuses to remove a repo that a pipeline reads or writes (Pfs asks before a repo goes).</summary>
     public static void GuardRepoRemoval(LiteDatabase db, string repo)
     {
-        if (db.Pipelines().FindById(repo) is not null)
+        if (db.Pipelines().Get(repo) is not null)
             throw PachException.State("RepoIsPipelineOutput", $"Repo '{repo}' is the output of pipeline '{repo}'; use Remove-PachPipeline.", repo);
         var readers = PipelineGraph.ReadersOf(db, repo);
         if (readers.Count > 0)
@@ -199,7 +199,7 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
     }
 
     public static PipelineDoc RequirePipeline(LiteDatabase db, string name) =>
-        db.Pipelines().FindById(name ?? "") ?? throw PachException.NotFound("PipelineNotFound", $"There is no pipeline named '{name}'.", name);
+        db.Pipelines().Get(name ?? "") ?? throw PachException.NotFound("PipelineNotFound", $"There is no pipeline named '{name}'.", name);
 
     private static List<string> InputKeys(PipelineSpec spec) => spec.Input.Leaves().Select(l => $"{l.Repo}@{l.Branch}").Distinct().ToList();
 
@@ -210,7 +210,7 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
     }
 
     private static PipelineVersionDoc RequireVersion(LiteDatabase db, string name, int version) =>
-        db.PipelineVersions().FindById(PipelineVersionDoc.Key(name, version))
+        db.PipelineVersions().Get(PipelineVersionDoc.Key(name, version))
         ?? throw PachException.NotFound("PipelineVersionNotFound",
             $"Pipeline '{name}' has no spec version {version}; Get-PachPipeline {name} -History lists its versions.", $"{name}@{version}");
 

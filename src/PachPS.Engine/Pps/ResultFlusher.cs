@@ -91,11 +91,11 @@ internal sealed class ResultFlusher(MetadataStore meta, PfsService pfs, string j
         meta.Write(db =>
         {
             pfs.RecordContent(_writer);
-            var job = db.Jobs().FindById(jobId);
+            var job = db.Jobs().Get(jobId);
             foreach (var (outcome, encoded) in resolved)
             {
                 // A restarted datum replaces its earlier result: take that one out of the counters first.
-                if (!_flushed.Add(outcome.Doc.Hash) && db.Datums().FindById(outcome.Doc.Id) is { } earlier) Count(job, earlier.State, -1);
+                if (!_flushed.Add(outcome.Doc.Hash) && db.Datums().Get(outcome.Doc.Id) is { } earlier) Count(job, earlier.State, -1);
                 outcome.Doc.Outputs = encoded;
                 db.Datums().Upsert(outcome.Doc);
                 Count(job, outcome.Doc.State, +1);

@@ -111,7 +111,7 @@ internal sealed class SpoutRunner(MetadataStore meta, PfsService pfs, IDatumExec
     /// <summary>Makes this process the spout's owner unless another live process is; returns its spec, or null.</summary>
     private PipelineSpec? Claim(string name, int version) => meta.Write(db =>
     {
-        var doc = db.Pipelines().FindById(name);
+        var doc = db.Pipelines().Get(name);
         if (doc is null || !doc.Spout || doc.State != PipelineState.Running || doc.Version != version) return null;
         if (doc.SpoutOwner is { } owner && owner != JobScheduler.ThisProcess && JobScheduler.OwnerAlive(owner)) return null;
         doc.SpoutOwner = JobScheduler.ThisProcess;
@@ -137,7 +137,7 @@ internal sealed class SpoutRunner(MetadataStore meta, PfsService pfs, IDatumExec
             meta.Write(db =>
             {
                 foreach (var name in names)
-                    if (db.Pipelines().FindById(name) is { } doc && doc.SpoutOwner == JobScheduler.ThisProcess)
+                    if (db.Pipelines().Get(name) is { } doc && doc.SpoutOwner == JobScheduler.ThisProcess)
                     {
                         doc.SpoutOwner = null;
                         db.Pipelines().Update(doc);

@@ -69,7 +69,7 @@ public sealed class ProvenanceService : IProvenanceService
             foreach (var input in datum.Inputs)
             {
                 // An input commit squashed away since: its files are read where its changes live on now.
-                var inputCommit = _pfs.FindCommit(input.Commit) ?? (db.SquashedCommits().FindById(input.Commit) is { } gone ? _pfs.FindCommit(gone.Into) : null);
+                var inputCommit = _pfs.FindCommit(input.Commit) ?? (db.SquashedCommits().Get(input.Commit) is { } gone ? _pfs.FindCommit(gone.Into) : null);
                 foreach (var file in tree.Under(inputCommit?.Root, input.Path))
                     result.Add(new LineageEntry(LineageDirection.Input, input.Repo, inputCommit?.Branch ?? "", inputCommit?.Id ?? input.Commit, file.Path,
                         commit.Pipeline ?? repo, commit.Job, datum.Hash, ranIn, input.Name));

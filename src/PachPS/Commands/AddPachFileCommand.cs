@@ -156,12 +156,11 @@ public sealed class AddPachFileCommand : CommitMakingCmdlet
     /// <summary>Progress from the engine, written on the pipeline thread (PutFiles reports synchronously on it).</summary>
     private sealed class ProgressReporter(Cmdlet cmdlet, ProgressRecord record) : IProgress<(int Done, int Total, string Path)>
     {
-        private DateTime _last = DateTime.MinValue;
+        private readonly ProgressClock _clock = new();
 
         public void Report((int Done, int Total, string Path) value)
         {
-            if ((DateTime.UtcNow - _last).TotalMilliseconds < 200 && value.Done != value.Total) return;
-            _last = DateTime.UtcNow;
+            if (!_clock.Due(last: value.Done == value.Total)) return;
             // A new record each time: hosts and runspaces may keep the objects they were given.
             cmdlet.WriteProgress(new ProgressRecord(record.ActivityId, record.Activity, $"{value.Done} of {value.Total} files: {value.Path}")
             {

@@ -37,13 +37,15 @@ public sealed class SavePachFileCommand : PachCmdlet
         var total = entries.Sum(e => e.Content.Size);
         long done = 0;
         var activity = $"Saving {Repo}@{Commit}:{source}";
+        var clock = new ProgressClock();
         foreach (var entry in entries)
         {
             if (CancelToken.IsCancellationRequested) break;
-            WriteProgress(new ProgressRecord(2, activity, $"{entry.Path} ({Display.Size(done)} of {Display.Size(total)})")
-            {
-                PercentComplete = total == 0 ? 0 : (int)(100 * done / total),
-            });
+            if (clock.Due())
+                WriteProgress(new ProgressRecord(2, activity, $"{entry.Path} ({Display.Size(done)} of {Display.Size(total)})")
+                {
+                    PercentComplete = total == 0 ? 0 : (int)(100 * done / total),
+                });
             done += entry.Content.Size;
             var target = entry.Path == source
                 ? (Directory.Exists(destination) ? System.IO.Path.Combine(destination, System.IO.Path.GetFileName(source)) : destination)
