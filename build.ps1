@@ -39,9 +39,12 @@ param(
     [switch] $Remote,
 
     # Bench: run only this section (implies its switch), without the embedded figures: -BenchOnly Remote, -BenchOnly
-    # Collection (garbage collection of a generated 200,000-commit store; -BenchScale 0.01 for a quick look).
-    [ValidateSet('S3', 'Remote', 'Collection')]
+    # Collection (garbage collection of a generated 200,000-commit store; -BenchScale 0.01 for a quick look), -BenchOnly
+    # Io (data in and out against cp, git and the disk's own limits).
+    [ValidateSet('S3', 'Remote', 'Collection', 'Io')]
     [string] $BenchOnly,
+    # Bench: one round instead of three, at a quarter of the size unless -BenchScale sets another (for development).
+    [switch] $Quick,
 
     # Package: package the module already built in out/module instead of building first.
     [switch] $NoBuild
@@ -230,7 +233,7 @@ function Invoke-Bench {
     $s3Bench = $S3 -or $BenchOnly -eq 'S3'
     $only = if ($BenchOnly) { @('-Only', $BenchOnly) } else { @() }
     if ($s3Bench) { Start-TestS3 }
-    try { & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/Bench.ps1') -Scale $BenchScale -S3:$s3Bench -Remote:$Remote @only }
+    try { & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/Bench.ps1') -Scale $BenchScale -S3:$s3Bench -Remote:$Remote -Quick:$Quick @only }
     finally { if ($s3Bench) { Stop-TestS3 } }
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }

@@ -5,12 +5,14 @@
 .DESCRIPTION
     Run through `dotnet pwsh ./build.ps1 Bench`. -Scale shrinks the generated data for a quick look (1 = full size).
     -S3 adds the S3 backend against rclone; -Remote adds a pachps-server on loopback against an embedded store (the
-    server from out/server). -Only runs that one section alone (-Only Remote, -Only S3, -Only Collection), without the
-    embedded figures; the collection section is part of the full run.
+    server from out/server). -Only runs that one section alone (-Only Remote, -Only S3, -Only Collection, -Only Io),
+    without the embedded figures; the collection and Io sections are part of the full run. -Quick is for development:
+    one round instead of three, at a quarter of the size unless -Scale sets another.
     Prints a table of figures and ratios; it asserts nothing (benchmarks are not tests).
 #>
-param([double] $Scale = 1, [switch] $S3, [switch] $Remote, [ValidateSet('S3', 'Remote', 'Collection')] [string] $Only)
+param([double] $Scale = 1, [switch] $S3, [switch] $Remote, [ValidateSet('S3', 'Remote', 'Collection', 'Io')] [string] $Only, [switch] $Quick)
 $ErrorActionPreference = 'Stop'
+if ($Quick -and $Scale -eq 1) { $Scale = 0.25 }
 if ($Only -eq 'S3') { $S3 = $true }
 if ($Only -eq 'Remote') { $Remote = $true }
 $root = Resolve-Path (Join-Path $PSScriptRoot '..')
@@ -513,6 +515,118 @@ function Invoke-CollectionBench {
         ('{0:N2}x target' -f ((Median $runs.PeakRss) / 500e6)) 'under 500 MB'
 }
 
+function Invoke-IoBench {
+    # ---------------------------------------------------------------------- issues 2 and 22: data in and out
+    # Every PachPS figure is taken in a fresh pwsh between runs of its comparison, in alternating rounds (this VM's disk
+    # flushes at very different speeds from minute to minute), and the medians are compared. The machine's own limits,
+    # measured in the same run, give the floor every ratio can be read against.
+    $rounds = if ($Quick) { 1 } else { 3 }
+    $bigSize = [long](1GB * $Scale)
+    $big = Join-Path $work 'big.bin'
+    $rng = [System.Random]::new(7)
+    $buf = [byte[]]::new(4MB)
+    $fs = [System.IO.File]::Create($big)
+    for ($w = 0L; $w -lt $bigSize; $w += $buf.Length) { $rng.NextBytes($buf); $fs.Write($buf, 0, [math]::Min($buf.Length, $bigSize - $w)) }
+    $fs.Dispose()
+    $edited = Join-Path $work 'big-edited.bin'
+    & cp $big $edited
+    $efs = [System.IO.File]::OpenWrite($edited); $efs.Position = [long]($bigSize / 2); $efs.WriteByte(0x5A); $efs.Dispose()
+    $n = [int](20000 * $Scale)
+    $small = Join-Path $work 'small'
+    Write-Files $small $n 1024 200
+    & sync
+    $mib = $bigSize / 1MB
+    $copy = Join-Path $work 'copy.bin'
+
+    # The machine: a copy with its flush, hashing, and the disk's raw sequential write and read.
+    $blocks = [math]::Ceiling($bigSize / 4MB)
+    $limits = foreach ($k in 1..$rounds) {
+        $cpSync = Seconds { & cp $big $copy; & sync }
+        Remove-Item $copy; & sync
+        $sha = Seconds { & sha256sum $big | Out-Null }
+        $write = Seconds { & dd if=/dev/zero "of=$copy" bs=4M "count=$blocks" conv=fdatasync status=none }
+        $read = Seconds { & dd "if=$copy" of=/dev/null bs=4M iflag=direct status=none }
+        Remove-Item $copy; & sync
+        [pscustomobject]@{ CpSync = $cpSync; Sha = $sha; Write = $write; Read = $read }
+    }
+    Add-Result ("this machine: {0} file" -f (Format-Bytes $bigSize)) ('cp+sync {0:N0} MiB/s; sha256sum {1:N0} MiB/s' -f ($mib / (Median $limits.CpSync)), ($mib / (Median $limits.Sha))) `
+        ('dd write+fdatasync {0:N0} MiB/s; dd read (direct) {1:N0} MiB/s' -f ($mib / (Median $limits.Write)), ($mib / (Median $limits.Read))) '-' 'the floor for the rows below'
+
+    # One large file in and out, and a single-datum job reading it; the first round also measures memory and dedup.
+    $job = '{"pipeline":{"name":"reads"},"transform":{"cmd":["true"]},"input":{"pfs":{"repo":"big","glob":"/"}}}'
+    Set-Content (Join-Path $work 'reads.json') $job
+    $large = foreach ($k in 1..$rounds) {
+        $cp = Seconds { & cp $big $copy; & sync }
+        Remove-Item $copy; & sync
+        $cpRead = Seconds { & cp $big $copy }
+        Remove-Item $copy; & sync
+        $store = "$work/store-big-$k"
+        $r = Invoke-Child @"
+Connect-PachStore -Path '$store' | Out-Null; New-PachRepo big | Out-Null
+`$t = (Measure-Command { Add-PachFile big master big.bin -Source '$big' | Out-Null; & sync }).TotalSeconds
+`$peak = (Get-Process -Id `$PID).PeakWorkingSet64
+`$save = (Measure-Command { Save-PachFile big master big.bin -Destination '$copy' }).TotalSeconds
+Remove-Item '$copy'; & sync
+New-PachPipeline -Path '$work/reads.json' | Out-Null
+`$j = Get-PachJob -Pipeline reads | Wait-PachJob
+`$s1 = (Get-PachStore).StoredBytes
+Add-PachFile big master again.bin -Source '$big' | Out-Null
+`$s2 = (Get-PachStore).StoredBytes
+Add-PachFile big master edited.bin -Source '$edited' | Out-Null
+`$s3 = (Get-PachStore).StoredBytes
+@{ Ingest = `$t; Save = `$save; Job = (`$j.Finished - `$j.Started).TotalSeconds; JobState = "`$(`$j.State)"; Peak = `$peak; Same = `$s2 - `$s1; Edited = `$s3 - `$s2 } | ConvertTo-Json -Compress
+"@
+        Remove-Item $store -Recurse; & sync
+        [pscustomobject]@{ Cp = $cp; CpRead = $cpRead; Ingest = $r.Ingest; Save = $r.Save; Job = $r.Job; JobState = $r.JobState; Peak = $r.Peak; Same = $r.Same; Edited = $r.Edited }
+    }
+    $cpBig = Median $large.Cp
+    $cpPlain = Median $large.CpRead
+    $ingest = Median $large.Ingest
+    $save = Median $large.Save
+    $jobTime = Median $large.Job
+    Add-Result ("{0} file, Add-PachFile (+sync)" -f (Format-Bytes $bigSize)) ('{0:N2} s median of {1}' -f $ingest, (Join-Seconds $large.Ingest)) ('cp+sync {0:N2} s median of {1}' -f $cpBig, (Join-Seconds $large.Cp)) ('{0:N2}x cp+sync' -f ($ingest / $cpBig)) 'at most 1.3x cp+sync'
+    Add-Result ("{0} file, Save-PachFile" -f (Format-Bytes $bigSize)) ('{0:N2} s median of {1}' -f $save, (Join-Seconds $large.Save)) ('cp {0:N2} s median of {1}' -f $cpPlain, (Join-Seconds $large.CpRead)) ('{0:N2}x cp' -f ($save / $cpPlain)) 'at most 1.3x cp'
+    Add-Result ("single-datum job over that file (transform: true)") ('{0:N2} s median of {1} ({2})' -f $jobTime, (Join-Seconds $large.Job), ($large.JobState | Select-Object -First 1)) ('cp {0:N2} s' -f $cpPlain) ('{0:N2}x cp' -f ($jobTime / $cpPlain)) 'inputs as fast as Save-PachFile'
+    $baseline = Invoke-Child "@{ Peak = (Get-Process -Id `$PID).PeakWorkingSet64 } | ConvertTo-Json -Compress"
+    $peak = Median $large.Peak
+    Add-Result 'peak memory of that ingest' ("{0} (pwsh)" -f (Format-Bytes $peak)) ("bare pwsh + module {0}" -f (Format-Bytes $baseline.Peak)) ('+{0} over bare pwsh' -f (Format-Bytes ($peak - $baseline.Peak))) 'under 300 MB'
+    Add-Result 'same file added again: new stored bytes' (Format-Bytes $large[0].Same) (Format-Bytes $bigSize) ('{0:P4}' -f ($large[0].Same / $bigSize)) 'under 0.1%'
+    Add-Result 'one byte changed in the middle: new stored bytes' (Format-Bytes $large[0].Edited) (Format-Bytes $bigSize) ('{0:P3}' -f ($large[0].Edited / $bigSize)) 'under 8 MiB'
+
+    # Many small files in and out, against git and cp -r.
+    $gitDir = Join-Path $work 'small-git'
+    $cpDir = Join-Path $work 'small-cp'
+    $out = Join-Path $work 'small-out'
+    $many = foreach ($k in 1..$rounds) {
+        $cp = Seconds { & cp -r $small $cpDir; & sync }
+        Remove-Item $cpDir -Recurse; & sync
+        $cpRead = Seconds { & cp -r $small $cpDir }
+        Remove-Item $cpDir -Recurse; & sync
+        & cp -r $small $gitDir
+        & sync   # the copy must not be flushed inside the measurement
+        $git = Seconds { & git -C $gitDir init -q; & git -C $gitDir add -A; & git -C $gitDir -c user.email=b@b -c user.name=b commit -qm bench; & sync }
+        Remove-Item $gitDir -Recurse -Force; & sync
+        $store = "$work/store-small-$k"
+        $r = Invoke-Child @"
+Connect-PachStore -Path '$store' | Out-Null; New-PachRepo small | Out-Null
+`$t = (Measure-Command { Add-PachFile small master / -Source '$small' -Recurse | Out-Null; & sync }).TotalSeconds
+`$save = (Measure-Command { Save-PachFile small master / -Destination '$out' | Out-Null }).TotalSeconds
+@{ Ingest = `$t; Save = `$save; Objects = (Get-PachStore).ObjectCount; Files = (Get-PachCommit small master).FileCount } | ConvertTo-Json -Compress
+"@
+        Remove-Item $store, $out -Recurse; & sync
+        [pscustomobject]@{ Cp = $cp; CpRead = $cpRead; Git = $git; Ingest = $r.Ingest; Save = $r.Save; Objects = $r.Objects; Files = $r.Files }
+    }
+    $ingest = Median $many.Ingest
+    $git = Median $many.Git
+    $cp = Median $many.Cp
+    Add-Result "$n x 1 KiB files in 100 folders, Add-PachFile -Recurse (+sync)" ('{0:N2} s median of {1} ({2} objects)' -f $ingest, (Join-Seconds $many.Ingest), $many[0].Objects) `
+        ('git add+commit {0:N2} s median of {1}; cp -r+sync {2:N2} s' -f $git, (Join-Seconds $many.Git), $cp) ('{0:N2}x git, {1:N2}x cp -r' -f ($ingest / $git), ($ingest / $cp)) 'at most 0.6x git and 2x cp -r'
+    $save = Median $many.Save
+    $cpRead = Median $many.CpRead
+    Add-Result "$n x 1 KiB files, Save-PachFile -Recurse" ('{0:N2} s median of {1}' -f $save, (Join-Seconds $many.Save)) ('cp -r {0:N2} s median of {1}' -f $cpRead, (Join-Seconds $many.CpRead)) ('{0:N2}x cp -r' -f ($save / $cpRead)) 'at most 2x cp -r'
+    Remove-Item $big, $edited, $small -Recurse
+}
+
 try {
     if (-not $Only) {
         # ------------------------------------------------------------------ issue 7: import and first command in a warm pwsh
@@ -528,76 +642,8 @@ try {
 
     }
     if ($S3) { Invoke-S3Bench }
+    if (-not $Only -or $Only -eq 'Io') { Invoke-IoBench }
     if (-not $Only) {
-        # ------------------------------------------------------------------ issue 2: many small files
-        $n = [int](20000 * $Scale)
-        $small = Join-Path $work 'small'
-        Write-Files $small $n 1024
-        & sync
-        $cp = Seconds { & cp -r $small (Join-Path $work 'small-cp'); & sync }
-        $gitDir = Join-Path $work 'small-git'
-        & cp -r $small $gitDir
-        & sync
-        $git = Seconds { & git -C $gitDir init -q; & git -C $gitDir add -A; & git -C $gitDir -c user.email=b@b -c user.name=b commit -qm bench; & sync }
-        & sync   # the copies above must not be flushed inside the next measurement
-        $r = Invoke-Child @"
-Connect-PachStore -Path '$work/store-small' | Out-Null; New-PachRepo small | Out-Null
-`$t = (Measure-Command { Add-PachFile small master / -Source '$small' -Recurse | Out-Null; & sync }).TotalSeconds
-`$s = Get-PachStore
-@{ Seconds = `$t; Objects = `$s.ObjectCount; Files = (Get-PachCommit small master).FileCount } | ConvertTo-Json -Compress
-"@
-        Add-Result "$n x 1 KiB files, Add-PachFile -Recurse" ('{0:N2} s ({1} objects)' -f $r.Seconds, $r.Objects) ('cp -r {0:N2} s; git add+commit {1:N2} s' -f $cp, $git) ('{0:N2}x cp, {1:N2}x git' -f ($r.Seconds / $cp), ($r.Seconds / $git)) 'faster than git; within 4x of cp -r'
-
-        # ------------------------------------------------------------------ issue 2: one large file
-        $bigSize = [long](1GB * $Scale)
-        $big = Join-Path $work 'big.bin'
-        $rng = [System.Random]::new(7)
-        $buf = [byte[]]::new(4MB)
-        $fs = [System.IO.File]::Create($big)
-        for ($w = 0L; $w -lt $bigSize; $w += $buf.Length) { $rng.NextBytes($buf); $fs.Write($buf, 0, [math]::Min($buf.Length, $bigSize - $w)) }
-        $fs.Dispose()
-        & sync
-        $edited = Join-Path $work 'big-edited.bin'
-        & cp $big $edited
-        & sync
-        $efs = [System.IO.File]::OpenWrite($edited); $efs.Position = [long]($bigSize / 2); $efs.WriteByte(0x5A); $efs.Dispose()
-        # cp and PachPS take turns three times (this VM's disk flushes at very different speeds from minute to minute) and
-        # the medians are compared; the first PachPS run also measures memory and deduplication.
-        $cpRuns = [System.Collections.Generic.List[double]]::new()
-        $ingestRuns = [System.Collections.Generic.List[double]]::new()
-        foreach ($k in 1..3) {
-            $cpRuns.Add((Seconds { & cp $big (Join-Path $work 'big-copy.bin'); & sync }))
-            Remove-Item (Join-Path $work 'big-copy.bin')
-            & sync
-            $ingest = "Connect-PachStore -Path '$work/store-big-$k' | Out-Null; New-PachRepo big | Out-Null`n" +
-                "`$t = (Measure-Command { Add-PachFile big master big.bin -Source '$big' | Out-Null; & sync }).TotalSeconds`n"
-            if ($k -gt 1) {
-                $ingestRuns.Add((Invoke-Child ($ingest + "@{ Seconds = `$t } | ConvertTo-Json -Compress")).Seconds)
-                Remove-Item "$work/store-big-$k" -Recurse
-                & sync
-                continue
-            }
-            $r = Invoke-Child ($ingest + @"
-`$peak = (Get-Process -Id `$PID).PeakWorkingSet64
-`$s1 = (Get-PachStore).StoredBytes
-Add-PachFile big master again.bin -Source '$big' | Out-Null
-`$s2 = (Get-PachStore).StoredBytes
-Add-PachFile big master edited.bin -Source '$edited' | Out-Null
-`$s3 = (Get-PachStore).StoredBytes
-@{ Seconds = `$t; Peak = `$peak; Same = `$s2 - `$s1; Edited = `$s3 - `$s2 } | ConvertTo-Json -Compress
-"@)
-            $ingestRuns.Add($r.Seconds)
-            Remove-Item "$work/store-big-$k" -Recurse
-            & sync
-        }
-        $cpBig = Median $cpRuns
-        $ingestBig = Median $ingestRuns
-        $baseline = Invoke-Child "@{ Peak = (Get-Process -Id `$PID).PeakWorkingSet64 } | ConvertTo-Json -Compress"
-        Add-Result ("{0} file ingest" -f (Format-Bytes $bigSize)) ('{0:N2} s median of {1}' -f $ingestBig, (Join-Seconds $ingestRuns)) ('cp {0:N2} s median of {1}' -f $cpBig, (Join-Seconds $cpRuns)) ('{0:N2}x cp' -f ($ingestBig / $cpBig)) 'within 2x of cp'
-        Add-Result 'peak memory of that ingest' ("{0} (pwsh)" -f (Format-Bytes $r.Peak)) ("bare pwsh + module {0}" -f (Format-Bytes $baseline.Peak)) ('+{0} over bare pwsh' -f (Format-Bytes ($r.Peak - $baseline.Peak))) 'under 300 MB'
-        Add-Result 'same file added again: new stored bytes' (Format-Bytes $r.Same) (Format-Bytes $bigSize) ('{0:P4}' -f ($r.Same / $bigSize)) 'under 0.1%'
-        Add-Result 'one byte changed in the middle: new stored bytes' (Format-Bytes $r.Edited) (Format-Bytes $bigSize) ('{0:P3}' -f ($r.Edited / $bigSize)) 'under 8 MiB'
-        Remove-Item $big, $edited
 
         # ------------------------------------------------------------------ issue 2: one file into a 100,000-file head
         $wide = [int](100000 * $Scale)

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using PachPS.Engine.Pfs;
+using PachPS.Engine.Storage;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -38,29 +39,32 @@ public sealed class SavePachFileCommand : PachCmdlet
         long done = 0;
         var activity = $"Saving {Repo}@{Commit}:{source}";
         var clock = new ProgressClock();
-        foreach (var entry in entries)
+        // Checks, questions and progress happen here, on the pipeline thread; the writes overlap (small files above all).
+        IEnumerable<(FileContent, string)> ToWrite()
         {
-            if (CancelToken.IsCancellationRequested) break;
-            if (clock.Due())
-                WriteProgress(new ProgressRecord(2, activity, $"{entry.Path} ({Display.Size(done)} of {Display.Size(total)})")
-                {
-                    PercentComplete = total == 0 ? 0 : (int)(100 * done / total),
-                });
-            done += entry.Content.Size;
-            var target = entry.Path == source
-                ? (Directory.Exists(destination) ? System.IO.Path.Combine(destination, System.IO.Path.GetFileName(source)) : destination)
-                : System.IO.Path.Combine(destination, entry.Path[(source == "/" ? 1 : source.Length + 1)..]);
-            if (File.Exists(target) && !Force)
+            for (var i = 0; i < entries.Count; i++)
             {
-                WriteError(Error("DestinationExists", ErrorCategory.ResourceExists, $"'{target}' exists; use -Force to overwrite it.", target));
-                continue;
+                var entry = entries[i];
+                if (CancelToken.IsCancellationRequested) yield break;
+                if (clock.Due(last: i == entries.Count - 1))
+                    WriteProgress(new ProgressRecord(2, activity, $"{entry.Path} ({Display.Size(done)} of {Display.Size(total)})")
+                    {
+                        PercentComplete = total == 0 ? 0 : (int)(100 * done / total),
+                    });
+                done += entry.Content.Size;
+                var target = entry.Path == source
+                    ? (Directory.Exists(destination) ? System.IO.Path.Combine(destination, System.IO.Path.GetFileName(source)) : destination)
+                    : System.IO.Path.Combine(destination, entry.Path[(source == "/" ? 1 : source.Length + 1)..]);
+                if (File.Exists(target) && !Force)
+                {
+                    WriteError(Error("DestinationExists", ErrorCategory.ResourceExists, $"'{target}' exists; use -Force to overwrite it.", target));
+                    continue;
+                }
+                if (!ShouldProcess(target, $"Save {Repo}@{Commit}:{entry.Path}")) continue;
+                yield return (entry.Content, target);
             }
-            if (!ShouldProcess(target, $"Save {Repo}@{Commit}:{entry.Path}")) continue;
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
-            using (var input = Files.OpenContent(entry.Content))
-            using (var output = File.Create(target)) input.CopyTo(output);
-            WriteObject(new FileInfo(target));
         }
+        foreach (var target in FileMaterializer.Write(Files.OpenContent, ToWrite(), FileMaterializer.DefaultParallelism)) WriteObject(new FileInfo(target));
         WriteProgress(new ProgressRecord(2, activity, "Done") { RecordType = ProgressRecordType.Completed });
     });
 }
