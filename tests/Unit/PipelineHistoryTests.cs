@@ -19,6 +19,26 @@ public class PipelineHistoryTests
         await t.Store.Pps.WaitJobAsync(t.Store.Pps.ListJobs("p")[0].JobId, Timeout, CancellationToken.None);
 
     [Fact]
+    public async Task JobsOfOnePipelineRunOneAtATimeInTheOrderTheyWereMadeAndTheNewestOutputStays()
+    {
+        // Updates one after another, none waited for: each queues a job, and each job must start only after the one
+        // before it ended, however its thread is scheduled; the branch ends with the last version's output.
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Pfs.PutFiles("in", "master", [TempStore.Text("/a", "1")]);
+        t.Store.Pps.CreatePipeline(Copy("sleep 0.05; echo v0 > /pfs/out/$(basename $in)"));
+        for (var v = 1; v <= 8; v++) t.Store.Pps.UpdatePipeline(Copy($"sleep 0.05; echo v{v} > /pfs/out/$(basename $in)"), reprocess: true);
+        var jobs = t.Store.Pps.ListJobs("p").OrderBy(j => j.PipelineVersion).ToList();
+        Assert.Equal(9, jobs.Count);
+        foreach (var job in jobs) await t.Store.Pps.WaitJobAsync(job.JobId, Timeout, CancellationToken.None);
+        jobs = t.Store.Pps.ListJobs("p").OrderBy(j => j.PipelineVersion).ToList();
+        Assert.All(jobs, j => Assert.Equal(JobState.Success, j.State));
+        for (var i = 1; i < jobs.Count; i++)
+            Assert.True(jobs[i].Started >= jobs[i - 1].Finished, $"version {jobs[i].PipelineVersion} started before version {jobs[i - 1].PipelineVersion} ended");
+        Assert.Equal("v8\n", t.Read("p", "master", "/a"));
+    }
+
+    [Fact]
     public async Task HistoryRecordsCreateUpdateReprocessAndRollbackAndARollbackRunsTheOldSpecAsANewVersion()
     {
         using var t = new TempStore();

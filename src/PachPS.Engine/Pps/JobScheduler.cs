@@ -23,7 +23,8 @@ internal sealed class JobScheduler : IDisposable
     private readonly MetadataStore _meta;
     private readonly PfsService _pfs;
     private readonly JobContext _context;
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _pipelineGates = new(StringComparer.Ordinal);
+    // Per pipeline, when the last job started here has ended: each job waits for the one started before it.
+    private readonly Dictionary<string, Task> _pipelineTurns = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, CancellationTokenSource> _running = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _toStart = new();
     private readonly ConcurrentDictionary<string, JobRunner> _runners = new(StringComparer.Ordinal);
@@ -289,17 +290,25 @@ internal sealed class JobScheduler : IDisposable
         if (_shutdown.IsCancellationRequested || !ActiveJobs.TryAdd(jobId, 0)) return;
         var cts = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
         _running[jobId] = cts;
+        string? pipeline = null;
+        Task previous = Task.CompletedTask;
+        TaskCompletionSource? turn = null;
+        try
+        {
+            pipeline = _meta.Read(db => db.Jobs().Get(jobId)?.Pipeline);
+            // The turn is taken here, in the order jobs are started (creation order), not when a thread gets to it: two
+            // jobs of one pipeline must never run at once, and a newer job's output must never be followed by an older's.
+            if (pipeline is not null) (previous, turn) = TakeTurn(pipeline);
+        }
+        catch (PachException) { /* the task below ends the job with the reason, as for any failure to start */ }
         var task = Task.Run(async () =>
         {
-            string? pipeline = null;
-            SemaphoreSlim? gate = null;
             JobRunner? runner = null;
             try
             {
-                pipeline = _meta.Read(db => db.Jobs().Get(jobId)?.Pipeline);
+                pipeline ??= _meta.Read(db => db.Jobs().Get(jobId)?.Pipeline);
                 if (pipeline is null) return;
-                gate = _pipelineGates.GetOrAdd(pipeline, _ => new SemaphoreSlim(1, 1));
-                await gate.WaitAsync(cts.Token);
+                await previous.WaitAsync(cts.Token);
                 runner = new JobRunner(_context, jobId);
                 _runners[jobId] = runner;
                 try { await runner.RunAsync(cts.Token); }
@@ -322,7 +331,8 @@ internal sealed class JobScheduler : IDisposable
             }
             finally
             {
-                gate?.Release();
+                // A job stopped while it waited hands its turn on only once the job before it has ended.
+                if (turn is not null) _ = previous.ContinueWith(_ => turn.TrySetResult(), TaskScheduler.Default);
                 _running.TryRemove(jobId, out _);
                 ActiveJobs.TryRemove(jobId, out _);
                 cts.Dispose();
@@ -333,6 +343,18 @@ internal sealed class JobScheduler : IDisposable
         {
             _tasks.RemoveAll(t => t.IsCompleted);
             _tasks.Add(task);
+        }
+    }
+
+    /// <summary>A place in the pipeline's line of jobs: the end of the job before (to wait for) and this job's own end.</summary>
+    private (Task Previous, TaskCompletionSource Turn) TakeTurn(string pipeline)
+    {
+        var turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_pipelineTurns)
+        {
+            var previous = _pipelineTurns.GetValueOrDefault(pipeline) ?? Task.CompletedTask;
+            _pipelineTurns[pipeline] = turn.Task;
+            return (previous, turn);
         }
     }
 
