@@ -16,8 +16,10 @@ public sealed class AddPachFileCommand : CommitMakingCmdlet
 {
     private const string SourceSet = "Source";
     private const string ValueSet = "Value";
+    private const string UriSet = "Uri";
     private readonly List<FileSource> _sources = [];
     private readonly List<(string Local, bool IsFolder)> _locals = [];
+    private readonly List<string> _uris = [];
 
     [Parameter(Mandatory = true, Position = 0)]
     [RepoParameter]
@@ -43,6 +45,14 @@ public sealed class AddPachFileCommand : CommitMakingCmdlet
     [Parameter(ParameterSetName = SourceSet)]
     public SwitchParameter Recurse { get; set; }
 
+    /// <summary>
+    /// http:// or https:// URLs to download into the repo (resumed where a transfer breaks off). One URL goes to -Path;
+    /// several, or a -Path ending in '/', go under it by their file names.
+    /// </summary>
+    [Parameter(Mandatory = true, ParameterSetName = UriSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("Url")]
+    public string[] Uri { get; set; } = [];
+
     /// <summary>The content itself: a string (written as UTF-8) or bytes.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ValueSet)]
     public object? Value { get; set; }
@@ -67,6 +77,11 @@ public sealed class AddPachFileCommand : CommitMakingCmdlet
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == UriSet)
+        {
+            foreach (var uri in Uri) _uris.Add(uri);
+            return;
+        }
         if (ParameterSetName == ValueSet)
         {
             var bytes = Value is PSObject ps ? ToBytes(ps.BaseObject) : ToBytes(Value);
@@ -101,6 +116,12 @@ public sealed class AddPachFileCommand : CommitMakingCmdlet
     {
         var single = _locals.Count == 1 && !_locals[0].IsFolder && Path is not null && !Path.EndsWith('/');
         var folder = (Path ?? "/").TrimEnd('/');
+        if (_uris.Count > 0)
+        {
+            // Every URL is checked before anything is downloaded.
+            var one = _uris.Count == 1 && Path is not null && !Path.EndsWith('/');
+            Invoke(() => _sources.AddRange(_uris.Select(uri => UriSource.Http(uri, one ? Path! : folder + "/" + UriSource.FileName(uri))).ToList()));
+        }
         foreach (var (local, isFolder) in _locals)
         {
             if (single) { _sources.Add(FromFile(local, Path!)); continue; }
