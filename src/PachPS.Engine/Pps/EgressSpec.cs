@@ -67,7 +67,7 @@ public sealed record EgressSpec(string Url, EgressKind Kind)
         var prefix = slash < 0 ? "" : rest[(slash + 1)..].Trim('/');
         if (!BucketName.IsMatch(bucket) || bucket.Contains(".."))
             throw Invalid(pipeline, $"egress URL '{url}' names no valid bucket ('{bucket}': 3 to 63 lower-case letters, digits, dots and hyphens).");
-        if (prefix.Split('/').Any(part => part is "" or "." or ".."))
+        if (prefix.Length > 0 && prefix.Split('/').Any(part => part is "" or "." or ".."))
             throw Invalid(pipeline, $"egress URL '{url}' has an empty, '.' or '..' part in its prefix '{prefix}'.");
         string? endpoint = null, region = null, profile = null;
         var ssl = true;
