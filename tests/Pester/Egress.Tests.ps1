@@ -125,7 +125,10 @@ Describe 'Egress to S3 with the store''s credentials (<Backend>)' -ForEach @(@{ 
         Wait-PachCommit raw master | Out-Null
         (Get-PachJob -Pipeline copy | Select-Object -First 1).Egress.FilesDeleted | Should -Be 1
 
-        New-PachPipeline -Spec (New-CopySpec nowhere raw @{ URL = "s3://pachps-no-such-$([guid]::NewGuid().ToString('N').Substring(0, 8))/x" }) | Out-Null
+        # A job with files to send (an empty commit sends nothing, and asks S3 nothing).
+        New-PachRepo other | Out-Null
+        Add-PachFile other master x.txt -Value 'x' | Out-Null
+        New-PachPipeline -Spec (New-CopySpec nowhere other @{ URL = "s3://pachps-no-such-$([guid]::NewGuid().ToString('N').Substring(0, 8))/x" }) | Out-Null
         $failed = Get-PachJob -Pipeline nowhere | Select-Object -First 1 | Wait-PachJob -TimeoutSec 120
         $failed.State | Should -Be 'EgressFailed'
         $failed.Egress.Error | Should -Match 'NoSuchBucket'
