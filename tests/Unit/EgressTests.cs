@@ -88,6 +88,8 @@ public sealed class EgressTests : IDisposable
     [InlineData("""{"URL": "s3://bucket/x?color=blue"}""", "PipelineSpecInvalidEgress")]
     [InlineData("""{"URL": "file://relative/folder"}""", "PipelineSpecInvalidEgress")]
     [InlineData("""{"URL": "file:///"}""", "PipelineSpecInvalidEgress")]
+    [InlineData("""{"URL": "file:///srv/a%00b"}""", "PipelineSpecInvalidEgress")]
+    [InlineData("""{"URL": "file:///srv/../etc"}""", "PipelineSpecInvalidEgress")]
     [InlineData("""{"URL": "ftp://host/x"}""", "PipelineSpecInvalidEgress")]
     [InlineData("""{"URL": "s3://a-bucket/x", "object_storage": {"url": "s3://b-bucket/x"}}""", "PipelineSpecInvalidEgress")]
     [InlineData("""{}""", "PipelineSpecInvalidEgress")]

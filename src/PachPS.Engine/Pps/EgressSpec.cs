@@ -108,8 +108,8 @@ public sealed record EgressSpec(string Url, EgressKind Kind)
         if (!rest.StartsWith('/') || rest.Contains('?') || rest.Contains('#'))
             throw Invalid(pipeline, $"egress URL '{url}' is not a local folder: write file:///absolute/folder (three slashes, an absolute path).");
         var path = Uri.UnescapeDataString(rest);
-        if (path.Split('/').Any(part => part is "." or ".."))
-            throw Invalid(pipeline, $"egress URL '{url}' has a '.' or '..' part; write the folder's absolute path.");
+        if (path.Contains('\0') || path.Split('/').Any(part => part is "." or ".."))
+            throw Invalid(pipeline, $"egress URL '{url}' has a '.' or '..' part, or a NUL; write the folder's absolute path.");
         var full = Path.GetFullPath(path).TrimEnd('/');
         if (full.Length == 0) throw Invalid(pipeline, $"egress URL '{url}' names the root folder; name a folder of its own.");
         return new EgressSpec(url, EgressKind.Folder) { Folder = full };
