@@ -58,7 +58,8 @@ Describe 'about_PachPS_Spec' {
         $topic = Get-Help about_PachPS_Spec | Out-String
         $topic | Should -Match 'parallelismSpec'
         $topic | Should -Match '`transform\.image_pull_secrets` \| differently'
-        $topic | Should -Match '`egress` \| not implemented'
+        $topic | Should -Match '`egress` \| differently'
+        $topic | Should -Match '`egress\.sql_database` \| refused'
         $topic | Should -Match '`spout` \| differently'
         $topic | Should -Match '`spout\.overwrite` \| implemented'
     }

@@ -109,7 +109,7 @@ input:
         $spec = @{
             pipeline  = @{ name = 'edges' }
             transform = @{ cmd = @('true'); memoryVolume = $true; imagePullSecrets = @('regcred') }
-            egress    = @{ URL = 's3://bucket/out' }
+            service   = @{ internal_port = 8000 }
             autoscaling = $true
             enable_stats = $false
             input     = @{ pfs = @{ repo = 'src'; glob = '/*'; s3 = $true } }
@@ -119,12 +119,12 @@ input:
         $text = "$($warned[0])"
         $text | Should -Match "^Pipeline 'edges': PachPS does not implement these fields of the spec, so they have no effect: "
         $text | Should -Match 'transform\.memoryVolume \(/pfs is on disk'
-        $text | Should -Match 'egress \(the output commit is not copied'
+        $text | Should -Match 'service \(no service is exposed'
         $text | Should -Match 'input\.pfs\.s3 \(there is no S3 gateway'
         $text | Should -Match 'about_PachPS_Spec'
         $text | Should -Not -Match 'autoscaling|enable_stats|imagePullSecrets'
         $p.Spec.Pod.ImagePullSecrets | Should -Be 'regcred'
-        $p.Spec.NotImplemented.Field | Sort-Object | Should -Be @('egress', 'input.pfs.s3', 'transform.memoryVolume')
+        $p.Spec.NotImplemented.Field | Sort-Object | Should -Be @('input.pfs.s3', 'service', 'transform.memoryVolume')
         Update-PachPipeline -Spec $spec -WarningVariable again -WarningAction SilentlyContinue | Out-Null
         @($again).Count | Should -Be 1
         Get-PachDatum -Spec ($spec | ConvertTo-Json -Depth 5) -WarningVariable planned -WarningAction SilentlyContinue | Out-Null

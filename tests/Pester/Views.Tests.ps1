@@ -40,7 +40,7 @@ Describe 'Views of a store with a pipeline, 80 columns wide' {
     It 'the job table shows each job''s whole state' {
         $lines = @((Get-PachJob | Out-String -Width 80) -split "`r?`n" | Where-Object { $_.Trim() })
         $lines[0] | Should -Match '^Id\s+State\s+Pipeline'
-        $lines[0].IndexOf('Pipeline') - $lines[0].IndexOf('State') | Should -BeGreaterThan 'Unrunnable'.Length
+        $lines[0].IndexOf('Pipeline') - $lines[0].IndexOf('State') | Should -BeGreaterThan 'EgressFailed'.Length
         $row = $lines | Where-Object { $_.StartsWith($job.JobId.Substring(0, 16)) }
         $row | Should -Match '^[0-9a-f]{16} Success\s+pre_process_training_data '
         $row.Length | Should -BeLessOrEqual 80

@@ -16,7 +16,27 @@ public class StateMachineTests
     [InlineData(JobState.Killed, JobState.Failure, false)]
     [InlineData(JobState.Unrunnable, JobState.Running, false)]
     [InlineData(JobState.Running, JobState.Unrunnable, false)]
+    [InlineData(JobState.Running, JobState.Egressing, true)]
+    [InlineData(JobState.Egressing, JobState.Egressing, true)]
+    [InlineData(JobState.Egressing, JobState.Success, true)]
+    [InlineData(JobState.Egressing, JobState.EgressFailed, true)]
+    [InlineData(JobState.Egressing, JobState.Killed, true)]
+    [InlineData(JobState.Egressing, JobState.Failure, false)]
+    [InlineData(JobState.Egressing, JobState.Running, false)]
+    [InlineData(JobState.Created, JobState.Egressing, false)]
+    [InlineData(JobState.Running, JobState.EgressFailed, false)]
+    [InlineData(JobState.EgressFailed, JobState.Egressing, false)]
+    [InlineData(JobState.EgressFailed, JobState.Success, false)]
     public void JobMoves(JobState from, JobState to, bool legal) => Assert.Equal(legal, StateMachines.CanMove(from, to));
+
+    [Fact]
+    public void EgressStatesAreTerminalOrUnfinishedAndKeepTheOutput()
+    {
+        Assert.False(JobState.Egressing.IsTerminal());
+        Assert.True(JobState.EgressFailed.IsTerminal());
+        Assert.Equal(["Created", "Running", "Egressing"], StateMachines.Unfinished);
+        Assert.Equal([JobState.Success, JobState.Egressing, JobState.EgressFailed], Enum.GetValues<JobState>().Where(s => s.HasOutput()));
+    }
 
     [Theory]
     [InlineData(DatumState.Pending, DatumState.Success, true)]

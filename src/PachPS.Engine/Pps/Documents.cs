@@ -29,6 +29,26 @@ internal sealed class PipelineDoc
     public bool Spout { get; set; }
     /// <summary>"pid:start-ticks" of the process running this spout's command, so one process runs it at a time.</summary>
     public string? SpoutOwner { get; set; }
+    /// <summary>The URL and output commit of the last successful egress: the next egress to that URL sends what changed since.</summary>
+    public EgressMarkDoc? LastEgress { get; set; }
+}
+
+internal sealed class EgressMarkDoc
+{
+    public string Url { get; set; } = "";
+    public string Commit { get; set; } = "";
+}
+
+/// <summary>What a job's egress did (see <see cref="EgressInfo"/>).</summary>
+internal sealed class EgressDoc
+{
+    public string Url { get; set; } = "";
+    public string? Since { get; set; }
+    public int FilesUploaded { get; set; }
+    public int FilesDeleted { get; set; }
+    public long BytesUploaded { get; set; }
+    public int Tries { get; set; }
+    public string Error { get; set; } = "";
 }
 
 internal sealed class PipelineVersionDoc
@@ -87,6 +107,8 @@ internal sealed class JobDoc
     public string? RerunOf { get; set; }
     /// <summary>For a rerun: the hashes of the datums it runs again whatever their earlier result.</summary>
     public List<string> Redo { get; set; } = [];
+    /// <summary>What the pipeline's egress did with the output commit; null without egress (and in stores written before it).</summary>
+    public EgressDoc? Egress { get; set; }
 }
 
 internal sealed class DatumInputDoc

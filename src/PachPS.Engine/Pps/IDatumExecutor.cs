@@ -87,6 +87,8 @@ public static class LogStreams
     public const string Executor = "executor";
     /// <summary>Lines PachPS itself writes to a job's log (the full trace of an unexpected failure).</summary>
     public const string Engine = "pachps";
+    /// <summary>Lines about a job's egress: each failed try, and what it uploaded.</summary>
+    public const string Egress = "egress";
 }
 
 /// <summary>An executor that can run many datums in one process (Pachyderm's datum_batching).</summary>

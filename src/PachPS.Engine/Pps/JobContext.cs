@@ -6,6 +6,18 @@ namespace PachPS.Engine.Pps;
 /// <summary>
 /// What a running job works with, handed down by the pipeline system: the metadata it records progress in, Pfs (which
 /// it reads inputs from and writes its output commit through), the executor that runs its datums, the folder its
-/// workers use and the signal that this process is closing the store.
+/// workers use, the signal that this process is closing the store, and how to reach an egress's target.
 /// </summary>
-internal sealed record JobContext(MetadataStore Meta, PfsService Pfs, IDatumExecutor Executor, string WorkRoot, CancellationToken Closing);
+internal sealed record JobContext(MetadataStore Meta, PfsService Pfs, IDatumExecutor Executor, string WorkRoot, CancellationToken Closing,
+    Func<EgressSpec, EgressTarget> OpenEgress)
+{
+    /// <summary>How often, and how patiently, an egress is tried before the job ends EgressFailed.</summary>
+    public EgressRetry EgressRetry { get; } = new();
+}
+
+/// <summary>An egress is tried <see cref="Tries"/> times, waiting <see cref="FirstDelay"/> after the first failure and twice as long after each next.</summary>
+internal sealed class EgressRetry
+{
+    public int Tries { get; set; } = 4;
+    public TimeSpan FirstDelay { get; set; } = TimeSpan.FromSeconds(1);
+}

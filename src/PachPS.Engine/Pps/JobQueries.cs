@@ -185,6 +185,7 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
         j.Inputs.Select(i => new JobInput(i.Name, i.Repo, i.Branch, i.Commit)).ToList())
     {
         Trigger = j.Trigger, RerunOf = j.RerunOf,
+        Egress = j.Egress is { } e ? new EgressInfo(e.Url, e.Since, e.FilesUploaded, e.FilesDeleted, e.BytesUploaded, e.Tries, e.Error) : null,
     };
 
     private static DatumInfo ToDatum(DatumDoc d) => new(d.Hash, d.Job, d.Pipeline, d.State, d.Attempts,

@@ -36,11 +36,17 @@ internal sealed class JobRunner(JobContext context, string jobId)
             var version = db.PipelineVersions().Get(PipelineVersionDoc.Key(job.Pipeline, job.PipelineVersion));
             if (version is null) return null;
             job.Owner = JobScheduler.ThisProcess;
-            StateMachines.MoveTo(job, JobState.Running);
+            // A job whose output commit is written resumes its egress; any other resumes (or starts) its datums.
+            StateMachines.MoveTo(job, job.State == JobState.Egressing ? JobState.Egressing : JobState.Running);
             db.Jobs().Update(job);
             return (Job: job, Spec: PipelineSpec.Load(version.SpecJson));
         });
         if (start is null) return;
+        if (start.Value.Job.State == JobState.Egressing)
+        {
+            await EgressAsync(start.Value.Spec, cancel);
+            return;
+        }
         // What an earlier run of this job left goes (a killed session's datum processes may even still be writing
         // there); this run's folders have names of their own, so such a process can never write into them.
         WorkFolders.TryDelete(JobFolder);
@@ -68,6 +74,15 @@ internal sealed class JobRunner(JobContext context, string jobId)
             throw;
         }
         WorkFolders.TryDelete(JobFolder);
+        await EgressAsync(spec, cancel);
+    }
+
+    /// <summary>Sends the output commit to the spec's egress, if it has one and the job is egressing (its commit written).</summary>
+    private async Task EgressAsync(PipelineSpec spec, CancellationToken cancel)
+    {
+        if (spec.Egress is not { } egress) return;
+        Phase = "egressing its output commit";
+        await new JobEgress(context, jobId, egress).RunAsync(cancel);
     }
 
     private async Task RunDatumsAsync(JobDoc job, PipelineSpec spec, List<PlannedDatum> planned, List<PlannedDatum> pending, ResultFlusher results,
@@ -144,7 +159,7 @@ internal sealed class JobRunner(JobContext context, string jobId)
         results.Flush();
         cancel.ThrowIfCancellationRequested();
         Phase = "writing its output commit";
-        Finish(failure);
+        Finish(failure, spec.Egress is not null);
     }
 
     /// <summary>
@@ -206,7 +221,7 @@ internal sealed class JobRunner(JobContext context, string jobId)
     /// <summary>The newest other successful job of the pipeline with this job's salt over exactly its input commits, if any.</summary>
     private static JobDoc? EarlierJobOverSameInputs(LiteDB.LiteDatabase db, JobDoc job) =>
         db.Jobs().Find(j => j.Pipeline == job.Pipeline)
-            .Where(j => j.State == JobState.Success && j.Id != job.Id && j.Salt == job.Salt && j.Inputs.Select(i => i.Commit).SequenceEqual(job.Inputs.Select(i => i.Commit)))
+            .Where(j => j.State.HasOutput() && j.Id != job.Id && j.Salt == job.Salt && j.Inputs.Select(i => i.Commit).SequenceEqual(job.Inputs.Select(i => i.Commit)))
             .OrderByDescending(j => j.Finished).FirstOrDefault();
 
     /// <summary>
@@ -243,10 +258,10 @@ internal sealed class JobRunner(JobContext context, string jobId)
 
     /// <summary>
     /// Ends the job: on success the output commit (every datum's files, through Pfs's commit writer, which refuses
-    /// outputs that cannot form one tree) and the job's success in one transaction; otherwise the failure, which
-    /// makes every job downstream unrunnable.
+    /// outputs that cannot form one tree) and the job's success in one transaction (with an egress to do, it is
+    /// Egressing instead until that is done); otherwise the failure, which makes every job downstream unrunnable.
     /// </summary>
-    private void Finish(string? failure)
+    private void Finish(string? failure, bool egress)
     {
         context.Meta.Write(db =>
         {
@@ -265,7 +280,7 @@ internal sealed class JobRunner(JobContext context, string jobId)
                     context.Pfs.WriteOutputCommit(new OutputCommit(job.OutputCommit, job.Pipeline, job.OutputBranch,
                         job.Provenance.Select(p => new CommitProvenance(p.Repo, p.Branch, p.Commit)).ToList(), job.Id, job.Pipeline,
                         job.PipelineVersion, CommitMessage(job)), files);
-                    StateMachines.MoveTo(job, JobState.Success);
+                    StateMachines.MoveTo(job, egress ? JobState.Egressing : JobState.Success);
                     db.Jobs().Update(job);
                     if (db.Pipelines().Get(job.Pipeline) is { } pipeline)
                     {

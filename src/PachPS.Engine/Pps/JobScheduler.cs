@@ -31,13 +31,17 @@ internal sealed class JobScheduler : IDisposable
     private readonly List<Task> _tasks = [];
     private readonly CancellationTokenSource _shutdown;
 
-    internal JobScheduler(MetadataStore meta, PfsService pfs, IDatumExecutor executor, string workRoot, CancellationTokenSource shutdown)
+    internal JobScheduler(MetadataStore meta, PfsService pfs, IDatumExecutor executor, string workRoot, CancellationTokenSource shutdown,
+        Func<EgressSpec, EgressTarget> openEgress)
     {
         _meta = meta;
         _pfs = pfs;
         _shutdown = shutdown;
-        _context = new JobContext(meta, pfs, executor, workRoot, shutdown.Token);
+        _context = new JobContext(meta, pfs, executor, workRoot, shutdown.Token, openEgress);
     }
+
+    /// <summary>How egresses are retried (tests shorten the waits).</summary>
+    internal EgressRetry EgressRetry => _context.EgressRetry;
 
     /// <summary>
     /// Creates the jobs that finished commits trigger, outside the transactions that finished them (Pfs queues them,
@@ -226,9 +230,11 @@ internal sealed class JobScheduler : IDisposable
             var doc = JobQueries.RequireJob(db, id);
             if (!doc.State.IsTerminal())
             {
-                StateMachines.MoveTo(doc, JobState.Killed, "stopped by the user");
+                // A job stopped while egressing has written its output commit: it stays, and jobs downstream read it.
+                var written = doc.State.HasOutput();
+                StateMachines.MoveTo(doc, JobState.Killed, written ? "stopped by the user during egress (the output commit stays)" : "stopped by the user");
                 db.Jobs().Update(doc);
-                PipelineGraph.MarkDownstreamUnrunnable(db, doc, ThisProcess);
+                if (!written) PipelineGraph.MarkDownstreamUnrunnable(db, doc, ThisProcess);
             }
             return JobQueries.ToJob(doc);
         });
@@ -280,7 +286,7 @@ internal sealed class JobScheduler : IDisposable
         {
             var remaining = db.Jobs().Find(j => j.Pipeline == pipeline.Name).ToList();
             pipeline.LastJob = remaining.OrderByDescending(j => j.Created).FirstOrDefault()?.Id;
-            pipeline.LastSuccess = remaining.Where(j => j.State == JobState.Success).OrderByDescending(j => j.Finished).FirstOrDefault()?.Id;
+            pipeline.LastSuccess = remaining.Where(j => j.State.HasOutput()).OrderByDescending(j => j.Finished).FirstOrDefault()?.Id;
             db.Pipelines().Update(pipeline);
         }
     }
@@ -381,9 +387,11 @@ internal sealed class JobScheduler : IDisposable
             {
                 var job = db.Jobs().Get(jobId);
                 if (job is null || job.State.IsTerminal()) return;
-                StateMachines.MoveTo(job, JobState.Failure, reason);
+                // A job that failed while egressing keeps its output commit, which jobs downstream read.
+                var written = job.State.HasOutput();
+                StateMachines.MoveTo(job, written ? JobState.EgressFailed : JobState.Failure, written ? $"EgressFailed: {reason}" : reason);
                 db.Jobs().Update(job);
-                PipelineGraph.MarkDownstreamUnrunnable(db, job, ThisProcess);
+                if (!written) PipelineGraph.MarkDownstreamUnrunnable(db, job, ThisProcess);
             });
         }
         catch (Exception) { /* the store is gone; the job is resumed when it is opened again */ }

@@ -43,7 +43,11 @@ public sealed record PipelineVersionInfo(string Pipeline, int Version, PipelineC
 /// </summary>
 public sealed record PipelineDiffEntry(string Pipeline, string Path, DiffChange Change, string? Old, string? New, int OldVersion, int NewVersion);
 
-public enum JobState { Created, Running, Success, Failure, Unrunnable, Killed }
+/// <summary>
+/// A job's state. Egressing: its output commit is written and being uploaded to the spec's egress URL; EgressFailed:
+/// the upload failed after every try, the output commit stays (see <see cref="StateMachines"/> for the moves).
+/// </summary>
+public enum JobState { Created, Running, Success, Failure, Unrunnable, Killed, Egressing, EgressFailed }
 
 /// <summary>
 /// Why a job exists: started by the pipeline itself (a new input commit, a new spec version, resuming), by
@@ -69,6 +73,19 @@ public sealed record JobInfo(
     public JobTrigger Trigger { get; init; } = JobTrigger.Automatic;
     /// <summary>For a rerun: the job whose results it carries over and whose input commits it reads.</summary>
     public string? RerunOf { get; init; }
+    /// <summary>What the spec's egress uploaded (or, in EgressFailed, why it could not); null for a pipeline without egress.</summary>
+    public EgressInfo? Egress { get; init; }
+}
+
+/// <summary>
+/// The egress of a job's output commit: where to (<see cref="Url"/>), the commit it compared with (the one the
+/// pipeline's last successful egress to that URL uploaded; null: everything was uploaded), files and bytes put, files
+/// deleted, tries, and the last try's error. Whether it succeeded is the job's state (Success, EgressFailed).
+/// </summary>
+public sealed record EgressInfo(string Url, string? Since, int FilesUploaded, int FilesDeleted, long BytesUploaded, int Tries, string Error)
+{
+    public override string ToString() =>
+        $"{Url}: {FilesUploaded} put, {FilesDeleted} deleted" + (Tries > 1 ? $", {Tries} tries" : "") + (Error.Length > 0 ? $" ({Error})" : "");
 }
 
 public enum DatumState { Pending, Running, Success, Skipped, Failed, Recovered }

@@ -151,6 +151,8 @@ public sealed record PipelineSpec(
     public bool DryRun { get; init; }
     /// <summary>Set for a spout: no input; the command runs continuously (see SpoutRunner). <see cref="Input"/> is then <see cref="NoInputSpec"/>.</summary>
     public SpoutSpec? Spout { get; init; }
+    /// <summary>egress: where each successful job's output commit is uploaded (its changes since the last egress); null for none.</summary>
+    public EgressSpec? Egress { get; init; }
 
     /// <summary>Parses a text holding exactly one spec and validates its own rules (names, globs, duplicate inputs); repos are checked by the service.</summary>
     public static PipelineSpec Parse(string text)
@@ -282,7 +284,25 @@ public sealed record PipelineSpec(
             Reprocess = Bool(obj["reprocess"]),
             DryRun = Bool(obj["dry_run"]),
             Spout = spout,
+            Egress = ReadEgress(obj["egress"], name, lenient),
         };
+    }
+
+    /// <summary>
+    /// The egress object, or null when it sets nothing. A stored spec is read back leniently: one whose egress PachPS
+    /// cannot use (stored when egress was not implemented) has none.
+    /// </summary>
+    private static EgressSpec? ReadEgress(JsonNode? node, string pipeline, bool lenient)
+    {
+        if (node is null || SpecSchema.IsUnset(node, null)) return null;
+        if (node is not JsonObject egress || egress.All(p => SpecSchema.IsUnset(p.Value, null) || p.Value is JsonObject { Count: 0 }))
+        {
+            if (lenient) return null;
+            throw PachException.Invalid("PipelineSpecInvalidEgress",
+                $"Pipeline '{pipeline}': egress must be an object with URL, for example {{\"URL\": \"s3://bucket/prefix/\"}}.", pipeline);
+        }
+        try { return EgressSpec.Parse(egress, pipeline); }
+        catch (PachException) when (lenient) { return null; }
     }
 
     private static IReadOnlyList<SecretSpec> Secrets(JsonNode? node, string pipeline)

@@ -11,9 +11,9 @@ internal static class PpsCollections
     public static ILiteCollection<DatumDoc> Datums(this LiteDatabase db) => db.GetCollection<DatumDoc>("datums");
     public static ILiteCollection<LogDoc> Logs(this LiteDatabase db) => db.GetCollection<LogDoc>("logs");
 
-    /// <summary>Jobs that have not ended: created or running.</summary>
+    /// <summary>Jobs that have not ended: created, running or egressing.</summary>
     public static IEnumerable<JobDoc> UnfinishedJobs(this LiteDatabase db) =>
-        db.Jobs().Find(Query.In("State", nameof(JobState.Created), nameof(JobState.Running)));
+        db.Jobs().Find(Query.In("State", StateMachines.Unfinished.Select(s => new BsonValue(s))));
 
     public static void EnsureIndexes(LiteDatabase db)
     {

@@ -19,9 +19,10 @@ public sealed class PpsService : IPipelineService, IDisposable
     private readonly PipelineRegistry _registry;
     private readonly JobQueries _queries;
 
-    internal PpsService(MetadataStore meta, PfsService pfs, IDatumExecutor executor, string workRoot)
+    /// <param name="openEgress">Opens a pipeline's egress target (the store's S3 connection is the owner's to hand out).</param>
+    internal PpsService(MetadataStore meta, PfsService pfs, IDatumExecutor executor, string workRoot, Func<EgressSpec, EgressTarget> openEgress)
     {
-        _scheduler = new JobScheduler(meta, pfs, executor, workRoot, _shutdown);
+        _scheduler = new JobScheduler(meta, pfs, executor, workRoot, _shutdown, openEgress);
         _cron = new CronTicker(meta, pfs, _shutdown.Token);
         _spouts = new SpoutRunner(meta, pfs, executor, workRoot, _shutdown.Token);
         _registry = new PipelineRegistry(meta, pfs, _scheduler, SpoutRunner.Supported(executor) ? null : executor.Description, () => executor.Description);
@@ -36,6 +37,9 @@ public sealed class PpsService : IPipelineService, IDisposable
         _cron.Ensure();
         _spouts.Ensure();
     }
+
+    /// <summary>How egresses are retried (tests shorten the waits).</summary>
+    internal EgressRetry EgressRetry => _scheduler.EgressRetry;
 
     /// <summary>Takes over the jobs of sessions that ended (PachStore calls it every <see cref="JobScheduler.OrphanSweep"/>).</summary>
     internal void ResumeOrphans() => _scheduler.ResumeOrphans();

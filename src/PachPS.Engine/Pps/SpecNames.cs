@@ -65,6 +65,9 @@ internal static class SpecNames
         "PipelineSpecUnsupportedInput" =>
             $"Pipeline '{pipeline}': {field}: git inputs (Pachyderm 1.x) are not supported; commit the repository's files to a repo " +
             "(Add-PachFile -Source <folder> -Recurse) and read that repo with a pfs input.",
+        "PipelineSpecUnsupportedEgress" =>
+            $"Pipeline '{pipeline}': {field}: egress to a SQL database is not supported; egress to an object store prefix " +
+            "(\"egress\": {\"URL\": \"s3://bucket/prefix/\"}) or a folder (file:///folder) and load the files into the database from there.",
         _ => throw new InvalidOperationException($"No refusal message for {id}."),
     }, pipeline);
 }

@@ -185,6 +185,17 @@ internal static class SpecSchema
             .Add(Yes("overwrite", "each commit replaces the output branch's content instead of adding to it"))
             .Add(No("service", "no service is exposed; the spout's command runs as for any spout"));
 
+        var egress = new SpecMessage("Egress")
+            .Add(Yes("URL", "s3://bucket/prefix/ (credentials and endpoint as the store's content in S3, or ?endpoint=, region=, profile= and the AWS default chain) or file:///absolute/folder"))
+            .Add(Yes("object_storage", "the same as URL (Pachyderm 2.x)") with
+            {
+                Message = new SpecMessage("ObjectStorageEgress").Add(Yes("url", "as egress.URL")),
+            })
+            .Add(new SpecField("sql_database", SpecSupport.Refused, "refused (PipelineSpecUnsupportedEgress): egress to an object store or a folder, and load the files from there")
+            {
+                ErrorId = "PipelineSpecUnsupportedEgress",
+            });
+
         var sidecar = "there is no storage sidecar container: nothing is applied";
         return new SpecMessage("CreatePipelineRequest")
             .Add(Yes("pipeline", "the pipeline") with { Message = pipeline })
@@ -192,7 +203,9 @@ internal static class SpecSchema
             .Add(Yes("transform", "what each datum runs") with { Message = transform })
             .Add(Yes("parallelism_spec", "datums at a time") with { Message = parallelism })
             .Add(No("hashtree_spec", OneX + "no effect on results"))
-            .Add(No("egress", "the output commit is not copied to the egress URL or database"))
+            .Add(Differs("egress", "after each successful job, the output commit's files that changed since the pipeline's last egress " +
+                "are put under the URL (s3://bucket/prefix/, any S3 service with ?endpoint=, or file:///folder) and the files it removed " +
+                "deleted there; retried with backoff; a last failure ends the job EgressFailed, its output commit kept") with { Message = egress })
             .Add(Differs("update", "New-PachPipeline creates and Update-PachPipeline replaces; the field chooses nothing"))
             .Add(Yes("output_branch", "the branch of the output repo that jobs commit to (default master)"))
             .Add(No("s3_out", "there is no S3 gateway: the command writes its output to /pfs/out"))

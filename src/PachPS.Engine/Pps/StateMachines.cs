@@ -9,7 +9,17 @@ namespace PachPS.Engine.Pps;
 public static class StateMachines
 {
     /// <summary>True for the states a job never leaves.</summary>
-    public static bool IsTerminal(this JobState state) => state is JobState.Success or JobState.Failure or JobState.Unrunnable or JobState.Killed;
+    public static bool IsTerminal(this JobState state) =>
+        state is JobState.Success or JobState.Failure or JobState.Unrunnable or JobState.Killed or JobState.EgressFailed;
+
+    /// <summary>The states a job has not left yet (created, running, egressing), by name as they are stored.</summary>
+    public static readonly IReadOnlyList<string> Unfinished = Enum.GetValues<JobState>().Where(s => !s.IsTerminal()).Select(s => s.ToString()).ToList();
+
+    /// <summary>
+    /// True for the states in which a job's output commit is written: its datums' results count for later jobs, and
+    /// jobs downstream read it (egressing, egress failed or not, and success).
+    /// </summary>
+    public static bool HasOutput(this JobState state) => state is JobState.Success or JobState.Egressing or JobState.EgressFailed;
 
     /// <summary>True for the states in which a datum has a result (it is not waiting or running).</summary>
     public static bool IsDone(this DatumState state) => state is DatumState.Success or DatumState.Skipped or DatumState.Failed or DatumState.Recovered;
@@ -18,7 +28,9 @@ public static class StateMachines
     public static bool CanMove(JobState from, JobState to) => from switch
     {
         JobState.Created => to is JobState.Running or JobState.Failure or JobState.Killed or JobState.Unrunnable,
-        JobState.Running => to is JobState.Running or JobState.Success or JobState.Failure or JobState.Killed,
+        JobState.Running => to is JobState.Running or JobState.Success or JobState.Failure or JobState.Killed or JobState.Egressing,
+        // Egressing to Egressing is a resumed egress; the output commit stays whatever comes next.
+        JobState.Egressing => to is JobState.Egressing or JobState.Success or JobState.EgressFailed or JobState.Killed,
         _ => false,
     };
 

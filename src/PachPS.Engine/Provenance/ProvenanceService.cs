@@ -35,7 +35,7 @@ public sealed class ProvenanceService : IProvenanceService
     {
         var job = _meta.Read(db => JobQueries.RequireJob(db, jobId));
         // An output commit squashed away since leaves the job's own record of its inputs.
-        if (job.State == JobState.Success && _pfs.FindCommit(job.OutputCommit) is not null) return GetProvenance(job.Pipeline, job.OutputCommit);
+        if (job.State.HasOutput() && _pfs.FindCommit(job.OutputCommit) is not null) return GetProvenance(job.Pipeline, job.OutputCommit);
         var entries = job.Provenance.Select(p => new ProvenanceEntry(p.Repo, p.Branch, p.Commit, ProvenanceKind.Input, null)).ToList();
         entries.Add(new ProvenanceEntry(job.Pipeline, $"(spec v{job.PipelineVersion})", job.OutputCommit, ProvenanceKind.Spec, job.PipelineVersion));
         return entries;

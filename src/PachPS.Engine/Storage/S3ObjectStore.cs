@@ -31,12 +31,15 @@ public sealed class S3ObjectStore : IObjectStore, IPresigningObjectStore, IDispo
     private const long MultipartThreshold = 16L * 1024 * 1024;
     private readonly AmazonS3Client _client;
     private readonly S3Settings _settings;
+    private readonly S3Credentials? _credentials;
     private readonly string _prefix;
     private long _requests;
 
-    public S3ObjectStore(S3Settings settings, S3Credentials? credentials)
+    /// <param name="createBucket">False for a bucket that is someone else's (an egress target): a missing one is an error, not made.</param>
+    public S3ObjectStore(S3Settings settings, S3Credentials? credentials, bool createBucket = true)
     {
         _settings = settings;
+        _credentials = credentials;
         _prefix = string.IsNullOrEmpty(settings.Prefix) ? "" : settings.Prefix.TrimEnd('/') + "/";
         var config = new AmazonS3Config
         {
@@ -55,7 +58,32 @@ public sealed class S3ObjectStore : IObjectStore, IPresigningObjectStore, IDispo
         }
         else config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(settings.Region ?? "us-east-1");
         _client = ResolveCredentials(settings, credentials) is { } creds ? new AmazonS3Client(creds, config) : new AmazonS3Client(config);
-        EnsureBucket();
+        if (createBucket) EnsureBucket();
+    }
+
+    /// <summary>
+    /// Objects under another bucket and prefix of the same server, with the same credentials (which stay inside):
+    /// an egress to the store's own S3 service. The bucket must exist.
+    /// </summary>
+    public S3ObjectStore At(string bucket, string prefix) =>
+        new(_settings with { Bucket = bucket, Prefix = prefix }, _credentials, createBucket: false);
+
+    /// <summary>Uploads a local file as one object (multipart above 16 MiB), read from disk as it goes.</summary>
+    public void PutFile(string key, string localPath)
+    {
+        var length = new FileInfo(localPath).Length;
+        if (length <= MultipartThreshold)
+        {
+            Put(key, File.ReadAllBytes(localPath));
+            return;
+        }
+        Call($"write {key}", async () =>
+        {
+            using var transfer = new TransferUtility(_client);
+            Interlocked.Add(ref _requests, (length + 8 * 1024 * 1024 - 1) / (8 * 1024 * 1024) + 2);
+            await transfer.UploadAsync(new TransferUtilityUploadRequest { BucketName = _settings.Bucket, Key = _prefix + key, FilePath = localPath, PartSize = 8 * 1024 * 1024 });
+            return 0;
+        });
     }
 
     public bool IsRemote => true;
