@@ -120,7 +120,7 @@ input:
         $text | Should -Match "^Pipeline 'edges': PachPS does not implement these fields of the spec, so they have no effect: "
         $text | Should -Match 'transform\.memoryVolume \(/pfs is on disk'
         $text | Should -Match 'service \(no service is exposed'
-        $text | Should -Match 'input\.pfs\.s3 \(there is no S3 gateway'
+        $text | Should -Match 'input\.pfs\.s3 \(datums do not read through the server''s S3 gateway yet'
         $text | Should -Match 'about_PachPS_Spec'
         $text | Should -Not -Match 'autoscaling|enable_stats|imagePullSecrets'
         $p.Spec.Pod.ImagePullSecrets | Should -Be 'regcred'

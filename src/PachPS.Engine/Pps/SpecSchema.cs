@@ -146,7 +146,7 @@ internal static class SpecSchema
             .Add(Yes("commit", "the input reads this commit (any reference in its repo) instead of its branch's head"))
             .Add(Differs("lazy", "inputs are always copied into /pfs before the command starts; results are the same"))
             .Add(Yes("empty_files", "the input's files are under /pfs, empty; the datum's hash still counts their content"))
-            .Add(No("s3", "there is no S3 gateway: the input is under /pfs/<name> as files"))
+            .Add(No("s3", "datums do not read through the server's S3 gateway yet: the input is under /pfs/<name> as files"))
             .Add(No("trigger", trigger))
             .Add(No("propagation_spec", "output commits are always made and propagate downstream"))
             .Add(No("reference", "the input's files are copied into /pfs"));
@@ -208,7 +208,7 @@ internal static class SpecSchema
                 "deleted there; retried with backoff; a last failure ends the job EgressFailed, its output commit kept") with { Message = egress })
             .Add(Differs("update", "New-PachPipeline creates and Update-PachPipeline replaces; the field chooses nothing"))
             .Add(Yes("output_branch", "the branch of the output repo that jobs commit to (default master)"))
-            .Add(No("s3_out", "there is no S3 gateway: the command writes its output to /pfs/out"))
+            .Add(No("s3_out", "datums do not write through the server's S3 gateway yet: the command writes its output to /pfs/out"))
             .Add(Differs("resource_requests", "the datum pod's resource requests, " + OnKubernetes) with { Message = resources })
             .Add(Differs("resource_limits", "the datum pod's resource limits, " + OnKubernetes) with { Message = resources })
             .Add(No("sidecar_resource_limits", sidecar))
