@@ -113,6 +113,45 @@ public sealed record NoInputSpec : InputSpec
 }
 
 /// <summary>
+/// datum_set_spec: how datums are handed to a worker in sets, whose results are recorded together. A set closes at
+/// <see cref="Number"/> datums or once its inputs reach <see cref="SizeBytes"/>, whichever comes first; with neither,
+/// <see cref="PerWorker"/> sets per worker (the job's datums split evenly). Zero is "not set", as in Pachyderm.
+/// </summary>
+public sealed record DatumSetSpec(long Number, long SizeBytes, long PerWorker)
+{
+    /// <summary>
+    /// Splits <paramref name="datums"/> (in order) into sets: a datum joins the current set, which closes once it holds
+    /// <see cref="Number"/> datums or <see cref="SizeBytes"/> of input (Pachyderm's shouldCreateSet).
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<T>> Split<T>(IReadOnlyList<T> datums, Func<T, long> size, int workers)
+    {
+        var number = Number;
+        if (number == 0 && SizeBytes == 0)
+        {
+            // per_worker alone: the datums split evenly into that many sets per worker (one set per worker without it).
+            var sets = Math.Max(1, workers) * Math.Max(1, PerWorker);
+            number = Math.Max(1, (datums.Count + sets - 1) / sets);
+        }
+        var result = new List<IReadOnlyList<T>>();
+        var current = new List<T>();
+        long bytes = 0;
+        foreach (var datum in datums)
+        {
+            current.Add(datum);
+            bytes += size(datum);
+            if ((number > 0 && current.Count >= number) || (SizeBytes > 0 && bytes >= SizeBytes))
+            {
+                result.Add(current);
+                current = [];
+                bytes = 0;
+            }
+        }
+        if (current.Count > 0) result.Add(current);
+        return result;
+    }
+}
+
+/// <summary>
 /// A spout pipeline's settings: with <see cref="Overwrite"/>, each commit of what the command wrote replaces the output
 /// branch's content; otherwise it adds to it.
 /// </summary>
@@ -151,6 +190,8 @@ public sealed record PipelineSpec(
     public bool DryRun { get; init; }
     /// <summary>Set for a spout: no input; the command runs continuously (see SpoutRunner). <see cref="Input"/> is then <see cref="NoInputSpec"/>.</summary>
     public SpoutSpec? Spout { get; init; }
+    /// <summary>datum_set_spec: datums go to workers in sets whose results are recorded together; null: one at a time.</summary>
+    public DatumSetSpec? DatumSets { get; init; }
 
     /// <summary>Parses a text holding exactly one spec and validates its own rules (names, globs, duplicate inputs); repos are checked by the service.</summary>
     public static PipelineSpec Parse(string text)
@@ -282,7 +323,29 @@ public sealed record PipelineSpec(
             Reprocess = Bool(obj["reprocess"]),
             DryRun = Bool(obj["dry_run"]),
             Spout = spout,
+            DatumSets = ParseDatumSets(obj["datum_set_spec"], name, lenient),
         };
+    }
+
+    /// <summary>
+    /// datum_set_spec's number, size_bytes and per_worker: whole numbers, 0 meaning unset (all three 0 is no spec);
+    /// a negative one is refused (PipelineSpecDatumSetInvalid), except in a spec read back from a store, where it counts as 0.
+    /// </summary>
+    private static DatumSetSpec? ParseDatumSets(JsonNode? node, string pipeline, bool lenient)
+    {
+        if (node is null) return null;
+        if (node is not JsonObject spec) throw Invalid("PipelineSpecDatumSetInvalid", $"Pipeline '{pipeline}': datum_set_spec must be an object with number, size_bytes or per_worker.", pipeline);
+        long Field(string field)
+        {
+            if (spec[field] is not { } value) return 0;
+            if (value is not JsonValue v || !(v.TryGetValue<long>(out var n) || long.TryParse(v.ToString(), out n)))
+                throw Invalid("PipelineSpecDatumSetInvalid", $"Pipeline '{pipeline}': datum_set_spec.{field} must be a whole number, not {value.ToJsonString()}.", pipeline);
+            if (n >= 0) return n;
+            if (lenient) return 0;
+            throw Invalid("PipelineSpecDatumSetInvalid", $"Pipeline '{pipeline}': datum_set_spec.{field} is {n}; it must be 0 (not set) or more.", pipeline);
+        }
+        var sets = new DatumSetSpec(Field("number"), Field("size_bytes"), Field("per_worker"));
+        return sets is { Number: 0, SizeBytes: 0, PerWorker: 0 } ? null : sets;
     }
 
     private static IReadOnlyList<SecretSpec> Secrets(JsonNode? node, string pipeline)

@@ -211,7 +211,13 @@ internal static class SpecSchema
                 "is committed to the output branch when the folder goes quiet and when it exits (Pachyderm 2.x's spout calls put file " +
                 "instead); on Kubernetes, a long-running Job per run whose pod ships /pfs/out back") with { Message = spout })
             .Add(No("chunk_spec", OneX + "datums go to workers one at a time; results are the same"))
-            .Add(No("datum_set_spec", "datums go to workers one at a time; results are the same"))
+            .Add(Yes("datum_set_spec", "datums go to a worker in sets, each set's results recorded together (a resumed job redoes at most its unrecorded sets)") with
+            {
+                Message = new SpecMessage("DatumSetSpec")
+                    .Add(Yes("number", "datums per set (the last may hold fewer)"))
+                    .Add(Yes("size_bytes", "a set closes once its datums' inputs reach this many bytes (with number: whichever comes first)"))
+                    .Add(Yes("per_worker", "without number and size_bytes: the datums split evenly into this many sets per worker")),
+            })
             .Add(Yes("datum_timeout", "a datum running longer is stopped and counts as a failed try"))
             .Add(Yes("job_timeout", "a job running longer is stopped and fails"))
             .Add(Yes("salt", "part of every datum's hash: a new salt runs every datum again"))
