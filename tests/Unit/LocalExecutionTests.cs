@@ -125,4 +125,68 @@ public sealed class LocalExecutionTests : IDisposable
     {
         public Stream Open(FileContent content) => new MemoryStream();
     }
+
+    /// <summary>Content as the hash names it ("h-&lt;text&gt;" holds text), counting the opens.</summary>
+    private sealed class TextReader : IContentReader
+    {
+        public int Opens;
+        public Stream Open(FileContent content)
+        {
+            Interlocked.Increment(ref Opens);
+            return new MemoryStream(System.Text.Encoding.UTF8.GetBytes(content.Hash[2..]));
+        }
+    }
+
+    private DatumRequest LazyRequest(string worker, string cmd, TextReader reader, bool lazy = true) =>
+        new("job1", "datum-" + worker, "p", "out1", new TransformSpec("", ["sh", "-c", cmd], [], new Dictionary<string, string>(), null, []),
+            [new DatumMount("in", "raw", "c1", "/", [new DatumFile("/big", new FileContent(8, "h-original", []))]) { Lazy = lazy }],
+            Path.Combine(_work, "job1", worker))
+        { Reader = reader };
+
+    [Fact]
+    public async Task ALazyInputIsReadOnceAndLinkedIntoEveryDatumFromTheJobsCache()
+    {
+        using var executor = new LocalProcessExecutor(Rewriting);
+        var reader = new TextReader();
+        var seen = new List<string>();
+        foreach (var worker in new[] { "w0", "w1", "w0" })
+        {
+            var result = await executor.RunAsync(LazyRequest(worker, "cat /pfs/in/big > /pfs/out/seen; echo >> /pfs/out/seen; stat -c '%i %h' /pfs/in/big >> /pfs/out/seen", reader), CancellationToken.None);
+            Assert.True(result.Success, result.Reason);
+            seen.Add(File.ReadAllText(Path.Combine(result.OutputFolder, "seen")));
+            // Only the first datum read the file from the store.
+            Assert.Equal(seen.Count == 1 ? 8 : 0, result.BytesDownloaded);
+        }
+        Assert.Equal(1, reader.Opens);
+        // One inode, linked from the cache into each worker's folder (this test does not clear the folders between
+        // datums, as the job runner does: the cache and w0 first, then w1 too).
+        var lines = seen.Select(s => s.Split('\n')).ToList();
+        Assert.All(lines, l => Assert.Equal("original", l[0]));
+        Assert.Single(lines.Select(l => l[1].Split(' ')[0]).Distinct());
+        Assert.Equal(["2", "3", "3"], lines.Select(l => l[1].Split(' ')[1]));
+        var cached = Path.Combine(_work, "job1", "content-cache", "h-", "h-original");
+        if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(cached));
+
+        // Without lazy the same input is copied: a file of the datum's own, read from the store again.
+        var copied = await executor.RunAsync(LazyRequest("w2", "stat -c '%h' /pfs/in/big > /pfs/out/seen", reader, lazy: false), CancellationToken.None);
+        Assert.Equal("1\n", File.ReadAllText(Path.Combine(copied.OutputFolder, "seen")));
+        Assert.Equal(2, reader.Opens);
+    }
+
+    [Fact]
+    public async Task ADatumThatWritesToALazyInputChangesNoLaterDatumsInput()
+    {
+        using var executor = new LocalProcessExecutor(Rewriting);
+        var reader = new TextReader();
+        // As root the read-only mode does not stop the write; as another user it fails, and the datum still succeeds.
+        var write = "cat /pfs/in/big > /pfs/out/seen; (echo changed > /pfs/in/big) 2>/dev/null; chmod u+w /pfs/in/big 2>/dev/null; true";
+        foreach (var worker in new[] { "w0", "w1", "w0" })
+        {
+            var result = await executor.RunAsync(LazyRequest(worker, write, reader), CancellationToken.None);
+            Assert.True(result.Success, result.Reason);
+            Assert.Equal("original", File.ReadAllText(Path.Combine(result.OutputFolder, "seen")));
+        }
+        // Each write (root) or chmod (anyone) spoilt the cached file, so each next datum had it read again.
+        Assert.Equal(3, reader.Opens);
+    }
 }

@@ -165,7 +165,8 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
     private static string RewritePfs(string s, string pfs) => s == "/pfs" ? pfs : s.Replace("/pfs/", pfs + "/", StringComparison.Ordinal);
 
     /// <summary>
-    /// Writes the datum's input files under pfs/&lt;input&gt;/ and leaves pfs/out empty; returns the bytes written. The
+    /// Writes the datum's input files under pfs/&lt;input&gt;/ (a lazy input's as links to the job's <see cref="ContentCache"/>)
+    /// and leaves pfs/out empty; returns the bytes read from the store. The
     /// folder may be a worker's, reused from its previous datum (or an earlier try of this one): pfs/ ends up holding
     /// out/ and this datum's inputs only, each with exactly its files.
     /// </summary>
@@ -182,6 +183,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
         }
         Directory.CreateDirectory(Path.Combine(pfs, "out"));
         long downloaded = 0;
+        string? cache = null;
         var reader = request.Reader ?? throw new InvalidOperationException("A local datum needs a content reader to write its inputs.");
         foreach (var input in request.Inputs)
         {
@@ -192,6 +194,12 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
                 try
                 {
                     Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+                    if (input.Lazy)
+                    {
+                        downloaded += ContentCache.Place(cache ??= ContentCache.For(Path.GetDirectoryName(pfs)!), file.Content, reader, local);
+                        cancel.ThrowIfCancellationRequested();
+                        continue;
+                    }
                     using var source = reader.Open(file.Content);
                     using var target = new FileStream(local, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
                     source.CopyTo(target);

@@ -76,6 +76,8 @@ public sealed record PfsInputSpec(string Name, string Repo, string Branch, strin
     public string? Commit { get; init; }
     /// <summary>empty_files: the datum's files of this input are there, but empty (for code that needs only their names).</summary>
     public bool EmptyFiles { get; init; }
+    /// <summary>lazy: the input's files appear without being copied (locally, hard links to a job's content cache).</summary>
+    public bool Lazy { get; init; }
 
     public override IEnumerable<PfsInputSpec> Leaves() => [this];
 }
@@ -445,7 +447,7 @@ public sealed record PipelineSpec(
                 return new PfsInputSpec(inputName, repo, branch, glob)
                 {
                     JoinOn = Str(pfs["join_on"]), OuterJoin = Bool(pfs["outer_join"]), GroupBy = Str(pfs["group_by"]),
-                    Commit = Str(pfs["commit"]) is { Length: > 0 } pinned ? pinned : null, EmptyFiles = Bool(pfs["empty_files"]),
+                    Commit = Str(pfs["commit"]) is { Length: > 0 } pinned ? pinned : null, EmptyFiles = Bool(pfs["empty_files"]), Lazy = Bool(pfs["lazy"]),
                 };
             case "cron":
                 if (input["cron"] is not JsonObject cron) throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.cron must be an object.", pipeline);

@@ -144,7 +144,7 @@ internal static class SpecSchema
             .Add(No("project", "PachPS has no projects: the repo is looked up in the store") with { DefaultValue = "default" })
             .Add(No("repo_type", "only user repos exist; the input reads the repo of that name") with { DefaultValue = "user" })
             .Add(Yes("commit", "the input reads this commit (any reference in its repo) instead of its branch's head"))
-            .Add(Differs("lazy", "inputs are always copied into /pfs before the command starts; results are the same"))
+            .Add(Differs("lazy", "locally, the input's files are hard links to a per-job cache of whole files (each read from the store once per job, not copied per datum; a copy where links cannot be made); a datum that writes to one spoils only the cached copy, which is read again for later datums; on Kubernetes the pod copies them"))
             .Add(Yes("empty_files", "the input's files are under /pfs, empty; the datum's hash still counts their content"))
             .Add(No("s3", "there is no S3 gateway: the input is under /pfs/<name> as files"))
             .Add(No("trigger", trigger))
