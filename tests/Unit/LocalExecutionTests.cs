@@ -189,4 +189,52 @@ public sealed class LocalExecutionTests : IDisposable
         // Each write (root) or chmod (anyone) spoilt the cached file, so each next datum had it read again.
         Assert.Equal(3, reader.Opens);
     }
+
+    [Fact]
+    public async Task TransformUserRunsTheDatumAsThatUserWhenTheSessionIsRoot()
+    {
+        var support = PfsNamespaces.Probe();
+        var root = OperatingSystem.IsLinux() && PachPS.Engine.Interop.LibC.geteuid() == 0;
+        foreach (var pfs in new[] { Rewriting, support }.Distinct())
+        {
+            using var executor = new LocalProcessExecutor(pfs);
+            var log = new List<ExecutionLog>();
+            var request = Request("user-" + pfs.Namespace, "id -u > /pfs/out/ids; id -g >> /pfs/out/ids; id -G >> /pfs/out/ids; cat /pfs/in/a.txt >> /pfs/out/ids", log);
+            request = request with { Transform = request.Transform with { User = "65534:65533" } };
+            var result = await executor.RunAsync(request, CancellationToken.None);
+            if (!root)
+            {
+                Assert.False(result.Success);
+                Assert.StartsWith("TransformUserNeedsRoot: ", result.Reason);
+                continue;
+            }
+            Assert.True(result.Success, result.Reason);
+            // The spec's uid and gid, and none of root's groups.
+            Assert.Equal("65534\n65533\n65533\n", File.ReadAllText(Path.Combine(result.OutputFolder, "ids")));
+        }
+    }
+
+    [Fact]
+    public async Task AnUnknownTransformUserOrANonRootSessionFailsTheDatumAndIsRefusedUpFront()
+    {
+        using var executor = new LocalProcessExecutor(Rewriting);
+        var request = Request("w0", "touch /pfs/out/ran", []);
+        request = request with { Transform = request.Transform with { User = "4242424" } };
+        var result = await executor.RunAsync(request, CancellationToken.None);
+        Assert.False(result.Success);
+        Assert.False(File.Exists(Path.Combine(result.OutputFolder, "ran")));
+        var expected = OperatingSystem.IsLinux() && PachPS.Engine.Interop.LibC.geteuid() == 0 ? "TransformUserNotFound" : "TransformUserNeedsRoot";
+        Assert.StartsWith(expected + ": ", result.Reason);
+        var ex = Assert.Throws<PachException>(() => executor.CheckTransform("p", request.Transform));
+        Assert.Equal(expected, ex.ErrorId);
+        Assert.Contains("transform.user '4242424'", ex.Message);
+
+        // A session that is not root cannot become anyone, even a user that exists.
+        var notRoot = Assert.Throws<PachException>(() => LocalUser.Resolve("0", "p", () => 1000));
+        Assert.Equal(("TransformUserNeedsRoot", PachErrorKind.NotSupported), (notRoot.ErrorId, notRoot.Kind));
+        // Without a gid in the spec, the user's own from the passwd file.
+        var passwd = Path.Combine(_work, "passwd");
+        File.WriteAllText(passwd, "root:x:0:0:root:/root:/bin/sh\nsvc:x:1234:777::/home/svc:/bin/sh\n");
+        if (OperatingSystem.IsLinux()) Assert.Equal(new LocalUser(1234, 777), LocalUser.Resolve("1234", "p", () => 0, passwd));
+    }
 }

@@ -60,11 +60,14 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
 
         var view = View(request.WorkFolder);
         var t = request.Transform;
+        LocalUser? user;
+        try { user = User(request.Pipeline, t, outDir); }
+        catch (PachException ex) { return new DatumResult(false, -1, $"{ex.ErrorId}: {ex.Message}", outDir, downloaded); }
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in t.Env) env[k] = view.Rewrite(v);
         foreach (var (k, v) in DatumEnvironment(request, view.Root)) env[k] = v;
         ChildCommand command;
-        try { command = Command(t, view, env, request.WorkFolder) with { BaseEnvironment = JobEnvironment(request.JobId) }; }
+        try { command = Command(t, view, env, request.WorkFolder, user) with { BaseEnvironment = JobEnvironment(request.JobId) }; }
         catch (IOException ex) { return new DatumResult(false, -1, ex.Message, outDir, downloaded); }
 
         var tail = new LogTail();
@@ -101,7 +104,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
         env["PACH_PIPELINE_NAME"] = request.Pipeline;
         env["PACH_OUT"] = view.Root + "/out";
         // The session's environment as it is now: a spout runs for long, and each start reads it again.
-        var command = Command(t, view, env, request.WorkFolder) with { BaseEnvironment = EnvironmentSnapshot.Capture() };
+        var command = Command(t, view, env, request.WorkFolder, User(request.Pipeline, t, request.OutFolder)) with { BaseEnvironment = EnvironmentSnapshot.Capture() };
         return ChildProcess.Run(command, (stream, line) => request.OnLog?.Invoke(new ExecutionLog(DateTime.UtcNow, stream, line)), cancel);
     }
 
@@ -121,6 +124,37 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
     /// The transform's command: cmd as argv, the stdin lines, working_dir (else /pfs in the worker's namespace, or the
     /// work folder with /pfs/ rewritten). Making the namespace can fail (IOException).
     /// </summary>
+    private static ChildCommand Command(TransformSpec transform, PfsView view, Dictionary<string, string> env, string workFolder, LocalUser? user)
+    {
+        var command = Command(transform, view, env, workFolder);
+        if (user is null) return command;
+        // setpriv becomes the user and then execs the command (found in PATH as before, or the path already resolved).
+        var setpriv = Resolve("setpriv", workFolder);
+        if (command.StartOn is not null || view.Namespaces is null)
+            return command with { FileName = setpriv, Arguments = [.. user.Prefix, command.FileName, .. command.Arguments] };
+        // nsenter [options] <cmd...>: setpriv goes between its options and the command.
+        var at = command.Arguments.Count - transform.Cmd.Count;
+        return command with { Arguments = [.. command.Arguments.Take(at), setpriv, .. user.Prefix, .. command.Arguments.Skip(at)] };
+    }
+
+    /// <summary>
+    /// transform.user as this machine's user (null when the spec sets none), with <paramref name="outFolder"/> made
+    /// that user's so the command can write its outputs. Throws TransformUserNeedsRoot or TransformUserNotFound.
+    /// </summary>
+    private static LocalUser? User(string? pipeline, TransformSpec transform, string outFolder)
+    {
+        if (transform.User is not { } name) return null;
+        var user = LocalUser.Resolve(name, pipeline, Interop.LibC.geteuid);
+        user.Own(outFolder);
+        return user;
+    }
+
+    /// <summary>Refuses a transform.user this session cannot run datums as (TransformUserNeedsRoot, TransformUserNotFound).</summary>
+    public void CheckTransform(string pipeline, TransformSpec transform)
+    {
+        if (transform.User is { } name) LocalUser.Resolve(name, pipeline, Interop.LibC.geteuid);
+    }
+
     private static ChildCommand Command(TransformSpec transform, PfsView view, Dictionary<string, string> env, string workFolder)
     {
         // An env_var secret's value comes from the session's PACHPS_SECRET_<NAME>_<KEY> (else the session's own variable

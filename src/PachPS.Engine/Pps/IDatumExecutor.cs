@@ -68,6 +68,12 @@ public interface IDatumExecutor
 
     /// <summary>Where datums run, for people ("local processes", "Kubernetes namespace x at https://...").</summary>
     string Description => "local processes";
+
+    /// <summary>
+    /// Throws a <see cref="PachException"/> when this executor cannot run <paramref name="transform"/> as written (a
+    /// transform.user a local session cannot become); asked when a pipeline is created or updated.
+    /// </summary>
+    void CheckTransform(string pipeline, TransformSpec transform) { }
 }
 
 /// <summary>Hands datums to a batch worker one at a time and takes back each result.</summary>

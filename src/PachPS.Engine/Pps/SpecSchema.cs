@@ -122,7 +122,7 @@ internal static class SpecSchema
             .Add(Differs("image_pull_secrets", "the datum pod's image pull secrets, " + OnKubernetes + " (a top-level image_pull_secrets is read too)"))
             .Add(Yes("accept_return_code", "exit codes besides 0 that count as success"))
             .Add(No("debug", "no extra debug logging is written"))
-            .Add(Differs("user", "uid or uid:gid the transform container runs as (securityContext), on Kubernetes only; locally the command runs as the session's user"))
+            .Add(Differs("user", "a numeric uid or uid:gid: on Kubernetes the transform container's securityContext; locally (a root session on Linux, a uid this machine knows) the command runs as it, without root's groups and with the user's own gid unless given; otherwise creating the pipeline fails (TransformUserNeedsRoot, TransformUserNotFound)"))
             .Add(Yes("working_dir", "the command's working folder"))
             .Add(No("dockerfile", "no image is built"))
             .Add(No("memory_volume", "/pfs is on disk, not in memory"))
