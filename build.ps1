@@ -39,8 +39,9 @@ param(
     [switch] $Remote,
 
     # Bench: run only this section (implies its switch), without the embedded figures: -BenchOnly Remote, -BenchOnly
-    # Collection (garbage collection of a generated 200,000-commit store; -BenchScale 0.01 for a quick look).
-    [ValidateSet('S3', 'Remote', 'Collection')]
+    # Collection (garbage collection of a generated 200,000-commit store; -BenchScale 0.01 for a quick look), -BenchOnly
+    # Lazy (lazy against copied inputs on one 1 GiB input).
+    [ValidateSet('S3', 'Remote', 'Collection', 'Lazy')]
     [string] $BenchOnly,
 
     # Package: package the module already built in out/module instead of building first.
