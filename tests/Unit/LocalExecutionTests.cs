@@ -237,4 +237,61 @@ public sealed class LocalExecutionTests : IDisposable
         File.WriteAllText(passwd, "root:x:0:0:root:/root:/bin/sh\nsvc:x:1234:777::/home/svc:/bin/sh\n");
         if (OperatingSystem.IsLinux()) Assert.Equal(new LocalUser(1234, 777), LocalUser.Resolve("1234", "p", () => 0, passwd));
     }
+
+    [Fact]
+    public async Task MountPathSecretsAreFilesAtTheirPathFromTheSessionAndGoAwayAfter()
+    {
+        var support = PfsNamespaces.Probe();
+        var source = Directory.CreateDirectory(Path.Combine(_work, "tls-source")).FullName;
+        File.WriteAllText(Path.Combine(source, "cert"), "CERTDATA");
+        File.WriteAllText(Path.Combine(source, "key"), "KEYDATA");
+        var envFile = Path.Combine(_work, "db.env");
+        File.WriteAllText(envFile, "# a comment\nuser=admin\npassword=pa=ss\n");
+        Environment.SetEnvironmentVariable("PACHPS_SECRET_TLS_CERTS", source);
+        Environment.SetEnvironmentVariable("PACHPS_SECRET_DB", envFile);
+        Environment.SetEnvironmentVariable("PACHPS_SECRET_API_TOKEN", "t0ken");
+        var mounts = new[] { "/run/pachps-test-tls", "/run/pachps-test-db", "/run/pachps-test-api" };
+        try
+        {
+            foreach (var pfs in new[] { Rewriting, support }.Distinct())
+            {
+                using var executor = new LocalProcessExecutor(pfs);
+                var log = new List<ExecutionLog>();
+                var worker = "secrets-" + pfs.Namespace;
+                var request = Request(worker, "for d in /run/pachps-test-tls/ /run/pachps-test-db/ /run/pachps-test-api/; do ls $d; cat $d*; echo; done > /pfs/out/seen", log);
+                request = request with { Transform = request.Transform with { Secrets = [
+                    new SecretSpec("tls-certs", null, null, mounts[0]), new SecretSpec("db", "ignored", null, mounts[1] + "/"), new SecretSpec("api", "token", null, mounts[2])] } };
+                var result = await executor.RunAsync(request, CancellationToken.None);
+                Assert.True(result.Success, result.Reason);
+                Assert.Equal("cert\nkey\nCERTDATAKEYDATA\npassword\nuser\npa=ssadmin\ntoken\nt0ken\n", File.ReadAllText(Path.Combine(result.OutputFolder, "seen")));
+                Assert.DoesNotContain(log, l => l.Message.Contains("KEYDATA") || l.Message.Contains("t0ken"));
+                var files = LocalSecrets.FolderFor(Path.Combine(_work, worker));
+                Assert.False(files.StartsWith(_work, StringComparison.Ordinal));
+                if (!pfs.Namespace)
+                {
+                    Assert.False(Directory.Exists(files), "without a namespace the files live only while the datum runs");
+                    continue;
+                }
+                // The worker's namespace holds them (read-only) until its folder goes; this machine sees none of them.
+                Assert.False(File.Exists(Path.Combine(mounts[0], "cert")));
+                Directory.Delete(Path.Combine(_work, worker), recursive: true);
+                for (var i = 0; i < 50 && Directory.Exists(files); i++) await Task.Delay(100);
+                Assert.False(Directory.Exists(files), "the namespace's holder removes the files when the worker's folder goes");
+            }
+
+            // A secret the session does not provide fails the datum, naming what to set.
+            using var rewriting = new LocalProcessExecutor(Rewriting);
+            var missing = Request("w-missing", "true", []);
+            missing = missing with { Transform = missing.Transform with { Secrets = [new SecretSpec("absent", null, null, "/run/absent")] } };
+            var failed = await rewriting.RunAsync(missing, CancellationToken.None);
+            Assert.False(failed.Success);
+            Assert.StartsWith("SecretNotFound: ", failed.Reason);
+            Assert.Contains("PACHPS_SECRET_ABSENT", failed.Reason);
+        }
+        finally
+        {
+            foreach (var name in new[] { "PACHPS_SECRET_TLS_CERTS", "PACHPS_SECRET_DB", "PACHPS_SECRET_API_TOKEN" }) Environment.SetEnvironmentVariable(name, null);
+            foreach (var mount in mounts) if (Directory.Exists(mount) && !Directory.EnumerateFileSystemEntries(mount).Any()) Directory.Delete(mount);
+        }
+    }
 }

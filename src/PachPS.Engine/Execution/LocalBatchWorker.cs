@@ -32,12 +32,13 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
         using var wake = new FileStream(requestPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1);
         using var requests = new StreamReader(request, Encoding.UTF8);
 
-        var view = View(workFolder);
         LocalUser? user;
+        PfsView view;
         try
         {
             user = User(null, transform, Path.Combine(pfs, "out"));
             if (user is not null) foreach (var fifo in new[] { requestPath, responsePath }) user.Own(fifo);
+            view = View(workFolder, Secrets(null, transform, workFolder, user));
         }
         catch (PachException ex)
         {
@@ -45,6 +46,7 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
             while (source.Next() is { } datum) source.Complete(datum, new DatumResult(false, -1, $"{ex.ErrorId}: {ex.Message}", Path.Combine(pfs, "out"), 0));
             return;
         }
+        using var secretFiles = view.Namespaces is null ? new SecretFiles(view.Secrets) : null;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in transform.Env) env[k] = view.Rewrite(v);
         env["PACH_DATUM_BATCH"] = "1";

@@ -29,6 +29,9 @@ public sealed record SecretSpec(string Name, string? Key, string? EnvVar, string
 {
     /// <summary>Where a local datum's value of an env_var secret is read: this session variable, or else the variable itself.</summary>
     public string LocalVariable => "PACHPS_SECRET_" + System.Text.RegularExpressions.Regex.Replace($"{Name}_{Key}", "[^A-Za-z0-9]", "_").ToUpperInvariant();
+
+    /// <summary>Where a local datum's mount_path secret is read: this session variable names a folder (a file per key) or a key=value file.</summary>
+    public string LocalSource => "PACHPS_SECRET_" + System.Text.RegularExpressions.Regex.Replace(Name, "[^A-Za-z0-9]", "_").ToUpperInvariant();
 }
 
 /// <summary>

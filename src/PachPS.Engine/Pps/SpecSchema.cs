@@ -111,12 +111,12 @@ internal static class SpecSchema
             .Add(Yes("err_cmd", "runs after a datum's last failed try; exit 0 marks the datum recovered"))
             .Add(Yes("err_stdin", "lines piped to err_cmd"))
             .Add(Yes("env", "variables set for the command"))
-            .Add(Differs("secrets", "on Kubernetes, env_var from the secret's key (secretKeyRef) and mount_path as a secret volume; locally, env_var from the session's $env:PACHPS_SECRET_<NAME>_<KEY> (else the variable itself) and mount_path ignored; values are never stored") with
+            .Add(Differs("secrets", "on Kubernetes, env_var from the secret's key (secretKeyRef) and mount_path as a secret volume; locally, env_var from the session's $env:PACHPS_SECRET_<NAME>_<KEY> (else the variable itself) and mount_path as files from $env:PACHPS_SECRET_<NAME> (a folder or a key=value file) or $env:PACHPS_SECRET_<NAME>_<KEY>; values are never stored") with
             {
                 Message = new SpecMessage("SecretMount")
                     .Add(Yes("name", "the Kubernetes secret"))
                     .Add(Yes("key", "the key read into env_var"))
-                    .Add(Differs("mount_path", "where the secret is mounted, on Kubernetes only"))
+                    .Add(Differs("mount_path", "where the secret's keys are files: on Kubernetes a secret volume; locally, in memory, bound read-only there in the worker's mount namespace (the folder is made on this machine if missing, empty), or rewritten like /pfs/ without one"))
                     .Add(Yes("env_var", "the variable the key's value is put in")),
             })
             .Add(Differs("image_pull_secrets", "the datum pod's image pull secrets, " + OnKubernetes + " (a top-level image_pull_secrets is read too)"))
