@@ -157,6 +157,44 @@ Describe 'transform.secrets on the local executor' {
     }
 }
 
+Describe 'transform.secrets with mount_path on the local executor' {
+    It 'puts each key of the folder PACHPS_SECRET_CREDS names in a file under mount_path, and nowhere in the store or on this machine' {
+        $store = Join-Path $TestDrive 'mounted'
+        $source = New-Item -ItemType Directory (Join-Path $TestDrive 'creds-source')
+        $value = 'mounted-secret-' + [guid]::NewGuid().ToString('N')
+        Set-Content -NoNewline (Join-Path $source 'password') $value
+        Set-Content -NoNewline (Join-Path $source 'user') 'admin'
+        Connect-PachStore -Path $store | Out-Null
+        try {
+            New-PachRepo raw | Out-Null
+            Add-PachFile raw master /a -Value 'x' | Out-Null
+            $env:PACHPS_SECRET_CREDS = $source.FullName
+            New-PachPipeline -Spec @{ pipeline = @{ name = 'mounted' }; input = @{ pfs = @{ repo = 'raw'; glob = '/' } }
+                transform = @{ cmd = @('sh', '-c', 'ls /run/pachps-creds/ > /pfs/out/keys; sha256sum < /run/pachps-creds/password | cut -d" " -f1 > /pfs/out/hash')
+                    secrets = @(@{ name = 'creds'; mount_path = '/run/pachps-creds' }) } } -WarningVariable warned | Out-Null
+            $warned | Should -BeNullOrEmpty
+            (Get-PachJob -Pipeline mounted | Wait-PachJob -TimeoutSec 60).State | Should -Be 'Success'
+            Get-PachFileContent mounted master /keys | Should -Be @('password', 'user')
+            $expected = [Convert]::ToHexStringLower([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($value)))
+            Get-PachFileContent mounted master /hash | Should -Be $expected
+
+            # Without the variable the datum fails saying which to set, and the job fails.
+            Remove-Item env:PACHPS_SECRET_CREDS
+            Add-PachFile raw master /b -Value 'y' | Out-Null
+            $job = Get-PachJob -Pipeline mounted | Select-Object -First 1 | Wait-PachJob -TimeoutSec 60
+            $job.State | Should -Be 'Failure'
+            (Get-PachDatum -Job $job.Id | Where-Object State -EQ Failed).Reason | Should -BeLike 'SecretNotFound: *PACHPS_SECRET_CREDS*'
+        }
+        finally {
+            Remove-Item env:PACHPS_SECRET_CREDS -ErrorAction Ignore
+            Disconnect-PachStore
+        }
+        Get-ChildItem $store -Recurse -File | Where-Object { [Text.Encoding]::UTF8.GetString([IO.File]::ReadAllBytes($_.FullName)).Contains($value) } |
+            Should -BeNullOrEmpty
+        Get-ChildItem /run/pachps-creds -ErrorAction Ignore | Should -BeNullOrEmpty
+    }
+}
+
 Describe 'datum_set_spec, lazy and transform.user on the local executor' {
     BeforeEach {
         Connect-PachStore -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))) | Out-Null
