@@ -160,15 +160,15 @@ Describe 'transform.secrets on the local executor' {
 Describe 'transform.secrets with mount_path on the local executor' {
     It 'puts each key of the folder PACHPS_SECRET_CREDS names in a file under mount_path, and nowhere in the store or on this machine' {
         $store = Join-Path $TestDrive 'mounted'
-        $source = New-Item -ItemType Directory (Join-Path $TestDrive 'creds-source')
+        $source = (New-Item -ItemType Directory (Join-Path $TestDrive 'creds-source')).FullName
         $value = 'mounted-secret-' + [guid]::NewGuid().ToString('N')
-        Set-Content -NoNewline (Join-Path $source 'password') $value
-        Set-Content -NoNewline (Join-Path $source 'user') 'admin'
+        [IO.File]::WriteAllText((Join-Path $source 'password'), $value)
+        [IO.File]::WriteAllText((Join-Path $source 'user'), 'admin')
         Connect-PachStore -Path $store | Out-Null
         try {
             New-PachRepo raw | Out-Null
             Add-PachFile raw master /a -Value 'x' | Out-Null
-            $env:PACHPS_SECRET_CREDS = $source.FullName
+            $env:PACHPS_SECRET_CREDS = $source
             New-PachPipeline -Spec @{ pipeline = @{ name = 'mounted' }; input = @{ pfs = @{ repo = 'raw'; glob = '/' } }
                 transform = @{ cmd = @('sh', '-c', 'ls /run/pachps-creds/ > /pfs/out/keys; sha256sum < /run/pachps-creds/password | cut -d" " -f1 > /pfs/out/hash')
                     secrets = @(@{ name = 'creds'; mount_path = '/run/pachps-creds' }) } } -WarningVariable warned | Out-Null

@@ -53,6 +53,7 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
         done
         echo "ready $$"
         while [ -e "$marker" ] && kill -0 "$owner" 2>/dev/null; do sleep 1; done
+        for target in "$@"; do umount "$target" 2>/dev/null; done
         [ -n "$secrets" ] && rm -rf "$secrets"
         """;
 
