@@ -192,6 +192,9 @@ Describe 'transform.secrets with mount_path on the local executor' {
         Get-ChildItem $store -Recurse -File | Where-Object { [Text.Encoding]::UTF8.GetString([IO.File]::ReadAllBytes($_.FullName)).Contains($value) } |
             Should -BeNullOrEmpty
         Get-ChildItem /run/pachps-creds -ErrorAction Ignore | Should -BeNullOrEmpty
+        Remove-Item /run/pachps-creds -ErrorAction Ignore   # the empty mount point the namespace needed
+        # The files in memory went with the session's workers too.
+        if (Test-Path /dev/shm) { Get-ChildItem /dev/shm -Filter 'pachps-secrets-*' | Should -BeNullOrEmpty }
     }
 }
 

@@ -34,11 +34,13 @@ internal static class LocalSecrets
         if (OperatingSystem.IsWindows())
             throw new PachException("SecretMountUnsupported", PachErrorKind.NotSupported, "transform.secrets with mount_path needs Linux or macOS on the local executor.", pipeline);
         const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        // Every value is read before anything is written: a secret the session lacks leaves nothing behind.
+        var keys = secrets.Select(secret => Keys(secret, pipeline).ToList()).ToList();
         Directory.CreateDirectory(folder, Private);
         for (var i = 0; i < secrets.Count; i++)
         {
             var target = Directory.CreateDirectory(Path.Combine(folder, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), Private).FullName;
-            foreach (var (key, value) in Keys(secrets[i], pipeline))
+            foreach (var (key, value) in keys[i])
             {
                 var file = Path.Combine(target, key);
                 File.WriteAllBytes(file, value);

@@ -58,7 +58,7 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
         """;
 
     /// <summary>A namespace's holder process (led by <see cref="Pid"/>, in a process group of its own), run by <see cref="ChildProcess"/>.</summary>
-    private sealed record Holder(int Pid, string Marker, Task Exited, CancellationTokenSource Stop)
+    private sealed record Holder(int Pid, string Marker, Task Exited, CancellationTokenSource Stop, string? Secrets)
     {
         /// <summary>A thread of this process inside the namespace that starts its datums' processes (root only), or null.</summary>
         public NamespaceThread? Thread { get; set; }
@@ -201,7 +201,7 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
         }
         var exited = Task.Factory.StartNew(() => ChildProcess.Run(command, Line, stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         exited.ContinueWith(t => ready.TrySetResult(-1), TaskScheduler.Default);
-        if (ready.Task.Wait(StartTimeout) && ready.Task.Result > 0) return new Holder(ready.Task.Result, marker, exited, stop);
+        if (ready.Task.Wait(StartTimeout) && ready.Task.Result > 0) return new Holder(ready.Task.Result, marker, exited, stop, secrets?.Folder);
         stop.Cancel();
         File.Delete(marker);
         var why = exited.IsFaulted ? exited.Exception!.InnerException!.Message : errors.IsEmpty ? "no answer" : string.Join(" ", errors);
@@ -213,6 +213,12 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
         holder.Thread?.Dispose();
         holder.Stop.Cancel();
         try { File.Delete(holder.Marker); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        // A holder killed here cannot remove its secret files itself (its mounts die with its namespace).
+        if (holder.Secrets is { } secrets)
+        {
+            try { holder.Exited.Wait(TimeSpan.FromSeconds(2)); } catch (AggregateException) { }
+            Pps.WorkFolders.TryDelete(secrets);
+        }
     }
 
     public void Dispose()
