@@ -40,8 +40,9 @@ param(
 
     # Bench: run only this section (implies its switch), without the embedded figures: -BenchOnly Remote, -BenchOnly
     # Collection (garbage collection of a generated 200,000-commit store; -BenchScale 0.01 for a quick look), -BenchOnly
-    # Io (data in and out against cp, git and the disk's own limits).
-    [ValidateSet('S3', 'Remote', 'Collection', 'Io')]
+    # Io (data in and out against cp, git and the disk's own limits), -BenchOnly Lazy (lazy against copied inputs on
+    # one 1 GiB input).
+    [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy')]
     [string] $BenchOnly,
     # Bench: one round instead of three, at a quarter of the size unless -BenchScale sets another (for development).
     [switch] $Quick,

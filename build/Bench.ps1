@@ -5,12 +5,12 @@
 .DESCRIPTION
     Run through `dotnet pwsh ./build.ps1 Bench`. -Scale shrinks the generated data for a quick look (1 = full size).
     -S3 adds the S3 backend against rclone; -Remote adds a pachps-server on loopback against an embedded store (the
-    server from out/server). -Only runs that one section alone (-Only Remote, -Only S3, -Only Collection, -Only Io),
-    without the embedded figures; the collection and Io sections are part of the full run. -Quick is for development:
-    one round instead of three, at a quarter of the size unless -Scale sets another.
+    server from out/server). -Only runs that one section alone (-Only Remote, -Only S3, -Only Collection, -Only Io,
+    -Only Lazy), without the embedded figures; the collection and Io sections are part of the full run. -Quick is for
+    development: one round instead of three, at a quarter of the size unless -Scale sets another.
     Prints a table of figures and ratios; it asserts nothing (benchmarks are not tests).
 #>
-param([double] $Scale = 1, [switch] $S3, [switch] $Remote, [ValidateSet('S3', 'Remote', 'Collection', 'Io')] [string] $Only, [switch] $Quick)
+param([double] $Scale = 1, [switch] $S3, [switch] $Remote, [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy')] [string] $Only, [switch] $Quick)
 $ErrorActionPreference = 'Stop'
 if ($Quick -and $Scale -eq 1) { $Scale = 0.25 }
 if ($Only -eq 'S3') { $S3 = $true }
@@ -462,6 +462,53 @@ for ($b = 0; $b -lt $Commits; $b += $batch) {
 }
 '@
 
+# ------------------------------------------------------------------ issue 16: lazy against copied inputs
+function Invoke-LazyBench {
+    # One 1 GiB file (times -Scale) crossed with 4 one-line files: 4 datums that each see the big file, run by a
+    # transform that does nothing, so a datum's time is its input phase. The same job with the big input lazy (hard
+    # links from the job's content cache) and copied; bytes written are this process's wchar (write(2) bytes, so
+    # including what the store's metadata takes) and the job's BytesDownloaded (read from the store for /pfs).
+    $size = [long](1GB * $Scale)
+    $big = Join-Path $work 'lazy-big.bin'
+    $rng = [System.Random]::new(11)
+    $buf = [byte[]]::new(4MB)
+    $fs = [System.IO.File]::Create($big)
+    for ($w = 0L; $w -lt $size; $w += $buf.Length) { $rng.NextBytes($buf); $fs.Write($buf, 0, [math]::Min($buf.Length, $size - $w)) }
+    $fs.Dispose()
+    & sync
+    $r = Invoke-Child @"
+Connect-PachStore -Path '$work/store-lazy' | Out-Null; New-PachRepo big, small | Out-Null
+Add-PachFile big master /big.bin -Source '$big' | Out-Null
+1..4 | ForEach-Object { Add-PachFile small master "/s`$_" -Value "`$_" } | Out-Null
+function Wchar { [long]((Get-Content /proc/self/io | Where-Object { `$_ -like 'wchar:*' }) -replace '\D', '') }
+`$out = @{}
+foreach (`$lazy in `$true, `$false) {
+    `$name = if (`$lazy) { 'lazy' } else { 'copied' }
+    & sync
+    `$before = Wchar
+    `$t = (Measure-Command {
+        New-PachPipeline -Spec @{ pipeline = @{ name = `$name }; transform = @{ cmd = @('true') }
+            input = @{ cross = @(@{ pfs = @{ repo = 'big'; glob = '/'; lazy = `$lazy } }, @{ pfs = @{ repo = 'small'; glob = '/*' } }) } } | Out-Null
+        `$job = Get-PachJob -Pipeline `$name | Wait-PachJob -TimeoutSec 1800
+    }).TotalSeconds
+    `$written = (Wchar) - `$before
+    `$datums = Get-PachDatum -Job `$job.Id
+    `$out[`$name] = @{ Seconds = `$t; Job = `$job.Duration.TotalSeconds; State = "`$(`$job.State)"; Written = `$written; Downloaded = `$job.BytesDownloaded
+        Datums = (`$datums | ForEach-Object { `$_.Duration.TotalSeconds }) }
+    & sync
+}
+`$out | ConvertTo-Json -Compress -Depth 4
+"@
+    Remove-Item $big
+    foreach ($k in 'lazy', 'copied') { if ($r.$k.State -ne 'Success') { throw "lazy bench: the $k job ended $($r.$k.State)" } }
+    $lazy = $r.lazy; $copied = $r.copied
+    $datums = { param($x) ($x.Datums | ForEach-Object { '{0:N2}' -f $_ }) -join '/' }
+    Add-Result ("{0} input x 4 datums, lazy: job time (datums' input phase)" -f (Format-Bytes $size)) ('{0:N2} s (datums {1} s)' -f $lazy.Job, (& $datums $lazy)) `
+        ('copied {0:N2} s (datums {1} s)' -f $copied.Job, (& $datums $copied)) ('{0:N2}x copied' -f ($lazy.Job / $copied.Job)) 'report the copy saved'
+    Add-Result 'same jobs: bytes written by the session (wchar)' ('{0} ({1} read from the store)' -f (Format-Bytes $lazy.Written), (Format-Bytes $lazy.Downloaded)) `
+        ('copied {0} ({1} read)' -f (Format-Bytes $copied.Written), (Format-Bytes $copied.Downloaded)) ('{0:P1} of copied' -f ($lazy.Written / $copied.Written)) 'report'
+}
+
 # ------------------------------------------------------------------ issue 15: garbage collection of a large store
 function Invoke-CollectionBench {
     # A store of 1,000,000 chunks in 200,000 commits (times -Scale) written straight through the engine by tests/Bench
@@ -808,6 +855,7 @@ New-PachRepo more | Out-Null; Add-PachFile more master /one-more.txt -Value 'one
         Add-Result "Backup-PachStore of a $c-commit store (local content, to a folder)" ('{0:N2} s ({1} metadata, {2} objects, {3} copied)' -f $r.Seconds, (Format-Bytes $r.Metadata), $r.Objects, (Format-Bytes $r.Copied)) ('next backup {0:N2} s, {1} objects copied; generated in {2:N0} s' -f $r.Next, $r.NextCopied, $r.Generated) '-' 'under 20 s'
     }
     if ($Remote) { Invoke-RemoteBench }
+    if (-not $Only -or $Only -eq 'Lazy') { Invoke-LazyBench }
     if (-not $Only -or $Only -eq 'Collection') { Invoke-CollectionBench }
 }
 finally {

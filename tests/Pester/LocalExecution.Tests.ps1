@@ -156,3 +156,123 @@ Describe 'transform.secrets on the local executor' {
             Should -BeNullOrEmpty
     }
 }
+
+Describe 'transform.secrets with mount_path on the local executor' {
+    It 'puts each key of the folder PACHPS_SECRET_CREDS names in a file under mount_path, and nowhere in the store or on this machine' {
+        $store = Join-Path $TestDrive 'mounted'
+        $source = (New-Item -ItemType Directory (Join-Path $TestDrive 'creds-source')).FullName
+        $value = 'mounted-secret-' + [guid]::NewGuid().ToString('N')
+        [IO.File]::WriteAllText((Join-Path $source 'password'), $value)
+        [IO.File]::WriteAllText((Join-Path $source 'user'), 'admin')
+        Connect-PachStore -Path $store | Out-Null
+        try {
+            New-PachRepo raw | Out-Null
+            Add-PachFile raw master /a -Value 'x' | Out-Null
+            $env:PACHPS_SECRET_CREDS = $source
+            New-PachPipeline -Spec @{ pipeline = @{ name = 'mounted' }; input = @{ pfs = @{ repo = 'raw'; glob = '/' } }
+                transform = @{ cmd = @('sh', '-c', 'ls /run/pachps-creds/ > /pfs/out/keys; sha256sum < /run/pachps-creds/password | cut -d" " -f1 > /pfs/out/hash')
+                    secrets = @(@{ name = 'creds'; mount_path = '/run/pachps-creds' }) } } -WarningVariable warned | Out-Null
+            $warned | Should -BeNullOrEmpty
+            (Get-PachJob -Pipeline mounted | Wait-PachJob -TimeoutSec 60).State | Should -Be 'Success'
+            Get-PachFileContent mounted master /keys | Should -Be @('password', 'user')
+            $expected = [Convert]::ToHexStringLower([Security.Cryptography.SHA256]::HashData([Text.Encoding]::UTF8.GetBytes($value)))
+            Get-PachFileContent mounted master /hash | Should -Be $expected
+
+            # Without the variable the datum fails saying which to set, and the job fails.
+            Remove-Item env:PACHPS_SECRET_CREDS
+            Add-PachFile raw master /b -Value 'y' | Out-Null
+            $job = Get-PachJob -Pipeline mounted | Select-Object -First 1 | Wait-PachJob -TimeoutSec 60
+            $job.State | Should -Be 'Failure'
+            (Get-PachDatum -Job $job.Id | Where-Object State -EQ Failed).Reason | Should -BeLike 'SecretNotFound: *PACHPS_SECRET_CREDS*'
+        }
+        finally {
+            Remove-Item env:PACHPS_SECRET_CREDS -ErrorAction Ignore
+            Disconnect-PachStore
+        }
+        Get-ChildItem $store -Recurse -File | Where-Object { [Text.Encoding]::UTF8.GetString([IO.File]::ReadAllBytes($_.FullName)).Contains($value) } |
+            Should -BeNullOrEmpty
+        Get-ChildItem /run/pachps-creds -ErrorAction Ignore | Should -BeNullOrEmpty
+        Remove-Item /run/pachps-creds -ErrorAction Ignore   # the empty mount point the namespace needed
+        # The files in memory went with the session's workers too.
+        if (Test-Path /dev/shm) { Get-ChildItem /dev/shm -Filter 'pachps-secrets-*' | Should -BeNullOrEmpty }
+    }
+}
+
+Describe 'datum_set_spec, lazy and transform.user on the local executor' {
+    BeforeEach {
+        Connect-PachStore -Path (Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))) | Out-Null
+        New-PachRepo small | Out-Null
+        1..6 | ForEach-Object { Add-PachFile small master "/f$_" -Value "$_" } | Out-Null
+    }
+    AfterEach { Disconnect-PachStore }
+
+    It 'hands a worker its datums in sets of datum_set_spec.number, each set run whole by one worker' {
+        # Each datum writes which worker folder ran it (the inode of its /pfs, whether a mount or rewritten).
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'sets' }; parallelism_spec = @{ constant = 2 }; datum_set_spec = @{ number = 3 }
+            transform = @{ cmd = @('sh', '-c', 'sleep 0.3; stat -c %i /pfs > /pfs/out/$(basename $small)') }
+            input = @{ pfs = @{ repo = 'small'; glob = '/*' } } } -WarningVariable warned | Out-Null
+        $warned | Should -BeNullOrEmpty
+        (Get-PachJob -Pipeline sets | Wait-PachJob -TimeoutSec 60).State | Should -Be 'Success'
+        $worker = @{}
+        1..6 | ForEach-Object { $worker[$_] = Get-PachFileContent sets master "/f$_" }
+        @($worker[1], $worker[2], $worker[3] | Select-Object -Unique).Count | Should -Be 1 -Because 'f1..f3 are one set'
+        @($worker[4], $worker[5], $worker[6] | Select-Object -Unique).Count | Should -Be 1 -Because 'f4..f6 are one set'
+        (Get-PachPipeline sets).Spec.Json | Should -Match 'datum_set_spec'
+    }
+
+    It 'refuses datum_set_spec <Name> and creates nothing' -ForEach @(
+        @{ Name = 'with a negative number'; Sets = @{ number = -1 }; Words = 'datum_set_spec.number is -1' }
+        @{ Name = 'with a size that is no number'; Sets = @{ size_bytes = 'big' }; Words = 'datum_set_spec.size_bytes must be a whole number' }
+    ) {
+        { New-PachPipeline -Spec @{ pipeline = @{ name = 'bad' }; datum_set_spec = $Sets; transform = @{ cmd = @('true') }
+            input = @{ pfs = @{ repo = 'small'; glob = '/*' } } } -ErrorAction Stop } | Should -Throw -ErrorId 'PipelineSpecDatumSetInvalid,*' -ExpectedMessage "*$Words*"
+        Get-PachPipeline | Should -BeNullOrEmpty
+        Get-PachRepo | Where-Object Name -EQ bad | Should -BeNullOrEmpty
+    }
+
+    It 'links a lazy input into every datum from one cached copy, and a datum that writes to it changes nothing else' {
+        New-PachRepo big | Out-Null
+        Add-PachFile big master /big.txt -Value ('x' * 100000) | Out-Null
+        $size = (Get-PachFile big master /big.txt).Size
+        $cross = { param($Lazy) @{ cross = @(@{ pfs = @{ repo = 'big'; glob = '/'; lazy = $Lazy } }, @{ pfs = @{ repo = 'small'; glob = '/*' } }) } }
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'linked' }; input = & $cross $true
+            transform = @{ cmd = @('sh', '-c', 'stat -c "%i %h" /pfs/big/big.txt > /pfs/out/$(basename $small)') } } -WarningVariable warned | Out-Null
+        $warned | Should -BeNullOrEmpty
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'copied' }; input = & $cross $false
+            transform = @{ cmd = @('sh', '-c', 'stat -c "%i %h" /pfs/big/big.txt > /pfs/out/$(basename $small)') } } | Out-Null
+        $linked = Get-PachJob -Pipeline linked | Wait-PachJob -TimeoutSec 60
+        $copied = Get-PachJob -Pipeline copied | Wait-PachJob -TimeoutSec 60
+        ($linked.State, $copied.State) | Should -Be @('Success', 'Success')
+        $smalls = (Get-PachFile small master | Measure-Object Size -Sum).Sum
+        # The lazy input was read from the store once for the six datums; copied, once per datum.
+        $linked.BytesDownloaded | Should -Be ($size + $smalls)
+        $copied.BytesDownloaded | Should -Be (6 * $size + $smalls)
+        $seen = 1..6 | ForEach-Object { (Get-PachFileContent linked master "/f$_") -split ' ' }
+        @($seen | Where-Object { $_ -match '^\d{4,}$' } | Select-Object -Unique).Count | Should -Be 1 -Because 'every datum saw the same cached file'
+        1..6 | ForEach-Object { [int]((Get-PachFileContent linked master "/f$_") -split ' ')[1] | Should -BeGreaterThan 1 }
+        1..6 | ForEach-Object { ((Get-PachFileContent copied master "/f$_") -split ' ')[1] | Should -Be '1' }
+
+        # Each datum writes to its lazy input after reading it: every datum still reads the committed content.
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'scribble' }; input = & $cross $true
+            transform = @{ cmd = @('sh', '-c', 'wc -c < /pfs/big/big.txt > /pfs/out/$(basename $small); (echo scribbled >> /pfs/big/big.txt) 2>/dev/null; true') } } | Out-Null
+        (Get-PachJob -Pipeline scribble | Wait-PachJob -TimeoutSec 60).State | Should -Be 'Success'
+        1..6 | ForEach-Object { Get-PachFileContent scribble master "/f$_" | Should -Be "$size" }
+        (Get-PachFile big master /big.txt).Size | Should -Be $size
+        Test-PachStore | Should -BeNullOrEmpty
+    }
+
+    It 'runs the command as transform.user when the session is root, and refuses a user it cannot become' {
+        $root = $IsLinux -and (& id -u) -eq '0'
+        if ($root) {
+            New-PachPipeline -Spec @{ pipeline = @{ name = 'nobody' }; transform = @{ cmd = @('sh', '-c', 'id -u > /pfs/out/ids; id -g >> /pfs/out/ids; cat $small >> /pfs/out/ids'); user = '65534' }
+                input = @{ pfs = @{ repo = 'small'; glob = '/f1' } } } | Out-Null
+            (Get-PachJob -Pipeline nobody | Wait-PachJob -TimeoutSec 60).State | Should -Be 'Success'
+            Get-PachFileContent nobody master /ids | Should -Be @('65534', '65534', '1')
+        }
+        $id = if ($root) { 'TransformUserNotFound' } else { 'TransformUserNeedsRoot' }
+        { New-PachPipeline -Spec @{ pipeline = @{ name = 'ghost' }; transform = @{ cmd = @('true'); user = '4242424' }
+            input = @{ pfs = @{ repo = 'small'; glob = '/*' } } } -ErrorAction Stop } | Should -Throw -ErrorId "$id,*" -ExpectedMessage "*transform.user '4242424'*"
+        Get-PachPipeline | Where-Object Name -EQ ghost | Should -BeNullOrEmpty
+        Get-PachRepo | Where-Object Name -EQ ghost | Should -BeNullOrEmpty
+    }
+}

@@ -175,7 +175,7 @@ public class CollectionTests
             outputs = results.Ingest(folder);
             var doc = new DatumDoc { Id = DatumDoc.Key("job", "d"), Job = "job", Pipeline = "p", Hash = "d", SourceJob = "job" };
             StateMachines.MoveTo(doc, DatumState.Success);
-            results.Record(new DatumOutcome(doc, outputs, 0, 0));
+            results.Record([new DatumOutcome(doc, outputs, 0, 0)]);
             results.Flush();
         });
 
@@ -203,7 +203,7 @@ public class CollectionTests
             File.WriteAllText(Path.Combine(folder, "o.txt"), text);
             var doc = new DatumDoc { Id = DatumDoc.Key("job", "d"), Job = "job", Pipeline = "p", Hash = "d", SourceJob = "job" };
             StateMachines.MoveTo(doc, DatumState.Success);
-            results.Record(new DatumOutcome(doc, results.Ingest(folder), 0, 0));
+            results.Record([new DatumOutcome(doc, results.Ingest(folder), 0, 0)]);
             results.Flush();
         }
         // The datum runs, is restarted with another result (its first is replaced, so garbage), and a collection frees it.

@@ -32,14 +32,28 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
         using var wake = new FileStream(requestPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1);
         using var requests = new StreamReader(request, Encoding.UTF8);
 
-        var view = View(workFolder);
+        LocalUser? user;
+        PfsView view;
+        try
+        {
+            user = User(null, transform, Path.Combine(pfs, "out"));
+            if (user is not null) foreach (var fifo in new[] { requestPath, responsePath }) user.Own(fifo);
+            view = View(workFolder, Secrets(null, transform, workFolder, user));
+        }
+        catch (PachException ex)
+        {
+            // This session cannot run the datums as transform.user: each fails saying why (and its tries run out).
+            while (source.Next() is { } datum) source.Complete(datum, new DatumResult(false, -1, $"{ex.ErrorId}: {ex.Message}", Path.Combine(pfs, "out"), 0));
+            return;
+        }
+        using var secretFiles = view.Namespaces is null ? new SecretFiles(view.Secrets) : null;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in transform.Env) env[k] = view.Rewrite(v);
         env["PACH_DATUM_BATCH"] = "1";
         env[BatchProtocol.RequestVariable] = requestPath;
         env[BatchProtocol.ResponseVariable] = responsePath;
         env[BatchProtocol.EnvironmentVariable] = envPath;
-        var command = Command(transform, view, env, workFolder);
+        var command = Command(transform, view, env, workFolder, user);
 
         DatumRequest? current = null;
         long downloaded = 0;
@@ -74,6 +88,7 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
                     try
                     {
                         downloaded = Materialize(current, pfs, cancel);
+                        user?.Own(Path.Combine(pfs, "out"));
                         break;
                     }
                     catch (InputNotWritableException ex) { source.Complete(current, new DatumResult(false, -1, ex.Message, Path.Combine(pfs, "out"), 0)); }

@@ -58,13 +58,23 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
             request.OnLog?.Invoke(new ExecutionLog(DateTime.UtcNow, LogStreams.Executor, PfsMount.Describe()));
         }
 
-        var view = View(request.WorkFolder);
         var t = request.Transform;
+        LocalUser? user;
+        PfsView view;
+        try
+        {
+            user = User(request.Pipeline, t, outDir);
+            view = View(request.WorkFolder, Secrets(request.Pipeline, t, request.WorkFolder, user));
+        }
+        catch (PachException ex) { return new DatumResult(false, -1, $"{ex.ErrorId}: {ex.Message}", outDir, downloaded); }
+        catch (IOException ex) { return new DatumResult(false, -1, ex.Message, outDir, downloaded); }
+        // Where no namespace holds them, the secret files live only while the datum runs.
+        using var secretFiles = view.Namespaces is null ? new SecretFiles(view.Secrets) : null;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in t.Env) env[k] = view.Rewrite(v);
         foreach (var (k, v) in DatumEnvironment(request, view.Root)) env[k] = v;
         ChildCommand command;
-        try { command = Command(t, view, env, request.WorkFolder) with { BaseEnvironment = JobEnvironment(request.JobId) }; }
+        try { command = Command(t, view, env, request.WorkFolder, user) with { BaseEnvironment = JobEnvironment(request.JobId) }; }
         catch (IOException ex) { return new DatumResult(false, -1, ex.Message, outDir, downloaded); }
 
         var tail = new LogTail();
@@ -94,14 +104,16 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
     private int RunSpout(SpoutRequest request, CancellationToken cancel)
     {
         Directory.CreateDirectory(request.OutFolder);
-        var view = View(request.WorkFolder);
         var t = request.Transform;
+        var user = User(request.Pipeline, t, request.OutFolder);
+        var view = View(request.WorkFolder, Secrets(request.Pipeline, t, request.WorkFolder, user));
+        using var secretFiles = view.Namespaces is null ? new SecretFiles(view.Secrets) : null;
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in t.Env) env[k] = view.Rewrite(v);
         env["PACH_PIPELINE_NAME"] = request.Pipeline;
         env["PACH_OUT"] = view.Root + "/out";
         // The session's environment as it is now: a spout runs for long, and each start reads it again.
-        var command = Command(t, view, env, request.WorkFolder) with { BaseEnvironment = EnvironmentSnapshot.Capture() };
+        var command = Command(t, view, env, request.WorkFolder, user) with { BaseEnvironment = EnvironmentSnapshot.Capture() };
         return ChildProcess.Run(command, (stream, line) => request.OnLog?.Invoke(new ExecutionLog(DateTime.UtcNow, stream, line)), cancel);
     }
 
@@ -109,18 +121,70 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
     /// How a worker's process sees its folder: at /pfs in the worker's namespace (<see cref="PfsView.Namespaces"/> set, nothing
     /// rewritten), or at the folder's own path with "/pfs/" rewritten to it.
     /// </summary>
-    private sealed record PfsView(string Root, Func<string, string> Rewrite, string WorkFolder, PfsNamespaces? Namespaces);
+    private sealed record PfsView(string Root, Func<string, string> Rewrite, string WorkFolder, PfsNamespaces? Namespaces, SecretMounts? Secrets);
 
-    private PfsView View(string workFolder)
+    /// <summary>A worker's view; its mount_path secrets (if any) are bound in its namespace, or rewritten like /pfs/.</summary>
+    private PfsView View(string workFolder, SecretMounts? secrets = null)
     {
         var pfs = Path.Combine(workFolder, "pfs");
-        return _namespaces.Value is { } namespaces ? new PfsView("/pfs", s => s, workFolder, namespaces) : new PfsView(pfs, s => RewritePfs(s, pfs), workFolder, null);
+        return _namespaces.Value is { } namespaces ? new PfsView("/pfs", s => s, workFolder, namespaces, secrets)
+            : new PfsView(pfs, s => secrets is null ? RewritePfs(s, pfs) : LocalSecrets.Rewrite(RewritePfs(s, pfs), secrets.Paths, secrets.Folder), workFolder, null, secrets);
+    }
+
+    /// <summary>Writes the transform's mount_path secrets for a worker (null when it has none). Throws SecretNotFound, SecretInvalid.</summary>
+    private static SecretMounts? Secrets(string? pipeline, TransformSpec transform, string workFolder, LocalUser? user)
+    {
+        var paths = LocalSecrets.MountPaths(transform);
+        if (paths.Count == 0) return null;
+        var folder = LocalSecrets.FolderFor(workFolder);
+        LocalSecrets.Write(transform, pipeline, folder, user);
+        return new SecretMounts(folder, paths);
+    }
+
+    /// <summary>Deletes a worker's secret files when disposed (without a namespace, whose holder deletes them when it ends).</summary>
+    private sealed class SecretFiles(SecretMounts? secrets) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (secrets is not null) WorkFolders.TryDelete(secrets.Folder);
+        }
     }
 
     /// <summary>
     /// The transform's command: cmd as argv, the stdin lines, working_dir (else /pfs in the worker's namespace, or the
     /// work folder with /pfs/ rewritten). Making the namespace can fail (IOException).
     /// </summary>
+    private static ChildCommand Command(TransformSpec transform, PfsView view, Dictionary<string, string> env, string workFolder, LocalUser? user)
+    {
+        var command = Command(transform, view, env, workFolder);
+        if (user is null) return command;
+        // setpriv becomes the user and then execs the command (found in PATH as before, or the path already resolved).
+        var setpriv = Resolve("setpriv", workFolder);
+        if (command.StartOn is not null || view.Namespaces is null)
+            return command with { FileName = setpriv, Arguments = [.. user.Prefix, command.FileName, .. command.Arguments] };
+        // nsenter [options] <cmd...>: setpriv goes between its options and the command.
+        var at = command.Arguments.Count - transform.Cmd.Count;
+        return command with { Arguments = [.. command.Arguments.Take(at), setpriv, .. user.Prefix, .. command.Arguments.Skip(at)] };
+    }
+
+    /// <summary>
+    /// transform.user as this machine's user (null when the spec sets none), with <paramref name="outFolder"/> made
+    /// that user's so the command can write its outputs. Throws TransformUserNeedsRoot or TransformUserNotFound.
+    /// </summary>
+    private static LocalUser? User(string? pipeline, TransformSpec transform, string outFolder)
+    {
+        if (transform.User is not { } name) return null;
+        var user = LocalUser.Resolve(name, pipeline, Interop.LibC.geteuid);
+        user.Own(outFolder);
+        return user;
+    }
+
+    /// <summary>Refuses a transform.user this session cannot run datums as (TransformUserNeedsRoot, TransformUserNotFound).</summary>
+    public void CheckTransform(string pipeline, TransformSpec transform)
+    {
+        if (transform.User is { } name) LocalUser.Resolve(name, pipeline, Interop.LibC.geteuid);
+    }
+
     private static ChildCommand Command(TransformSpec transform, PfsView view, Dictionary<string, string> env, string workFolder)
     {
         // An env_var secret's value comes from the session's PACHPS_SECRET_<NAME>_<KEY> (else the session's own variable
@@ -136,13 +200,13 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
             var workingDirectory = transform.WorkingDir ?? "/pfs";
             var pfsFolder = Path.Combine(view.WorkFolder, "pfs");
             // Started from a thread inside the namespace (the host's PATH finds the command: only /pfs differs there).
-            if (namespaces.StartIn(view.WorkFolder, pfsFolder) is { } startOn)
+            if (namespaces.StartIn(view.WorkFolder, pfsFolder, view.Secrets) is { } startOn)
             {
                 var program = transform.Cmd[0].Contains('/') ? transform.Cmd[0] : Resolve(transform.Cmd[0], workFolder);
                 return new ChildCommand(program, transform.Cmd.Skip(1).ToList(), env, workingDirectory, input) { StartOn = startOn };
             }
             // nsenter looks the command up (PATH, or the working folder as the command sees it) and becomes it.
-            var (nsenter, arguments) = namespaces.Enter(view.WorkFolder, pfsFolder, workingDirectory);
+            var (nsenter, arguments) = namespaces.Enter(view.WorkFolder, pfsFolder, workingDirectory, view.Secrets);
             arguments.AddRange(transform.Cmd);
             return new ChildCommand(nsenter, arguments, env, workFolder, input);
         }
@@ -165,7 +229,8 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
     private static string RewritePfs(string s, string pfs) => s == "/pfs" ? pfs : s.Replace("/pfs/", pfs + "/", StringComparison.Ordinal);
 
     /// <summary>
-    /// Writes the datum's input files under pfs/&lt;input&gt;/ and leaves pfs/out empty; returns the bytes written. The
+    /// Writes the datum's input files under pfs/&lt;input&gt;/ (a lazy input's as links to the job's <see cref="ContentCache"/>)
+    /// and leaves pfs/out empty; returns the bytes read from the store. The
     /// folder may be a worker's, reused from its previous datum (or an earlier try of this one): pfs/ ends up holding
     /// out/ and this datum's inputs only, each with exactly its files.
     /// </summary>
@@ -182,6 +247,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
         }
         Directory.CreateDirectory(Path.Combine(pfs, "out"));
         long downloaded = 0;
+        string? cache = null;
         var reader = request.Reader ?? throw new InvalidOperationException("A local datum needs a content reader to write its inputs.");
         foreach (var input in request.Inputs)
         {
@@ -192,6 +258,12 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
                 try
                 {
                     Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+                    if (input.Lazy)
+                    {
+                        downloaded += ContentCache.Place(cache ??= ContentCache.For(Path.GetDirectoryName(pfs)!), file.Content, reader, local);
+                        cancel.ThrowIfCancellationRequested();
+                        continue;
+                    }
                     using var source = reader.Open(file.Content);
                     using var target = new FileStream(local, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
                     source.CopyTo(target);

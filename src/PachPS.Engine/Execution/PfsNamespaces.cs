@@ -19,6 +19,9 @@ public sealed record PfsSupport(bool Namespace, bool Rootless, string Reason)
         : $"/pfs/ is rewritten to each worker's folder in cmd, stdin and env ({Reason})";
 }
 
+/// <summary>Folder i of <see cref="Folder"/> is bound read-only at <see cref="Paths"/>[i] in a worker's namespace (mount_path secrets).</summary>
+internal sealed record SecretMounts(string Folder, IReadOnlyList<string> Paths);
+
 /// <summary>
 /// One private mount namespace per worker folder, made once (making one costs 25-35 ms, twenty times a process start)
 /// and entered with nsenter for each of the worker's datums. Each namespace is held by a small process (started, like
@@ -35,15 +38,27 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
     /// <summary>The marker file of a worker's namespace in its folder (beside pfs/, so never in the datum's view).</summary>
     private const string MarkerPrefix = ".pfs-namespace-";
 
-    /// <summary>The holder: mounts $1 at /pfs, says so with its pid, and waits while marker $2 exists and process $3 lives.</summary>
+    /// <summary>
+    /// The holder: mounts $1 at /pfs and each folder $4/&lt;i&gt; (secrets) read-only at the i-th of the paths after it, says
+    /// so with its pid, and waits while marker $2 exists and process $3 lives; then removes $4 (the secrets' files).
+    /// </summary>
     private const string HolderScript = """
-        mount --bind "$1" /pfs || exit 111
+        pfs="$1"; marker="$2"; owner="$3"; secrets="$4"; shift 4
+        mount --bind "$pfs" /pfs || exit 111
+        i=0
+        for target in "$@"; do
+          mkdir -p "$target" && mount --bind "$secrets/$i" "$target" || exit 112
+          mount -o remount,bind,ro "$target" 2>/dev/null
+          i=$((i+1))
+        done
         echo "ready $$"
-        while [ -e "$2" ] && kill -0 "$3" 2>/dev/null; do sleep 1; done
+        while [ -e "$marker" ] && kill -0 "$owner" 2>/dev/null; do sleep 1; done
+        for target in "$@"; do umount "$target" 2>/dev/null; done
+        [ -n "$secrets" ] && rm -rf "$secrets"
         """;
 
     /// <summary>A namespace's holder process (led by <see cref="Pid"/>, in a process group of its own), run by <see cref="ChildProcess"/>.</summary>
-    private sealed record Holder(int Pid, string Marker, Task Exited, CancellationTokenSource Stop)
+    private sealed record Holder(int Pid, string Marker, Task Exited, CancellationTokenSource Stop, string? Secrets)
     {
         /// <summary>A thread of this process inside the namespace that starts its datums' processes (root only), or null.</summary>
         public NamespaceThread? Thread { get; set; }
@@ -103,10 +118,10 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
     /// The start of a command in the namespace of <paramref name="workFolder"/> from a thread inside it, or null where
     /// none can join (rootless: <see cref="Enter"/> with nsenter then).
     /// </summary>
-    public Func<Func<(int, int, int, int)>, (int, int, int, int)>? StartIn(string workFolder, string pfsFolder)
+    public Func<Func<(int, int, int, int)>, (int, int, int, int)>? StartIn(string workFolder, string pfsFolder, SecretMounts? secrets = null)
     {
         if (support.Rootless) return null;
-        var holder = HolderFor(workFolder, pfsFolder);
+        var holder = HolderFor(workFolder, pfsFolder, secrets);
         lock (_gate)
         {
             if (holder.Thread is null)
@@ -137,9 +152,9 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
     /// <paramref name="pfsFolder"/>) with working folder <paramref name="workingDirectory"/> as the command sees it;
     /// the command's argv follows them.
     /// </summary>
-    public (string FileName, List<string> Arguments) Enter(string workFolder, string pfsFolder, string workingDirectory)
+    public (string FileName, List<string> Arguments) Enter(string workFolder, string pfsFolder, string workingDirectory, SecretMounts? secrets = null)
     {
-        var holder = HolderFor(workFolder, pfsFolder);
+        var holder = HolderFor(workFolder, pfsFolder, secrets);
         var arguments = new List<string> { "-t", holder.Pid.ToString(CultureInfo.InvariantCulture) };
         // Rootless: the holder's user namespace (unshare -r) forbids setgroups, which nsenter would call without
         // --preserve-credentials (util-linux 2.38 fails with "setgroups failed").
@@ -148,7 +163,7 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
         return (Tools.Value.Nsenter!, arguments);
     }
 
-    private Holder HolderFor(string workFolder, string pfsFolder)
+    private Holder HolderFor(string workFolder, string pfsFolder, SecretMounts? secrets)
     {
         lock (_gate)
         {
@@ -163,18 +178,18 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
                 _holders.TryRemove(folder, out _);
                 gone.Thread?.Dispose();
             }
-            holder = Start(pfsFolder, Path.Combine(workFolder, MarkerPrefix + Guid.NewGuid().ToString("N")[..12]), support.Rootless);
+            holder = Start(pfsFolder, Path.Combine(workFolder, MarkerPrefix + Guid.NewGuid().ToString("N")[..12]), support.Rootless, secrets);
             _holders[workFolder] = holder;
             return holder;
         }
     }
 
     /// <summary>Starts a holder over <paramref name="pfsFolder"/> and waits until its mount is made.</summary>
-    private static Holder Start(string pfsFolder, string marker, bool rootless)
+    private static Holder Start(string pfsFolder, string marker, bool rootless, SecretMounts? secrets)
     {
         File.WriteAllText(marker, "");
         string[] arguments = [.. rootless ? ["-r"] : Array.Empty<string>(), "-m", "--propagation", "private", "sh", "-c", HolderScript, "pachps-pfs",
-            pfsFolder, marker, Environment.ProcessId.ToString(CultureInfo.InvariantCulture)];
+            pfsFolder, marker, Environment.ProcessId.ToString(CultureInfo.InvariantCulture), secrets?.Folder ?? "", .. secrets?.Paths ?? []];
         var command = new ChildCommand(Tools.Value.Unshare!, arguments, new Dictionary<string, string>(), "/", []);
         var ready = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var errors = new ConcurrentQueue<string>();
@@ -186,7 +201,7 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
         }
         var exited = Task.Factory.StartNew(() => ChildProcess.Run(command, Line, stop.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         exited.ContinueWith(t => ready.TrySetResult(-1), TaskScheduler.Default);
-        if (ready.Task.Wait(StartTimeout) && ready.Task.Result > 0) return new Holder(ready.Task.Result, marker, exited, stop);
+        if (ready.Task.Wait(StartTimeout) && ready.Task.Result > 0) return new Holder(ready.Task.Result, marker, exited, stop, secrets?.Folder);
         stop.Cancel();
         File.Delete(marker);
         var why = exited.IsFaulted ? exited.Exception!.InnerException!.Message : errors.IsEmpty ? "no answer" : string.Join(" ", errors);
@@ -198,6 +213,12 @@ internal sealed class PfsNamespaces(PfsSupport support) : IDisposable
         holder.Thread?.Dispose();
         holder.Stop.Cancel();
         try { File.Delete(holder.Marker); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        // A holder killed here cannot remove its secret files itself (its mounts die with its namespace).
+        if (holder.Secrets is { } secrets)
+        {
+            try { holder.Exited.Wait(TimeSpan.FromSeconds(2)); } catch (AggregateException) { }
+            Pps.WorkFolders.TryDelete(secrets);
+        }
     }
 
     public void Dispose()

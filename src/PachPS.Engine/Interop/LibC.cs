@@ -75,6 +75,8 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, SetLastError = true)] public static partial int sync_file_range(int fd, long offset, long count, uint flags);
     [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int mkfifo(string path, uint mode);
     [LibraryImport(Library)] public static partial uint geteuid();
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int link(string existing, string created);
+    [LibraryImport(Library, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int chown(string path, uint owner, uint group);
     // unshare(2)/setns(2) flags: a thread with its own filesystem attributes may join another mount namespace.
     public const int CLONE_FS = 0x200, CLONE_NEWNS = 0x20000;
     [LibraryImport(Library, SetLastError = true)] public static partial int unshare(int flags);

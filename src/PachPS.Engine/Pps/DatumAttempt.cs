@@ -77,7 +77,7 @@ internal sealed class DatumAttempt(JobContext context, ResultFlusher results, Jo
     public static DatumRequest Request(JobContext context, JobDoc job, PipelineSpec spec, PlannedDatum datum, string workFolder) =>
         new(job.Id, datum.Hash, job.Pipeline, job.OutputCommit, spec.Transform,
             datum.Inputs.Select(i => new DatumMount(i.Name, i.Repo, i.Commit, i.Path,
-                i.Files.Select(f => new DatumFile(f.Path, i.EmptyFiles ? EmptyContent : f.Content)).ToList())).ToList(),
+                i.Files.Select(f => new DatumFile(f.Path, i.EmptyFiles ? EmptyContent : f.Content)).ToList()) { Lazy = i.Lazy }).ToList(),
             workFolder)
         {
             Reader = context.Pfs.Reader, Env = datum.Env, Tries = spec.DatumTries, Timeout = spec.DatumTimeout, Pod = spec.Pod, Closing = context.Closing,

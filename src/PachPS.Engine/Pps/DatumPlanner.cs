@@ -9,6 +9,8 @@ internal sealed record PlannedInput(string Name, string Repo, string Branch, str
 {
     /// <summary>The input's empty_files: its files are laid out empty for the command.</summary>
     public bool EmptyFiles { get; init; }
+    /// <summary>The input's lazy: its files appear without being copied where the executor can do that.</summary>
+    public bool Lazy { get; init; }
 }
 
 /// <summary>A datum to run: its inputs and the hash that decides whether an earlier result can be reused.</summary>
@@ -173,7 +175,7 @@ internal static class DatumPlanner
         var sb = new StringBuilder().Append(pfs.Name).Append('\0').Append(path).Append('\0');
         foreach (var f in files) sb.Append(f.Path).Append('\0').Append(f.Content.Hash).Append('\0');
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
-        return new PlannedInput(pfs.Name, pfs.Repo, pfs.Branch, head.Commit, path, files, hash) { EmptyFiles = pfs.EmptyFiles };
+        return new PlannedInput(pfs.Name, pfs.Repo, pfs.Branch, head.Commit, path, files, hash) { EmptyFiles = pfs.EmptyFiles, Lazy = pfs.Lazy };
     }
 
     private static string DatumHash(string salt, string transformKey, IReadOnlyList<PlannedInput> inputs)

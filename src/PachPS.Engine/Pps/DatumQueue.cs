@@ -3,27 +3,28 @@ using System.Threading.Channels;
 namespace PachPS.Engine.Pps;
 
 /// <summary>
-/// The datums of a running job still to run: workers take from it, and Restart-PachDatum may put datums back while
-/// the job runs. It completes when the last outstanding datum is done; after that it takes no more.
+/// The datums of a running job still to run, in sets (datum_set_spec; one datum each without it): a worker takes a
+/// set, and Restart-PachDatum may put datums back (each a set of its own) while the job runs. It completes when the
+/// last outstanding datum is done; after that it takes no more.
 /// </summary>
 internal sealed class DatumQueue(string jobId)
 {
-    private readonly Channel<PlannedDatum> _work = Channel.CreateUnbounded<PlannedDatum>();
+    private readonly Channel<IReadOnlyList<PlannedDatum>> _work = Channel.CreateUnbounded<IReadOnlyList<PlannedDatum>>();
     private readonly HashSet<string> _running = new(StringComparer.Ordinal);
     private readonly HashSet<string> _rerun = new(StringComparer.Ordinal);
     private Dictionary<string, PlannedDatum> _planned = [];
     private int _outstanding;
 
-    /// <summary>Queues <paramref name="pending"/>; any datum of <paramref name="planned"/> may be restarted later.</summary>
-    public void Fill(IReadOnlyList<PlannedDatum> planned, IReadOnlyList<PlannedDatum> pending)
+    /// <summary>Queues the sets of the pending datums; any datum of <paramref name="planned"/> may be restarted later.</summary>
+    public void Fill(IReadOnlyList<PlannedDatum> planned, IReadOnlyList<IReadOnlyList<PlannedDatum>> sets)
     {
         _planned = planned.ToDictionary(d => d.Hash, StringComparer.Ordinal);
-        _outstanding = pending.Count;
-        foreach (var datum in pending) _work.Writer.TryWrite(datum);
-        if (pending.Count == 0) _work.Writer.TryComplete();
+        _outstanding = sets.Sum(s => s.Count);
+        foreach (var set in sets) _work.Writer.TryWrite(set);
+        if (_outstanding == 0) _work.Writer.TryComplete();
     }
 
-    public IAsyncEnumerable<PlannedDatum> ReadAllAsync(CancellationToken cancel) => _work.Reader.ReadAllAsync(cancel);
+    public IAsyncEnumerable<IReadOnlyList<PlannedDatum>> ReadAllAsync(CancellationToken cancel) => _work.Reader.ReadAllAsync(cancel);
 
     public void Started(string hash)
     {
@@ -50,7 +51,7 @@ internal sealed class DatumQueue(string jobId)
             {
                 if (_running.Contains(hash) || _rerun.Contains(hash)) continue;
                 // Only while the queue is open: a job that has run its last datum is finishing and takes no more.
-                if (Interlocked.Increment(ref _outstanding) == 1 || !_work.Writer.TryWrite(_planned[hash]))
+                if (Interlocked.Increment(ref _outstanding) == 1 || !_work.Writer.TryWrite([_planned[hash]]))
                 {
                     Interlocked.Decrement(ref _outstanding);
                     throw PachException.State("JobFinishing", $"Job {Ids.Short(jobId)} has run all its datums and is finishing; rerun it with Update-PachPipeline -Reprocess.", jobId);

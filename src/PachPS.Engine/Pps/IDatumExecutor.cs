@@ -10,7 +10,11 @@ public sealed record DatumFile(string Path, Storage.FileContent Content)
 }
 
 /// <summary>One input of a datum as the executor sees it: mounted at pfs/&lt;Name&gt;&lt;file path&gt;.</summary>
-public sealed record DatumMount(string Name, string Repo, string Commit, string Path, IReadOnlyList<DatumFile> Files);
+public sealed record DatumMount(string Name, string Repo, string Commit, string Path, IReadOnlyList<DatumFile> Files)
+{
+    /// <summary>The spec's lazy: the files may appear without being copied (the local executor links them from a cache).</summary>
+    public bool Lazy { get; init; }
+}
 
 /// <summary>Everything needed to run one datum; nothing about the store.</summary>
 public sealed record DatumRequest(string JobId, string DatumId, string Pipeline, string OutputCommit, TransformSpec Transform,
@@ -64,6 +68,12 @@ public interface IDatumExecutor
 
     /// <summary>Where datums run, for people ("local processes", "Kubernetes namespace x at https://...").</summary>
     string Description => "local processes";
+
+    /// <summary>
+    /// Throws a <see cref="PachException"/> when this executor cannot run <paramref name="transform"/> as written (a
+    /// transform.user a local session cannot become); asked when a pipeline is created or updated.
+    /// </summary>
+    void CheckTransform(string pipeline, TransformSpec transform) { }
 }
 
 /// <summary>Hands datums to a batch worker one at a time and takes back each result.</summary>

@@ -112,37 +112,49 @@ internal sealed class JobRunner(JobContext context, string jobId)
             }
             catch (OperationCanceledException) { }
         });
-        void Record(DatumOutcome outcome)
+        // A set's outcomes are recorded at once, so one flush makes all of them durable or none.
+        void Record(IReadOnlyList<DatumOutcome> outcomes)
         {
-            results.Record(outcome);
-            if (outcome.Doc.State != DatumState.Failed) return;
-            failure ??= $"datum {Ids.Short(outcome.Doc.Hash)} failed after {outcome.Doc.Attempts} attempt(s): {outcome.Doc.Reason}";
-            failFast.Cancel();
+            results.Record(outcomes);
+            foreach (var outcome in outcomes.Where(o => o.Doc.State == DatumState.Failed))
+                failure ??= $"datum {Ids.Short(outcome.Doc.Hash)} failed after {outcome.Doc.Attempts} attempt(s): {outcome.Doc.Reason}";
+            if (failure is not null) failFast.Cancel();
         }
         try
         {
             if (spec.Transform.DatumBatching)
             {
                 var queue = new ConcurrentQueue<PlannedDatum>(pending);
-                var workers = Enumerable.Range(0, Math.Max(1, Math.Min(spec.Parallelism, pending.Count))).Select(slot => RunBatchWorkerAsync(job, spec, results, queue, slot, Record,
-                    reason => { failure ??= reason; failFast.Cancel(); }, failFast.Token));
+                var workers = Enumerable.Range(0, Math.Max(1, Math.Min(spec.Parallelism, pending.Count))).Select(slot => RunBatchWorkerAsync(job, spec, results, queue, slot,
+                    outcome => Record([outcome]), reason => { failure ??= reason; failFast.Cancel(); }, failFast.Token));
                 await Task.WhenAll(workers);
                 failFast.Token.ThrowIfCancellationRequested();
             }
             else
             {
-                _queue.Fill(planned, pending);
+                _queue.Fill(planned, spec.DatumSets?.Split(pending, DatumBytes, spec.Parallelism) ?? pending.Select(d => (IReadOnlyList<PlannedDatum>)[d]).ToList());
                 var attempt = new DatumAttempt(context, results, job, spec);
                 // Each worker starts on a thread of its own: the local executor runs a datum on the calling thread.
                 var workers = Enumerable.Range(0, Math.Max(1, spec.Parallelism)).Select(slot => Task.Factory.StartNew(async () =>
                 {
                     // One work folder per worker, reused datum after datum (see WorkFolders.ClearDatumFolder).
                     var folder = WorkerFolder($"worker-{slot}");
-                    await foreach (var datum in _queue.ReadAllAsync(failFast.Token))
+                    await foreach (var set in _queue.ReadAllAsync(failFast.Token))
                     {
-                        _queue.Started(datum.Hash);
-                        try { Record(await attempt.RunAsync(datum, folder, failFast.Token)); }
-                        finally { _queue.Done(datum.Hash); }
+                        var outcomes = new List<DatumOutcome>(set.Count);
+                        try
+                        {
+                            // The set's datums run one after another on this worker; a failed one ends the set (and the job).
+                            foreach (var datum in set)
+                            {
+                                _queue.Started(datum.Hash);
+                                outcomes.Add(await attempt.RunAsync(datum, folder, failFast.Token));
+                                if (outcomes[^1].Doc.State == DatumState.Failed) break;
+                            }
+                            Record(outcomes);
+                        }
+                        // A set cut short by a stop is not recorded: a resumed job runs it again whole.
+                        finally { foreach (var datum in set) _queue.Done(datum.Hash); }
                     }
                 }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap());
                 await Task.WhenAll(workers);
@@ -161,6 +173,9 @@ internal sealed class JobRunner(JobContext context, string jobId)
         Phase = "writing its output commit";
         Finish(failure, spec.Egress is not null);
     }
+
+    /// <summary>A datum's input bytes, for datum_set_spec.size_bytes.</summary>
+    private static long DatumBytes(PlannedDatum datum) => datum.Inputs.Sum(i => i.Files.Sum(f => f.Content.Size));
 
     /// <summary>
     /// Creates the job's datum records: results already in this job (a resume) are kept, and outputs of the job it

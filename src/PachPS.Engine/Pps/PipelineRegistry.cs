@@ -11,7 +11,9 @@ namespace PachPS.Engine.Pps;
 /// </summary>
 /// <param name="noSpouts">Where datums run, when that cannot run spouts (an executor that is not an ISpoutExecutor); null when it can.</param>
 /// <param name="executor">Where and how datums run (the executor's description, asked for when a pipeline is shown).</param>
-internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobScheduler scheduler, string? noSpouts, Func<string> executor)
+/// <param name="checkTransform">The executor's <see cref="IDatumExecutor.CheckTransform"/>: refuses a transform it cannot run.</param>
+internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobScheduler scheduler, string? noSpouts, Func<string> executor,
+    Action<string, TransformSpec> checkTransform)
 {
     /// <summary>
     /// Creates pipelines in order, all in one transaction: a later spec may read an earlier one's output, and if any
@@ -40,6 +42,7 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
     {
         RefuseDryRun(spec);
         RefuseSpout(spec);
+        checkTransform(spec.Name, spec.Transform);
         CronTicker.CreateRepos(pfs, spec);
         if (db.Pipelines().Get(spec.Name) is not null)
             throw new PachException("PipelineAlreadyExists", PachErrorKind.AlreadyExists, $"A pipeline named '{spec.Name}' already exists; use Update-PachPipeline.", spec.Name);
@@ -95,6 +98,7 @@ internal sealed class PipelineRegistry(MetadataStore meta, PfsService pfs, JobSc
     {
         RefuseDryRun(spec);
         RefuseSpout(spec);
+        checkTransform(spec.Name, spec.Transform);
         CronTicker.CreateRepos(pfs, spec);
         ValidateInputs(db, pfs, spec);
         doc.Version++;

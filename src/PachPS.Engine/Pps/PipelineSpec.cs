@@ -29,6 +29,9 @@ public sealed record SecretSpec(string Name, string? Key, string? EnvVar, string
 {
     /// <summary>Where a local datum's value of an env_var secret is read: this session variable, or else the variable itself.</summary>
     public string LocalVariable => "PACHPS_SECRET_" + System.Text.RegularExpressions.Regex.Replace($"{Name}_{Key}", "[^A-Za-z0-9]", "_").ToUpperInvariant();
+
+    /// <summary>Where a local datum's mount_path secret is read: this session variable names a folder (a file per key) or a key=value file.</summary>
+    public string LocalSource => "PACHPS_SECRET_" + System.Text.RegularExpressions.Regex.Replace(Name, "[^A-Za-z0-9]", "_").ToUpperInvariant();
 }
 
 /// <summary>
@@ -76,6 +79,8 @@ public sealed record PfsInputSpec(string Name, string Repo, string Branch, strin
     public string? Commit { get; init; }
     /// <summary>empty_files: the datum's files of this input are there, but empty (for code that needs only their names).</summary>
     public bool EmptyFiles { get; init; }
+    /// <summary>lazy: the input's files appear without being copied (locally, hard links to a job's content cache).</summary>
+    public bool Lazy { get; init; }
 
     public override IEnumerable<PfsInputSpec> Leaves() => [this];
 }
@@ -110,6 +115,45 @@ public sealed record NoInputSpec : InputSpec
 {
     public static readonly NoInputSpec Instance = new();
     public override IEnumerable<PfsInputSpec> Leaves() => [];
+}
+
+/// <summary>
+/// datum_set_spec: how datums are handed to a worker in sets, whose results are recorded together. A set closes at
+/// <see cref="Number"/> datums or once its inputs reach <see cref="SizeBytes"/>, whichever comes first; with neither,
+/// <see cref="PerWorker"/> sets per worker (the job's datums split evenly). Zero is "not set", as in Pachyderm.
+/// </summary>
+public sealed record DatumSetSpec(long Number, long SizeBytes, long PerWorker)
+{
+    /// <summary>
+    /// Splits <paramref name="datums"/> (in order) into sets: a datum joins the current set, which closes once it holds
+    /// <see cref="Number"/> datums or <see cref="SizeBytes"/> of input (Pachyderm's shouldCreateSet).
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<T>> Split<T>(IReadOnlyList<T> datums, Func<T, long> size, int workers)
+    {
+        var number = Number;
+        if (number == 0 && SizeBytes == 0)
+        {
+            // per_worker alone: the datums split evenly into that many sets per worker (one set per worker without it).
+            var sets = Math.Max(1, workers) * Math.Max(1, PerWorker);
+            number = Math.Max(1, (datums.Count + sets - 1) / sets);
+        }
+        var result = new List<IReadOnlyList<T>>();
+        var current = new List<T>();
+        long bytes = 0;
+        foreach (var datum in datums)
+        {
+            current.Add(datum);
+            bytes += size(datum);
+            if ((number > 0 && current.Count >= number) || (SizeBytes > 0 && bytes >= SizeBytes))
+            {
+                result.Add(current);
+                current = [];
+                bytes = 0;
+            }
+        }
+        if (current.Count > 0) result.Add(current);
+        return result;
+    }
 }
 
 /// <summary>
@@ -153,6 +197,8 @@ public sealed record PipelineSpec(
     public SpoutSpec? Spout { get; init; }
     /// <summary>egress: where each successful job's output commit is uploaded (its changes since the last egress); null for none.</summary>
     public EgressSpec? Egress { get; init; }
+    /// <summary>datum_set_spec: datums go to workers in sets whose results are recorded together; null: one at a time.</summary>
+    public DatumSetSpec? DatumSets { get; init; }
 
     /// <summary>Parses a text holding exactly one spec and validates its own rules (names, globs, duplicate inputs); repos are checked by the service.</summary>
     public static PipelineSpec Parse(string text)
@@ -285,6 +331,7 @@ public sealed record PipelineSpec(
             DryRun = Bool(obj["dry_run"]),
             Spout = spout,
             Egress = ReadEgress(obj["egress"], name, lenient),
+            DatumSets = ParseDatumSets(obj["datum_set_spec"], name, lenient),
         };
     }
 
@@ -303,6 +350,27 @@ public sealed record PipelineSpec(
         }
         try { return EgressSpec.Parse(egress, pipeline); }
         catch (PachException) when (lenient) { return null; }
+    }
+
+    /// <summary>
+    /// datum_set_spec's number, size_bytes and per_worker: whole numbers, 0 meaning unset (all three 0 is no spec);
+    /// a negative one is refused (PipelineSpecDatumSetInvalid), except in a spec read back from a store, where it counts as 0.
+    /// </summary>
+    private static DatumSetSpec? ParseDatumSets(JsonNode? node, string pipeline, bool lenient)
+    {
+        if (node is null) return null;
+        if (node is not JsonObject spec) throw Invalid("PipelineSpecDatumSetInvalid", $"Pipeline '{pipeline}': datum_set_spec must be an object with number, size_bytes or per_worker.", pipeline);
+        long Field(string field)
+        {
+            if (spec[field] is not { } value) return 0;
+            if (value is not JsonValue v || !(v.TryGetValue<long>(out var n) || long.TryParse(v.ToString(), out n)))
+                throw Invalid("PipelineSpecDatumSetInvalid", $"Pipeline '{pipeline}': datum_set_spec.{field} must be a whole number, not {value.ToJsonString()}.", pipeline);
+            if (n >= 0) return n;
+            if (lenient) return 0;
+            throw Invalid("PipelineSpecDatumSetInvalid", $"Pipeline '{pipeline}': datum_set_spec.{field} is {n}; it must be 0 (not set) or more.", pipeline);
+        }
+        var sets = new DatumSetSpec(Field("number"), Field("size_bytes"), Field("per_worker"));
+        return sets is { Number: 0, SizeBytes: 0, PerWorker: 0 } ? null : sets;
     }
 
     private static IReadOnlyList<SecretSpec> Secrets(JsonNode? node, string pipeline)
@@ -402,7 +470,7 @@ public sealed record PipelineSpec(
                 return new PfsInputSpec(inputName, repo, branch, glob)
                 {
                     JoinOn = Str(pfs["join_on"]), OuterJoin = Bool(pfs["outer_join"]), GroupBy = Str(pfs["group_by"]),
-                    Commit = Str(pfs["commit"]) is { Length: > 0 } pinned ? pinned : null, EmptyFiles = Bool(pfs["empty_files"]),
+                    Commit = Str(pfs["commit"]) is { Length: > 0 } pinned ? pinned : null, EmptyFiles = Bool(pfs["empty_files"]), Lazy = Bool(pfs["lazy"]),
                 };
             case "cron":
                 if (input["cron"] is not JsonObject cron) throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.cron must be an object.", pipeline);

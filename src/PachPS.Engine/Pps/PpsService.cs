@@ -25,7 +25,8 @@ public sealed class PpsService : IPipelineService, IDisposable
         _scheduler = new JobScheduler(meta, pfs, executor, workRoot, _shutdown, openEgress);
         _cron = new CronTicker(meta, pfs, _shutdown.Token);
         _spouts = new SpoutRunner(meta, pfs, executor, workRoot, _shutdown.Token);
-        _registry = new PipelineRegistry(meta, pfs, _scheduler, SpoutRunner.Supported(executor) ? null : executor.Description, () => executor.Description);
+        _registry = new PipelineRegistry(meta, pfs, _scheduler, SpoutRunner.Supported(executor) ? null : executor.Description, () => executor.Description,
+            executor.CheckTransform);
         _queries = new JobQueries(meta, pfs, TriggerJobs);
     }
 

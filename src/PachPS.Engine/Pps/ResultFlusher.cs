@@ -52,9 +52,10 @@ internal sealed class ResultFlusher(MetadataStore meta, PfsService pfs, string j
         return outputs;
     }
 
-    public void Record(DatumOutcome outcome)
+    /// <summary>Queues finished datums to be made durable; outcomes recorded in one call go into the same flush.</summary>
+    public void Record(IEnumerable<DatumOutcome> outcomes)
     {
-        lock (_batch) _batch.Add(outcome);
+        lock (_batch) _batch.AddRange(outcomes);
     }
 
     public void Log(LogDoc line) => _logs.Enqueue(line);

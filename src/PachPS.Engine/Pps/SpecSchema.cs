@@ -111,18 +111,18 @@ internal static class SpecSchema
             .Add(Yes("err_cmd", "runs after a datum's last failed try; exit 0 marks the datum recovered"))
             .Add(Yes("err_stdin", "lines piped to err_cmd"))
             .Add(Yes("env", "variables set for the command"))
-            .Add(Differs("secrets", "on Kubernetes, env_var from the secret's key (secretKeyRef) and mount_path as a secret volume; locally, env_var from the session's $env:PACHPS_SECRET_<NAME>_<KEY> (else the variable itself) and mount_path ignored; values are never stored") with
+            .Add(Differs("secrets", "on Kubernetes, env_var from the secret's key (secretKeyRef) and mount_path as a secret volume; locally, env_var from the session's $env:PACHPS_SECRET_<NAME>_<KEY> (else the variable itself) and mount_path as files from $env:PACHPS_SECRET_<NAME> (a folder or a key=value file) or $env:PACHPS_SECRET_<NAME>_<KEY>; values are never stored") with
             {
                 Message = new SpecMessage("SecretMount")
                     .Add(Yes("name", "the Kubernetes secret"))
                     .Add(Yes("key", "the key read into env_var"))
-                    .Add(Differs("mount_path", "where the secret is mounted, on Kubernetes only"))
+                    .Add(Differs("mount_path", "where the secret's keys are files: on Kubernetes a secret volume; locally, in memory, bound read-only there in the worker's mount namespace (the folder is made on this machine if missing, empty), or rewritten like /pfs/ without one"))
                     .Add(Yes("env_var", "the variable the key's value is put in")),
             })
             .Add(Differs("image_pull_secrets", "the datum pod's image pull secrets, " + OnKubernetes + " (a top-level image_pull_secrets is read too)"))
             .Add(Yes("accept_return_code", "exit codes besides 0 that count as success"))
             .Add(No("debug", "no extra debug logging is written"))
-            .Add(Differs("user", "uid or uid:gid the transform container runs as (securityContext), on Kubernetes only; locally the command runs as the session's user"))
+            .Add(Differs("user", "a numeric uid or uid:gid: on Kubernetes the transform container's securityContext; locally (a root session on Linux, a uid this machine knows) the command runs as it, without root's groups and with the user's own gid unless given; otherwise creating the pipeline fails (TransformUserNeedsRoot, TransformUserNotFound)"))
             .Add(Yes("working_dir", "the command's working folder"))
             .Add(No("dockerfile", "no image is built"))
             .Add(No("memory_volume", "/pfs is on disk, not in memory"))
@@ -144,7 +144,7 @@ internal static class SpecSchema
             .Add(No("project", "PachPS has no projects: the repo is looked up in the store") with { DefaultValue = "default" })
             .Add(No("repo_type", "only user repos exist; the input reads the repo of that name") with { DefaultValue = "user" })
             .Add(Yes("commit", "the input reads this commit (any reference in its repo) instead of its branch's head"))
-            .Add(Differs("lazy", "inputs are always copied into /pfs before the command starts; results are the same"))
+            .Add(Differs("lazy", "locally, the input's files are hard links to a per-job cache of whole files (each read from the store once per job, not copied per datum; a copy where links cannot be made); a datum that writes to one spoils only the cached copy, which is read again for later datums; on Kubernetes the pod copies them"))
             .Add(Yes("empty_files", "the input's files are under /pfs, empty; the datum's hash still counts their content"))
             .Add(No("s3", "datums do not read through the server's S3 gateway yet: the input is under /pfs/<name> as files"))
             .Add(No("trigger", trigger))
@@ -224,7 +224,13 @@ internal static class SpecSchema
                 "is committed to the output branch when the folder goes quiet and when it exits (Pachyderm 2.x's spout calls put file " +
                 "instead); on Kubernetes, a long-running Job per run whose pod ships /pfs/out back") with { Message = spout })
             .Add(No("chunk_spec", OneX + "datums go to workers one at a time; results are the same"))
-            .Add(No("datum_set_spec", "datums go to workers one at a time; results are the same"))
+            .Add(Yes("datum_set_spec", "datums go to a worker in sets, run one after another there, each set's results recorded together (a job resumed after a stop runs its unrecorded sets again whole); with datum_batching, a worker still asks for one datum at a time") with
+            {
+                Message = new SpecMessage("DatumSetSpec")
+                    .Add(Yes("number", "datums per set (the last may hold fewer)"))
+                    .Add(Yes("size_bytes", "a set closes once its datums' inputs reach this many bytes (with number: whichever comes first)"))
+                    .Add(Yes("per_worker", "without number and size_bytes: the datums split evenly into this many sets per worker")),
+            })
             .Add(Yes("datum_timeout", "a datum running longer is stopped and counts as a failed try"))
             .Add(Yes("job_timeout", "a job running longer is stopped and fails"))
             .Add(Yes("salt", "part of every datum's hash: a new salt runs every datum again"))
