@@ -79,9 +79,12 @@ function Start-TestServer {
     $deadline = (Get-Date).AddSeconds(120)
     $text = ''
     while (-not ($server.Thumbprint -and $server.Token -and $text -match 'listening on')) {
-        $text = Get-Content "$log.out" -Raw -ErrorAction Ignore
-        if ($text -match 'certificate thumbprint ([0-9A-F]+)') { $server.Thumbprint = $Matches[1] }
-        if ($text -match '(pachps_\S+)') { $server.Token = $Matches[1] }
+        # [regex] rather than -match and $Matches: CI once saw $Matches null right after a successful -match here.
+        $text = "$(Get-Content "$log.out" -Raw -ErrorAction Ignore)"
+        $thumbprint = [regex]::Match($text, 'certificate thumbprint ([0-9A-F]+)')
+        if ($thumbprint.Success) { $server.Thumbprint = $thumbprint.Groups[1].Value }
+        $token = [regex]::Match($text, '(pachps_\S+)')
+        if ($token.Success) { $server.Token = $token.Groups[1].Value }
         if ($process.HasExited -or (Get-Date) -gt $deadline) {
             if (-not $process.HasExited) { $process.Kill($true) }
             throw "pachps-server did not start over $key`: $text $(Get-Content "$log.err" -Raw -ErrorAction Ignore)"
