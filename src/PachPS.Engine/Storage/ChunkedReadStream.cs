@@ -8,9 +8,12 @@ namespace PachPS.Engine.Storage;
 /// </summary>
 internal sealed class ChunkedReadStream(ContentStore store, FileContent content, int prefetch) : Stream
 {
-    private readonly Queue<Task<byte[]>> _ahead = new();
+    // Chunks being read, with their lengths: buffers from the shared pool on a local store, returned once used.
+    private readonly Queue<(Task<byte[]> Read, int Length)> _ahead = new();
     private int _next;
     private byte[] _current = [];
+    private int _length;
+    private bool _pooled;
     private int _offset;
     private long _position;
 
@@ -24,11 +27,11 @@ internal sealed class ChunkedReadStream(ContentStore store, FileContent content,
 
     public override int Read(Span<byte> buffer)
     {
-        while (_offset >= _current.Length)
+        while (_offset >= _length)
         {
             if (!NextChunk()) return 0;
         }
-        var n = Math.Min(buffer.Length, _current.Length - _offset);
+        var n = Math.Min(buffer.Length, _length - _offset);
         _current.AsSpan(_offset, n).CopyTo(buffer);
         _offset += n;
         _position += n;
@@ -39,9 +42,9 @@ internal sealed class ChunkedReadStream(ContentStore store, FileContent content,
     {
         do
         {
-            destination.Write(_current, _offset, _current.Length - _offset);
-            _position += _current.Length - _offset;
-            _offset = _current.Length;
+            destination.Write(_current, _offset, _length - _offset);
+            _position += _length - _offset;
+            _offset = _length;
         }
         while (NextChunk());
     }
@@ -50,28 +53,49 @@ internal sealed class ChunkedReadStream(ContentStore store, FileContent content,
     {
         do
         {
-            await destination.WriteAsync(_current.AsMemory(_offset), cancellationToken).ConfigureAwait(false);
-            _position += _current.Length - _offset;
-            _offset = _current.Length;
+            await destination.WriteAsync(_current.AsMemory(_offset, _length - _offset), cancellationToken).ConfigureAwait(false);
+            _position += _length - _offset;
+            _offset = _length;
         }
         while (await NextChunkAsync().ConfigureAwait(false));
     }
 
     private bool NextChunk()
     {
+        ReturnCurrent();
         if (!Fetch()) return false;
-        _current = _ahead.Dequeue().GetAwaiter().GetResult();
-        _offset = 0;
+        var (read, length) = _ahead.Dequeue();
+        Use(read.GetAwaiter().GetResult(), length);
         return true;
     }
 
     private async Task<bool> NextChunkAsync()
     {
+        ReturnCurrent();
         if (!Fetch()) return false;
-        _current = await _ahead.Dequeue().ConfigureAwait(false);
-        _offset = 0;
+        var (read, length) = _ahead.Dequeue();
+        Use(await read.ConfigureAwait(false), length);
         return true;
     }
+
+    private void Use(byte[] chunk, int length)
+    {
+        _current = chunk;
+        _length = length;
+        _pooled = Pooled;
+        _offset = 0;
+    }
+
+    private void ReturnCurrent()
+    {
+        if (_pooled) System.Buffers.ArrayPool<byte>.Shared.Return(_current);
+        _current = [];
+        _length = 0;
+        _pooled = false;
+    }
+
+    /// <summary>Whether chunks come in pooled buffers: those of a local store do.</summary>
+    private bool Pooled => !store.Objects.IsRemote;
 
     /// <summary>Starts reading the next chunks, up to <c>prefetch</c> ahead (only the next one, here, without); false at the end.</summary>
     private bool Fetch()
@@ -81,16 +105,23 @@ internal sealed class ChunkedReadStream(ContentStore store, FileContent content,
         while (_ahead.Count < ahead && _next < content.Chunks.Count)
         {
             var chunk = content.Chunks[_next++];
-            _ahead.Enqueue(ahead > 1 ? Task.Run(() => store.ReadChunk(chunk)) : Task.FromResult(store.ReadChunk(chunk)));
+            _ahead.Enqueue((ahead > 1 ? Task.Run(() => store.ReadChunkPooled(chunk)) : Task.FromResult(store.ReadChunkPooled(chunk)), chunk.Length));
         }
         return _ahead.Count > 0;
     }
 
     protected override void Dispose(bool disposing)
     {
-        // Reads still running ahead finish on their own; their results (or failures) are not wanted.
-        foreach (var pending in _ahead) _ = pending.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+        // Reads still running ahead finish on their own; their buffers go back to the pool, their failures are not wanted.
+        var pooled = Pooled;
+        foreach (var (pending, _) in _ahead)
+            _ = pending.ContinueWith(t =>
+            {
+                if (t.IsCompletedSuccessfully && pooled) System.Buffers.ArrayPool<byte>.Shared.Return(t.Result);
+                return t.Exception;
+            }, TaskScheduler.Default);
         _ahead.Clear();
+        ReturnCurrent();
         base.Dispose(disposing);
     }
 

@@ -9,6 +9,17 @@ public interface IObjectStore
     void Sync(IReadOnlyCollection<(string Key, int Length)> objects) { }
     byte[] Get(string key);
     byte[] GetRange(string key, long offset, int length);
+    /// <summary>
+    /// Reads <paramref name="destination"/>'s length of an object from <paramref name="offset"/> into it, returning how
+    /// many bytes there were (fewer at the object's end): a read into a buffer the caller reuses. By default through
+    /// <see cref="GetRange"/>.
+    /// </summary>
+    int ReadInto(string key, long offset, Span<byte> destination)
+    {
+        var data = GetRange(key, offset, destination.Length);
+        data.CopyTo(destination);
+        return data.Length;
+    }
     bool Exists(string key);
     IEnumerable<string> List(string prefix);
     /// <summary>

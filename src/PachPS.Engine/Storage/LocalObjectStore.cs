@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using PachPS.Engine.Interop;
 
 namespace PachPS.Engine.Storage;
@@ -115,6 +116,24 @@ public sealed class LocalObjectStore : IObjectStore
         fs.Position = offset;
         fs.ReadAtLeast(buffer, length, throwOnEndOfStream: false);
         return buffer;
+    }
+
+    public int ReadInto(string key, long offset, Span<byte> destination)
+    {
+        SafeFileHandle handle;
+        try { handle = File.OpenHandle(PathOf(key), FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan); }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException) { throw MissingObject(key); }
+        using (handle)
+        {
+            var total = 0;
+            while (total < destination.Length)
+            {
+                var n = RandomAccess.Read(handle, destination[total..], offset + total);
+                if (n == 0) break;
+                total += n;
+            }
+            return total;
+        }
     }
 
     public bool Exists(string key) => File.Exists(PathOf(key));
