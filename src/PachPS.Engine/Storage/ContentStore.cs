@@ -150,9 +150,8 @@ public sealed class ContentStore : IContentReader
             var buffer = ArrayPool<byte>.Shared.Rent(chunk.Length);
             try
             {
-                // One byte more than the chunk: a whole-chunk object that is longer than recorded is damaged too.
-                var span = buffer.Length > chunk.Length && !IsPacked(chunk) ? buffer.AsSpan(0, chunk.Length + 1) : buffer.AsSpan(0, chunk.Length);
-                var read = Objects.ReadInto(chunk.Object, IsPacked(chunk) ? chunk.Offset : 0, span);
+                // Exactly the chunk's bytes (a store's GetRange pads a range past the end): the hash proves them.
+                var read = Objects.ReadInto(chunk.Object, IsPacked(chunk) ? chunk.Offset : 0, buffer.AsSpan(0, chunk.Length));
                 if (read != chunk.Length || ContentHash.Of(buffer.AsSpan(0, chunk.Length)) != chunk.Hash) throw Damaged(chunk);
                 return buffer;
             }
