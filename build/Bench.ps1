@@ -38,6 +38,14 @@ function Invoke-Child([string] $Script) {
     $out | Select-Object -Last 1 | ConvertFrom-Json
 }
 function Format-Bytes([double] $b) { if ($b -ge 1MB) { '{0:N1} MiB' -f ($b / 1MB) } elseif ($b -ge 1KB) { '{0:N1} KiB' -f ($b / 1KB) } else { "$b B" } }
+function Write-RandomFile([string] $Path, [long] $Size, [int] $Seed) {
+    # One large file of random bytes (the same for the same seed), written 4 MiB at a time.
+    $rng = [System.Random]::new($Seed)
+    $buf = [byte[]]::new(4MB)
+    $fs = [System.IO.File]::Create($Path)
+    try { for ($w = 0L; $w -lt $Size; $w += $buf.Length) { $rng.NextBytes($buf); $fs.Write($buf, 0, [math]::Min($buf.Length, $Size - $w)) } }
+    finally { $fs.Dispose() }
+}
 function Write-Files([string] $Folder, [int] $Count, [int] $Size, [int] $PerFolder = 500) {
     $rng = [System.Random]::new(42)
     $buffer = [byte[]]::new($Size)
@@ -470,11 +478,7 @@ function Invoke-LazyBench {
     # including what the store's metadata takes) and the job's BytesDownloaded (read from the store for /pfs).
     $size = [long](1GB * $Scale)
     $big = Join-Path $work 'lazy-big.bin'
-    $rng = [System.Random]::new(11)
-    $buf = [byte[]]::new(4MB)
-    $fs = [System.IO.File]::Create($big)
-    for ($w = 0L; $w -lt $size; $w += $buf.Length) { $rng.NextBytes($buf); $fs.Write($buf, 0, [math]::Min($buf.Length, $size - $w)) }
-    $fs.Dispose()
+    Write-RandomFile $big $size 11
     & sync
     $r = Invoke-Child @"
 Connect-PachStore -Path '$work/store-lazy' | Out-Null; New-PachRepo big, small | Out-Null
@@ -570,11 +574,7 @@ function Invoke-IoBench {
     $rounds = if ($Quick) { 1 } else { 3 }
     $bigSize = [long](1GB * $Scale)
     $big = Join-Path $work 'big.bin'
-    $rng = [System.Random]::new(7)
-    $buf = [byte[]]::new(4MB)
-    $fs = [System.IO.File]::Create($big)
-    for ($w = 0L; $w -lt $bigSize; $w += $buf.Length) { $rng.NextBytes($buf); $fs.Write($buf, 0, [math]::Min($buf.Length, $bigSize - $w)) }
-    $fs.Dispose()
+    Write-RandomFile $big $bigSize 7
     $edited = Join-Path $work 'big-edited.bin'
     & cp $big $edited
     $efs = [System.IO.File]::OpenWrite($edited); $efs.Position = [long]($bigSize / 2); $efs.WriteByte(0x5A); $efs.Dispose()

@@ -46,6 +46,21 @@ public sealed class EgressTests : IDisposable
     }
 
     /// <summary>Every file under a folder, by its path relative to it ("dir/c.txt"), with its text.</summary>
+    /// <summary>
+    /// A pipeline "copy" over repo "in" (one file) whose egress folder cannot be made (a file is in the way): its first
+    /// try fails and the next waits 30 s. Returns that file.
+    /// </summary>
+    private string StartStuckEgress(TempStore t)
+    {
+        t.Store.Pps.EgressRetry.FirstDelay = TimeSpan.FromSeconds(30);
+        var blocker = Path.Combine(_scratch, "blocker");
+        File.WriteAllText(blocker, "in the way");
+        t.Pfs.CreateRepo("in");
+        t.Put("in", "a.txt", "one");
+        t.Store.Pps.CreatePipeline(CopySpec("copy", "in", $$"""{"URL": "file://{{blocker}}/reports"}"""));
+        return blocker;
+    }
+
     private static Dictionary<string, string> Files(string folder) => Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories)
         .ToDictionary(f => Path.GetRelativePath(folder, f).Replace('\\', '/'), File.ReadAllText);
 
@@ -208,12 +223,7 @@ public sealed class EgressTests : IDisposable
     public async Task AnEgressInterruptedByClosingTheStoreResumesWhenItIsOpened()
     {
         using var t = new TempStore();
-        t.Store.Pps.EgressRetry.FirstDelay = TimeSpan.FromSeconds(30);
-        var blocker = Path.Combine(_scratch, "blocker");
-        File.WriteAllText(blocker, "in the way");
-        t.Pfs.CreateRepo("in");
-        t.Put("in", "a.txt", "one");
-        t.Store.Pps.CreatePipeline(CopySpec("copy", "in", $$"""{"URL": "file://{{blocker}}/reports"}"""));
+        var blocker = StartStuckEgress(t);
         var deadline = DateTime.UtcNow + Timeout;
         JobInfo job;
         while ((job = t.Store.Pps.ListJobs("copy").FirstOrDefault()!) is null || !t.Store.Pps.GetLogs(null, job.JobId, null).Any(l => l.Stream == LogStreams.Egress))
@@ -236,12 +246,7 @@ public sealed class EgressTests : IDisposable
     public async Task StoppingAnEgressingJobKeepsItsCommitAndLeavesDownstreamRunnable()
     {
         using var t = new TempStore();
-        t.Store.Pps.EgressRetry.FirstDelay = TimeSpan.FromSeconds(30);
-        var blocker = Path.Combine(_scratch, "blocker");
-        File.WriteAllText(blocker, "in the way");
-        t.Pfs.CreateRepo("in");
-        t.Put("in", "a.txt", "one");
-        t.Store.Pps.CreatePipeline(CopySpec("copy", "in", $$"""{"URL": "file://{{blocker}}/reports"}"""));
+        var blocker = StartStuckEgress(t);
         t.Store.Pps.CreatePipeline(CopySpec("after", "copy", "null"));
         var deadline = DateTime.UtcNow + Timeout;
         JobInfo? job;
