@@ -36,6 +36,7 @@
         'Get-PachSubvenance'
         'Get-PachTag'
         'Get-PachToken'
+        'Import-PachObject'
         'Invoke-PachCron'
         'Invoke-PachPipeline'
         'Merge-PachBranch'

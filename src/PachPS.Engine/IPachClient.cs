@@ -14,6 +14,11 @@ public interface IPachClient : IDisposable
     IPipelineService Pipelines { get; }
     IProvenanceService Provenance { get; }
     IStoreAdmin Admin { get; }
+    /// <summary>
+    /// The content objects of a store opened in this process (null through a server): an s3:// import naming no
+    /// server of its own reads from the store's S3 server with its credentials.
+    /// </summary>
+    Storage.IObjectStore? LocalObjects => null;
     /// <summary>A server's tokens; an embedded store has none (TokensNeedServer).</summary>
     Remote.ITokenService Tokens => throw new PachException("TokensNeedServer", PachErrorKind.InvalidOperation,
         "Tokens belong to a PachPS server; this session works on an embedded store. Connect with Connect-PachStore -Server first.", null);

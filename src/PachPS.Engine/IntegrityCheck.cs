@@ -45,6 +45,12 @@ internal sealed class IntegrityCheck(Metadata.MetadataStore meta, Storage.Conten
             {
                 foreach (var chunk in e.Content.Chunks)
                 {
+                    if (Storage.ObjectReferences.Is(chunk))
+                    {
+                        // Someone else's object: whether it is still the version imported, asked once per object.
+                        if (checkedChunks.Add(chunk.Object)) CheckReference(findings, c, e.Path, chunk.Object);
+                        continue;
+                    }
                     if (!checkedChunks.Add(chunk.Hash + chunk.Object)) continue;
                     try { content.ReadChunk(chunk); }
                     catch (PachException ex)
@@ -62,6 +68,16 @@ internal sealed class IntegrityCheck(Metadata.MetadataStore meta, Storage.Conten
         findings.AddRange(StaleIndexEntries());
         progress?.Report((commits.Count, commits.Count));
         return findings;
+    }
+
+    private void CheckReference(List<IntegrityFinding> findings, CommitDoc commit, string path, string objectKey)
+    {
+        var url = Storage.ObjectReferences.Describe(objectKey);
+        try
+        {
+            if (content.References.Check(objectKey) is { } changed) findings.Add(new("ReferencedObjectChanged", commit.Repo, commit.Id, path, url, changed));
+        }
+        catch (PachException ex) { findings.Add(new(ex.ErrorId, commit.Repo, commit.Id, path, url, ex.Message)); }
     }
 
     /// <summary>Packs the chunk index sends reads to that are gone: a read relocated there fails though the trees' pack may be whole.</summary>

@@ -26,6 +26,7 @@ public sealed class PachStore : IPachClient, IStoreAdmin
         {
             pods.Relocate = Pfs.FindPacked;
             pods.RepackedPacks = Pfs.RepackedPacks;
+            pods.References = Content.References;
         }
         Pps = new Pps.PpsService(Meta, Pfs, Executor, System.IO.Path.Combine(path, "work"), spec => EgressTarget.Open(spec, objects));
         // Pfs tells whoever listens that a commit finished, or asks before repos and commits go; it never calls into Pps.
@@ -67,6 +68,9 @@ public sealed class PachStore : IPachClient, IStoreAdmin
     public bool Temporary { get; }
     internal MetadataStore Meta { get; }
     internal ContentStore Content { get; }
+
+    IObjectStore? IPachClient.LocalObjects => Content.Objects;
+
     /// <summary>What runs datums: local processes unless the store was opened with another (Kubernetes).</summary>
     internal IDatumExecutor Executor { get; }
     /// <summary>Where datums run, in words (Info says the same, after counting the store's objects).</summary>
@@ -270,6 +274,7 @@ public sealed class PachStore : IPachClient, IStoreAdmin
             catch (IOException) { }
         }
         (Executor as IDisposable)?.Dispose();
+        Content.References.Dispose();
         (Content.Objects as IDisposable)?.Dispose();
     }
 }

@@ -80,6 +80,11 @@ public interface IFileService
         CancellationToken cancel = default, CommitNote? note = null);
     CommitInfo DeleteFiles(string repo, string target, IReadOnlyList<string> paths, CommitNote? note = null);
     CommitInfo CopyFile(string sourceRepo, string sourceRef, string sourcePath, string repo, string target, string path, CommitNote? note = null);
+    /// <summary>Records objects of S3 buckets (s3:// objects, prefixes, globs) as files without copying them; reads check the version imported.</summary>
+    CommitInfo ImportReferences(string repo, string target, IReadOnlyList<string> uris, string? path = null, CommitNote? note = null);
+    /// <summary>Copies the bytes of files imported by reference at or under a path into the store; none there: the target's commit, unchanged.</summary>
+    CommitInfo MaterializeReferences(string repo, string target, string path = "/", IProgress<(int Done, int Total, string Path)>? progress = null,
+        CancellationToken cancel = default, CommitNote? note = null);
 
     IReadOnlyList<PachFileInfo> ListFiles(string repo, string reference, string? pathOrGlob = null, bool recurse = false);
     IReadOnlyList<PachFileInfo> FileHistory(string repo, string reference, string path);

@@ -104,6 +104,8 @@ public enum PachFileType { File, Directory }
 /// <summary>A file or directory at a commit.</summary>
 public sealed record PachFileInfo(string Repo, string Branch, string Commit, string Path, PachFileType Type, long Size, string? Hash, string? CommittedIn)
 {
+    /// <summary>For a file imported by reference (Import-PachObject -Reference), the s3:// object its bytes are read from; else null.</summary>
+    public string? Reference { get; init; }
     public string Name => Path == "/" ? "/" : Path[(Path.LastIndexOf('/') + 1)..];
 }
 

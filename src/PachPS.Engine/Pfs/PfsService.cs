@@ -626,6 +626,41 @@ public sealed partial class PfsService : IFileService
         }, note);
     }
 
+    /// <summary>
+    /// Records objects of S3 buckets as files without copying them (<see cref="ObjectReferences"/>): each object's key,
+    /// size, ETag, and VersionId where its bucket keeps versions. <paramref name="uris"/> and <paramref name="path"/>
+    /// name files as for <see cref="UriImport"/>; every URL is listed before anything is recorded.
+    /// </summary>
+    public CommitInfo ImportReferences(string repo, string target, IReadOnlyList<string> uris, string? path = null, CommitNote? note = null)
+    {
+        CommitNotes.Validate(note);
+        using var import = new UriImport(uris, path, _content.Objects);
+        if (import.Items.FirstOrDefault(i => i.Entry is null) is { } web)
+            throw PachException.Invalid("ReferenceNeedsS3", $"'{web.Uri}' is not in S3: only s3:// objects can be imported by reference. Add-PachFile -Uri copies it in.", web.Uri);
+        var paths = import.Items.Select(i => Names.NormalizePath(i.Path)).ToList();
+        paths.ForEach(Names.RequireStorable);
+        CommitWriter.CheckDistinct(paths);
+        var versioned = import.Items.Select(i => i.Bucket!).Distinct().ToDictionary(b => b, b => b.IsVersioned());
+        // A listing gives no versions: in a bucket that keeps them, each object's current one is asked for.
+        var contents = import.Items.Select(i => ObjectReferences.Content(i.Location!, versioned[i.Bucket!] && i.Entry!.VersionId is null ? i.Bucket!.Head(i.Entry.Key) : i.Entry!)).ToList();
+        return Commit(repo, target, null, (_, _, _) => paths.Select((p, i) => FileChange.Write(p, contents[i])), note);
+    }
+
+    /// <summary>
+    /// Copies the bytes of the files at or under <paramref name="path"/> that were imported by reference into the
+    /// store, as any added file (chunked, deduplicated), in one commit; each read checks that its source is still the
+    /// version imported (ReferencedObjectChanged otherwise, and nothing is written). With none there, nothing happens
+    /// and the target's current commit is returned.
+    /// </summary>
+    public CommitInfo MaterializeReferences(string repo, string target, string path = "/", IProgress<(int Done, int Total, string Path)>? progress = null,
+        CancellationToken cancel = default, CommitNote? note = null)
+    {
+        var referenced = Entries(repo, target, path).Where(e => e.Content.Chunks.Any(ObjectReferences.Is)).ToList();
+        if (referenced.Count == 0) return GetCommit(repo, target);
+        var sources = referenced.Select(e => new FileSource(e.Path, () => _content.OpenRead(e.Content), ObjectReferences.Describe(e.Content.Chunks[0].Object))).ToList();
+        return PutFiles(repo, target, sources, progress: progress, cancel: cancel, note: note);
+    }
+
     /// <summary>Files and directories at a commit: a folder's children, one file, or every node a glob matches.</summary>
     public IReadOnlyList<PachFileInfo> ListFiles(string repo, string reference, string? pathOrGlob = null, bool recurse = false) =>
         _meta.Read(db => TreeQueries.ListFiles(db, repo, reference, pathOrGlob, recurse));

@@ -1,5 +1,6 @@
 using LiteDB;
 using PachPS.Engine.Metadata;
+using PachPS.Engine.Storage;
 
 namespace PachPS.Engine.Pfs;
 
@@ -22,9 +23,9 @@ internal static class TreeQueries
             return Nodes(tree, commit.Root, "/").Where(n => glob.IsMatch(n.Path)).Select(n => ToFile(commit, n, writers)).ToList();
         }
         var path = Names.NormalizePath(pattern, allowRoot: true);
-        if (path != "/" && tree.Get(commit.Root, path) is { } file) return [ToFile(commit, new Node(path, PachFileType.File, file.Content.Size, file.Content.Hash, file.Commit), writers)];
+        if (path != "/" && tree.Get(commit.Root, path) is { } file) return [ToFile(commit, FileNode(file, path), writers)];
         var nodes = recurse
-            ? tree.Under(commit.Root, path).Select(e => new Node(e.Path, PachFileType.File, e.Content.Size, e.Content.Hash, e.Commit))
+            ? tree.Under(commit.Root, path).Select(e => FileNode(e))
             : Children(tree, commit.Root, path);
         var list = nodes.Select(n => ToFile(commit, n, writers)).ToList();
         if (list.Count == 0 && path != "/") throw FileNotFound(repo, reference, path);
@@ -44,7 +45,7 @@ internal static class TreeQueries
             var writtenIn = entry.Commit == commit.Id ? commit.Id : new Writers(db, repo).Of(entry.Commit);
             var writer = writtenIn == commit.Id ? commit : db.Commits().Get(writtenIn);
             if (writer is null) break;
-            result.Add(ToFile(writer, new Node(normalized, PachFileType.File, entry.Content.Size, entry.Content.Hash, writer.Id)));
+            result.Add(ToFile(writer, FileNode(entry, normalized, writer.Id)));
             commit = writer.Parent is null ? null : db.Commits().Get(writer.Parent);
         }
         if (result.Count == 0) throw FileNotFound(repo, reference, normalized);
@@ -70,7 +71,12 @@ internal static class TreeQueries
     }
 
     /// <summary>A file or a directory (its size summed over what is under it) in a listing.</summary>
-    internal sealed record Node(string Path, PachFileType Type, long Size, string? Hash, string? Commit);
+    internal sealed record Node(string Path, PachFileType Type, long Size, string? Hash, string? Commit, string? Reference = null);
+
+    /// <summary>A file's node; a file imported by reference says where its bytes are.</summary>
+    private static Node FileNode(TreeEntry e, string? path = null, string? commit = null) =>
+        new(path ?? e.Path, PachFileType.File, e.Content.Size, e.Content.Hash, commit ?? e.Commit,
+            e.Content.Chunks.Count > 0 && ObjectReferences.Is(e.Content.Chunks[0]) ? ObjectReferences.Describe(e.Content.Chunks[0].Object) : null);
 
     /// <summary>The direct children of a directory, with folders summed up.</summary>
     private static IEnumerable<Node> Children(PathTree tree, string? root, string dir)
@@ -82,7 +88,7 @@ internal static class TreeQueries
             if (e.Path == dir) continue;
             var slash = e.Path.IndexOf('/', prefixLength);
             var node = slash < 0
-                ? new Node(e.Path, PachFileType.File, e.Content.Size, e.Content.Hash, e.Commit)
+                ? FileNode(e)
                 : new Node(e.Path[..slash], PachFileType.Directory, e.Content.Size, null, null);
             if (current is not null && current.Type == PachFileType.Directory && node.Type == PachFileType.Directory && current.Path == node.Path)
             {
@@ -102,7 +108,7 @@ internal static class TreeQueries
         var files = new List<Node>();
         foreach (var e in tree.Under(root, dir))
         {
-            files.Add(new Node(e.Path, PachFileType.File, e.Content.Size, e.Content.Hash, e.Commit));
+            files.Add(FileNode(e));
             for (var p = Names.Parent(e.Path); p.Length > 1; p = Names.Parent(p))
                 dirs[p] = dirs.GetValueOrDefault(p) + e.Content.Size;
         }
@@ -114,7 +120,7 @@ internal static class TreeQueries
         PachException.NotFound("FileNotFound", $"There is no file or directory '{path}' in {repo}@{reference}.", $"{repo}@{reference}:{path}");
 
     private static PachFileInfo ToFile(CommitDoc commit, Node n, Writers? writers = null) =>
-        new(commit.Repo, commit.Branch, commit.Id, n.Path, n.Type, n.Size, n.Hash, writers is null ? n.Commit : writers.Of(n.Commit));
+        new(commit.Repo, commit.Branch, commit.Id, n.Path, n.Type, n.Size, n.Hash, writers is null ? n.Commit : writers.Of(n.Commit)) { Reference = n.Reference };
 
     /// <summary>
     /// The commit a tree entry says wrote it, or, for a writer squashed away since, the commit its changes live on in.
@@ -145,6 +151,6 @@ internal static class TreeQueries
     }
 
     public static PachFileInfo ToFile(CommitDoc commit, TreeEntry entry, Writers? writers = null) =>
-        ToFile(commit, new Node(entry.Path, PachFileType.File, entry.Content.Size, entry.Content.Hash, entry.Commit), writers);
+        ToFile(commit, FileNode(entry), writers);
 
 }

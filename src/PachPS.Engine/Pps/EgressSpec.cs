@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
+using PachPS.Engine.Storage;
 
 namespace PachPS.Engine.Pps;
 
@@ -20,8 +20,6 @@ public sealed record EgressSpec(string Url, EgressKind Kind)
     public string? Region { get; init; }
     public string? Profile { get; init; }
     public string Folder { get; init; } = "";
-
-    private static readonly Regex BucketName = new("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", RegexOptions.CultureInvariant);
 
     /// <summary>
     /// Reads the egress object of a spec whose field names are already snake_case: URL or object_storage.url (both
@@ -49,7 +47,7 @@ public sealed record EgressSpec(string Url, EgressKind Kind)
         var rest = url[(colon + 3)..];
         return scheme switch
         {
-            "s3" => S3(url, rest, pipeline),
+            "s3" => S3(url, pipeline),
             "file" => Local(url, rest, pipeline),
             "gs" or "as" or "wasb" or "wasbs" or "azblob" or "http" or "https" or "minio" => throw new PachException("PipelineSpecUnsupportedEgress",
                 PachErrorKind.NotSupported, $"Pipeline '{pipeline}': egress to {scheme}:// is not supported; PachPS egresses to s3:// (any S3-compatible " +
@@ -58,46 +56,16 @@ public sealed record EgressSpec(string Url, EgressKind Kind)
         };
     }
 
-    private static EgressSpec S3(string url, string rest, string pipeline)
+    private static EgressSpec S3(string url, string pipeline)
     {
-        var query = "";
-        if (rest.IndexOf('?') is var q and >= 0) (rest, query) = (rest[..q], rest[(q + 1)..]);
-        var slash = rest.IndexOf('/');
-        var bucket = slash < 0 ? rest : rest[..slash];
-        var prefix = slash < 0 ? "" : rest[(slash + 1)..].Trim('/');
-        if (!BucketName.IsMatch(bucket) || bucket.Contains(".."))
-            throw Invalid(pipeline, $"egress URL '{url}' names no valid bucket ('{bucket}': 3 to 63 lower-case letters, digits, dots and hyphens).");
+        var location = S3Location.Parse(url, problem => Invalid(pipeline, "egress URL " + problem));
+        var prefix = location.Key.Trim('/');
         if (prefix.Length > 0 && prefix.Split('/').Any(part => part is "" or "." or ".."))
             throw Invalid(pipeline, $"egress URL '{url}' has an empty, '.' or '..' part in its prefix '{prefix}'.");
-        string? endpoint = null, region = null, profile = null;
-        var ssl = true;
-        foreach (var pair in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var eq = pair.IndexOf('=');
-            var key = eq < 0 ? pair : pair[..eq];
-            var value = eq < 0 ? "" : Uri.UnescapeDataString(pair[(eq + 1)..]);
-            switch (key)
-            {
-                case "endpoint": endpoint = value; break;
-                case "region": region = value; break;
-                case "profile": profile = value; break;
-                case "disableSSL": ssl = !bool.TryParse(value, out var disabled) || !disabled; break;
-                case "s3ForcePathStyle": break; // always path-style for an endpoint of its own
-                default:
-                    throw Invalid(pipeline, $"egress URL '{url}' has the parameter '{key}'; s3:// egress takes endpoint, region, profile, disableSSL and s3ForcePathStyle.");
-            }
-        }
-        if (endpoint is not null)
-        {
-            if (!endpoint.Contains("://", StringComparison.Ordinal)) endpoint = (ssl ? "https://" : "http://") + endpoint;
-            if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Host.Length == 0)
-                throw Invalid(pipeline, $"egress URL '{url}': endpoint '{endpoint}' is not an http(s) address.");
-            endpoint = endpoint.TrimEnd('/');
-        }
         return new EgressSpec(url, EgressKind.S3)
         {
-            Bucket = bucket, Prefix = prefix.Length == 0 ? "" : prefix + "/", Endpoint = endpoint,
-            Region = string.IsNullOrEmpty(region) ? null : region, Profile = string.IsNullOrEmpty(profile) ? null : profile,
+            Bucket = location.Bucket, Prefix = prefix.Length == 0 ? "" : prefix + "/", Endpoint = location.Endpoint, Region = location.Region,
+            Profile = location.Profile,
         };
     }
 

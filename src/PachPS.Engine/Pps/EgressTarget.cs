@@ -14,19 +14,11 @@ internal abstract class EgressTarget : IDisposable
     public abstract void Delete(IReadOnlyCollection<string> paths);
     public virtual void Dispose() { }
 
-    /// <summary>
-    /// Opens an egress's target. An s3:// URL without endpoint, region or profile of its own (or with the store's)
-    /// goes to the server the store keeps its content on, with the store's credentials, when its content is in S3;
-    /// otherwise to the URL's endpoint (AWS when none) with the AWS default credential chain or the URL's profile.
-    /// </summary>
+    /// <summary>Opens an egress's target; an s3:// one with the store's S3 server and credentials where it names no other (<see cref="S3ObjectStore.Open"/>).</summary>
     public static EgressTarget Open(EgressSpec spec, IObjectStore? storeObjects) => spec.Kind switch
     {
         EgressKind.Folder => new FolderTarget(spec.Folder),
-        _ => new S3Target(storeObjects is S3ObjectStore own && spec.Profile is null
-                && (spec.Endpoint is null || string.Equals(spec.Endpoint, own.Settings.Endpoint?.TrimEnd('/'), StringComparison.OrdinalIgnoreCase))
-                && (spec.Region is null || spec.Region == own.Settings.Region)
-            ? own.At(spec.Bucket, spec.Prefix)
-            : new S3ObjectStore(new S3Settings(spec.Bucket, spec.Endpoint, spec.Region, spec.Prefix, spec.Profile), null, createBucket: false)),
+        _ => new S3Target(S3ObjectStore.Open(new S3Location(spec.Bucket, "", spec.Endpoint, spec.Region, spec.Profile), storeObjects, prefix: spec.Prefix)),
     };
 
     /// <summary>Files of one commit as keys: no leading slash.</summary>

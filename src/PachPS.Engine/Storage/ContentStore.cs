@@ -18,7 +18,11 @@ public sealed class ContentStore : IContentReader
         Objects = objects;
         Chunker = chunker ?? new Chunker();
         Lock = collectionLock;
+        References = new ObjectReferences(objects);
     }
+
+    /// <summary>Reads of files imported by reference: their bytes are in someone else's bucket.</summary>
+    public ObjectReferences References { get; }
 
     public IObjectStore Objects { get; }
     public Chunker Chunker { get; }
@@ -140,6 +144,7 @@ public sealed class ContentStore : IContentReader
     private byte[] ReadAt(ChunkRef chunk, bool pooled)
     {
         byte[] data;
+        if (ObjectReferences.Is(chunk)) return ReadReferenced(chunk, pooled);
         // Offsets and lengths come from trees and the chunk index; damaged ones must not reach a read or an allocation.
         if (IsPacked(chunk) && (chunk.Offset < 0 || chunk.Length < 0 || chunk.Length > PackTarget))
             throw new PachException("ObjectCorrupt", PachErrorKind.InvalidData,
@@ -170,6 +175,23 @@ public sealed class ContentStore : IContentReader
         }
         if (data.Length != chunk.Length || ContentHash.Of(data) != chunk.Hash) throw Damaged(chunk);
         return data;
+    }
+
+    // A referenced piece is checked by its version (the read asks for that one), not a hash of bytes never read before.
+    private byte[] ReadReferenced(ChunkRef piece, bool pooled)
+    {
+        if (piece.Length is < 0 or > ObjectReferences.PieceSize) throw Damaged(piece);
+        var buffer = pooled ? ArrayPool<byte>.Shared.Rent(piece.Length) : new byte[piece.Length];
+        try
+        {
+            References.Read(piece, buffer.AsSpan(0, piece.Length));
+            return buffer;
+        }
+        catch
+        {
+            if (pooled) ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
     }
 
     private static PachException Damaged(ChunkRef chunk) => new("ObjectCorrupt", PachErrorKind.InvalidData,

@@ -15,6 +15,9 @@ public sealed record S3Settings(string Bucket, string? Endpoint = null, string? 
     public string DisplayName => $"s3://{Bucket}/{Prefix}" + (Endpoint is null ? "" : $" at {Endpoint}");
 }
 
+/// <summary>An object an S3 listing or HEAD reports: its key (under the store's prefix), size, ETag and version.</summary>
+public sealed record S3Entry(string Key, long Size, string ETag, string? VersionId);
+
 /// <summary>An access key and secret, held in memory only for the lifetime of the open store.</summary>
 public sealed record S3Credentials(string AccessKey, string SecretKey)
 {
@@ -67,6 +70,20 @@ public sealed class S3ObjectStore : IObjectStore, IPresigningObjectStore, IDispo
     /// </summary>
     public S3ObjectStore At(string bucket, string prefix) =>
         new(_settings with { Bucket = bucket, Prefix = prefix }, _credentials, createBucket: false);
+
+    /// <summary>
+    /// Objects of an s3:// location that is not the store's own prefix (an egress target, an import's source, a
+    /// referenced object), under <paramref name="prefix"/>. A location without endpoint, region or profile of its own
+    /// (or with the store's) is on the server the store keeps its content on, with the store's credentials, when its
+    /// content is in S3; otherwise it is at the location's endpoint (AWS when none) with <paramref name="credentials"/>
+    /// when given, else the location's profile or the AWS default credential chain. The bucket must exist.
+    /// </summary>
+    public static S3ObjectStore Open(S3Location location, IObjectStore? storeObjects, S3Credentials? credentials = null, string prefix = "") =>
+        storeObjects is S3ObjectStore own && credentials is null && location.Profile is null
+            && (location.Endpoint is null || string.Equals(location.Endpoint, own.Settings.Endpoint?.TrimEnd('/'), StringComparison.OrdinalIgnoreCase))
+            && (location.Region is null || location.Region == own.Settings.Region)
+            ? own.At(location.Bucket, prefix)
+            : new S3ObjectStore(new S3Settings(location.Bucket, location.Endpoint, location.Region, prefix, location.Profile), credentials, createBucket: false);
 
     /// <summary>Uploads a local file as one object (multipart above 16 MiB), read from disk as it goes.</summary>
     public void PutFile(string key, string localPath)
@@ -183,6 +200,77 @@ public sealed class S3ObjectStore : IObjectStore, IPresigningObjectStore, IDispo
         } while (request.ContinuationToken is not null);
         return result;
     });
+
+    /// <summary>Objects under a prefix with what an import records of each: size, ETag and last write time.</summary>
+    public IEnumerable<S3Entry> ListEntries(string prefix) =>
+        ListObjects(prefix).Select(o => new S3Entry(o.Key[_prefix.Length..], o.Size ?? 0, o.ETag ?? "", null));
+
+    /// <summary>Whether the bucket keeps every version of its objects (a caller not allowed to ask is told no).</summary>
+    public bool IsVersioned() => Call("check versioning", async () =>
+    {
+        Count();
+        try { return (await _client.GetBucketVersioningAsync(new GetBucketVersioningRequest { BucketName = _settings.Bucket })).VersioningConfig?.Status == VersionStatus.Enabled; }
+        catch (AmazonS3Exception ex) when (ex.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.NotImplemented) { return false; }
+    });
+
+    /// <summary>One object's size, ETag and version (null where the bucket keeps none); ObjectMissing when there is none.</summary>
+    public S3Entry Head(string key) => Call($"check {key}", async () =>
+    {
+        Count();
+        try
+        {
+            var meta = await _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _settings.Bucket, Key = _prefix + key });
+            return new S3Entry(key, meta.ContentLength, meta.ETag ?? "", string.IsNullOrEmpty(meta.VersionId) || meta.VersionId == "null" ? null : meta.VersionId);
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw Missing(key);
+        }
+    });
+
+    /// <summary>
+    /// Streams an object from <paramref name="offset"/> (<paramref name="length"/> bytes, or to its end), only while
+    /// it is still the version <paramref name="etag"/> and <paramref name="versionId"/> name: another one is
+    /// ObjectChanged, none ObjectMissing.
+    /// </summary>
+    public Stream OpenRead(string key, long offset = 0, long? length = null, string? etag = null, string? versionId = null) => Call($"read {key}", async () =>
+    {
+        Count();
+        var request = new GetObjectRequest { BucketName = _settings.Bucket, Key = _prefix + key, EtagToMatch = etag, VersionId = versionId };
+        if (offset > 0 || length is not null) request.ByteRange = new ByteRange(offset, length is { } n ? offset + n - 1 : long.MaxValue);
+        try
+        {
+            var response = await _client.GetObjectAsync(request);
+            return (Stream)new ResponseBody(response);
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw Missing(key);
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            throw new PachException("ObjectChanged", PachErrorKind.InvalidData,
+                $"'{key}' at {_settings.DisplayName} is no longer the version with ETag {etag}{(versionId is null ? "" : $" (version {versionId})")}.", key);
+        }
+    });
+
+    private PachException Missing(string key) =>
+        new("ObjectMissing", PachErrorKind.InvalidData, $"Object '{key}' is missing from {_settings.DisplayName}.", key);
+
+    /// <summary>A GET's body, which ends the response with it.</summary>
+    private sealed class ResponseBody(GetObjectResponse response) : ReadOnlyStream
+    {
+        public override long Length => response.ContentLength;
+        public override int Read(Span<byte> buffer) => response.ResponseStream.Read(buffer);
+        public override int Read(byte[] buffer, int offset, int count) => response.ResponseStream.Read(buffer, offset, count);
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancel = default) => response.ResponseStream.ReadAsync(buffer, cancel);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) response.Dispose();
+            base.Dispose(disposing);
+        }
+    }
 
     public void Delete(string key) => Call($"delete {key}", async () =>
     {

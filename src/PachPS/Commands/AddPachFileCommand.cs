@@ -2,6 +2,7 @@ using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Text;
 using PachPS.Engine.Pfs;
+using PachPS.Engine.Storage;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -20,6 +21,7 @@ public sealed class AddPachFileCommand : CommitMakingCmdlet
     private readonly List<FileSource> _sources = [];
     private readonly List<(string Local, bool IsFolder)> _locals = [];
     private readonly List<string> _uris = [];
+    private UriImport? _import;
 
     [Parameter(Mandatory = true, Position = 0)]
     [RepoParameter]
@@ -46,12 +48,18 @@ public sealed class AddPachFileCommand : CommitMakingCmdlet
     public SwitchParameter Recurse { get; set; }
 
     /// <summary>
-    /// http:// or https:// URLs to download into the repo (resumed where a transfer breaks off). One URL goes to -Path;
-    /// several, or a -Path ending in '/', go under it by their file names.
+    /// URLs to download into the repo (resumed where a transfer breaks off): http:// and https:// files, s3:// objects,
+    /// prefixes (ending in '/') and globs. One URL naming one file goes to -Path; otherwise files go under -Path, a file
+    /// by its name, the objects of a prefix or glob by their keys below it.
     /// </summary>
     [Parameter(Mandatory = true, ParameterSetName = UriSet, ValueFromPipelineByPropertyName = true)]
     [Alias("Url")]
     public string[] Uri { get; set; } = [];
+
+    /// <summary>An access key (user name) and secret (password) for s3:// URLs; else the store's own, the URL's profile or the AWS default chain.</summary>
+    [Parameter(ParameterSetName = UriSet)]
+    [Credential]
+    public PSCredential? Credential { get; set; }
 
     /// <summary>The content itself: a string (written as UTF-8) or bytes.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ValueSet)]
@@ -114,13 +122,22 @@ public sealed class AddPachFileCommand : CommitMakingCmdlet
 
     protected override void EndProcessing()
     {
+        // The S3 clients an import lists and reads through live until the files are in.
+        try { AddAll(); }
+        finally { _import?.Dispose(); }
+    }
+
+    private void AddAll()
+    {
         var single = _locals.Count == 1 && !_locals[0].IsFolder && Path is not null && !Path.EndsWith('/');
         var folder = (Path ?? "/").TrimEnd('/');
         if (_uris.Count > 0)
         {
-            // Every URL is checked before anything is downloaded.
-            var one = _uris.Count == 1 && Path is not null && !Path.EndsWith('/');
-            Invoke(() => _sources.AddRange(_uris.Select(uri => UriSource.Http(uri, one ? Path! : folder + "/" + UriSource.FileName(uri))).ToList()));
+            // Every URL is checked, and every s3:// prefix and glob listed, before anything is downloaded.
+            var credentials = Credential is null ? null : new S3Credentials(Credential.UserName, new System.Net.NetworkCredential("", Credential.Password).Password);
+            Invoke(() => _import = new UriImport(_uris, Path, LocalObjects, credentials));
+            if (_import is null) return;
+            _sources.AddRange(_import.Sources());
         }
         foreach (var (local, isFolder) in _locals)
         {
@@ -146,8 +163,9 @@ public sealed class AddPachFileCommand : CommitMakingCmdlet
         Invoke(() =>
         {
             var note = Note;
-            var commit = Files.PutFiles(Repo, Branch, _sources, Append, new ProgressReporter(this, progress), CancelToken, note);
-            WriteProgress(new ProgressRecord(progress.ActivityId, progress.Activity, "Done") { RecordType = ProgressRecordType.Completed });
+            var reporter = new FileProgress(this, progress);
+            var commit = Files.PutFiles(Repo, Branch, _sources, Append, reporter, CancelToken, note);
+            reporter.Complete();
             WriteObject(commit);
         });
     }
@@ -173,20 +191,4 @@ public sealed class AddPachFileCommand : CommitMakingCmdlet
         object[] items when items.All(i => i is PSObject { BaseObject: byte } or byte) => items.Select(i => (byte)(i is PSObject p ? p.BaseObject : i)).ToArray(),
         _ => Encoding.UTF8.GetBytes(value.ToString() ?? ""),
     };
-
-    /// <summary>Progress from the engine, written on the pipeline thread (PutFiles reports synchronously on it).</summary>
-    private sealed class ProgressReporter(Cmdlet cmdlet, ProgressRecord record) : IProgress<(int Done, int Total, string Path)>
-    {
-        private readonly ProgressClock _clock = new();
-
-        public void Report((int Done, int Total, string Path) value)
-        {
-            if (!_clock.Due(last: value.Done == value.Total)) return;
-            // A new record each time: hosts and runspaces may keep the objects they were given.
-            cmdlet.WriteProgress(new ProgressRecord(record.ActivityId, record.Activity, $"{value.Done} of {value.Total} files: {value.Path}")
-            {
-                PercentComplete = (int)(100L * value.Done / Math.Max(1, value.Total)),
-            });
-        }
-    }
 }

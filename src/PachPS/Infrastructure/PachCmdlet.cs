@@ -32,6 +32,9 @@ public abstract class PachCmdlet : PSCmdlet, IDisposable
     /// <summary>A server's tokens (an embedded store has none: TokensNeedServer).</summary>
     protected Engine.Remote.ITokenService Tokens => Client.Tokens;
 
+    /// <summary>The content objects of an embedded store (null through a server).</summary>
+    protected Engine.Storage.IObjectStore? LocalObjects => Client.LocalObjects;
+
     /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing).</summary>
     protected CancellationToken CancelToken => _stopping.Token;
 

@@ -171,7 +171,17 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, ISpoutE
             : chunk;
     }
 
-    private Uri PresignGet(string key) => _presigner.Presign(key, put: false, UrlLifetime);
+    /// <summary>Reads of files imported by reference (their pieces are ranges of someone else's object); wired by the store.</summary>
+    internal ObjectReferences? References { get; set; }
+
+    // A referenced piece is fetched from its own bucket; the version is checked once, here, before the pod reads it.
+    private Uri PresignGet(string key)
+    {
+        if (!ObjectReferences.Is(key)) return _presigner.Presign(key, put: false, UrlLifetime);
+        var references = References ?? throw new InvalidOperationException("The executor was given no reference reader.");
+        if (references.Check(key) is { } changed) throw new PachException("ReferencedObjectChanged", PachErrorKind.InvalidData, changed, ObjectReferences.Describe(key));
+        return references.Presign(key, UrlLifetime);
+    }
 
     /// <summary>An inline manifest, or (when long) one put in the content store and fetched by presigned URL.</summary>
     private (string? Inline, Uri? Url) Stage(string staging, string manifest)
