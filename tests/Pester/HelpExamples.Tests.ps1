@@ -82,7 +82,20 @@ BeforeAll {
         $s.parallelism_spec.constant = 3
         Update-PachPipeline -Spec ($s | ConvertTo-Json -Depth 20) | Out-Null
     }
+    # A bucket 'lake' on the test S3 server with 2026/11/a.csv and b.csv, and the AWS default chain's keys for it (Import-PachObject).
+    $lake = {
+        if (-not $env:PACHPS_TEST_S3_ENDPOINT) { return }
+        $env:AWS_ACCESS_KEY_ID = $env:PACHPS_TEST_S3_ACCESS_KEY
+        $env:AWS_SECRET_ACCESS_KEY = $env:PACHPS_TEST_S3_SECRET_KEY
+        $aws = @('--endpoint-url', $env:PACHPS_TEST_S3_ENDPOINT, '--region', 'us-east-1', 's3')
+        & aws @aws mb s3://lake --only-show-errors 2>$null
+        'a,1' | Set-Content (Join-Path $TestDrive 'lake-a.csv')
+        & aws @aws cp (Join-Path $TestDrive 'lake-a.csv') s3://lake/2026/11/a.csv --only-show-errors
+        & aws @aws cp (Join-Path $TestDrive 'lake-a.csv') s3://lake/2026/11/b.csv --only-show-errors
+    }
     $Context = @{
+        'Import-PachObject 1'   = $lake
+        'Import-PachObject 2'   = $lake
         'Compare-PachPipeline 1' = $twoVersions
         'Compare-PachPipeline 2' = $twoVersions
         'Compare-PachPipeline 3' = $twoVersions
