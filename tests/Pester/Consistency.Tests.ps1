@@ -116,7 +116,7 @@ Describe '<Name> reports an unknown repo with a stable error id and changes noth
     }
     AfterAll { Disconnect-PachStore }
     It 'fails with RepoNotFound' {
-        $values = @{ Repo = 'no-such'; Path = '/a.txt'; Source = $file; Destination = (Join-Path $TestDrive "out-$Name"); Name = 'b'; Branch = 'master'; Commit = 'master'; Head = 'master'; Trigger = 'master' }
+        $values = @{ Repo = 'no-such'; Path = '/a.txt'; Source = $file; Destination = (Join-Path $TestDrive "out-$Name"); Name = 'b'; Branch = 'master'; Commit = 'master'; Head = 'master'; Trigger = 'master'; Uri = 's3://no-such-bucket/a.csv'; Reference = $true }
         $arguments = @{}
         $command = Get-Command $Name
         $set = $command.ParameterSets | Where-Object IsDefault | Select-Object -First 1

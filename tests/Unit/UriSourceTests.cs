@@ -130,6 +130,26 @@ public sealed class UriSourceTests : IDisposable
     public void BadUrlsAreRefusedBeforeAnythingIsRead(string uri, string errorId) =>
         Assert.Equal(errorId, Assert.Throws<PachException>(() => UriSource.Http(uri, UriSource.FileName(uri))).ErrorId);
 
+    [Theory]
+    [InlineData("s3://lake/2026/11/*.csv", "lake", "2026/11/*.csv", null, null)]
+    [InlineData("s3://lake", "lake", "", null, null)]
+    [InlineData("s3://my.lake/a b?endpoint=minio:9000&disableSSL=true&region=eu-1", "my.lake", "a b", "http://minio:9000", "eu-1")]
+    [InlineData("s3://lake/x?endpoint=https%3A%2F%2Fs3.example.org%2F", "lake", "x", "https://s3.example.org", null)]
+    public void S3UrlsNameABucketAKeyAndTheirServer(string url, string bucket, string key, string? endpoint, string? region)
+    {
+        var location = UriSource.ParseS3(url);
+        Assert.Equal((bucket, key, endpoint, region), (location.Bucket, location.Key, location.Endpoint, location.Region));
+        // Written back, it reads the same.
+        Assert.Equal(location, UriSource.ParseS3(location.ToString()));
+    }
+
+    [Theory]
+    [InlineData("s3://Lake/a")]
+    [InlineData("s3://ab/a")]
+    [InlineData("s3://lake/a?colour=red")]
+    [InlineData("s3://lake/a?endpoint=ftp://x")]
+    public void BadS3UrlsAreUriInvalid(string url) => Assert.Equal("UriInvalid", Assert.Throws<PachException>(() => UriSource.ParseS3(url)).ErrorId);
+
     private static byte[] ReadAll(Stream s)
     {
         using var ms = new MemoryStream();

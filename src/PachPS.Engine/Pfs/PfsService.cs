@@ -634,6 +634,8 @@ public sealed partial class PfsService : IFileService
     public CommitInfo ImportReferences(string repo, string target, IReadOnlyList<string> uris, string? path = null, CommitNote? note = null)
     {
         CommitNotes.Validate(note);
+        // An unknown repo or branch is refused before any bucket is listed.
+        _meta.Read(db => ResolveTarget(db, repo, target, create: false));
         using var import = new UriImport(uris, path, _content.Objects);
         if (import.Items.FirstOrDefault(i => i.Entry is null) is { } web)
             throw PachException.Invalid("ReferenceNeedsS3", $"'{web.Uri}' is not in S3: only s3:// objects can be imported by reference. Add-PachFile -Uri copies it in.", web.Uri);

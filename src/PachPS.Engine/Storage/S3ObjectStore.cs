@@ -323,7 +323,9 @@ public sealed class S3ObjectStore : IObjectStore, IPresigningObjectStore, IDispo
         {
             throw StorageFull.Error(_settings.DisplayName, $"S3 {what}: HTTP {(int)ex.StatusCode} {ex.ErrorCode}: {ex.Message}", ex);
         }
-        catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or TaskCanceledException)
+        // The SDK's own internal failures too (HttpErrorResponseException from a credential lookup that found none).
+        catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or TaskCanceledException
+            || ex.GetType().Namespace?.StartsWith("Amazon", StringComparison.Ordinal) == true)
         {
             var status = ex is AmazonServiceException ase && ase.StatusCode != 0 ? $" (HTTP {(int)ase.StatusCode} {ase.ErrorCode})" : "";
             throw new PachException("ObjectStoreUnavailable", PachErrorKind.ResourceUnavailable,

@@ -16,12 +16,12 @@ public sealed class ImportPachObjectCommand : CommitMakingCmdlet
     private const string MaterializeSet = "Materialize";
     private readonly List<string> _uris = [];
 
-    [Parameter(Mandatory = true, Position = 0)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [RepoParameter]
     public string Repo { get; set; } = "";
 
     /// <summary>A branch (a commit is made and finished by this call unless the branch has an open commit) or an open commit id.</summary>
-    [Parameter(Position = 1)]
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [BranchParameter]
     [Alias(PfsParameters.Commit)]
     public string Branch { get; set; } = PfsParameters.Default;
