@@ -82,11 +82,14 @@ BeforeAll {
         $s.parallelism_spec.constant = 3
         Update-PachPipeline -Spec ($s | ConvertTo-Json -Depth 20) | Out-Null
     }
-    # A bucket 'lake' on the test S3 server with 2026/11/a.csv and b.csv, and the AWS default chain's keys for it (Import-PachObject).
-    $lake = {
-        if (-not $env:PACHPS_TEST_S3_ENDPOINT) { return }
+    # The AWS default chain's keys are the test S3 server's from the start (the SDK may keep what it first resolved).
+    if ($env:PACHPS_TEST_S3_ENDPOINT) {
         $env:AWS_ACCESS_KEY_ID = $env:PACHPS_TEST_S3_ACCESS_KEY
         $env:AWS_SECRET_ACCESS_KEY = $env:PACHPS_TEST_S3_SECRET_KEY
+    }
+    # A bucket 'lake' on the test S3 server with 2026/11/a.csv and b.csv (Import-PachObject).
+    $lake = {
+        if (-not $env:PACHPS_TEST_S3_ENDPOINT) { return }
         $aws = @('--endpoint-url', $env:PACHPS_TEST_S3_ENDPOINT, '--region', 'us-east-1', 's3')
         & aws @aws mb s3://lake --only-show-errors 2>$null
         'a,1' | Set-Content (Join-Path $TestDrive 'lake-a.csv')

@@ -2,7 +2,8 @@
 # Issue 18, item 2: s3:// sources for Add-PachFile -Uri (objects, prefixes, globs; copied in) and Import-PachObject
 # -Reference / -Materialize (recorded without copying; reads check the version). The objects are put in the test S3
 # server with the AWS CLI. On the S3 backend the URLs name no endpoint (the store's own server and credentials); on the
-# Local one they name it and the AWS default chain (environment) signs.
+# Local and Remote ones they name it and the AWS default chain (environment) signs: through a server, the session
+# lists and reads what it copies in, and the server what it records by reference.
 BeforeDiscovery {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     $NoAws = -not (Get-Command aws -ErrorAction Ignore)
@@ -27,10 +28,10 @@ BeforeAll {
 }
 AfterAll {
     $env:AWS_ACCESS_KEY_ID, $env:AWS_SECRET_ACCESS_KEY = $SavedKeys
-    Disconnect-PachStore
+    Disconnect-PachStore; Stop-TestServers
 }
 
-Describe 's3:// imports (<Backend>)' -ForEach ($Backends | Where-Object Backend -In 'Local', 'S3') {
+Describe 's3:// imports (<Backend>)' -ForEach ($Backends | Where-Object Backend -In 'Local', 'S3', 'Remote') {
     $PSDefaultParameterValues = $PSDefaultParameterValues.Clone()
     $PSDefaultParameterValues['It:Skip'] = $NoAws -or -not $env:PACHPS_TEST_S3_ENDPOINT
     BeforeAll {
