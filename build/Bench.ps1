@@ -558,8 +558,10 @@ Add-Type -Path '$reader' -ReferencedAssemblies '$serverDir/AWSSDK.Core.dll', '$s
                 $serverCpu = (Get-CpuSeconds $server.Process) - $serverCpu
                 Invoke-Aws $rgw "s3 mb s3://gateway-bench-$k" | Out-Null
                 $intoRgw.Add((Invoke-Aws $rgw "s3 cp --recursive --only-show-errors --no-progress '$tiny' s3://gateway-bench-$k/").Seconds)
-                $listed = @((Invoke-Aws $gateway "s3 ls --recursive s3://master.tiny$k/").Output).Count, @((Invoke-Aws $rgw "s3 ls --recursive s3://gateway-bench-$k/").Output).Count
-                if ($listed -ne $n) { throw "small files round ${k}: the gateway and radosgw list $($listed -join ' and ') objects, not $n" }
+                # The gateway's count from the commit: a recursive listing of it pages through every file for each page.
+                $listed = (Invoke-Child ($server.Connect + "`n@{ Files = (Get-PachCommit tiny$k master).FileCount } | ConvertTo-Json -Compress")).Files,
+                    @((Invoke-Aws $rgw "s3 ls --recursive s3://gateway-bench-$k/").Output).Count
+                if ($listed -ne $n) { throw "small files round ${k}: the gateway's branch and radosgw hold $($listed -join ' and ') objects, not $n" }
                 Write-Note ('small files round {0}: gateway {1:N2} s (server CPU {2:N2} s); radosgw {3:N2} s' -f $k, $intoGateway[-1], $serverCpu, $intoRgw[-1])
             }
         }
