@@ -41,8 +41,9 @@ param(
     # Bench: run only this section (implies its switch), without the embedded figures: -BenchOnly Remote, -BenchOnly
     # Collection (garbage collection of a generated 200,000-commit store; -BenchScale 0.01 for a quick look), -BenchOnly
     # Io (data in and out against cp, git and the disk's own limits), -BenchOnly Lazy (lazy against copied inputs on
-    # one 1 GiB input).
-    [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy')]
+    # one 1 GiB input), -BenchOnly Gateway (the server's S3 gateway: GetObject of 256 MiB against Get-PachFileContent,
+    # aws s3 cp --recursive of 10,000 x 1 KiB against a radosgw the section starts on ports of its own).
+    [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy', 'Gateway')]
     [string] $BenchOnly,
     # Bench: one round instead of three, at a quarter of the size unless -BenchScale sets another (for development).
     [switch] $Quick,

@@ -6,11 +6,14 @@
     Run through `dotnet pwsh ./build.ps1 Bench`. -Scale shrinks the generated data for a quick look (1 = full size).
     -S3 adds the S3 backend against rclone; -Remote adds a pachps-server on loopback against an embedded store (the
     server from out/server). -Only runs that one section alone (-Only Remote, -Only S3, -Only Collection, -Only Io,
-    -Only Lazy), without the embedded figures; the collection and Io sections are part of the full run. -Quick is for
-    development: one round instead of three, at a quarter of the size unless -Scale sets another.
+    -Only Lazy, -Only Gateway), without the embedded figures; the collection and Io sections are part of the full run.
+    -Only Gateway (only so) measures the server's S3 gateway: GetObject of a 256 MiB file against Get-PachFileContent
+    -AsByteStream through the same server, and aws s3 cp --recursive of 10,000 x 1 KiB against a radosgw it starts
+    itself (tests/s3/start-rgw.sh in /tmp/pachps-bench-rgw on ports 7780 and 3600, or $env:CEPH_DIR, RGW_PORT, MON_PORT).
+    -Quick is for development: one round instead of three, at a quarter of the size unless -Scale sets another.
     Prints a table of figures and ratios; it asserts nothing (benchmarks are not tests).
 #>
-param([double] $Scale = 1, [switch] $S3, [switch] $Remote, [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy')] [string] $Only, [switch] $Quick)
+param([double] $Scale = 1, [switch] $S3, [switch] $Remote, [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy', 'Gateway')] [string] $Only, [switch] $Quick)
 $ErrorActionPreference = 'Stop'
 if ($Quick -and $Scale -eq 1) { $Scale = 0.25 }
 if ($Only -eq 'S3') { $S3 = $true }
@@ -138,6 +141,9 @@ function Start-BenchServer([string] $Store) {
     [pscustomobject]@{
         Process = $process
         Connect = "Connect-PachStore -Server 'https://127.0.0.1:$port' -Token '$token' -CertificateThumbprint '$thumbprint' | Out-Null"
+        Uri = "https://127.0.0.1:$port"
+        Token = $token
+        Thumbprint = $thumbprint
     }
 }
 function Stop-BenchServer($Server, [string] $Store) {
@@ -402,6 +408,173 @@ $commitLoop
     Write-Note ('commits/s per round: {0} clients {1}; 1 client {2}; embedded {3}; {4}' -f $clients, (& $join $concurrent), (& $join $single), (& $join $singleEmbedded), $integrity)
     Add-Result "remote: $clients clients x $perClient commits, one branch" ('{0:N1} commits/s; {1}' -f $c, $(if ($lost.Count -or $failedCommits) { 'SOME LOST or FAILED' } else { 'none lost' })) `
         ('1 client {0:N1}/s (embedded {1:N1}/s)' -f $s, (Median $singleEmbedded)) ('{0:N2}x one client' -f ($c / $s)) 'report; nothing lost'
+}
+
+# ------------------------------------------------------------------ issue 18: the server's S3 gateway
+$GatewayReader = @'
+using System.IO;
+using System.Net.Http;
+using Amazon.Runtime;
+using Amazon.S3;
+
+/// <summary>GetObject through the bench server's gateway, its stream read to the end (the server's certificate trusted by thumbprint).</summary>
+public static class GatewayBenchReader
+{
+    private sealed class Trusting : HttpClientFactory
+    {
+        private readonly string _thumbprint;
+        public Trusting(string thumbprint) { _thumbprint = thumbprint; }
+        public override HttpClient CreateHttpClient(IClientConfig clientConfig) =>
+            new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, c, _, _) => c?.GetCertHashString() == _thumbprint });
+    }
+
+    public static AmazonS3Client Client(string serviceUrl, string id, string secret, string thumbprint) =>
+        new AmazonS3Client(new BasicAWSCredentials(id, secret), new AmazonS3Config
+        {
+            ServiceURL = serviceUrl, ForcePathStyle = true, AuthenticationRegion = "us-east-1", HttpClientFactory = new Trusting(thumbprint), MaxErrorRetry = 0,
+        });
+
+    public static long Read(AmazonS3Client s3, string bucket, string key)
+    {
+        using var response = s3.GetObjectAsync(bucket, key).GetAwaiter().GetResult();
+        var buffer = new byte[1 << 20];
+        long total = 0;
+        int n;
+        while ((n = response.ResponseStream.Read(buffer, 0, buffer.Length)) > 0) total += n;
+        return total;
+    }
+}
+'@
+
+function Invoke-GatewayBench {
+    # (1) One 256 MiB file (times -Scale) read through the S3 gateway of a pachps-server on loopback: by AWSSDK.S3's
+    # GetObject (its stream read to the end in a fresh pwsh, timed inside it as the cmdlets are) and by `aws s3 cp` to
+    # stdout (ranged GETs in parallel, timed with the CLI's start-up), against Get-PachFileContent -AsByteStream of the
+    # same file through the same server (the ratio), and in an embedded session over a store holding it too (printed).
+    # (2) `aws s3 cp --recursive` of 10,000 x 1 KiB (times -Scale) into the gateway (one commit per object, as the
+    # CLI sends them) and into a radosgw of the bench's own (tests/s3/start-rgw.sh, on ports and in a folder apart from
+    # the tests': $env:CEPH_DIR, RGW_PORT, MON_PORT override them). Rounds alternate; medians of 3 (1 under -Quick).
+    $rounds = if ($Quick) { 1 } else { 3 }
+    $aws = if (Test-Path /usr/bin/aws) { '/usr/bin/aws' } else { @(Get-Command aws -CommandType Application -ErrorAction Ignore | Select-Object -First 1).Source }
+    if (-not $aws) { & apt-get install -y -q --no-install-recommends awscli | Out-Null; $aws = '/usr/bin/aws' }
+    Write-Note "gateway: server $(Join-Path $root 'out/server/pachps-server.dll'), $(& $aws --version 2>&1), scale $Scale, $rounds rounds"
+    function Invoke-Aws($Target, [string] $Arguments) {
+        # The CLI alone: no profile, config or CA bundle of the machine's; timed whole (with its start-up).
+        $line = "env -u AWS_CA_BUNDLE AWS_ACCESS_KEY_ID='{0}' AWS_SECRET_ACCESS_KEY='{1}' AWS_DEFAULT_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null " -f $Target.Key, $Target.Secret
+        $line += "AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_PAGER= PYTHONWARNINGS=ignore '$aws' --endpoint-url '$($Target.Endpoint)' --no-verify-ssl $Arguments"
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $output = & bash -c $line 2>&1
+        $watch.Stop()
+        if ($LASTEXITCODE -ne 0) { throw "aws $Arguments failed ($LASTEXITCODE): $($output | Select-Object -Last 5)" }
+        [pscustomobject]@{ Seconds = $watch.Elapsed.TotalSeconds; Output = $output }
+    }
+
+    # ---------------- one large file: GetObject through the gateway against Get-PachFileContent -AsByteStream
+    $size = [long](256MB * $Scale)
+    $mb = $size / 1MB
+    $big = Join-Path $work 'gateway-big.bin'
+    Write-RandomFile $big $size 18
+    $warm = Join-Path $work 'gateway-warm.bin'
+    Write-RandomFile $warm 1MB 19
+    $reader = Join-Path $work 'GatewayBenchReader.cs'
+    Set-Content $reader $GatewayReader
+    $add = @"
+New-PachRepo gw | Out-Null
+Add-PachFile gw master /warm.bin -Source '$warm' | Out-Null
+Add-PachFile gw master /big.bin -Source '$big' | Out-Null
+"@
+    # Each read first reads a 1 MiB file the same way, so the figure is the big read's and not the JIT's.
+    $readCmdlet = @"
+`$null = (Get-PachFileContent gw master /warm.bin -AsByteStream).Length
+`$t = (Measure-Command { `$n = (Get-PachFileContent gw master /big.bin -AsByteStream).Length }).TotalSeconds
+@{ Seconds = `$t; Bytes = `$n } | ConvertTo-Json -Compress
+"@
+    $embeddedStore = "$work/gateway-embedded"
+    Invoke-Child ("Connect-PachStore -Path '$embeddedStore' | Out-Null`n" + $add) | Out-Null
+    $store = "$work/gateway-server"
+    $server = Start-BenchServer $store
+    try {
+        Invoke-Child ($server.Connect + "`n" + $add) | Out-Null
+        $parts = $server.Token.Split('_', 3)
+        $gateway = @{ Endpoint = "$($server.Uri)/s3"; Key = $parts[1]; Secret = $parts[2] }
+        $serverDir = Join-Path $root 'out/server'
+        $readSdk = @"
+Add-Type -Path '$serverDir/AWSSDK.Core.dll', '$serverDir/AWSSDK.S3.dll'
+Add-Type -Path '$reader' -ReferencedAssemblies '$serverDir/AWSSDK.Core.dll', '$serverDir/AWSSDK.S3.dll', System.Net.Http, System.Net.Primitives, System.Net.Security, System.Security.Cryptography, System.Runtime
+`$s3 = [GatewayBenchReader]::Client('$($gateway.Endpoint)', '$($gateway.Key)', '$($gateway.Secret)', '$($server.Thumbprint)')
+`$null = [GatewayBenchReader]::Read(`$s3, 'master.gw', 'warm.bin')
+`$t = (Measure-Command { `$n = [GatewayBenchReader]::Read(`$s3, 'master.gw', 'big.bin') }).TotalSeconds
+@{ Seconds = `$t; Bytes = `$n } | ConvertTo-Json -Compress
+"@
+        $remote = [System.Collections.Generic.List[object]]::new()
+        $sdk = [System.Collections.Generic.List[object]]::new()
+        $embedded = [System.Collections.Generic.List[object]]::new()
+        $cli = [System.Collections.Generic.List[double]]::new()
+        $cliSmall = [System.Collections.Generic.List[double]]::new()
+        foreach ($k in 1..$rounds) {
+            $serverCpu = Get-CpuSeconds $server.Process
+            $remote.Add((Invoke-Child ($server.Connect + "`n" + $readCmdlet)))
+            $remoteCpu = (Get-CpuSeconds $server.Process) - $serverCpu
+            $serverCpu = Get-CpuSeconds $server.Process
+            $sdk.Add((Invoke-Child $readSdk))
+            $sdkCpu = (Get-CpuSeconds $server.Process) - $serverCpu
+            $cliSmall.Add((Invoke-Aws $gateway "s3 cp s3://master.gw/warm.bin - > /dev/null").Seconds)
+            $serverCpu = Get-CpuSeconds $server.Process
+            $cli.Add((Invoke-Aws $gateway "s3 cp s3://master.gw/big.bin - > /dev/null").Seconds)
+            $cliCpu = (Get-CpuSeconds $server.Process) - $serverCpu
+            $embedded.Add((Invoke-Child ("Connect-PachStore -Path '$embeddedStore' | Out-Null`n" + $readCmdlet)))
+            Write-Note ('big read round {0}: remote cmdlet {1:N2} s (server CPU {2:N2} s); gateway SDK {3:N2} s (server CPU {4:N2} s); aws s3 cp {5:N2} s (server CPU {6:N2} s; 1 MiB: {7:N2} s); embedded {8:N2} s' -f $k,
+                $remote[-1].Seconds, $remoteCpu, $sdk[-1].Seconds, $sdkCpu, $cli[-1], $cliCpu, $cliSmall[-1], $embedded[-1].Seconds)
+        }
+        $bytes = @($remote.Bytes) + @($sdk.Bytes) + @($embedded.Bytes)
+        if (@($bytes | Where-Object { $_ -ne $size }).Count) { throw "gateway: reads gave $($bytes -join '/') bytes, not $size" }
+        $r = Median $remote.Seconds; $g = Median $sdk.Seconds; $e = Median $embedded.Seconds; $c = Median $cli; $cs = Median $cliSmall
+        $mibs = { param($s) ($s | ForEach-Object { '{0:N0}' -f ($mb / $_) }) -join '/' }
+        Write-Note ('big read MiB/s per round: remote cmdlet {0}; gateway SDK {1}; aws s3 cp {2}; embedded {3}' -f (& $mibs $remote.Seconds), (& $mibs $sdk.Seconds), (& $mibs $cli), (& $mibs $embedded.Seconds))
+        Add-Result ("gateway: one {0} file, GetObject (AWSSDK.S3)" -f (Format-Bytes $size)) ('{0:N0} MiB/s' -f ($mb / $g)) `
+            ('Get-PachFileContent -AsByteStream: same server {0:N0} MiB/s, embedded {1:N0} MiB/s' -f ($mb / $r), ($mb / $e)) ('{0:P0} of the remote cmdlet' -f ($r / $g)) 'at least 80%'
+        Add-Result 'gateway: same file, aws s3 cp to stdout' ('{0:N0} MiB/s ({1:N2} s; 1 MiB takes {2:N2} s)' -f ($mb / $c), $c, $cs) ('remote cmdlet {0:N2} s' -f $r) ('{0:P0} of the remote cmdlet' -f ($r / $c)) 'report (CLI start-up counted)'
+
+        # ---------------- many small files: aws s3 cp --recursive into the gateway and into radosgw
+        $n = [int][math]::Max(100, 10000 * $Scale)
+        $tiny = Join-Path $work 'gateway-tiny'
+        Write-Files $tiny $n 1024
+        & sync
+        $cephDir = if ($env:CEPH_DIR) { $env:CEPH_DIR } else { '/tmp/pachps-bench-rgw' }
+        $rgwPort = if ($env:RGW_PORT) { $env:RGW_PORT } else { '7780' }
+        $monPort = if ($env:MON_PORT) { $env:MON_PORT } else { '3600' }
+        $rgw = @{ Key = 'PACHPSBENCH'; Secret = 'pachps-bench-' + [guid]::NewGuid().ToString('N').Substring(0, 8) }
+        $rgwEnv = "CEPH_DIR='$cephDir' RGW_PORT='$rgwPort' MON_PORT='$monPort'"
+        $started = & bash -c "$rgwEnv AK='$($rgw.Key)' SK='$($rgw.Secret)' bash '$root/tests/s3/start-rgw.sh' 2>&1"
+        if ($LASTEXITCODE -ne 0) { throw "radosgw did not start: $($started | Select-Object -Last 5)" }
+        try {
+            $rgw.Endpoint = "$($started | Select-Object -Last 1)"
+            $intoGateway = [System.Collections.Generic.List[double]]::new()
+            $intoRgw = [System.Collections.Generic.List[double]]::new()
+            foreach ($k in 1..$rounds) {
+                Invoke-Aws $gateway "s3 mb s3://master.tiny$k" | Out-Null
+                $serverCpu = Get-CpuSeconds $server.Process
+                $intoGateway.Add((Invoke-Aws $gateway "s3 cp --recursive --only-show-errors --no-progress '$tiny' s3://master.tiny$k/").Seconds)
+                $serverCpu = (Get-CpuSeconds $server.Process) - $serverCpu
+                Invoke-Aws $rgw "s3 mb s3://gateway-bench-$k" | Out-Null
+                $intoRgw.Add((Invoke-Aws $rgw "s3 cp --recursive --only-show-errors --no-progress '$tiny' s3://gateway-bench-$k/").Seconds)
+                # The gateway's count from the commit: a recursive listing of it pages through every file for each page.
+                $listed = (Invoke-Child ($server.Connect + "`n@{ Files = (Get-PachCommit tiny$k master).FileCount } | ConvertTo-Json -Compress")).Files,
+                    @((Invoke-Aws $rgw "s3 ls --recursive s3://gateway-bench-$k/").Output).Count
+                if ($listed -ne $n) { throw "small files round ${k}: the gateway's branch and radosgw hold $($listed -join ' and ') objects, not $n" }
+                Write-Note ('small files round {0}: gateway {1:N2} s (server CPU {2:N2} s); radosgw {3:N2} s' -f $k, $intoGateway[-1], $serverCpu, $intoRgw[-1])
+            }
+        }
+        finally { & bash -c "$rgwEnv bash '$root/tests/s3/stop-rgw.sh'" | Out-Null }
+        $gw = Median $intoGateway; $rg = Median $intoRgw
+        Write-Note ('small files per round: gateway {0} s; radosgw {1} s' -f (Join-Seconds $intoGateway), (Join-Seconds $intoRgw))
+        Add-Result "gateway: aws s3 cp --recursive, $n x 1 KiB" ('{0:N2} s ({1:N0} objects/s, a commit each)' -f $gw, ($n / $gw)) ('radosgw {0:N2} s ({1:N0} objects/s)' -f $rg, ($n / $rg)) `
+            ('{0:N2}x radosgw time' -f ($gw / $rg)) 'report both'
+    }
+    finally {
+        Stop-BenchServer $server $store
+        Remove-Item $embeddedStore, $big, $warm -Recurse -Force -ErrorAction Ignore
+    }
 }
 
 # A store with a long history, made fast: a few real commits through the engine (PfsService), then the history written
@@ -855,6 +1028,7 @@ New-PachRepo more | Out-Null; Add-PachFile more master /one-more.txt -Value 'one
         Add-Result "Backup-PachStore of a $c-commit store (local content, to a folder)" ('{0:N2} s ({1} metadata, {2} objects, {3} copied)' -f $r.Seconds, (Format-Bytes $r.Metadata), $r.Objects, (Format-Bytes $r.Copied)) ('next backup {0:N2} s, {1} objects copied; generated in {2:N0} s' -f $r.Next, $r.NextCopied, $r.Generated) '-' 'under 20 s'
     }
     if ($Remote) { Invoke-RemoteBench }
+    if ($Only -eq 'Gateway') { Invoke-GatewayBench }
     if (-not $Only -or $Only -eq 'Lazy') { Invoke-LazyBench }
     if (-not $Only -or $Only -eq 'Collection') { Invoke-CollectionBench }
 }
