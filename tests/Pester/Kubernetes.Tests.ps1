@@ -64,6 +64,25 @@ Describe 'Datums as Kubernetes Jobs' -Skip:$skip {
         Get-PachFileContent count master last | Should -Be 'file 400'
     }
 
+    It 'reads a file imported by reference from its own bucket, by presigned range' {
+        # Put with the store's own S3 credentials through a copy into the store, then referenced where it lies.
+        $bucket = $env:PACHPS_TEST_S3_BUCKET ?? 'pachps-test'
+        $key = "pester-k8s-ref/$([guid]::NewGuid().ToString('N').Substring(0, 12))/big.bin"
+        $env:AWS_ACCESS_KEY_ID = $env:PACHPS_TEST_S3_ACCESS_KEY; $env:AWS_SECRET_ACCESS_KEY = $env:PACHPS_TEST_S3_SECRET_KEY
+        $local = Join-Path $TestDrive 'ref-big.bin'
+        [System.IO.File]::WriteAllBytes($local, (New-Bytes -Length 9MB -Seed 11))
+        & aws --endpoint-url $env:PACHPS_TEST_S3_ENDPOINT --region us-east-1 s3 cp $local "s3://$bucket/$key" --only-show-errors
+        try {
+            Import-PachObject words master /big.bin -Uri "s3://$bucket/$key" -Reference | Out-Null
+            New-PachPipeline -Spec @{ pipeline = @{ name = 'sum' }; transform = @{ cmd = @('sh', '-c', 'sha256sum < /pfs/words/big.bin | cut -c1-64 > /pfs/out/sha') }
+                input = @{ pfs = @{ repo = 'words'; glob = '/' } } } | Out-Null
+            $job = Get-PachJob -Pipeline sum | Wait-PachJob -TimeoutSec 120
+            $job.State | Should -Be 'Success' -Because $job.Reason
+            (Get-PachFileContent sum master sha).Trim() | Should -Be (Get-FileHash $local -Algorithm SHA256).Hash.ToLowerInvariant()
+        }
+        finally { & aws --endpoint-url $env:PACHPS_TEST_S3_ENDPOINT --region us-east-1 s3 rm "s3://$bucket/$key" --only-show-errors }
+    }
+
     It 'retries a failed datum through the Job''s backoffLimit (datum_tries)' {
         Add-PachFile words master -Value 'flaky' -Path /a.txt | Out-Null
         $marker = Join-Path $TestDrive ("tried-" + [guid]::NewGuid().ToString('N'))

@@ -34,14 +34,15 @@ public sealed class GetPachFileContentCommand : PachCmdlet
 
     protected override void ProcessRecord() => InvokeEach(() =>
     {
-        var (_, content) = Files.OpenFile(Repo, Commit, Path);
+        var (file, content) = Files.OpenFile(Repo, Commit, Path);
         using (content)
         {
             if (AsByteStream)
             {
-                using var ms = new MemoryStream();
-                content.CopyTo(ms);
-                WriteObject(ms.ToArray(), enumerateCollection: false);
+                // One array of the file's size, read into directly: no growing buffer copied over and over.
+                var bytes = new byte[file.Size];
+                content.ReadExactly(bytes);
+                WriteObject(bytes, enumerateCollection: false);
                 return;
             }
             using var reader = new StreamReader(content, Encoding.UTF8);
