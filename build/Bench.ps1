@@ -640,7 +640,7 @@ Get-PachJob -Pipeline nothing -ErrorAction Ignore | Out-Null
         Add-Result "scale: $($group.Name)" $figures (($points | ForEach-Object { if ($_.PeakRss) { Format-Bytes $_.PeakRss } else { '-' } }) -join '/') $growth 'see docs/scale.md'
     }
     $plot = Join-Path $root 'build/ScalePlot/ScalePlot.csproj'
-    & dotnet run --project $plot -c Release -- $jsonPath (Join-Path $root 'docs/scale.png')
+    & dotnet run --project $plot -c Release -- $jsonPath (Join-Path $root 'docs/scale.png') (Join-Path $root 'out/bench/scale-table.md')
     if ($LASTEXITCODE -ne 0) { Write-Warning 'the plot (build/ScalePlot) failed; the figures are in out/bench/scale.json' }
     Write-Note "scale: figures in $jsonPath"
 }

@@ -4,17 +4,20 @@ using ScottPlot;
 // The scale bench's figures (out/bench/scale.json, written by build/Bench.ps1 -Only Scale) as a plot: per-item cost of
 // each timed measure against the number of items, both axes logarithmic, one series per measure. A flat line is a cost
 // that grows in proportion to the size; a rising one grows faster.
-if (args is not [var jsonPath, var pngPath])
+// With a third argument, also the figures as a markdown table (the one docs/scale.md shows).
+if (args is not [var jsonPath, var pngPath, ..] || args.Length > 3)
 {
-    Console.Error.WriteLine("usage: ScalePlot <scale.json> <scale.png>");
+    Console.Error.WriteLine("usage: ScalePlot <scale.json> <scale.png> [scale-table.md]");
     return 2;
 }
 using var json = JsonDocument.Parse(File.ReadAllText(jsonPath));
-var rows = json.RootElement.GetProperty("Rows").EnumerateArray()
-    .Select(r => (Measure: r.GetProperty("Measure").GetString()!, N: r.GetProperty("N").GetDouble(), PerItem: r.GetProperty("PerItem").GetDouble(),
-        Unit: r.GetProperty("PerItemUnit").GetString()!))
-    .Where(r => r.Unit.StartsWith("µs", StringComparison.Ordinal) && r.PerItem > 0)
+var all = json.RootElement.GetProperty("Rows").EnumerateArray()
+    .Select(r => (Measure: r.GetProperty("Measure").GetString()!, N: r.GetProperty("N").GetDouble(), Value: r.GetProperty("Value").GetDouble(),
+        Unit: r.GetProperty("Unit").GetString()!, PerItem: r.GetProperty("PerItem").GetDouble(), PerItemUnit: r.GetProperty("PerItemUnit").GetString()!,
+        PeakRss: r.GetProperty("PeakRss").GetDouble(), Load: r.GetProperty("Load").GetString()!))
     .ToList();
+if (args.Length == 3) File.WriteAllText(args[2], Table());
+var rows = all.Where(r => r.PerItemUnit.StartsWith("µs", StringComparison.Ordinal) && r.PerItem > 0).ToList();
 var plot = new Plot();
 var palette = new ScottPlot.Palettes.Category10();
 var index = 0;
@@ -41,7 +44,28 @@ plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { M
 plot.Title("PachPS: cost per item as the size grows");
 plot.XLabel("items (files, datums, commits, jobs)");
 plot.YLabel("µs per item");
-plot.ShowLegend(Alignment.UpperLeft);
-plot.SavePng(pngPath, 1000, 650);
+plot.ShowLegend(Edge.Right);
+plot.SavePng(pngPath, 1400, 700);
 Console.WriteLine($"wrote {pngPath}");
 return 0;
+
+// One line per measure and size: the figure, the cost per item, its ratio to the smallest size's, the peak memory of
+// the process that measured it and the load average (1, 5, 15 minutes) when it was taken.
+string Table()
+{
+    var text = new System.Text.StringBuilder();
+    text.AppendLine("| Measure | N | Figure | Per item | Per item vs smallest N | Peak RSS | Load |");
+    text.AppendLine("|---|--:|--:|--:|--:|--:|---|");
+    foreach (var measure in all.GroupBy(r => r.Measure))
+    {
+        var smallest = measure.MinBy(r => r.N);
+        foreach (var r in measure.OrderBy(r => r.N))
+        {
+            var figure = r.Unit == "bytes" ? $"{r.Value / 1048576:N1} MiB" : $"{r.Value:N3} {r.Unit}";
+            var ratio = r.N == smallest.N || smallest.PerItem <= 0 ? "1" : $"{r.PerItem / smallest.PerItem:N2}x";
+            var peak = r.PeakRss > 0 ? $"{r.PeakRss / 1048576:N0} MiB" : "-";
+            text.AppendLine($"| {measure.Key} | {r.N:N0} | {figure} | {r.PerItem:N1} {r.PerItemUnit} | {ratio} | {peak} | {r.Load} |");
+        }
+    }
+    return text.ToString();
+}
