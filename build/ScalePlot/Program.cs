@@ -19,7 +19,7 @@ var all = json.RootElement.GetProperty("Rows").EnumerateArray()
 if (args.Length == 3) File.WriteAllText(args[2], Table());
 var rows = all.Where(r => r.PerItemUnit.StartsWith("µs", StringComparison.Ordinal) && r.PerItem > 0).ToList();
 var plot = new Plot();
-var palette = new ScottPlot.Palettes.Category10();
+var palette = new ScottPlot.Palettes.Category20();
 var index = 0;
 foreach (var measure in rows.GroupBy(r => r.Measure))
 {
