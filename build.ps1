@@ -42,9 +42,12 @@ param(
     # Collection (garbage collection of a generated 200,000-commit store; -BenchScale 0.01 for a quick look), -BenchOnly
     # Io (data in and out against cp, git and the disk's own limits), -BenchOnly Lazy (lazy against copied inputs on
     # one 1 GiB input), -BenchOnly Gateway (the server's S3 gateway: GetObject of 256 MiB against Get-PachFileContent,
-    # aws s3 cp --recursive of 10,000 x 1 KiB against a radosgw the section starts on ports of its own).
-    [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy', 'Gateway')]
+    # aws s3 cp --recursive of 10,000 x 1 KiB against a radosgw the section starts on ports of its own), -BenchOnly
+    # Scale (how cost grows from 10k to 1M files, datums, commits and jobs; docs/scale.md).
+    [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy', 'Gateway', 'Scale')]
     [string] $BenchOnly,
+    # Bench: the same as -BenchOnly Scale (no other parameter begins with "Scale", so -Scale binds to nothing else).
+    [switch] $Scale,
     # Bench: one round instead of three, at a quarter of the size unless -BenchScale sets another (for development).
     [switch] $Quick,
 
@@ -232,8 +235,9 @@ function Invoke-Example {
 
 function Invoke-Bench {
     Invoke-Build
-    $s3Bench = $S3 -or $BenchOnly -eq 'S3'
-    $only = if ($BenchOnly) { @('-Only', $BenchOnly) } else { @() }
+    $section = if ($Scale) { 'Scale' } else { $BenchOnly }
+    $s3Bench = $S3 -or $section -eq 'S3'
+    $only = if ($section) { @('-Only', $section) } else { @() }
     if ($s3Bench) { Start-TestS3 }
     try { & dotnet pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/Bench.ps1') -Scale $BenchScale -S3:$s3Bench -Remote:$Remote -Quick:$Quick @only }
     finally { if ($s3Bench) { Stop-TestS3 } }

@@ -8,7 +8,9 @@ namespace PachPS.Bench;
 /// <summary>
 /// <c>PachPS.Bench generate &lt;store&gt; &lt;scale&gt;</c> writes a store for the collection bench and prints what it holds as
 /// JSON; <c>PachPS.Bench collect &lt;store&gt; [whatif]</c> collects it in this process and prints the time of each stage, the
-/// report and the process's peak resident memory as JSON (the last line of output, in both cases).
+/// report and the process's peak resident memory as JSON (the last line of output, in both cases). The scale bench's
+/// generators: <c>scale-files &lt;folder&gt; &lt;count&gt;</c>, <c>scale-commits &lt;store&gt; &lt;repo&gt; &lt;count&gt;</c>,
+/// <c>scale-jobs &lt;store&gt; &lt;pipeline&gt; &lt;count&gt;</c> (see <see cref="ScaleGenerator"/>).
 /// </summary>
 internal static class Program
 {
@@ -25,11 +27,26 @@ internal static class Program
                 Console.WriteLine(JsonSerializer.Serialize(new { Generated = generated, Seconds = clock.Elapsed.TotalSeconds }));
                 return 0;
             }
+            case ["scale-files", var folder, var count]:
+                ScaleGenerator.Files(folder, int.Parse(count, System.Globalization.CultureInfo.InvariantCulture));
+                return 0;
+            case ["scale-commits", var path, var repo, var count]:
+            {
+                using var store = PachStore.Open(path);
+                ScaleGenerator.Commits(store, repo, int.Parse(count, System.Globalization.CultureInfo.InvariantCulture));
+                return 0;
+            }
+            case ["scale-jobs", var path, var pipeline, var count]:
+            {
+                using var store = PachStore.Open(path);
+                ScaleGenerator.Jobs(store, pipeline, int.Parse(count, System.Globalization.CultureInfo.InvariantCulture));
+                return 0;
+            }
             case ["collect", var path, ..]:
                 Console.WriteLine(JsonSerializer.Serialize(Collect(path, whatIf: args is [_, _, "whatif"])));
                 return 0;
             default:
-                Console.Error.WriteLine("usage: PachPS.Bench generate <store> <scale> | PachPS.Bench collect <store> [whatif]");
+                Console.Error.WriteLine("usage: PachPS.Bench generate <store> <scale> | collect <store> [whatif] | scale-files <folder> <count> | scale-commits <store> <repo> <count> | scale-jobs <store> <pipeline> <count>");
                 return 2;
         }
     }

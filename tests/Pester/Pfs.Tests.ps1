@@ -58,6 +58,25 @@ Describe 'Versioned data from the user''s side (<Backend>)' -ForEach $Backends {
         (Compare-PachCommit data master master.1).Change | Sort-Object | Should -Be @('Added', 'Modified')
     }
 
+    It 'writes a branch''s history a page at a time: the newest commits before older ones are read' {
+        New-PachRepo long | Out-Null
+        foreach ($i in 1..110) { Add-PachFile long master a.txt -Value "$i" | Out-Null }
+        $all = @(Get-PachCommit long master -History)
+        $all.Count | Should -Be 110
+        $all.Parent | Select-Object -First 109 | Should -Be ($all.Commit | Select-Object -Skip 1)
+        $all[-1].Parent | Should -BeNullOrEmpty
+        (Get-PachCommit long master -Max 105).Commit | Should -Be ($all.Commit | Select-Object -First 105)
+        # A tag given to an old commit (in the second page) while the first commit is handled shows on it: that page
+        # was read after the first commit was written.
+        $old = $all[105].Commit
+        $seen = Get-PachCommit long master -History | ForEach-Object -Begin { $n = 0 } -Process {
+            if ($n++ -eq 0) { New-PachTag long late -Commit $old | Out-Null }
+            $_
+        }
+        ($seen | Where-Object Commit -EQ $old).Tags | Should -Be 'late'
+        $seen.Count | Should -Be 110
+    }
+
     It 'gathers calls into one commit with Start- and Complete-PachCommit' {
         New-PachRepo data | Out-Null
         $open = Start-PachCommit data master -Message 'batch'
