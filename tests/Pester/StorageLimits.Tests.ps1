@@ -61,14 +61,18 @@ Describe 'A store on a disk that fills up' -Skip:($null -ne $noTmpfs) {
         Add-PachFile data master -Path c.txt -Value 'c' | Out-Null
         Add-PachFile data master -Path z.txt -Value 'z' | Out-Null
         $runs = Join-Path $TestDrive 'runs.txt'
-        Remove-Item $runs -ErrorAction Ignore
+        $go = Join-Path $TestDrive 'go'   # z.txt writes its output once a, b and c are durable
+        Remove-Item $runs, $go -ErrorAction Ignore
         New-PachPipeline -Spec @{
             pipeline = @{ name = 'grow' }
-            transform = @{ cmd = @('sh', '-c', "for f in /pfs/data/*; do n=`$(basename `$f); echo `$n >> '$runs'; if [ `$n = z.txt ]; then head -c 14000000 /dev/urandom > /pfs/out/big; else cp `$f /pfs/out/`$n; fi; done") }
+            transform = @{ cmd = @('sh', '-c', "for f in /pfs/data/*; do n=`$(basename `$f); echo `$n >> '$runs'; if [ `$n = z.txt ]; then while [ ! -e '$go' ]; do sleep 0.1; done; head -c 14000000 /dev/urandom > /pfs/out/big; else cp `$f /pfs/out/`$n; fi; done") }
             input = @{ pfs = @{ repo = 'data'; glob = '/*' } }
         } | Out-Null
         $id = (Get-PachJob -Pipeline grow).JobId
+        $deadline = [datetime]::UtcNow.AddSeconds(120)
+        while ((Get-PachJob -Id $id).Processed -lt 3 -and [datetime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
         $free = Get-FreeBytes
+        Set-Content $go ''
 
         # Wait-PachJob does not hang on a job waiting for room: it ends with StorageFull.
         $err = { Wait-PachJob $id -TimeoutSec 120 -ErrorAction Stop } | Should -Throw -ErrorId 'StorageFull,PachPS.Commands.WaitPachJobCommand' -PassThru

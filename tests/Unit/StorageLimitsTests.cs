@@ -203,13 +203,17 @@ public sealed class StorageFullTests : IDisposable
         store.Pfs.PutFiles("in", "master", [TempStore.Text("/b", "2")]);
     }
 
-    /// <summary>A pipeline over /a, /b, /c (copied) and /z (12 MB of output), logging each datum it runs to a file.</summary>
-    private (PachStore Store, CapacityObjectStore Objects, string Runs) OpenWithGrowingPipeline()
+    /// <summary>
+    /// A pipeline over /a, /b, /c (copied) and /z (12 MB of output, once the go file exists), logging each datum it runs
+    /// to a file.
+    /// </summary>
+    private (PachStore Store, CapacityObjectStore Objects, string Runs, string Go) OpenWithGrowingPipeline()
     {
         var objects = new CapacityObjectStore(new LocalObjectStore(Path.Combine(_folder, "objects")));
         var store = PachStore.Open(_folder, objects);
         store.Pps.RoomRetry.FirstDelay = TimeSpan.FromHours(1);
         var runs = Path.Combine(_folder, "runs.txt");
+        var go = Path.Combine(_folder, "go");
         store.Pfs.CreateRepo("in");
         store.Pfs.PutFiles("in", "master", [TempStore.Text("/a", "1"), TempStore.Text("/b", "2"), TempStore.Text("/c", "3"), TempStore.Text("/z", "4")]);
         // Room for the small outputs and the first chunks of the big one, not for all of it.
@@ -217,11 +221,23 @@ public sealed class StorageFullTests : IDisposable
         store.Pps.CreatePipeline(PipelineSpec.Parse($$"""
         {
           "pipeline": { "name": "grow" },
-          "transform": { "cmd": [ "sh", "-c", "for f in /pfs/in/*; do n=$(basename $f); echo $n >> '{{runs}}'; if [ $n = z ]; then head -c 12000000 /dev/urandom > /pfs/out/z; else cp $f /pfs/out/$n; fi; done" ] },
+          "transform": { "cmd": [ "sh", "-c", "for f in /pfs/in/*; do n=$(basename $f); echo $n >> '{{runs}}'; if [ $n = z ]; then while [ ! -e '{{go}}' ]; do sleep 0.1; done; head -c 12000000 /dev/urandom > /pfs/out/z; else cp $f /pfs/out/$n; fi; done" ] },
           "input": { "pfs": { "repo": "in", "glob": "/*" } }
         }
         """));
-        return (store, objects, runs);
+        return (store, objects, runs, go);
+    }
+
+    /// <summary>Lets /z write its output once a, b and c are durable: they finished before the job ran out of room.</summary>
+    private static async Task ReleaseBigDatumAsync(PachStore store, string jobId, string go)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (store.Pps.GetJob(jobId).Processed < 3)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "a, b and c did not finish");
+            await Task.Delay(100);
+        }
+        File.WriteAllText(go, "");
     }
 
     private static async Task<JobInfo> WaitForStateAsync(PachStore store, string jobId, JobState state)
@@ -240,13 +256,15 @@ public sealed class StorageFullTests : IDisposable
     [Fact]
     public async Task AJobOutOfRoomWaitsThenResumesByItselfWhenAProbeFindsRoomWithoutRerunningFinishedDatums()
     {
-        var (store, objects, runs) = OpenWithGrowingPipeline();
+        var (store, objects, runs, go) = OpenWithGrowingPipeline();
         using var _ = store;
         var jobId = store.Pps.ListJobs("grow")[0].JobId;
+        await ReleaseBigDatumAsync(store, jobId, go);
         var waiting = await WaitForStateAsync(store, jobId, JobState.StorageFull);
 
         Assert.StartsWith(StorageFull.ErrorId, waiting.Reason);
         Assert.Contains("Resume-PachPipeline 'grow'", waiting.Reason);
+        Assert.True(objects.Usage().Bytes < objects.Capacity - 4_000_000, "the chunks /z stored before it ran out of room are removed");
         Assert.Equal((3, 0), (waiting.Processed, waiting.Failed));
         Assert.Equal(["a", "b", "c"], store.Pps.ListDatums(jobId).Where(d => d.State == DatumState.Success).Select(d => d.Inputs[0].Path.TrimStart('/')).Order());
         // Waiting for it ends with StorageFull instead of hanging until there is room.
@@ -281,9 +299,10 @@ public sealed class StorageFullTests : IDisposable
     [Fact]
     public async Task ResumingThePipelineResumesAJobWaitingForRoomAtOnceAndANewerJobWaitsBehindIt()
     {
-        var (store, objects, runs) = OpenWithGrowingPipeline();
+        var (store, objects, runs, go) = OpenWithGrowingPipeline();
         using var _ = store;
         var jobId = store.Pps.ListJobs("grow")[0].JobId;
+        await ReleaseBigDatumAsync(store, jobId, go);
         await WaitForStateAsync(store, jobId, JobState.StorageFull);
 
         // A newer input commit: its job must not write its output commit before the older job's.

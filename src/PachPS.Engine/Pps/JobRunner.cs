@@ -199,13 +199,9 @@ internal sealed class JobRunner(JobContext context, string jobId)
         {
             jobTimer.Dispose();
             flusher.Dispose();
-            if (noRoom)
-            {
-                // The job waits for room: the datums that finished before are made durable if they still fit, so the
-                // resumed job does not run them again (a flush that finds no room either leaves them to run again).
-                try { await flushing; } catch (PachException) { }
-                try { results.Flush(); } catch (PachException) { }
-            }
+            // The job waits for room: what the periodic flushes made durable is kept, the rest runs again when it
+            // resumes. (Not flushed now: a flush keeps every output stored so far, the part of the one that did not fit too.)
+            if (noRoom) { try { await flushing; } catch (PachException) { } }
             else await flushing;
         }
         Phase = "recording its datums' results";
