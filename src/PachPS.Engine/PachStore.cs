@@ -28,7 +28,8 @@ public sealed class PachStore : IPachClient, IStoreAdmin
             pods.RepackedPacks = Pfs.RepackedPacks;
             pods.References = Content.References;
         }
-        Pps = new Pps.PpsService(Meta, Pfs, Executor, System.IO.Path.Combine(path, "work"), spec => EgressTarget.Open(spec, objects));
+        var workRoot = System.IO.Path.Combine(path, "work");
+        Pps = new Pps.PpsService(Meta, Pfs, Executor, workRoot, spec => EgressTarget.Open(spec, objects), () => StorageProbe.HasRoom(objects, workRoot));
         // Pfs tells whoever listens that a commit finished, or asks before repos and commits go; it never calls into Pps.
         Pfs.CommitFinished += _ => Pps.TriggerJobs();
         Pfs.RepoRemoving = PpsService.GuardRepoRemoval;

@@ -33,6 +33,7 @@ Describe 'A store on a disk that fills up' -Skip:($null -ne $noTmpfs) {
     BeforeEach {
         Disconnect-PachStore
         Get-ChildItem $disk -Force | Remove-Item -Recurse -Force
+        & mount -o remount,size=24m $disk   # a test may have made room by growing it
         Connect-PachStore -Path (Join-Path $disk 'store') | Out-Null
         New-PachRepo data | Out-Null
         Add-PachFile data master a.txt -Value 'first' | Out-Null
@@ -53,22 +54,65 @@ Describe 'A store on a disk that fills up' -Skip:($null -ne $noTmpfs) {
         Test-PachStore | Should -BeNullOrEmpty
     }
 
-    It 'a job whose output does not fit fails with StorageFull, gives the space back, and the store stays usable' {
-        # 14 MB fits in the datum's folder; storing it as content as well does not.
+    It 'a job whose output does not fit waits with StorageFull, keeps its finished datums, and resumes once there is room' {
+        # a.txt, b.txt and c.txt are copied; z.txt makes 14 MB, which fits in the datum's folder but not once more as
+        # content. Each datum that runs is logged outside the small disk.
+        Add-PachFile data master -Path b.txt -Value 'b' | Out-Null
+        Add-PachFile data master -Path c.txt -Value 'c' | Out-Null
+        Add-PachFile data master -Path z.txt -Value 'z' | Out-Null
+        $runs = Join-Path $TestDrive 'runs.txt'
+        $go = Join-Path $TestDrive 'go'   # z.txt writes its output once a, b and c are durable
+        Remove-Item $runs, $go -ErrorAction Ignore
+        New-PachPipeline -Spec @{
+            pipeline = @{ name = 'grow' }
+            transform = @{ cmd = @('sh', '-c', "for f in /pfs/data/*; do n=`$(basename `$f); echo `$n >> '$runs'; if [ `$n = z.txt ]; then while [ ! -e '$go' ]; do sleep 0.1; done; head -c 14000000 /dev/urandom > /pfs/out/big; else cp `$f /pfs/out/`$n; fi; done") }
+            input = @{ pfs = @{ repo = 'data'; glob = '/*' } }
+        } | Out-Null
+        $id = (Get-PachJob -Pipeline grow).JobId
+        $deadline = [datetime]::UtcNow.AddSeconds(120)
+        while ((Get-PachJob -Id $id).Processed -lt 3 -and [datetime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+        $free = Get-FreeBytes
+        Set-Content $go ''
+
+        # Wait-PachJob does not hang on a job waiting for room: it ends with StorageFull.
+        $err = { Wait-PachJob $id -TimeoutSec 120 -ErrorAction Stop } | Should -Throw -ErrorId 'StorageFull,PachPS.Commands.WaitPachJobCommand' -PassThru
+        $err.Exception.Message | Should -BeLike '*waits for room*Resume-PachPipeline*'
+        $job = Get-PachJob -Id $id
+        $job.State | Should -Be 'StorageFull'
+        $job.IsFinished | Should -BeFalse
+        $job.Reason | Should -BeLike 'StorageFull while running its datums: There is no room left in *'
+        $job.Processed | Should -Be 3
+        $job.Failed | Should -Be 0
+        (Get-PachDatum -JobId $id | Where-Object State -EQ Success).Count | Should -Be 3
+        Get-FreeBytes | Should -BeGreaterThan ($free - 1MB)
+        (Get-PachJob -State StorageFull).JobId | Should -Be $id
+        Test-PachStore | Should -BeNullOrEmpty
+
+        # Room again (the file system grows): Resume-PachPipeline resumes it at once; a, b and c do not run again.
+        & mount -o remount,size=64m $disk
+        Resume-PachPipeline grow | Out-Null
+        $job = Wait-PachJob $id -TimeoutSec 120
+        $job.State | Should -Be 'Success'
+        $job.Restarts | Should -BeGreaterThan 0
+        (Get-Content $runs | Sort-Object) -join ',' | Should -Be 'a.txt,b.txt,c.txt,z.txt,z.txt'
+        (Get-PachFile grow master / ).Path | Sort-Object | Should -Be @('/a.txt', '/b.txt', '/big', '/c.txt')
+        Test-PachStore | Should -BeNullOrEmpty
+    }
+
+    It 'a job waiting for room resumes by itself when a probe finds room again' {
         New-PachPipeline -Spec @{
             pipeline = @{ name = 'grow' }
             transform = @{ cmd = @('sh', '-c', 'head -c 14000000 /dev/urandom > /pfs/out/big') }
             input = @{ pfs = @{ repo = 'data'; glob = '/' } }
         } | Out-Null
-        $free = Get-FreeBytes
-        $job = Get-PachJob -Pipeline grow | Wait-PachJob -TimeoutSec 120
-        $job.State | Should -Be 'Failure'
-        $job.Reason | Should -BeLike 'StorageFull*'
-        Get-FreeBytes | Should -BeGreaterThan ($free - 1MB)
-        Remove-PachPipeline grow -Confirm:$false | Out-Null
-        Add-PachFile data master small.txt -Value 'hello' | Out-Null
-        Get-PachFileContent data master small.txt | Should -Be 'hello'
-        Test-PachStore | Should -BeNullOrEmpty
+        $id = (Get-PachJob -Pipeline grow).JobId
+        { Wait-PachJob $id -TimeoutSec 120 -ErrorAction Stop } | Should -Throw -ErrorId 'StorageFull,PachPS.Commands.WaitPachJobCommand'
+        & mount -o remount,size=64m $disk
+        # The first probe is due 15 s after the job stopped; the open store looks every 5 s.
+        $deadline = [datetime]::UtcNow.AddSeconds(120)
+        while ((Get-PachJob -Id $id).State -ne 'Success' -and [datetime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 500 }
+        (Get-PachJob -Id $id).State | Should -Be 'Success'
+        (Get-PachFile grow master /big).Size | Should -Be 14000000
     }
 }
 

@@ -22,6 +22,9 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     private readonly List<(long Version, string Line)> _history = [];
     private long _version = 100;
 
+    // Per Job: its one pod, whose container of that name ended with an exit code and wrote a log.
+    private readonly ConcurrentDictionary<string, (JsonObject Pod, string Container, string Log)> _pods = new(StringComparer.Ordinal);
+
     public ConcurrentQueue<string> Requests { get; } = new();
     /// <summary>Names whose DELETE answers 404 whatever the state.</summary>
     public ConcurrentDictionary<string, bool> DeleteNotFound { get; } = new();
@@ -36,7 +39,14 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         _app.MapGet("/apis/batch/v1/namespaces/{ns}/jobs", ListOrWatch);
         _app.MapPost("/apis/batch/v1/namespaces/{ns}/jobs", Create);
         _app.MapDelete("/apis/batch/v1/namespaces/{ns}/jobs/{name}", Delete);
-        _app.MapGet("/api/v1/namespaces/{ns}/pods", () => Results.Text("""{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[]}""", "application/json"));
+        _app.MapGet("/api/v1/namespaces/{ns}/pods", (string? labelSelector) => Results.Text(new JsonObject
+        {
+            ["kind"] = "PodList", ["apiVersion"] = "v1", ["metadata"] = new JsonObject(),
+            ["items"] = new JsonArray(_pods.Where(p => labelSelector == $"job-name={p.Key}").Select(p => (JsonNode)p.Value.Pod.DeepClone()).ToArray()),
+        }.ToJsonString(), "application/json"));
+        _app.MapGet("/api/v1/namespaces/{ns}/pods/{pod}/log", (string pod, string? container) =>
+            _pods.Values.FirstOrDefault(p => p.Pod["metadata"]!["name"]!.GetValue<string>() == pod && container == p.Container) is { } found
+                ? Results.Text(found.Log, "text/plain") : Results.NotFound());
         _app.StartAsync().GetAwaiter().GetResult();
         Url = _app.Urls.First();
     }
@@ -64,6 +74,39 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         job["metadata"]!["resourceVersion"] = Next();
         if (announce) Announce("MODIFIED", job);
     }
+
+    /// <summary>Marks a Job Failed (BackoffLimitExceeded), as the Job controller does when its pods' tries ran out.</summary>
+    public void MarkFailed(string name)
+    {
+        var job = _jobs[name];
+        job["status"] = new JsonObject
+        {
+            ["failed"] = 1,
+            ["conditions"] = new JsonArray(new JsonObject { ["type"] = "Failed", ["status"] = "True", ["reason"] = "BackoffLimitExceeded", ["message"] = "Job has reached the specified backoff limit" }),
+        };
+        job["metadata"]!["resourceVersion"] = Next();
+        Announce("MODIFIED", job);
+    }
+
+    /// <summary>Gives a Job a pod whose init container <paramref name="container"/> ended with <paramref name="exit"/> after writing <paramref name="log"/>.</summary>
+    public void AddPod(string job, string container, int exit, string log) =>
+        _pods[job] = (new JsonObject
+        {
+            ["apiVersion"] = "v1", ["kind"] = "Pod",
+            ["metadata"] = new JsonObject
+            {
+                ["name"] = job + "-x1", ["namespace"] = "default", ["creationTimestamp"] = "2026-01-01T00:00:00Z",
+                ["labels"] = new JsonObject { ["job-name"] = job },
+            },
+            ["status"] = new JsonObject
+            {
+                ["initContainerStatuses"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = container, ["image"] = "i", ["imageID"] = "", ["ready"] = false, ["restartCount"] = 0,
+                    ["state"] = new JsonObject { ["terminated"] = new JsonObject { ["exitCode"] = exit, ["reason"] = "Error" } },
+                }),
+            },
+        }, container, log);
 
     public bool Exists(string name) => _jobs.ContainsKey(name);
 

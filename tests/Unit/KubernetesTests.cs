@@ -222,6 +222,78 @@ public sealed class KubernetesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ADatumWhoseInputThePodCannotWriteFailsNamingThePath()
+    {
+        var request = Request("unwritableunwritable");
+        var run = _executor.RunAsync(request, CancellationToken.None);
+        var name = DatumJob.Name(request.JobId, request.DatumId);
+        await Until(() => _api.Exists(name));
+        // What the fetch script writes for a name the pod's file system refuses (see TheFetchScriptNamesAnInputPathTheFileSystemRefuses).
+        var path = "in/" + new string('d', 300) + "/a.txt";
+        _api.AddPod(name, DatumJob.FetchContainer, 1, $"pachps-unwritable\t{path}\tmkdir: cannot create directory '/pfs/in/{new string('d', 300)}': File name too long \n");
+        _api.MarkFailed(name);
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.False(result.Success);
+        Assert.StartsWith("input file '/pfs/in/" + new string('d', 40), result.Reason);
+        Assert.Contains("' cannot be written in the datum's folder (mkdir: cannot create directory", result.Reason);
+        Assert.EndsWith("File name too long)", result.Reason);
+        Assert.True(result.Reason.Length < 400, result.Reason); // the 300-byte name is abbreviated
+        Assert.False(_api.Exists(name));
+    }
+
+    [Fact]
+    public async Task AJobThatFailedForAnotherReasonKeepsTheJobsOwnReason()
+    {
+        var request = Request("otherfailureother001");
+        var run = _executor.RunAsync(request, CancellationToken.None);
+        var name = DatumJob.Name(request.JobId, request.DatumId);
+        await Until(() => _api.Exists(name));
+        _api.AddPod(name, DatumJob.FetchContainer, 22, "curl: (22) The requested URL returned error: 403\n");
+        _api.MarkFailed(name);
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.False(result.Success);
+        Assert.StartsWith($"Kubernetes Job {name} failed (BackoffLimitExceeded", result.Reason);
+    }
+
+    [Fact]
+    public void TheFetchScriptNamesAnInputPathTheFileSystemRefuses()
+    {
+        Skip.IfNot(File.Exists("/bin/sh"), "needs a POSIX shell");
+        // The script as the pod runs it, with its /pfs moved to a folder of the test's.
+        var root = Directory.CreateDirectory(Path.Combine(_work, "pod")).FullName;
+        (int Code, string Output) Fetch(string manifest)
+        {
+            foreach (var entry in Directory.EnumerateFileSystemEntries(root)) if (Directory.Exists(entry)) Directory.Delete(entry, true); else File.Delete(entry);
+            var start = new System.Diagnostics.ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, RedirectStandardError = true };
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add(DatumJob.FetchScript.Replace("/pfs", root));
+            start.Environment["PACH_MANIFEST"] = manifest;
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var output = process.StandardOutput.ReadToEnd();
+            process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            return (process.ExitCode, output);
+        }
+        var name = new string('d', 300);
+
+        Assert.Equal((0, ""), Fetch("d\tin\nf\tin/sub/a.txt\nt\tin/b.txt\thello\n"));
+        Assert.True(File.Exists(Path.Combine(root, "in", "sub", "a.txt")));
+        Assert.Equal("hello\n", File.ReadAllText(Path.Combine(root, "in", "b.txt")));
+
+        foreach (var manifest in new[] { $"d\tin\nf\tin/{name}/a.txt\n", $"d\tin\nf\tin/{name}\n", $"d\tin/{name}\n", $"t\t.pachps/datums/0/in/{name}\tx\n" })
+        {
+            var (code, output) = Fetch(manifest);
+            Assert.Equal(1, code);
+            var reason = DatumJob.UnwritableReason(output.TrimEnd('\n'));
+            Assert.NotNull(reason);
+            Assert.StartsWith("input file '/pfs/in/" + new string('d', 40), reason);
+            Assert.Contains("' cannot be written in the datum's folder (", reason);
+            Assert.Contains("too long", reason);
+        }
+    }
+
+    [Fact]
     public async Task OutputsTheUploadContainerRefusedFailTheDatumWithItsList()
     {
         var request = Request("badbadbadbadbadbad01");

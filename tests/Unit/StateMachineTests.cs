@@ -26,6 +26,13 @@ public class StateMachineTests
     [InlineData(JobState.Created, JobState.Egressing, false)]
     [InlineData(JobState.Running, JobState.EgressFailed, false)]
     [InlineData(JobState.EgressFailed, JobState.Egressing, false)]
+    [InlineData(JobState.Running, JobState.StorageFull, true)]
+    [InlineData(JobState.Created, JobState.StorageFull, true)]
+    [InlineData(JobState.StorageFull, JobState.Running, true)]
+    [InlineData(JobState.StorageFull, JobState.Killed, true)]
+    [InlineData(JobState.StorageFull, JobState.Success, false)]
+    [InlineData(JobState.Egressing, JobState.StorageFull, false)]
+    [InlineData(JobState.Success, JobState.StorageFull, false)]
     [InlineData(JobState.EgressFailed, JobState.Success, false)]
     public void JobMoves(JobState from, JobState to, bool legal) => Assert.Equal(legal, StateMachines.CanMove(from, to));
 
@@ -34,7 +41,9 @@ public class StateMachineTests
     {
         Assert.False(JobState.Egressing.IsTerminal());
         Assert.True(JobState.EgressFailed.IsTerminal());
-        Assert.Equal(["Created", "Running", "Egressing"], StateMachines.Unfinished);
+        Assert.Equal(["Created", "Running", "Egressing", "StorageFull"], StateMachines.Unfinished);
+        Assert.False(JobState.StorageFull.IsTerminal()); // a job waiting for room is not finished: it resumes
+        Assert.False(JobState.StorageFull.HasOutput());
         Assert.Equal([JobState.Success, JobState.Egressing, JobState.EgressFailed], Enum.GetValues<JobState>().Where(s => s.HasOutput()));
     }
 

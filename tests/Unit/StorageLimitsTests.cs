@@ -174,10 +174,11 @@ public sealed class StorageFullTests : IDisposable
     }
 
     [Fact]
-    public async Task AJobWhoseOutputDoesNotFitFailsWithStorageFullAndLeavesNoOutputContent()
+    public async Task AJobWhoseOutputDoesNotFitWaitsWithStorageFullAndLeavesNoOutputContent()
     {
         var objects = new CapacityObjectStore(new LocalObjectStore(Path.Combine(_folder, "objects")));
         using var store = PachStore.Open(_folder, objects);
+        store.Pps.RoomRetry.FirstDelay = TimeSpan.FromHours(1); // no probe resumes it while the test looks
         store.Pfs.CreateRepo("in");
         store.Pfs.PutFiles("in", "master", [TempStore.Text("/a", "1")]);
         var before = objects.Usage();
@@ -191,14 +192,135 @@ public sealed class StorageFullTests : IDisposable
           "input": { "pfs": { "repo": "in", "glob": "/" } }
         }
         """));
-        var job = await store.Pps.WaitJobAsync(store.Pps.ListJobs("grow")[0].JobId, Timeout, CancellationToken.None);
+        var job = await WaitForStateAsync(store, store.Pps.ListJobs("grow")[0].JobId, JobState.StorageFull);
 
-        Assert.Equal(JobState.Failure, job.State);
         Assert.StartsWith(StorageFull.ErrorId, job.Reason);
+        Assert.False(job.IsFinished);
+        Assert.Equal(0, job.Failed); // no room is not the datum's failure
         Assert.True(objects.Puts > putsBefore, "the job stored part of its output before it ran out of room");
         Assert.Equal(before, objects.Usage());
         Assert.Empty(store.Check());
         store.Pfs.PutFiles("in", "master", [TempStore.Text("/b", "2")]);
+    }
+
+    /// <summary>
+    /// A pipeline over /a, /b, /c (copied) and /z (12 MB of output, once the go file exists), logging each datum it runs
+    /// to a file.
+    /// </summary>
+    private (PachStore Store, CapacityObjectStore Objects, string Runs, string Go) OpenWithGrowingPipeline()
+    {
+        var objects = new CapacityObjectStore(new LocalObjectStore(Path.Combine(_folder, "objects")));
+        var store = PachStore.Open(_folder, objects);
+        store.Pps.RoomRetry.FirstDelay = TimeSpan.FromHours(1);
+        var runs = Path.Combine(_folder, "runs.txt");
+        var go = Path.Combine(_folder, "go");
+        store.Pfs.CreateRepo("in");
+        store.Pfs.PutFiles("in", "master", [TempStore.Text("/a", "1"), TempStore.Text("/b", "2"), TempStore.Text("/c", "3"), TempStore.Text("/z", "4")]);
+        // Room for the small outputs and the first chunks of the big one, not for all of it.
+        objects.Capacity = objects.Usage().Bytes + 6_000_000;
+        store.Pps.CreatePipeline(PipelineSpec.Parse($$"""
+        {
+          "pipeline": { "name": "grow" },
+          "transform": { "cmd": [ "sh", "-c", "for f in /pfs/in/*; do n=$(basename $f); echo $n >> '{{runs}}'; if [ $n = z ]; then while [ ! -e '{{go}}' ]; do sleep 0.1; done; head -c 12000000 /dev/urandom > /pfs/out/z; else cp $f /pfs/out/$n; fi; done" ] },
+          "input": { "pfs": { "repo": "in", "glob": "/*" } }
+        }
+        """));
+        return (store, objects, runs, go);
+    }
+
+    /// <summary>Lets /z write its output once a, b and c are durable: they finished before the job ran out of room.</summary>
+    private static async Task ReleaseBigDatumAsync(PachStore store, string jobId, string go)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (store.Pps.GetJob(jobId).Processed < 3)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "a, b and c did not finish");
+            await Task.Delay(100);
+        }
+        File.WriteAllText(go, "");
+    }
+
+    private static async Task<JobInfo> WaitForStateAsync(PachStore store, string jobId, JobState state)
+    {
+        var deadline = DateTime.UtcNow + Timeout;
+        while (true)
+        {
+            var job = store.Pps.GetJob(jobId);
+            if (job.State == state) return job;
+            Assert.True(DateTime.UtcNow < deadline, $"job {jobId} is {job.State} ({job.Reason}), not {state}");
+            Assert.False(job.IsFinished, $"job {jobId} ended {job.State} ({job.Reason}), not {state}");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task AJobOutOfRoomWaitsThenResumesByItselfWhenAProbeFindsRoomWithoutRerunningFinishedDatums()
+    {
+        var (store, objects, runs, go) = OpenWithGrowingPipeline();
+        using var _ = store;
+        var jobId = store.Pps.ListJobs("grow")[0].JobId;
+        await ReleaseBigDatumAsync(store, jobId, go);
+        var waiting = await WaitForStateAsync(store, jobId, JobState.StorageFull);
+
+        Assert.StartsWith(StorageFull.ErrorId, waiting.Reason);
+        Assert.Contains("Resume-PachPipeline 'grow'", waiting.Reason);
+        Assert.True(objects.Usage().Bytes < objects.Capacity - 4_000_000, "the chunks /z stored before it ran out of room are removed");
+        Assert.Equal((3, 0), (waiting.Processed, waiting.Failed));
+        Assert.Equal(["a", "b", "c"], store.Pps.ListDatums(jobId).Where(d => d.State == DatumState.Success).Select(d => d.Inputs[0].Path.TrimStart('/')).Order());
+        // Waiting for it ends with StorageFull instead of hanging until there is room.
+        var wait = await Assert.ThrowsAsync<PachException>(() => store.Pps.WaitJobAsync(jobId, Timeout, CancellationToken.None));
+        Assert.Equal(StorageFull.ErrorId, wait.ErrorId);
+        Assert.True((await store.Pps.FollowLogsAsync(jobId, null, null, null, Timeout, CancellationToken.None)).JobFinished); // -Follow stops too
+
+        // Still full: probes find no room, and the job waits.
+        objects.Capacity = objects.Usage().Bytes;
+        var refused = objects.Refused;
+        store.Pps.RoomRetry.FirstDelay = TimeSpan.Zero;
+        var deadline = DateTime.UtcNow + Timeout;
+        while (objects.Refused == refused)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no probe ran");
+            await Task.Delay(100);
+        }
+        Assert.Equal(JobState.StorageFull, store.Pps.GetJob(jobId).State);
+        Assert.Equal(waiting.Restarts, store.Pps.GetJob(jobId).Restarts);
+
+        // Room again: the next probe finds it and the job resumes by itself.
+        objects.Capacity = long.MaxValue;
+        var done = await WaitForStateAsync(store, jobId, JobState.Success);
+
+        Assert.Equal((4, 0), (done.Processed, done.Failed));
+        Assert.True(done.Restarts > waiting.Restarts);
+        Assert.Equal(["a", "b", "c", "z", "z"], File.ReadAllLines(runs).Order());
+        Assert.Equal(["/a", "/b", "/c", "/z"], store.Pfs.ListFiles("grow", "master", "/").Select(f => f.Path).Order());
+        Assert.Empty(store.Check());
+    }
+
+    [Fact]
+    public async Task ResumingThePipelineResumesAJobWaitingForRoomAtOnceAndANewerJobWaitsBehindIt()
+    {
+        var (store, objects, runs, go) = OpenWithGrowingPipeline();
+        using var _ = store;
+        var jobId = store.Pps.ListJobs("grow")[0].JobId;
+        await ReleaseBigDatumAsync(store, jobId, go);
+        await WaitForStateAsync(store, jobId, JobState.StorageFull);
+
+        // A newer input commit: its job must not write its output commit before the older job's.
+        store.Pfs.PutFiles("in", "master", [TempStore.Text("/d", "5")]);
+        var newer = store.Pps.ListJobs("grow").Single(j => j.JobId != jobId).JobId;
+        var behind = await WaitForStateAsync(store, newer, JobState.StorageFull);
+        Assert.Contains(Ids.Short(jobId), behind.Reason);
+        Assert.Equal(0, behind.Processed);
+
+        objects.Capacity = long.MaxValue;
+        store.Pps.SetPaused("grow", paused: false); // Resume-PachPipeline: no probe is due for an hour
+        var first = await WaitForStateAsync(store, jobId, JobState.Success);
+        var second = await WaitForStateAsync(store, newer, JobState.Success);
+
+        Assert.True(first.Finished <= second.Finished);
+        Assert.Equal(["a", "b", "c", "d", "z", "z"], File.ReadAllLines(runs).Order()); // the newer job reused a..c and z
+        Assert.Equal(["/a", "/b", "/c", "/d", "/z"], store.Pfs.ListFiles("grow", "master", "/").Select(f => f.Path).Order());
+        Assert.Empty(store.Check());
     }
 
     [Fact]
@@ -245,6 +367,8 @@ public sealed class StorageFullTests : IDisposable
     {
         public long Capacity { get; set; } = long.MaxValue;
         public int Puts { get; private set; }
+        /// <summary>Writes refused for want of room.</summary>
+        public int Refused { get; private set; }
 
         public override void Put(string key, ReadOnlySpan<byte> data)
         {
@@ -252,7 +376,10 @@ public sealed class StorageFullTests : IDisposable
             {
                 if (Inner.Exists(key)) return;
                 if (Inner.Usage().Bytes + data.Length > Capacity)
+                {
+                    Refused++;
                     throw StorageFull.Error("the test store", "capacity reached", new IOException("No space left on device", 28));
+                }
                 Puts++;
             }
             Inner.Put(key, data);

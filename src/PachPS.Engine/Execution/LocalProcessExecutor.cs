@@ -268,10 +268,16 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
                     using var target = new FileStream(local, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
                     source.CopyTo(target);
                 }
+                // No room in the work folder is the store's, not the datum's: the job waits for room (StorageFull).
+                catch (IOException ex) when (StorageFull.IsOutOfSpace(ex))
+                {
+                    throw StorageFull.Error($"the datums' work folder '{Path.GetDirectoryName(Path.GetDirectoryName(request.WorkFolder))}'",
+                        $"writing input file '/pfs/{input.Name}{MessageText.Abbreviate(file.Path)}': {ex.Message}", ex);
+                }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
                     // A path this machine's file system cannot hold (stored before paths had limits, or on a stricter
-                    // file system), or no room: the datum fails naming the file, not the job with a bare exception.
+                    // file system): the datum fails naming the file, not the job with a bare exception.
                     throw new InputNotWritableException(
                         $"input file '/pfs/{input.Name}{MessageText.Abbreviate(file.Path)}' cannot be written in the datum's folder ({ex.GetType().Name}: {MessageText.Abbreviate(ex.Message)})", ex);
                 }

@@ -21,3 +21,14 @@ internal sealed class EgressRetry
     public int Tries { get; set; } = 4;
     public TimeSpan FirstDelay { get; set; } = TimeSpan.FromSeconds(1);
 }
+
+/// <summary>
+/// When jobs that stopped with StorageFull are tried again: a probe write at the first sweep after <see cref="FirstDelay"/>,
+/// then each probe that finds no room (or each job that runs out of room again) doubles the wait, up to
+/// <see cref="MaxDelay"/>; a job that ends normally sets it back (tests shorten the waits).
+/// </summary>
+internal sealed class RoomRetry
+{
+    public TimeSpan FirstDelay { get; set; } = TimeSpan.FromSeconds(15);
+    public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMinutes(5);
+}

@@ -33,11 +33,21 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
             var job = GetJob(id);
             if (job.IsFinished) return job;
             progress?.Report(job);
+            if (job.IsWaitingForRoom) throw WaitingForRoom(job);
             if (DateTime.UtcNow > deadline)
                 throw new PachException("WaitTimeout", PachErrorKind.OperationStopped, $"Job {Ids.Short(job.JobId)} did not finish within {timeout}.", job.JobId);
             await Task.Delay(PollInterval, cancel);
         }
     }
+
+    /// <summary>
+    /// A wait for a job that stopped for want of room (StorageFull) ends with that error: the job is not finished and
+    /// resumes by itself when there is room, but a script waiting for it should not hang until then.
+    /// </summary>
+    private static PachException WaitingForRoom(JobInfo job) =>
+        new(StorageFull.ErrorId, PachErrorKind.ResourceUnavailable,
+            $"Job {Ids.Short(job.JobId)} of '{job.Pipeline}' waits for room in the store ({job.Progress} datums done): {job.Reason} " +
+            "Free space (or raise the quota), then wait for it again.", job.JobId);
 
     /// <summary>
     /// Like pachctl flush-commit: waits until no job downstream of the commit's repo is pending, then returns the
@@ -59,6 +69,8 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
                 var active = db.UnfinishedJobs().Where(j => related.Contains(j.Pipeline)).ToList();
                 if (progress is not null) foreach (var j in active) progress.Report(ToJob(j));
                 var busy = active.Count > 0;
+                // A job waiting for room may wait for hours: the wait ends saying so, rather than hanging with it.
+                if (active.FirstOrDefault(j => j.State == JobState.StorageFull) is { } waiting) throw WaitingForRoom(ToJob(waiting));
                 var derived = pfs.FindDerived(commit.Commit)
                     .Where(c => c.IsFinished && downstream.Contains(c.Repo))
                     .GroupBy(c => c.Repo).Select(g => g.OrderByDescending(c => c.Started).First()).ToList();
@@ -80,8 +92,10 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
         var deadline = DateTime.UtcNow + wait;
         while (true)
         {
-            // The state first: lines written before the job finished are all visible after it.
-            var finished = GetJob(jobId).IsFinished;
+            // The state first: lines written before the job finished are all visible after it. A job waiting for room
+            // (StorageFull) ends the follow as it ends Wait-PachJob: it may not write again for hours.
+            var job = GetJob(jobId);
+            var finished = job.IsFinished || job.IsWaitingForRoom;
             var lines = GetLogs(null, jobId, datumId, since, afterId);
             if (lines.Count > 0 || finished || DateTime.UtcNow >= deadline) return new LogBatch(lines, finished);
             await Task.Delay(PollInterval, cancel);

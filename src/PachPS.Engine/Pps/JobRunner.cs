@@ -36,6 +36,16 @@ internal sealed class JobRunner(JobContext context, string jobId)
             var version = db.PipelineVersions().Get(PipelineVersionDoc.Key(job.Pipeline, job.PipelineVersion));
             if (version is null) return null;
             job.Owner = JobScheduler.ThisProcess;
+            // A pipeline's jobs write their output commits in creation order: behind an older one waiting for room
+            // (StorageFull), this one waits too, and both resume together (in order) when there is room.
+            if (job.State != JobState.Egressing && OlderWaitingForRoom(db, job) is { } older)
+            {
+                StateMachines.MoveTo(job, JobState.StorageFull, JobScheduler.WaitingReason(
+                    $"{StorageFull.ErrorId}: job {Ids.Short(older.Id)} of '{job.Pipeline}', created before this one, waits for room in the store; this job runs after it.",
+                    job.Pipeline));
+                db.Jobs().Update(job);
+                return null;
+            }
             // A job whose output commit is written resumes its egress; any other resumes (or starts) its datums.
             StateMachines.MoveTo(job, job.State == JobState.Egressing ? JobState.Egressing : JobState.Running);
             db.Jobs().Update(job);
@@ -77,6 +87,12 @@ internal sealed class JobRunner(JobContext context, string jobId)
         await EgressAsync(spec, cancel);
     }
 
+    /// <summary>The oldest other job of the job's pipeline, created before it, that waits for room (StorageFull).</summary>
+    private static JobDoc? OlderWaitingForRoom(LiteDB.LiteDatabase db, JobDoc job) =>
+        db.Jobs().Find(j => j.Pipeline == job.Pipeline)
+            .Where(j => j.State == JobState.StorageFull && j.Id != job.Id && j.Created <= job.Created)
+            .OrderBy(j => j.Created).FirstOrDefault();
+
     /// <summary>Sends the output commit to the spec's egress, if it has one and the job is egressing (its commit written).</summary>
     private async Task EgressAsync(PipelineSpec spec, CancellationToken cancel)
     {
@@ -111,7 +127,14 @@ internal sealed class JobRunner(JobContext context, string jobId)
                     if (results.Flush()) failFast.Cancel();
             }
             catch (OperationCanceledException) { }
+            // A flush that found no room (StorageFull) ends the job: the workers stop, the error comes out below.
+            catch (PachException)
+            {
+                failFast.Cancel();
+                throw;
+            }
         });
+        var noRoom = false;
         // A set's outcomes are recorded at once, so one flush makes all of them durable or none.
         void Record(IReadOnlyList<DatumOutcome> outcomes)
         {
@@ -153,6 +176,12 @@ internal sealed class JobRunner(JobContext context, string jobId)
                             }
                             Record(outcomes);
                         }
+                        // No room (StorageFull) or an unexpected failure: the job ends, so the other workers stop now.
+                        catch (Exception) when (!failFast.IsCancellationRequested)
+                        {
+                            failFast.Cancel();
+                            throw;
+                        }
                         // A set cut short by a stop is not recorded: a resumed job runs it again whole.
                         finally { foreach (var datum in set) _queue.Done(datum.Hash); }
                     }
@@ -161,11 +190,19 @@ internal sealed class JobRunner(JobContext context, string jobId)
             }
         }
         catch (OperationCanceledException) when (failure is not null && !cancel.IsCancellationRequested) { }
+        catch (PachException ex) when (ex.ErrorId == StorageFull.ErrorId)
+        {
+            noRoom = true;
+            throw;
+        }
         finally
         {
             jobTimer.Dispose();
             flusher.Dispose();
-            await flushing;
+            // The job waits for room: what the periodic flushes made durable is kept, the rest runs again when it
+            // resumes. (Not flushed now: a flush keeps every output stored so far, the part of the one that did not fit too.)
+            if (noRoom) { try { await flushing; } catch (PachException) { } }
+            else await flushing;
         }
         Phase = "recording its datums' results";
         results.Flush();

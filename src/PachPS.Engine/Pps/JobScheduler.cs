@@ -30,18 +30,28 @@ internal sealed class JobScheduler : IDisposable
     private readonly ConcurrentDictionary<string, JobRunner> _runners = new(StringComparer.Ordinal);
     private readonly List<Task> _tasks = [];
     private readonly CancellationTokenSource _shutdown;
+    private readonly Func<bool> _hasRoom;
+    // When a job last ran out of room or a probe last found none, and how many times in a row (see RoomRetry); the
+    // next probe is due FirstDelay * 2^count after it. Guarded by _roomGate.
+    private readonly object _roomGate = new();
+    private DateTime _lastNoRoom = DateTime.MinValue;
+    private int _noRoomCount;
 
     internal JobScheduler(MetadataStore meta, PfsService pfs, IDatumExecutor executor, string workRoot, CancellationTokenSource shutdown,
-        Func<EgressSpec, EgressTarget> openEgress)
+        Func<EgressSpec, EgressTarget> openEgress, Func<bool> hasRoom)
     {
         _meta = meta;
         _pfs = pfs;
         _shutdown = shutdown;
+        _hasRoom = hasRoom;
         _context = new JobContext(meta, pfs, executor, workRoot, shutdown.Token, openEgress);
     }
 
     /// <summary>How egresses are retried (tests shorten the waits).</summary>
     internal EgressRetry EgressRetry => _context.EgressRetry;
+
+    /// <summary>How jobs waiting for room are retried (tests shorten the waits).</summary>
+    internal RoomRetry RoomRetry { get; } = new();
 
     /// <summary>
     /// Creates the jobs that finished commits trigger, outside the transactions that finished them (Pfs queues them,
@@ -213,13 +223,54 @@ internal sealed class JobScheduler : IDisposable
     /// <summary>
     /// Resumes jobs left unfinished by a process that no longer runs them (a closed or killed session); an open store
     /// calls it on opening and every <see cref="OrphanSweep"/>, so a job never waits for the next session to open.
+    /// Jobs that stopped with StorageFull are among them: they resume (as after a crash: finished datums are kept)
+    /// once a probe write finds room, probed at most as often as <see cref="RoomRetry"/> says.
     /// </summary>
     public void ResumeOrphans()
     {
         var orphans = _meta.Read(db => db.UnfinishedJobs()
             .Where(j => !ActiveJobs.ContainsKey(j.Id) && (j.Owner == ThisProcess || !OwnerAlive(j.Owner)))
-            .OrderBy(j => j.Created).Select(j => j.Id).ToList());
-        foreach (var id in orphans) StartJob(id);
+            .OrderBy(j => j.Created).Select(j => (j.Id, j.State)).ToList());
+        var room = orphans.Any(j => j.State == JobState.StorageFull) && ProbeForRoom();
+        // In creation order, so a pipeline's jobs keep theirs (a newer one waits behind an older one waiting for room).
+        foreach (var (id, state) in orphans)
+            if (state != JobState.StorageFull || room) StartJob(id);
+    }
+
+    /// <summary>
+    /// Resumes a pipeline's jobs that wait for room now, without a probe (Resume-PachPipeline): one that still finds
+    /// no room waits again. Jobs another live session runs are left to it.
+    /// </summary>
+    public void ResumeWaitingForRoom(string pipeline)
+    {
+        var waiting = _meta.Read(db => db.Jobs().Find(j => j.Pipeline == pipeline).Where(j => j.State == JobState.StorageFull
+            && !ActiveJobs.ContainsKey(j.Id) && (j.Owner == ThisProcess || !OwnerAlive(j.Owner))).OrderBy(j => j.Created).Select(j => j.Id).ToList());
+        foreach (var id in waiting) StartJob(id);
+    }
+
+    /// <summary>Whether a probe finds room, when one is due; a probe that finds none makes the next wait longer.</summary>
+    private bool ProbeForRoom()
+    {
+        lock (_roomGate)
+        {
+            var wait = TimeSpan.FromTicks((long)Math.Min(RoomRetry.FirstDelay.Ticks * Math.Pow(2, Math.Max(0, _noRoomCount - 1)), RoomRetry.MaxDelay.Ticks));
+            if (DateTime.UtcNow < _lastNoRoom + wait) return false;
+            bool room;
+            try { room = _hasRoom(); }
+            catch (Exception) { room = false; }
+            if (!room) PostponeProbe();
+            return room;
+        }
+    }
+
+    /// <summary>Puts the next probe off: each time in a row there is no room, the wait doubles (up to RoomRetry.MaxDelay).</summary>
+    private void PostponeProbe()
+    {
+        lock (_roomGate)
+        {
+            _lastNoRoom = DateTime.UtcNow;
+            _noRoomCount++;
+        }
     }
 
     /// <summary>Kills a job: its running datums are stopped and it ends 'Killed'.</summary>
@@ -319,8 +370,18 @@ internal sealed class JobScheduler : IDisposable
                 _runners[jobId] = runner;
                 try { await runner.RunAsync(cts.Token); }
                 finally { _runners.TryRemove(jobId, out _); }
+                // Room was found (or not needed): the next job that runs out of it is probed for soon again.
+                if (runner.Phase != "starting") lock (_roomGate) _noRoomCount = 0;
             }
             catch (OperationCanceledException) { }
+            // No room for what the job wrote (its datums' outputs, its output commit, their records): it waits for room
+            // and resumes with the datums it finished, instead of failing for good (a job stopped meanwhile stays Killed).
+            catch (PachException ex) when (ex.ErrorId == StorageFull.ErrorId)
+            {
+                var phase = runner?.Phase ?? "starting";
+                if (!TryWaitForRoom(jobId, pipeline ?? "", $"{ex.ErrorId} while {phase}: {ex.Message}"))
+                    TryFailJob(jobId, $"{ex.ErrorId} while {phase}: {ex.Message}");
+            }
             // Anything else still ends the job with a reason: a job is never left running silently.
             catch (PachException ex)
             {
@@ -378,6 +439,36 @@ internal sealed class JobScheduler : IDisposable
         }
         catch (Exception) { return false; }
     }
+
+    /// <summary>
+    /// Stops a job for want of room (StorageFull): not finished, it keeps its finished datums and resumes when a probe
+    /// finds room or the pipeline is resumed. False when the job cannot wait (its output commit is written: an egress
+    /// fails as before) or the store could not record it.
+    /// </summary>
+    private bool TryWaitForRoom(string jobId, string pipeline, string reason)
+    {
+        PostponeProbe();
+        try
+        {
+            return _meta.Write(db =>
+            {
+                var job = db.Jobs().Get(jobId);
+                if (job is null || job.State.IsTerminal()) return true;
+                if (!StateMachines.CanMove(job.State, JobState.StorageFull)) return false;
+                StateMachines.MoveTo(job, JobState.StorageFull, WaitingReason(reason, pipeline));
+                db.Jobs().Update(job);
+                return true;
+            });
+        }
+        // The metadata itself is full: the job stays as it is, this session's, and the next sweep resumes it.
+        catch (PachException) { return true; }
+        catch (ObjectDisposedException) { return true; }
+    }
+
+    /// <summary>What a job waiting for room says: why, and that it resumes by itself or with Resume-PachPipeline.</summary>
+    internal static string WaitingReason(string why, string pipeline) =>
+        $"{why} The job waits for room: it resumes by itself once a probe write finds room again, or at once with " +
+        $"Resume-PachPipeline '{pipeline}'; its finished datums are kept.";
 
     private void TryFailJob(string jobId, string reason)
     {

@@ -45,9 +45,11 @@ public sealed record PipelineDiffEntry(string Pipeline, string Path, DiffChange 
 
 /// <summary>
 /// A job's state. Egressing: its output commit is written and being uploaded to the spec's egress URL; EgressFailed:
-/// the upload failed after every try, the output commit stays (see <see cref="StateMachines"/> for the moves).
+/// the upload failed after every try, the output commit stays. StorageFull: the store had no room for what the job
+/// wrote (ErrorId StorageFull); the job is not finished: it keeps its finished datums and resumes by itself once a
+/// probe write finds room (or at once with Resume-PachPipeline) (see <see cref="StateMachines"/> for the moves).
 /// </summary>
-public enum JobState { Created, Running, Success, Failure, Unrunnable, Killed, Egressing, EgressFailed }
+public enum JobState { Created, Running, Success, Failure, Unrunnable, Killed, Egressing, EgressFailed, StorageFull }
 
 /// <summary>
 /// Why a job exists: started by the pipeline itself (a new input commit, a new spec version, resuming), by
@@ -70,6 +72,8 @@ public sealed record JobInfo(
     public TimeSpan? Duration => Started is null ? null : (Finished ?? DateTimeOffset.UtcNow) - Started.Value;
     public string Progress => $"{Processed} + {Skipped} / {Total}";
     public bool IsFinished => State.IsTerminal();
+    /// <summary>Stopped for want of room (StorageFull): not finished, it resumes when there is room again.</summary>
+    public bool IsWaitingForRoom => State == JobState.StorageFull;
     public JobTrigger Trigger { get; init; } = JobTrigger.Automatic;
     /// <summary>For a rerun: the job whose results it carries over and whose input commits it reads.</summary>
     public string? RerunOf { get; init; }
@@ -112,7 +116,10 @@ public sealed record LogLine(DateTimeOffset Time, string Pipeline, string JobId,
     public string LineId { get; init; } = "";
 }
 
-/// <summary>Log lines that followed a job's earlier ones, and whether the job had finished when they were read.</summary>
+/// <summary>
+/// Log lines that followed a job's earlier ones, and whether the job had finished (or stopped to wait for room) when
+/// they were read: a follower stops then.
+/// </summary>
 public sealed record LogBatch(IReadOnlyList<LogLine> Lines, bool JobFinished);
 
 public enum ProvenanceKind { Input, Spec }

@@ -20,9 +20,11 @@ public sealed class PpsService : IPipelineService, IDisposable
     private readonly JobQueries _queries;
 
     /// <param name="openEgress">Opens a pipeline's egress target (the store's S3 connection is the owner's to hand out).</param>
-    internal PpsService(MetadataStore meta, PfsService pfs, IDatumExecutor executor, string workRoot, Func<EgressSpec, EgressTarget> openEgress)
+    /// <param name="hasRoom">Whether the store has room again for jobs that stopped with StorageFull (a probe write).</param>
+    internal PpsService(MetadataStore meta, PfsService pfs, IDatumExecutor executor, string workRoot, Func<EgressSpec, EgressTarget> openEgress,
+        Func<bool> hasRoom)
     {
-        _scheduler = new JobScheduler(meta, pfs, executor, workRoot, _shutdown, openEgress);
+        _scheduler = new JobScheduler(meta, pfs, executor, workRoot, _shutdown, openEgress, hasRoom);
         _cron = new CronTicker(meta, pfs, _shutdown.Token);
         _spouts = new SpoutRunner(meta, pfs, executor, workRoot, _shutdown.Token);
         _registry = new PipelineRegistry(meta, pfs, _scheduler, SpoutRunner.Supported(executor) ? null : executor.Description, () => executor.Description,
@@ -41,6 +43,9 @@ public sealed class PpsService : IPipelineService, IDisposable
 
     /// <summary>How egresses are retried (tests shorten the waits).</summary>
     internal EgressRetry EgressRetry => _scheduler.EgressRetry;
+
+    /// <summary>How jobs waiting for room are retried (tests shorten the waits).</summary>
+    internal RoomRetry RoomRetry => _scheduler.RoomRetry;
 
     /// <summary>Takes over the jobs of sessions that ended (PachStore calls it every <see cref="JobScheduler.OrphanSweep"/>).</summary>
     internal void ResumeOrphans() => _scheduler.ResumeOrphans();
@@ -85,8 +90,16 @@ public sealed class PpsService : IPipelineService, IDisposable
     /// <summary>Removes a pipeline; a spout's command is stopped first.</summary>
     public void DeletePipeline(string name, bool keepRepo) => _spouts.Removing(name, () => _registry.Delete(name, keepRepo));
 
-    /// <summary>Paused pipelines start no jobs; resuming runs one over the current inputs.</summary>
-    public PipelineInfo SetPaused(string name, bool paused) => AndStart(() => _registry.SetPaused(name, paused), cron: false);
+    /// <summary>
+    /// Paused pipelines start no jobs; resuming runs one over the current inputs, and resumes at once (without waiting
+    /// for the next probe) the pipeline's jobs that wait for room (StorageFull).
+    /// </summary>
+    public PipelineInfo SetPaused(string name, bool paused)
+    {
+        // Those first: a job the resume starts waits behind them, as jobs of one pipeline run in creation order.
+        if (!paused) _scheduler.ResumeWaitingForRoom(name);
+        return AndStart(() => _registry.SetPaused(name, paused), cron: false);
+    }
 
     /// <summary>Ticks a cron input now (Invoke-PachCron), whatever its schedule says.</summary>
     public CommitInfo TickCron(string pipeline, string? input = null) => _cron.TickNow(pipeline, input);

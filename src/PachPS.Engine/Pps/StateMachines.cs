@@ -12,7 +12,7 @@ public static class StateMachines
     public static bool IsTerminal(this JobState state) =>
         state is JobState.Success or JobState.Failure or JobState.Unrunnable or JobState.Killed or JobState.EgressFailed;
 
-    /// <summary>The states a job has not left yet (created, running, egressing), by name as they are stored.</summary>
+    /// <summary>The states a job has not left yet (created, running, egressing, waiting for room), by name as they are stored.</summary>
     public static readonly IReadOnlyList<string> Unfinished = Enum.GetValues<JobState>().Where(s => !s.IsTerminal()).Select(s => s.ToString()).ToList();
 
     /// <summary>
@@ -27,8 +27,11 @@ public static class StateMachines
     /// <summary>Whether a job may go from one state to another. Running to Running is a resumed job.</summary>
     public static bool CanMove(JobState from, JobState to) => from switch
     {
-        JobState.Created => to is JobState.Running or JobState.Failure or JobState.Killed or JobState.Unrunnable,
-        JobState.Running => to is JobState.Running or JobState.Success or JobState.Failure or JobState.Killed or JobState.Egressing,
+        // Created to StorageFull: a newer job waits behind an older one of its pipeline that waits for room.
+        JobState.Created => to is JobState.Running or JobState.Failure or JobState.Killed or JobState.Unrunnable or JobState.StorageFull,
+        JobState.Running => to is JobState.Running or JobState.Success or JobState.Failure or JobState.Killed or JobState.Egressing or JobState.StorageFull,
+        // A job waiting for room resumes (Running, as after a crash), is stopped, or fails when it cannot start again.
+        JobState.StorageFull => to is JobState.Running or JobState.Killed or JobState.Failure or JobState.Unrunnable,
         // Egressing to Egressing is a resumed egress; the output commit stays whatever comes next.
         JobState.Egressing => to is JobState.Egressing or JobState.Success or JobState.EgressFailed or JobState.Killed,
         _ => false,

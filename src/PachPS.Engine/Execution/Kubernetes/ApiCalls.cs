@@ -30,6 +30,28 @@ internal static class ApiCalls
         client.CallAsync(ns, () => client.BatchV1.DeleteNamespacedJobAsync(name, ns, propagationPolicy: "Background"), HttpStatusCode.NotFound);
 
     /// <summary>
+    /// Why the fetch container of a Job's newest pod could not write an input (see <see cref="DatumJob.FetchScript"/>),
+    /// as the datum's reason; null when it did not fail that way, or its log cannot be read.
+    /// </summary>
+    public static async Task<string?> UnwritableInputAsync(this IKubernetes client, string ns, string job)
+    {
+        try
+        {
+            var pods = await client.CallAsync(ns, () => client.CoreV1.ListNamespacedPodAsync(ns, labelSelector: $"job-name={job}"), HttpStatusCode.NotFound);
+            var pod = pods?.Items.OrderBy(p => p.Metadata.CreationTimestamp).LastOrDefault();
+            var fetch = pod?.Status?.InitContainerStatuses?.FirstOrDefault(s => s.Name == DatumJob.FetchContainer);
+            if (pod is null || fetch?.State?.Terminated is not { ExitCode: not 0 }) return null;
+            using var log = await client.CoreV1.ReadNamespacedPodLogAsync(pod.Metadata.Name, ns, container: DatumJob.FetchContainer);
+            using var reader = new StreamReader(log);
+            while (await reader.ReadLineAsync() is { } line)
+                if (DatumJob.UnwritableReason(line) is { } reason) return reason;
+            return null;
+        }
+        // The reason is a nicety over the Job's own failure: an API that cannot tell leaves that one.
+        catch (Exception ex) when (ex is PachException or HttpOperationException or HttpRequestException or IOException) { return null; }
+    }
+
+    /// <summary>
     /// The transform container's status in the newest pod of a Job: an init container of a datum's pod, a container of a
     /// spout's. Null when the Job has no pod (any more) or the pod has not started it.
     /// </summary>

@@ -23,22 +23,45 @@ public static class DatumJob
     public const string TransformContainer = "transform";
     public const string UploadContainer = "upload";
 
-    /// <summary>Fetch: the manifest (inline or from a URL), then each of its lines (see <see cref="DatumManifest"/>).</summary>
+    /// <summary>
+    /// Fetch: the manifest (inline or from a URL), then each of its lines (see <see cref="DatumManifest"/>). A folder or
+    /// file the pod's file system refuses (a name too long for it, a character it does not allow) ends the container
+    /// with a <see cref="UnwritableMarker"/> line naming the path and the error, which the executor makes the datum's
+    /// reason (<see cref="UnwritableReason"/>).
+    /// </summary>
     internal const string FetchScript = """
         set -eu
         mkdir -p /pfs/out /pfs/.pachps
         if [ -n "${PACH_MANIFEST_URL:-}" ]; then curl -fsS -o /pfs/.pachps/manifest "$PACH_MANIFEST_URL"; else printf '%s\n' "${PACH_MANIFEST:-}" > /pfs/.pachps/manifest; fi
         if [ -n "${PACH_STDIN+x}" ]; then printf '%s\n' "$PACH_STDIN" > /pfs/.pachps/stdin; fi
         tab=$(printf '\t')
+        E=/pfs/.pachps/fetch-error
+        unwritable() { printf 'pachps-unwritable\t%s\t%s\n' "${path#.pachps/datums/*/}" "$(tr '\n' ' ' < "$E")"; exit 1; }
         while IFS="$tab" read -r kind path range url; do
           case "$kind" in
-            d) mkdir -p "/pfs/$path" ;;
-            f) mkdir -p "$(dirname "/pfs/$path")"; : > "/pfs/$path" ;;
+            d) mkdir -p "/pfs/$path" 2> "$E" || unwritable ;;
+            f) { mkdir -p "$(dirname "/pfs/$path")" && true > "/pfs/$path"; } 2> "$E" || unwritable ;;
             c) curl -fsS -r "$range" "$url" >> "/pfs/$path" ;;
-            t) mkdir -p "$(dirname "/pfs/$path")"; printf '%s\n' "$range" >> "/pfs/$path" ;;
+            t) { mkdir -p "$(dirname "/pfs/$path")" && printf '%s\n' "$range" >> "/pfs/$path"; } 2> "$E" || unwritable ;;
           esac
         done < /pfs/.pachps/manifest
         """;
+
+    /// <summary>What the fetch container writes, then a tab, the path under /pfs, a tab and the error, for an input it cannot write.</summary>
+    internal const string UnwritableMarker = "pachps-unwritable\t";
+
+    /// <summary>
+    /// A datum's reason for an input the pod could not write, from the fetch container's log line (null for any other
+    /// line), worded as the local executor words it.
+    /// </summary>
+    public static string? UnwritableReason(string line)
+    {
+        if (!line.StartsWith(UnwritableMarker, StringComparison.Ordinal)) return null;
+        var parts = line[UnwritableMarker.Length..].Split('\t', 2);
+        var error = parts.Length > 1 ? parts[1].Trim() : "";
+        return $"input file '/pfs/{MessageText.Abbreviate(parts[0])}' cannot be written in the datum's folder" +
+            (error.Length > 0 ? $" ({MessageText.Abbreviate(error)})" : "");
+    }
 
     /// <summary>Transform: runs its arguments (the spec's cmd) with the stdin lines as input; accept_return_code counts as success.</summary>
     internal const string TransformScript = """

@@ -79,6 +79,9 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, ISpoutE
         {
             if (!IsComplete(finished))
             {
+                // An input the pod's file system refuses: the datum fails naming it, as on the local executor.
+                if (finished is not null && await _client.UnwritableInputAsync(Namespace, name) is { } unwritable)
+                    return new DatumResult(false, -1, unwritable, outFolder, downloaded) { Attempts = attempts };
                 var (exit, reason) = await FailureAsync(name, finished, attempts);
                 return new DatumResult(false, exit, reason + LogTail.Of(logs, anyStream: true), outFolder, downloaded) { Attempts = attempts };
             }
@@ -122,7 +125,8 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, ISpoutE
         {
             if (!IsComplete(finished))
             {
-                var (exit, reason) = await FailureAsync(name, finished, 1);
+                var unwritable = finished is null ? null : await _client.UnwritableInputAsync(Namespace, name);
+                var (exit, reason) = unwritable is null ? await FailureAsync(name, finished, 1) : (-1, unwritable);
                 foreach (var datum in batch) source.Complete(datum, new DatumResult(false, exit, reason, "", Downloaded(datum)));
                 return;
             }
