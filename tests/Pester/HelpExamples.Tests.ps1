@@ -91,7 +91,7 @@ BeforeAll {
     $lake = {
         if (-not $env:PACHPS_TEST_S3_ENDPOINT) { return }
         $aws = @('--endpoint-url', $env:PACHPS_TEST_S3_ENDPOINT, '--region', 'us-east-1', 's3')
-        & aws @aws mb s3://lake --only-show-errors 2>$null
+        & aws @aws mb s3://lake 2>$null | Out-Null   # fails harmlessly when it exists
         'a,1' | Set-Content (Join-Path $TestDrive 'lake-a.csv')
         & aws @aws cp (Join-Path $TestDrive 'lake-a.csv') s3://lake/2026/11/a.csv --only-show-errors
         & aws @aws cp (Join-Path $TestDrive 'lake-a.csv') s3://lake/2026/11/b.csv --only-show-errors
