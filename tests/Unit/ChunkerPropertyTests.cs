@@ -15,6 +15,7 @@ namespace PachPS.Tests.Unit;
 /// <see cref="MaxChunksBeforeResync"/>).</item>
 /// </list>
 /// </summary>
+[Collection(PropertyCollection.Name)]
 public class ChunkerPropertyTests
 {
     private static readonly Chunker Small = new(min: 256, average: 1024, max: 4096);

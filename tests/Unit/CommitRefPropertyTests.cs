@@ -10,6 +10,7 @@ namespace PachPS.Tests.Unit;
 /// simulated step by step (commits, new branches, head moves, tags, a minute apart) and written as the engine writes
 /// it; the model answers from the simulation's own timeline, not from the stored head moves.
 /// </summary>
+[Collection(PropertyCollection.Name)]
 public class CommitRefPropertyTests
 {
     private static readonly DateTime Start = new(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);

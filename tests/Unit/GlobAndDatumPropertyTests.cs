@@ -213,6 +213,7 @@ internal static class GlobGen
 /// Issue 19 item 5: Glob against a brute-force matcher over every path of a small universe, and DatumPlanner (pfs,
 /// cross, union, join, group, nested) against a brute-force enumeration of what its documentation says a datum is.
 /// </summary>
+[Collection(PropertyCollection.Name)]
 public class GlobAndDatumPropertyTests
 {
     /// <summary>Every path one to three segments deep over a few names (155 paths), and the root.</summary>

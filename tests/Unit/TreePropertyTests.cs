@@ -80,6 +80,7 @@ internal static class TreeModel
 /// Issue 19 item 5: PathTree (put, remove, get, range, under) and TreeDiff against a sorted dictionary; TreeMerge against
 /// its documented rules worked out path by path on dictionaries.
 /// </summary>
+[Collection(PropertyCollection.Name)]
 public class TreePropertyTests
 {
     private readonly PathTree _tree = new(new MemoryNodeSource());
