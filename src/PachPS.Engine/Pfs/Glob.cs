@@ -51,7 +51,10 @@ public sealed class Glob
     }
 
     /// <summary>True when the pattern has glob characters; a plain path matches only itself.</summary>
-    public static bool HasWildcards(string pattern) => pattern.IndexOfAny(['*', '?', '[', '{', '(']) >= 0;
+    public static bool HasWildcards(string pattern) => FirstWildcard(pattern) >= 0;
+
+    /// <summary>Where the pattern's first glob character is, or -1 when it has none.</summary>
+    public static int FirstWildcard(string pattern) => pattern.IndexOfAny(['*', '?', '[', '{', '(']);
 
     private static string Normalize(string pattern)
     {

@@ -71,7 +71,7 @@ public sealed class UriImport : IDisposable
             yield break;
         }
         // The folder the listing starts in: all of a prefix, or a glob's part before its first wildcard's folder.
-        var start = wildcard ? key[..(key[..key.IndexOfAny(['*', '?', '[', '{', '('])].LastIndexOf('/') + 1)] : key;
+        var start = wildcard ? key[..(key[..Glob.FirstWildcard(key)].LastIndexOf('/') + 1)] : key;
         var glob = wildcard ? new Glob("/" + key) : null;
         var found = 0;
         foreach (var entry in bucket.ListEntries(start))

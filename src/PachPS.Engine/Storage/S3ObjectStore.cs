@@ -262,7 +262,6 @@ public sealed class S3ObjectStore : IObjectStore, IPresigningObjectStore, IDispo
     {
         public override long Length => response.ContentLength;
         public override int Read(Span<byte> buffer) => response.ResponseStream.Read(buffer);
-        public override int Read(byte[] buffer, int offset, int count) => response.ResponseStream.Read(buffer, offset, count);
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancel = default) => response.ResponseStream.ReadAsync(buffer, cancel);
 
         protected override void Dispose(bool disposing)

@@ -2,7 +2,6 @@ using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Text;
 using PachPS.Engine.Pfs;
-using PachPS.Engine.Storage;
 using PachPS.Infrastructure;
 
 namespace PachPS.Commands;
@@ -134,7 +133,7 @@ public sealed class AddPachFileCommand : CommitMakingCmdlet
         if (_uris.Count > 0)
         {
             // Every URL is checked, and every s3:// prefix and glob listed, before anything is downloaded.
-            var credentials = Credential is null ? null : new S3Credentials(Credential.UserName, new System.Net.NetworkCredential("", Credential.Password).Password);
+            var credentials = S3CredentialArgument.From(Credential);
             Invoke(() => _import = new UriImport(_uris, Path, LocalObjects, credentials));
             if (_import is null) return;
             _sources.AddRange(_import.Sources());

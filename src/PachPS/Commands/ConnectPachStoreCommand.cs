@@ -102,7 +102,7 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
         var path = Temporary
             ? System.IO.Path.Combine(System.IO.Path.GetTempPath(), "pachps-" + Guid.NewGuid().ToString("N")[..12])
             : Path is null ? PachStore.DefaultPath() : GetUnresolvedProviderPathFromPSPath(Path);
-        var credentials = Credential is null ? null : new S3Credentials(Credential.UserName, new NetworkCredential("", Credential.Password).Password);
+        var credentials = S3CredentialArgument.From(Credential);
         if (Restore is not null)
         {
             RestoreStore(path, credentials);

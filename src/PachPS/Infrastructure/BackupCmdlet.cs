@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
-using System.Net;
 using PachPS.Engine;
 using PachPS.Engine.Backup;
 using PachPS.Engine.Storage;
@@ -28,8 +27,7 @@ public abstract class BackupCmdlet : PachCmdlet
     [Parameter]
     public string? ProfileName { get; set; }
 
-    protected S3Credentials? S3Credentials =>
-        Credential is null ? null : new S3Credentials(Credential.UserName, new NetworkCredential("", Credential.Password).Password);
+    protected S3Credentials? S3Credentials => S3CredentialArgument.From(Credential);
 
     /// <summary>
     /// A backup location as the engine takes it: s3:// as written, a folder resolved against the current location, or
