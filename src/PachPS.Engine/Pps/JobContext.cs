@@ -13,6 +13,9 @@ internal sealed record JobContext(MetadataStore Meta, PfsService Pfs, IDatumExec
 {
     /// <summary>How often, and how patiently, an egress is tried before the job ends EgressFailed.</summary>
     public EgressRetry EgressRetry { get; } = new();
+
+    /// <summary>The S3 endpoint of datums with s3 inputs or s3_out (listening from the first such datum on).</summary>
+    public S3Api.DatumEndpoint S3Endpoint { get; init; } = new();
 }
 
 /// <summary>An egress is tried <see cref="Tries"/> times, waiting <see cref="FirstDelay"/> after the first failure and twice as long after each next.</summary>
