@@ -141,6 +141,30 @@ public sealed class DatumEndpointTests : IDisposable
         Assert.Equal("alpha", await Text(other, "other", "a.txt"));
     }
 
+    [Fact]
+    public void PachpsDatumS3AddressMakesTheEndpointReachableFromElsewhere()
+    {
+        using (var local = DatumEndpoint.FromAddress(null)) Assert.Equal("127.0.0.1", local.Address.Host);
+        var port = FreePort();
+        using (var shared = DatumEndpoint.FromAddress($"localhost:{port}"))
+        {
+            Assert.Equal(new Uri($"http://localhost:{port}"), shared.Address);
+            using var client = new System.Net.Sockets.TcpClient();
+            client.Connect(IPAddress.Loopback, port); // listening on every interface, loopback included
+        }
+        foreach (var bad in new[] { "host:0", "host:x", "host:70000", "bad host:80" })
+            Assert.Equal("DatumS3AddressInvalid", Assert.Throws<PachException>(() => DatumEndpoint.FromAddress(bad)).ErrorId);
+    }
+
+    private static int FreePort()
+    {
+        var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        return port;
+    }
+
     // ---------------------------------------------------------------- the spec
 
     private static string Spec(string input, string extra = "") => $$"""

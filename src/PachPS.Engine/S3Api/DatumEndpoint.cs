@@ -23,14 +23,41 @@ public sealed class DatumEndpoint : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly IPAddress _bind;
     private readonly string _host;
+    private readonly int _fixedPort;
     private HttpListener? _listener;
     private int _port;
 
-    /// <summary>An endpoint bound to <paramref name="bind"/> (loopback by default) and reached by datums at <paramref name="host"/>.</summary>
-    public DatumEndpoint(IPAddress? bind = null, string? host = null)
+    /// <summary>
+    /// An endpoint bound to <paramref name="bind"/> (loopback by default), on <paramref name="port"/> (0: any free one),
+    /// and reached by datums at <paramref name="host"/>.
+    /// </summary>
+    public DatumEndpoint(IPAddress? bind = null, string? host = null, int port = 0)
     {
         _bind = bind ?? IPAddress.Loopback;
         _host = host ?? (_bind.Equals(IPAddress.Any) ? Dns.GetHostName() : _bind.ToString());
+        _fixedPort = port;
+    }
+
+    /// <summary>The variable that makes the endpoint reachable from elsewhere (pods): host[:port] datums are told to use.</summary>
+    public const string AddressVariable = "PACHPS_DATUM_S3_ADDRESS";
+
+    /// <summary>
+    /// The endpoint this process's environment asks for: on loopback, or, with PACHPS_DATUM_S3_ADDRESS=host[:port], on
+    /// every interface at that port with datums told to use host. Throws DatumS3AddressInvalid for a value that is not that.
+    /// </summary>
+    public static DatumEndpoint FromEnvironment() => FromAddress(Environment.GetEnvironmentVariable(AddressVariable));
+
+    /// <summary>The endpoint for a PACHPS_DATUM_S3_ADDRESS value (null or empty: loopback only).</summary>
+    public static DatumEndpoint FromAddress(string? address)
+    {
+        if (string.IsNullOrEmpty(address)) return new DatumEndpoint();
+        var colon = address.LastIndexOf(':');
+        var (host, port) = colon < 0 ? (address, 0)
+            : int.TryParse(address[(colon + 1)..], CultureInfo.InvariantCulture, out var p) && p is > 0 and < 65536 ? (address[..colon], p)
+            : throw PachException.Invalid("DatumS3AddressInvalid", $"{AddressVariable} '{address}' is not <host>[:<port>] (a port from 1 to 65535).", address);
+        if (Uri.CheckHostName(host) == UriHostNameType.Unknown)
+            throw PachException.Invalid("DatumS3AddressInvalid", $"{AddressVariable} '{address}': '{host}' is not a host name or address.", address);
+        return new DatumEndpoint(IPAddress.Any, host, port);
     }
 
     /// <summary>The address datums reach the endpoint at (http://host:port), starting it on first use.</summary>
@@ -66,14 +93,18 @@ public sealed class DatumEndpoint : IDisposable
             // HttpListener takes no port 0: a free port is asked of the system, and another tried if it is taken meanwhile.
             for (var attempt = 0; ; attempt++)
             {
-                var probe = new TcpListener(_bind, 0);
-                probe.Start();
-                var port = ((IPEndPoint)probe.LocalEndpoint).Port;
-                probe.Stop();
+                var port = _fixedPort;
+                if (port == 0)
+                {
+                    var probe = new TcpListener(_bind, 0);
+                    probe.Start();
+                    port = ((IPEndPoint)probe.LocalEndpoint).Port;
+                    probe.Stop();
+                }
                 var listener = new HttpListener { IgnoreWriteExceptions = true };
                 listener.Prefixes.Add($"http://{(_bind.Equals(IPAddress.Any) ? "+" : _bind.ToString())}:{port.ToString(CultureInfo.InvariantCulture)}/");
                 try { listener.Start(); }
-                catch (HttpListenerException) when (attempt < 5)
+                catch (HttpListenerException) when (attempt < 5 && _fixedPort == 0)
                 {
                     listener.Close();
                     continue;
