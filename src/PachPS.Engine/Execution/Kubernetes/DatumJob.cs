@@ -31,7 +31,8 @@ public static class DatumJob
     /// </summary>
     internal const string FetchScript = """
         set -eu
-        mkdir -p /pfs/out /pfs/.pachps
+        mkdir -p /pfs/.pachps
+        if [ -z "${PACH_S3_OUT:-}" ]; then mkdir -p /pfs/out; fi
         if [ -n "${PACH_MANIFEST_URL:-}" ]; then curl -fsS -o /pfs/.pachps/manifest "$PACH_MANIFEST_URL"; else printf '%s\n' "${PACH_MANIFEST:-}" > /pfs/.pachps/manifest; fi
         if [ -n "${PACH_STDIN+x}" ]; then printf '%s\n' "$PACH_STDIN" > /pfs/.pachps/stdin; fi
         tab=$(printf '\t')
@@ -129,7 +130,7 @@ public static class DatumJob
         if [ -n "${PACH_UPLOAD_DIR:-}" ]; then
           cd "$PACH_UPLOAD_DIR"; tar -cf "$P/out.tar" .
         else
-          cd /pfs/out; : > "$P/invalid"
+          mkdir -p /pfs/out; cd /pfs/out; : > "$P/invalid"
           find . -type l > "$P/links"
           while IFS= read -r l; do
             name="/pfs/out/${l#./}"; t=$(readlink "$l"); r=$(readlink -f "$l" || true)
@@ -188,6 +189,8 @@ public static class DatumJob
         if (manifestUrl is not null) fetchEnv.Add(Env("PACH_MANIFEST_URL", manifestUrl.AbsoluteUri));
         else fetchEnv.Add(Env("PACH_MANIFEST", manifest ?? ""));
         if (t.Stdin.Count > 0) fetchEnv.Add(Env("PACH_STDIN", string.Join('\n', t.Stdin)));
+        // s3_out: the datum writes its output through its S3 endpoint; like Pachyderm, it has no /pfs/out.
+        if (request.S3Out) fetchEnv.Add(Env("PACH_S3_OUT", "1"));
 
         // A batch's datum variables come one datum at a time through the protocol's env file.
         var datumEnv = batch is null ? LocalProcessExecutor.DatumEnvironment(request, "/pfs") : [];
