@@ -262,6 +262,33 @@ public sealed class DatumEndpointTests : IDisposable
         Assert.Equal("bravo", Read(t, "copy", "/x/b.txt"));
     }
 
+    [SkippableFact]
+    public async Task ARetriedDatumStartsFromAnEmptyOutBucket()
+    {
+        Skip.If(Which("aws") is null, "The AWS CLI is not installed (apt-get install -y awscli).");
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Put("in", "/a", "a");
+        var marker = Path.Combine(_scratch, "tried");
+        // The first try writes a file to out and fails; the second writes another and succeeds.
+        t.Store.Pps.CreatePipeline(PipelineSpec.Parse($$"""
+            {
+              "pipeline": { "name": "retry" },
+              "input": { "pfs": { "repo": "in", "glob": "/", "s3": true } },
+              "transform": { "cmd": [ "sh" ], "stdin": [
+                "export AWS_DEFAULT_REGION=us-east-1",
+                "if [ ! -e {{marker}} ]; then touch {{marker}}; echo bad | aws --endpoint-url $S3_ENDPOINT s3 cp - s3://out/first; exit 1; fi",
+                "echo good | aws --endpoint-url $S3_ENDPOINT s3 cp - s3://out/second"
+              ] },
+              "datum_tries": 2,
+              "s3_out": true
+            }
+            """));
+        var job = await WaitNewest(t, "retry", null);
+        Assert.Equal(JobState.Success, job.State);
+        Assert.Equal(["/second"], t.Pfs.Entries("retry", "master").Select(e => e.Path));
+    }
+
     private static string Read(TempStore t, string repo, string path)
     {
         var (_, content) = t.Pfs.OpenFile(repo, "master", path);

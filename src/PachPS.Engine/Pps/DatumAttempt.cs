@@ -26,6 +26,8 @@ internal sealed class DatumAttempt(JobContext context, ResultFlusher results, Jo
             for (var attempt = 1; attempt <= spec.DatumTries; attempt++)
             {
                 doc.Attempts = attempt;
+                // A try starts from an empty bucket out, as it does from an empty /pfs/out.
+                if (attempt > 1) grant?.ClearOut();
                 result = await RunWithTimeoutAsync(request, spec.DatumTimeout, cancel);
                 if (result.Success) break;
             }

@@ -225,6 +225,15 @@ public sealed class DatumGrant : IDisposable
     /// <summary>Where bucket "out" writes (null without s3_out): the datum's output folder.</summary>
     public string? OutFolder { get; }
 
+    /// <summary>Empties bucket out (what an earlier try of the datum wrote).</summary>
+    public void ClearOut()
+    {
+        if (OutFolder is null) return;
+        WorkFolders.TryDelete(OutFolder);
+        Directory.CreateDirectory(OutFolder);
+        _written.Clear();
+    }
+
     /// <summary>What the datum's command is given to reach its buckets.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; }
 
