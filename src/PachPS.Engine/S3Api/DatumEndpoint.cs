@@ -264,7 +264,7 @@ public sealed class DatumGrant : IDisposable
             case ("HEAD", true): break;
             case ("GET" or "HEAD", false):
                 var file = Find(input, key);
-                await Send(request, response, file.Size, ETag(file.Content.Hash), () => _reader.Open(file.Content), cancel);
+                await Send(request, response, key, file.Size, ETag(file.Content.Hash), () => _reader.Open(file.Content), cancel);
                 break;
             default: throw NotImplemented($"{method} on an input bucket");
         }
@@ -288,7 +288,7 @@ public sealed class DatumGrant : IDisposable
                 break;
             case ("GET" or "HEAD", false) when !request.Has("uploadId"):
                 var local = LocalPath(key, mustExist: true);
-                await Send(request, response, new FileInfo(local).Length, '"' + _written.GetValueOrDefault(key, "") + '"', () => File.OpenRead(local), cancel);
+                await Send(request, response, key, new FileInfo(local).Length, '"' + _written.GetValueOrDefault(key, "") + '"', () => File.OpenRead(local), cancel);
                 break;
             case ("PUT", false) when request.Has("uploadId"):
                 var upload = _multipart!.Find(request.Query("uploadId")!, OutBucket, key);
@@ -414,7 +414,7 @@ public sealed class DatumGrant : IDisposable
     }
 
     /// <summary>Answers a GET or HEAD of an object: its headers, then (for GET) the bytes of the range asked for.</summary>
-    private static async Task Send(IS3Request request, HttpListenerResponse response, long size, string etag, Func<Stream> open, CancellationToken cancel)
+    private static async Task Send(IS3Request request, HttpListenerResponse response, string key, long size, string etag, Func<Stream> open, CancellationToken cancel)
     {
         response.Headers["ETag"] = etag;
         response.Headers["Accept-Ranges"] = "bytes";
@@ -429,30 +429,7 @@ public sealed class DatumGrant : IDisposable
         response.ContentLength64 = length;
         if (request.Method == "HEAD") return;
         await using var content = open();
-        if (start > 0)
-        {
-            if (content.CanSeek) content.Seek(start, SeekOrigin.Begin);
-            else await Skip(content, start, cancel);
-        }
-        var buffer = new byte[81920];
-        for (var left = length; left > 0;)
-        {
-            var n = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), cancel);
-            if (n == 0) throw new IOException("The object ended before its size.");
-            await response.OutputStream.WriteAsync(buffer.AsMemory(0, n), cancel);
-            left -= n;
-        }
-    }
-
-    private static async Task Skip(Stream content, long count, CancellationToken cancel)
-    {
-        var buffer = new byte[81920];
-        while (count > 0)
-        {
-            var n = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), cancel);
-            if (n == 0) return;
-            count -= n;
-        }
+        await S3Requests.CopyRangeAsync(content, start, length, response.OutputStream, key, cancel);
     }
 
     private static async Task Xml(HttpListenerResponse response, int status, string xml)

@@ -58,6 +58,32 @@ public static class S3Requests
         return (start, end - start + 1);
     }
 
+    /// <summary>
+    /// Writes <paramref name="length"/> bytes of <paramref name="content"/> from <paramref name="start"/> (a GetObject's
+    /// range) to <paramref name="to"/>; a content stream that cannot seek is read up to the range first.
+    /// </summary>
+    public static async Task CopyRangeAsync(Stream content, long start, long length, Stream to, string key, CancellationToken cancel)
+    {
+        var buffer = new byte[81920];
+        if (content.CanSeek) content.Seek(start, SeekOrigin.Begin);
+        else
+        {
+            for (var skip = start; skip > 0;)
+            {
+                var n = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, skip)), cancel);
+                if (n == 0) break;
+                skip -= n;
+            }
+        }
+        for (var left = length; left > 0;)
+        {
+            var n = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), cancel);
+            if (n == 0) throw new IOException($"'{key}' ended before its size.");
+            await to.WriteAsync(buffer.AsMemory(0, n), cancel);
+            left -= n;
+        }
+    }
+
     /// <summary>ListObjects(V2)'s paging arguments: prefix, delimiter, max-keys (at most <paramref name="maxKeys"/>) and where to start.</summary>
     public static S3ListRequest ListArguments(this IS3Request request, int maxKeys)
     {

@@ -182,15 +182,7 @@ internal sealed class S3Gateway(IFileService files, TokenStore tokens, S3ETags e
             response.ContentLength = length;
             if (head) return;
             // The engine's content streams forward only: a range starts after reading up to it.
-            await Skip(content, start, context.RequestAborted);
-            var buffer = new byte[81920];
-            for (var left = length; left > 0;)
-            {
-                var n = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), context.RequestAborted);
-                if (n == 0) throw new IOException($"'{key}' ended before its size.");
-                await response.Body.WriteAsync(buffer.AsMemory(0, n), context.RequestAborted);
-                left -= n;
-            }
+            await S3Requests.CopyRangeAsync(content, start, length, response.Body, key, context.RequestAborted);
         }
     }
 
@@ -205,17 +197,6 @@ internal sealed class S3Gateway(IFileService files, TokenStore tokens, S3ETags e
             throw NoSuchKey(key);
         }
         catch (PachException ex) when (ex.Kind is PachErrorKind.NotFound or PachErrorKind.InvalidArgument or PachErrorKind.InvalidOperation) { throw NoSuchKey(key); }
-    }
-
-    private static async Task Skip(Stream content, long count, CancellationToken cancel)
-    {
-        var buffer = new byte[81920];
-        while (count > 0)
-        {
-            var n = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), cancel);
-            if (n == 0) return;
-            count -= n;
-        }
     }
 
     private async Task PutObject(HttpContext context, SignedRequest signed, S3Bucket bucket, string key)
