@@ -74,13 +74,20 @@ public static class DatumJob
 
     /// <summary>
     /// Transform of a batch (datum_batching): serves the batching protocol to the spec's command, which it starts once.
-    /// Each "next" finishes the datum in hand (its /pfs/out kept under result/outs/&lt;n&gt;) and moves the next datum's
-    /// inputs into /pfs; the worker's exit ends the batch (non-zero fails the datum in hand). result/status lists each
-    /// datum started: "&lt;n&gt; ok" or "&lt;n&gt; failed &lt;code&gt;"; datums never started are not listed.
+    /// Each "next" finishes the datum in hand and moves the next datum's inputs into /pfs; the worker's exit ends the
+    /// batch (non-zero fails the datum in hand). A finished datum's /pfs/out is checked by <see cref="OutputRules"/> while
+    /// its inputs are still there, and copied to result/outs/&lt;n&gt; with links inside /pfs resolved to what they point
+    /// to. result/status lists each datum started: "&lt;n&gt; ok", "&lt;n&gt; failed &lt;code&gt;" or "&lt;n&gt; invalid" (what
+    /// broke the rules in result/invalid-&lt;n&gt;); datums never started are not listed.
     /// </summary>
-    internal const string BatchScript = """
+    internal const string BatchScript = OutputRules + """
         set -u
         P=/pfs/.pachps; R=$P/result
+        finish() {
+          bad=$(cd /pfs/out && broken_outputs)
+          if [ -n "$bad" ]; then printf '%s\n' "$bad" > "$R/invalid-$1"; echo "$1 invalid" >> "$R/status"
+          else cp -RL /pfs/out "$R/outs/$1" && echo "$1 ok" >> "$R/status"; fi
+        }
         mkdir -p "$R/outs" /pfs/out; : > "$R/status"
         n=$(ls "$P/ids" | wc -l)
         mkfifo "$P/req" "$P/resp"
@@ -93,12 +100,12 @@ public static class DatumJob
           if [ "$word" = exit ]; then
             for c in ${PACH_ACCEPT_RETURN_CODE:-}; do [ "$code" = "$c" ] && code=0; done
             if [ "$i" -ge 0 ] && [ "$i" -lt "$n" ]; then
-              if [ "$code" = 0 ]; then mv /pfs/out "$R/outs/$i" && echo "$i ok" >> "$R/status"; else echo "$i failed $code" >> "$R/status"; fi
+              if [ "$code" = 0 ]; then finish "$i"; else echo "$i failed $code" >> "$R/status"; fi
             fi
             exit 0
           fi
           if [ "$i" -ge 0 ] && [ "$i" -lt "$n" ]; then
-            mv /pfs/out "$R/outs/$i"; echo "$i ok" >> "$R/status"
+            finish "$i"
             for d in /pfs/*; do rm -rf "$d"; done
             mkdir -p /pfs/out
           fi
@@ -119,20 +126,13 @@ public static class DatumJob
     internal const string DatumMarker = "pachps-datum ";
 
     /// <summary>
-    /// Upload: /pfs/out (a batch: its result folder) as a tar, PUT through the presigned URL. A datum's /pfs/out is
-    /// checked first by the rules every executor keeps (DatumOutputs): a link that leads outside /pfs, nowhere or round
-    /// in a loop, and a FIFO, socket or device, are listed one per line and PUT through the "invalid" URL instead (the
-    /// executor fails the datum with that list); links inside /pfs are stored as what they point to (tar -h).
+    /// The output rules every executor keeps (DatumOutputs), as a shell function run in a datum's /pfs/out: it prints one
+    /// line for each link that leads outside /pfs, nowhere or round in a loop, and each FIFO, socket or device. Links
+    /// inside /pfs are fine: they are stored as what they point to (tar -h, cp -L).
     /// </summary>
-    internal const string UploadScript = """
-        set -eu
-        P=/pfs/.pachps
-        if [ -n "${PACH_UPLOAD_DIR:-}" ]; then
-          cd "$PACH_UPLOAD_DIR"; tar -cf "$P/out.tar" .
-        else
-          mkdir -p /pfs/out; cd /pfs/out; : > "$P/invalid"
-          find . -type l > "$P/links"
-          while IFS= read -r l; do
+    private const string OutputRules = """
+        broken_outputs() {
+          find . -type l | while IFS= read -r l; do
             name="/pfs/out/${l#./}"; t=$(readlink "$l"); r=$(readlink -f "$l" || true)
             if [ -z "$r" ]; then echo "$name is a link that goes through too many links (a loop?)"
             else case "$r" in
@@ -141,10 +141,27 @@ public static class DatumJob
                 else case "$name/" in "$r"/*) echo "$name is a link to $r, which holds it: a loop" ;; esac; fi ;;
               *) echo "$name is a link to $t, outside the datum's /pfs; only links inside it are stored (as what they point to)" ;;
             esac; fi
-          done < "$P/links" >> "$P/invalid"
+          done
           find . ! -type f ! -type d ! -type l | while IFS= read -r s; do
             echo "/pfs/out/${s#./} is a FIFO, socket or device; only files, folders and links to them inside the datum's /pfs are kept"
-          done >> "$P/invalid"
+          done
+        }
+
+        """;
+
+    /// <summary>
+    /// Upload: /pfs/out (a batch: its result folder) as a tar, PUT through the presigned URL. A datum's /pfs/out is
+    /// checked first by <see cref="OutputRules"/>: what breaks them is PUT through the "invalid" URL instead (the
+    /// executor fails the datum with that list). A batch's outputs were checked and resolved as each datum finished.
+    /// </summary>
+    internal const string UploadScript = OutputRules + """
+        set -eu
+        P=/pfs/.pachps
+        if [ -n "${PACH_UPLOAD_DIR:-}" ]; then
+          cd "$PACH_UPLOAD_DIR"; tar -cf "$P/out.tar" .
+        else
+          mkdir -p /pfs/out; cd /pfs/out
+          broken_outputs > "$P/invalid"
           if [ -s "$P/invalid" ]; then curl -fsS -X PUT -T "$P/invalid" "$PACH_INVALID_URL"; exit 0; fi
           tar -chf "$P/out.tar" .
         fi
