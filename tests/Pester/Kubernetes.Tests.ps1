@@ -216,6 +216,24 @@ Describe 'datum_batching on Kubernetes' -Skip:$skip {
         $w3 = Get-PachDatum -Job $job.Id | Where-Object InputFiles -Match 'w3'
         (Get-PachLog -Job $job.Id -Datum $w3.DatumId).Message | Should -Be 'handling /pfs/in/w3.txt'
     }
+    It 'keeps the output rules in a batch: links inside /pfs are stored as their files, a link outside fails that datum' {
+        # Each datum links its input into /pfs/out; a datum named *bad* links /etc/hostname instead.
+        $links = 'while :; do echo next > "$PACH_DATUM_REQUEST"; read -r r < "$PACH_DATUM_RESPONSE"; ' +
+            '[ "$r" = done ] && exit 0; . "$PACH_DATUM_ENV"; b=$(basename "$in"); ' +
+            'case "$b" in *bad*) ln -s /etc/hostname "/pfs/out/$b";; *) ln -s "$in" "/pfs/out/$b";; esac; done'
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'batchlinks' }; datum_tries = 1
+            transform = @{ cmd = @('sh', '-c', $links); datum_batching = $true }; input = @{ pfs = @{ name = 'in'; repo = 'words'; glob = '/w*' } } } | Out-Null
+        (Get-PachJob -Pipeline batchlinks | Wait-PachJob -TimeoutSec 120).State | Should -Be 'Success'
+        (Get-PachFile batchlinks master).Path | Should -Be @('/w1.txt', '/w2.txt', '/w3.txt', '/w4.txt', '/w5.txt')
+        Get-PachFileContent batchlinks master /w2.txt | Should -Be 'word 2'
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'batchescape' }; datum_tries = 1
+            transform = @{ cmd = @('sh', '-c', $links); datum_batching = $true }; input = @{ pfs = @{ name = 'in'; repo = 'words'; glob = '/*' } } } | Out-Null
+        $escaped = Get-PachJob -Pipeline batchescape | Wait-PachJob -TimeoutSec 120
+        $escaped.State | Should -Be 'Failure'
+        (Get-PachDatum -Job $escaped.Id | Where-Object State -EQ Success).Count | Should -Be 5
+        (Get-PachDatum -Job $escaped.Id | Where-Object State -EQ Failed).Reason |
+            Should -BeLike '/pfs/out/zz-bad.txt is a link to /etc/hostname, outside the datum''s /pfs*'
+    }
 }
 
 Describe 'Spouts on Kubernetes' -Skip:$skip {

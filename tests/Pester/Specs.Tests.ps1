@@ -112,7 +112,7 @@ input:
             service   = @{ internal_port = 8000 }
             autoscaling = $true
             enable_stats = $false
-            input     = @{ pfs = @{ repo = 'src'; glob = '/*'; s3 = $true } }
+            input     = @{ pfs = @{ repo = 'src'; glob = '/*'; trigger = @{ branch = 'staging' } } }
         }
         $p = New-PachPipeline -Spec $spec -WarningVariable warned -WarningAction SilentlyContinue
         @($warned).Count | Should -Be 1
@@ -120,11 +120,11 @@ input:
         $text | Should -Match "^Pipeline 'edges': PachPS does not implement these fields of the spec, so they have no effect: "
         $text | Should -Match 'transform\.memoryVolume \(/pfs is on disk'
         $text | Should -Match 'service \(no service is exposed'
-        $text | Should -Match 'input\.pfs\.s3 \(datums do not read through the server''s S3 gateway yet'
+        $text | Should -Match 'input\.pfs\.trigger \(every finished commit on the input branch runs the pipeline'
         $text | Should -Match 'about_PachPS_Spec'
         $text | Should -Not -Match 'autoscaling|enable_stats|imagePullSecrets'
         $p.Spec.Pod.ImagePullSecrets | Should -Be 'regcred'
-        $p.Spec.NotImplemented.Field | Sort-Object | Should -Be @('input.pfs.s3', 'service', 'transform.memoryVolume')
+        $p.Spec.NotImplemented.Field | Sort-Object | Should -Be @('input.pfs.trigger', 'service', 'transform.memoryVolume')
         Update-PachPipeline -Spec $spec -WarningVariable again -WarningAction SilentlyContinue | Out-Null
         @($again).Count | Should -Be 1
         Get-PachDatum -Spec ($spec | ConvertTo-Json -Depth 5) -WarningVariable planned -WarningAction SilentlyContinue | Out-Null

@@ -339,7 +339,7 @@ public class S3GatewayTests
             request.Headers["x-amz-date"] = DateTime.UtcNow.ToString("yyyyMMdd'T'HHmmss'Z'", System.Globalization.CultureInfo.InvariantCulture);
             request.Headers["x-amz-content-sha256"] = SigV4Empty;
             request.Headers.Authorization = $"AWS4-HMAC-SHA256 Credential={id}/20260101/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=00";
-            var refused = Assert.Throws<PachPS.Server.S3.S3Exception>(() => PachPS.Server.S3.SigV4.Verify(request, old, DateTimeOffset.UtcNow));
+            var refused = Assert.Throws<PachPS.Engine.S3Api.S3Exception>(() => PachPS.Server.S3.S3Gateway.Verify(new PachPS.Server.S3.AspNetS3Request(request.HttpContext), old, DateTimeOffset.UtcNow));
             Assert.Equal("InvalidAccessKeyId", refused.Code);
             Assert.Contains("make a new token", refused.Message);
         }

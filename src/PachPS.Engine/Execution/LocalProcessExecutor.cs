@@ -63,7 +63,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
         PfsView view;
         try
         {
-            user = User(request.Pipeline, t, outDir);
+            user = User(request.Pipeline, t, request.S3Out ? pfs : outDir);
             view = View(request.WorkFolder, Secrets(request.Pipeline, t, request.WorkFolder, user));
         }
         catch (PachException ex) { return new DatumResult(false, -1, $"{ex.ErrorId}: {ex.Message}", outDir, downloaded); }
@@ -236,7 +236,8 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
     /// </summary>
     private static long Materialize(DatumRequest request, string pfs, CancellationToken cancel)
     {
-        var wanted = new HashSet<string>(request.Inputs.Select(i => i.Name), StringComparer.Ordinal) { "out" };
+        var wanted = new HashSet<string>(request.Inputs.Select(i => i.Name), StringComparer.Ordinal);
+        if (!request.S3Out) wanted.Add("out");
         if (Directory.Exists(pfs))
         {
             foreach (var entry in new DirectoryInfo(pfs).EnumerateFileSystemInfos())
@@ -245,7 +246,8 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
                 else Delete(entry);
             }
         }
-        Directory.CreateDirectory(Path.Combine(pfs, "out"));
+        // With s3_out the output goes through the datum's S3 endpoint: there is no /pfs/out, as in Pachyderm.
+        Directory.CreateDirectory(request.S3Out ? pfs : Path.Combine(pfs, "out"));
         long downloaded = 0;
         string? cache = null;
         var reader = request.Reader ?? throw new InvalidOperationException("A local datum needs a content reader to write its inputs.");

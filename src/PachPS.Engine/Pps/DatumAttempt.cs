@@ -13,6 +13,8 @@ internal sealed class DatumAttempt(JobContext context, ResultFlusher results, Jo
         {
             OnLog = line => results.Log(new LogDoc { Job = job.Id, Pipeline = job.Pipeline, Datum = datum.Hash, Time = line.Time, Stream = line.Stream, Message = line.Message }),
         };
+        using var grant = spec.UsesS3Endpoint ? Grant(context, spec, datum, folder) : null;
+        if (grant is not null) request = request with { Env = new Dictionary<string, string>(request.Env.Concat(grant.Environment), StringComparer.Ordinal) };
         DatumResult? result = null;
         if (context.Executor.RetriesItself)
         {
@@ -24,6 +26,8 @@ internal sealed class DatumAttempt(JobContext context, ResultFlusher results, Jo
             for (var attempt = 1; attempt <= spec.DatumTries; attempt++)
             {
                 doc.Attempts = attempt;
+                // A try starts from an empty bucket out, as it does from an empty /pfs/out.
+                if (attempt > 1) grant?.ClearOut();
                 result = await RunWithTimeoutAsync(request, spec.DatumTimeout, cancel);
                 if (result.Success) break;
             }
@@ -47,6 +51,8 @@ internal sealed class DatumAttempt(JobContext context, ResultFlusher results, Jo
             WorkFolders.TryDelete(request.WorkFolder);
             return new DatumOutcome(doc, [], result.BytesDownloaded, 0);
         }
+        // With s3_out the datum's output is what it wrote to bucket out.
+        if (grant?.OutFolder is { } written) result = result with { OutputFolder = written };
         List<Pfs.TreeEntry> outputs;
         try { outputs = results.Ingest(result.OutputFolder); }
         catch (PachException ex) when (ex.ErrorId == "DatumOutputInvalid")
@@ -73,15 +79,44 @@ internal sealed class DatumAttempt(JobContext context, ResultFlusher results, Jo
     /// <summary>What an empty_files input's files hold for the command (their hashes still count in the datum's).</summary>
     private static readonly Storage.FileContent EmptyContent = new(0, Storage.ContentHash.Of([]), []);
 
-    /// <summary>The executor's view of a datum: its inputs as content it reads through the store's reader.</summary>
-    public static DatumRequest Request(JobContext context, JobDoc job, PipelineSpec spec, PlannedDatum datum, string workFolder) =>
-        new(job.Id, datum.Hash, job.Pipeline, job.OutputCommit, spec.Transform,
-            datum.Inputs.Select(i => new DatumMount(i.Name, i.Repo, i.Commit, i.Path,
-                i.Files.Select(f => new DatumFile(f.Path, i.EmptyFiles ? EmptyContent : f.Content)).ToList()) { Lazy = i.Lazy }).ToList(),
-            workFolder)
+    /// <summary>
+    /// The executor's view of a datum: its inputs as content it reads through the store's reader. S3 inputs are not
+    /// among them (the datum reads those through its endpoint); their commits are still in the environment.
+    /// </summary>
+    public static DatumRequest Request(JobContext context, JobDoc job, PipelineSpec spec, PlannedDatum datum, string workFolder)
+    {
+        var env = datum.Env;
+        if (datum.Inputs.Any(i => i.S3))
         {
-            Reader = context.Pfs.Reader, Env = datum.Env, Tries = spec.DatumTries, Timeout = spec.DatumTimeout, Pod = spec.Pod, Closing = context.Closing,
+            var withCommits = new Dictionary<string, string>(env, StringComparer.Ordinal);
+            foreach (var input in datum.Inputs.Where(i => i.S3)) withCommits[input.Name + "_COMMIT"] = input.Commit;
+            env = withCommits;
+        }
+        return new(job.Id, datum.Hash, job.Pipeline, job.OutputCommit, spec.Transform,
+            datum.Inputs.Where(i => !i.S3).Select(Mount).ToList(), workFolder)
+        {
+            Reader = context.Pfs.Reader, Env = env, Tries = spec.DatumTries, Timeout = spec.DatumTimeout, Pod = spec.Pod, Closing = context.Closing,
+            S3Out = spec.S3Out,
         };
+    }
+
+    private static DatumMount Mount(PlannedInput i) => new(i.Name, i.Repo, i.Commit, i.Path,
+        i.Files.Select(f => new DatumFile(f.Path, i.EmptyFiles ? EmptyContent : f.Content)).ToList()) { Lazy = i.Lazy };
+
+    /// <summary>
+    /// The datum's buckets on the job S3 endpoint: its s3 inputs and, with s3_out, "out" in a folder beside its /pfs
+    /// (so not under it), which becomes its output.
+    /// </summary>
+    private static S3Api.DatumGrant Grant(JobContext context, PipelineSpec spec, PlannedDatum datum, string workFolder) =>
+        context.S3Endpoint.Grant(datum.Inputs.Where(i => i.S3).Select(Mount).ToList(), context.Pfs.Reader,
+            spec.S3Out ? FreshFolder(Path.Combine(workFolder, "s3out")) : null);
+
+    /// <summary>An empty folder at <paramref name="path"/> (a worker's folder is reused from datum to datum).</summary>
+    private static string FreshFolder(string path)
+    {
+        WorkFolders.TryDelete(path);
+        return Directory.CreateDirectory(path).FullName;
+    }
 
     /// <summary>A timeout as specs write it: 90s, 5m, 2h.</summary>
     public static string Describe(TimeSpan span) =>

@@ -11,6 +11,8 @@ internal sealed record PlannedInput(string Name, string Repo, string Branch, str
     public bool EmptyFiles { get; init; }
     /// <summary>The input's lazy: its files appear without being copied where the executor can do that.</summary>
     public bool Lazy { get; init; }
+    /// <summary>The input's s3: the datum reads it through its S3 endpoint, not from files.</summary>
+    public bool S3 { get; init; }
 }
 
 /// <summary>A datum to run: its inputs and the hash that decides whether an earlier result can be reused.</summary>
@@ -175,7 +177,7 @@ internal static class DatumPlanner
         var sb = new StringBuilder().Append(pfs.Name).Append('\0').Append(path).Append('\0');
         foreach (var f in files) sb.Append(f.Path).Append('\0').Append(f.Content.Hash).Append('\0');
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())));
-        return new PlannedInput(pfs.Name, pfs.Repo, pfs.Branch, head.Commit, path, files, hash) { EmptyFiles = pfs.EmptyFiles, Lazy = pfs.Lazy };
+        return new PlannedInput(pfs.Name, pfs.Repo, pfs.Branch, head.Commit, path, files, hash) { EmptyFiles = pfs.EmptyFiles, Lazy = pfs.Lazy, S3 = pfs.S3 };
     }
 
     private static string DatumHash(string salt, string transformKey, IReadOnlyList<PlannedInput> inputs)

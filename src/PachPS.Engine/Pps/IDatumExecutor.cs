@@ -38,6 +38,9 @@ public sealed record DatumRequest(string JobId, string DatumId, string Pipeline,
     /// <summary>The pipeline's pod-shaping fields (resources, node selector, pull secrets, pod patch).</summary>
     public PodSettings Pod { get; init; } = PodSettings.None;
 
+    /// <summary>s3_out: the datum writes its output through its S3 endpoint, so the executor makes no /pfs/out.</summary>
+    public bool S3Out { get; init; }
+
     /// <summary>
     /// Cancelled when the store is closing (rather than the job being stopped): work that runs elsewhere is left to
     /// finish and is collected when the store is opened again.

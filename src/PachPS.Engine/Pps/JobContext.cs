@@ -13,6 +13,18 @@ internal sealed record JobContext(MetadataStore Meta, PfsService Pfs, IDatumExec
 {
     /// <summary>How often, and how patiently, an egress is tried before the job ends EgressFailed.</summary>
     public EgressRetry EgressRetry { get; } = new();
+
+    // Made when first asked for, so a bad PACHPS_DATUM_S3_ADDRESS fails the jobs that need the endpoint, not the store.
+    private readonly Lazy<S3Api.DatumEndpoint> _s3Endpoint = new(S3Api.DatumEndpoint.FromEnvironment);
+
+    /// <summary>The S3 endpoint of datums with s3 inputs or s3_out (listening from the first such datum on).</summary>
+    public S3Api.DatumEndpoint S3Endpoint => _s3Endpoint.Value;
+
+    /// <summary>Stops the S3 endpoint, if it was made.</summary>
+    public void CloseS3Endpoint()
+    {
+        if (_s3Endpoint.IsValueCreated) _s3Endpoint.Value.Dispose();
+    }
 }
 
 /// <summary>An egress is tried <see cref="Tries"/> times, waiting <see cref="FirstDelay"/> after the first failure and twice as long after each next.</summary>

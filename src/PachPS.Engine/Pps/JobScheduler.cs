@@ -534,6 +534,7 @@ internal sealed class JobScheduler : IDisposable
         lock (_tasks) tasks = [.. _tasks];
         try { Task.WaitAll(tasks, StopTimeout); }
         catch (AggregateException) { }
+        _context.CloseS3Endpoint();
         // The jobs this process stopped are nobody's now: another open session takes them over at its next sweep,
         // instead of leaving them until this process ends.
         try

@@ -81,6 +81,8 @@ public sealed record PfsInputSpec(string Name, string Repo, string Branch, strin
     public bool EmptyFiles { get; init; }
     /// <summary>lazy: the input's files appear without being copied (locally, hard links to a job's content cache).</summary>
     public bool Lazy { get; init; }
+    /// <summary>s3: the datum reads this input through the job's S3 endpoint (bucket = the input's name), not under /pfs.</summary>
+    public bool S3 { get; init; }
 
     public override IEnumerable<PfsInputSpec> Leaves() => [this];
 }
@@ -199,6 +201,11 @@ public sealed record PipelineSpec(
     public EgressSpec? Egress { get; init; }
     /// <summary>datum_set_spec: datums go to workers in sets whose results are recorded together; null: one at a time.</summary>
     public DatumSetSpec? DatumSets { get; init; }
+    /// <summary>s3_out: the datum writes its output through the job's S3 endpoint (bucket "out"); there is no /pfs/out.</summary>
+    public bool S3Out { get; init; }
+
+    /// <summary>Whether datums get a job S3 endpoint: an input with s3, or s3_out.</summary>
+    public bool UsesS3Endpoint => S3Out || Input.Leaves().Any(i => i.S3);
 
     /// <summary>Parses a text holding exactly one spec and validates its own rules (names, globs, duplicate inputs); repos are checked by the service.</summary>
     public static PipelineSpec Parse(string text)
@@ -300,6 +307,9 @@ public sealed record PipelineSpec(
                 $"Pipeline '{name}' has two inputs named '{duplicate}' that a datum would see together; give them distinct names (only the " +
                 "inputs of one union may share a name: a datum comes from one of them).", name);
 
+        var s3Out = Bool(obj["s3_out"]);
+        if (!lenient) CheckS3(parsedInput, s3Out, spout is not null, transform.DatumBatching, name);
+
         var outputBranch = Str(obj["output_branch"]) ?? Names.DefaultBranch;
         Names.ValidateName(outputBranch, "Branch");
         // image_pull_secrets belongs under transform; PachPS read it at the top level before, and still does.
@@ -332,8 +342,47 @@ public sealed record PipelineSpec(
             Spout = spout,
             Egress = ReadEgress(obj["egress"], name, lenient),
             DatumSets = ParseDatumSets(obj["datum_set_spec"], name, lenient),
+            S3Out = s3Out,
         };
     }
+
+    /// <summary>
+    /// Pachyderm's rules for S3 inputs and output (PipelineSpecInvalidS3): an s3 input is the whole commit (glob "/"),
+    /// read through the endpoint and so neither lazy nor empty_files, and only crossed (a join, group or union of them
+    /// has no agreed meaning); a spout has no datums to give an endpoint to, nor (in PachPS) a datum_batching worker.
+    /// </summary>
+    private static void CheckS3(InputSpec input, bool s3Out, bool spout, bool batching, string pipeline)
+    {
+        if (s3Out && spout)
+            throw Invalid("PipelineSpecInvalidS3", $"Pipeline '{pipeline}' is a spout and sets s3_out: a spout writes to /pfs/out (remove s3_out).", pipeline);
+        if (batching && (s3Out || input.Leaves().Any(l => l.S3)))
+            throw Invalid("PipelineSpecInvalidS3",
+                $"Pipeline '{pipeline}' sets transform.datum_batching with s3 inputs or s3_out: PachPS gives each datum its own S3 buckets, which a batch worker's datums cannot switch between (remove datum_batching).", pipeline);
+        foreach (var leaf in input.Leaves().Where(l => l.S3))
+        {
+            string? why = leaf switch
+            {
+                { Glob: not "/" } => $"sets s3 but its glob is '{leaf.Glob}': an S3 input is the whole commit as one bucket, so its glob must be '/'",
+                { Lazy: true } => "sets both s3 and lazy: an S3 input is read through the job's S3 endpoint, not from files",
+                { EmptyFiles: true } => "sets both s3 and empty_files: an S3 input is read through the job's S3 endpoint, not from files",
+                { Name: S3Api.DatumGrant.OutBucket } when s3Out => "is named 'out' and s3_out is set: the output bucket is called out (give the input another name)",
+                _ => null,
+            };
+            if (why is not null) throw Invalid("PipelineSpecInvalidS3", $"Pipeline '{pipeline}': input '{leaf.Name}' {why}.", pipeline);
+        }
+        if (FirstS3InCombination(input) is { } kind)
+            throw Invalid("PipelineSpecInvalidS3", $"Pipeline '{pipeline}': S3 inputs in a {kind} are not supported (as in Pachyderm); cross them, or read them as files.", pipeline);
+    }
+
+    /// <summary>The kind of the first join, group or union that holds an s3 input, or null.</summary>
+    private static string? FirstS3InCombination(InputSpec input) => input switch
+    {
+        JoinInputSpec j when j.Leaves().Any(l => l.S3) => "join",
+        GroupInputSpec g when g.Leaves().Any(l => l.S3) => "group",
+        UnionInputSpec u when u.Leaves().Any(l => l.S3) => "union",
+        CrossInputSpec c => c.Inputs.Select(FirstS3InCombination).FirstOrDefault(k => k is not null),
+        _ => null,
+    };
 
     /// <summary>
     /// The egress object, or null when it sets nothing. A stored spec is read back leniently: one whose egress PachPS
@@ -471,6 +520,7 @@ public sealed record PipelineSpec(
                 {
                     JoinOn = Str(pfs["join_on"]), OuterJoin = Bool(pfs["outer_join"]), GroupBy = Str(pfs["group_by"]),
                     Commit = Str(pfs["commit"]) is { Length: > 0 } pinned ? pinned : null, EmptyFiles = Bool(pfs["empty_files"]), Lazy = Bool(pfs["lazy"]),
+                    S3 = Bool(pfs["s3"]),
                 };
             case "cron":
                 if (input["cron"] is not JsonObject cron) throw Invalid("PipelineSpecInvalidInput", $"Pipeline '{pipeline}': {where}.cron must be an object.", pipeline);

@@ -146,7 +146,7 @@ internal static class SpecSchema
             .Add(Yes("commit", "the input reads this commit (any reference in its repo) instead of its branch's head"))
             .Add(Differs("lazy", "locally, the input's files are hard links to a per-job cache of whole files (each read from the store once per job, not copied per datum; a copy where links cannot be made); a datum that writes to one spoils only the cached copy, which is read again for later datums; on Kubernetes the pod copies them"))
             .Add(Yes("empty_files", "the input's files are under /pfs, empty; the datum's hash still counts their content"))
-            .Add(No("s3", "datums do not read through the server's S3 gateway yet: the input is under /pfs/<name> as files"))
+            .Add(Differs("s3", "the input (glob \"/\": the whole commit) is bucket <name> of the job's S3 endpoint ($S3_ENDPOINT, with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for that datum), read-only, and not under /pfs; the endpoint is the session's own (or the server's) on loopback, not a sidecar"))
             .Add(No("trigger", trigger))
             .Add(No("propagation_spec", "output commits are always made and propagate downstream"))
             .Add(No("reference", "the input's files are copied into /pfs"));
@@ -208,7 +208,7 @@ internal static class SpecSchema
                 "deleted there; retried with backoff; a last failure ends the job EgressFailed, its output commit kept") with { Message = egress })
             .Add(Differs("update", "New-PachPipeline creates and Update-PachPipeline replaces; the field chooses nothing"))
             .Add(Yes("output_branch", "the branch of the output repo that jobs commit to (default master)"))
-            .Add(No("s3_out", "datums do not write through the server's S3 gateway yet: the command writes its output to /pfs/out"))
+            .Add(Differs("s3_out", "the datum writes its output to bucket out of the job's S3 endpoint ($S3_ENDPOINT); there is no /pfs/out; each datum's writes are its own output, as files under /pfs/out would be"))
             .Add(Differs("resource_requests", "the datum pod's resource requests, " + OnKubernetes) with { Message = resources })
             .Add(Differs("resource_limits", "the datum pod's resource limits, " + OnKubernetes) with { Message = resources })
             .Add(No("sidecar_resource_limits", sidecar))

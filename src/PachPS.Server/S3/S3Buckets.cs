@@ -1,5 +1,6 @@
 using PachPS.Engine;
 using PachPS.Engine.Pfs;
+using PachPS.Engine.S3Api;
 
 namespace PachPS.Server.S3;
 

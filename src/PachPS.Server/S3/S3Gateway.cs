@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Features;
 using PachPS.Engine;
 using PachPS.Engine.Pfs;
 using PachPS.Engine.Remote;
+using PachPS.Engine.S3Api;
 
 namespace PachPS.Server.S3;
 
@@ -23,10 +24,10 @@ internal sealed class S3Gateway(IFileService files, TokenStore tokens, S3ETags e
         context.Response.Headers["x-amz-request-id"] = context.TraceIdentifier;
         try
         {
-            var signed = SigV4.Verify(request, tokens, DateTimeOffset.UtcNow);
-            var (bucketName, key) = Target(context);
+            var s3 = new AspNetS3Request(context);
+            var (signed, caller) = Verify(s3, tokens, DateTimeOffset.UtcNow);
+            var (bucketName, key) = s3.Target(Prefix);
             var query = request.Query;
-            var caller = signed.Caller;
             if (bucketName.Length == 0)
             {
                 if (request.Method != "GET") throw NotImplemented(request.Method + " /");
@@ -88,13 +89,24 @@ internal sealed class S3Gateway(IFileService files, TokenStore tokens, S3ETags e
         }
     }
 
-    /// <summary>The bucket and key a request names, from its raw path (so an encoded '/' in a key stays part of the key).</summary>
-    private static (string Bucket, string Key) Target(HttpContext context)
+    /// <summary>
+    /// SigV4 over the server's tokens: the access key id is a token's id, the secret access key the token's secret, and
+    /// the token must be active (checked after the signature, so only its holder learns that it no longer works).
+    /// </summary>
+    internal static (SignedRequest Signed, TokenInfo Caller) Verify(IS3Request request, TokenStore tokens, DateTimeOffset now)
     {
-        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "";
-        var path = raw.Split('?', 2)[0][Prefix.Length..].TrimStart('/');
-        var slash = path.IndexOf('/');
-        return slash < 0 ? (Uri.UnescapeDataString(path), "") : (Uri.UnescapeDataString(path[..slash]), Uri.UnescapeDataString(path[(slash + 1)..]));
+        TokenInfo? caller = null;
+        var signed = SigV4.Verify(request, id =>
+        {
+            if (tokens.S3Credential(id) is not { } found)
+                throw new S3Exception("InvalidAccessKeyId", 403, $"The access key id '{id}' is not a token of this server.");
+            caller = found.Info;
+            return found.Secret ?? throw new S3Exception("InvalidAccessKeyId", 403,
+                $"Token '{id}' was made before the server's S3 gateway and has no S3 secret: make a new token (New-PachToken) and use its id and secret.");
+        }, now, "your key (the token's id) and signing method (secret: the token's part after pachps_<id>_)");
+        if (!caller!.Active(now))
+            throw new S3Exception("InvalidAccessKeyId", 403, $"Token '{signed.AccessKeyId}' is revoked or expired: make a new token (New-PachToken).");
+        return (signed, caller);
     }
 
     /// <summary>Access's rules for the file operation an S3 request amounts to (a read, a write, a new branch) on a repo.</summary>
@@ -134,27 +146,8 @@ internal sealed class S3Gateway(IFileService files, TokenStore tokens, S3ETags e
 
     private async Task ListObjects(HttpContext context, S3Bucket bucket)
     {
-        var query = context.Request.Query;
-        var v2 = query["list-type"] == "2";
-        var prefix = query["prefix"].FirstOrDefault() ?? "";
-        var delimiter = query["delimiter"].FirstOrDefault() is { Length: > 0 } d ? d : null;
-        var maxKeys = query["max-keys"].FirstOrDefault() is { } text
-            ? int.TryParse(text, CultureInfo.InvariantCulture, out var n) && n >= 0 ? Math.Min(n, MaxKeys) : throw new S3Exception("InvalidArgument", 400, "max-keys must be a number from 0.")
-            : MaxKeys;
-        var token = query["continuation-token"].FirstOrDefault();
-        var startAfter = query["start-after"].FirstOrDefault();
-        var marker = query["marker"].FirstOrDefault();
-        string? after;
-        if (!v2) after = marker;
-        else if (token is null) after = startAfter;
-        else
-        {
-            try { after = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(token)); }
-            catch (FormatException) { throw new S3Exception("InvalidArgument", 400, "The continuation token is not one this server gave."); }
-        }
-        var listing = S3Paging.Page(Objects(bucket, prefix), prefix, delimiter, after, maxKeys);
-        await Xml(context, 200, S3Xml.ListObjects(bucket.Name, listing, v2, prefix, delimiter, maxKeys, token, startAfter, marker,
-            encodeUrl: query["encoding-type"] == "url"));
+        var list = new AspNetS3Request(context).ListArguments(MaxKeys);
+        await Xml(context, 200, list.ListXml(bucket.Name, Objects(bucket, list.Prefix)));
     }
 
     /// <summary>The files of a bucket under the folder a prefix is in, as objects in key order.</summary>
@@ -182,22 +175,14 @@ internal sealed class S3Gateway(IFileService files, TokenStore tokens, S3ETags e
             var (start, length) = (0L, file.Size);
             if (context.Request.Headers.Range.FirstOrDefault() is { Length: > 0 } range)
             {
-                (start, length) = Range(range, file.Size);
+                (start, length) = S3Requests.Range(range, file.Size);
                 response.StatusCode = 206;
                 response.Headers.ContentRange = $"bytes {start}-{start + length - 1}/{file.Size}";
             }
             response.ContentLength = length;
             if (head) return;
             // The engine's content streams forward only: a range starts after reading up to it.
-            await Skip(content, start, context.RequestAborted);
-            var buffer = new byte[81920];
-            for (var left = length; left > 0;)
-            {
-                var n = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, left)), context.RequestAborted);
-                if (n == 0) throw new IOException($"'{key}' ended before its size.");
-                await response.Body.WriteAsync(buffer.AsMemory(0, n), context.RequestAborted);
-                left -= n;
-            }
+            await S3Requests.CopyRangeAsync(content, start, length, response.Body, key, context.RequestAborted);
         }
     }
 
@@ -212,33 +197,6 @@ internal sealed class S3Gateway(IFileService files, TokenStore tokens, S3ETags e
             throw NoSuchKey(key);
         }
         catch (PachException ex) when (ex.Kind is PachErrorKind.NotFound or PachErrorKind.InvalidArgument or PachErrorKind.InvalidOperation) { throw NoSuchKey(key); }
-    }
-
-    /// <summary>One range of S3's forms: bytes=a-b, bytes=a- or bytes=-n (the last n bytes).</summary>
-    private static (long Start, long Length) Range(string header, long size)
-    {
-        var spec = header.StartsWith("bytes=", StringComparison.Ordinal) ? header["bytes=".Length..] : null;
-        var dash = spec?.IndexOf('-') ?? -1;
-        if (spec is null || dash < 0 || spec.Contains(','))
-            throw new S3Exception("InvalidArgument", 400, $"The range '{header}' is not bytes=a-b, bytes=a- or bytes=-n (one range).");
-        long.TryParse(spec[..dash], CultureInfo.InvariantCulture, out var first);
-        var hasFirst = dash > 0;
-        var hasLast = long.TryParse(spec[(dash + 1)..], CultureInfo.InvariantCulture, out var last);
-        var (start, end) = hasFirst ? (first, hasLast ? Math.Min(last, size - 1) : size - 1) : (Math.Max(0, size - last), size - 1);
-        if (!hasFirst && !hasLast || start >= size || end < start)
-            throw new S3Exception("InvalidRange", 416, $"The requested range is not satisfiable: the object has {size} bytes.");
-        return (start, end - start + 1);
-    }
-
-    private static async Task Skip(Stream content, long count, CancellationToken cancel)
-    {
-        var buffer = new byte[81920];
-        while (count > 0)
-        {
-            var n = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)), cancel);
-            if (n == 0) return;
-            count -= n;
-        }
     }
 
     private async Task PutObject(HttpContext context, SignedRequest signed, S3Bucket bucket, string key)
@@ -352,7 +310,7 @@ internal sealed class S3Gateway(IFileService files, TokenStore tokens, S3ETags e
     {
         context.Features.Get<IHttpBodyControlFeature>()!.AllowSynchronousIO = true;
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit) limit.MaxRequestBodySize = null;
-        return S3Body.Open(context.Request, signed);
+        return S3Body.Open(new AspNetS3Request(context), signed);
     }
 
     private static async Task Xml(HttpContext context, int status, string xml)
@@ -393,7 +351,7 @@ internal sealed class S3Gateway(IFileService files, TokenStore tokens, S3ETags e
     /// <summary>Serves the gateway at /s3 over the store's files; the server's tokens sign its requests.</summary>
     public static void Map(WebApplication app, IFileService files, TokenStore tokens, string storeFolder)
     {
-        var gateway = new S3Gateway(files, tokens, new S3ETags(storeFolder), new S3Multipart(storeFolder),
+        var gateway = new S3Gateway(files, tokens, new S3ETags(storeFolder), new S3Multipart(Path.Combine(storeFolder, "server", "multipart")),
             app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<S3Gateway>());
         app.Map(Prefix, gateway.Handle);
         app.Map(Prefix + "/{**path}", gateway.Handle);

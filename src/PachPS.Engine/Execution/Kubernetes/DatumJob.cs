@@ -31,7 +31,8 @@ public static class DatumJob
     /// </summary>
     internal const string FetchScript = """
         set -eu
-        mkdir -p /pfs/out /pfs/.pachps
+        mkdir -p /pfs/.pachps
+        if [ -z "${PACH_S3_OUT:-}" ]; then mkdir -p /pfs/out; fi
         if [ -n "${PACH_MANIFEST_URL:-}" ]; then curl -fsS -o /pfs/.pachps/manifest "$PACH_MANIFEST_URL"; else printf '%s\n' "${PACH_MANIFEST:-}" > /pfs/.pachps/manifest; fi
         if [ -n "${PACH_STDIN+x}" ]; then printf '%s\n' "$PACH_STDIN" > /pfs/.pachps/stdin; fi
         tab=$(printf '\t')
@@ -73,13 +74,20 @@ public static class DatumJob
 
     /// <summary>
     /// Transform of a batch (datum_batching): serves the batching protocol to the spec's command, which it starts once.
-    /// Each "next" finishes the datum in hand (its /pfs/out kept under result/outs/&lt;n&gt;) and moves the next datum's
-    /// inputs into /pfs; the worker's exit ends the batch (non-zero fails the datum in hand). result/status lists each
-    /// datum started: "&lt;n&gt; ok" or "&lt;n&gt; failed &lt;code&gt;"; datums never started are not listed.
+    /// Each "next" finishes the datum in hand and moves the next datum's inputs into /pfs; the worker's exit ends the
+    /// batch (non-zero fails the datum in hand). A finished datum's /pfs/out is checked by <see cref="OutputRules"/> while
+    /// its inputs are still there, and copied to result/outs/&lt;n&gt; with links inside /pfs resolved to what they point
+    /// to. result/status lists each datum started: "&lt;n&gt; ok", "&lt;n&gt; failed &lt;code&gt;" or "&lt;n&gt; invalid" (what
+    /// broke the rules in result/invalid-&lt;n&gt;); datums never started are not listed.
     /// </summary>
-    internal const string BatchScript = """
+    internal const string BatchScript = OutputRules + """
         set -u
         P=/pfs/.pachps; R=$P/result
+        finish() {
+          bad=$(cd /pfs/out && broken_outputs)
+          if [ -n "$bad" ]; then printf '%s\n' "$bad" > "$R/invalid-$1"; echo "$1 invalid" >> "$R/status"
+          else cp -RL /pfs/out "$R/outs/$1" && echo "$1 ok" >> "$R/status"; fi
+        }
         mkdir -p "$R/outs" /pfs/out; : > "$R/status"
         n=$(ls "$P/ids" | wc -l)
         mkfifo "$P/req" "$P/resp"
@@ -92,12 +100,12 @@ public static class DatumJob
           if [ "$word" = exit ]; then
             for c in ${PACH_ACCEPT_RETURN_CODE:-}; do [ "$code" = "$c" ] && code=0; done
             if [ "$i" -ge 0 ] && [ "$i" -lt "$n" ]; then
-              if [ "$code" = 0 ]; then mv /pfs/out "$R/outs/$i" && echo "$i ok" >> "$R/status"; else echo "$i failed $code" >> "$R/status"; fi
+              if [ "$code" = 0 ]; then finish "$i"; else echo "$i failed $code" >> "$R/status"; fi
             fi
             exit 0
           fi
           if [ "$i" -ge 0 ] && [ "$i" -lt "$n" ]; then
-            mv /pfs/out "$R/outs/$i"; echo "$i ok" >> "$R/status"
+            finish "$i"
             for d in /pfs/*; do rm -rf "$d"; done
             mkdir -p /pfs/out
           fi
@@ -118,20 +126,13 @@ public static class DatumJob
     internal const string DatumMarker = "pachps-datum ";
 
     /// <summary>
-    /// Upload: /pfs/out (a batch: its result folder) as a tar, PUT through the presigned URL. A datum's /pfs/out is
-    /// checked first by the rules every executor keeps (DatumOutputs): a link that leads outside /pfs, nowhere or round
-    /// in a loop, and a FIFO, socket or device, are listed one per line and PUT through the "invalid" URL instead (the
-    /// executor fails the datum with that list); links inside /pfs are stored as what they point to (tar -h).
+    /// The output rules every executor keeps (DatumOutputs), as a shell function run in a datum's /pfs/out: it prints one
+    /// line for each link that leads outside /pfs, nowhere or round in a loop, and each FIFO, socket or device. Links
+    /// inside /pfs are fine: they are stored as what they point to (tar -h, cp -L).
     /// </summary>
-    internal const string UploadScript = """
-        set -eu
-        P=/pfs/.pachps
-        if [ -n "${PACH_UPLOAD_DIR:-}" ]; then
-          cd "$PACH_UPLOAD_DIR"; tar -cf "$P/out.tar" .
-        else
-          cd /pfs/out; : > "$P/invalid"
-          find . -type l > "$P/links"
-          while IFS= read -r l; do
+    private const string OutputRules = """
+        broken_outputs() {
+          find . -type l | while IFS= read -r l; do
             name="/pfs/out/${l#./}"; t=$(readlink "$l"); r=$(readlink -f "$l" || true)
             if [ -z "$r" ]; then echo "$name is a link that goes through too many links (a loop?)"
             else case "$r" in
@@ -140,10 +141,27 @@ public static class DatumJob
                 else case "$name/" in "$r"/*) echo "$name is a link to $r, which holds it: a loop" ;; esac; fi ;;
               *) echo "$name is a link to $t, outside the datum's /pfs; only links inside it are stored (as what they point to)" ;;
             esac; fi
-          done < "$P/links" >> "$P/invalid"
+          done
           find . ! -type f ! -type d ! -type l | while IFS= read -r s; do
             echo "/pfs/out/${s#./} is a FIFO, socket or device; only files, folders and links to them inside the datum's /pfs are kept"
-          done >> "$P/invalid"
+          done
+        }
+
+        """;
+
+    /// <summary>
+    /// Upload: /pfs/out (a batch: its result folder) as a tar, PUT through the presigned URL. A datum's /pfs/out is
+    /// checked first by <see cref="OutputRules"/>: what breaks them is PUT through the "invalid" URL instead (the
+    /// executor fails the datum with that list). A batch's outputs were checked and resolved as each datum finished.
+    /// </summary>
+    internal const string UploadScript = OutputRules + """
+        set -eu
+        P=/pfs/.pachps
+        if [ -n "${PACH_UPLOAD_DIR:-}" ]; then
+          cd "$PACH_UPLOAD_DIR"; tar -cf "$P/out.tar" .
+        else
+          mkdir -p /pfs/out; cd /pfs/out
+          broken_outputs > "$P/invalid"
           if [ -s "$P/invalid" ]; then curl -fsS -X PUT -T "$P/invalid" "$PACH_INVALID_URL"; exit 0; fi
           tar -chf "$P/out.tar" .
         fi
@@ -188,6 +206,8 @@ public static class DatumJob
         if (manifestUrl is not null) fetchEnv.Add(Env("PACH_MANIFEST_URL", manifestUrl.AbsoluteUri));
         else fetchEnv.Add(Env("PACH_MANIFEST", manifest ?? ""));
         if (t.Stdin.Count > 0) fetchEnv.Add(Env("PACH_STDIN", string.Join('\n', t.Stdin)));
+        // s3_out: the datum writes its output through its S3 endpoint; like Pachyderm, it has no /pfs/out.
+        if (request.S3Out) fetchEnv.Add(Env("PACH_S3_OUT", "1"));
 
         // A batch's datum variables come one datum at a time through the protocol's env file.
         var datumEnv = batch is null ? LocalProcessExecutor.DatumEnvironment(request, "/pfs") : [];

@@ -140,6 +140,12 @@ public sealed class KubernetesExecutor : IDatumExecutor, IBatchExecutor, ISpoutE
             {
                 if (!status.TryGetValue(n, out var line)) source.Return(batch[n]);
                 else if (line[1] == "ok") source.Complete(batch[n], new DatumResult(true, 0, "", Path.Combine(result, "outs", n.ToString(System.Globalization.CultureInfo.InvariantCulture)), Downloaded(batch[n])));
+                else if (line[1] == "invalid")
+                {
+                    // Its output broke the rules every executor keeps: the datum fails naming what did.
+                    var broken = File.ReadAllText(Path.Combine(result, "invalid-" + n.ToString(System.Globalization.CultureInfo.InvariantCulture))).Trim();
+                    source.Complete(batch[n], new DatumResult(false, -1, broken.Replace("\n", "; "), "", Downloaded(batch[n])));
+                }
                 else
                 {
                     var code = line.Length > 2 && int.TryParse(line[2], out var c) ? c : -1;

@@ -3,23 +3,22 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 
-namespace PachPS.Server.S3;
+namespace PachPS.Engine.S3Api;
 
 /// <summary>A multipart upload in progress: where it goes and where its parts are staged.</summary>
-internal sealed record S3Upload(string Id, string Bucket, string Key, DateTimeOffset Created)
+public sealed record S3Upload(string Id, string Bucket, string Key, DateTimeOffset Created)
 {
     [System.Text.Json.Serialization.JsonIgnore]
     public string Folder { get; init; } = "";
 }
 
 /// <summary>
-/// Multipart uploads staged on the server's disk, under server/multipart/&lt;upload id&gt;/ (one file per part and its
-/// MD5), never in memory; completing one reads the parts in order as one stream into one commit. A part's file is
+/// Multipart uploads staged on disk, under &lt;root&gt;/&lt;upload id&gt;/ (one file per part and its MD5), never in memory; completing one reads the parts in order as one stream into one commit. A part's file is
 /// named by its number and MD5 (00001.&lt;md5&gt;.part) and appears by one rename, so a part and its ETag never disagree.
 /// </summary>
-internal sealed class S3Multipart(string storeFolder)
+public sealed class S3Multipart(string root)
 {
-    private readonly string _root = Path.Combine(storeFolder, "server", "multipart");
+    private readonly string _root = root;
 
     public S3Upload Create(string bucket, string key)
     {

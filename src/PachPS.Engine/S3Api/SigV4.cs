@@ -1,23 +1,21 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.AspNetCore.Http.Features;
-using PachPS.Engine.Remote;
 
-namespace PachPS.Server.S3;
+namespace PachPS.Engine.S3Api;
 
 /// <summary>
-/// A request whose AWS Signature Version 4 checked out: the token that signed it, what it says of its body
+/// A request whose AWS Signature Version 4 checked out: the access key that signed it, what it says of its body
 /// (<see cref="PayloadHash"/>), and what checking an aws-chunked body's chunk signatures needs.
 /// </summary>
-internal sealed record SignedRequest(TokenInfo Caller, string PayloadHash, byte[] SigningKey, string Timestamp, string Scope, string Signature);
+public sealed record SignedRequest(string AccessKeyId, string PayloadHash, byte[] SigningKey, string Timestamp, string Scope, string Signature);
 
 /// <summary>
-/// AWS Signature Version 4 over the server's tokens: the access key id is a token's id, the secret access key the
-/// token's secret. Checks the Authorization header (AWS4-HMAC-SHA256) or a presigned URL's query, the clock (15
-/// minutes either way) and that the token is active. The secret is never logged nor put in an error.
+/// AWS Signature Version 4: checks the Authorization header (AWS4-HMAC-SHA256) or a presigned URL's query against the
+/// secret the caller's lookup gives for the access key id, and the clock (15 minutes either way). The secret is never
+/// logged nor put in an error.
 /// </summary>
-internal static class SigV4
+public static class SigV4
 {
     public const string Algorithm = "AWS4-HMAC-SHA256";
     public const string UnsignedPayload = "UNSIGNED-PAYLOAD";
@@ -28,10 +26,16 @@ internal static class SigV4
     private static readonly TimeSpan MaxSkew = TimeSpan.FromMinutes(15);
     private const string TimeFormat = "yyyyMMdd'T'HHmmss'Z'";
 
-    public static SignedRequest Verify(HttpRequest request, TokenStore tokens, DateTimeOffset now)
+    /// <summary>
+    /// Checks a request's signature. <paramref name="secretOf"/> gives the secret of an access key id, or throws the
+    /// S3Exception that says why it has none (InvalidAccessKeyId); <paramref name="keyHint"/> says, when the signature
+    /// does not match, what the key and secret should be.
+    /// </summary>
+    public static SignedRequest Verify(IS3Request request, Func<string, string> secretOf, DateTimeOffset now,
+        string keyHint = "your access key id and secret, and the signing method")
     {
-        var header = request.Headers.Authorization.ToString();
-        var presigned = request.Query.ContainsKey("X-Amz-Algorithm");
+        var header = request.FirstHeader("Authorization") ?? "";
+        var presigned = request.Has("X-Amz-Algorithm");
         if (header.StartsWith("AWS ", StringComparison.Ordinal))
             throw new S3Exception("InvalidRequest", 400, "Signature Version 2 is not supported: sign requests with AWS4-HMAC-SHA256 (Signature Version 4).");
         if (!header.StartsWith(Algorithm + " ", StringComparison.Ordinal) && !presigned)
@@ -40,13 +44,13 @@ internal static class SigV4
         string credential, signedHeaders, signature, timestamp, payloadHash;
         if (presigned)
         {
-            if (request.Query["X-Amz-Algorithm"] != Algorithm)
+            if (request.Query("X-Amz-Algorithm") != Algorithm)
                 throw new S3Exception("AuthorizationQueryParametersError", 400, $"X-Amz-Algorithm must be {Algorithm}.");
-            credential = Required(request.Query["X-Amz-Credential"], "X-Amz-Credential");
-            signedHeaders = Required(request.Query["X-Amz-SignedHeaders"], "X-Amz-SignedHeaders");
-            signature = Required(request.Query["X-Amz-Signature"], "X-Amz-Signature");
-            timestamp = Required(request.Query["X-Amz-Date"], "X-Amz-Date");
-            payloadHash = request.Query["X-Amz-Content-Sha256"].FirstOrDefault() ?? UnsignedPayload;
+            credential = Required(request.Query("X-Amz-Credential"), "X-Amz-Credential");
+            signedHeaders = Required(request.Query("X-Amz-SignedHeaders"), "X-Amz-SignedHeaders");
+            signature = Required(request.Query("X-Amz-Signature"), "X-Amz-Signature");
+            timestamp = Required(request.Query("X-Amz-Date"), "X-Amz-Date");
+            payloadHash = request.Query("X-Amz-Content-Sha256") ?? UnsignedPayload;
         }
         else
         {
@@ -55,8 +59,8 @@ internal static class SigV4
             credential = fields.GetValueOrDefault("Credential") ?? throw Malformed("Credential");
             signedHeaders = fields.GetValueOrDefault("SignedHeaders") ?? throw Malformed("SignedHeaders");
             signature = fields.GetValueOrDefault("Signature") ?? throw Malformed("Signature");
-            timestamp = request.Headers["x-amz-date"].FirstOrDefault() ?? throw new S3Exception("AccessDenied", 403, "The request has no x-amz-date header.");
-            payloadHash = request.Headers["x-amz-content-sha256"].FirstOrDefault()
+            timestamp = request.FirstHeader("x-amz-date") ?? throw new S3Exception("AccessDenied", 403, "The request has no x-amz-date header.");
+            payloadHash = request.FirstHeader("x-amz-content-sha256")
                 ?? throw new S3Exception("InvalidRequest", 400, "The request has no x-amz-content-sha256 header (S3 signatures need one).");
         }
 
@@ -68,7 +72,7 @@ internal static class SigV4
             throw new S3Exception("AccessDenied", 403, $"The request's date '{timestamp}' is not yyyyMMddTHHmmssZ.");
         if (presigned)
         {
-            var expires = int.TryParse(request.Query["X-Amz-Expires"], out var seconds) && seconds is > 0 and <= 604800 ? seconds
+            var expires = int.TryParse(request.Query("X-Amz-Expires"), CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and <= 604800 ? seconds
                 : throw new S3Exception("AuthorizationQueryParametersError", 400, "X-Amz-Expires must be 1 to 604800 seconds.");
             if (now < signedAt - MaxSkew) throw new S3Exception("RequestTimeTooSkewed", 403, "The presigned URL is signed in the future.");
             if (now > signedAt.AddSeconds(expires)) throw new S3Exception("AccessDenied", 403, "Request has expired: the presigned URL is no longer valid.");
@@ -77,12 +81,7 @@ internal static class SigV4
             throw new S3Exception("RequestTimeTooSkewed", 403, $"The request's time {signedAt:u} differs from the server's ({now:u}) by more than 15 minutes.");
 
         var id = parts[0];
-        if (tokens.S3Credential(id) is not { } found)
-            throw new S3Exception("InvalidAccessKeyId", 403, $"The access key id '{id}' is not a token of this server.");
-        if (found.Secret is not { } secret)
-            throw new S3Exception("InvalidAccessKeyId", 403,
-                $"Token '{id}' was made before the server's S3 gateway and has no S3 secret: make a new token (New-PachToken) and use its id and secret.");
-
+        var secret = secretOf(id);
         var scope = string.Join('/', parts.Skip(1));
         var canonical = CanonicalRequest(request, signedHeaders, payloadHash, presigned);
         var stringToSign = $"{Algorithm}\n{timestamp}\n{scope}\n{Hex(SHA256.HashData(Encoding.UTF8.GetBytes(canonical)))}";
@@ -90,11 +89,8 @@ internal static class SigV4
         var expected = Hex(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(stringToSign)));
         if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(signature.ToLowerInvariant())))
             throw new S3Exception("SignatureDoesNotMatch", 403,
-                "The request signature we calculated does not match the signature you provided. Check your key (the token's id) and signing method (secret: the token's part after pachps_<id>_).");
-        // Checked after the signature, so only the token's holder learns that it no longer works.
-        if (!found.Info.Active(now))
-            throw new S3Exception("InvalidAccessKeyId", 403, $"Token '{id}' is revoked or expired: make a new token (New-PachToken).");
-        return new SignedRequest(found.Info, payloadHash, key, timestamp, scope, signature.ToLowerInvariant());
+                $"The request signature we calculated does not match the signature you provided. Check {keyHint}.");
+        return new SignedRequest(id, payloadHash, key, timestamp, scope, signature.ToLowerInvariant());
     }
 
     /// <summary>The signature of one chunk of an aws-chunked body, chained to the previous one (the seed: the request's).</summary>
@@ -104,9 +100,9 @@ internal static class SigV4
         return Hex(HMACSHA256.HashData(signed.SigningKey, Encoding.UTF8.GetBytes(stringToSign)));
     }
 
-    private static string CanonicalRequest(HttpRequest request, string signedHeaders, string payloadHash, bool presigned)
+    private static string CanonicalRequest(IS3Request request, string signedHeaders, string payloadHash, bool presigned)
     {
-        var raw = request.HttpContext.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.Value + request.QueryString.Value;
+        var raw = request.RawTarget;
         var question = raw.IndexOf('?');
         var rawPath = question < 0 ? raw : raw[..question];
         var rawQuery = question < 0 ? "" : raw[(question + 1)..];
@@ -121,7 +117,7 @@ internal static class SigV4
         var headers = new StringBuilder();
         foreach (var name in signedHeaders.Split(';'))
         {
-            var values = name == "host" ? [request.Host.Value ?? ""] : request.Headers[name].Select(v => v ?? "");
+            var values = name == "host" ? [request.Host] : request.Header(name);
             headers.Append(name).Append(':').Append(string.Join(',', values.Select(Collapse))).Append('\n');
         }
         return $"{request.Method}\n{path}\n{string.Join('&', query)}\n{headers}\n{signedHeaders}\n{payloadHash}";
@@ -152,8 +148,8 @@ internal static class SigV4
 
     public static string Hex(byte[] bytes) => Convert.ToHexStringLower(bytes);
 
-    private static string Required(Microsoft.Extensions.Primitives.StringValues value, string name) =>
-        value.FirstOrDefault() is { Length: > 0 } text ? text : throw new S3Exception("AuthorizationQueryParametersError", 400, $"The presigned URL has no {name}.");
+    private static string Required(string? value, string name) =>
+        value is { Length: > 0 } text ? text : throw new S3Exception("AuthorizationQueryParametersError", 400, $"The presigned URL has no {name}.");
 
     private static S3Exception Malformed(string field) =>
         new("AuthorizationHeaderMalformed", 400, $"The Authorization header has no {field}.");

@@ -3,16 +3,16 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace PachPS.Server.S3;
+namespace PachPS.Engine.S3Api;
 
 /// <summary>
 /// A request's content as the engine reads it, synchronously and as a stream (never whole in memory): aws-chunked
 /// bodies decoded (<see cref="AwsChunkedStream"/>), then checked at their end against what the request said of them
 /// (<see cref="CheckedStream"/>), so a body that does not match fails before its commit is made.
 /// </summary>
-internal static class S3Body
+public static class S3Body
 {
-    public static CheckedStream Open(HttpRequest request, SignedRequest signed)
+    public static CheckedStream Open(IS3Request request, SignedRequest signed)
     {
         var payload = signed.PayloadHash;
         Stream body = request.Body;
@@ -23,13 +23,13 @@ internal static class S3Body
             if (!signedChunks && payload != SigV4.StreamingUnsignedTrailer)
                 throw new S3Exception("InvalidArgument", 400, $"x-amz-content-sha256 '{payload}' is not supported.");
             body = new AwsChunkedStream(body, signedChunks ? signed : null);
-            length = long.TryParse(request.Headers["x-amz-decoded-content-length"], CultureInfo.InvariantCulture, out var decoded) ? decoded : null;
+            length = long.TryParse(request.FirstHeader("x-amz-decoded-content-length"), CultureInfo.InvariantCulture, out var decoded) ? decoded : null;
         }
         var sha256 = payload.Length == 64 && payload.All(char.IsAsciiHexDigit) ? payload.ToLowerInvariant() : null;
         if (sha256 is null && !payload.StartsWith("STREAMING-", StringComparison.Ordinal) && payload != SigV4.UnsignedPayload)
             throw new S3Exception("InvalidArgument", 400, $"x-amz-content-sha256 '{payload}' is neither a SHA-256, UNSIGNED-PAYLOAD nor a streaming payload.");
         string? md5 = null;
-        if (request.Headers.ContentMD5.FirstOrDefault() is { Length: > 0 } header)
+        if (request.FirstHeader("Content-MD5") is { Length: > 0 } header)
         {
             try { md5 = Convert.ToHexStringLower(Convert.FromBase64String(header)); }
             catch (FormatException) { throw new S3Exception("InvalidDigest", 400, "The Content-MD5 you specified is not valid base64."); }
@@ -43,7 +43,7 @@ internal static class S3Body
 /// then trailers) and, for a signed stream, checks each chunk's signature, chained from the request's.
 /// A chunk is held in memory while it is checked: at most 16 MiB (clients send 64 KiB to 8 MiB).
 /// </summary>
-internal sealed class AwsChunkedStream(Stream inner, SignedRequest? signed) : ReadOnlyStream
+public sealed class AwsChunkedStream(Stream inner, SignedRequest? signed) : ReadOnlyStream
 {
     private const int MaxChunk = 16 << 20;
     private readonly BufferedStream _in = new(inner, 64 << 10);
@@ -116,7 +116,7 @@ internal sealed class AwsChunkedStream(Stream inner, SignedRequest? signed) : Re
 /// Passes a body through and, at its end, checks its length, its SHA-256 (when x-amz-content-sha256 gave one) and its
 /// Content-MD5 (when sent); it always computes the MD5, the ETag S3 clients expect of a single-part upload.
 /// </summary>
-internal sealed class CheckedStream(Stream inner, string? sha256, string? md5, long? length) : ReadOnlyStream
+public sealed class CheckedStream(Stream inner, string? sha256, string? md5, long? length) : ReadOnlyStream
 {
     private readonly IncrementalHash _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
     private readonly IncrementalHash? _sha256 = sha256 is null ? null : IncrementalHash.CreateHash(HashAlgorithmName.SHA256);

@@ -3,20 +3,20 @@ using System.Text;
 using System.Xml;
 using System.Xml.Linq;
 
-namespace PachPS.Server.S3;
+namespace PachPS.Engine.S3Api;
 
 /// <summary>A failure answered as S3 answers it: an error code clients know (NoSuchKey, AccessDenied, ...) and its HTTP status.</summary>
-internal sealed class S3Exception(string code, int status, string message) : Exception(message)
+public sealed class S3Exception(string code, int status, string message) : Exception(message)
 {
     public string Code { get; } = code;
     public int Status { get; } = status;
 }
 
 /// <summary>An object as a listing shows it.</summary>
-internal sealed record S3Object(string Key, long Size, string ETag, DateTimeOffset LastModified);
+public sealed record S3Object(string Key, long Size, string ETag, DateTimeOffset LastModified);
 
 /// <summary>The XML bodies of S3's answers and requests (namespace http://s3.amazonaws.com/doc/2006-03-01/).</summary>
-internal static class S3Xml
+public static class S3Xml
 {
     private static readonly XNamespace Ns = "http://s3.amazonaws.com/doc/2006-03-01/";
 

@@ -1,7 +1,7 @@
-namespace PachPS.Server.S3;
+namespace PachPS.Engine.S3Api;
 
 /// <summary>Pages through keys in S3's order (ordinal, UTF-8), folding keys under a delimiter into common prefixes.</summary>
-internal static class S3Paging
+public static class S3Paging
 {
     /// <summary>
     /// One page after <paramref name="after"/> (a key or a common prefix, exclusive): at most <paramref name="max"/>
@@ -29,4 +29,4 @@ internal static class S3Paging
 }
 
 /// <summary>One page of a listing: objects and common prefixes, and the last key or prefix when more follow.</summary>
-internal sealed record S3Listing(List<S3Object> Objects, List<string> Prefixes, bool Truncated, string? Last);
+public sealed record S3Listing(List<S3Object> Objects, List<string> Prefixes, bool Truncated, string? Last);
