@@ -2,7 +2,8 @@
 # Makes Podman usable for the container tests and benchmarks: installs Debian's podman, runc and busybox-static when
 # missing (root and apt are needed then), writes a containers.conf that podman 4.3 needs as root where the cgroup
 # layout is hybrid (runc: crun 1.8 refuses it; explicit ulimits: root lacks CAP_SYS_RESOURCE to raise them), and
-# imports the test image $IMAGE (busybox, offline: a rootfs folder, tar, podman import) when podman lacks it.
+# imports the test image $IMAGE (busybox, offline: a rootfs folder, tar, podman import; with the test transforms of
+# tests/Pester/transforms in /code, as the tutorial's images hold its code) when podman lacks it or its /code is older.
 # Usage: tests/containers/setup-podman.sh   (prints CONTAINERS_CONF=<path> last; exits non-zero saying why podman cannot run)
 set -euo pipefail
 D=${CONTAINERS_DIR:-/tmp/pachps-containers}
@@ -21,13 +22,16 @@ default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
 runtime = "runc"
 CONF
 export CONTAINERS_CONF="$D/containers.conf"
-if ! podman image exists "$IMAGE"; then
+CODE="$(cd "$(dirname "$0")/../Pester/transforms" && pwd)"
+HASH=$(cat "$CODE"/*.sh | sha256sum | cut -c1-16)
+if [ "$(podman image inspect --format '{{index .Labels "pachps.code"}}' "$IMAGE" 2>/dev/null)" != "$HASH" ]; then
   rm -rf "$D/rootfs"; mkdir -p "$D/rootfs/bin" "$D/rootfs/tmp" "$D/rootfs/pfs"
   cp /bin/busybox "$D/rootfs/bin/busybox"
   for applet in $("$D/rootfs/bin/busybox" --list); do [ "$applet" = busybox ] || ln -sf busybox "$D/rootfs/bin/$applet"; done
   chmod 1777 "$D/rootfs/tmp"
+  mkdir -p "$D/rootfs/code" && cp "$CODE"/*.sh "$D/rootfs/code/"
   tar -C "$D/rootfs" -cf "$D/busybox.tar" .
-  podman import --quiet --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' "$D/busybox.tar" "$IMAGE" >/dev/null
+  podman import --quiet --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' --change "LABEL pachps.code=$HASH" "$D/busybox.tar" "$IMAGE" >/dev/null
   rm -rf "$D/rootfs" "$D/busybox.tar"
 fi
 # A container must start here: say why not when it cannot.

@@ -135,7 +135,9 @@ public sealed partial class LocalProcessExecutor
         foreach (var (folder, worker) in _workers)
         {
             if (worker.Alive) continue;
-            if (_workers.TryRemove(new KeyValuePair<string, ContainerWorker>(folder, worker))) worker.Dispose();
+            // On a timer thread: a failure here must not end the process; the next tick or Dispose tries again.
+            try { if (_workers.TryRemove(new KeyValuePair<string, ContainerWorker>(folder, worker))) worker.Dispose(); }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException or System.ComponentModel.Win32Exception) { }
         }
     }
 

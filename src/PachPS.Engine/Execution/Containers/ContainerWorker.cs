@@ -61,7 +61,7 @@ internal sealed class ContainerWorker : IDisposable
         _response = new FileStream(Path.Combine(controlFolder, "response"), FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1);
         _reader = new Thread(() =>
         {
-            using var lines = new StreamReader(_response, Encoding.UTF8);
+            using var lines = new StreamReader(_response, Encoding.UTF8, false, 1024, leaveOpen: true);
             try { while (lines.ReadLine() is { } line && line != StopLine) _replies.Add(line); }
             catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException) { }
         }) { IsBackground = true, Name = "pachps-container-replies" };
@@ -181,7 +181,7 @@ internal sealed class ContainerWorker : IDisposable
             _response.Flush();
             _reader.Join(TimeSpan.FromSeconds(5));
         }
-        catch (IOException) { }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException) { }
         _response.Dispose();
     }
 }

@@ -1,0 +1,177 @@
+#requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.7.1' }
+# transform.image in local containers (Connect-PachStore -ContainerRuntime Podman): the tutorial's pipelines in a busybox
+# image made offline (tests/containers/setup-podman.sh installs podman, runc and busybox-static when missing), the
+# spec's env, working_dir, user, resource_limits and network, one warm container per worker, datum_batching.
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    # Podman runs only where the script can install it (root, apt) and start a container; it says why not otherwise.
+    $setup = if ($IsLinux) { & bash (Join-Path $RepoRoot 'tests/containers/setup-podman.sh') 2>&1 | Select-Object -Last 1 } else { 'containers are tested on Linux' }
+    $script:noPodman = if ($IsLinux -and $LASTEXITCODE -eq 0 -and "$setup" -like 'CONTAINERS_CONF=*') { $null } else { "$setup" }
+    if ($noPodman) { Write-Warning "Container tests SKIPPED: $noPodman" }
+}
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-Module $ModulePath -Force
+    $line = & bash (Join-Path $RepoRoot 'tests/containers/setup-podman.sh') 2>&1 | Select-Object -Last 1
+    if ("$line" -like 'CONTAINERS_CONF=*') { $env:CONTAINERS_CONF = "$line".Substring('CONTAINERS_CONF='.Length) }
+    $image = 'localhost/pachps-busybox:test'
+    function Get-PachContainers { @(podman ps --all --filter name=pachps- --format '{{.Names}}' | Where-Object { $_ }) }
+    function New-Store([string] $Runtime = 'Podman') {
+        $path = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+        if ($Runtime) { Connect-PachStore -Path $path -ContainerRuntime $Runtime } else { Connect-PachStore -Path $path }
+    }
+}
+
+Describe 'Pipelines in Podman containers' -Skip:([bool]$noPodman) {
+    AfterEach { Disconnect-PachStore }
+
+    It 'runs the tutorial''s pipelines in the image, and the store remembers the runtime' {
+        $store = New-Store
+        $store.Executor | Should -Match 'Podman containers'
+        (Get-Content (Join-Path $store.Path 'store.json') -Raw | ConvertFrom-Json).Containers.Runtime | Should -Be 'Podman'
+        New-PachRepo training, attributes | Out-Null
+        Add-PachFile training master iris.csv -Source (Join-Path $Tutorial 'data/iris.csv') | Out-Null
+        Add-PachFile attributes master -Source (Join-Path $Tutorial 'data/test1.csv'), (Join-Path $Tutorial 'data/test2.csv') | Out-Null
+        $inImage = { param($spec) $spec.transform.image = $image; $spec.transform.cmd = @('sh') }
+        Get-TutorialSpec pre-process.json 'sh /code/pre_process.sh $training /pfs/out/' $inImage | Set-Content TestDrive:/pre-process.json
+        Get-TutorialSpec train.json 'replaced by cmd' {
+            param($spec) $spec.transform.image = $image
+            $spec.transform.cmd = @('sh', '/code/train.sh', '/pfs/pre_process/x_train.csv', '/pfs/pre_process/y_train.csv', '/pfs/out/')
+            $spec.transform.stdin = @()
+        } | Set-Content TestDrive:/train.json
+        Get-TutorialSpec infer.json 'sh /code/infer.sh /pfs/train/model.csv $attributes /pfs/out/' $inImage | Set-Content TestDrive:/infer.json
+        foreach ($spec in 'pre-process', 'train', 'infer') { New-PachPipeline -Path "TestDrive:/$spec.json" | Out-Null }
+        Wait-PachCommit training master -TimeoutSec 180 | Out-Null
+        Wait-PachCommit attributes master -TimeoutSec 180 | Out-Null
+        foreach ($p in 'pre_process', 'train', 'inference') {
+            $job = Get-PachJob -Pipeline $p | Select-Object -First 1
+            $job.State | Should -Be 'Success' -Because "$p`: $($job.Reason) $(Get-PachLog -Job $job.Id | Out-String)"
+            (Get-PachLog -Job $job.Id | Where-Object Stream -eq executor).Message | Should -Match "Podman containers of image '$([regex]::Escape($image))'"
+        }
+        @(Get-PachFileContent pre_process master x_train.csv).Count | Should -Be 150
+        (Get-PachFile inference master).Path | Should -Be @('/test1.csv', '/test2.csv')
+        @(Get-PachFileContent inference master test1.csv).Count | Should -BeGreaterThan 0
+        # The job is over: its workers' containers are gone (a job's folders deleted end them within seconds).
+        $deadline = (Get-Date).AddSeconds(20)
+        while ((Get-PachContainers).Count -gt 0 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 500 }
+        Get-PachContainers | Should -BeNullOrEmpty
+        # Reconnected without the parameter, the store still runs containers; None forgets the runtime.
+        Disconnect-PachStore
+        (Connect-PachStore -Path $store.Path).Executor | Should -Match 'Podman containers'
+        Disconnect-PachStore
+        (Connect-PachStore -Path $store.Path -ContainerRuntime None).Executor | Should -Not -Match 'containers'
+    }
+
+    It 'gives each datum the image''s file system, env, working_dir, user, limits and no network, one warm container per worker' {
+        New-Store | Out-Null
+        New-PachRepo words | Out-Null
+        1..6 | ForEach-Object { Add-PachFile words master "/w$_.txt" -Value "word $_" } | Out-Null
+        New-PachPipeline -Spec @{
+            pipeline = @{ name = 'probe' }; parallelism_spec = @{ constant = 2 }
+            resource_limits = @{ cpu = '500m'; memory = '64Mi' }
+            transform = @{
+                image = $image; env = @{ GREETING = 'hi there' }; working_dir = '/code'; user = '1000:1000'
+                cmd = @('sh', '-c', @'
+o=/pfs/out/$(basename $words)
+{ echo "env=$GREETING"; echo "pwd=$(pwd)"; echo "uid=$(id -u):$(id -g)"; echo "host=$(hostname)"
+  if [ -e /usr/bin/dotnet ] || [ -e /usr/share/dotnet ]; then echo fs=host; else echo fs=image; fi
+  echo "nics=$(tail -n +3 /proc/net/dev | wc -l)"
+  echo "mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)"
+  echo "cpu=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max)"
+  echo "data=$(cat $words)"; } > $o
+'@)
+            }
+            input = @{ pfs = @{ repo = 'words'; glob = '/*' } }
+        } | Out-Null
+        $job = Get-PachJob -Pipeline probe | Wait-PachJob -TimeoutSec 120
+        $job.State | Should -Be 'Success' -Because "$($job.Reason) $(Get-PachLog -Job $job.Id | Out-String)"
+        $seen = foreach ($n in 1..6) {
+            $text = @(Get-PachFileContent probe master "/w$n.txt")
+            $map = @{}; foreach ($l in $text) { $k, $v = $l -split '=', 2; $map[$k] = $v }
+            $map
+        }
+        foreach ($m in $seen) {
+            $m.env | Should -Be 'hi there'
+            $m.pwd | Should -Be '/code'
+            $m.uid | Should -Be '1000:1000'
+            $m.fs | Should -Be 'image'
+            $m.nics | Should -Be '1' -Because 'only lo: no network unless the spec asks'
+            $m.mem | Should -Be (64MB).ToString()
+            $m.cpu | Should -Be '50000'
+        }
+        ($seen.data | Sort-Object) | Should -Be (1..6 | ForEach-Object { "word $_" })
+        # Two workers: six datums ran in two containers, not six.
+        @($seen.host | Sort-Object -Unique).Count | Should -Be 2
+    }
+
+    It 'serves datum_batching from one container per worker, and lets a pipeline ask for a network or run locally' {
+        New-Store | Out-Null
+        New-PachRepo words | Out-Null
+        1..4 | ForEach-Object { Add-PachFile words master "/w$_.txt" -Value "word $_" } | Out-Null
+        New-PachPipeline -Spec @{
+            pipeline = @{ name = 'batched' }
+            transform = @{
+                image = $image; datum_batching = $true; pachps_network = 'host'
+                cmd = @('sh', '-c', @'
+while :; do
+  echo next > "$PACH_DATUM_REQUEST"; read -r reply < "$PACH_DATUM_RESPONSE"
+  [ "$reply" = done ] && exit 0
+  . "$PACH_DATUM_ENV"
+  { hostname; tail -n +3 /proc/net/dev | wc -l; } > "/pfs/out/$(basename $words)"
+done
+'@)
+            }
+            input = @{ pfs = @{ repo = 'words'; glob = '/*' } }
+        } | Out-Null
+        New-PachPipeline -Spec @{
+            pipeline = @{ name = 'local' }
+            transform = @{ image = $image; pachps_container_runtime = 'none'; cmd = @('sh', '-c', 'if [ -e /usr/bin/dotnet ] || [ -e /usr/share/dotnet ]; then echo host; else echo image; fi > /pfs/out/where') }
+            input = @{ pfs = @{ repo = 'words'; glob = '/' } }
+        } | Out-Null
+        $job = Get-PachJob -Pipeline batched | Wait-PachJob -TimeoutSec 120
+        $job.State | Should -Be 'Success' -Because "$($job.Reason) $(Get-PachLog -Job $job.Id | Out-String)"
+        $outputs = 1..4 | ForEach-Object { , @(Get-PachFileContent batched master "/w$_.txt") }
+        @($outputs | ForEach-Object { $_[0] } | Sort-Object -Unique).Count | Should -Be 1 -Because 'one container served every datum'
+        $outputs | ForEach-Object { [int]$_[1] } | Should -BeGreaterThan 1 -Because 'pachps_network host shows the host''s interfaces'
+        (Get-PachJob -Pipeline local | Wait-PachJob -TimeoutSec 60).State | Should -Be 'Success'
+        Get-PachFileContent local master where | Should -Be 'host'
+    }
+
+    It 'runs a pipeline''s container runtime over a store without one, and fails datums whose image is missing, naming it' {
+        New-Store -Runtime '' | Out-Null
+        New-PachRepo words | Out-Null
+        Add-PachFile words master /a.txt -Value 'a' | Out-Null
+        New-PachPipeline -Spec @{
+            pipeline = @{ name = 'boxed' }
+            transform = @{ image = $image; pachps_container_runtime = 'podman'; cmd = @('sh', '-c', 'hostname > /pfs/out/host') }
+            input = @{ pfs = @{ repo = 'words'; glob = '/' } }
+        } | Out-Null
+        New-PachPipeline -Spec @{
+            pipeline = @{ name = 'missing' }; datum_tries = 1
+            transform = @{ image = 'localhost/pachps-no-such-image:1'; pachps_container_runtime = 'podman'; cmd = @('true') }
+            input = @{ pfs = @{ repo = 'words'; glob = '/' } }
+        } | Out-Null
+        (Get-PachJob -Pipeline boxed | Wait-PachJob -TimeoutSec 60).State | Should -Be 'Success'
+        Get-PachFileContent boxed master host | Should -Not -Be ([System.Net.Dns]::GetHostName())
+        $failed = Get-PachJob -Pipeline missing | Wait-PachJob -TimeoutSec 120
+        $failed.State | Should -Be 'Failure'
+        (Get-PachDatum -Job $failed.Id).Reason | Should -Match "image 'localhost/pachps-no-such-image:1' is not in Podman's local images"
+    }
+
+    It 'refuses a runtime without an image, an unknown runtime and a runtime not on PATH' {
+        New-Store -Runtime '' | Out-Null
+        New-PachRepo words | Out-Null
+        { New-PachPipeline -Spec @{ pipeline = @{ name = 'x' }; transform = @{ pachps_container_runtime = 'podman'; cmd = @('true') }; input = @{ pfs = @{ repo = 'words'; glob = '/' } } } -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ContainerImageMissing*'
+        { New-PachPipeline -Spec @{ pipeline = @{ name = 'x' }; transform = @{ image = $image; pachps_container_runtime = 'lxc'; cmd = @('true') }; input = @{ pfs = @{ repo = 'words'; glob = '/' } } } -ErrorAction Stop } |
+            Should -Throw -ErrorId 'PipelineSpecInvalid*'
+        $path = $env:PATH
+        try {
+            $env:PATH = '/nonexistent'
+            { New-PachPipeline -Spec @{ pipeline = @{ name = 'x' }; transform = @{ image = $image; pachps_container_runtime = 'docker'; cmd = @('true') }; input = @{ pfs = @{ repo = 'words'; glob = '/' } } } -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ContainerRuntimeNotFound*'
+            { Connect-PachStore -Path (Join-Path $TestDrive 'nodocker') -ContainerRuntime Docker } | Should -Throw -ErrorId 'ContainerRuntimeNotFound*'
+        }
+        finally { $env:PATH = $path }
+    }
+}
