@@ -43,8 +43,9 @@ param(
     # Io (data in and out against cp, git and the disk's own limits), -BenchOnly Lazy (lazy against copied inputs on
     # one 1 GiB input), -BenchOnly Gateway (the server's S3 gateway: GetObject of 256 MiB against Get-PachFileContent,
     # aws s3 cp --recursive of 10,000 x 1 KiB against a radosgw the section starts on ports of its own), -BenchOnly
-    # Scale (how cost grows from 10k to 1M files, datums, commits and jobs; docs/scale.md).
-    [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy', 'Gateway', 'Scale')]
+    # Scale (how cost grows from 10k to 1M files, datums, commits and jobs; docs/scale.md), -BenchOnly Containers
+    # (2,000 one-line datums in warm Podman containers against local processes, podman run --rm and exec per datum).
+    [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy', 'Gateway', 'Scale', 'Containers')]
     [string] $BenchOnly,
     # Bench: the same as -BenchOnly Scale (no other parameter begins with "Scale", so -Scale binds to nothing else).
     [switch] $Scale,
