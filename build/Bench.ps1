@@ -896,7 +896,6 @@ foreach (`$name in 'warmup', 'local', 'container', 'batched') {
     `$job = Get-PachJob -Pipeline `$name | Wait-PachJob -TimeoutSec 3600
     if ("`$(`$job.State)" -ne 'Success') { throw "`$name ended `$(`$job.State): `$(`$job.Reason)" }
     `$out[`$name] = `$job.Duration.TotalSeconds
-    Remove-PachPipeline `$name -Force
 }
 `$out | ConvertTo-Json -Compress
 "@

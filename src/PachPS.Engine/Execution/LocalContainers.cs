@@ -115,7 +115,11 @@ public sealed partial class LocalProcessExecutor
         var command = new ChildCommand(cli.Program, arguments, SecretVariables(t), "/", []) { BaseEnvironment = EnvironmentSnapshot.Capture() };
         var worker = ContainerWorker.Start(cli, name, control, signature, stdin, t.User is not null, command);
         _workers[workFolder] = worker;
-        _reaper ??= new Timer(_ => Reap(), null, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2));
+        if (Volatile.Read(ref _reaper) is null)
+        {
+            var reaper = new Timer(_ => Reap(), null, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2));
+            if (Interlocked.CompareExchange(ref _reaper, reaper, null) is not null) reaper.Dispose();
+        }
         return worker;
     }
 
