@@ -913,11 +913,11 @@ foreach (`$name in 'warmup', 'local', 'container', 'batched') {
     finally { & podman rm -f -t 0 pachps-bench-exec | Out-Null }
     $loadText = "load $($load -join ' ') at start"
     Add-Result "$d one-line datums, sh cp, parallelism 2, warm Podman containers ($loadText)" ('{0:N2} s median of {1} ({2:N1} ms per datum per worker)' -f $container, (Join-Seconds $runs.container), $perContainer) `
-        ('local processes {0:N2} s ({1:N1} ms)' -f $local, $perLocal) ('+{0:N1} ms per datum' -f ($perContainer - $perLocal)) 'overhead under 50 ms per datum'
+        ('local processes {0:N2} s ({1:N1} ms)' -f $local, $perLocal) ('{0:+0.0;-0.0} ms per datum' -f ($perContainer - $perLocal)) 'overhead under 50 ms per datum'
     Add-Result 'same datums, datum_batching in one container per worker' ('{0:N2} s median ({1:N1} ms per datum per worker)' -f $batched, ($batched * 2 / $d * 1000)) `
         ('local processes {0:N2} s' -f $local) ('{0:N2}x local' -f ($batched / $local)) 'report'
     Add-Result 'one datum as a container of its own: podman run --rm' ('{0:N0} ms per datum (mean of {1})' -f $runRm, $n) ('exec into a running container {0:N0} ms' -f $exec) `
-        ('warm: {0:N1} ms' -f ($perContainer - $perLocal)) 'report'
+        ('warm: {0:+0.0;-0.0} ms over a local process' -f ($perContainer - $perLocal)) 'report'
 }
 
 # ------------------------------------------------------------------ issue 15: garbage collection of a large store

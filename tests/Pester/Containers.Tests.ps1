@@ -158,6 +158,26 @@ done
         (Get-PachDatum -Job $failed.Id).Reason | Should -Match "image 'localhost/pachps-no-such-image:1' is not in Podman's local images"
     }
 
+    It 'stops a datum past datum_timeout and removes its container' {
+        New-Store | Out-Null
+        New-PachRepo words | Out-Null
+        Add-PachFile words master /a-fast.txt -Value 'fast' | Out-Null
+        Add-PachFile words master /b-slow.txt -Value 'slow' | Out-Null
+        New-PachPipeline -Spec @{
+            pipeline = @{ name = 'timed' }; datum_timeout = '3s'; datum_tries = 1
+            transform = @{ image = $image; cmd = @('sh', '-c', 'grep -q slow $words && sleep 60; hostname > /pfs/out/$(basename $words)') }
+            input = @{ pfs = @{ repo = 'words'; glob = '/*' } }
+        } | Out-Null
+        $job = Get-PachJob -Pipeline timed | Wait-PachJob -TimeoutSec 120
+        $job.State | Should -Be 'Failure'
+        $datums = Get-PachDatum -Job $job.Id
+        ($datums | Where-Object State -eq 'Failed').Reason | Should -Match 'datum_timeout 3s exceeded'
+        ($datums | Where-Object State -eq 'Success').Count | Should -Be 1
+        $deadline = (Get-Date).AddSeconds(20)
+        while ((Get-PachContainers).Count -gt 0 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 500 }
+        Get-PachContainers | Should -BeNullOrEmpty
+    }
+
     It 'refuses a runtime without an image, an unknown runtime and a runtime not on PATH' {
         New-Store -Runtime '' | Out-Null
         New-PachRepo words | Out-Null
