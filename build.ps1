@@ -181,19 +181,22 @@ function Install-S3Clients {
     if ($LASTEXITCODE -ne 0) { Write-Host 'Could not install awscli and rclone: their S3 gateway tests are SKIPPED.' -ForegroundColor Yellow }
 }
 
-function Install-TestPodman {
-    # Podman, runc and busybox-static (installed from Debian when missing), a containers.conf that podman 4.3 needs as
-    # root, and the busybox test image made offline; the container suites call the same script and skip, saying why,
-    # where podman cannot run.
-    $line = & bash (Join-Path $root 'tests/containers/setup-podman.sh') 2>&1 | Select-Object -Last 1
-    if ($LASTEXITCODE -eq 0) { $env:CONTAINERS_CONF = "$line".Substring('CONTAINERS_CONF='.Length) }
-    else { Write-Host "Container tests are SKIPPED: $line" -ForegroundColor Yellow }
+function Start-TestContainers {
+    # Podman (with runc and a containers.conf that podman 4.3 needs as root) and Docker (a dockerd of its own on a
+    # private socket, no systemd), each installed from Debian when missing, and the busybox test image made offline in
+    # each; the container suites call the same scripts and skip, saying why, a runtime that cannot run here.
+    foreach ($runtime in 'podman', 'docker') {
+        $line = & bash (Join-Path $root "tests/containers/setup-$runtime.sh") 2>&1 | Select-Object -Last 1
+        if ($LASTEXITCODE -ne 0) { Write-Host "$runtime container tests are SKIPPED: $line" -ForegroundColor Yellow }
+    }
 }
+
+function Stop-TestContainers { & bash (Join-Path $root 'tests/containers/stop-docker.sh') | Out-Null }
 
 function Invoke-Test {
     Invoke-Build
     Install-S3Clients
-    Install-TestPodman
+    Start-TestContainers
     if ($SkipS3) { Write-Host 'S3 tests are SKIPPED (-SkipS3): no S3 server is started.' -ForegroundColor Yellow }
     else { Start-TestS3 }
     # The Kubernetes executor keeps content in S3, so its real tier needs the S3 server too.
@@ -202,6 +205,7 @@ function Invoke-Test {
     else { Start-TestKubernetes }
     try { Invoke-Suites }
     finally {
+        Stop-TestContainers
         if ($kubernetes) { Stop-TestKubernetes }
         if (-not $SkipS3) { Stop-TestS3 }
     }

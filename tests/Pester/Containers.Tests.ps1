@@ -1,34 +1,41 @@
 #requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.7.1' }
-# transform.image in local containers (Connect-PachStore -ContainerRuntime Podman): the tutorial's pipelines in a busybox
-# image made offline (tests/containers/setup-podman.sh installs podman, runc and busybox-static when missing), the
-# spec's env, working_dir, user, resource_limits and network, one warm container per worker, datum_batching.
+# transform.image in local containers (Connect-PachStore -ContainerRuntime Podman or Docker): the tutorial's pipelines in
+# a busybox image made offline, the spec's env, working_dir, user, resource_limits, network and secrets, one warm
+# container per worker, datum_batching, datum_timeout. tests/containers/setup-podman.sh and setup-docker.sh install the
+# runtime (and busybox-static) when missing and make the image; where one cannot run, its tests are skipped saying why.
 BeforeDiscovery {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    # Podman runs only where the script can install it (root, apt) and start a container; it says why not otherwise.
-    $setup = if ($IsLinux) { & bash (Join-Path $RepoRoot 'tests/containers/setup-podman.sh') 2>&1 | Select-Object -Last 1 } else { 'containers are tested on Linux' }
-    $script:noPodman = if ($IsLinux -and $LASTEXITCODE -eq 0 -and "$setup" -like 'CONTAINERS_CONF=*') { $null } else { "$setup" }
-    if ($noPodman) { Write-Warning "Container tests SKIPPED: $noPodman" }
+    $runtimes = foreach ($runtime in 'Podman', 'Docker') {
+        $setup = if ($IsLinux) { & bash (Join-Path $RepoRoot "tests/containers/setup-$($runtime.ToLowerInvariant()).sh") 2>&1 | Select-Object -Last 1 } else { 'containers are tested on Linux' }
+        $ready = $IsLinux -and $LASTEXITCODE -eq 0 -and "$setup" -match '^(CONTAINERS_CONF|DOCKER_HOST)='
+        if (-not $ready) { Write-Warning "$runtime container tests SKIPPED: $setup" }
+        @{ Runtime = $runtime; Unavailable = -not $ready; Setup = "$setup" }
+    }
 }
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     Import-Module $ModulePath -Force
-    $line = & bash (Join-Path $RepoRoot 'tests/containers/setup-podman.sh') 2>&1 | Select-Object -Last 1
-    if ("$line" -like 'CONTAINERS_CONF=*') { $env:CONTAINERS_CONF = "$line".Substring('CONTAINERS_CONF='.Length) }
     $image = 'localhost/pachps-busybox:test'
-    function Get-PachContainers { @(podman ps --all --filter name=pachps- --format '{{.Names}}' | Where-Object { $_ }) }
-    function New-Store([string] $Runtime = 'Podman') {
-        $path = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
-        if ($Runtime) { Connect-PachStore -Path $path -ContainerRuntime $Runtime } else { Connect-PachStore -Path $path }
-    }
 }
 
-Describe 'Pipelines in Podman containers' -Skip:([bool]$noPodman) {
+Describe 'Pipelines in <Runtime> containers' -ForEach $runtimes -Skip:$Unavailable {
+    BeforeAll {
+        # The runtime's settings as its setup script printed them (CONTAINERS_CONF=... or DOCKER_HOST=...).
+        $variable, $value = $Setup -split '=', 2
+        Set-Item "env:$variable" $value
+        $cli = $Runtime.ToLowerInvariant()
+        function Get-PachContainers { @(& $cli ps --all --filter name=pachps- --format '{{.Names}}' | Where-Object { $_ }) }
+        function New-Store([string] $With = $Runtime) {
+            $path = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+            if ($With) { Connect-PachStore -Path $path -ContainerRuntime $With } else { Connect-PachStore -Path $path }
+        }
+    }
     AfterEach { Disconnect-PachStore }
 
     It 'runs the tutorial''s pipelines in the image, and the store remembers the runtime' {
         $store = New-Store
-        $store.Executor | Should -Match 'Podman containers'
-        (Get-Content (Join-Path $store.Path 'store.json') -Raw | ConvertFrom-Json).Containers.Runtime | Should -Be 'Podman'
+        $store.Executor | Should -Match "$Runtime containers"
+        (Get-Content (Join-Path $store.Path 'store.json') -Raw | ConvertFrom-Json).Containers.Runtime | Should -Be $Runtime
         New-PachRepo training, attributes | Out-Null
         Add-PachFile training master iris.csv -Source (Join-Path $Tutorial 'data/iris.csv') | Out-Null
         Add-PachFile attributes master -Source (Join-Path $Tutorial 'data/test1.csv'), (Join-Path $Tutorial 'data/test2.csv') | Out-Null
@@ -46,7 +53,7 @@ Describe 'Pipelines in Podman containers' -Skip:([bool]$noPodman) {
         foreach ($p in 'pre_process', 'train', 'inference') {
             $job = Get-PachJob -Pipeline $p | Select-Object -First 1
             $job.State | Should -Be 'Success' -Because "$p`: $($job.Reason) $(Get-PachLog -Job $job.Id | Out-String)"
-            (Get-PachLog -Job $job.Id | Where-Object Stream -eq executor).Message | Should -Match "Podman containers of image '$([regex]::Escape($image))'"
+            (Get-PachLog -Job $job.Id | Where-Object Stream -eq executor).Message | Should -Match "$Runtime containers of image '$([regex]::Escape($image))'"
         }
         @(Get-PachFileContent pre_process master x_train.csv).Count | Should -Be 150
         (Get-PachFile inference master).Path | Should -Be @('/test1.csv', '/test2.csv')
@@ -57,7 +64,7 @@ Describe 'Pipelines in Podman containers' -Skip:([bool]$noPodman) {
         Get-PachContainers | Should -BeNullOrEmpty
         # Reconnected without the parameter, the store still runs containers; None forgets the runtime.
         Disconnect-PachStore
-        (Connect-PachStore -Path $store.Path).Executor | Should -Match 'Podman containers'
+        (Connect-PachStore -Path $store.Path).Executor | Should -Match "$Runtime containers"
         Disconnect-PachStore
         (Connect-PachStore -Path $store.Path -ContainerRuntime None).Executor | Should -Not -Match 'containers'
     }
@@ -138,24 +145,46 @@ done
     }
 
     It 'runs a pipeline''s container runtime over a store without one, and fails datums whose image is missing, naming it' {
-        New-Store -Runtime '' | Out-Null
+        New-Store -With '' | Out-Null
         New-PachRepo words | Out-Null
         Add-PachFile words master /a.txt -Value 'a' | Out-Null
         New-PachPipeline -Spec @{
             pipeline = @{ name = 'boxed' }
-            transform = @{ image = $image; pachps_container_runtime = 'podman'; cmd = @('sh', '-c', 'hostname > /pfs/out/host') }
+            transform = @{ image = $image; pachps_container_runtime = $cli; cmd = @('sh', '-c', 'hostname > /pfs/out/host') }
             input = @{ pfs = @{ repo = 'words'; glob = '/' } }
         } | Out-Null
         New-PachPipeline -Spec @{
             pipeline = @{ name = 'missing' }; datum_tries = 1
-            transform = @{ image = 'localhost/pachps-no-such-image:1'; pachps_container_runtime = 'podman'; cmd = @('true') }
+            transform = @{ image = 'localhost/pachps-no-such-image:1'; pachps_container_runtime = $cli; cmd = @('true') }
             input = @{ pfs = @{ repo = 'words'; glob = '/' } }
         } | Out-Null
         (Get-PachJob -Pipeline boxed | Wait-PachJob -TimeoutSec 60).State | Should -Be 'Success'
         Get-PachFileContent boxed master host | Should -Not -Be ([System.Net.Dns]::GetHostName())
         $failed = Get-PachJob -Pipeline missing | Wait-PachJob -TimeoutSec 120
         $failed.State | Should -Be 'Failure'
-        (Get-PachDatum -Job $failed.Id).Reason | Should -Match "image 'localhost/pachps-no-such-image:1' is not in Podman's local images"
+        (Get-PachDatum -Job $failed.Id).Reason | Should -Match "image 'localhost/pachps-no-such-image:1' is not in $Runtime's local images"
+    }
+
+    It 'gives the container the transform''s secrets: env_var by name, mount_path read-only' {
+        New-Store | Out-Null
+        New-PachRepo words | Out-Null
+        Add-PachFile words master /a.txt -Value 'a' | Out-Null
+        Set-Content TestDrive:/tls.env 'cert=certdata'
+        $env:PACHPS_SECRET_DB_PASSWORD = 's3cret'
+        $env:PACHPS_SECRET_TLS = (Resolve-Path TestDrive:/tls.env).ProviderPath
+        try {
+            New-PachPipeline -Spec @{
+                pipeline = @{ name = 'secretive' }
+                transform = @{ image = $image; secrets = @(@{ name = 'db'; key = 'password'; env_var = 'DB_PASSWORD' }, @{ name = 'tls'; mount_path = '/etc/tls' })
+                    cmd = @('sh', '-c', '{ echo "$DB_PASSWORD"; cat /etc/tls/cert; echo; touch /etc/tls/x 2>/dev/null && echo writable || echo read-only; } > /pfs/out/seen') }
+                input = @{ pfs = @{ repo = 'words'; glob = '/' } }
+            } | Out-Null
+            $job = Get-PachJob -Pipeline secretive | Wait-PachJob -TimeoutSec 60
+            $job.State | Should -Be 'Success' -Because "$($job.Reason) $(Get-PachLog -Job $job.Id | Out-String)"
+            Get-PachFileContent secretive master seen | Should -Be @('s3cret', 'certdata', 'read-only')
+            (Get-PachLog -Job $job.Id | Out-String) | Should -Not -Match 's3cret'
+        }
+        finally { Remove-Item env:PACHPS_SECRET_DB_PASSWORD, env:PACHPS_SECRET_TLS -ErrorAction Ignore }
     }
 
     It 'stops a datum past datum_timeout and removes its container' {
@@ -179,18 +208,18 @@ done
     }
 
     It 'refuses a runtime without an image, an unknown runtime and a runtime not on PATH' {
-        New-Store -Runtime '' | Out-Null
+        New-Store -With '' | Out-Null
         New-PachRepo words | Out-Null
-        { New-PachPipeline -Spec @{ pipeline = @{ name = 'x' }; transform = @{ pachps_container_runtime = 'podman'; cmd = @('true') }; input = @{ pfs = @{ repo = 'words'; glob = '/' } } } -ErrorAction Stop } |
+        { New-PachPipeline -Spec @{ pipeline = @{ name = 'x' }; transform = @{ pachps_container_runtime = $cli; cmd = @('true') }; input = @{ pfs = @{ repo = 'words'; glob = '/' } } } -ErrorAction Stop } |
             Should -Throw -ErrorId 'ContainerImageMissing*'
         { New-PachPipeline -Spec @{ pipeline = @{ name = 'x' }; transform = @{ image = $image; pachps_container_runtime = 'lxc'; cmd = @('true') }; input = @{ pfs = @{ repo = 'words'; glob = '/' } } } -ErrorAction Stop } |
             Should -Throw -ErrorId 'PipelineSpecInvalid*'
         $path = $env:PATH
         try {
             $env:PATH = '/nonexistent'
-            { New-PachPipeline -Spec @{ pipeline = @{ name = 'x' }; transform = @{ image = $image; pachps_container_runtime = 'docker'; cmd = @('true') }; input = @{ pfs = @{ repo = 'words'; glob = '/' } } } -ErrorAction Stop } |
+            { New-PachPipeline -Spec @{ pipeline = @{ name = 'x' }; transform = @{ image = $image; pachps_container_runtime = $cli; cmd = @('true') }; input = @{ pfs = @{ repo = 'words'; glob = '/' } } } -ErrorAction Stop } |
                 Should -Throw -ErrorId 'ContainerRuntimeNotFound*'
-            { Connect-PachStore -Path (Join-Path $TestDrive 'nodocker') -ContainerRuntime Docker } | Should -Throw -ErrorId 'ContainerRuntimeNotFound*'
+            { Connect-PachStore -Path (Join-Path $TestDrive 'noruntime') -ContainerRuntime $Runtime } | Should -Throw -ErrorId 'ContainerRuntimeNotFound*'
         }
         finally { $env:PATH = $path }
     }

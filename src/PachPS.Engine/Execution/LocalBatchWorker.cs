@@ -62,11 +62,11 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
         Action? stopContainer = null;
         if (runtime != ContainerRuntime.None)
         {
-            view = new PfsView("/pfs", s => s, workFolder, null, null);
             var root = ContainerCli.ControlPath + "/";
+            SecretMounts? secrets;
             try
             {
-                (command, stopContainer) = BatchContainer(runtime, workFolder, transform, pending!.Pod, new Dictionary<string, string>(StringComparer.Ordinal)
+                (command, stopContainer, secrets) = BatchContainer(runtime, workFolder, transform, pending!.Pod, new Dictionary<string, string>(StringComparer.Ordinal)
                 {
                     ["PACH_DATUM_BATCH"] = "1",
                     [BatchProtocol.RequestVariable] = root + "request",
@@ -80,6 +80,8 @@ public sealed partial class LocalProcessExecutor : IBatchExecutor
                     source.Complete(datum, new DatumResult(false, -1, $"{ex.ErrorId}: {ex.Message}", Path.Combine(pfs, "out"), 0));
                 return;
             }
+            // No namespace: the secret files are deleted when the batch ends (SecretFiles below).
+            view = new PfsView("/pfs", s => s, workFolder, null, secrets);
         }
         else try
         {

@@ -113,7 +113,7 @@ public sealed partial class LocalProcessExecutor
         arguments.AddRange(["--entrypoint", "sh", t.Image!, "-c", ContainerWorker.MarkerSlot, "pachps", .. t.Cmd]);
         var stdin = Encoding.UTF8.GetBytes(string.Concat(t.Stdin.Select(line => line + "\n")));
         var command = new ChildCommand(cli.Program, arguments, SecretVariables(t), "/", []) { BaseEnvironment = EnvironmentSnapshot.Capture() };
-        var worker = ContainerWorker.Start(cli, name, control, signature, stdin, t.User is not null, command);
+        var worker = ContainerWorker.Start(cli, name, control, signature, stdin, t.User is not null, command, secrets?.Folder);
         _workers[workFolder] = worker;
         if (Volatile.Read(ref _reaper) is null)
         {
@@ -158,7 +158,7 @@ public sealed partial class LocalProcessExecutor
     /// <see cref="ContainerCli.ControlPath"/> (the protocol's FIFOs and datum.env, named by the protocol's variables as
     /// the container sees them) and its pfs/ at /pfs.
     /// </summary>
-    private (ChildCommand Command, Action Stop) BatchContainer(ContainerRuntime runtime, string workFolder, TransformSpec transform, PodSettings pod,
+    private (ChildCommand Command, Action Stop, SecretMounts? Secrets) BatchContainer(ContainerRuntime runtime, string workFolder, TransformSpec transform, PodSettings pod,
         Dictionary<string, string> protocol)
     {
         var cli = Cli(runtime, null);
@@ -168,6 +168,6 @@ public sealed partial class LocalProcessExecutor
         var arguments = cli.RunArguments(name, Path.Combine(workFolder, "pfs"), workFolder, t, pod, SecretVariables(t).Keys, secrets, null);
         arguments.AddRange(["--entrypoint", transform.Cmd[0], transform.Image!, .. transform.Cmd.Skip(1)]);
         var stdin = Encoding.UTF8.GetBytes(string.Concat(transform.Stdin.Select(line => line + "\n")));
-        return (new ChildCommand(cli.Program, arguments, SecretVariables(t), "/", stdin) { BaseEnvironment = EnvironmentSnapshot.Capture() }, () => cli.Remove(name));
+        return (new ChildCommand(cli.Program, arguments, SecretVariables(t), "/", stdin) { BaseEnvironment = EnvironmentSnapshot.Capture() }, () => cli.Remove(name), secrets);
     }
 }

@@ -25,6 +25,8 @@ internal sealed class ContainerWorker : IDisposable
     private readonly string _marker;
     private readonly Thread _reader;
     private int _disposed;
+    /// <summary>The worker's mount_path secret files (in memory), deleted with the container.</summary>
+    private readonly string? _secrets;
     private readonly object _gate = new();
     private Action<ExecutionLog>? _sink;
     private int _markersSeen;
@@ -49,9 +51,10 @@ internal sealed class ContainerWorker : IDisposable
         done
         """;
 
-    private ContainerWorker(ContainerCli cli, string name, string controlFolder, string signature, ChildCommand command)
+    private ContainerWorker(ContainerCli cli, string name, string controlFolder, string signature, ChildCommand command, string? secrets)
     {
         _cli = cli;
+        _secrets = secrets;
         Name = name;
         ControlFolder = controlFolder;
         Signature = signature;
@@ -92,7 +95,8 @@ internal sealed class ContainerWorker : IDisposable
     /// Makes the control folder (FIFOs, stdin) and starts the container: <paramref name="command"/> runs the runtime
     /// with sh as entrypoint and <see cref="MarkerSlot"/> where the script goes, then the transform's cmd.
     /// </summary>
-    public static ContainerWorker Start(ContainerCli cli, string name, string controlFolder, string signature, byte[] stdin, bool otherUser, ChildCommand command)
+    public static ContainerWorker Start(ContainerCli cli, string name, string controlFolder, string signature, byte[] stdin, bool otherUser, ChildCommand command,
+        string? secrets)
     {
         Directory.CreateDirectory(controlFolder);
         foreach (var fifo in new[] { "request", "response" })
@@ -105,7 +109,7 @@ internal sealed class ContainerWorker : IDisposable
         }
         File.WriteAllBytes(Path.Combine(controlFolder, "stdin"), stdin);
         File.WriteAllText(Path.Combine(controlFolder, "datum.env"), "");
-        return new ContainerWorker(cli, name, controlFolder, signature, command);
+        return new ContainerWorker(cli, name, controlFolder, signature, command, secrets);
     }
 
     private void OnLine(string stream, string line)
@@ -183,5 +187,6 @@ internal sealed class ContainerWorker : IDisposable
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException) { }
         _response.Dispose();
+        if (_secrets is not null) WorkFolders.TryDelete(_secrets);
     }
 }
