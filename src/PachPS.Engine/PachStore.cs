@@ -93,7 +93,7 @@ public sealed class PachStore : IPachClient, IStoreAdmin
     /// opens need only the folder and, where the default AWS chain does not apply, credentials again.
     /// </summary>
     /// <remarks>
-    /// <paramref name="containers"/> runs transform.image in a container runtime (its <see cref="Execution.Containers.ContainerRuntime.None"/>
+    /// <paramref name="containers"/> runs transform.image in a container runtime (its <see cref="PachPS.Engine.Pps.ContainerRuntime.None"/>
     /// forgets a runtime the store remembers); store.json remembers it. Not with Kubernetes (ContainerRuntimeConflict).
     /// </remarks>
     public static PachStore Open(string path, bool temporary = false, S3Settings? s3 = null, S3Credentials? credentials = null,
@@ -109,7 +109,7 @@ public sealed class PachStore : IPachClient, IStoreAdmin
                 "The Kubernetes executor needs the content in S3 (pods cannot read a local folder): connect with -S3Bucket as well.", full);
         // The cluster's configuration is read before anything is created, so a bad one leaves no trace.
         kubernetes ??= saved?.Kubernetes;
-        containers = (containers ?? saved?.Containers) is { Runtime: not Execution.Containers.ContainerRuntime.None } chosen ? chosen : null;
+        containers = (containers ?? saved?.Containers) is { Runtime: not PachPS.Engine.Pps.ContainerRuntime.None } chosen ? chosen : null;
         if (containers is not null && kubernetes is not null)
             throw PachException.Invalid("ContainerRuntimeConflict",
                 $"Datums of the store at '{full}' cannot run both on Kubernetes and in local {containers.Runtime} containers: choose one (-ContainerRuntime None forgets the runtime).", full);

@@ -90,7 +90,7 @@ public sealed partial class LocalProcessExecutor
         {
             _workers.TryRemove(request.WorkFolder, out _);
             worker.Dispose();
-            return new DatumResult(false, -1, $"the {runtime} container {worker.Name} ended (exit code {worker.ExitCode})" + tail, outDir, downloaded);
+            return new DatumResult(false, -1, $"the {runtime} container {worker.Name} ended (exit code {worker.ExitCode})" + tail + worker.Unattributed, outDir, downloaded);
         }
         var ok = code == 0 || t.AcceptReturnCode.Contains(code.Value);
         return new DatumResult(ok, code.Value, ok ? "" : $"exit code {code}" + tail, outDir, downloaded);

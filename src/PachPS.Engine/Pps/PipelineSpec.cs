@@ -19,7 +19,7 @@ public sealed record TransformSpec(
     /// <summary>transform.user: "uid" or "uid:gid" the command runs as (numeric; on Kubernetes).</summary>
     public string? User { get; init; }
     /// <summary>transform.pachps_container_runtime: the container runtime this pipeline's image runs in, over the store's (None: local processes).</summary>
-    public Execution.Containers.ContainerRuntime? ContainerRuntime { get; init; }
+    public ContainerRuntime? ContainerRuntime { get; init; }
     /// <summary>transform.pachps_network: the container network a datum may use (none when unset).</summary>
     public string? Network { get; init; }
 }
@@ -439,8 +439,8 @@ public sealed record PipelineSpec(
         return result;
     }
 
-    private static Execution.Containers.ContainerRuntime ContainerRuntimeOf(string value, string pipeline) =>
-        Execution.Containers.ContainerSettings.Parse(value) ?? throw Invalid("PipelineSpecInvalid",
+    private static ContainerRuntime ContainerRuntimeOf(string value, string pipeline) =>
+        ContainerRuntimes.Parse(value) ?? throw Invalid("PipelineSpecInvalid",
             $"Pipeline '{pipeline}': transform.pachps_container_runtime must be \"podman\", \"docker\" or \"none\", not \"{value}\".", pipeline);
 
     /// <summary>A container network's name as the runtime's --network takes it (none, host, bridge, a named network).</summary>

@@ -4,6 +4,7 @@ using PachPS.Engine;
 using PachPS.Engine.Execution.Containers;
 using PachPS.Engine.Execution.Kubernetes;
 using PachPS.Engine.Pfs;
+using PachPS.Engine.Pps;
 using PachPS.Engine.Storage;
 using PachPS.Infrastructure;
 

@@ -29,6 +29,7 @@ internal sealed class ContainerWorker : IDisposable
     private readonly string? _secrets;
     private readonly object _gate = new();
     private Action<ExecutionLog>? _sink;
+    private readonly LogTail _unattributed = new(anyStream: true);
     private int _markersSeen;
     private TaskCompletionSource? _logged;
 
@@ -117,7 +118,12 @@ internal sealed class ContainerWorker : IDisposable
         Action<ExecutionLog>? sink;
         var end = line.EndsWith(_marker, StringComparison.Ordinal);
         if (end) line = line[..^_marker.Length];
-        lock (_gate) sink = _sink;
+        lock (_gate)
+        {
+            sink = _sink;
+            // What the runtime says with no datum running (it cannot start the container, say) is kept for the next failure.
+            if (sink is null && !end && line.Length > 0) _unattributed.Add(new ExecutionLog(DateTime.UtcNow, stream, line));
+        }
         if (!end || line.Length > 0) sink?.Invoke(new ExecutionLog(DateTime.UtcNow, stream, line));
         if (!end) return;
         lock (_gate)
@@ -166,6 +172,12 @@ internal sealed class ContainerWorker : IDisposable
         {
             lock (_gate) _sink = null;
         }
+    }
+
+    /// <summary>The last lines written while no datum ran (as a failure reason's tail).</summary>
+    public string Unattributed
+    {
+        get { lock (_gate) return _unattributed.ToString(); }
     }
 
     /// <summary>The runtime's exit code once the container ended (-1 when it could not start or was stopped).</summary>
