@@ -109,11 +109,12 @@ public sealed class PachStore : IPachClient, IStoreAdmin
                 "The Kubernetes executor needs the content in S3 (pods cannot read a local folder): connect with -S3Bucket as well.", full);
         // The cluster's configuration is read before anything is created, so a bad one leaves no trace.
         kubernetes ??= saved?.Kubernetes;
+        // A runtime asked for now must be here; one the store remembers is not needed to open it (its datums fail saying so).
+        if (containers is { Runtime: not PachPS.Engine.Pps.ContainerRuntime.None } asked) Execution.Containers.ContainerCli.Locate(asked.Runtime, null);
         containers = (containers ?? saved?.Containers) is { Runtime: not PachPS.Engine.Pps.ContainerRuntime.None } chosen ? chosen : null;
         if (containers is not null && kubernetes is not null)
             throw PachException.Invalid("ContainerRuntimeConflict",
                 $"Datums of the store at '{full}' cannot run both on Kubernetes and in local {containers.Runtime} containers: choose one (-ContainerRuntime None forgets the runtime).", full);
-        if (containers is not null) Execution.Containers.ContainerCli.Locate(containers.Runtime, null);
         var ns = "";
         var cluster = kubernetes is null ? null : Execution.Kubernetes.KubernetesExecutor.Connect(kubernetes, out ns);
         IObjectStore? objects = null;
