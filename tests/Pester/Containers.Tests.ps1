@@ -193,14 +193,14 @@ done
         Add-PachFile words master /a-fast.txt -Value 'fast' | Out-Null
         Add-PachFile words master /b-slow.txt -Value 'slow' | Out-Null
         New-PachPipeline -Spec @{
-            pipeline = @{ name = 'timed' }; datum_timeout = '3s'; datum_tries = 1
+            pipeline = @{ name = 'timed' }; datum_timeout = '15s'; datum_tries = 1
             transform = @{ image = $image; cmd = @('sh', '-c', 'grep -q slow $words && sleep 60; hostname > /pfs/out/$(basename $words)') }
             input = @{ pfs = @{ repo = 'words'; glob = '/*' } }
         } | Out-Null
         $job = Get-PachJob -Pipeline timed | Wait-PachJob -TimeoutSec 120
         $job.State | Should -Be 'Failure'
         $datums = Get-PachDatum -Job $job.Id
-        ($datums | Where-Object State -eq 'Failed').Reason | Should -Match 'datum_timeout 3s exceeded'
+        ($datums | Where-Object State -eq 'Failed').Reason | Should -Match 'datum_timeout 15s exceeded'
         ($datums | Where-Object State -eq 'Success').Count | Should -Be 1
         $deadline = (Get-Date).AddSeconds(20)
         while ((Get-PachContainers).Count -gt 0 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 500 }
