@@ -43,8 +43,9 @@ param(
     # Io (data in and out against cp, git and the disk's own limits), -BenchOnly Lazy (lazy against copied inputs on
     # one 1 GiB input), -BenchOnly Gateway (the server's S3 gateway: GetObject of 256 MiB against Get-PachFileContent,
     # aws s3 cp --recursive of 10,000 x 1 KiB against a radosgw the section starts on ports of its own), -BenchOnly
-    # Scale (how cost grows from 10k to 1M files, datums, commits and jobs; docs/scale.md).
-    [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy', 'Gateway', 'Scale')]
+    # Scale (how cost grows from 10k to 1M files, datums, commits and jobs; docs/scale.md), -BenchOnly Containers
+    # (2,000 one-line datums in warm Podman containers against local processes, podman run --rm and exec per datum).
+    [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy', 'Gateway', 'Scale', 'Containers')]
     [string] $BenchOnly,
     # Bench: the same as -BenchOnly Scale (no other parameter begins with "Scale", so -Scale binds to nothing else).
     [switch] $Scale,
@@ -180,9 +181,22 @@ function Install-S3Clients {
     if ($LASTEXITCODE -ne 0) { Write-Host 'Could not install awscli and rclone: their S3 gateway tests are SKIPPED.' -ForegroundColor Yellow }
 }
 
+function Start-TestContainers {
+    # Podman (with runc and a containers.conf that podman 4.3 needs as root) and Docker (a dockerd of its own on a
+    # private socket, no systemd), each installed from Debian when missing, and the busybox test image made offline in
+    # each; the container suites call the same scripts and skip, saying why, a runtime that cannot run here.
+    foreach ($runtime in 'podman', 'docker') {
+        $line = & bash (Join-Path $root "tests/containers/setup-$runtime.sh") 2>&1 | Select-Object -Last 1
+        if ($LASTEXITCODE -ne 0) { Write-Host "$runtime container tests are SKIPPED: $line" -ForegroundColor Yellow }
+    }
+}
+
+function Stop-TestContainers { & bash (Join-Path $root 'tests/containers/stop-docker.sh') | Out-Null }
+
 function Invoke-Test {
     Invoke-Build
     Install-S3Clients
+    Start-TestContainers
     if ($SkipS3) { Write-Host 'S3 tests are SKIPPED (-SkipS3): no S3 server is started.' -ForegroundColor Yellow }
     else { Start-TestS3 }
     # The Kubernetes executor keeps content in S3, so its real tier needs the S3 server too.
@@ -191,6 +205,7 @@ function Invoke-Test {
     else { Start-TestKubernetes }
     try { Invoke-Suites }
     finally {
+        Stop-TestContainers
         if ($kubernetes) { Stop-TestKubernetes }
         if (-not $SkipS3) { Stop-TestS3 }
     }

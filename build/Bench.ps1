@@ -6,16 +6,18 @@
     Run through `dotnet pwsh ./build.ps1 Bench`. -Scale shrinks the generated data for a quick look (1 = full size).
     -S3 adds the S3 backend against rclone; -Remote adds a pachps-server on loopback against an embedded store (the
     server from out/server). -Only runs that one section alone (-Only Remote, -Only S3, -Only Collection, -Only Io,
-    -Only Lazy, -Only Gateway, -Only Scale), without the embedded figures; the collection and Io sections are part of
+    -Only Lazy, -Only Gateway, -Only Scale, -Only Containers), without the embedded figures; the collection and Io sections are part of
     the full run. -Only Gateway (only so) measures the server's S3 gateway: GetObject of a 256 MiB file against
     Get-PachFileContent -AsByteStream through the same server, and aws s3 cp --recursive of 10,000 x 1 KiB against a
     radosgw it starts itself (tests/s3/start-rgw.sh in /tmp/pachps-bench-rgw on ports 7780 and 3600, or $env:CEPH_DIR,
     RGW_PORT, MON_PORT). The scale section (how cost grows from 10k to 1M items, out/bench/scale.json and
-    docs/scale.png) only runs alone too. -Quick is for development: one round instead of three, at a quarter of the size
+    docs/scale.png) only runs alone too, as does -Only Containers (2,000 one-line datums in warm Podman containers
+    against local processes, and what podman run --rm and podman exec cost per datum; tests/containers/setup-podman.sh
+    installs podman and makes the busybox image). -Quick is for development: one round instead of three, at a quarter of the size
     unless -Scale sets another (Scale: a tenth).
     Prints a table of figures and ratios; it asserts nothing (benchmarks are not tests).
 #>
-param([double] $Scale = 1, [switch] $S3, [switch] $Remote, [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy', 'Gateway', 'Scale')] [string] $Only, [switch] $Quick)
+param([double] $Scale = 1, [switch] $S3, [switch] $Remote, [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy', 'Gateway', 'Scale', 'Containers')] [string] $Only, [switch] $Quick)
 $ErrorActionPreference = 'Stop'
 if ($Quick -and $Scale -eq 1) { $Scale = 0.25 }
 if ($Only -eq 'S3') { $S3 = $true }
@@ -863,6 +865,61 @@ foreach (`$lazy in `$true, `$false) {
         ('copied {0} ({1} read)' -f (Format-Bytes $copied.Written), (Format-Bytes $copied.Downloaded)) ('{0:P1} of copied' -f ($lazy.Written / $copied.Written)) 'report'
 }
 
+# ------------------------------------------------------------------ issue 16: datums in containers
+function Invoke-ContainerBench {
+    # 2,000 one-line datums (times -Scale), sh cp, parallelism 2, in one session: as local processes (the pipeline names
+    # no image) and in Podman's busybox test image (tests/containers/setup-podman.sh makes it offline), one warm
+    # container per worker. The per-datum overhead is the difference of the two jobs' worker time per datum (job time x
+    # 2 workers / datums). Beside it, what a container per datum would cost: podman run --rm, and podman exec into a
+    # running container, each the same cp, 10 times in a row.
+    $setup = & bash (Join-Path $root 'tests/containers/setup-podman.sh') 2>&1 | Select-Object -Last 1
+    if ($LASTEXITCODE -ne 0) { throw "containers bench: podman cannot run here: $setup" }
+    $env:CONTAINERS_CONF = "$setup".Substring('CONTAINERS_CONF='.Length)
+    $image = 'localhost/pachps-busybox:test'
+    $d = [int](2000 * $Scale)
+    $lines = Join-Path $work 'container-lines'
+    New-Item -ItemType Directory $lines | Out-Null
+    foreach ($i in 1..$d) { [IO.File]::WriteAllText("$lines/l$i.txt", "line $i`n") }
+    $load = (Get-Content /proc/loadavg) -split ' ' | Select-Object -First 3
+    $rounds = if ($Quick) { 1 } else { 2 }
+    $runs = foreach ($k in 1..$rounds) {
+        Invoke-Child @"
+Connect-PachStore -Path '$work/store-containers-$k' -ContainerRuntime Podman | Out-Null; New-PachRepo lines | Out-Null
+Add-PachFile lines master / -Source '$lines' -Recurse | Out-Null
+`$out = @{}
+foreach (`$name in 'warmup', 'local', 'container', 'batched') {
+    `$t = @{ cmd = @('sh'); stdin = @('cp "`$in" /pfs/out/') }
+    if (`$name -ne 'local') { `$t.image = '$image' }
+    if (`$name -eq 'batched') { `$t = @{ image = '$image'; datum_batching = `$true; cmd = @('sh', '-c', 'while :; do echo next > "`$PACH_DATUM_REQUEST"; read -r r < "`$PACH_DATUM_RESPONSE"; [ "`$r" = done ] && exit 0; . "`$PACH_DATUM_ENV"; cp "`$in" /pfs/out/; done') } }
+    `$glob = if (`$name -eq 'warmup') { '/l1*.txt' } else { '/*' }
+    New-PachPipeline -Spec @{ pipeline = @{ name = `$name }; transform = `$t; parallelism_spec = @{ constant = 2 }; input = @{ pfs = @{ repo = 'lines'; glob = `$glob; name = 'in' } } } | Out-Null
+    `$job = Get-PachJob -Pipeline `$name | Wait-PachJob -TimeoutSec 3600
+    if ("`$(`$job.State)" -ne 'Success') { throw "`$name ended `$(`$job.State): `$(`$job.Reason)" }
+    `$out[`$name] = `$job.Duration.TotalSeconds
+}
+`$out | ConvertTo-Json -Compress
+"@
+    }
+    $local = Median $runs.local; $container = Median $runs.container; $batched = Median $runs.batched
+    $perLocal = $local * 2 / $d * 1000; $perContainer = $container * 2 / $d * 1000
+    # A container per datum: the same cp with run --rm, and with exec into one running container.
+    $one = Join-Path $work 'container-one'
+    New-Item -ItemType Directory "$one/in", "$one/out" | Out-Null
+    Set-Content "$one/in/l.txt" 'line 1'
+    $n = 10
+    $runRm = (Seconds { foreach ($i in 1..$n) { & podman run --rm --pull=never --network=none -v "$one`:/pfs" $image cp /pfs/in/l.txt /pfs/out/ | Out-Null } }) / $n * 1000
+    & podman run -d --rm --name pachps-bench-exec --pull=never --network=none -v "$one`:/pfs" --entrypoint sh $image -c 'while :; do sleep 60; done' | Out-Null
+    try { $exec = (Seconds { foreach ($i in 1..$n) { & podman exec pachps-bench-exec cp /pfs/in/l.txt /pfs/out/ | Out-Null } }) / $n * 1000 }
+    finally { & podman rm -f -t 0 pachps-bench-exec | Out-Null }
+    $loadText = "load $($load -join ' ') at start"
+    Add-Result "$d one-line datums, sh cp, parallelism 2, warm Podman containers ($loadText)" ('{0:N2} s median of {1} ({2:N1} ms per datum per worker)' -f $container, (Join-Seconds $runs.container), $perContainer) `
+        ('local processes {0:N2} s ({1:N1} ms)' -f $local, $perLocal) ('{0:+0.0;-0.0} ms per datum' -f ($perContainer - $perLocal)) 'overhead under 50 ms per datum'
+    Add-Result 'same datums, datum_batching in one container per worker' ('{0:N2} s median ({1:N1} ms per datum per worker)' -f $batched, ($batched * 2 / $d * 1000)) `
+        ('local processes {0:N2} s' -f $local) ('{0:N2}x local' -f ($batched / $local)) 'report'
+    Add-Result 'one datum as a container of its own: podman run --rm' ('{0:N0} ms per datum (mean of {1})' -f $runRm, $n) ('exec into a running container {0:N0} ms' -f $exec) `
+        ('warm: {0:+0.0;-0.0} ms over a local process' -f ($perContainer - $perLocal)) 'report'
+}
+
 # ------------------------------------------------------------------ issue 15: garbage collection of a large store
 function Invoke-CollectionBench {
     # A store of 1,000,000 chunks in 200,000 commits (times -Scale) written straight through the engine by tests/Bench
@@ -1209,6 +1266,7 @@ New-PachRepo more | Out-Null; Add-PachFile more master /one-more.txt -Value 'one
     if (-not $Only -or $Only -eq 'Lazy') { Invoke-LazyBench }
     if (-not $Only -or $Only -eq 'Collection') { Invoke-CollectionBench }
     if ($Only -eq 'Scale') { Invoke-ScaleBench }
+    if ($Only -eq 'Containers') { Invoke-ContainerBench }
 }
 finally {
     Remove-Item $work -Recurse -Force -ErrorAction Ignore

@@ -92,8 +92,12 @@ public sealed class PachStore : IPachClient, IStoreAdmin
     /// <paramref name="s3"/>, in a bucket. A store remembers its bucket (never credentials) in store.json, so later
     /// opens need only the folder and, where the default AWS chain does not apply, credentials again.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="containers"/> runs transform.image in a container runtime (its <see cref="PachPS.Engine.Pps.ContainerRuntime.None"/>
+    /// forgets a runtime the store remembers); store.json remembers it. Not with Kubernetes (ContainerRuntimeConflict).
+    /// </remarks>
     public static PachStore Open(string path, bool temporary = false, S3Settings? s3 = null, S3Credentials? credentials = null,
-        Execution.Kubernetes.KubernetesSettings? kubernetes = null)
+        Execution.Kubernetes.KubernetesSettings? kubernetes = null, Execution.Containers.ContainerSettings? containers = null)
     {
         var full = System.IO.Path.GetFullPath(path);
         if (File.Exists(full))
@@ -105,6 +109,12 @@ public sealed class PachStore : IPachClient, IStoreAdmin
                 "The Kubernetes executor needs the content in S3 (pods cannot read a local folder): connect with -S3Bucket as well.", full);
         // The cluster's configuration is read before anything is created, so a bad one leaves no trace.
         kubernetes ??= saved?.Kubernetes;
+        // A runtime asked for now must be here; one the store remembers is not needed to open it (its datums fail saying so).
+        if (containers is { Runtime: not PachPS.Engine.Pps.ContainerRuntime.None } asked) Execution.Containers.ContainerCli.Locate(asked.Runtime, null);
+        containers = (containers ?? saved?.Containers) is { Runtime: not PachPS.Engine.Pps.ContainerRuntime.None } chosen ? chosen : null;
+        if (containers is not null && kubernetes is not null)
+            throw PachException.Invalid("ContainerRuntimeConflict",
+                $"Datums of the store at '{full}' cannot run both on Kubernetes and in local {containers.Runtime} containers: choose one (-ContainerRuntime None forgets the runtime).", full);
         var ns = "";
         var cluster = kubernetes is null ? null : Execution.Kubernetes.KubernetesExecutor.Connect(kubernetes, out ns);
         IObjectStore? objects = null;
@@ -118,7 +128,8 @@ public sealed class PachStore : IPachClient, IStoreAdmin
                     $"The store at '{full}' keeps its content in {(saved?.S3?.DisplayName ?? "its objects folder")}, not {s3.DisplayName}.", full);
             s3 ??= saved?.S3;
             objects = s3 is null ? new LocalObjectStore(System.IO.Path.Combine(full, "objects")) : new S3ObjectStore(s3, credentials);
-            executor = cluster is null ? null : new Execution.Kubernetes.KubernetesExecutor(cluster, ns, kubernetes!.Image, objects);
+            executor = cluster is not null ? new Execution.Kubernetes.KubernetesExecutor(cluster, ns, kubernetes!.Image, objects)
+                : containers is not null ? new LocalProcessExecutor(containers) : null;
         }
         catch
         {
@@ -126,7 +137,7 @@ public sealed class PachStore : IPachClient, IStoreAdmin
             cluster?.Dispose();
             throw;
         }
-        var config = new StoreConfig(s3 is null ? "Local" : "S3", s3, kubernetes);
+        var config = new StoreConfig(s3 is null ? "Local" : "S3", s3, kubernetes, containers);
         if (saved is null || saved != config) WriteConfig(full, config);
         return Open(full, objects, temporary, executor);
     }
@@ -139,12 +150,12 @@ public sealed class PachStore : IPachClient, IStoreAdmin
         File.Move(tmp, configFile, overwrite: true);
     }
 
-    /// <summary>Writes store.json for a store being made outside <see cref="Open(string, bool, S3Settings?, S3Credentials?, Execution.Kubernetes.KubernetesSettings?)"/> (a restore).</summary>
+    /// <summary>Writes store.json for a store being made outside <see cref="Open(string, bool, S3Settings?, S3Credentials?, Execution.Kubernetes.KubernetesSettings?, Execution.Containers.ContainerSettings?)"/> (a restore).</summary>
     internal static void WriteConfig(string folder, S3Settings? s3) => WriteConfig(folder, new StoreConfig(s3 is null ? "Local" : "S3", s3));
 
     /// <summary>
     /// Makes a new store in <paramref name="path"/> (missing or empty) from a backup (see <see cref="StoreBackups"/>);
-    /// open it with <see cref="Open(string, bool, S3Settings?, S3Credentials?, Execution.Kubernetes.KubernetesSettings?)"/>.
+    /// open it with <see cref="Open(string, bool, S3Settings?, S3Credentials?, Execution.Kubernetes.KubernetesSettings?, Execution.Containers.ContainerSettings?)"/>.
     /// </summary>
     public static void Restore(BackupLocation backup, string path, S3Credentials? contentCredentials = null,
         IProgress<BackupProgress>? progress = null, CancellationToken cancel = default) =>
@@ -152,8 +163,9 @@ public sealed class PachStore : IPachClient, IStoreAdmin
 
     private const string ConfigFileName = "store.json";
 
-    /// <summary>What store.json holds: the backend and, for S3, where; the Kubernetes executor's settings (no secrets).</summary>
-    private sealed record StoreConfig(string Backend, S3Settings? S3, Execution.Kubernetes.KubernetesSettings? Kubernetes = null);
+    /// <summary>What store.json holds: the backend and, for S3, where; the Kubernetes executor's or the container runtime's settings (no secrets).</summary>
+    private sealed record StoreConfig(string Backend, S3Settings? S3, Execution.Kubernetes.KubernetesSettings? Kubernetes = null,
+        Execution.Containers.ContainerSettings? Containers = null);
 
     /// <summary>Opens a store over any object store (S3, or a faulty one in tests) and, optionally, executor.</summary>
     internal static PachStore Open(string folder, IObjectStore objects, bool temporary = false, IDatumExecutor? executor = null)

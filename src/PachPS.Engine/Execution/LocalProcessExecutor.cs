@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using PachPS.Engine.Execution.Containers;
 using PachPS.Engine.Pps;
 
 namespace PachPS.Engine.Execution;
@@ -33,7 +34,8 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
     /// <summary>How a worker sees /pfs.</summary>
     public PfsSupport PfsMount => _support.Value;
 
-    public string Description => "local processes; " + PfsMount.Describe();
+    public string Description => "local processes; " + PfsMount.Describe() +
+        (_containers is null ? "" : $"; transform.image in {_containers.Runtime} containers (one warm container per worker)");
 
     // Looking a command up in PATH for every datum is measurable at thousands of datums; the answer rarely changes.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> ResolvedCommands = new(StringComparer.Ordinal);
@@ -52,6 +54,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
         long downloaded;
         try { downloaded = Materialize(request, pfs, cancel); }
         catch (InputNotWritableException ex) { return new DatumResult(false, -1, ex.Message, outDir, 0); }
+        if (RuntimeFor(request.Transform) is var runtime and not ContainerRuntime.None) return RunInContainer(request, runtime, downloaded, cancel);
         if (_namespaces.Value is null && _toldRewriting.TryAdd(request.JobId, 0))
         {
             if (_toldRewriting.Count > 64) _toldRewriting.Clear();
@@ -182,6 +185,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
     /// <summary>Refuses a transform.user this session cannot run datums as (TransformUserNeedsRoot, TransformUserNotFound).</summary>
     public void CheckTransform(string pipeline, TransformSpec transform)
     {
+        if (CheckContainer(pipeline, transform)) return;
         if (transform.User is { } name) LocalUser.Resolve(name, pipeline, Interop.LibC.geteuid);
     }
 
@@ -216,6 +220,7 @@ public sealed partial class LocalProcessExecutor : IDatumExecutor, ISpoutExecuto
 
     public void Dispose()
     {
+        DisposeContainers();
         if (_namespaces.IsValueCreated) _namespaces.Value?.Dispose();
     }
 

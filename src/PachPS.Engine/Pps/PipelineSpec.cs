@@ -18,6 +18,10 @@ public sealed record TransformSpec(
     public IReadOnlyList<SecretSpec> Secrets { get; init; } = [];
     /// <summary>transform.user: "uid" or "uid:gid" the command runs as (numeric; on Kubernetes).</summary>
     public string? User { get; init; }
+    /// <summary>transform.pachps_container_runtime: the container runtime this pipeline's image runs in, over the store's (None: local processes).</summary>
+    public ContainerRuntime? ContainerRuntime { get; init; }
+    /// <summary>transform.pachps_network: the container network a datum may use (none when unset).</summary>
+    public string? Network { get; init; }
 }
 
 /// <summary>
@@ -278,6 +282,8 @@ public sealed record PipelineSpec(
             DatumBatching = Bool(t["datum_batching"]),
             Secrets = Secrets(t["secrets"], name),
             User = Str(t["user"]) is { Length: > 0 } user ? User(user, name) : null,
+            ContainerRuntime = Str(t["pachps_container_runtime"]) is { Length: > 0 } runtime ? ContainerRuntimeOf(runtime, name) : null,
+            Network = Str(t["pachps_network"]) is { Length: > 0 } network ? NetworkOf(network, name) : null,
         };
         var reprocess = Str(obj["reprocess_spec"]) ?? "until_success";
         if (reprocess is not ("until_success" or "every_job"))
@@ -481,6 +487,15 @@ public sealed record PipelineSpec(
         }
         return result;
     }
+
+    private static ContainerRuntime ContainerRuntimeOf(string value, string pipeline) =>
+        ContainerRuntimes.Parse(value) ?? throw Invalid("PipelineSpecInvalid",
+            $"Pipeline '{pipeline}': transform.pachps_container_runtime must be \"podman\", \"docker\" or \"none\", not \"{value}\".", pipeline);
+
+    /// <summary>A container network's name as the runtime's --network takes it (none, host, bridge, a named network).</summary>
+    private static string NetworkOf(string value, string pipeline) =>
+        System.Text.RegularExpressions.Regex.IsMatch(value, "^[A-Za-z0-9][A-Za-z0-9_.-]*$") ? value : throw Invalid("PipelineSpecInvalid",
+            $"Pipeline '{pipeline}': transform.pachps_network '{value}' is not a network name (such as host, bridge or a network made with 'podman network create').", pipeline);
 
     /// <summary>Pachyderm's resource block ({cpu, memory, disk, gpu: {type, number}}) as Kubernetes quantities.</summary>
     private static IReadOnlyDictionary<string, string> Resources(JsonNode? node)

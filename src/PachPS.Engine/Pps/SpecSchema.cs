@@ -105,7 +105,9 @@ internal static class SpecSchema
             });
 
         var transform = new SpecMessage("Transform")
-            .Add(Differs("image", "the datum pod's image on Kubernetes (Connect-PachStore -Kubernetes); the local executor runs cmd on this machine"))
+            .Add(Differs("image", "the datum pod's image on Kubernetes (Connect-PachStore -Kubernetes); with a container runtime (Connect-PachStore -ContainerRuntime, or transform.pachps_container_runtime) each worker's datums run in one warm container of it, taken from the runtime's local images (pulled only when missing and a registry answers); otherwise cmd runs on this machine"))
+            .Add(Yes("pachps_container_runtime", "PachPS's own: podman, docker or none (local processes), over the store's -ContainerRuntime for this pipeline"))
+            .Add(Yes("pachps_network", "PachPS's own: the container network datums may use (host, bridge, a named network); without it a container has none"))
             .Add(Yes("cmd", "the command, run as an argv array; /pfs is the datum's folder (a private mount, or /pfs/ rewritten where none can be made)"))
             .Add(Yes("stdin", "lines piped to the command"))
             .Add(Yes("err_cmd", "runs after a datum's last failed try; exit 0 marks the datum recovered"))
@@ -122,7 +124,7 @@ internal static class SpecSchema
             .Add(Differs("image_pull_secrets", "the datum pod's image pull secrets, " + OnKubernetes + " (a top-level image_pull_secrets is read too)"))
             .Add(Yes("accept_return_code", "exit codes besides 0 that count as success"))
             .Add(No("debug", "no extra debug logging is written"))
-            .Add(Differs("user", "a numeric uid or uid:gid: on Kubernetes the transform container's securityContext; locally (a root session on Linux, a uid this machine knows) the command runs as it, without root's groups and with the user's own gid unless given; otherwise creating the pipeline fails (TransformUserNeedsRoot, TransformUserNotFound)"))
+            .Add(Differs("user", "a numeric uid or uid:gid: on Kubernetes the transform container's securityContext; in a local container --user; locally otherwise (a root session on Linux, a uid this machine knows) the command runs as it, without root's groups and with the user's own gid unless given; otherwise creating the pipeline fails (TransformUserNeedsRoot, TransformUserNotFound)"))
             .Add(Yes("working_dir", "the command's working folder"))
             .Add(No("dockerfile", "no image is built"))
             .Add(No("memory_volume", "/pfs is on disk, not in memory"))
@@ -210,7 +212,7 @@ internal static class SpecSchema
             .Add(Yes("output_branch", "the branch of the output repo that jobs commit to (default master)"))
             .Add(Differs("s3_out", "the datum writes its output to bucket out of the job's S3 endpoint ($S3_ENDPOINT); there is no /pfs/out; each datum's writes are its own output, as files under /pfs/out would be"))
             .Add(Differs("resource_requests", "the datum pod's resource requests, " + OnKubernetes) with { Message = resources })
-            .Add(Differs("resource_limits", "the datum pod's resource limits, " + OnKubernetes) with { Message = resources })
+            .Add(Differs("resource_limits", "the datum pod's resource limits on Kubernetes; in a local container cpu is --cpus, memory --memory and gpu a GPU device (docker --gpus, podman's CDI device), disk has no effect; otherwise ignored") with { Message = resources })
             .Add(No("sidecar_resource_limits", sidecar))
             .Add(No("sidecar_resource_requests", sidecar))
             .Add(Yes("input", "what the pipeline reads") with { Message = input })

@@ -1,8 +1,10 @@
 using System.Management.Automation;
 using System.Net;
 using PachPS.Engine;
+using PachPS.Engine.Execution.Containers;
 using PachPS.Engine.Execution.Kubernetes;
 using PachPS.Engine.Pfs;
+using PachPS.Engine.Pps;
 using PachPS.Engine.Storage;
 using PachPS.Infrastructure;
 
@@ -11,7 +13,7 @@ namespace PachPS.Commands;
 /// <summary>
 /// Opens or creates a store: metadata in a folder, content in its objects folder or (-S3Bucket) in S3. Secrets are
 /// only held in memory; the store remembers the bucket, endpoint, region, prefix and profile name, and (-Kubernetes)
-/// that datums run as Kubernetes Jobs. With -Server, connects to a PachPS server (pachps-server) instead.
+/// that datums run as Kubernetes Jobs or (-ContainerRuntime) in containers. With -Server, connects to a PachPS server (pachps-server) instead.
 /// </summary>
 [Cmdlet(VerbsCommunications.Connect, "PachStore", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(StoreInfo))]
@@ -90,6 +92,14 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
     [Parameter]
     public string? HelperImage { get; set; }
 
+    /// <summary>
+    /// Run transform.image for every datum in this container runtime (Podman or Docker; None forgets it); the store
+    /// remembers it, and transform.pachps_container_runtime overrides it per pipeline.
+    /// </summary>
+    [Parameter(ParameterSetName = PathSet)]
+    [Parameter(ParameterSetName = TemporarySet)]
+    public ContainerRuntime? ContainerRuntime { get; set; }
+
     protected override void EndProcessing() => Invoke(() =>
     {
         if (ParameterSetName == ServerSet)
@@ -122,7 +132,8 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
         var kubernetes = Kubernetes
             ? new KubernetesSettings(KubeConfig is null ? null : GetUnresolvedProviderPathFromPSPath(KubeConfig), KubeContext, Namespace, HelperImage)
             : null;
-        WriteObject(StoreSession.Connect(path, Temporary, s3, credentials, kubernetes).Info());
+        var containers = ContainerRuntime is { } runtime ? new ContainerSettings(runtime) : null;
+        WriteObject(StoreSession.Connect(path, Temporary, s3, credentials, kubernetes, containers).Info());
     });
 
     /// <summary>A restored store keeps its content where the backup says (a copy beside it, or the same S3 bucket and prefix).</summary>
@@ -130,9 +141,9 @@ public sealed class ConnectPachStoreCommand : PachCmdlet
     {
         if (Path is null)
             ThrowTerminatingError(Error("RestorePathRequired", ErrorCategory.InvalidArgument, "-Restore needs -Path: the new store's folder.", Restore));
-        if (S3Bucket is not null || S3Prefix is not null || Kubernetes)
+        if (S3Bucket is not null || S3Prefix is not null || Kubernetes || ContainerRuntime is not null)
             ThrowTerminatingError(Error("RestoreParameterConflict", ErrorCategory.InvalidArgument,
-                "-S3Bucket, -S3Prefix and -Kubernetes do not go with -Restore: the restored store's content is where its backup says.", Restore));
+                "-S3Bucket, -S3Prefix, -Kubernetes and -ContainerRuntime do not go with -Restore: the restored store's content is where its backup says.", Restore));
         var restore = Restore!;
         var s3 = restore.StartsWith(Engine.Backup.BackupLocation.S3Scheme, StringComparison.OrdinalIgnoreCase);
         var backup = new Engine.Backup.BackupLocation(s3 ? restore : GetUnresolvedProviderPathFromPSPath(restore),

@@ -95,7 +95,7 @@ public static class StoreSession
     /// instance carries on the jobs of the old. A failure leaves every connection as it was.
     /// </summary>
     internal static PachStore Connect(string path, bool temporary, S3Settings? s3 = null, S3Credentials? credentials = null,
-        Engine.Execution.Kubernetes.KubernetesSettings? kubernetes = null)
+        Engine.Execution.Kubernetes.KubernetesSettings? kubernetes = null, Engine.Execution.Containers.ContainerSettings? containers = null)
     {
         var runspace = ThisRunspace();
         lock (Gate)
@@ -103,7 +103,7 @@ public static class StoreSession
             var key = Key(path);
             if (OpenStores.TryGetValue(key, out var shared))
             {
-                if (s3 is null && credentials is null && kubernetes is null)
+                if (s3 is null && credentials is null && kubernetes is null && containers is null)
                 {
                     // As opening it would: pick up jobs that a closed or killed session left unfinished.
                     shared.Store.ResumeWork();
@@ -113,7 +113,7 @@ public static class StoreSession
                     if (shared.Store.Temporary)
                         throw new PachException("TemporaryStoreOpen", PachErrorKind.InvalidOperation,
                             $"The temporary store at '{shared.Store.Path}' is open in this process; connect to it with -Path alone (reopening it would delete it).", shared.Store.Path);
-                    var fresh = PachStore.Open(path, temporary, s3, credentials, kubernetes);
+                    var fresh = PachStore.Open(path, temporary, s3, credentials, kubernetes, containers);
                     var previous = shared.Store;
                     shared.Store = fresh;
                     // The old instance stops its jobs; the new one carries them on.
@@ -123,7 +123,7 @@ public static class StoreSession
             }
             else
             {
-                shared = new SharedStore(key, PachStore.Open(path, temporary, s3, credentials, kubernetes));
+                shared = new SharedStore(key, PachStore.Open(path, temporary, s3, credentials, kubernetes, containers));
                 OpenStores.Add(key, shared);
             }
             Attach(ConnectionOf(runspace), shared);
