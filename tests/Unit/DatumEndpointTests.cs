@@ -182,6 +182,18 @@ public sealed class DatumEndpointTests : IDisposable
         Assert.False(PipelineSpec.Parse(Spec("""{ "pfs": { "repo": "a", "glob": "/*" } }""")).UsesS3Endpoint);
     }
 
+    [Fact]
+    public void AContainerOfAnS3PipelineIsOnTheHostNetworkUnlessTheSpecNamesOne()
+    {
+        var s3 = PipelineSpec.Parse(Spec("""{ "pfs": { "repo": "a", "glob": "/", "s3": true } }"""));
+        Assert.Equal("host", s3.Transform.Network);
+        var named = PipelineSpec.Parse("""
+            { "pipeline": { "name": "p" }, "transform": { "cmd": [ "true" ], "pachps_network": "bridge" }, "input": { "pfs": { "repo": "a", "glob": "/*" } }, "s3_out": true }
+            """);
+        Assert.Equal("bridge", named.Transform.Network);
+        Assert.Null(PipelineSpec.Parse(Spec("""{ "pfs": { "repo": "a", "glob": "/*" } }""")).Transform.Network);
+    }
+
     [Theory]
     [InlineData("""{ "pfs": { "repo": "a", "glob": "/*", "s3": true } }""", "", "glob must be '/'")]
     [InlineData("""{ "pfs": { "repo": "a", "glob": "/", "s3": true, "lazy": true } }""", "", "s3 and lazy")]

@@ -315,6 +315,9 @@ public sealed record PipelineSpec(
 
         var s3Out = Bool(obj["s3_out"]);
         if (!lenient) CheckS3(parsedInput, s3Out, spout is not null, transform.DatumBatching, name);
+        // A container reaches the datum's S3 endpoint (127.0.0.1 of the process running the job) only on the host's
+        // network; a spec that names no network gets that one.
+        if ((s3Out || parsedInput.Leaves().Any(l => l.S3)) && transform.Network is null) transform = transform with { Network = "host" };
 
         var outputBranch = Str(obj["output_branch"]) ?? Names.DefaultBranch;
         Names.ValidateName(outputBranch, "Branch");
