@@ -78,7 +78,8 @@ public sealed partial class LocalProcessExecutor
         {
             var cli = Cli(runtime, request.Pipeline);
             if (cli.EnsureImage(t.Image!, cancel) is { } missing) return new DatumResult(false, -1, missing, outDir, downloaded);
-            if (t.User is not null) ContainerCli.Share(outDir, "777");
+            // With s3_out there is no /pfs/out to open to the user.
+            if (t.User is not null && !request.S3Out) ContainerCli.Share(outDir, "777");
             worker = WorkerFor(cli, request.Pipeline, request.WorkFolder, t, request.Pod, Log);
         }
         catch (PachException ex) { return new DatumResult(false, -1, $"{ex.ErrorId}: {ex.Message}", outDir, downloaded); }
