@@ -144,6 +144,22 @@ done
         Get-PachFileContent local master where | Should -Be 'host'
     }
 
+    It 'reaches the datum''s S3 endpoint from the container of a pipeline with an s3 input' {
+        New-Store | Out-Null
+        New-PachRepo lab | Out-Null
+        Add-PachFile lab master a.csv -Value 'x' | Out-Null
+        # busybox has no S3 client: an unsigned request shows the endpoint answers (403, anonymous access refused).
+        New-PachPipeline -Spec @{
+            pipeline = @{ name = 'reach' }
+            transform = @{ image = $image; cmd = @('sh', '-c', 'echo "$S3_ENDPOINT" > /pfs/out/endpoint; wget -q -O /dev/null "$S3_ENDPOINT/lab/a.csv" 2> /pfs/out/answer; true') }
+            input = @{ pfs = @{ repo = 'lab'; glob = '/'; s3 = $true } }
+        } | Out-Null
+        $job = Get-PachJob -Pipeline reach | Wait-PachJob -TimeoutSec 120
+        $job.State | Should -Be 'Success' -Because "$($job.Reason) $(Get-PachLog -Job $job.Id | Out-String)"
+        Get-PachFileContent reach master endpoint | Should -Match '^http://127\.0\.0\.1:\d+$'
+        Get-PachFileContent reach master answer -Raw | Should -Match '403'
+    }
+
     It 'runs a pipeline''s container runtime over a store without one, and fails datums whose image is missing, naming it' {
         New-Store -With '' | Out-Null
         New-PachRepo words | Out-Null
