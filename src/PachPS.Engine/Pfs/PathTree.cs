@@ -69,13 +69,17 @@ public sealed class PathTree
         foreach (var e in RangeOf(Load(root), from, to)) yield return e;
     }
 
-    /// <summary>Every file under directory <paramref name="dir"/> ("/" for all), or the file itself.</summary>
-    public IEnumerable<TreeEntry> Under(string? root, string dir)
+    /// <summary>
+    /// Every file under directory <paramref name="dir"/> ("/" for all), or the file itself, in order; with
+    /// <paramref name="from"/>, only those from that path on (where a listing resumes).
+    /// </summary>
+    public IEnumerable<TreeEntry> Under(string? root, string dir, string? from = null)
     {
-        if (dir == "/") return Range(root);
+        var start = from is not null && string.CompareOrdinal(from, dir) > 0 ? from : dir;
+        if (dir == "/") return Range(root, from ?? "");
         var prefix = dir.TrimEnd('/') + "/";
         // '0' is the character after '/', so [prefix, dir + "0") is exactly the subtree.
-        return Range(root, dir, dir.TrimEnd('/') + "0").Where(e => e.Path == dir || e.Path.StartsWith(prefix, StringComparison.Ordinal));
+        return Range(root, start, dir.TrimEnd('/') + "0").Where(e => e.Path == dir || e.Path.StartsWith(prefix, StringComparison.Ordinal));
     }
 
     public IEnumerable<TreeEntry> All(string? root) => Range(root);
