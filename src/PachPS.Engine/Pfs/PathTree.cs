@@ -37,6 +37,14 @@ public sealed class PathTree
     internal const int MaxFanout = 64;
     private static readonly ConcurrentDictionary<string, Node> Cache = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// What the cache may hold, in entries (a leaf's files, an internal node's children: what a node's memory grows
+    /// with); it is emptied when it holds more. Counted in nodes (200,000 of them), a walk over a million files kept
+    /// every leaf it passed, and a commit of a million files every node it wrote: about 1 GB each.
+    /// </summary>
+    private const long MaxCachedEntries = 250_000;
+    private static long _cachedEntries;
+
     private readonly INodeSource _source;
 
     public PathTree(INodeSource source) => _source = source;
@@ -248,9 +256,20 @@ public sealed class PathTree
     {
         if (Cache.TryGetValue(id, out var cached)) return cached;
         var node = Read(id);
-        if (Cache.Count > 200_000) Cache.Clear();
-        Cache[id] = node;
+        Remember(id, node);
         return node;
+    }
+
+    private static void Remember(string id, Node node)
+    {
+        var weight = node is Leaf leaf ? leaf.Entries.Length : ((Internal)node).Children.Length;
+        // Approximate under concurrency, which only moves the moment it is emptied.
+        if (Interlocked.Add(ref _cachedEntries, weight) > MaxCachedEntries)
+        {
+            Cache.Clear();
+            Interlocked.Exchange(ref _cachedEntries, weight);
+        }
+        Cache[id] = node;
     }
 
     /// <summary>A node as stored now, not as this process remembers it (what checks and repairs must look at).</summary>
@@ -269,7 +288,7 @@ public sealed class PathTree
         var id = ContentHash.Of(data);
         // Always hand the node to the source: a cached node may come from a transaction that was rolled back.
         _source.Save(id, data);
-        Cache[id] = node;
+        Remember(id, node);
         return id;
     }
 
