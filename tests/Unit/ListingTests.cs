@@ -162,8 +162,8 @@ public class ListingTests
     {
         var all = pipelines.ListJobs();
         Assert.Equal(count, all.Count);
-        // Newest first, then by id (descending) among jobs of the same millisecond.
-        Assert.Equal(all.OrderByDescending(j => j.Created).ThenByDescending(j => j.JobId, StringComparer.Ordinal).Select(j => j.JobId), all.Select(j => j.JobId));
+        // Newest first, then by id (ascending, as the whole listing always had them) among jobs of the same millisecond.
+        Assert.Equal(all.OrderByDescending(j => j.Created).ThenBy(j => j.JobId, StringComparer.Ordinal).Select(j => j.JobId), all.Select(j => j.JobId));
         foreach (var (pipeline, state) in new (string?, JobState?)[] { (null, null), ("even", null), (null, JobState.Failure), ("odd", JobState.Success) })
         {
             var whole = pipelines.ListJobs(pipeline, state).Select(j => j.JobId).ToList();
@@ -192,7 +192,7 @@ public class ListingTests
         using var t = new TempStore();
         var ids = AddJobs(t.Store, 31);
         AssertJobListings(t.Store.Pps, 31);
-        Assert.Equal(ids[30], t.Store.Pps.ListJobsPage(max: 1).Items.Single().JobId);
+        Assert.Equal(ids[30], t.Store.Pps.ListJobsPage(max: 1).Items.Single().JobId); // 30 is alone in its millisecond
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public interface IPipelineService
     CommitInfo TickCron(string pipeline, string? input = null);
     JobInfo RunPipeline(string name, IReadOnlyDictionary<string, string>? inputs = null);
 
-    /// <summary>Jobs, newest first (by creation time, then id), of one pipeline or all, in one state or any. Whole; <see cref="JobListing.StreamJobs"/> reads it a page at a time.</summary>
+    /// <summary>Jobs, newest first (by creation time; jobs of the same millisecond by id, ascending), of one pipeline or all, in one state or any. Whole; <see cref="JobListing.StreamJobs"/> reads it a page at a time.</summary>
     IReadOnlyList<JobInfo> ListJobs(string? pipeline = null, JobState? state = null);
     /// <summary>Up to <paramref name="max"/> jobs of <see cref="ListJobs"/> after the cursor <paramref name="after"/> (null: the first page); the page's Next resumes it.</summary>
     Page<JobInfo> ListJobsPage(string? pipeline = null, JobState? state = null, string? after = null, int max = Listing.LargestPage);

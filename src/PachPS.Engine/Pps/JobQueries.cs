@@ -18,7 +18,8 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
 
     /// <summary>
     /// Up to <paramref name="max"/> jobs after the cursor <paramref name="after"/> (null: the newest), newest first (by
-    /// creation time, then id, both descending), read from the index on the creation time as far as the page needs.
+    /// creation time, descending, then id, ascending, as the whole listing always gave them), read from the index on the
+    /// creation time as far as the page needs.
     /// </summary>
     public Page<JobInfo> ListJobsPage(string? pipeline, JobState? state, string? after, int max) => meta.Read(db =>
     {
@@ -55,7 +56,7 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
     }
 
     private static IEnumerable<JobDoc> Tied(List<JobDoc> jobs, JobCursor? cursor) =>
-        jobs.OrderByDescending(j => j.Id, StringComparer.Ordinal).Where(j => cursor is null || cursor.IsBefore(j));
+        jobs.OrderBy(j => j.Id, StringComparer.Ordinal).Where(j => cursor is null || cursor.IsBefore(j));
 
     /// <summary>Where a listing of jobs resumes: after the job created at <see cref="Created"/> (UTC, as stored) with id <see cref="Id"/>.</summary>
     private sealed record JobCursor(DateTime Created, string Id)
@@ -74,8 +75,8 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
             throw PachException.Invalid("PageCursorInvalid", $"'{cursor}' is not a cursor of a job listing.", cursor);
         }
 
-        /// <summary>The job comes after this cursor's in the listing (older, or as old with a lower id).</summary>
-        public bool IsBefore(JobDoc job) => Time(job) < Created || (Time(job) == Created && string.CompareOrdinal(job.Id, Id) < 0);
+        /// <summary>The job comes after this cursor's in the listing (older, or as old with a higher id).</summary>
+        public bool IsBefore(JobDoc job) => Time(job) < Created || (Time(job) == Created && string.CompareOrdinal(job.Id, Id) > 0);
     }
 
     public JobInfo GetJob(string id) => meta.Read(db => ToJob(RequireJob(db, id)));
