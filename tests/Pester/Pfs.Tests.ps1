@@ -77,6 +77,43 @@ Describe 'Versioned data from the user''s side (<Backend>)' -ForEach $Backends {
         $seen.Count | Should -Be 110
     }
 
+    It 'writes a listing a page at a time: every node once, a folder just before what is under it, the first before later pages are read' {
+        New-PachRepo many | Out-Null
+        $src = New-Item -ItemType Directory (Join-Path $TestDrive ([guid]::NewGuid().ToString('N')))
+        foreach ($d in 0..2) {
+            $dir = New-Item -ItemType Directory (Join-Path $src "d$d")
+            foreach ($i in 0..49) { Set-Content (Join-Path $dir ('f{0:D2}.txt' -f $i)) "$d $i" -NoNewline }
+        }
+        # A name beside a folder that sorts before the folder's '/' ('.' < '/').
+        Set-Content (Join-Path $src 'd1.txt') 'beside' -NoNewline
+        Add-PachFile many master / -Source $src -Recurse | Out-Null
+        $ordinal = { param($list) $sorted = [string[]]@($list); [Array]::Sort($sorted, [StringComparer]::Ordinal); $sorted }
+
+        # More than the first page (100): every file once, in path order.
+        $files = @(Get-PachFile many master / -Recurse)
+        $files.Count | Should -Be 151
+        $files.Path | Should -Be (& $ordinal $files.Path)
+        (Get-PachFile many master / -Recurse | Select-Object -First 1).Path | Should -Be '/d0/f00.txt'
+        # A glob gives folders too, each keyed by its path and a '/', with the size of what is under it.
+        $nodes = @(Get-PachFile many master '/**')
+        $nodes.Count | Should -Be 154
+        $keys = $nodes | ForEach-Object { if ($_.Type -eq 'Directory') { $_.Path + '/' } else { $_.Path } }
+        $keys | Should -Be (& $ordinal $keys)
+        (Get-PachFile many master '/d1*').Path | Should -Be @('/d1.txt', '/d1')
+        ($nodes | Where-Object Path -EQ '/d2').Size | Should -Be (($files | Where-Object Path -Like '/d2/*').Size | Measure-Object -Sum).Sum
+
+        # A file added to an open commit while the first file is handled shows at the end: the page holding it was read
+        # after the first object was written.
+        $open = Start-PachCommit many master
+        $seen = Get-PachFile many $open.Commit / -Recurse | ForEach-Object -Begin { $n = 0 } -Process {
+            if ($n++ -eq 0) { Add-PachFile many $open.Commit /zz.txt -Value 'late' | Out-Null }
+            $_
+        }
+        $seen.Count | Should -Be 152
+        $seen[-1].Path | Should -Be '/zz.txt'
+        $open | Complete-PachCommit | Out-Null
+    }
+
     It 'gathers calls into one commit with Start- and Complete-PachCommit' {
         New-PachRepo data | Out-Null
         $open = Start-PachCommit data master -Message 'batch'

@@ -43,6 +43,8 @@ internal sealed class TestServer : IDisposable
     public string AdminToken { get; }
     public string Thumbprint { get; }
     public TokenStore Tokens { get; }
+    /// <summary>The store the server owns, for what a test writes straight into its metadata.</summary>
+    public PachStore Store => _app.Services.GetRequiredService<PachStore>();
 
     public RemoteClient Connect(string? token = null) => RemoteClient.Connect(Uri, token ?? AdminToken, Thumbprint);
 

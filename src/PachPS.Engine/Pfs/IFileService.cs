@@ -86,10 +86,40 @@ public interface IFileService
     CommitInfo MaterializeReferences(string repo, string target, string path = "/", IProgress<(int Done, int Total, string Path)>? progress = null,
         CancellationToken cancel = default, CommitNote? note = null);
 
+    /// <summary>
+    /// A folder's children, one file, every file under a folder (<paramref name="recurse"/>) or every node a glob
+    /// matches, in listing order: paths in ordinal order, a directory as its path with '/' after it (just before what
+    /// is under it). Whole; <see cref="ListFilesPage"/> and <see cref="FileListing.StreamFiles"/> read it a page at a time.
+    /// </summary>
     IReadOnlyList<PachFileInfo> ListFiles(string repo, string reference, string? pathOrGlob = null, bool recurse = false);
+    /// <summary>
+    /// Up to <paramref name="max"/> nodes of <see cref="ListFiles"/> after the cursor <paramref name="after"/> (null: the
+    /// first page); the page's Next resumes it. Pass the listed commit's id, not a branch, for the pages after the first.
+    /// </summary>
+    Page<PachFileInfo> ListFilesPage(string repo, string reference, string? pathOrGlob = null, bool recurse = false, string? after = null, int max = Listing.LargestPage);
     IReadOnlyList<PachFileInfo> FileHistory(string repo, string reference, string path);
     (PachFileInfo File, Stream Content) OpenFile(string repo, string reference, string path);
     IReadOnlyList<TreeEntry> Entries(string repo, string reference, string path = "/");
     Stream OpenContent(FileContent content);
     IReadOnlyList<DiffEntry> Diff(string repo, string reference, string? olderRef = null, string? otherRepo = null);
+}
+
+/// <summary>File listings read a page at a time (<see cref="Listing"/>), embedded or through a server alike.</summary>
+public static class FileListing
+{
+    /// <summary>
+    /// <see cref="IFileService.ListFiles"/> as a stream: the first page names the commit the reference resolves to, and
+    /// the later pages read that commit, so a branch that moves meanwhile does not mix two commits in one listing.
+    /// </summary>
+    public static IEnumerable<PachFileInfo> StreamFiles(this IFileService files, string repo, string reference, string? pathOrGlob = null,
+        bool recurse = false, CancellationToken cancel = default)
+    {
+        string? commit = null;
+        return Listing.Stream<PachFileInfo>((after, max) =>
+        {
+            var page = files.ListFilesPage(repo, commit ?? reference, pathOrGlob, recurse, after, max);
+            if (page.Items.Count > 0) commit ??= page.Items[0].Commit;
+            return page;
+        }, cancel);
+    }
 }

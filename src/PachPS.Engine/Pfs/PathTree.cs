@@ -37,6 +37,14 @@ public sealed class PathTree
     internal const int MaxFanout = 64;
     private static readonly ConcurrentDictionary<string, Node> Cache = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// What the cache may hold, in entries (a leaf's files, an internal node's children: what a node's memory grows
+    /// with); it is emptied when it holds more. Counted in nodes (200,000 of them), a walk over a million files kept
+    /// every leaf it passed, and a commit of a million files every node it wrote: about 1 GB each.
+    /// </summary>
+    private const long MaxCachedEntries = 250_000;
+    private static long _cachedEntries;
+
     private readonly INodeSource _source;
 
     public PathTree(INodeSource source) => _source = source;
@@ -69,13 +77,17 @@ public sealed class PathTree
         foreach (var e in RangeOf(Load(root), from, to)) yield return e;
     }
 
-    /// <summary>Every file under directory <paramref name="dir"/> ("/" for all), or the file itself.</summary>
-    public IEnumerable<TreeEntry> Under(string? root, string dir)
+    /// <summary>
+    /// Every file under directory <paramref name="dir"/> ("/" for all), or the file itself, in order; with
+    /// <paramref name="from"/>, only those from that path on (where a listing resumes).
+    /// </summary>
+    public IEnumerable<TreeEntry> Under(string? root, string dir, string? from = null)
     {
-        if (dir == "/") return Range(root);
+        var start = from is not null && string.CompareOrdinal(from, dir) > 0 ? from : dir;
+        if (dir == "/") return Range(root, from ?? "");
         var prefix = dir.TrimEnd('/') + "/";
         // '0' is the character after '/', so [prefix, dir + "0") is exactly the subtree.
-        return Range(root, dir, dir.TrimEnd('/') + "0").Where(e => e.Path == dir || e.Path.StartsWith(prefix, StringComparison.Ordinal));
+        return Range(root, start, dir.TrimEnd('/') + "0").Where(e => e.Path == dir || e.Path.StartsWith(prefix, StringComparison.Ordinal));
     }
 
     public IEnumerable<TreeEntry> All(string? root) => Range(root);
@@ -244,9 +256,20 @@ public sealed class PathTree
     {
         if (Cache.TryGetValue(id, out var cached)) return cached;
         var node = Read(id);
-        if (Cache.Count > 200_000) Cache.Clear();
-        Cache[id] = node;
+        Remember(id, node);
         return node;
+    }
+
+    private static void Remember(string id, Node node)
+    {
+        var weight = node is Leaf leaf ? leaf.Entries.Length : ((Internal)node).Children.Length;
+        // Approximate under concurrency, which only moves the moment it is emptied.
+        if (Interlocked.Add(ref _cachedEntries, weight) > MaxCachedEntries)
+        {
+            Cache.Clear();
+            Interlocked.Exchange(ref _cachedEntries, weight);
+        }
+        Cache[id] = node;
     }
 
     /// <summary>A node as stored now, not as this process remembers it (what checks and repairs must look at).</summary>
@@ -265,7 +288,7 @@ public sealed class PathTree
         var id = ContentHash.Of(data);
         // Always hand the node to the source: a cached node may come from a transaction that was rolled back.
         _source.Save(id, data);
-        Cache[id] = node;
+        Remember(id, node);
         return id;
     }
 

@@ -667,6 +667,10 @@ public sealed partial class PfsService : IFileService
     public IReadOnlyList<PachFileInfo> ListFiles(string repo, string reference, string? pathOrGlob = null, bool recurse = false) =>
         _meta.Read(db => TreeQueries.ListFiles(db, repo, reference, pathOrGlob, recurse));
 
+    /// <summary>A page of <see cref="ListFiles(string, string, string?, bool)"/>: up to <paramref name="max"/> nodes after a cursor, in one unit of work.</summary>
+    public Page<PachFileInfo> ListFilesPage(string repo, string reference, string? pathOrGlob = null, bool recurse = false, string? after = null, int max = Listing.LargestPage) =>
+        _meta.Read(db => TreeQueries.ListFiles(db, repo, reference, pathOrGlob, recurse, after, max));
+
     /// <summary>The versions of a file, newest first: each commit that wrote it.</summary>
     public IReadOnlyList<PachFileInfo> FileHistory(string repo, string reference, string path) =>
         _meta.Read(db => TreeQueries.FileHistory(db, repo, reference, path));

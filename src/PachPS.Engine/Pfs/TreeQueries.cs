@@ -11,25 +11,67 @@ namespace PachPS.Engine.Pfs;
 internal static class TreeQueries
 {
     /// <summary>Files and directories at a commit: a folder's children, one file, or every node a glob matches.</summary>
-    public static IReadOnlyList<PachFileInfo> ListFiles(LiteDatabase db, string repo, string reference, string? pathOrGlob = null, bool recurse = false)
+    public static IReadOnlyList<PachFileInfo> ListFiles(LiteDatabase db, string repo, string reference, string? pathOrGlob = null, bool recurse = false) =>
+        ListFiles(db, repo, reference, pathOrGlob, recurse, after: null, max: int.MaxValue).Items;
+
+    /// <summary>
+    /// Up to <paramref name="max"/> nodes of a listing after the cursor <paramref name="after"/> (null: from the start), in
+    /// listing order: paths in ordinal order, a directory placed as its path with a '/' after it, so that it comes
+    /// just before what is under it (the order of the tree itself, so nothing is sorted). A directory's size is summed
+    /// over the files under it. A path that names nothing (other than the root) is FileNotFound; a glob may match nothing.
+    /// </summary>
+    public static Page<PachFileInfo> ListFiles(LiteDatabase db, string repo, string reference, string? pathOrGlob, bool recurse, string? after, int max)
     {
         var commit = CommitResolver.Resolve(db, repo, reference);
         var tree = PathTree.In(db);
         var writers = new Writers(db, repo);
         var pattern = string.IsNullOrEmpty(pathOrGlob) ? "/" : pathOrGlob;
-        if (Glob.HasWildcards(pattern))
+        IEnumerable<Node> nodes;
+        string? path = null;
+        if (Glob.HasWildcards(pattern)) nodes = Matches(tree, commit.Root, new Glob(pattern), after);
+        else
         {
-            var glob = new Glob(pattern);
-            return Nodes(tree, commit.Root, "/").Where(n => glob.IsMatch(n.Path)).Select(n => ToFile(commit, n, writers)).ToList();
+            path = Names.NormalizePath(pattern, allowRoot: true);
+            if (path != "/" && tree.Get(commit.Root, path) is { } file) nodes = after is null ? [FileNode(file, path)] : [];
+            else if (recurse) nodes = tree.Under(commit.Root, path, after).Where(e => After(e.Path, after)).Select(e => FileNode(e));
+            // A directory of the children holds its whole subtree: resume after it, not inside it.
+            else nodes = Children(tree, commit.Root, path, after is not null && after.EndsWith('/') ? after[..^1] + "0" : after)
+                .Where(n => After(Key(n), after));
         }
-        var path = Names.NormalizePath(pattern, allowRoot: true);
-        if (path != "/" && tree.Get(commit.Root, path) is { } file) return [ToFile(commit, FileNode(file, path), writers)];
-        var nodes = recurse
-            ? tree.Under(commit.Root, path).Select(e => FileNode(e))
-            : Children(tree, commit.Root, path);
-        var list = nodes.Select(n => ToFile(commit, n, writers)).ToList();
-        if (list.Count == 0 && path != "/") throw FileNotFound(repo, reference, path);
-        return list;
+        var page = Listing.Take(nodes, max, Key);
+        if (after is null && page.Items.Count == 0 && path is not null && path != "/") throw FileNotFound(repo, reference, path);
+        return new Page<PachFileInfo>(page.Items.Select(n => ToFile(commit, n, writers)).ToList(), page.Next);
+    }
+
+    /// <summary>Where a node stands in a listing: its path, a directory's with '/' after it.</summary>
+    private static string Key(Node n) => n.Type == PachFileType.Directory ? n.Path + "/" : n.Path;
+
+    private static bool After(string key, string? cursor) => cursor is null || string.CompareOrdinal(key, cursor) > 0;
+
+    /// <summary>
+    /// The file and directory nodes a glob matches, in listing order, read as the tree is walked: each directory when
+    /// its first file is reached (its size summed by a walk of its own subtree, only when the glob matches it).
+    /// The walk starts at the glob's literal folder (/logs for /logs/*.txt) or, resuming, at the cursor.
+    /// </summary>
+    private static IEnumerable<Node> Matches(PathTree tree, string? root, Glob glob, string? after)
+    {
+        var wildcard = Glob.FirstWildcard(glob.Pattern);
+        var slash = glob.Pattern.LastIndexOf('/', wildcard);
+        var folder = slash <= 0 ? "/" : glob.Pattern[..slash];
+        var previous = "";
+        foreach (var e in tree.Under(root, folder, after))
+        {
+            // The directories this file is the first of: its ancestors that are not the previous file's.
+            for (var end = e.Path.IndexOf('/', 1); end > 0; end = e.Path.IndexOf('/', end + 1))
+            {
+                if (previous.Length > end && previous[end] == '/' && string.CompareOrdinal(previous, 0, e.Path, 0, end) == 0) continue;
+                var dir = e.Path[..end];
+                if (After(dir + "/", after) && glob.IsMatch(dir))
+                    yield return new Node(dir, PachFileType.Directory, tree.Under(root, dir).Sum(f => f.Content.Size), null, null);
+            }
+            previous = e.Path;
+            if (After(e.Path, after) && glob.IsMatch(e.Path)) yield return FileNode(e);
+        }
     }
 
     /// <summary>The versions of a file, newest first: each commit that wrote it.</summary>
@@ -79,11 +121,11 @@ internal static class TreeQueries
             e.Content.Chunks.Count > 0 && ObjectReferences.Is(e.Content.Chunks[0]) ? ObjectReferences.Describe(e.Content.Chunks[0].Object) : null);
 
     /// <summary>The direct children of a directory, with folders summed up.</summary>
-    private static IEnumerable<Node> Children(PathTree tree, string? root, string dir)
+    private static IEnumerable<Node> Children(PathTree tree, string? root, string dir, string? from = null)
     {
         var prefixLength = dir == "/" ? 1 : dir.Length + 1;
         Node? current = null;
-        foreach (var e in tree.Under(root, dir))
+        foreach (var e in tree.Under(root, dir, from))
         {
             if (e.Path == dir) continue;
             var slash = e.Path.IndexOf('/', prefixLength);
@@ -99,21 +141,6 @@ internal static class TreeQueries
             current = node;
         }
         if (current is not null) yield return current;
-    }
-
-    /// <summary>Every file and directory node under a folder, in path order, directories with summed sizes.</summary>
-    internal static IEnumerable<Node> Nodes(PathTree tree, string? root, string dir)
-    {
-        var dirs = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        var files = new List<Node>();
-        foreach (var e in tree.Under(root, dir))
-        {
-            files.Add(FileNode(e));
-            for (var p = Names.Parent(e.Path); p.Length > 1; p = Names.Parent(p))
-                dirs[p] = dirs.GetValueOrDefault(p) + e.Content.Size;
-        }
-        return files.Concat(dirs.Select(d => new Node(d.Key, PachFileType.Directory, d.Value, null, null)))
-            .OrderBy(n => n.Path, StringComparer.Ordinal);
     }
 
     internal static PachException FileNotFound(string repo, string reference, string path) =>

@@ -24,7 +24,10 @@ public interface IPipelineService
     CommitInfo TickCron(string pipeline, string? input = null);
     JobInfo RunPipeline(string name, IReadOnlyDictionary<string, string>? inputs = null);
 
+    /// <summary>Jobs, newest first (by creation time; jobs of the same millisecond by id, ascending), of one pipeline or all, in one state or any. Whole; <see cref="JobListing.StreamJobs"/> reads it a page at a time.</summary>
     IReadOnlyList<JobInfo> ListJobs(string? pipeline = null, JobState? state = null);
+    /// <summary>Up to <paramref name="max"/> jobs of <see cref="ListJobs"/> after the cursor <paramref name="after"/> (null: the first page); the page's Next resumes it.</summary>
+    Page<JobInfo> ListJobsPage(string? pipeline = null, JobState? state = null, string? after = null, int max = Listing.LargestPage);
     JobInfo GetJob(string id);
     JobInfo StopJob(string id);
     Task<JobInfo> WaitJobAsync(string id, TimeSpan? timeout, CancellationToken cancel, IProgress<JobInfo>? progress = null);
@@ -41,4 +44,12 @@ public interface IPipelineService
     /// <summary>A job's lines after <paramref name="afterId"/>, once there are some, the job has finished, or <paramref name="wait"/> has passed.</summary>
     Task<LogBatch> FollowLogsAsync(string jobId, string? datumId, DateTimeOffset? since, string? afterId, TimeSpan wait, CancellationToken cancel);
     PachDag GetDag();
+}
+
+/// <summary>Job listings read a page at a time (<see cref="Listing"/>), embedded or through a server alike.</summary>
+public static class JobListing
+{
+    /// <summary><see cref="IPipelineService.ListJobs"/> as a stream, newest first.</summary>
+    public static IEnumerable<JobInfo> StreamJobs(this IPipelineService pipelines, string? pipeline = null, JobState? state = null, CancellationToken cancel = default) =>
+        Listing.Stream<JobInfo>((after, max) => pipelines.ListJobsPage(pipeline, state, after, max), cancel);
 }

@@ -14,13 +14,70 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
     public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Jobs, newest first.</summary>
-    public IReadOnlyList<JobInfo> ListJobs(string? pipeline = null, JobState? state = null) => meta.Read(db =>
+    public IReadOnlyList<JobInfo> ListJobs(string? pipeline = null, JobState? state = null) => ListJobsPage(pipeline, state, null, int.MaxValue).Items;
+
+    /// <summary>
+    /// Up to <paramref name="max"/> jobs after the cursor <paramref name="after"/> (null: the newest), newest first (by
+    /// creation time, descending, then id, ascending, as the whole listing always gave them), read from the index on the
+    /// creation time as far as the page needs.
+    /// </summary>
+    public Page<JobInfo> ListJobsPage(string? pipeline, JobState? state, string? after, int max) => meta.Read(db =>
     {
-        var query = pipeline is null ? db.Jobs().FindAll() : db.Jobs().Find(j => j.Pipeline == pipeline);
-        if (pipeline is not null && db.Pipelines().Get(pipeline) is null && !query.Any())
+        if (pipeline is not null && after is null && db.Pipelines().Get(pipeline) is null && !db.Jobs().Exists(j => j.Pipeline == pipeline))
             throw PachException.NotFound("PipelineNotFound", $"There is no pipeline named '{pipeline}'.", pipeline);
-        return query.Where(j => state is null || j.State == state).OrderByDescending(j => j.Created).Select(ToJob).ToList();
+        var jobs = NewestFirst(db, JobCursor.Parse(after)).Where(j => (pipeline is null || j.Pipeline == pipeline) && (state is null || j.State == state));
+        var page = Listing.Take(jobs, max, JobCursor.Of);
+        return new Page<JobInfo>(page.Items.Select(ToJob).ToList(), page.Next);
     });
+
+    /// <summary>
+    /// Jobs newest first from a cursor on: the index on Created gives them in time order; jobs created in the same
+    /// millisecond (as stored) are put in id order among themselves, so that a cursor names one place.
+    /// </summary>
+    private static IEnumerable<JobDoc> NewestFirst(LiteDatabase db, JobCursor? cursor)
+    {
+        var query = db.Jobs().Query();
+        if (cursor is not null)
+        {
+            var created = cursor.Created;
+            query = query.Where(j => j.Created <= created);
+        }
+        var tied = new List<JobDoc>();
+        foreach (var job in query.OrderByDescending(j => j.Created).ToEnumerable())
+        {
+            if (tied.Count > 0 && JobCursor.Time(job) != JobCursor.Time(tied[0]))
+            {
+                foreach (var t in Tied(tied, cursor)) yield return t;
+                tied.Clear();
+            }
+            tied.Add(job);
+        }
+        foreach (var t in Tied(tied, cursor)) yield return t;
+    }
+
+    private static IEnumerable<JobDoc> Tied(List<JobDoc> jobs, JobCursor? cursor) =>
+        jobs.OrderBy(j => j.Id, StringComparer.Ordinal).Where(j => cursor is null || cursor.IsBefore(j));
+
+    /// <summary>Where a listing of jobs resumes: after the job created at <see cref="Created"/> (UTC, as stored) with id <see cref="Id"/>.</summary>
+    private sealed record JobCursor(DateTime Created, string Id)
+    {
+        public static DateTime Time(JobDoc job) => job.Created.ToUniversalTime();
+
+        public static string Of(JobDoc job) => $"{Time(job).Ticks}:{job.Id}";
+
+        public static JobCursor? Parse(string? cursor)
+        {
+            if (cursor is null) return null;
+            var colon = cursor.IndexOf(':');
+            if (colon > 0 && long.TryParse(cursor.AsSpan(0, colon), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var ticks)
+                && ticks <= DateTime.MaxValue.Ticks)
+                return new JobCursor(new DateTime(ticks, DateTimeKind.Utc), cursor[(colon + 1)..]);
+            throw PachException.Invalid("PageCursorInvalid", $"'{cursor}' is not a cursor of a job listing.", cursor);
+        }
+
+        /// <summary>The job comes after this cursor's in the listing (older, or as old with a higher id).</summary>
+        public bool IsBefore(JobDoc job) => Time(job) < Created || (Time(job) == Created && string.CompareOrdinal(job.Id, Id) > 0);
+    }
 
     public JobInfo GetJob(string id) => meta.Read(db => ToJob(RequireJob(db, id)));
 

@@ -19,6 +19,8 @@ internal static class PpsCollections
     {
         db.Jobs().EnsureIndex(j => j.Pipeline);
         db.Jobs().EnsureIndex(j => j.State);
+        // Job listings read jobs newest first from this index, a page at a time (JobQueries.ListJobsPage).
+        db.Jobs().EnsureIndex(j => j.Created);
         db.Datums().EnsureIndex(d => d.Job);
         db.Logs().EnsureIndex(l => l.Job);
         db.Pipelines().EnsureIndex("Inputs", "$.Inputs[*]");

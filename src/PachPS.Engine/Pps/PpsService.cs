@@ -111,6 +111,8 @@ public sealed class PpsService : IPipelineService, IDisposable
     // ---------------------------------------------------------------- jobs, datums, logs
 
     public IReadOnlyList<JobInfo> ListJobs(string? pipeline = null, JobState? state = null) => _queries.ListJobs(pipeline, state);
+    public Page<JobInfo> ListJobsPage(string? pipeline = null, JobState? state = null, string? after = null, int max = Listing.LargestPage) =>
+        _queries.ListJobsPage(pipeline, state, after, max);
 
     public JobInfo GetJob(string id) => _queries.GetJob(id);
 

@@ -33,6 +33,7 @@ public sealed class GetPachFileCommand : PachCmdlet
     protected override void ProcessRecord() => InvokeEach(() =>
     {
         if (History) WriteObject(Files.FileHistory(Repo, Commit, Path ?? ""), enumerateCollection: true);
-        else WriteObject(Files.ListFiles(Repo, Commit, Path, Recurse), enumerateCollection: true);
+        // A page at a time, each object written as it comes: the first long before the last of a million is read.
+        else foreach (var file in Files.StreamFiles(Repo, Commit, Path, Recurse, CancelToken)) WriteObject(file);
     });
 }

@@ -30,6 +30,7 @@ public sealed class GetPachJobCommand : PachCmdlet
     protected override void ProcessRecord() => InvokeEach(() =>
     {
         if (ParameterSetName == IdSet) WriteObject(Pipelines.GetJob(Id));
-        else WriteObject(Pipelines.ListJobs(Pipeline, State), enumerateCollection: true);
+        // A page at a time, each job written as it comes (newest first, read from the index on creation time).
+        else foreach (var job in Pipelines.StreamJobs(Pipeline, State, CancelToken)) WriteObject(job);
     });
 }

@@ -41,7 +41,7 @@ public sealed class GetPachLogCommand : PachCmdlet
     protected override void ProcessRecord() => InvokeEach(() =>
     {
         DateTimeOffset? since = Since is null ? null : new DateTimeOffset(Since.Value.ToUniversalTime());
-        var job = Job ?? (Follow && Pipeline is not null ? Pipelines.ListJobs(Pipeline).FirstOrDefault()?.JobId : null);
+        var job = Job ?? (Follow && Pipeline is not null ? Pipelines.ListJobsPage(Pipeline, max: 1).Items.FirstOrDefault()?.JobId : null);
         if (Follow && job is null)
             ThrowTerminatingError(Error("FollowNeedsJob", ErrorCategory.InvalidArgument, "-Follow needs -Job, or -Pipeline with at least one job.", Pipeline));
         var lines = Pipelines.GetLogs(job is null ? Pipeline : null, job, Datum, since);

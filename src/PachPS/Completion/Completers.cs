@@ -89,7 +89,7 @@ public sealed class PipelineCompleter : PachCompleter
 public sealed class JobCompleter : PachCompleter
 {
     protected override IEnumerable<(string, string)> Candidates(IPachClient store, IDictionary bound, string typed) =>
-        store.Pipelines.ListJobs(Bound(bound, "Pipeline")).Take(50).Select(j => (j.JobId, $"{j.Pipeline} {j.State} {j.Progress}"));
+        store.Pipelines.ListJobsPage(Bound(bound, "Pipeline"), max: 50).Items.Select(j => (j.JobId, $"{j.Pipeline} {j.State} {j.Progress}"));
 }
 
 /// <summary>Paths inside -Repo at -Commit (or -Branch), one folder level at a time.</summary>
