@@ -220,6 +220,21 @@ Describe 'datum_set_spec, lazy and transform.user on the local executor' {
         (Get-PachPipeline sets).Spec.Json | Should -Match 'datum_set_spec'
     }
 
+    It 'hands a datum_batching worker a whole set, whose datums its process asks for in order' {
+        # Each datum writes the worker process's id and how many datums that process had handled before it.
+        $loop = 'n=0; while :; do echo next > "$PACH_DATUM_REQUEST"; read -r r < "$PACH_DATUM_RESPONSE"; [ "$r" = done ] && exit 0; ' +
+            '. "$PACH_DATUM_ENV"; echo "$$ $n" > "/pfs/out/$(basename $small)"; n=$((n+1)); sleep 0.1; done'
+        New-PachPipeline -Spec @{ pipeline = @{ name = 'batchsets' }; parallelism_spec = @{ constant = 2 }; datum_set_spec = @{ number = 3 }
+            transform = @{ cmd = @('sh', '-c', $loop); datum_batching = $true }
+            input = @{ pfs = @{ repo = 'small'; glob = '/*' } } } | Out-Null
+        (Get-PachJob -Pipeline batchsets | Wait-PachJob -TimeoutSec 60).State | Should -Be 'Success'
+        $runs = 1..6 | ForEach-Object { , ((Get-PachFileContent batchsets master "/f$_") -split ' ') }
+        @($runs[0..2] | ForEach-Object { $_[0] } | Select-Object -Unique).Count | Should -Be 1 -Because 'f1..f3 are one set, run by one process'
+        @($runs[3..5] | ForEach-Object { $_[0] } | Select-Object -Unique).Count | Should -Be 1 -Because 'f4..f6 are one set, run by one process'
+        [int]$runs[1][1] - [int]$runs[0][1] | Should -Be 1
+        [int]$runs[2][1] - [int]$runs[1][1] | Should -Be 1
+    }
+
     It 'refuses datum_set_spec <Name> and creates nothing' -ForEach @(
         @{ Name = 'with a negative number'; Sets = @{ number = -1 }; Words = 'datum_set_spec.number is -1' }
         @{ Name = 'with a size that is no number'; Sets = @{ size_bytes = 'big' }; Words = 'datum_set_spec.size_bytes must be a whole number' }

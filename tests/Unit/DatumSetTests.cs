@@ -93,6 +93,30 @@ public sealed class DatumSetTests
         Assert.Contains(byWorker, w => w.Contains("/f5,/f6,/f7,/f8", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task WithDatumBatchingEachSetRunsWhollyInOneWorkerProcessInOrder()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("in");
+        t.Pfs.PutFiles("in", "master", Enumerable.Range(1, 8).Select(i => TempStore.Text($"/f{i}", $"{i}")).ToList());
+        // Each datum's output names the worker process that ran it and how many datums that process had run before.
+        var worker = "n=0; while :; do echo next > \"$PACH_DATUM_REQUEST\"; read -r r < \"$PACH_DATUM_RESPONSE\"; [ \"$r\" = done ] && exit 0; " +
+            ". \"$PACH_DATUM_ENV\"; echo \"$$ $n\" > /pfs/out/$(basename $in); n=$((n+1)); sleep 0.05; done";
+        t.Store.Pps.CreatePipeline(PipelineSpec.Parse($$"""
+            { "pipeline": { "name": "p" }, "parallelism_spec": { "constant": 2 }, "datum_set_spec": { "number": 4 },
+              "transform": { "cmd": [ "sh", "-c", {{System.Text.Json.JsonSerializer.Serialize(worker)}} ], "datum_batching": true },
+              "input": { "pfs": { "repo": "in", "glob": "/*" } } }
+            """));
+        var job = await t.Store.Pps.WaitJobAsync(t.Store.Pps.ListJobs("p")[0].JobId, Timeout, CancellationToken.None);
+        Assert.Equal(JobState.Success, job.State);
+        var runs = Enumerable.Range(1, 8).Select(i => t.Read("p", "master", $"/f{i}").Trim().Split(' ')).ToList();
+        // f1..f4 are one set and f5..f8 the other: each set ran in one process, its datums one after another in order.
+        Assert.Single(runs.Take(4).Select(r => r[0]).Distinct());
+        Assert.Single(runs.Skip(4).Select(r => r[0]).Distinct());
+        Assert.Equal(runs.Take(4).Select(r => int.Parse(r[1])), Enumerable.Range(int.Parse(runs[0][1]), 4));
+        Assert.Equal(runs.Skip(4).Select(r => int.Parse(r[1])), Enumerable.Range(int.Parse(runs[4][1]), 4));
+    }
+
     /// <summary>Writes each datum's input path as its output, noting its worker folder and how many datums the store had recorded.</summary>
     private sealed class SetWatcher : IDatumExecutor
     {

@@ -147,9 +147,11 @@ internal sealed class JobRunner(JobContext context, string jobId)
         {
             if (spec.Transform.DatumBatching)
             {
-                var queue = new ConcurrentQueue<PlannedDatum>(pending);
-                var workers = Enumerable.Range(0, Math.Max(1, Math.Min(spec.Parallelism, pending.Count))).Select(slot => RunBatchWorkerAsync(job, spec, results, queue, slot,
-                    outcome => Record([outcome]), reason => { failure ??= reason; failFast.Cancel(); }, failFast.Token));
+                // Sets as without batching (each datum one, without datum_set_spec); a slot takes a whole set at a time.
+                var sets = new ConcurrentQueue<IReadOnlyList<PlannedDatum>>(
+                    spec.DatumSets?.Split(pending, DatumBytes, spec.Parallelism) ?? pending.Select(d => (IReadOnlyList<PlannedDatum>)[d]).ToList());
+                var workers = Enumerable.Range(0, Math.Max(1, Math.Min(spec.Parallelism, pending.Count))).Select(slot => RunBatchWorkerAsync(job, spec, results,
+                    new BatchSlot(sets, Record), slot, reason => { failure ??= reason; failFast.Cancel(); }, failFast.Token));
                 await Task.WhenAll(workers);
                 failFast.Token.ThrowIfCancellationRequested();
             }
@@ -277,23 +279,23 @@ internal sealed class JobRunner(JobContext context, string jobId)
             .OrderByDescending(j => j.Finished).FirstOrDefault();
 
     /// <summary>
-    /// One batch worker slot: (re)starts the transform while datums remain; each datum it finishes is recorded like
-    /// a single-datum run; a failed datum is retried up to datum_tries times by a later worker start.
+    /// One batch worker slot: (re)starts the transform while its <see cref="BatchSlot"/> has datums; each set's
+    /// outcomes are recorded together as without batching; a failed datum is retried up to datum_tries times by a later
+    /// worker start on this slot.
     /// </summary>
-    private async Task RunBatchWorkerAsync(JobDoc job, PipelineSpec spec, ResultFlusher results, ConcurrentQueue<PlannedDatum> queue, int slot,
-        Action<DatumOutcome> record, Action<string> fail, CancellationToken cancel)
+    private async Task RunBatchWorkerAsync(JobDoc job, PipelineSpec spec, ResultFlusher results, BatchSlot work, int slot,
+        Action<string> fail, CancellationToken cancel)
     {
         if (context.Executor is not IBatchExecutor executor)
         {
             fail("datum_batching is not supported by this executor");
             return;
         }
-        var attempts = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
-        while (!queue.IsEmpty && !cancel.IsCancellationRequested)
+        while (work.HasWork && !cancel.IsCancellationRequested)
         {
-            var source = new BatchSource(context, results, job, spec, queue, attempts, record);
+            var source = new BatchSource(context, results, job, spec, work);
             await executor.RunBatchAsync(WorkerFolder($"batch-{slot}"), spec.Transform, source, source.Log, cancel);
-            if (source.Taken == 0 && !queue.IsEmpty)
+            if (source.Taken == 0 && work.HasWork)
             {
                 fail("the batch worker exited without asking for a datum (see the datum_batching protocol in the README)");
                 return;

@@ -226,7 +226,7 @@ internal static class SpecSchema
                 "is committed to the output branch when the folder goes quiet and when it exits (Pachyderm 2.x's spout calls put file " +
                 "instead); on Kubernetes, a long-running Job per run whose pod ships /pfs/out back") with { Message = spout })
             .Add(No("chunk_spec", OneX + "datums go to workers one at a time; results are the same"))
-            .Add(Yes("datum_set_spec", "datums go to a worker in sets, run one after another there, each set's results recorded together (a job resumed after a stop runs its unrecorded sets again whole); with datum_batching, a worker still asks for one datum at a time") with
+            .Add(Yes("datum_set_spec", "datums go to a worker in sets, run one after another there, each set's results recorded together (a job resumed after a stop runs its unrecorded sets again whole); with datum_batching, a worker process takes a whole set and asks for its datums one at a time") with
             {
                 Message = new SpecMessage("DatumSetSpec")
                     .Add(Yes("number", "datums per set (the last may hold fewer)"))
