@@ -91,6 +91,9 @@ Describe 'A store on a disk that fills up' -Skip:($null -ne $noTmpfs) {
         # Room again (the file system grows): Resume-PachPipeline resumes it at once; a, b and c do not run again.
         & mount -o remount,size=64m $disk
         Resume-PachPipeline grow | Out-Null
+        # The resumed job leaves StorageFull when its runner claims it, a moment after Resume-PachPipeline returns.
+        $deadline = [datetime]::UtcNow.AddSeconds(60)
+        while ((Get-PachJob -Id $id).State -eq 'StorageFull' -and [datetime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
         $job = Wait-PachJob $id -TimeoutSec 120
         $job.State | Should -Be 'Success'
         $job.Restarts | Should -BeGreaterThan 0
