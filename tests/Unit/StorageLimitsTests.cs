@@ -313,10 +313,15 @@ public sealed class StorageFullTests : IDisposable
         Assert.Equal(0, behind.Processed);
 
         objects.Capacity = long.MaxValue;
+        var restartsBefore = store.Pps.GetJob(jobId).Restarts;
         store.Pps.SetPaused("grow", paused: false); // Resume-PachPipeline: no probe is due for an hour
+        // Claimed before the resume returns: a wait right after it waits for the job instead of ending on StorageFull.
+        Assert.Equal(JobState.Running, store.Pps.GetJob(jobId).State);
+        Assert.Equal(JobState.Running, store.Pps.GetJob(newer).State);
         var first = await WaitForStateAsync(store, jobId, JobState.Success);
         var second = await WaitForStateAsync(store, newer, JobState.Success);
 
+        Assert.Equal(restartsBefore + 1, first.Restarts); // one resume, counted once
         Assert.True(first.Finished <= second.Finished);
         Assert.Equal(["a", "b", "c", "d", "z", "z"], File.ReadAllLines(runs).Order()); // the newer job reused a..c and z
         Assert.Equal(["/a", "/b", "/c", "/d", "/z"], store.Pfs.ListFiles("grow", "master", "/").Select(f => f.Path).Order());

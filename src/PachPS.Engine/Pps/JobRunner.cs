@@ -9,7 +9,9 @@ namespace PachPS.Engine.Pps;
 /// executor (<see cref="DatumAttempt"/>, or batch workers), has the <see cref="ResultFlusher"/> make them durable as
 /// they finish, and writes the output commit through Pfs.
 /// </summary>
-internal sealed class JobRunner(JobContext context, string jobId)
+/// <param name="claimed">Whether the job was moved to Running for this process before the runner started (a resume
+/// from StorageFull): the runner then does not move it again, which would count a second restart.</param>
+internal sealed class JobRunner(JobContext context, string jobId, bool claimed = false)
 {
     private readonly DatumQueue _queue = new(jobId);
     // Names this run's worker folders apart from those of an earlier run of the same job.
@@ -47,8 +49,11 @@ internal sealed class JobRunner(JobContext context, string jobId)
                 return null;
             }
             // A job whose output commit is written resumes its egress; any other resumes (or starts) its datums.
-            StateMachines.MoveTo(job, job.State == JobState.Egressing ? JobState.Egressing : JobState.Running);
-            db.Jobs().Update(job);
+            if (!(claimed && job.State == JobState.Running))
+            {
+                StateMachines.MoveTo(job, job.State == JobState.Egressing ? JobState.Egressing : JobState.Running);
+                db.Jobs().Update(job);
+            }
             return (Job: job, Spec: PipelineSpec.Load(version.SpecJson));
         });
         if (start is null) return;

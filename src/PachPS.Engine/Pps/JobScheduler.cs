@@ -228,24 +228,46 @@ internal sealed class JobScheduler : IDisposable
     /// </summary>
     public void ResumeOrphans()
     {
-        var orphans = _meta.Read(db => db.UnfinishedJobs()
-            .Where(j => !ActiveJobs.ContainsKey(j.Id) && (j.Owner == ThisProcess || !OwnerAlive(j.Owner)))
-            .OrderBy(j => j.Created).Select(j => (j.Id, j.State)).ToList());
-        var room = orphans.Any(j => j.State == JobState.StorageFull) && ProbeForRoom();
-        // In creation order, so a pipeline's jobs keep theirs (a newer one waits behind an older one waiting for room).
-        foreach (var (id, state) in orphans)
-            if (state != JobState.StorageFull || room) StartJob(id);
+        lock (_resumeGate)
+        {
+            var orphans = _meta.Read(db => db.UnfinishedJobs()
+                .Where(j => !ActiveJobs.ContainsKey(j.Id) && (j.Owner == ThisProcess || !OwnerAlive(j.Owner)))
+                .OrderBy(j => j.Created).Select(j => (j.Id, j.State)).ToList());
+            var room = orphans.Any(j => j.State == JobState.StorageFull) && ProbeForRoom();
+            // In creation order, so a pipeline's jobs keep theirs (a newer one waits behind an older one waiting for room).
+            foreach (var (id, state) in orphans)
+                if (state != JobState.StorageFull || room) StartJob(id);
+        }
     }
+
+    // A sweep and Resume-PachPipeline take jobs one at a time: a job Resume-PachPipeline has claimed (Running, this
+    // process's) but not yet started is no orphan for the sweep to start again, counting a second restart.
+    private readonly object _resumeGate = new();
 
     /// <summary>
     /// Resumes a pipeline's jobs that wait for room now, without a probe (Resume-PachPipeline): one that still finds
-    /// no room waits again. Jobs another live session runs are left to it.
+    /// no room waits again. Jobs another live session runs are left to it. They are claimed (Running, this process's)
+    /// before this returns, so a Wait-PachJob right after Resume-PachPipeline waits for them instead of ending at once
+    /// on a job still marked StorageFull.
     /// </summary>
     public void ResumeWaitingForRoom(string pipeline)
     {
-        var waiting = _meta.Read(db => db.Jobs().Find(j => j.Pipeline == pipeline).Where(j => j.State == JobState.StorageFull
-            && !ActiveJobs.ContainsKey(j.Id) && (j.Owner == ThisProcess || !OwnerAlive(j.Owner))).OrderBy(j => j.Created).Select(j => j.Id).ToList());
-        foreach (var id in waiting) StartJob(id);
+        lock (_resumeGate)
+        {
+            var claimed = _meta.Write(db =>
+            {
+                var waiting = db.Jobs().Find(j => j.Pipeline == pipeline).Where(j => j.State == JobState.StorageFull
+                    && !ActiveJobs.ContainsKey(j.Id) && (j.Owner == ThisProcess || !OwnerAlive(j.Owner))).OrderBy(j => j.Created).ToList();
+                foreach (var job in waiting)
+                {
+                    job.Owner = ThisProcess;
+                    StateMachines.MoveTo(job, JobState.Running);
+                    db.Jobs().Update(job);
+                }
+                return waiting.Select(j => j.Id).ToList();
+            });
+            foreach (var id in claimed) StartJob(id, claimed: true);
+        }
     }
 
     /// <summary>Whether a probe finds room, when one is due; a probe that finds none makes the next wait longer.</summary>
@@ -342,7 +364,8 @@ internal sealed class JobScheduler : IDisposable
         }
     }
 
-    private void StartJob(string jobId)
+    /// <param name="claimed">The caller has already moved the job to Running for this process (counting the restart).</param>
+    private void StartJob(string jobId, bool claimed = false)
     {
         if (_shutdown.IsCancellationRequested || !ActiveJobs.TryAdd(jobId, 0)) return;
         var cts = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
@@ -366,7 +389,7 @@ internal sealed class JobScheduler : IDisposable
                 pipeline ??= _meta.Read(db => db.Jobs().Get(jobId)?.Pipeline);
                 if (pipeline is null) return;
                 await previous.WaitAsync(cts.Token);
-                runner = new JobRunner(_context, jobId);
+                runner = new JobRunner(_context, jobId, claimed);
                 _runners[jobId] = runner;
                 try { await runner.RunAsync(cts.Token); }
                 finally { _runners.TryRemove(jobId, out _); }
