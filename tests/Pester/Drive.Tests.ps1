@@ -36,6 +36,21 @@ Describe 'The pfs: drive' {
         $line = 'Get-Content pfs:\training\master\ir'
         (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Match 'training.master.iris\.csv$'
     }
+    It 'finds one path, lists and completes a folder of 3,000 files from where it is asked, not from its start' {
+        $src = New-Item -ItemType Directory (Join-Path $TestDrive 'many/big')
+        0..2999 | ForEach-Object { [IO.File]::WriteAllText((Join-Path $src ('f{0:D4}.txt' -f $_)), "$_") }
+        New-PachRepo many | Out-Null
+        Add-PachFile many master / -Source (Join-Path $TestDrive 'many') -Recurse | Out-Null
+        (Get-Item pfs:\many\master\big\f2999.txt).Size | Should -Be 4
+        (Get-Item pfs:\many\master\big).Size | Should -Be 10890   # the lengths of '0' to '2999'
+        Test-Path pfs:\many\master\big\f3000.txt | Should -BeFalse
+        Test-Path pfs:\many\master\big\f2999.txt\x | Should -BeFalse
+        (Get-ChildItem pfs:\many\master\big | Select-Object -First 1).Path | Should -Be '/big/f0000.txt'
+        (Get-ChildItem pfs:\many\master\big).Count | Should -Be 3000
+        $line = 'Get-PachFileContent -Repo many -Commit master -Path big/f299'
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText |
+            Should -Be (2990..2999 | ForEach-Object { "big/f$_.txt" })
+    }
     It 'is read-only' {
         { Set-Content pfs:\training\master\x.txt 'no' -ErrorAction Stop } | Should -Throw -ErrorId 'NotSupported,Microsoft.PowerShell.Commands.SetContentCommand'
         (Get-PachCommit training master -History).Count | Should -Be 2

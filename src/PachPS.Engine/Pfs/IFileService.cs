@@ -122,4 +122,40 @@ public static class FileListing
             return page;
         }, cancel);
     }
+
+    /// <summary>
+    /// A folder's children from <paramref name="from"/> on (those whose paths start with it, then those after it), in
+    /// listing order: the folder is read from that point, not from its start, so a folder of a million files costs a
+    /// page, not a million nodes. Nothing when the folder does not exist.
+    /// </summary>
+    public static IEnumerable<PachFileInfo> StreamChildren(this IFileService files, string repo, string reference, string folder, string from,
+        CancellationToken cancel = default)
+    {
+        string? commit = null;
+        // A cursor just before every path starting with `from`: its last character one less, then the largest one.
+        var start = from.Length == 0 ? null : from[..^1] + (char)(from[^1] - 1) + '\uffff';
+        return Listing.Stream<PachFileInfo>((after, max) =>
+        {
+            var page = files.ListFilesPage(repo, commit ?? reference, folder, recurse: false, after ?? start, max);
+            if (page.Items.Count > 0) commit ??= page.Items[0].Commit;
+            return page;
+        }, cancel);
+    }
+
+    /// <summary>
+    /// The file or directory at <paramref name="path"/> as its folder lists it (a directory with its size), or null
+    /// when there is none; read from just before it in its folder, not the whole folder.
+    /// </summary>
+    public static PachFileInfo? FindNode(this IFileService files, string repo, string reference, string path)
+    {
+        var file = Names.NormalizePath(path);
+        var directory = file + "/";
+        foreach (var node in files.StreamChildren(repo, reference, Names.Parent(file), file))
+        {
+            var key = node.Type == PachFileType.Directory ? node.Path + "/" : node.Path;
+            if (key == file || key == directory) return node;
+            if (string.CompareOrdinal(key, directory) > 0) break;
+        }
+        return null;
+    }
 }

@@ -2,6 +2,7 @@ using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
 using PachPS.Engine;
+using PachPS.Engine.Pfs;
 using PachPS.Infrastructure;
 
 namespace PachPS.Completion;
@@ -101,12 +102,14 @@ public sealed class PathCompleter : PachCompleter
         var reference = Bound(bound, PfsParameters.Commit) ?? Bound(bound, PfsParameters.Branch) ?? PfsParameters.Default;
         var normalized = typed.StartsWith('/') ? typed : "/" + typed;
         var folder = normalized.EndsWith('/') ? normalized.TrimEnd('/') : normalized[..(normalized.LastIndexOf('/') + 1)].TrimEnd('/');
-        var files = store.Files.ListFiles(repo, reference, folder.Length == 0 ? "/" : folder);
+        // Read from the typed name on, up to the first path past it, not the whole folder: a folder may hold millions.
+        var files = store.Files.StreamChildren(repo, reference, folder.Length == 0 ? "/" : folder, normalized)
+            .TakeWhile(f => f.Path.StartsWith(normalized, StringComparison.Ordinal) || string.CompareOrdinal(f.Path, normalized) < 0);
         // Offer the form the user started with: with or without the leading '/'.
         var strip = !typed.StartsWith('/');
         return files.Select(f =>
         {
-            var value = f.Type == Engine.Pfs.PachFileType.Directory ? f.Path + "/" : f.Path;
+            var value = f.Type == PachFileType.Directory ? f.Path + "/" : f.Path;
             return (strip ? value.TrimStart('/') : value, $"{f.Type} {Display.Size(f.Size)}");
         });
     }

@@ -81,8 +81,7 @@ public sealed class PfsProvider : NavigationCmdletProvider, IContentCmdletProvid
             if (repo is null) return "pfs:";
             if (reference is null) return Files.GetRepo(repo);
             if (file == "/") return Files.GetCommit(repo, reference);
-            var parent = Names.Parent(file);
-            return Files.ListFiles(repo, reference, parent).FirstOrDefault(f => f.Path == file);
+            return Files.FindNode(repo, reference, file);
         }
         catch (PachException) { return null; }
     }
@@ -96,9 +95,35 @@ public sealed class PfsProvider : NavigationCmdletProvider, IContentCmdletProvid
             // A repo holds its branches, then its tags: both are folders of files (a tag's never changes).
             if (reference is null)
                 return Files.ListBranches(repo).Select(b => (b.Name, (object)b, true)).Concat(Files.ListTags(repo).Select(t => (t.Name, (object)t, true))).ToList();
-            return Files.ListFiles(repo, reference, file).Select(f => (f.Name, (object)f, f.Type == PachFileType.Directory)).ToList();
+            // Streamed: the first children are written while later pages are read. A path that names nothing lists
+            // nothing, as it fails on the first page.
+            return FromFirstPage(Files.StreamFiles(repo, reference, file).Select(f => (f.Name, (object)f, f.Type == PachFileType.Directory)));
         }
         catch (PachException) { return []; }
+    }
+
+    /// <summary>The items of a listing, empty when its first page fails; a later page's failure is the caller's.</summary>
+    private static IEnumerable<T> FromFirstPage<T>(IEnumerable<T> items)
+    {
+        var e = items.GetEnumerator();
+        bool any;
+        try { any = e.MoveNext(); }
+        catch (PachException)
+        {
+            e.Dispose();
+            return [];
+        }
+        return Rest(e, any);
+
+        static IEnumerable<T> Rest(IEnumerator<T> e, bool any)
+        {
+            using (e)
+            {
+                if (!any) yield break;
+                yield return e.Current;
+                while (e.MoveNext()) yield return e.Current;
+            }
+        }
     }
 
     public IContentReader GetContentReader(string path)
