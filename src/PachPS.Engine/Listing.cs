@@ -16,22 +16,27 @@ public static class Listing
     public const int FirstPage = 100, LargestPage = 10_000;
 
     /// <summary>
-    /// Every item of a paged listing, page after page: <paramref name="page"/> is asked for up to the given number of
-    /// items after a cursor (null: from the start).
+    /// Every item of a paged listing, page after page, or its first <paramref name="limit"/>: <paramref name="page"/> is
+    /// asked for up to the given number of items after a cursor (null: from the start), never more than are still wanted.
     /// </summary>
-    public static IEnumerable<T> Stream<T>(Func<string?, int, Page<T>> page, CancellationToken cancel = default)
+    public static IEnumerable<T> Stream<T>(Func<string?, int, Page<T>> page, CancellationToken cancel = default, int limit = int.MaxValue)
     {
         string? cursor = null;
         var size = FirstPage;
-        do
+        var left = limit;
+        while (left > 0)
         {
             cancel.ThrowIfCancellationRequested();
-            var next = page(cursor, size);
-            foreach (var item in next.Items) yield return item;
+            var next = page(cursor, Math.Min(size, left));
+            foreach (var item in next.Items)
+            {
+                if (left-- == 0) yield break;
+                yield return item;
+            }
             cursor = next.Next;
+            if (cursor is null) yield break;
             size = Math.Min(size * 4, LargestPage);
         }
-        while (cursor is not null);
     }
 
     /// <summary>The first <paramref name="max"/> items of a sequence and a cursor from <paramref name="key"/> of the last when more follow.</summary>

@@ -146,6 +146,39 @@ Describe 'Pipeline cmdlets (<Backend>)' -ForEach $Backends {
         Get-PachFileContent copy master b.txt | Should -Be 'beta'
     }
 
+    It 'lists commits, datums and log lines a page at a time: more than a page, each once, in order' {
+        $many = New-Item -ItemType Directory (Join-Path $TestDrive ([guid]::NewGuid().ToString('N')))
+        foreach ($i in 0..117) { Set-Content (Join-Path $many ('f{0:D3}.txt' -f $i)) "$i" -NoNewline }
+        Add-PachFile src master /many -Source $many -Recurse | Out-Null
+        New-PachPipeline -Spec @{
+            pipeline = @{ name = 'lines' }; parallelism_spec = @{ constant = 2 }
+            transform = @{ cmd = @('sh', '-c', 'echo "one $PACH_DATUM_ID"; echo "two $PACH_DATUM_ID"') }
+            input = @{ pfs = @{ repo = 'src'; glob = '/many/*' } }
+        } | Out-Null
+        $job = Get-PachJob -Pipeline lines | Wait-PachJob -TimeoutSec 300
+        $job.State | Should -Be 'Success'
+        # Datums (more than the first page of 100): each once, in datum id order.
+        $datums = @(Get-PachDatum -Job $job.Id)
+        $datums.Count | Should -Be 118
+        $ids = [string[]]@($datums.DatumId); [Array]::Sort($ids, [StringComparer]::Ordinal)
+        $datums.DatumId | Should -Be $ids
+        @($datums.DatumId | Sort-Object -Unique).Count | Should -Be 118
+        (Get-PachDatum -Job $job.Id | Select-Object -First 1).DatumId | Should -Be $ids[0]
+        # Lines: two a datum, each once, oldest first; -Tail keeps the last of the whole listing.
+        $lines = @(Get-PachLog -Job $job.Id | Where-Object Stream -EQ stdout)
+        $lines.Count | Should -Be 236
+        @($lines.LineId | Sort-Object -Unique).Count | Should -Be 236
+        foreach ($d in $datums) { (@($lines | Where-Object DatumId -EQ $d.DatumId).Message -replace ' .*') | Should -Be @('one', 'two') }
+        $all = @(Get-PachLog -Job $job.Id)
+        (Get-PachLog -Job $job.Id -Tail 3).LineId | Should -Be $all[-3..-1].LineId
+        (Get-PachLog -Pipeline lines | Where-Object Stream -EQ stdout).LineId | Should -Be $lines.LineId
+        # Commits without a reference: every commit of the repo, newest first; -Max stops after that many.
+        $commits = @(Get-PachCommit src)
+        $commits.Count | Should -Be 3
+        $commits.Commit | Should -Be @(Get-PachCommit src master -History).Commit
+        (Get-PachCommit src -Max 2).Commit | Should -Be $commits[0..1].Commit
+    }
+
     It 'dry-runs a spec without creating anything' {
         $datums = Get-PachDatum -Spec $copy
         $datums.Count | Should -Be 2

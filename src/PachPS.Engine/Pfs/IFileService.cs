@@ -35,8 +35,14 @@ public interface IFileService
     /// head as it was then), with ^, ~N or .N; a name that is more than one of these is AmbiguousReference.
     /// </summary>
     CommitInfo GetCommit(string repo, string reference);
-    /// <summary>Commits from <paramref name="reference"/> (default: every branch) back through their parents, newest first.</summary>
+    /// <summary>
+    /// Commits from <paramref name="reference"/> back through their (first) parents, or, without one, every commit of
+    /// the repo newest first (by start time; commits of the same millisecond by id, descending). Whole;
+    /// <see cref="ListCommitsPage"/> and <see cref="CommitListing.StreamCommits"/> read it a page at a time.
+    /// </summary>
     IReadOnlyList<CommitInfo> ListCommits(string repo, string? reference = null, int max = int.MaxValue);
+    /// <summary>Up to <paramref name="max"/> commits of <see cref="ListCommits"/> after the cursor <paramref name="after"/> (null: the first page); the page's Next resumes it.</summary>
+    Page<CommitInfo> ListCommitsPage(string repo, string? reference = null, string? after = null, int max = Listing.LargestPage);
     /// <summary>Removes a commit and every commit derived from it (undo); <paramref name="dryRun"/> only lists them.</summary>
     IReadOnlyList<CommitInfo> RemoveCommit(string repo, string reference, bool dryRun = false);
 
@@ -158,4 +164,17 @@ public static class FileListing
         }
         return null;
     }
+}
+
+/// <summary>Commit listings read a page at a time (<see cref="Listing"/>), embedded or through a server alike.</summary>
+public static class CommitListing
+{
+    /// <summary>
+    /// <see cref="IFileService.ListCommits"/> as a stream, up to <paramref name="max"/> commits: a history's later pages
+    /// go on from the parent of the last commit given (ids never change), so a branch that moves meanwhile does not
+    /// change the history being read.
+    /// </summary>
+    public static IEnumerable<CommitInfo> StreamCommits(this IFileService files, string repo, string? reference = null, int max = int.MaxValue,
+        CancellationToken cancel = default) =>
+        Listing.Stream<CommitInfo>((after, size) => files.ListCommitsPage(repo, reference, after, size), cancel, max);
 }

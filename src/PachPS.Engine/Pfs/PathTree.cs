@@ -33,6 +33,13 @@ public sealed class PathTree
     /// <summary>The trees stored in a store's metadata, read in the caller's unit of work.</summary>
     internal static PathTree In(LiteDatabase db) => new(new LiteNodeSource(db));
 
+    /// <summary>
+    /// The trees of a store's metadata for one pass over many files (a listing): the leaves it reads are not kept in the
+    /// cache (internal nodes are), since a pass reads each once. Kept, a listing of a million files filled the cache
+    /// again and again, and the process peaked at 590 MiB, against 252 MiB for 100,000.
+    /// </summary>
+    internal static PathTree Passing(LiteDatabase db) => new(new LiteNodeSource(db)) { _keepLeaves = false };
+
     internal const int MaxLeaf = 64;
     internal const int MaxFanout = 64;
     private static readonly ConcurrentDictionary<string, Node> Cache = new(StringComparer.Ordinal);
@@ -46,6 +53,7 @@ public sealed class PathTree
     private static long _cachedEntries;
 
     private readonly INodeSource _source;
+    private bool _keepLeaves = true;
 
     public PathTree(INodeSource source) => _source = source;
 
@@ -256,7 +264,7 @@ public sealed class PathTree
     {
         if (Cache.TryGetValue(id, out var cached)) return cached;
         var node = Read(id);
-        Remember(id, node);
+        if (_keepLeaves || node is Internal) Remember(id, node);
         return node;
     }
 

@@ -32,6 +32,8 @@ internal static class PfsCollections
     {
         db.Branches().EnsureIndex(b => b.Repo);
         db.Commits().EnsureIndex(c => c.Repo);
+        // Listings of a repo's commits read them newest first from this index, a page at a time (CommitPages).
+        db.Commits().EnsureIndex(CommitPages.IndexName, CommitPages.KeyExpression);
         db.Commits().EnsureIndex(c => c.Parent);
         db.Commits().EnsureIndex(c => c.MergedFrom);
         db.Commits().EnsureIndex("Prov", "$.Provenance[*].Commit");

@@ -343,14 +343,12 @@ public sealed partial class PfsService : IFileService
 
     public CommitInfo GetCommit(string repo, string reference) => _meta.Read(db => PfsRecords.ToCommit(db, CommitResolver.Resolve(db, repo, reference)));
 
-    /// <summary>Commits from <paramref name="reference"/> (default: every branch head) back through their parents, newest first.</summary>
-    public IReadOnlyList<CommitInfo> ListCommits(string repo, string? reference = null, int max = int.MaxValue) => _meta.Read(db =>
-    {
-        CommitResolver.RequireRepo(db, repo);
-        if (reference is not null)
-            return PfsRecords.ToCommits(db, repo, CommitResolver.Ancestry(db, CommitResolver.Resolve(db, repo, reference)).Take(max));
-        return PfsRecords.ToCommits(db, repo, db.Commits().Find(c => c.Repo == repo).OrderByDescending(c => c.Started).Take(max));
-    });
+    /// <summary>Commits from <paramref name="reference"/> back through their parents, or (null) every commit of the repo newest first.</summary>
+    public IReadOnlyList<CommitInfo> ListCommits(string repo, string? reference = null, int max = int.MaxValue) => ListCommitsPage(repo, reference, null, max).Items;
+
+    /// <summary>A page of <see cref="ListCommits"/>: up to <paramref name="max"/> commits after a cursor, in one unit of work.</summary>
+    public Page<CommitInfo> ListCommitsPage(string repo, string? reference = null, string? after = null, int max = Listing.LargestPage) =>
+        _meta.Read(db => CommitPages.Read(db, repo, reference, after, max));
 
     /// <summary>
     /// Undo: removes a commit (open, or the newest finished one of its branch) and every commit derived from it, moving

@@ -71,16 +71,26 @@ internal static class TreeCodec
         if (tag == LeafTag)
         {
             var entries = new TreeEntry[count];
+            // A leaf's files mostly share their commit and their pack, and a file of one chunk has that chunk's hash:
+            // each is kept once per leaf, not once per file (a cached leaf of small files held each three times).
+            string? commit = null, objectKey = null;
+            Span<byte> fileHash = stackalloc byte[32], chunkHash = stackalloc byte[32];
             for (var i = 0; i < count; i++)
             {
                 var path = r.ReadString();
-                var commit = r.ReadString();
+                commit = Same(r.ReadString(), commit);
                 var size = NotNegative(r.Read7BitEncodedInt64(), "size");
-                var hash = Hash(r);
+                ReadHash(r, fileHash);
+                var hash = Convert.ToHexStringLower(fileHash);
                 var chunkCount = Count(r);
                 var chunks = new ChunkRef[chunkCount];
                 for (var c = 0; c < chunkCount; c++)
-                    chunks[c] = new ChunkRef(Hash(r), r.ReadString(), NotNegative(r.Read7BitEncodedInt64(), "offset"), (int)NotNegative(r.Read7BitEncodedInt(), "length"));
+                {
+                    ReadHash(r, chunkHash);
+                    var chunk = chunkHash.SequenceEqual(fileHash) ? hash : Convert.ToHexStringLower(chunkHash);
+                    objectKey = Same(r.ReadString(), objectKey);
+                    chunks[c] = new ChunkRef(chunk, objectKey, NotNegative(r.Read7BitEncodedInt64(), "offset"), (int)NotNegative(r.Read7BitEncodedInt(), "length"));
+                }
                 entries[i] = new TreeEntry(path, new FileContent(size, hash, chunks), commit);
             }
             return new PathTree.Leaf(entries);
@@ -185,6 +195,14 @@ internal static class TreeCodec
         if (count < 0 || count > r.BaseStream.Length - r.BaseStream.Position)
             throw Corrupt($"it counts {count} items in {r.BaseStream.Length - r.BaseStream.Position} bytes", null);
         return count;
+    }
+
+    /// <summary><paramref name="read"/>, or <paramref name="previous"/> when it is the same text (one string kept, not two).</summary>
+    private static string Same(string read, string? previous) => previous is not null && read == previous ? previous : read;
+
+    private static void ReadHash(BinaryReader r, Span<byte> into)
+    {
+        if (r.Read(into) != 32) throw new EndOfStreamException("a hash is cut short");
     }
 
     private static string Hash(BinaryReader r) =>

@@ -23,9 +23,11 @@ internal static class TreeQueries
     public static Page<PachFileInfo> ListFiles(LiteDatabase db, string repo, string reference, string? pathOrGlob, bool recurse, string? after, int max)
     {
         var commit = CommitResolver.Resolve(db, repo, reference);
-        var tree = PathTree.In(db);
-        var writers = new Writers(db, repo);
         var pattern = string.IsNullOrEmpty(pathOrGlob) ? "/" : pathOrGlob;
+        // A folder's or a subtree's listing reads each leaf once: it keeps none in the cache. A glob's reads a matched
+        // directory's subtree again for its size, from the cache.
+        var tree = Glob.HasWildcards(pattern) ? PathTree.In(db) : PathTree.Passing(db);
+        var writers = new Writers(db, repo);
         IEnumerable<Node> nodes;
         string? path = null;
         if (Glob.HasWildcards(pattern)) nodes = Matches(tree, commit.Root, new Glob(pattern), after);

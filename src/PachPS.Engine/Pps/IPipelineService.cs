@@ -34,22 +34,41 @@ public interface IPipelineService
     Task<IReadOnlyList<CommitInfo>> WaitCommitAsync(string repo, string reference, TimeSpan? timeout, CancellationToken cancel,
         IProgress<JobInfo>? progress = null);
 
+    /// <summary>A job's datums in datum id order. Whole; <see cref="JobListing.StreamDatums"/> reads it a page at a time.</summary>
     IReadOnlyList<DatumInfo> ListDatums(string jobId);
+    /// <summary>Up to <paramref name="max"/> datums of <see cref="ListDatums"/> after the datum id <paramref name="after"/> (null: the first page); the page's Next resumes it.</summary>
+    Page<DatumInfo> ListDatumsPage(string jobId, string? after = null, int max = Listing.LargestPage);
     IReadOnlyList<DatumInfo> PlanDatums(PipelineSpec spec);
     /// <summary>A dry run of specs in order: a cron input's tick repo, or an earlier spec's output, plans as empty.</summary>
     IReadOnlyList<DatumInfo> PlanDatums(IReadOnlyList<PipelineSpec> specs);
     IReadOnlyList<string> RestartDatums(string jobId, IEnumerable<string> datumIds);
     JobInfo RerunDatums(string jobId, IReadOnlyCollection<string> datumIds, bool failed);
+    /// <summary>
+    /// Log lines, oldest first (in line id order), of a job, a pipeline or everything; optionally of one datum (an id or
+    /// prefix), from a time on, or only those after the line <paramref name="afterId"/>. Whole;
+    /// <see cref="JobListing.StreamLogs"/> reads it a page at a time.
+    /// </summary>
     IReadOnlyList<LogLine> GetLogs(string? pipeline, string? jobId, string? datumId, DateTimeOffset? since = null, string? afterId = null);
+    /// <summary>Up to <paramref name="max"/> lines of <see cref="GetLogs"/> after the line id <paramref name="after"/> (null: the first page); the page's Next resumes it.</summary>
+    Page<LogLine> GetLogsPage(string? pipeline, string? jobId, string? datumId, DateTimeOffset? since = null, string? after = null, int max = Listing.LargestPage);
     /// <summary>A job's lines after <paramref name="afterId"/>, once there are some, the job has finished, or <paramref name="wait"/> has passed.</summary>
     Task<LogBatch> FollowLogsAsync(string jobId, string? datumId, DateTimeOffset? since, string? afterId, TimeSpan wait, CancellationToken cancel);
     PachDag GetDag();
 }
 
-/// <summary>Job listings read a page at a time (<see cref="Listing"/>), embedded or through a server alike.</summary>
+/// <summary>Listings of jobs, datums and log lines read a page at a time (<see cref="Listing"/>), embedded or through a server alike.</summary>
 public static class JobListing
 {
     /// <summary><see cref="IPipelineService.ListJobs"/> as a stream, newest first.</summary>
     public static IEnumerable<JobInfo> StreamJobs(this IPipelineService pipelines, string? pipeline = null, JobState? state = null, CancellationToken cancel = default) =>
         Listing.Stream<JobInfo>((after, max) => pipelines.ListJobsPage(pipeline, state, after, max), cancel);
+
+    /// <summary><see cref="IPipelineService.ListDatums"/> as a stream, in datum id order.</summary>
+    public static IEnumerable<DatumInfo> StreamDatums(this IPipelineService pipelines, string jobId, CancellationToken cancel = default) =>
+        Listing.Stream<DatumInfo>((after, max) => pipelines.ListDatumsPage(jobId, after, max), cancel);
+
+    /// <summary><see cref="IPipelineService.GetLogs"/> as a stream, oldest first.</summary>
+    public static IEnumerable<LogLine> StreamLogs(this IPipelineService pipelines, string? pipeline, string? jobId, string? datumId, DateTimeOffset? since = null,
+        CancellationToken cancel = default) =>
+        Listing.Stream<LogLine>((after, max) => pipelines.GetLogsPage(pipeline, jobId, datumId, since, after, max), cancel);
 }

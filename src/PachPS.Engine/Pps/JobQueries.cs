@@ -162,10 +162,24 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
     private static IReadOnlyList<CommitInfo> OrderByCascade(List<CommitInfo> commits) =>
         commits.OrderBy(c => c.Provenance.Count).ThenBy(c => c.Repo, StringComparer.Ordinal).ToList();
 
-    public IReadOnlyList<DatumInfo> ListDatums(string jobId) => meta.Read(db =>
+    public IReadOnlyList<DatumInfo> ListDatums(string jobId) => ListDatumsPage(jobId, null, int.MaxValue).Items;
+
+    /// <summary>
+    /// Up to <paramref name="max"/> datums of a job after the datum id <paramref name="after"/> (null: the first), in
+    /// datum id order: a range of the datums' own keys (job id, ':', datum id), so a page reads what it holds.
+    /// </summary>
+    public Page<DatumInfo> ListDatumsPage(string jobId, string? after, int max) => meta.Read(db =>
     {
         var job = RequireJob(db, jobId);
-        return db.Datums().Find(d => d.Job == job.Id).OrderBy(d => d.Started ?? DateTime.MaxValue).ThenBy(d => d.Hash).Select(ToDatum).ToList();
+        var from = DatumDoc.Key(job.Id, after ?? "");
+        // ';' is the character after ':': [job:, job;) is exactly this job's datums.
+        var datums = db.Datums().Query()
+            .Where(Query.Between("_id", from, job.Id + ";"))
+            .OrderBy("_id")
+            .ToEnumerable()
+            .Where(d => after is null || string.CompareOrdinal(d.Id, from) > 0);
+        var page = Listing.Take(datums, max, d => d.Hash);
+        return new Page<DatumInfo>(page.Items.Select(ToDatum).ToList(), page.Next);
     });
 
     /// <summary>
@@ -197,28 +211,44 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
     /// Log lines, oldest first, of a job, a pipeline or everything; optionally of one datum, from a time on, or only
     /// those after the line with id <paramref name="afterId"/> (for following a running job).
     /// </summary>
-    public IReadOnlyList<LogLine> GetLogs(string? pipeline, string? jobId, string? datumId, DateTimeOffset? since = null, string? afterId = null) => meta.Read(db =>
+    public IReadOnlyList<LogLine> GetLogs(string? pipeline, string? jobId, string? datumId, DateTimeOffset? since = null, string? afterId = null) =>
+        GetLogsPage(pipeline, jobId, datumId, since, afterId, int.MaxValue).Items;
+
+    /// <summary>
+    /// Up to <paramref name="max"/> log lines after the line <paramref name="after"/> (null: the first), oldest first (in
+    /// line id order). A job's lines are read from the index on job and line id from the cursor on; a pipeline's, or
+    /// everyone's, from the line ids on, the other filters applied as they are read.
+    /// </summary>
+    public Page<LogLine> GetLogsPage(string? pipeline, string? jobId, string? datumId, DateTimeOffset? since, string? after, int max) => meta.Read(db =>
     {
-        var filters = new List<BsonExpression>();
-        if (jobId is not null) filters.Add(Query.EQ("Job", RequireJob(db, jobId).Id));
-        else if (pipeline is not null)
+        var cursor = LogKeys.Parse(after);
+        var query = db.Logs().Query();
+        string? job = null;
+        if (jobId is not null)
         {
-            PipelineRegistry.RequirePipeline(db, pipeline);
-            filters.Add(Query.EQ("Pipeline", pipeline));
+            job = RequireJob(db, jobId).Id;
+            query = query.Where(LogKeys.JobLineExpression + " BETWEEN @0 AND @1", new BsonValue(LogKeys.JobLine(job, cursor)), new BsonValue(job + "|~"))
+                .OrderBy(LogKeys.JobLineExpression);
         }
-        if (afterId is not null) filters.Add(Query.GT("_id", new ObjectId(afterId)));
-        if (since is not null) filters.Add(Query.GTE("Time", since.Value.UtcDateTime));
-        var logs = filters.Count switch
+        else
         {
-            0 => db.Logs().FindAll(),
-            1 => db.Logs().Find(filters[0]),
-            _ => db.Logs().Find(Query.And(filters.ToArray())),
-        };
-        if (datumId is not null) logs = logs.Where(l => l.Datum.StartsWith(datumId, StringComparison.Ordinal));
-        return logs.OrderBy(l => l.Id).Select(l => new LogLine(StoredTime.Utc(l.Time), l.Pipeline, l.Job, l.Datum, l.Stream, l.Message)
+            if (pipeline is not null)
+            {
+                PipelineRegistry.RequirePipeline(db, pipeline);
+                query = query.Where(Query.EQ("Pipeline", pipeline));
+            }
+            if (cursor is not null) query = query.Where(Query.GT("_id", cursor));
+            query = query.OrderBy("_id");
+        }
+        if (since is not null) query = query.Where(Query.GTE("Time", since.Value.UtcDateTime));
+        // The cursor's own line is in the job's range (BETWEEN takes both ends): it is not given again.
+        var lines = query.ToEnumerable().Where(l => (cursor is null || !l.Id!.Equals(cursor))
+            && (datumId is null || l.Datum.StartsWith(datumId, StringComparison.Ordinal)));
+        var page = Listing.Take(lines, max, l => l.Id!.ToString());
+        return new Page<LogLine>(page.Items.Select(l => new LogLine(StoredTime.Utc(l.Time), l.Pipeline, l.Job, l.Datum, l.Stream, l.Message)
         {
             LineId = l.Id!.ToString(),
-        }).ToList();
+        }).ToList(), page.Next);
     });
 
     /// <summary>The graph of repos and pipelines, with each pipeline's newest job state.</summary>

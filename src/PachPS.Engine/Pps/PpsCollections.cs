@@ -23,6 +23,8 @@ internal static class PpsCollections
         db.Jobs().EnsureIndex(j => j.Created);
         db.Datums().EnsureIndex(d => d.Job);
         db.Logs().EnsureIndex(l => l.Job);
+        // A job's lines are read a page at a time from this index, in line order (JobQueries.GetLogsPage).
+        db.Logs().EnsureIndex(LogKeys.JobLineIndex, LogKeys.JobLineExpression);
         db.Pipelines().EnsureIndex("Inputs", "$.Inputs[*]");
     }
 }

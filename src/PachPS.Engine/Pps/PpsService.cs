@@ -126,6 +126,7 @@ public sealed class PpsService : IPipelineService, IDisposable
         IProgress<JobInfo>? progress = null) => _queries.WaitCommitAsync(repo, reference, timeout, cancel, progress);
 
     public IReadOnlyList<DatumInfo> ListDatums(string jobId) => _queries.ListDatums(jobId);
+    public Page<DatumInfo> ListDatumsPage(string jobId, string? after = null, int max = Listing.LargestPage) => _queries.ListDatumsPage(jobId, after, max);
 
     public IReadOnlyList<DatumInfo> PlanDatums(PipelineSpec spec) => _queries.PlanDatums([spec]);
 
@@ -143,6 +144,8 @@ public sealed class PpsService : IPipelineService, IDisposable
 
     public IReadOnlyList<LogLine> GetLogs(string? pipeline, string? jobId, string? datumId, DateTimeOffset? since = null, string? afterId = null) =>
         _queries.GetLogs(pipeline, jobId, datumId, since, afterId);
+    public Page<LogLine> GetLogsPage(string? pipeline, string? jobId, string? datumId, DateTimeOffset? since = null, string? after = null, int max = Listing.LargestPage) =>
+        _queries.GetLogsPage(pipeline, jobId, datumId, since, after, max);
 
     public Task<LogBatch> FollowLogsAsync(string jobId, string? datumId, DateTimeOffset? since, string? afterId, TimeSpan wait, CancellationToken cancel) =>
         _queries.FollowLogsAsync(jobId, datumId, since, afterId, wait, cancel);

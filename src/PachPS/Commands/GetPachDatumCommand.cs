@@ -27,7 +27,8 @@ public sealed class GetPachDatumCommand : PachCmdlet
 
     protected override void ProcessRecord() => InvokeEach(() =>
     {
-        if (ParameterSetName == JobSet) WriteObject(Pipelines.ListDatums(Job), enumerateCollection: true);
+        // A page at a time, in datum id order, each datum written as it comes.
+        if (ParameterSetName == JobSet) foreach (var datum in Pipelines.StreamDatums(Job, CancelToken)) WriteObject(datum);
         else
         {
             var specs = SpecReader.Read(this, ParameterSetName == PathSet ? Path : null, Spec);

@@ -44,10 +44,15 @@ public sealed class GetPachLogCommand : PachCmdlet
         var job = Job ?? (Follow && Pipeline is not null ? Pipelines.ListJobsPage(Pipeline, max: 1).Items.FirstOrDefault()?.JobId : null);
         if (Follow && job is null)
             ThrowTerminatingError(Error("FollowNeedsJob", ErrorCategory.InvalidArgument, "-Follow needs -Job, or -Pipeline with at least one job.", Pipeline));
-        var lines = Pipelines.GetLogs(job is null ? Pipeline : null, job, Datum, since);
-        WriteObject(Tail > 0 ? lines.TakeLast(Tail) : lines, enumerateCollection: true);
+        // A page at a time, each line written as it comes (-Tail keeps only the last N while the rest is read).
+        var lines = Pipelines.StreamLogs(job is null ? Pipeline : null, job, Datum, since, CancelToken);
+        string? last = null;
+        foreach (var line in Tail > 0 ? lines.TakeLast(Tail) : lines)
+        {
+            WriteObject(line);
+            last = line.LineId;
+        }
         if (!Follow) return;
-        var last = lines.LastOrDefault()?.LineId;
         while (true)
         {
             LogBatch batch;
