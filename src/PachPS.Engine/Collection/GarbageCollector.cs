@@ -23,7 +23,7 @@ namespace PachPS.Engine.Collection;
 /// Backups pin what their metadata snapshot names (<see cref="Backup.StoreBackups"/>): a pinned object is live and
 /// never rewritten, since the backup's own chunk index names it where it is. Pipeline spec versions, jobs and logs
 /// name no content. The chunk index itself names nothing: it only finds
-/// chunks again, and its entries for freed packs are removed in the same transaction that decides to free them.</para>
+/// chunks again, and its entries for freed packs are removed under the same hold of the metadata lock that decides to free them.</para>
 /// <para><b>DESIGN: why a concurrent writer never loses an object.</b> A write that names content goes: write or
 /// find objects (holding <see cref="CollectionLock"/> shared), record them in metadata (one transaction, which also
 /// copies what the writer named into "collection_live" if a collection is marking: <see cref="ChunkIndex.RecordWrites"/>),
@@ -32,7 +32,8 @@ namespace PachPS.Engine.Collection;
 /// so no writer holds unrecorded content; (5) in D, one hold of the metadata lock (no other process reads or writes
 /// metadata until it ends, so it is one atomic step to them), subtract everything in "collection_live", re-walk every
 /// commit root not marked, decide, then in transactions under that hold drop the tree nodes to be freed (a batch at
-/// a time: each transaction keeps the pages it changes in memory) and point the chunk index at rewritten packs, then (in short transactions) drop the index entries of packs to be freed; (6) delete the objects,
+/// a time: each transaction keeps the pages it changes in memory) and point the chunk index at rewritten packs, then
+/// drop the index entries of packs to be freed (a batch of packs per transaction, still under that hold); (6) delete the objects,
 /// still holding the lock; (7) end the run. Take an object X deleted in (6) and a write W
 /// that names X. If W recorded X before A, the mark (2) saw the reference, unless it was removed before (2) read it,
 /// and then W's commit is gone too. If W recorded X after A, X is in "collection_live" by D (W released the lock
@@ -66,6 +67,8 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     private const int IdPage = 20_000;
     /// <summary>Tree nodes dropped per transaction of D (a transaction holds the pages it changes in memory).</summary>
     private const int NodeDeleteBatch = 5000;
+    /// <summary>Freed packs whose chunk index entries D drops per transaction.</summary>
+    private const int PackForgetBatch = 1000;
     /// <summary>Objects deleted between progress reports and cancellation checks.</summary>
     private const int DeleteBatch = 1000;
     private const string CommitsName = "commits";
@@ -104,8 +107,7 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             {
                 RewritePacks(plan, progress, cancel);
                 progress?.Report(new(CollectionStage.Deciding, 0, plan.DeadPacks.Count));
-                Decide(plan, marks);
-                ForgetDeadPacks(plan, progress, cancel);
+                Decide(plan, marks, progress, cancel);
                 Delete(plan, progress, cancel);
             }
             var report = plan.Report(storePath, whatIf: false, clock.Elapsed) with { CommitsSquashed = squashed };
@@ -172,7 +174,8 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     /// Walks every commit's tree, repo by repo and as many nodes per metadata read as <see cref="ReadBudget"/> allows,
     /// marking nodes and the chunks leaves name, and which repo alone names each (what removing that repo would free).
     /// A node first reached from a second repo is loaded once more to mark what is below it shared, so no node is
-    /// loaded more than twice.
+    /// loaded more than twice. The walk goes a level at a time and loads each level's nodes in id order: lookups in
+    /// the order of the id index share the index pages the one before read, where a random order reads them anew.
     /// </summary>
     private void MarkTrees(Marks marks, IProgress<CollectionProgress>? progress, CancellationToken cancel)
     {
@@ -180,19 +183,32 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         var (roots, total) = meta.Read(db => (db.GetCollection(CommitsName).Query().Where("$.Root != null").Select("{ Repo: $.Repo, Root: $.Root }")
             .ToEnumerable().Select(d => new { Repo = d["Repo"].AsString, Root = (string?)d["Root"].AsString }).ToList(), db.Nodes().Count()));
         var repos = roots.GroupBy(r => r.Repo, StringComparer.Ordinal).ToList();
-        var next = 0;
-        var pending = new List<string>();
-        // The nodes claimed and not yet loaded; when none are left, the next repo's roots.
+        var nextRepo = 0;
+        // The level being loaded (in id order) and the nodes it claims for the next one.
+        var level = new List<Key>();
+        var at = 0;
+        var below = new List<Key>();
+        // The next node to load: the rest of this level, then the next level, then the next repo's roots.
         bool More()
         {
-            while (pending.Count == 0 && next < repos.Count)
+            while (at == level.Count)
             {
-                var repo = repos[next++];
-                var owner = marks.Repos.Count;
-                marks.Repos.Add(repo.Key);
-                pending.AddRange(repo.Select(r => r.Root!).Distinct(StringComparer.Ordinal).Where(r => marks.Claim(r, owner)));
+                if (below.Count == 0)
+                {
+                    if (nextRepo == repos.Count) return false;
+                    var repo = repos[nextRepo++];
+                    var owner = marks.Repos.Count;
+                    marks.Repos.Add(repo.Key);
+                    foreach (var root in repo.Select(r => Key.Parse(r.Root!)).Distinct())
+                        if (marks.Claim(root, owner)) below.Add(root);
+                    continue;
+                }
+                (level, below) = (below, level);
+                below.Clear();
+                level.Sort();
+                at = 0;
             }
-            return pending.Count > 0;
+            return true;
         }
         var clock = new Stopwatch();
         while (More())
@@ -206,9 +222,8 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
                 clock.Restart();
                 while (clock.Elapsed < ReadBudget && More())
                 {
-                    var id = pending[^1];
-                    pending.RemoveAt(pending.Count - 1);
-                    if (nodes.Get(id) is { } doc) marks.Visit(id, doc["Data"].AsBinary, pending);
+                    var key = level[at++];
+                    if (nodes.Get(key.Hex()) is { } doc) marks.Visit(key, doc["Data"].AsBinary, below);
                 }
                 return 0;
             });
@@ -371,9 +386,9 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
 
     /// <summary>
     /// D: spares what writes named since the mark began and what roots made since reach, then drops the tree nodes to be
-    /// freed and points the chunk index at rewritten packs (<see cref="ForgetDeadPacks"/> drops the rest).
+    /// freed, points the chunk index at rewritten packs and drops the index entries of the packs to be freed.
     /// </summary>
-    private void Decide(Plan plan, Marks marks) => meta.Read(outer =>
+    private void Decide(Plan plan, Marks marks, IProgress<CollectionProgress>? progress, CancellationToken cancel) => meta.Read(outer =>
     {
         // One hold of the metadata lock over the decision and several transactions: no other process reads or writes
         // until the last has committed, as if they were one, while the pages of the tree nodes dropped (hundreds of MB
@@ -384,15 +399,16 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         named.UnionWith(outer.PinnedObjects());
         // Roots made or moved since the mark: walk what is new in them (nodes can be reused by hash without any writer).
         var late = new Marks([]);
-        var stack = new Stack<string>(outer.Commits().Query().Where(c => c.Root != null).Select(c => c.Root).ToList().Select(r => r!));
+        var stack = new Stack<Key>(outer.Commits().Query().Where(c => c.Root != null).Select(c => c.Root).ToList().Select(r => Key.Parse(r!)));
         var nodes = outer.RawNodes();
+        var children = new List<Key>();
         while (stack.Count > 0)
         {
-            var id = stack.Pop();
-            if (!marks.Nodes.TryAdd(Key.Parse(id), (Marks.Shared, 0)) || nodes.Get(id)?["Data"].AsBinary is not { } data) continue;
-            var children = new List<string>();
-            late.Claim(id, Marks.Shared);
-            late.Visit(id, data, children);
+            var key = stack.Pop();
+            if (!marks.Nodes.TryAdd(key, (Marks.Shared, 0)) || nodes.Get(key.Hex())?["Data"].AsBinary is not { } data) continue;
+            children.Clear();
+            late.Claim(key, Marks.Shared);
+            late.Visit(key, data, children);
             foreach (var child in children) stack.Push(child);
         }
         bool Spared(string key) => named.Contains(key) || (Key.TryParse(key.AsSpan(key.IndexOf('/') + 1), out var k) && (late.Chunks.ContainsKey(k) || late.Packs.ContainsKey(k)));
@@ -416,9 +432,11 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             foreach (var key in plan.DeadChunks.Select(d => d.Key).Concat(plan.DeadPacks.Select(d => d.Key)).Concat(plan.Repacks.Select(r => r.Pack)))
                 namedObjects.Delete(key);
             var chunks = db.Chunks();
+            // One query for all the rewritten packs' entries: a query per pack is parsed and planned anew each time.
+            foreach (var batch in plan.Repacks.Chunk(PackForgetBatch))
+                chunks.DeleteMany(Query.In(nameof(ChunkDoc.Object), batch.Select(r => new BsonValue(r.Pack))));
             foreach (var repack in plan.Repacks)
             {
-                chunks.DeleteMany(Query.EQ(nameof(ChunkDoc.Object), repack.Pack));
                 chunks.Upsert(repack.Moves!.Select(m => new ChunkDoc { Id = m.Hash, Object = repack.NewPack!, Offset = m.Offset, Length = m.Length }));
                 db.RepackedPacks().Upsert(new RepackedPackDoc { Id = repack.Pack, Repacked = DateTime.UtcNow });
             }
@@ -432,31 +450,18 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
                 db.CollectionRuns().Update(run);
             }
         });
-        return 0;
-    });
-
-    /// <summary>
-    /// Drops the chunk index entries of the packs to be deleted, as many packs per transaction as <see cref="ReadBudget"/>
-    /// allows, so other processes' reads are not held up for long: only writers (which wait while the collection holds its lock) look them up.
-    /// </summary>
-    private void ForgetDeadPacks(Plan plan, IProgress<CollectionProgress>? progress, CancellationToken cancel)
-    {
-        var done = 0;
-        var clock = new Stopwatch();
-        while (done < plan.DeadPacks.Count)
+        // The chunk index entries of the packs to be freed: found through its index on the pack, a batch of packs per
+        // query and per transaction (one query per pack, each parsed and planned anew, was most of D's time).
+        for (var i = 0; i < plan.DeadPacks.Count; i += PackForgetBatch)
         {
             cancel.ThrowIfCancellationRequested();
-            progress?.Report(new(CollectionStage.Deciding, done, plan.DeadPacks.Count));
-            meta.Write(db =>
-            {
-                var chunks = db.Chunks();
-                clock.Restart();
-                // A query by value, not a lambda: LiteDB translates a lambda anew on every call.
-                for (; done < plan.DeadPacks.Count && clock.Elapsed < ReadBudget; done++)
-                    chunks.DeleteMany(Query.EQ(nameof(ChunkDoc.Object), plan.DeadPacks[done].Key));
-            });
+            progress?.Report(new(CollectionStage.Deciding, i, plan.DeadPacks.Count));
+            var batch = plan.DeadPacks.GetRange(i, Math.Min(PackForgetBatch, plan.DeadPacks.Count - i));
+            meta.Write(db => db.Chunks().DeleteMany(Query.In(nameof(ChunkDoc.Object), batch.Select(p => new BsonValue(p.Key)))));
         }
-    }
+        progress?.Report(new(CollectionStage.Deciding, plan.DeadPacks.Count, plan.DeadPacks.Count));
+        return 0;
+    });
 
     /// <summary>Deletes the objects D decided to free, a batch at a time (Ctrl+C stops between batches).</summary>
     private void Delete(Plan plan, IProgress<CollectionProgress>? progress, CancellationToken cancel)
@@ -475,8 +480,12 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
     // ---------------------------------------------------------------- state
 
     /// <summary>A SHA-256 address as four numbers: a quarter of the memory of its hex string, for millions of marks.</summary>
-    internal readonly record struct Key(ulong A, ulong B, ulong C, ulong D)
+    internal readonly record struct Key(ulong A, ulong B, ulong C, ulong D) : IComparable<Key>
     {
+        /// <summary>The order of the hex ids (big-endian numbers compare as their hex does).</summary>
+        public int CompareTo(Key other) =>
+            A != other.A ? A.CompareTo(other.A) : B != other.B ? B.CompareTo(other.B) : C != other.C ? C.CompareTo(other.C) : D.CompareTo(other.D);
+
         public static bool TryParse(ReadOnlySpan<char> hex, out Key key)
         {
             Span<byte> bytes = stackalloc byte[32];
@@ -542,10 +551,8 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
 
         private static int Merge(int a, int b) => a == b ? a : Shared;
 
-        /// <summary>Whether node <paramref name="id"/> must be loaded for <paramref name="owner"/>: unseen, or seen by another repo only.</summary>
-        public bool Claim(string id, int owner) => Claim(Key.Parse(id), owner);
-
-        private bool Claim(Key key, int owner)
+        /// <summary>Whether node <paramref name="key"/> must be loaded for <paramref name="owner"/>: unseen, or seen by another repo only.</summary>
+        public bool Claim(Key key, int owner)
         {
             if (!Nodes.TryGetValue(key, out var seen))
             {
@@ -562,9 +569,8 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         }
 
         /// <summary>Marks what a claimed node names for whoever claimed it; children to load go to <paramref name="next"/>.</summary>
-        public void Visit(string id, byte[] data, List<string> next)
+        public void Visit(Key key, byte[] data, List<Key> next)
         {
-            var key = Key.Parse(id);
             if (!_loading.Remove(key, out var owner)) owner = Shared;
             if (owner != Shared && Nodes[key].Bytes == 0)
             {
@@ -575,11 +581,11 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             TreeCodec.Walk(data, this);
         }
 
-        private (int Owner, List<string> Next) _visiting;
+        private (int Owner, List<Key> Next) _visiting;
 
         void TreeCodec.IVisitor.Child(ReadOnlySpan<byte> id)
         {
-            if (Claim(Key.From(id), _visiting.Owner)) _visiting.Next.Add(Convert.ToHexStringLower(id));
+            if (Claim(Key.From(id), _visiting.Owner)) _visiting.Next.Add(Key.From(id));
         }
 
         void TreeCodec.IVisitor.Chunk(ReadOnlySpan<byte> hash, ReadOnlySpan<byte> objectKey, long offset, int length)
