@@ -737,7 +737,7 @@ New-PachPipeline -Spec '{"pipeline":{"name":"each"},"transform":{"cmd":["true"]}
 Wait-PachCommit files master | Out-Null
 `$peak = $peakScript
 `$job = Get-PachJob -Pipeline each | Select-Object -First 1
-`$first = Get-PachDatum `$job.JobId | Where-Object Started | Select-Object -First 1
+`$first = Get-PachDatum `$job.JobId | Where-Object Started | Sort-Object Started | Select-Object -First 1
 @{ State = "`$(`$job.State)"; Total = `$job.Total; Processed = `$job.Processed; Created = `$job.Created; Started = `$job.Started; Finished = `$job.Finished; FirstDatum = `$first.Started; Peak = `$peak } | ConvertTo-Json -Compress
 "@
             if ($r.State -ne 'Success' -or $r.Processed -ne $n) { throw "datums: the job ended $($r.State) with $($r.Processed) of $n datums processed" }
