@@ -153,10 +153,9 @@ public sealed class S3ObjectStore : IObjectStore, IPresigningObjectStore, IDispo
                     return 0;
                 }
                 Count();
-                // The body is signed whole (its SHA-256 in the signature: the server refuses bytes that changed on the
-                // way) rather than as aws-chunked, which signs every 80 KiB again and costs the client and the server
-                // more per byte for the same guarantee.
-                await _client.PutObjectAsync(new PutObjectRequest { BucketName = _settings.Bucket, Key = _prefix + key, InputStream = body, AutoCloseStream = false, UseChunkEncoding = false });
+                // aws-chunked, as before: radosgw answers a whole-signed PUT into a missing bucket with 405 MethodNotAllowed
+                // instead of NoSuchBucket, and that reason is what a failed egress must tell.
+                await _client.PutObjectAsync(new PutObjectRequest { BucketName = _settings.Bucket, Key = _prefix + key, InputStream = body, AutoCloseStream = false });
                 return 0;
             });
         }
