@@ -32,7 +32,8 @@ param(
     # Test: skip the real Kubernetes tier (no API server is built or started; those tests are reported as skipped).
     [switch] $SkipKubernetes,
 
-    # Bench: also measure the S3 backend against rclone on the local test server. Soak: every other trial on S3.
+    # Bench: also measure the S3 backend against rclone on the local test server (both ways; $env:CEPH_DIR, RGW_PORT and
+    # MON_PORT move it off the default folder and ports). Soak: every other trial on S3.
     [switch] $S3,
 
     # Bench: also measure a pachps-server on loopback against an embedded store (uploads, round trips, concurrent clients).

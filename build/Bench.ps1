@@ -4,7 +4,8 @@
     PachPS benchmarks: each figure is measured in this run against the comparison its issue names, on the same data.
 .DESCRIPTION
     Run through `dotnet pwsh ./build.ps1 Bench`. -Scale shrinks the generated data for a quick look (1 = full size).
-    -S3 adds the S3 backend against rclone; -Remote adds a pachps-server on loopback against an embedded store (the
+    -S3 adds the S3 backend against rclone copy, both ways (a 256 MiB file and 10,000 x 1 KiB up and down, medians of
+    3 alternating rounds, rclone at its default transfer settings); -Remote adds a pachps-server on loopback against an embedded store (the
     server from out/server). -Only runs that one section alone (-Only Remote, -Only S3, -Only Collection, -Only Io,
     -Only Lazy, -Only Gateway, -Only Scale, -Only Containers), without the embedded figures; the collection and Io sections are part of
     the full run. -Only Gateway (only so) measures the server's S3 gateway: GetObject of a 256 MiB file against
@@ -65,7 +66,14 @@ function Write-Files([string] $Folder, [int] $Count, [int] $Size, [int] $PerFold
 }
 
 function Invoke-S3Bench {
-    # PachPS on the S3 backend vs rclone copy, both against the local test radosgw, on the same data.
+    # PachPS on the S3 backend against rclone copy, both ways, on the same radosgw and the same bytes: one 256 MiB file
+    # (times -Scale) up (Add-PachFile) and down (Save-PachFile; Get-PachFileContent -AsByteStream too), and 10,000 x 1 KiB
+    # files (times -Scale) up (Add-PachFile -Recurse) and down (Save-PachFile of the folder). Each round writes fresh
+    # random bytes into a fresh store and a fresh rclone folder (PachPS deduplicates); rclone and PachPS take turns, the
+    # order swapped every round; medians of 3 rounds (1 under -Quick). rclone runs with its default transfer settings,
+    # spelled out below (and in README); its times include its start-up (about 0.1 s). Each PachPS child first moves a
+    # 1 MiB file the same way, so the figure is the transfer's and not the JIT's.
+    $rounds = if ($Quick) { 1 } else { 3 }
     if (-not (Get-Command rclone -ErrorAction Ignore)) { & apt-get install -y -q --no-install-recommends rclone | Out-Null }
     $rcloneExe = @(Get-Command rclone -CommandType Application)[0].Source
     # rclone cannot combine AWS_CA_BUNDLE with its own HTTP transport ("LoadCustomCABundleError"); the endpoint is plain HTTP.
@@ -76,49 +84,115 @@ function Invoke-S3Bench {
     $env:RCLONE_CONFIG_BENCH_ACCESS_KEY_ID = $env:PACHPS_TEST_S3_ACCESS_KEY
     $env:RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY = $env:PACHPS_TEST_S3_SECRET_KEY
     $env:RCLONE_CONFIG_BENCH_FORCE_PATH_STYLE = 'true'
+    $env:RCLONE_CONFIG = '/dev/null'
     $bucket = 'pachps-bench'
-    function Invoke-Rclone([string] $Source, [string] $Target, [switch] $Count) {
-        $common = @('copy', $Source, "bench:$bucket/$Target", '--transfers', '4', '--checkers', '8', '--s3-no-check-bucket')
-        if ($Count) {
-            $log = & $rcloneExe @common --dump headers -v 2>&1
-            return @($log | Select-String -SimpleMatch 'HTTP REQUEST').Count
-        }
-        (Measure-Command { & $rcloneExe @common 2>&1 | Out-Null }).TotalSeconds
+    # rclone's defaults (v1.60), given explicitly so they are printed: 4 files at a time, multipart above 200 MiB in 5 MiB
+    # parts 4 at a time, downloads above 250 MiB in 4 streams.
+    $rcloneFlags = @('--transfers', '4', '--checkers', '8', '--s3-upload-cutoff', '200M', '--s3-chunk-size', '5M', '--s3-upload-concurrency', '4',
+        '--multi-thread-cutoff', '250M', '--multi-thread-streams', '4', '--s3-no-check-bucket')
+    function Invoke-Rclone([string] $Verb, [string] $Source, [string] $Target) {
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $output = & $rcloneExe $Verb $Source $Target @rcloneFlags 2>&1
+        $watch.Stop()
+        if ($LASTEXITCODE -ne 0) { throw "rclone $Verb $Source $Target failed ($LASTEXITCODE): $($output | Select-Object -Last 3)" }
+        $watch.Elapsed.TotalSeconds
     }
     & $rcloneExe mkdir "bench:$bucket" 2>&1 | Out-Null
+    Write-Note ("S3: {0} at {1}, scale {2}, {3} round(s); rclone flags: {4}" -f (& $rcloneExe version | Select-Object -First 1), $env:PACHPS_TEST_S3_ENDPOINT, $Scale, $rounds, ($rcloneFlags -join ' '))
     $connect = "Connect-PachStore -Path '$work/store-s3-{0}' -S3Bucket $bucket -S3Endpoint '$env:PACHPS_TEST_S3_ENDPOINT' -S3Prefix 'pachps-{0}' -Credential ([pscredential]::new('$env:PACHPS_TEST_S3_ACCESS_KEY', (ConvertTo-SecureString '$env:PACHPS_TEST_S3_SECRET_KEY' -AsPlainText -Force))) | Out-Null"
-
-    $tinyCount = [int](10000 * $Scale)
-    $tiny = Join-Path $work 's3-tiny'
-    New-Item -ItemType Directory $tiny | Out-Null
-    $rng = [System.Random]::new(9); $buf = [byte[]]::new(1024)
-    foreach ($i in 1..$tinyCount) { $rng.NextBytes($buf); [IO.File]::WriteAllBytes("$tiny/t$i.bin", $buf) }
-    $rcloneTime = Invoke-Rclone $tiny 'rclone-tiny'
-    $rcloneRequests = Invoke-Rclone $tiny 'rclone-tiny-count' -Count
-    $r = Invoke-Child @"
-$($connect -f 'tiny'); New-PachRepo tiny | Out-Null
-`$before = (Get-PachStore).Requests
-`$t = (Measure-Command { Add-PachFile tiny master / -Source '$tiny' -Recurse | Out-Null }).TotalSeconds
-@{ Seconds = `$t; Requests = (Get-PachStore).Requests - `$before } | ConvertTo-Json -Compress
-"@
-    Add-Result "S3: $tinyCount x 1 KiB files" ('{0:N2} s, {1} requests' -f $r.Seconds, $r.Requests) ('rclone copy {0:N2} s, {1} requests' -f $rcloneTime, $rcloneRequests) ('{0:N1}x faster than rclone' -f ($rcloneTime / $r.Seconds)) 'at least 5x faster'
+    $peak = '[Diagnostics.Process]::GetCurrentProcess().PeakWorkingSet64'
 
     $size = [long](256MB * $Scale)
-    $one = Join-Path $work 's3-one'
-    New-Item -ItemType Directory $one | Out-Null
-    $fs = [IO.File]::Create("$one/big.bin"); $b4 = [byte[]]::new(4MB)
-    for ($w = 0L; $w -lt $size; $w += $b4.Length) { $rng.NextBytes($b4); $fs.Write($b4, 0, [math]::Min($b4.Length, $size - $w)) }
-    $fs.Dispose()
-    $rcloneBig = Invoke-Rclone $one 'rclone-big'
-    $rcloneBigRequests = Invoke-Rclone $one 'rclone-big-count' -Count
-    $r = Invoke-Child @"
-$($connect -f 'big'); New-PachRepo big | Out-Null
-`$before = (Get-PachStore).Requests
-`$t = (Measure-Command { Add-PachFile big master big.bin -Source '$one/big.bin' | Out-Null }).TotalSeconds
-@{ Seconds = `$t; Requests = (Get-PachStore).Requests - `$before } | ConvertTo-Json -Compress
-"@
     $mb = $size / 1MB
-    Add-Result ("S3: one {0} file" -f (Format-Bytes $size)) ('{0:N1} MiB/s, {1} requests' -f ($mb / $r.Seconds), $r.Requests) ('rclone {0:N1} MiB/s, {1} requests' -f ($mb / $rcloneBig), $rcloneBigRequests) ('{0:N2}x rclone throughput' -f ($rcloneBig / $r.Seconds)) 'at least 0.8x'
+    $n = [int][math]::Max(100, 10000 * $Scale)
+    $t = @{}
+    foreach ($name in 'RcUp', 'PpUp', 'RcDown', 'PpDown', 'PpCat', 'RcTinyUp', 'PpTinyUp', 'RcTinyDown', 'PpTinyDown') { $t[$name] = [System.Collections.Generic.List[double]]::new() }
+    $last = @{}
+    $rng = [System.Random]::new(9)
+    $buf = [byte[]]::new(1024)
+    foreach ($k in 1..$rounds) {
+        $big = Join-Path $work "s3-big-$k.bin"
+        Write-RandomFile $big $size (100 + $k)
+        Write-RandomFile "$work/s3-warm-$k.bin" 1MB (200 + $k)
+        $tiny = Join-Path $work "s3-tiny-$k"
+        New-Item -ItemType Directory $tiny | Out-Null
+        foreach ($i in 1..$n) { $rng.NextBytes($buf); [IO.File]::WriteAllBytes("$tiny/t$i.bin", $buf) }
+        & sync
+        $load = (Get-Content /proc/loadavg) -replace '^(\S+ \S+ \S+).*', '$1'
+        $store = $connect -f $k
+        $steps = [ordered]@{
+            Up = @(
+                { $t.RcUp.Add((Invoke-Rclone copyto $big "bench:$bucket/rclone-$k/big.bin")) },
+                {
+                    $r = Invoke-Child @"
+$store; New-PachRepo warm, big | Out-Null
+Add-PachFile warm master /warm.bin -Source '$work/s3-warm-$k.bin' | Out-Null
+`$before = (Get-PachStore).Requests
+`$s = (Measure-Command { Add-PachFile big master /big.bin -Source '$big' | Out-Null }).TotalSeconds
+@{ Seconds = `$s; Requests = (Get-PachStore).Requests - `$before; Peak = $peak } | ConvertTo-Json -Compress
+"@
+                    $t.PpUp.Add($r.Seconds); $last.Up = $r
+                })
+            Down = @(
+                { $t.RcDown.Add((Invoke-Rclone copyto "bench:$bucket/rclone-$k/big.bin" "$work/s3-rclone-down-$k.bin")) },
+                {
+                    $r = Invoke-Child @"
+$store
+Save-PachFile warm master /warm.bin '$work/s3-warm-down-$k.bin' | Out-Null
+`$before = (Get-PachStore).Requests
+`$s = (Measure-Command { Save-PachFile big master /big.bin '$work/s3-pachps-down-$k.bin' | Out-Null }).TotalSeconds
+`$requests = (Get-PachStore).Requests - `$before
+`$null = (Get-PachFileContent warm master /warm.bin -AsByteStream).Length
+`$c = (Measure-Command { `$bytes = (Get-PachFileContent big master /big.bin -AsByteStream).Length }).TotalSeconds
+@{ Seconds = `$s; Requests = `$requests; Cat = `$c; Bytes = `$bytes; Saved = (Get-Item '$work/s3-pachps-down-$k.bin').Length; Peak = $peak } | ConvertTo-Json -Compress
+"@
+                    if ($r.Bytes -ne $size -or $r.Saved -ne $size) { throw "S3 round ${k}: PachPS read $($r.Bytes) and saved $($r.Saved) bytes, not $size" }
+                    $t.PpDown.Add($r.Seconds); $t.PpCat.Add($r.Cat); $last.Down = $r
+                })
+            TinyUp = @(
+                { $t.RcTinyUp.Add((Invoke-Rclone copy $tiny "bench:$bucket/rclone-$k/tiny")) },
+                {
+                    $r = Invoke-Child @"
+$store; New-PachRepo tiny | Out-Null
+`$before = (Get-PachStore).Requests
+`$s = (Measure-Command { Add-PachFile tiny master / -Source '$tiny' -Recurse | Out-Null }).TotalSeconds
+@{ Seconds = `$s; Requests = (Get-PachStore).Requests - `$before; Peak = $peak } | ConvertTo-Json -Compress
+"@
+                    $t.PpTinyUp.Add($r.Seconds); $last.TinyUp = $r
+                })
+            TinyDown = @(
+                { $t.RcTinyDown.Add((Invoke-Rclone copy "bench:$bucket/rclone-$k/tiny" "$work/s3-rclone-tiny-$k")) },
+                {
+                    $r = Invoke-Child @"
+$store
+`$before = (Get-PachStore).Requests
+`$s = (Measure-Command { Save-PachFile tiny master / '$work/s3-pachps-tiny-$k' | Out-Null }).TotalSeconds
+@{ Seconds = `$s; Requests = (Get-PachStore).Requests - `$before; Peak = $peak } | ConvertTo-Json -Compress
+"@
+                    $t.PpTinyDown.Add($r.Seconds); $last.TinyDown = $r
+                })
+        }
+        foreach ($pair in $steps.Values) {
+            # rclone first in odd rounds, PachPS first in even ones.
+            if ($k % 2) { & $pair[0]; & $pair[1] } else { & $pair[1]; & $pair[0] }
+        }
+        if ((Get-Item "$work/s3-rclone-down-$k.bin").Length -ne $size) { throw "S3 round ${k}: rclone saved a file of the wrong size" }
+        $counts = @(Get-ChildItem -File -Recurse "$work/s3-rclone-tiny-$k").Count, @(Get-ChildItem -File -Recurse "$work/s3-pachps-tiny-$k").Count
+        if ($counts[0] -ne $n -or $counts[1] -ne $n) { throw "S3 round ${k}: rclone and PachPS saved $($counts -join ' and ') small files, not $n" }
+        Write-Note ('S3 round {0} (load before {1}, after {2}): {3:N0} MiB up rclone {4:N2} s, PachPS {5:N2} s; down rclone {6:N2} s, Save-PachFile {7:N2} s, Get-PachFileContent {8:N2} s; {9} x 1 KiB up rclone {10:N2} s, PachPS {11:N2} s; down rclone {12:N2} s, PachPS {13:N2} s' -f $k,
+            $load, ((Get-Content /proc/loadavg) -replace '^(\S+ \S+ \S+).*', '$1'), $mb, $t.RcUp[-1], $t.PpUp[-1], $t.RcDown[-1], $t.PpDown[-1], $t.PpCat[-1], $n, $t.RcTinyUp[-1], $t.PpTinyUp[-1], $t.RcTinyDown[-1], $t.PpTinyDown[-1])
+        Remove-Item $big, "$work/s3-*-down-$k.bin", $tiny, "$work/s3-*-tiny-$k" -Recurse -Force -ErrorAction Ignore
+    }
+    $m = @{}
+    foreach ($name in $t.Keys) { $m[$name] = Median $t[$name] }
+    $rate = { param($s) '{0:N1} MiB/s ({1:N2} s median of {2})' -f ($mb / (Median $s)), (Median $s), (Join-Seconds $s) }
+    $secs = { param($s) '{0:N2} s median of {1}' -f (Median $s), (Join-Seconds $s) }
+    $big = Format-Bytes $size
+    Add-Result "S3 up: one $big file, Add-PachFile" ('{0}; {1} requests, peak {2}' -f (& $rate $t.PpUp), $last.Up.Requests, (Format-Bytes $last.Up.Peak)) ('rclone copyto {0}' -f (& $rate $t.RcUp)) ('{0:N2}x rclone throughput' -f ($m.RcUp / $m.PpUp)) 'at least 1.5x'
+    Add-Result "S3 down: same file, Save-PachFile" ('{0}; {1} requests, peak {2}' -f (& $rate $t.PpDown), $last.Down.Requests, (Format-Bytes $last.Down.Peak)) ('rclone copyto {0}' -f (& $rate $t.RcDown)) ('{0:N2}x rclone throughput' -f ($m.RcDown / $m.PpDown)) 'at least 1.5x'
+    Add-Result "S3 down: same file, Get-PachFileContent -AsByteStream" (& $rate $t.PpCat) ('rclone copyto {0}' -f (& $rate $t.RcDown)) ('{0:N2}x rclone throughput' -f ($m.RcDown / $m.PpCat)) 'report'
+    Add-Result "S3 down: $n x 1 KiB files, Save-PachFile of the folder" ('{0}; {1} requests' -f (& $secs $t.PpTinyDown), $last.TinyDown.Requests) ('rclone copy {0}' -f (& $secs $t.RcTinyDown)) ('{0:N1}x faster than rclone' -f ($m.RcTinyDown / $m.PpTinyDown)) 'at least 5x'
+    Add-Result "S3 up: $n x 1 KiB files, Add-PachFile -Recurse" ('{0}; {1} requests' -f (& $secs $t.PpTinyUp), $last.TinyUp.Requests) ('rclone copy {0}' -f (& $secs $t.RcTinyUp)) ('{0:N1}x faster than rclone' -f ($m.RcTinyUp / $m.PpTinyUp)) 'at least 5x'
 }
 
 # ------------------------------------------------------------------ remote: pachps-server on loopback vs embedded

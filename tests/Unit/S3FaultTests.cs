@@ -90,4 +90,22 @@ public class S3ObjectStoreTests
         Assert.False(objects.Exists("chunk/multipart-test"));
         Assert.Equal("ObjectMissing", Assert.Throws<PachException>(() => objects.Get("chunk/multipart-test")).ErrorId);
     }
+
+    [SkippableFact]
+    public void ReadIntoFillsTheCallersBufferFromAnOffsetAndStopsAtTheObjectsEnd()
+    {
+        using var t = new TempStore(TempStore.S3);
+        var objects = t.Store.Objects;
+        var data = TempStore.RandomBytes(3000, 11);
+        objects.Put("chunk/read-into-test", data);
+
+        var buffer = new byte[5000];
+        Assert.Equal(2000, objects.ReadInto("chunk/read-into-test", 1000, buffer));
+        Assert.Equal(data.AsSpan(1000).ToArray(), buffer.AsSpan(0, 2000).ToArray());
+        Assert.Equal(500, objects.ReadInto("chunk/read-into-test", 0, buffer.AsSpan(0, 500)));
+        Assert.Equal(data.AsSpan(0, 500).ToArray(), buffer.AsSpan(0, 500).ToArray());
+        Assert.Equal(0, objects.ReadInto("chunk/read-into-test", 3000, buffer));
+        Assert.Equal(data, objects.Get("chunk/read-into-test"));
+        Assert.Equal("ObjectMissing", Assert.Throws<PachException>(() => objects.ReadInto("chunk/read-into-missing", 0, buffer)).ErrorId);
+    }
 }

@@ -8,7 +8,7 @@ namespace PachPS.Engine.Storage;
 /// </summary>
 internal sealed class ChunkedReadStream(ContentStore store, FileContent content, int prefetch) : Stream
 {
-    // Chunks being read, with their lengths: buffers from the shared pool on a local store, returned once used.
+    // Chunks being read, with their lengths: buffers from the shared pool, returned once used.
     private readonly Queue<(Task<byte[]> Read, int Length)> _ahead = new();
     private int _next;
     private byte[] _current = [];
@@ -82,7 +82,7 @@ internal sealed class ChunkedReadStream(ContentStore store, FileContent content,
     {
         _current = chunk;
         _length = length;
-        _pooled = Pooled;
+        _pooled = true;
         _offset = 0;
     }
 
@@ -93,9 +93,6 @@ internal sealed class ChunkedReadStream(ContentStore store, FileContent content,
         _length = 0;
         _pooled = false;
     }
-
-    /// <summary>Whether chunks come in pooled buffers: those of a local store do.</summary>
-    private bool Pooled => !store.Objects.IsRemote;
 
     /// <summary>Starts reading the next chunks, up to <c>prefetch</c> ahead (only the next one, here, without); false at the end.</summary>
     private bool Fetch()
@@ -113,11 +110,10 @@ internal sealed class ChunkedReadStream(ContentStore store, FileContent content,
     protected override void Dispose(bool disposing)
     {
         // Reads still running ahead finish on their own; their buffers go back to the pool, their failures are not wanted.
-        var pooled = Pooled;
         foreach (var (pending, _) in _ahead)
             _ = pending.ContinueWith(t =>
             {
-                if (t.IsCompletedSuccessfully && pooled) System.Buffers.ArrayPool<byte>.Shared.Return(t.Result);
+                if (t.IsCompletedSuccessfully) System.Buffers.ArrayPool<byte>.Shared.Return(t.Result);
                 return t.Exception;
             }, TaskScheduler.Default);
         _ahead.Clear();

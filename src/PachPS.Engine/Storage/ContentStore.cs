@@ -113,17 +113,18 @@ public sealed class ContentStore : IContentReader
     // On a remote store a pack is fetched whole once and kept for the small files next to it: reading 10,000 small
     // files then costs a few requests, not 10,000. Packs are at most PackTarget (+ one chunk) bytes.
     private const int CachedPacks = 8;
-    private readonly LinkedList<(string Key, byte[] Data)> _packs = new();
+    private readonly LinkedList<(string Key, Lazy<byte[]> Data)> _packs = new();
 
     /// <summary>Reads one chunk and checks its hash.</summary>
     public byte[] ReadChunk(ChunkRef chunk) => ReadChunk(chunk, pooled: false);
 
     /// <summary>
-    /// Reads one chunk and checks its hash, into an array from <see cref="ArrayPool{T}.Shared"/> on a local store (the
-    /// caller returns it; the chunk is its first <see cref="ChunkRef.Length"/> bytes). Reading 1 GiB otherwise allocates
-    /// a thousand 1 MiB arrays, and collecting them took longer than the read itself.
+    /// Reads one chunk and checks its hash, into an array from <see cref="ArrayPool{T}.Shared"/> (the caller returns it;
+    /// the chunk is its first <see cref="ChunkRef.Length"/> bytes). Reading 1 GiB otherwise allocates a thousand 1 MiB
+    /// arrays, and collecting them took longer than the read itself. On a remote store a chunk of its own is a ranged GET
+    /// read straight into that array, and a packed one is copied out of its cached pack.
     /// </summary>
-    internal byte[] ReadChunkPooled(ChunkRef chunk) => ReadChunk(chunk, pooled: !Objects.IsRemote);
+    internal byte[] ReadChunkPooled(ChunkRef chunk) => ReadChunk(chunk, pooled: true);
 
     private byte[] ReadChunk(ChunkRef chunk, bool pooled)
     {
@@ -156,7 +157,9 @@ public sealed class ContentStore : IContentReader
             try
             {
                 // Exactly the chunk's bytes (a store's GetRange pads a range past the end): the hash proves them.
-                var read = Objects.ReadInto(chunk.Object, IsPacked(chunk) ? chunk.Offset : 0, buffer.AsSpan(0, chunk.Length));
+                var read = IsPacked(chunk) && Objects.IsRemote
+                    ? CopyFromPack(chunk, buffer)
+                    : Objects.ReadInto(chunk.Object, IsPacked(chunk) ? chunk.Offset : 0, buffer.AsSpan(0, chunk.Length));
                 if (read != chunk.Length || ContentHash.Of(buffer.AsSpan(0, chunk.Length)) != chunk.Hash) throw Damaged(chunk);
                 return buffer;
             }
@@ -170,8 +173,8 @@ public sealed class ContentStore : IContentReader
         else if (!Objects.IsRemote) data = Objects.GetRange(chunk.Object, chunk.Offset, chunk.Length);
         else
         {
-            var pack = CachedPack(chunk.Object);
-            data = chunk.Offset + chunk.Length <= pack.Length ? pack.AsSpan((int)chunk.Offset, chunk.Length).ToArray() : [];
+            data = new byte[chunk.Length];
+            if (CopyFromPack(chunk, data) != chunk.Length) data = [];
         }
         if (data.Length != chunk.Length || ContentHash.Of(data) != chunk.Hash) throw Damaged(chunk);
         return data;
@@ -197,8 +200,19 @@ public sealed class ContentStore : IContentReader
     private static PachException Damaged(ChunkRef chunk) => new("ObjectCorrupt", PachErrorKind.InvalidData,
         $"Chunk {Ids.Short(chunk.Hash)} in object '{chunk.Object}' does not match its hash: the store is damaged.", chunk.Object);
 
+    // A packed chunk on a remote store, out of its pack (fetched whole once): the bytes copied, 0 when the pack is shorter.
+    private int CopyFromPack(ChunkRef chunk, byte[] destination)
+    {
+        var pack = CachedPack(chunk.Object);
+        if (chunk.Offset + chunk.Length > pack.Length) return 0;
+        pack.AsSpan((int)chunk.Offset, chunk.Length).CopyTo(destination);
+        return chunk.Length;
+    }
+
     private byte[] CachedPack(string key)
     {
+        // Readers of files in the same pack (Save-PachFile writes several at once) wait for one GET of it, not one each.
+        Lazy<byte[]>? entry = null;
         lock (_packs)
         {
             for (var node = _packs.First; node is not null; node = node.Next)
@@ -206,23 +220,40 @@ public sealed class ContentStore : IContentReader
                 if (node.Value.Key != key) continue;
                 _packs.Remove(node);
                 _packs.AddFirst(node);
-                return node.Value.Data;
+                entry = node.Value.Data;
+                break;
+            }
+            if (entry is null)
+            {
+                entry = new Lazy<byte[]>(() => Objects.Get(key), LazyThreadSafetyMode.ExecutionAndPublication);
+                _packs.AddFirst((key, entry));
+                while (_packs.Count > CachedPacks) _packs.RemoveLast();
             }
         }
-        var data = Objects.Get(key);
-        lock (_packs)
+        try { return entry.Value; }
+        catch
         {
-            _packs.AddFirst((key, data));
-            while (_packs.Count > CachedPacks) _packs.RemoveLast();
+            // A failed fetch is not kept: the next reader tries again.
+            lock (_packs)
+                for (var node = _packs.First; node is not null; node = node.Next)
+                    if (ReferenceEquals(node.Value.Data, entry))
+                    {
+                        _packs.Remove(node);
+                        break;
+                    }
+            throw;
         }
-        return data;
     }
 
     /// <summary>
-    /// The file's bytes, each chunk verified. Chunks are read ahead: 4 on a remote store (round trips), 2 on a local one
-    /// (one being written out while the next is read and hashed on the other core).
+    /// The file's bytes, each chunk verified. Chunks are read ahead: 16 on a remote store (a GET each, in parallel: at
+    /// most 16 chunks of up to 4 MiB held per file being read, 16 MiB at the 1 MiB average), 2 on a local one (one being
+    /// written out while the next is read and hashed on the other core).
     /// </summary>
-    public Stream OpenRead(FileContent content) => new ChunkedReadStream(this, content, prefetch: Objects.IsRemote ? 4 : 2);
+    public Stream OpenRead(FileContent content) => new ChunkedReadStream(this, content, prefetch: Objects.IsRemote ? RemotePrefetch : 2);
+
+    /// <summary>Chunks of one file read ahead on a remote store.</summary>
+    internal const int RemotePrefetch = 16;
 
     Stream IContentReader.Open(FileContent content) => OpenRead(content);
 }

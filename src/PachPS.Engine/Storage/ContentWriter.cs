@@ -44,7 +44,8 @@ public sealed class ContentWriter : IDisposable
     {
         _store = store;
         _catalog = catalog;
-        var inFlight = store.Objects.IsRemote ? 8 : Math.Max(2, Environment.ProcessorCount + 1);
+        // A remote store's time is round trips and the server's work: 16 requests at a time keep it busy (at most 64 MiB).
+        var inFlight = store.Objects.IsRemote ? 16 : Math.Max(2, Environment.ProcessorCount + 1);
         _inFlight = new SemaphoreSlim(inFlight, inFlight);
     }
 
@@ -101,6 +102,10 @@ public sealed class ContentWriter : IDisposable
         var chunks = new List<Task<ChunkRef>>();
         long size = 0;
         Exception? failed = null;
+        // On a remote store each existence check is a round trip and a request for the server: once two chunks of this
+        // file in a row were new, the rest are written without asking (new bytes rarely turn into stored ones midway; a
+        // chunk that was there after all is written again, the same bytes under the same key). A local store always asks.
+        var fresh = 0;
         try
         {
             _store.Chunker.Split(source, chunk =>
@@ -117,9 +122,16 @@ public sealed class ContentWriter : IDisposable
                 var length = chunk.Length;
                 var copy = ArrayPool<byte>.Shared.Rent(length);
                 chunk.Span.CopyTo(copy);
+                var check = !_store.Objects.IsRemote || Volatile.Read(ref fresh) < 2;
                 chunks.Add(Task.Run(() =>
                 {
-                    try { return StoreLarge(copy.AsSpan(0, length)); }
+                    try
+                    {
+                        var (stored, found) = StoreLarge(copy.AsSpan(0, length), check);
+                        if (found) Volatile.Write(ref fresh, 0);
+                        else if (check) Interlocked.Increment(ref fresh);
+                        return stored;
+                    }
                     catch (Exception ex)
                     {
                         Interlocked.CompareExchange(ref failed, ex, null);
@@ -168,17 +180,20 @@ public sealed class ContentWriter : IDisposable
         return unplaced;
     }
 
-    private ChunkRef StoreLarge(ReadOnlySpan<byte> data)
+    /// <summary>Stores a large chunk (asking first whether it is there when <paramref name="check"/>); Found: it was.</summary>
+    private (ChunkRef Chunk, bool Found) StoreLarge(ReadOnlySpan<byte> data, bool check)
     {
         var hash = ContentHash.Of(data);
         var key = ContentStore.ChunkPrefix + hash;
         lock (_gate)
         {
-            if (_placed.TryGetValue(hash, out var placed)) return Referenced(placed);
+            if (_placed.TryGetValue(hash, out var placed)) return (Referenced(placed), true);
             ClaimLocked(key);
         }
-        // Two tasks may write the same new chunk at once; Put is idempotent (same key, same bytes).
-        if (!_store.Objects.Exists(key))
+        // Two tasks may write the same new chunk at once; Put is idempotent (same key, same bytes). One written without
+        // asking counts as this writer's (Abandon removes it only if no commit names it, as for that race).
+        var found = check && _store.Objects.Exists(key);
+        if (!found)
         {
             _store.Objects.Put(key, data);
             lock (_gate) _created.Add(key);
@@ -191,7 +206,7 @@ public sealed class ContentWriter : IDisposable
             _toSync.Add((key, data.Length));
             _referenced.Add(key);
         }
-        return chunk;
+        return (chunk, found);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using Amazon.Runtime;
 using Amazon.Runtime.CredentialManagement;
@@ -133,22 +134,32 @@ public sealed class S3ObjectStore : IObjectStore, IPresigningObjectStore, IDispo
 
     public void Put(string key, ReadOnlySpan<byte> data)
     {
-        var bytes = data.ToArray();
-        Call($"write {key}", async () =>
+        // A pooled copy (chunks arrive in the writer's pooled buffers): a fresh array per chunk was 256 MiB of large-object
+        // garbage per 256 MiB written.
+        var length = data.Length;
+        var bytes = ArrayPool<byte>.Shared.Rent(length);
+        data.CopyTo(bytes);
+        try
         {
-            using var body = new MemoryStream(bytes, writable: false);
-            if (bytes.Length > MultipartThreshold)
+            Call($"write {key}", async () =>
             {
-                using var transfer = new TransferUtility(_client);
-                var parts = (bytes.Length + 8 * 1024 * 1024 - 1) / (8 * 1024 * 1024);
-                Interlocked.Add(ref _requests, parts + 2);
-                await transfer.UploadAsync(new TransferUtilityUploadRequest { BucketName = _settings.Bucket, Key = _prefix + key, InputStream = body, PartSize = 8 * 1024 * 1024 });
+                using var body = new MemoryStream(bytes, 0, length, writable: false);
+                if (length > MultipartThreshold)
+                {
+                    using var transfer = new TransferUtility(_client);
+                    var parts = (length + 8 * 1024 * 1024 - 1) / (8 * 1024 * 1024);
+                    Interlocked.Add(ref _requests, parts + 2);
+                    await transfer.UploadAsync(new TransferUtilityUploadRequest { BucketName = _settings.Bucket, Key = _prefix + key, InputStream = body, PartSize = 8 * 1024 * 1024 });
+                    return 0;
+                }
+                Count();
+                // aws-chunked, as before: radosgw answers a whole-signed PUT into a missing bucket with 405 MethodNotAllowed
+                // instead of NoSuchBucket, and that reason is what a failed egress must tell.
+                await _client.PutObjectAsync(new PutObjectRequest { BucketName = _settings.Bucket, Key = _prefix + key, InputStream = body, AutoCloseStream = false });
                 return 0;
-            }
-            Count();
-            await _client.PutObjectAsync(new PutObjectRequest { BucketName = _settings.Bucket, Key = _prefix + key, InputStream = body, AutoCloseStream = false });
-            return 0;
-        });
+            });
+        }
+        finally { ArrayPool<byte>.Shared.Return(bytes); }
     }
 
     public byte[] Get(string key) => Read(key, null);
@@ -161,15 +172,54 @@ public sealed class S3ObjectStore : IObjectStore, IPresigningObjectStore, IDispo
         try
         {
             using var response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = _settings.Bucket, Key = _prefix + key, ByteRange = range });
-            using var ms = new MemoryStream();
-            await response.ResponseStream.CopyToAsync(ms);
-            return ms.ToArray();
+            if (response.ContentLength < 0)
+            {
+                using var ms = new MemoryStream();
+                await response.ResponseStream.CopyToAsync(ms);
+                return ms.ToArray();
+            }
+            // Read into an array of the length the server announced: no buffer grown and copied on the way.
+            var data = new byte[response.ContentLength];
+            var read = await response.ResponseStream.ReadAtLeastAsync(data, data.Length, throwOnEndOfStream: false);
+            return read == data.Length ? data : data[..read];
         }
         catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
         {
             throw new PachException("ObjectMissing", PachErrorKind.InvalidData, $"Content object '{key}' is missing from {_settings.DisplayName}.", key);
         }
     });
+
+    /// <summary>A ranged GET read straight into the caller's buffer (a chunk into a pooled array): no array of its own.</summary>
+    public int ReadInto(string key, long offset, Span<byte> destination)
+    {
+        if (destination.IsEmpty) return 0;
+        var what = $"read {key}";
+        var last = offset + destination.Length - 1;
+        try
+        {
+            using var body = Call(what, async () =>
+            {
+                Count();
+                try
+                {
+                    var response = await _client.GetObjectAsync(new GetObjectRequest { BucketName = _settings.Bucket, Key = _prefix + key, ByteRange = new ByteRange(offset, last) });
+                    return (Stream)new ResponseBody(response);
+                }
+                catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+                {
+                    throw new PachException("ObjectMissing", PachErrorKind.InvalidData, $"Content object '{key}' is missing from {_settings.DisplayName}.", key);
+                }
+                catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+                {
+                    return Stream.Null; // from the object's end or past it: no bytes there
+                }
+            });
+            var total = 0;
+            while (total < destination.Length && body.Read(destination[total..]) is var n and > 0) total += n;
+            return total;
+        }
+        catch (Exception ex) when (Failure(what, ex) is { } failure) { throw failure; }
+    }
 
     public bool Exists(string key) => Call($"check {key}", async () =>
     {
@@ -317,19 +367,24 @@ public sealed class S3ObjectStore : IObjectStore, IPresigningObjectStore, IDispo
         {
             return operation().GetAwaiter().GetResult();
         }
-        catch (PachException) { throw; }
-        catch (AmazonServiceException ex) when (StorageFull.IsOutOfSpace(ex.ErrorCode, (int)ex.StatusCode))
-        {
-            throw StorageFull.Error(_settings.DisplayName, $"S3 {what}: HTTP {(int)ex.StatusCode} {ex.ErrorCode}: {ex.Message}", ex);
-        }
+        catch (Exception ex) when (Failure(what, ex) is { } failure) { throw failure; }
+    }
+
+    /// <summary>What an S3 failure of <paramref name="what"/> is to the caller (null: rethrow it as it is).</summary>
+    private PachException? Failure(string what, Exception ex)
+    {
+        if (ex is PachException) return null;
+        if (ex is AmazonServiceException full && StorageFull.IsOutOfSpace(full.ErrorCode, (int)full.StatusCode))
+            return StorageFull.Error(_settings.DisplayName, $"S3 {what}: HTTP {(int)full.StatusCode} {full.ErrorCode}: {full.Message}", full);
         // The SDK's own internal failures too (HttpErrorResponseException from a credential lookup that found none).
-        catch (Exception ex) when (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or TaskCanceledException
+        if (ex is AmazonServiceException or AmazonClientException or HttpRequestException or IOException or TaskCanceledException
             || ex.GetType().Namespace?.StartsWith("Amazon", StringComparison.Ordinal) == true)
         {
             var status = ex is AmazonServiceException ase && ase.StatusCode != 0 ? $" (HTTP {(int)ase.StatusCode} {ase.ErrorCode})" : "";
-            throw new PachException("ObjectStoreUnavailable", PachErrorKind.ResourceUnavailable,
+            return new PachException("ObjectStoreUnavailable", PachErrorKind.ResourceUnavailable,
                 $"S3 {what} failed at {_settings.DisplayName}{status}: {ex.Message}", _settings.Bucket, ex);
         }
+        return null;
     }
 
     /// <summary>A URL that lets its holder GET (or PUT) one object until it expires, without any credential.</summary>
