@@ -151,21 +151,10 @@ public class BackupTests
     }
 
     /// <summary>Content in a remote store (as S3 is) without a test S3 server: what is pinned, not copied.</summary>
-    private sealed class RemoteObjects(IObjectStore inner) : IObjectStore
+    private sealed class RemoteObjects(IObjectStore inner) : ForwardingObjectStore(inner)
     {
-        public void Put(string key, ReadOnlySpan<byte> data) => inner.Put(key, data);
-        public void Sync(IReadOnlyCollection<(string Key, int Length)> objects) => inner.Sync(objects);
-        public byte[] Get(string key) => inner.Get(key);
-        public byte[] GetRange(string key, long offset, int length) => inner.GetRange(key, offset, length);
-        public bool Exists(string key) => inner.Exists(key);
-        public IEnumerable<string> List(string prefix) => inner.List(prefix);
-        public IEnumerable<StoredObject> ListDetailed(string prefix) => inner.ListDetailed(prefix);
-        public void Delete(string key) => inner.Delete(key);
-        public void DeleteMany(IReadOnlyCollection<string> keys) => inner.DeleteMany(keys);
-        public (long Bytes, long Count) Usage() => inner.Usage();
-        public bool IsRemote => true;
-        public long Requests => 0;
-        public string Description => "remote " + inner.Description;
+        public override bool IsRemote => true;
+        public override string Description => "remote " + Inner.Description;
     }
 
     private sealed class RemoteStore : IDisposable

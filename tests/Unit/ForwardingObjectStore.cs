@@ -10,13 +10,15 @@ internal class ForwardingObjectStore(IObjectStore inner) : IObjectStore
 
     public virtual void Put(string key, ReadOnlySpan<byte> data) => inner.Put(key, data);
     public virtual void Sync(IReadOnlyCollection<(string Key, int Length)> objects) => inner.Sync(objects);
-    public byte[] Get(string key) => inner.Get(key);
+    public virtual byte[] Get(string key) => inner.Get(key);
     public byte[] GetRange(string key, long offset, int length) => inner.GetRange(key, offset, length);
-    public bool Exists(string key) => inner.Exists(key);
+    public virtual bool Exists(string key) => inner.Exists(key);
     public IEnumerable<string> List(string prefix) => inner.List(prefix);
+    public IEnumerable<StoredObject> ListDetailed(string prefix) => inner.ListDetailed(prefix);
     public void Delete(string key) => inner.Delete(key);
+    public void DeleteMany(IReadOnlyCollection<string> keys) => inner.DeleteMany(keys);
     public (long Bytes, long Count) Usage() => inner.Usage();
-    public bool IsRemote => inner.IsRemote;
+    public virtual bool IsRemote => inner.IsRemote;
     public long Requests => inner.Requests;
-    public string Description => inner.Description;
+    public virtual string Description => inner.Description;
 }

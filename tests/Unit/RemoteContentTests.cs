@@ -77,7 +77,7 @@ public sealed class RemoteContentTests : IDisposable
     }
 
     /// <summary>A local folder that says it is remote (as S3 is) and counts what a writer and a reader ask of it.</summary>
-    private sealed class CountingRemoteObjects(IObjectStore inner) : IObjectStore
+    private sealed class CountingRemoteObjects(IObjectStore inner) : ForwardingObjectStore(inner)
     {
         private int _chunkPuts, _chunkChecks, _packGets;
         public int ChunkPuts => Volatile.Read(ref _chunkPuts);
@@ -92,37 +92,29 @@ public sealed class RemoteContentTests : IDisposable
             Interlocked.Exchange(ref _packGets, 0);
         }
 
-        public void Put(string key, ReadOnlySpan<byte> data)
+        public override void Put(string key, ReadOnlySpan<byte> data)
         {
             if (key.StartsWith(ContentStore.ChunkPrefix, StringComparison.Ordinal)) Interlocked.Increment(ref _chunkPuts);
-            inner.Put(key, data);
+            Inner.Put(key, data);
         }
 
-        public bool Exists(string key)
+        public override bool Exists(string key)
         {
             if (key.StartsWith(ContentStore.ChunkPrefix, StringComparison.Ordinal)) Interlocked.Increment(ref _chunkChecks);
-            return inner.Exists(key);
+            return Inner.Exists(key);
         }
 
-        public byte[] Get(string key)
+        public override byte[] Get(string key)
         {
             if (key.StartsWith(ContentStore.PackPrefix, StringComparison.Ordinal))
             {
                 Interlocked.Increment(ref _packGets);
                 Thread.Sleep(PackDelay);
             }
-            return inner.Get(key);
+            return Inner.Get(key);
         }
 
-        public void Sync(IReadOnlyCollection<(string Key, int Length)> objects) => inner.Sync(objects);
-        public byte[] GetRange(string key, long offset, int length) => inner.GetRange(key, offset, length);
-        public IEnumerable<string> List(string prefix) => inner.List(prefix);
-        public IEnumerable<StoredObject> ListDetailed(string prefix) => inner.ListDetailed(prefix);
-        public void Delete(string key) => inner.Delete(key);
-        public void DeleteMany(IReadOnlyCollection<string> keys) => inner.DeleteMany(keys);
-        public (long Bytes, long Count) Usage() => inner.Usage();
-        public bool IsRemote => true;
-        public long Requests => 0;
-        public string Description => "remote " + inner.Description;
+        public override bool IsRemote => true;
+        public override string Description => "remote " + Inner.Description;
     }
 }
