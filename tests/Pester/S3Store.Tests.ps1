@@ -70,8 +70,10 @@ Describe 'A store with its content in S3' -Skip:$noS3 {
         & radosgw-admin -c $conf quota set --quota-scope=bucket --bucket=$bucket --max-size=3145728 2>&1 | Out-Null
         & radosgw-admin -c $conf quota enable --quota-scope=bucket --bucket=$bucket 2>&1 | Out-Null
         $LASTEXITCODE | Should -Be 0
+        # radosgw checks a quota against what it has counted so far: uploads in flight at once (16) all pass it, so the
+        # file is well over that many chunks for the later ones to meet the quota.
         $big = Join-Path $TestDrive 'big.bin'
-        $bytes = [byte[]]::new(12MB)
+        $bytes = [byte[]]::new(48MB)
         [System.Random]::new(7).NextBytes($bytes)
         [System.IO.File]::WriteAllBytes($big, $bytes)
 
