@@ -47,20 +47,7 @@ public class ListingTests
 
     /// <summary>Every page of a listing of <paramref name="max"/> nodes, joined.</summary>
     private static List<PachFileInfo> Paged(IFileService files, string reference, string? path, bool recurse, int max)
-    {
-        var all = new List<PachFileInfo>();
-        string? after = null;
-        do
-        {
-            var page = files.ListFilesPage("many", reference, path, recurse, after, max);
-            Assert.True(page.Items.Count <= max);
-            Assert.True(page.Next is null || page.Items.Count == max, "only the last page is short");
-            all.AddRange(page.Items);
-            after = page.Next;
-        }
-        while (after is not null);
-        return all;
-    }
+        => Joined((after, size) => files.ListFilesPage("many", reference, path, recurse, after, size), max);
 
     private static void AssertListings(IFileService files)
     {
