@@ -45,8 +45,9 @@ param(
     # one 1 GiB input), -BenchOnly Gateway (the server's S3 gateway: GetObject of 256 MiB against Get-PachFileContent,
     # aws s3 cp --recursive of 10,000 x 1 KiB against a radosgw the section starts on ports of its own), -BenchOnly
     # Scale (how cost grows from 10k to 1M files, datums, commits and jobs; docs/scale.md), -BenchOnly Containers
-    # (2,000 one-line datums in warm Podman containers against local processes, podman run --rm and exec per datum).
-    [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy', 'Gateway', 'Scale', 'Containers')]
+    # (2,000 one-line datums in warm Podman containers against local processes, podman run --rm and exec per datum),
+    # -BenchOnly Backup (Backup-PachStore of a 200,000-commit store, and the next, incremental, backup).
+    [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy', 'Gateway', 'Scale', 'Containers', 'Backup')]
     [string] $BenchOnly,
     # Bench: the same as -BenchOnly Scale (no other parameter begins with "Scale", so -Scale binds to nothing else).
     [switch] $Scale,

@@ -7,8 +7,8 @@
     -S3 adds the S3 backend against rclone copy, both ways (a 256 MiB file and 10,000 x 1 KiB up and down, medians of
     3 alternating rounds, rclone at its default transfer settings); -Remote adds a pachps-server on loopback against an embedded store (the
     server from out/server). -Only runs that one section alone (-Only Remote, -Only S3, -Only Collection, -Only Io,
-    -Only Lazy, -Only Gateway, -Only Scale, -Only Containers), without the embedded figures; the collection and Io sections are part of
-    the full run. -Only Gateway (only so) measures the server's S3 gateway: GetObject of a 256 MiB file against
+    -Only Lazy, -Only Gateway, -Only Scale, -Only Containers, -Only Backup), without the embedded figures; the collection, Io and backup
+    sections are part of the full run. -Only Gateway (only so) measures the server's S3 gateway: GetObject of a 256 MiB file against
     Get-PachFileContent -AsByteStream through the same server, and aws s3 cp --recursive of 10,000 x 1 KiB against a
     radosgw it starts itself (tests/s3/start-rgw.sh in /tmp/pachps-bench-rgw on ports 7780 and 3600, or $env:CEPH_DIR,
     RGW_PORT, MON_PORT). The scale section (how cost grows from 10k to 1M items, out/bench/scale.json and
@@ -18,7 +18,7 @@
     unless -Scale sets another (Scale: a tenth).
     Prints a table of figures and ratios; it asserts nothing (benchmarks are not tests).
 #>
-param([double] $Scale = 1, [switch] $S3, [switch] $Remote, [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy', 'Gateway', 'Scale', 'Containers')] [string] $Only, [switch] $Quick)
+param([double] $Scale = 1, [switch] $S3, [switch] $Remote, [ValidateSet('S3', 'Remote', 'Collection', 'Io', 'Lazy', 'Gateway', 'Scale', 'Containers', 'Backup')] [string] $Only, [switch] $Quick)
 $ErrorActionPreference = 'Stop'
 if ($Quick -and $Scale -eq 1) { $Scale = 0.25 }
 if ($Only -eq 'S3') { $S3 = $true }
@@ -1317,7 +1317,7 @@ foreach (`$i in 1..$h) {
         Add-Result "job for the ${h}th small input commit" ('{0:N0} ms' -f $r.Late) ('5th commit {0:N0} ms' -f $r.Early) ('{0:N2}x' -f ($r.Late / $r.Early)) 'within 1.2x (median of 5 around each)'
     }
 
-    if (-not $Only) {
+    if (-not $Only -or $Only -eq 'Backup') {
         # ------------------------------------------------------------------ issue 15: backup of a 200,000-commit store
         $c = [int](200000 * $Scale)
         $genFile = Join-Path $work 'generate-history.ps1'
