@@ -220,8 +220,13 @@ function Invoke-Suites {
     & dotnet test (Join-Path $root 'tests/Unit/PachPS.Tests.Unit.csproj') -c $Configuration --nologo `
         --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
     $unit = @{ Passed = 0; Failed = 0; Skipped = 0 }
+    $failedNames = [System.Collections.Generic.List[string]]::new()
     if (Test-Path $trx) {
-        $counters = ([xml](Get-Content $trx -Raw)).TestRun.ResultSummary.Counters
+        $run = ([xml](Get-Content $trx -Raw)).TestRun
+        $counters = $run.ResultSummary.Counters
+        foreach ($r in @($run.Results.UnitTestResult | Where-Object { $_.outcome -notin 'Passed', 'NotExecuted' })) {
+            $failedNames.Add(('xunit {0}: {1}' -f $r.testName, ("$($r.Output.ErrorInfo.Message)" -split "`n")[0]))
+        }
         $unit.Passed = [int]$counters.passed
         $unit.Failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
         $unit.Skipped = [int]$counters.notExecuted
@@ -235,6 +240,10 @@ function Invoke-Suites {
     $pester = @{ Passed = 0; Failed = 1; Skipped = 0 }
     if (Test-Path $pesterJson) { $pester = Get-Content $pesterJson -Raw | ConvertFrom-Json -AsHashtable }
     else { Write-Warning 'Pester produced no results' }
+    foreach ($name in @($pester.FailedNames)) { if ($name) { $failedNames.Add("Pester $name") } }
+
+    # The failures again, right above the summary: a CI log is often read from its tail.
+    foreach ($name in $failedNames) { Write-Host ('FAILED ' + ($name.Length -gt 400 ? $name.Substring(0, 400) + '...' : $name)) -ForegroundColor Red }
 
     $passed = $unit.Passed + $pester.Passed
     $failed = $unit.Failed + $pester.Failed
