@@ -111,6 +111,29 @@ public class CollectionTests
     }
 
     [Fact]
+    public void ACollectionClearsTheRecordsOfObjectsFailedWritesRemovedOnceNoWriterCanStillNeedThem()
+    {
+        using var t = new TempStore();
+        t.Pfs.CreateRepo("r");
+        using (var failed = t.Pfs.BeginWrite())
+        {
+            failed.Write(RandomBytes(LargeFileBytes, 4));
+            failed.Flush();
+            Assert.NotEmpty(failed.Abandon());
+        }
+        Assert.NotEqual(0, t.Store.Meta.Read(db => db.RemovedObjects().Count()));
+
+        t.Store.Collect(whatIf: true);
+        Assert.NotEqual(0, t.Store.Meta.Read(db => db.RemovedObjects().Count())); // a dry run changes nothing
+        t.Store.Collect(whatIf: false);
+
+        Assert.Equal(0, t.Store.Meta.Read(db => db.RemovedObjects().Count()));
+        t.Pfs.PutFiles("r", "master", [Bytes("/again.bin", RandomBytes(LargeFileBytes, 4))]);
+        Assert.Equal(RandomBytes(LargeFileBytes, 4), ReadAll(t, "r", "master", "/again.bin"));
+        Assert.Empty(t.Store.Check());
+    }
+
+    [Fact]
     public void ContentOnlyAnOpenCommitNamesSurvives()
     {
         using var t = new TempStore();

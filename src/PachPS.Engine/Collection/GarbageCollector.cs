@@ -431,6 +431,11 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             var namedObjects = db.NamedObjects();
             foreach (var key in plan.DeadChunks.Select(d => d.Key).Concat(plan.DeadPacks.Select(d => d.Key)).Concat(plan.Repacks.Select(r => r.Pack)))
                 namedObjects.Delete(key);
+            // A record that a failed write removed an object warns a writer that found the object before the removal and
+            // records it after. A writer holds the collection lock from finding to recording, and this runs holding it
+            // exclusively: no such writer is left, so every record has served (they were only ever removed when the
+            // same object was named again, and a store with many failed writes gathered them for ever).
+            db.RemovedObjects().DeleteAll();
             var chunks = db.Chunks();
             // One query for all the rewritten packs' entries: a query per pack is parsed and planned anew each time.
             foreach (var batch in plan.Repacks.Chunk(PackForgetBatch))
