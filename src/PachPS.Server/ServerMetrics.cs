@@ -21,14 +21,14 @@ public sealed class ServerMetrics
         var datums = factory.CreateGauge("pachps_datums", "Datums of all jobs by outcome (processed, skipped, failed, recovered).", "outcome");
         Registry.AddBeforeCollectCallback(() =>
         {
-            IReadOnlyList<JobInfo> all;
-            try { all = store.Pps.ListJobs(); }
+            JobTotals totals;
+            try { totals = store.Pps.CountJobs(); }
             catch (Exception ex) when (ex is PachException or ObjectDisposedException) { return; }
-            foreach (var state in Enum.GetValues<JobState>()) jobs.WithLabels(state.ToString()).Set(all.Count(j => j.State == state));
-            datums.WithLabels("processed").Set(all.Sum(j => (long)j.Processed));
-            datums.WithLabels("skipped").Set(all.Sum(j => (long)j.Skipped));
-            datums.WithLabels("failed").Set(all.Sum(j => (long)j.Failed));
-            datums.WithLabels("recovered").Set(all.Sum(j => (long)j.Recovered));
+            foreach (var (state, count) in totals.ByState) jobs.WithLabels(state.ToString()).Set(count);
+            datums.WithLabels("processed").Set(totals.Processed);
+            datums.WithLabels("skipped").Set(totals.Skipped);
+            datums.WithLabels("failed").Set(totals.Failed);
+            datums.WithLabels("recovered").Set(totals.Recovered);
         });
     }
 

@@ -226,6 +226,36 @@ public class ServerTests
     }
 
     [Fact]
+    public async Task MetricsCountJobsByStateAndSumTheirDatumsByOutcome()
+    {
+        using var server = new TestServer();
+        var jobs = new[]
+        {
+            new JobDoc { Id = "j1", Pipeline = "p", State = JobState.Success, Processed = 3, Skipped = 2 },
+            new JobDoc { Id = "j2", Pipeline = "p", State = JobState.Success, Processed = 1, Recovered = 1 },
+            new JobDoc { Id = "j3", Pipeline = "q", State = JobState.Failure, Processed = 4, Failed = 2 },
+            new JobDoc { Id = "j4", Pipeline = "q", State = JobState.Killed, Processed = 5, Skipped = 7 },
+        };
+        server.Store.Meta.Write(db => db.Jobs().Insert(jobs));
+
+        var totals = server.Store.Pps.CountJobs();
+        var listed = server.Store.Pps.ListJobs();
+        Assert.Equal(Enum.GetValues<JobState>().ToDictionary(s => s, s => (long)listed.Count(j => j.State == s)), totals.ByState);
+        Assert.Equal((13L, 9L, 2L, 1L), (totals.Processed, totals.Skipped, totals.Failed, totals.Recovered));
+
+        using var http = server.Http();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", server.AdminToken);
+        var metrics = (await http.GetStringAsync("/metrics")).Split('\n');
+        foreach (var line in new[]
+        {
+            "pachps_jobs{state=\"Success\"} 2", "pachps_jobs{state=\"Failure\"} 1", "pachps_jobs{state=\"Killed\"} 1", "pachps_jobs{state=\"Running\"} 0",
+            "pachps_datums{outcome=\"processed\"} 13", "pachps_datums{outcome=\"skipped\"} 9", "pachps_datums{outcome=\"failed\"} 2",
+            "pachps_datums{outcome=\"recovered\"} 1",
+        })
+            Assert.Contains(line, metrics);
+    }
+
+    [Fact]
     public async Task AnUploadCutShortCommitsNothing()
     {
         using var server = new TestServer();

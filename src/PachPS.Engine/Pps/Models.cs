@@ -81,6 +81,9 @@ public sealed record JobInfo(
     public EgressInfo? Egress { get; init; }
 }
 
+/// <summary>Every job in the store counted by state, and their datums summed by outcome (what /metrics shows).</summary>
+public sealed record JobTotals(IReadOnlyDictionary<JobState, long> ByState, long Processed, long Skipped, long Failed, long Recovered);
+
 /// <summary>
 /// The egress of a job's output commit: where to (<see cref="Url"/>), the commit it compared with (the one the
 /// pipeline's last successful egress to that URL uploaded; null: everything was uploaded), files and bytes put, files

@@ -7,7 +7,10 @@ internal static class PpsCollections
 {
     public static ILiteCollection<PipelineDoc> Pipelines(this LiteDatabase db) => db.GetCollection<PipelineDoc>("pipelines");
     public static ILiteCollection<PipelineVersionDoc> PipelineVersions(this LiteDatabase db) => db.GetCollection<PipelineVersionDoc>("pipeline_versions");
-    public static ILiteCollection<JobDoc> Jobs(this LiteDatabase db) => db.GetCollection<JobDoc>("jobs");
+    public static ILiteCollection<JobDoc> Jobs(this LiteDatabase db) => db.GetCollection<JobDoc>(JobsName);
+    /// <summary>The jobs as stored, for reads of a few fields of every job without mapping each in full.</summary>
+    public static ILiteCollection<BsonDocument> RawJobs(this LiteDatabase db) => db.GetCollection(JobsName);
+    private const string JobsName = "jobs";
     public static ILiteCollection<DatumDoc> Datums(this LiteDatabase db) => db.GetCollection<DatumDoc>("datums");
     public static ILiteCollection<LogDoc> Logs(this LiteDatabase db) => db.GetCollection<LogDoc>("logs");
 

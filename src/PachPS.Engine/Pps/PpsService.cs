@@ -116,6 +116,9 @@ public sealed class PpsService : IPipelineService, IDisposable
 
     public JobInfo GetJob(string id) => _queries.GetJob(id);
 
+    /// <summary>Every job counted by state, and their datums summed by outcome.</summary>
+    public JobTotals CountJobs() => _queries.CountJobs();
+
     /// <summary>Kills a job: its running datums are stopped and it ends 'Killed'.</summary>
     public JobInfo StopJob(string id) => _scheduler.StopJob(id);
 
