@@ -28,7 +28,9 @@ namespace PachPS.Engine.Collection;
 /// find objects (holding <see cref="CollectionLock"/> shared), record them in metadata (one transaction, which also
 /// copies what the writer named into "collection_live" if a collection is marking: <see cref="ChunkIndex.RecordWrites"/>),
 /// then release the lock. The collection goes: (1) transaction A creates the run document (writers from now on
-/// record what they name); (2) mark from metadata read after A; (3) list objects; (4) take the lock exclusively,
+/// record what they name); (2) mark from metadata read after A and, on another thread meanwhile, (3) list objects
+/// (whenever it is listed, an object written after A is spared by the argument below, and one not listed is never
+/// deleted); (4) take the lock exclusively,
 /// so no writer holds unrecorded content; (5) in D, one hold of the metadata lock (no other process reads or writes
 /// metadata until it ends, so it is one atomic step to them), subtract everything in "collection_live", re-walk every
 /// commit root not marked, decide, then in transactions under that hold drop the tree nodes to be freed (a batch at
@@ -99,8 +101,20 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             });
         try
         {
-            var marks = Mark(progress, cancel);
-            var plan = MakePlan(marks, meta.Read(db => db.PinnedObjects()), started, progress, cancel);
+            // The object store is listed on another thread while this one marks: the mark waits on the metadata and
+            // the listing on the object store (a folder or S3), so the two overlap instead of adding up.
+            using var stopListing = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            var listing = Task.Run(() => ListObjects(stopListing.Token), stopListing.Token);
+            Marks marks;
+            try { marks = Mark(progress, cancel); }
+            catch
+            {
+                stopListing.Cancel();
+                try { listing.Wait(CancellationToken.None); }
+                catch (AggregateException) { }
+                throw;
+            }
+            var plan = MakePlan(marks, listing.GetAwaiter().GetResult(), meta.Read(db => db.PinnedObjects()), started, whatIf, progress, cancel);
             if (whatIf) return plan.Report(storePath, whatIf: true, clock.Elapsed) with { CommitsSquashed = squashed };
             progress?.Report(new(CollectionStage.WaitingForWriters, 0, 0));
             using (_lock.EnterCollector(cancel))
@@ -268,55 +282,73 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
 
     // ---------------------------------------------------------------- plan
 
-    private Plan MakePlan(Marks marks, HashSet<string> pinned, DateTime started, IProgress<CollectionProgress>? progress, CancellationToken cancel)
+    /// <summary>A content object as listed: its address, whether it is a pack, its size and when it was written.</summary>
+    private readonly record struct Listed(Key Key, bool Packed, long Size, DateTime? Written)
     {
-        var plan = new Plan();
-        progress?.Report(new(CollectionStage.Listing, 0, 0));
+        public string Name => (Packed ? ContentStore.PackPrefix : ContentStore.ChunkPrefix) + Key.Hex();
+    }
+
+    /// <summary>Every chunk and pack in the object store, as addresses and sizes (its own key strings would take far more memory).</summary>
+    private List<Listed> ListObjects(CancellationToken cancel)
+    {
+        var listed = new List<Listed>();
         foreach (var prefix in new[] { ContentStore.ChunkPrefix, ContentStore.PackPrefix })
-        {
             foreach (var o in content.Objects.ListDetailed(prefix))
             {
                 if (!Key.TryParse(o.Key.AsSpan(prefix.Length), out var key)) continue; // not ours: never touched
-                var recent = o.Written is { } written && written >= started;
-                var packed = prefix == ContentStore.PackPrefix;
-                Dictionary<long, (int Length, int Owner)>? ranges = null;
-                var owner = Marks.Shared;
-                var named = packed ? marks.Packs.TryGetValue(key, out ranges) : marks.Chunks.TryGetValue(key, out owner);
-                var size = Math.Max(0, o.Size);
-                if (pinned.Contains(o.Key))
+                listed.Add(new Listed(key, prefix == ContentStore.PackPrefix, Math.Max(0, o.Size), o.Written));
+                if (listed.Count % 10_000 == 0) cancel.ThrowIfCancellationRequested();
+            }
+        return listed;
+    }
+
+    private Plan MakePlan(Marks marks, List<Listed> listed, HashSet<string> pinned, DateTime started, bool whatIf, IProgress<CollectionProgress>? progress,
+        CancellationToken cancel)
+    {
+        var plan = new Plan();
+        progress?.Report(new(CollectionStage.Listing, 0, 0));
+        foreach (var o in listed)
+        {
+            var key = o.Key;
+            var recent = o.Written is { } written && written >= started;
+            var packed = o.Packed;
+            Dictionary<long, (int Length, int Owner)>? ranges = null;
+            var owner = Marks.Shared;
+            var named = packed ? marks.Packs.TryGetValue(key, out ranges) : marks.Chunks.TryGetValue(key, out owner);
+            var size = o.Size;
+            if (pinned.Count > 0 && pinned.Contains(o.Name))
+            {
+                // A backup names it (perhaps only the backup): live, whole, and where it is.
+                plan.LiveObjects++;
+                plan.LiveBytes += size;
+                owner = Marks.Shared;
+            }
+            else if (named)
+            {
+                plan.LiveObjects++;
+                plan.LiveBytes += size;
+                if (!packed) plan.AddExclusive(owner, size);
+                else
                 {
-                    // A backup names it (perhaps only the backup): live, whole, and where it is.
-                    plan.LiveObjects++;
-                    plan.LiveBytes += size;
-                    owner = Marks.Shared;
+                    var liveBytes = ranges!.Values.Sum(r => (long)r.Length);
+                    var owners = ranges.Values.Select(r => r.Owner).Distinct().ToList();
+                    // A pack only one repo names goes whole with it; a shared one gives back that repo's chunks (by a rewrite).
+                    if (owners.Count == 1) plan.AddExclusive(owners[0], size);
+                    else foreach (var range in ranges.Values) plan.AddExclusive(range.Owner, range.Length);
+                    if (!recent && o.Size > 0 && liveBytes < o.Size * RepackBelow)
+                        plan.Repacks.Add(new Repack(o.Name, o.Size, ranges.ToDictionary(r => r.Key, r => r.Value.Length)));
                 }
-                else if (named)
-                {
-                    plan.LiveObjects++;
-                    plan.LiveBytes += size;
-                    if (!packed) plan.AddExclusive(owner, size);
-                    else
-                    {
-                        var liveBytes = ranges!.Values.Sum(r => (long)r.Length);
-                        var owners = ranges.Values.Select(r => r.Owner).Distinct().ToList();
-                        // A pack only one repo names goes whole with it; a shared one gives back that repo's chunks (by a rewrite).
-                        if (owners.Count == 1) plan.AddExclusive(owners[0], size);
-                        else foreach (var range in ranges.Values) plan.AddExclusive(range.Owner, range.Length);
-                        if (!recent && o.Size > 0 && liveBytes < o.Size * RepackBelow)
-                            plan.Repacks.Add(new Repack(o.Key, o.Size, ranges.ToDictionary(r => r.Key, r => r.Value.Length)));
-                    }
-                }
-                else if (recent)
-                {
-                    plan.RecentKept++;
-                    plan.RecentBytes += size;
-                }
-                else (packed ? plan.DeadPacks : plan.DeadChunks).Add((o.Key, size));
-                if ((plan.LiveObjects + plan.RecentKept + plan.DeadChunks.Count + plan.DeadPacks.Count) % 10_000 == 0)
-                {
-                    cancel.ThrowIfCancellationRequested();
-                    progress?.Report(new(CollectionStage.Listing, plan.LiveObjects + plan.DeadChunks.Count + plan.DeadPacks.Count, 0));
-                }
+            }
+            else if (recent)
+            {
+                plan.RecentKept++;
+                plan.RecentBytes += size;
+            }
+            else (packed ? plan.DeadPacks : plan.DeadChunks).Add((o.Name, size));
+            if ((plan.LiveObjects + plan.RecentKept + plan.DeadChunks.Count + plan.DeadPacks.Count) % 10_000 == 0)
+            {
+                cancel.ThrowIfCancellationRequested();
+                progress?.Report(new(CollectionStage.Listing, plan.LiveObjects + plan.DeadChunks.Count + plan.DeadPacks.Count, 0));
             }
         }
         // Tree nodes no root reached. Their bytes count for the report; D decides again, in its transaction.
@@ -333,6 +365,12 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
         }
         for (var repo = 0; repo < marks.Repos.Count; repo++) plan.AddExclusive(repo, marks.NodeBytes.GetValueOrDefault(repo));
         plan.Repos = marks.Repos;
+        if (!whatIf)
+        {
+            // Their sizes are read by the transactions that drop them (in D), which read the same pages anyway.
+            plan.DeadNodes.AddRange(unreached.Select(id => (id, 0L)));
+            return plan;
+        }
         var clock = new Stopwatch();
         while (plan.DeadNodes.Count < unreached.Count)
         {
@@ -421,8 +459,19 @@ internal sealed class GarbageCollector(MetadataStore meta, ContentStore content,
             plan.Discarded.Add(repack.NewPack!);
         }
         plan.DeadNodes.RemoveAll(n => marks.Nodes.ContainsKey(Key.Parse(n.Id)));
-        foreach (var batch in plan.DeadNodes.Chunk(NodeDeleteBatch))
-            meta.Write(db => db.RawNodes().DeleteMany(Query.In("_id", batch.Select(n => new BsonValue(n.Id)))));
+        for (var i = 0; i < plan.DeadNodes.Count; i += NodeDeleteBatch)
+        {
+            var from = i;
+            var count = Math.Min(NodeDeleteBatch, plan.DeadNodes.Count - i);
+            meta.Write(db =>
+            {
+                // Each node's size (for the report) first: the delete reads the same pages, now in the cache.
+                var nodes = db.RawNodes();
+                for (var k = from; k < from + count; k++)
+                    plan.DeadNodes[k] = (plan.DeadNodes[k].Id, nodes.Get(plan.DeadNodes[k].Id)?["Data"].AsBinary.Length ?? 0);
+                nodes.DeleteMany(Query.In("_id", plan.DeadNodes.Skip(from).Take(count).Select(n => new BsonValue(n.Id))));
+            });
+        }
 
         meta.Write(db =>
         {
