@@ -68,6 +68,23 @@ public sealed class MetadataStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// Inside a write that is a unit of work of its own (not nested in another read or write), commits what it wrote so
+    /// far and goes on in a new transaction, still under the store's lock: no other process or thread sees the parts
+    /// apart, but a crash or a failure after this keeps the parts before it. LiteDB holds every page a transaction
+    /// changes in memory until it commits (up to 800 MB), so a write of 100,000 records holds them all at once; one
+    /// whose every prefix leaves the store valid can commit in parts instead. Anywhere else it does nothing.
+    /// </summary>
+    internal void CommitPart(LiteDatabase db)
+    {
+        lock (_gate)
+        {
+            if (!_inWrite || _depth != 1 || !ReferenceEquals(db, _db)) return;
+            _db.Commit();
+            _db.BeginTrans();
+        }
+    }
+
     private T Run<T>(Func<LiteDatabase, T> work, bool write)
     {
         lock (_gate)

@@ -192,14 +192,7 @@ internal sealed class JobQueries(MetadataStore meta, PfsService pfs, Action trig
     public Page<DatumInfo> ListDatumsPage(string jobId, string? after, int max) => meta.Read(db =>
     {
         var job = RequireJob(db, jobId);
-        var from = DatumDoc.Key(job.Id, after ?? "");
-        // ';' is the character after ':': [job:, job;) is exactly this job's datums.
-        var datums = db.Datums().Query()
-            .Where(Query.Between("_id", from, job.Id + ";"))
-            .OrderBy("_id")
-            .ToEnumerable()
-            .Where(d => after is null || string.CompareOrdinal(d.Id, from) > 0);
-        var page = Listing.Take(datums, max, d => d.Hash);
+        var page = Listing.Take(db.DatumsOfJob(job.Id, after), max, d => d.Hash);
         return new Page<DatumInfo>(page.Items.Select(ToDatum).ToList(), page.Next);
     });
 

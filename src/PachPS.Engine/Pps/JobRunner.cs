@@ -221,6 +221,9 @@ internal sealed class JobRunner(JobContext context, string jobId, bool claimed =
     /// <summary>A datum's input bytes, for datum_set_spec.size_bytes.</summary>
     private static long DatumBytes(PlannedDatum datum) => datum.Inputs.Sum(i => i.Files.Sum(f => f.Content.Size));
 
+    /// <summary>Datum records written per transaction when a job starts (LiteDB holds a transaction's pages in memory).</summary>
+    internal const int RecordsPerPart = 5000;
+
     /// <summary>
     /// Creates the job's datum records: results already in this job (a resume) are kept, and outputs of the job it
     /// carries over from are reused: the last successful job's, or for a rerun those of the job it reruns, except the
@@ -229,29 +232,39 @@ internal sealed class JobRunner(JobContext context, string jobId, bool claimed =
     private List<PlannedDatum> PrepareDatums(JobDoc job, PipelineSpec spec, List<PlannedDatum> planned) => context.Meta.Write(db =>
     {
         var datums = db.Datums();
-        var existing = datums.Find(d => d.Job == jobId).ToDictionary(d => d.Hash, StringComparer.Ordinal);
+        // Only what the records are needed for is kept: a job's or its predecessor's 100,000 records are not held whole.
+        var existing = db.DatumsOfJob(jobId).ToDictionary(d => d.Hash, d => d.State, StringComparer.Ordinal);
         var carryFrom = job.RerunOf ?? db.Pipelines().Get(job.Pipeline)?.LastSuccess;
         var everyJob = job.RerunOf is null && spec.ReprocessSpec == "every_job";
         var previousJob = carryFrom is null || carryFrom == jobId || everyJob ? null : db.Jobs().Get(carryFrom);
         var redo = job.Redo.ToHashSet(StringComparer.Ordinal);
-        var previous = new Dictionary<string, DatumDoc>(StringComparer.Ordinal);
+        var previous = new Dictionary<string, (byte[]? Outputs, string SourceJob)>(StringComparer.Ordinal);
         // A head moved back to commits an earlier job already read (Set-PachBranch, an undo): that job's results are
         // this job's too, even when jobs over other commits ran since.
         var sameInputs = job.RerunOf is not null || everyJob ? null : EarlierJobOverSameInputs(db, job);
         foreach (var source in new[] { sameInputs, previousJob })
         {
             if (source is null) continue;
-            foreach (var d in datums.Find(d => d.Job == source.Id))
-                if (d.State is DatumState.Success or DatumState.Skipped && !redo.Contains(d.Hash)) previous.TryAdd(d.Hash, d);
+            foreach (var d in db.DatumsOfJob(source.Id))
+                if (d.State is DatumState.Success or DatumState.Skipped && !redo.Contains(d.Hash))
+                    previous.TryAdd(d.Hash, (d.Outputs, string.IsNullOrEmpty(d.SourceJob) ? d.Job : d.SourceJob));
         }
         var pending = new List<PlannedDatum>();
-        var fresh = new List<DatumDoc>();
+        var part = new List<DatumDoc>(RecordsPerPart);
         int processed = 0, skipped = 0;
+        void WritePart()
+        {
+            // A new job has no records yet: inserting them in bulk costs a fraction of upserting one by one.
+            if (existing.Count == 0) datums.InsertBulk(part); else datums.Upsert(part);
+            part.Clear();
+            // Records written so far are what a resumed run finds in `existing`: any prefix of them leaves a valid job.
+            context.Meta.CommitPart(db);
+        }
         foreach (var d in planned)
         {
-            if (existing.TryGetValue(d.Hash, out var done) && done.State is DatumState.Success or DatumState.Skipped)
+            if (existing.TryGetValue(d.Hash, out var done) && done is DatumState.Success or DatumState.Skipped)
             {
-                if (done.State == DatumState.Success) processed++; else skipped++;
+                if (done == DatumState.Success) processed++; else skipped++;
                 continue;
             }
             var doc = new DatumDoc { Id = DatumDoc.Key(jobId, d.Hash), Job = jobId, Pipeline = job.Pipeline, Hash = d.Hash, Inputs = DatumAttempt.InputDocs(d) };
@@ -259,14 +272,14 @@ internal sealed class JobRunner(JobContext context, string jobId, bool claimed =
             {
                 StateMachines.MoveTo(doc, DatumState.Skipped);
                 doc.Outputs = earlier.Outputs;
-                doc.SourceJob = string.IsNullOrEmpty(earlier.SourceJob) ? earlier.Job : earlier.SourceJob;
+                doc.SourceJob = earlier.SourceJob;
                 skipped++;
             }
             else pending.Add(d);
-            fresh.Add(doc);
+            part.Add(doc);
+            if (part.Count == RecordsPerPart) WritePart();
         }
-        // A new job has no records yet: inserting them in bulk costs a fraction of upserting one by one.
-        if (existing.Count == 0) datums.InsertBulk(fresh); else datums.Upsert(fresh);
+        if (part.Count > 0) WritePart();
         var current = db.Jobs().Get(jobId);
         current.Total = planned.Count;
         current.Skipped = skipped;
@@ -329,7 +342,8 @@ internal sealed class JobRunner(JobContext context, string jobId, bool claimed =
             if (failure is null)
             {
                 var files = new List<FileChange>();
-                foreach (var d in db.Datums().Find(d => d.Job == jobId).OrderBy(d => d.Hash, StringComparer.Ordinal))
+                // Streamed in hash order: only the outputs are kept, not every datum's record.
+                foreach (var d in db.DatumsOfJob(jobId))
                 {
                     if (d.Outputs is null) continue;
                     foreach (var entry in TreeCodec.DecodeFiles(d.Outputs)) files.Add(FileChange.Write(entry.Path, entry.Content, d.Hash));

@@ -14,6 +14,21 @@ internal static class PpsCollections
     public static ILiteCollection<DatumDoc> Datums(this LiteDatabase db) => db.GetCollection<DatumDoc>("datums");
     public static ILiteCollection<LogDoc> Logs(this LiteDatabase db) => db.GetCollection<LogDoc>("logs");
 
+    /// <summary>
+    /// A job's datums in datum id (hash) order, after <paramref name="after"/> (null: from the first), read as they are
+    /// used: a range of the datums' own keys (job id, ':', datum id), so a job of 100,000 datums is never in memory at once.
+    /// </summary>
+    public static IEnumerable<DatumDoc> DatumsOfJob(this LiteDatabase db, string jobId, string? after = null)
+    {
+        var from = DatumDoc.Key(jobId, after ?? "");
+        // ';' is the character after ':': [job:, job;) is exactly this job's datums.
+        return db.Datums().Query()
+            .Where(Query.Between("_id", from, jobId + ";"))
+            .OrderBy("_id")
+            .ToEnumerable()
+            .Where(d => after is null || string.CompareOrdinal(d.Id, from) > 0);
+    }
+
     /// <summary>Jobs that have not ended: created, running or egressing.</summary>
     public static IEnumerable<JobDoc> UnfinishedJobs(this LiteDatabase db) =>
         db.Jobs().Find(Query.In("State", StateMachines.Unfinished.Select(s => new BsonValue(s))));
