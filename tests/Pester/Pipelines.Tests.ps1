@@ -385,3 +385,39 @@ Set-Content (Join-Path `$Datum.Out ('seen-' + (Split-Path `$Datum.Inputs.src -Le
         @(Get-Content $starts | Select-Object -Unique).Count | Should -Be 1
     }
 }
+
+Describe 'A job of more datums than one transaction records' {
+    BeforeAll {
+        Connect-TestStore Local (Join-Path $TestDrive 'large-job')
+        $many = New-Item -ItemType Directory (Join-Path $TestDrive 'many')
+        # 5,000 records go to a transaction (JobRunner.RecordsPerPart): this job's records take two.
+        $count = 5007
+        foreach ($d in 0..9) { New-Item -ItemType Directory (Join-Path $many "d$d") | Out-Null }
+        foreach ($i in 0..($count - 1)) { [IO.File]::WriteAllText((Join-Path $many ('d{0}/f{1:D5}' -f ($i % 10), $i)), "file $i") }
+        New-PachRepo src | Out-Null
+        Add-PachFile src master / -Source $many -Recurse | Out-Null
+    }
+
+    It 'records every datum once, and the next job skips them all and keeps their outputs' {
+        New-PachPipeline -Spec @{
+            pipeline = @{ name = 'each' }; parallelism_spec = @{ constant = 2 }
+            transform = @{ cmd = @('cp', '-r', '/pfs/src/.', '/pfs/out/') }
+            input = @{ pfs = @{ repo = 'src'; glob = '/*/*' } }
+        } | Out-Null
+        $job = Get-PachJob -Pipeline each | Wait-PachJob -TimeoutSec 600
+        $job.State | Should -Be 'Success'
+        $job.Progress | Should -Be "$count + 0 / $count"
+        $datums = @(Get-PachDatum -Job $job.Id)
+        $datums.Count | Should -Be $count
+        @($datums.DatumId | Sort-Object -Unique).Count | Should -Be $count
+        @(Get-PachFile each master / -Recurse | Where-Object Type -EQ File).Count | Should -Be $count
+
+        Add-PachFile src master /d3/new -Value 'new file' | Out-Null
+        $next = Get-PachJob -Pipeline each | Select-Object -First 1 | Wait-PachJob -TimeoutSec 600
+        $next.State | Should -Be 'Success'
+        ($next.Processed, $next.Skipped, $next.Total) | Should -Be @(1, $count, ($count + 1))
+        @(Get-PachFile each master / -Recurse | Where-Object Type -EQ File).Count | Should -Be ($count + 1)
+        Get-PachFileContent each master ('d{0}/f{1:D5}' -f (($count - 1) % 10), ($count - 1)) | Should -Be "file $($count - 1)"
+        Get-PachFileContent each master d3/new | Should -Be 'new file'
+    }
+}
