@@ -314,7 +314,12 @@ public sealed class StorageFullTests : IDisposable
 
         objects.Capacity = long.MaxValue;
         var restartsBefore = store.Pps.GetJob(jobId).Restarts;
+        // The older job's run is marked StorageFull a moment before it has ended here: the resume waits for that end
+        // instead of passing the job by (CI once resumed it in that moment and left it waiting for the next probe).
+        JobScheduler.ActiveJobs.TryAdd(jobId, 0);
+        var ended = Task.Delay(300).ContinueWith(_ => JobScheduler.ActiveJobs.TryRemove(jobId, out var _));
         store.Pps.SetPaused("grow", paused: false); // Resume-PachPipeline: no probe is due for an hour
+        Assert.True(ended.IsCompleted);
         // Claimed before the resume returns: a wait right after it waits for the job instead of ending on StorageFull.
         Assert.Equal(JobState.Running, store.Pps.GetJob(jobId).State);
         Assert.Equal(JobState.Running, store.Pps.GetJob(newer).State);

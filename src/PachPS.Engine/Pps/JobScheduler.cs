@@ -16,7 +16,8 @@ internal sealed class JobScheduler : IDisposable
     /// <summary>How long closing a store waits for its running jobs to stop (they resume when it is opened again).</summary>
     private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(10);
 
-    private static readonly ConcurrentDictionary<string, byte> ActiveJobs = new(StringComparer.Ordinal);
+    /// <summary>Jobs whose run is under way in this process (from its start until its task has ended).</summary>
+    internal static readonly ConcurrentDictionary<string, byte> ActiveJobs = new(StringComparer.Ordinal);
     /// <summary>"pid:start-ticks" of this process, recorded on the jobs it runs.</summary>
     internal static readonly string ThisProcess = OwnerId(Process.GetCurrentProcess());
 
@@ -254,6 +255,11 @@ internal sealed class JobScheduler : IDisposable
     {
         lock (_resumeGate)
         {
+            // A job that has just stopped for want of room is marked StorageFull a moment before its run here has ended:
+            // that end is waited for, or the resume would pass the job by until the next probe (an hour later, perhaps).
+            var ending = _meta.Read(db => db.Jobs().Find(j => j.Pipeline == pipeline)
+                .Where(j => j.State == JobState.StorageFull && ActiveJobs.ContainsKey(j.Id)).Select(j => j.Id).ToList());
+            SpinWait.SpinUntil(() => !ending.Any(ActiveJobs.ContainsKey), StopTimeout);
             var claimed = _meta.Write(db =>
             {
                 var waiting = db.Jobs().Find(j => j.Pipeline == pipeline).Where(j => j.State == JobState.StorageFull
