@@ -71,9 +71,10 @@ public sealed class MetadataStore : IDisposable
     /// <summary>
     /// Inside a write that is a unit of work of its own (not nested in another read or write), commits what it wrote so
     /// far and goes on in a new transaction, still under the store's lock: no other process or thread sees the parts
-    /// apart, but a crash or a failure after this keeps the parts before it. LiteDB holds every page a transaction
-    /// changes in memory until it commits (up to 800 MB), so a write of 100,000 records holds them all at once; one
-    /// whose every prefix leaves the store valid can commit in parts instead. Anywhere else it does nothing.
+    /// apart, but a crash or a failure after this keeps the parts before it. A transaction's changed pages beyond
+    /// <see cref="TransactionMemory.Pages"/> go to LiteDB's log file, and a page changed again after that (an index
+    /// page, say) is written there again; a write of 100,000 records whose every prefix leaves the store valid commits
+    /// in parts instead, and the records of a crashed run are not lost. Anywhere else it does nothing.
     /// </summary>
     internal void CommitPart(LiteDatabase db)
     {
@@ -207,6 +208,7 @@ public sealed class MetadataStore : IDisposable
             if (File.Exists(_dbPath) && new FileInfo(_dbPath).Length is > 0 and < PageSize and var length)
                 throw Corrupt($"it is {length} bytes long, shorter than its first page", null);
             _db = new LiteDatabase(cs, _mapper) { CheckpointSize = 4000 };
+            TransactionMemory.Cap(_db);
         }
         catch (Exception ex) when (ex is LiteException lite ? IsDamage(lite) : ex is not (IOException or UnauthorizedAccessException or PachException))
         {

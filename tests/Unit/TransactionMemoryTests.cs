@@ -1,0 +1,68 @@
+using LiteDB;
+using PachPS.Engine.Metadata;
+
+namespace PachPS.Tests.Unit;
+
+/// <summary>
+/// A write transaction keeps at most <see cref="TransactionMemory.Pages"/> changed pages in memory: past them LiteDB
+/// writes them, uncommitted, to its log file, and the transaction is still all or nothing.
+/// </summary>
+public class TransactionMemoryTests
+{
+    // About 175 MB of documents: well past the 128 MB a transaction may keep in memory.
+    private const int Documents = 25_000;
+    private static readonly string Filler = new('x', 7_000);
+
+    [Fact]
+    public void EveryDatabaseTheStoreOpensHasTheLowerBudget()
+    {
+        using var t = new TempStore();
+        // Null when a LiteDB upgrade renamed the field: then the cap is gone and this fails.
+        var free = t.Store.Meta.Write(db => TransactionMemory.FreePages(db));
+        Assert.NotNull(free);
+        Assert.InRange(free.Value, 0, TransactionMemory.Pages);
+    }
+
+    [Fact]
+    public void AWriteLargerThanTheBudgetSpillsToTheLogAndCommitsWhole()
+    {
+        using var t = new TempStore();
+        var meta = t.Store.Meta;
+        var log = LogFile(t);
+        long spilled = 0;
+        meta.Write(db =>
+        {
+            for (var i = 0; i < Documents; i++) Big(db).Insert(Document(i));
+            spilled = File.Exists(log) ? new FileInfo(log).Length : 0;
+        });
+        // Written to the log before the commit: the pages were let go of while the transaction ran.
+        Assert.True(spilled > TransactionMemory.Pages * 8192L, $"only {spilled} bytes reached the log before the commit");
+        Assert.Equal(Documents, meta.Read(db => Big(db).Count()));
+        Assert.Equal(Filler + "24999", meta.Read(db => Big(db).FindById(24_999)["text"].AsString));
+    }
+
+    [Fact]
+    public void AWriteLargerThanTheBudgetThatFailsLeavesNothing()
+    {
+        using var t = new TempStore();
+        var meta = t.Store.Meta;
+        meta.Write(db => Big(db).Insert(Document(-1)));
+        Assert.Throws<InvalidOperationException>(() => meta.Write(db =>
+        {
+            for (var i = 0; i < Documents; i++) Big(db).Insert(Document(i));
+            throw new InvalidOperationException("failed after the pages spilled");
+        }));
+        Assert.Equal([-1], meta.Read(db => Big(db).FindAll().Select(d => d["_id"].AsInt32).ToList()));
+        // Still true once the log is folded into the data file, and in a store opened afresh.
+        meta.Write(db => db.Checkpoint());
+        t.Reopen();
+        Assert.Equal([-1], t.Store.Meta.Read(db => Big(db).FindAll().Select(d => d["_id"].AsInt32).ToList()));
+        Assert.Empty(t.Store.Check());
+    }
+
+    private static BsonDocument Document(int i) => new() { ["_id"] = i, ["text"] = Filler + i };
+
+    private static ILiteCollection<BsonDocument> Big(LiteDatabase db) => db.GetCollection("test_big");
+
+    private static string LogFile(TempStore t) => Path.Combine(t.Folder, "metadata-log.db");
+}
