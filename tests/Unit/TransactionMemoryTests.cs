@@ -35,8 +35,9 @@ public class TransactionMemoryTests
             for (var i = 0; i < Documents; i++) Big(db).Insert(Document(i));
             spilled = File.Exists(log) ? new FileInfo(log).Length : 0;
         });
-        // Written to the log before the commit: the pages were let go of while the transaction ran.
-        Assert.True(spilled > TransactionMemory.Pages * 8192L, $"only {spilled} bytes reached the log before the commit");
+        // Written to the log before the commit: the pages were let go of while the transaction ran (with LiteDB's own
+        // budget nothing is, and the log is written only at the commit).
+        Assert.True(spilled > TransactionMemory.Pages * 8192L / 2, $"only {spilled} bytes reached the log before the commit");
         Assert.Equal(Documents, meta.Read(db => Big(db).Count()));
         Assert.Equal(Filler + "24999", meta.Read(db => Big(db).FindById(24_999)["text"].AsString));
     }
