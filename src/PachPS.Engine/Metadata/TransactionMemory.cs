@@ -26,18 +26,16 @@ internal static class TransactionMemory
     private static readonly FieldInfo? MonitorField = EngineType?.GetField("_monitor", BindingFlags.NonPublic | BindingFlags.Instance);
     private static readonly FieldInfo? FreePagesField = MonitorField?.FieldType.GetField("_freePages", BindingFlags.NonPublic | BindingFlags.Instance);
 
-    /// <summary>Lowers a freshly opened database's budget to <see cref="Pages"/>; false when LiteDB has no such field.</summary>
-    internal static bool Cap(LiteDatabase db)
+    /// <summary>Lowers a freshly opened database's budget to <see cref="Pages"/> (nothing when LiteDB has no such field).</summary>
+    internal static void Cap(LiteDatabase db)
     {
-        if (FreePagesField is null || EngineField?.GetValue(db) is not { } engine || engine.GetType() != EngineType) return false;
-        if (MonitorField!.GetValue(engine) is not { } monitor) return false;
-        FreePagesField.SetValue(monitor, Pages);
-        return true;
+        if (Monitor(db) is { } monitor) FreePagesField!.SetValue(monitor, Pages);
     }
 
     /// <summary>The budget left in a database's transaction monitor (pages); null when it cannot be read.</summary>
-    internal static int? FreePages(LiteDatabase db) =>
-        EngineField?.GetValue(db) is { } engine && engine.GetType() == EngineType && MonitorField!.GetValue(engine) is { } monitor
-            ? (int?)FreePagesField?.GetValue(monitor)
-            : null;
+    internal static int? FreePages(LiteDatabase db) => Monitor(db) is { } monitor ? (int)FreePagesField!.GetValue(monitor)! : null;
+
+    /// <summary>The database's transaction monitor, when this LiteDB has one with a <c>_freePages</c> field.</summary>
+    private static object? Monitor(LiteDatabase db) =>
+        FreePagesField is not null && EngineField?.GetValue(db) is { } engine && engine.GetType() == EngineType ? MonitorField!.GetValue(engine) : null;
 }
