@@ -881,10 +881,73 @@ Get-PachJob -Pipeline nothing -ErrorAction Ignore | Out-Null
         Remove-Item $store -Recurse -Force
     }
 
+    # A store whose pipeline p has run one real job (one datum, one log line), made by the cmdlets; its job id.
+    function New-OneJobStore([string] $Store) {
+        (Invoke-Child @"
+Connect-PachStore -Path '$Store' | Out-Null; New-PachRepo in | Out-Null
+New-PachPipeline -Spec '{"pipeline":{"name":"p"},"transform":{"cmd":["echo","hello"]},"input":{"pfs":{"repo":"in","glob":"/"}}}' | Out-Null
+Add-PachFile in master a.txt -Value 'a' | Out-Null
+Wait-PachCommit in master | Out-Null
+`$job = Get-PachJob -Pipeline p
+if (`$job.State -ne 'Success') { throw "the job ended `$(`$job.State)" }
+@{ Job = `$job.JobId } | ConvertTo-Json -Compress
+"@).Job
+    }
+
+    function Measure-DatumList([int] $n) {
+        # ---------------- datums of one job: Get-PachDatum <job> first and last item
+        if ('DatumList' -notin $measures) { return }
+        $store = Join-Path $work "scale-store-datumlist-$n"
+        $job = New-OneJobStore $store
+        Write-Note "scale: generating $n datums of one job; load $(Get-Load)"
+        & dotnet $tool scale-datums $store p $n
+        if ($LASTEXITCODE -ne 0) { throw 'generating datums failed' }
+        $l = Invoke-Child @"
+Connect-PachStore -Path '$store' | Out-Null
+$listScript
+Get-PachJob -Pipeline nothing -ErrorAction Ignore | Out-Null
+`$l = Measure-Listing { Get-PachDatum $job }
+`$l.Peak = $peakScript
+`$l | ConvertTo-Json -Compress
+"@
+        if ($l.Count -ne $n + 1) { throw "datums: Get-PachDatum wrote $($l.Count) datums, not $($n + 1)" }
+        Add-Row 'DatumList: Get-PachDatum <job>, first item' $n $l.First 's' (1e6 * $l.First / $n) 'µs/datum' $l.Peak
+        Add-Row 'DatumList: Get-PachDatum <job>, last item' $n $l.Last 's' (1e6 * $l.Last / $n) 'µs/datum' $l.Peak
+        Remove-Item $store -Recurse -Force
+    }
+
+    function Measure-Logs([int] $n) {
+        # ---------------- log lines of one job: Get-PachLog -Job first and last item; Get-PachLog <pipeline> first item
+        if ('Logs' -notin $measures) { return }
+        $store = Join-Path $work "scale-store-logs-$n"
+        $job = New-OneJobStore $store
+        Write-Note "scale: generating $n log lines of one job; load $(Get-Load)"
+        & dotnet $tool scale-logs $store p $n
+        if ($LASTEXITCODE -ne 0) { throw 'generating log lines failed' }
+        $l = Invoke-Child @"
+Connect-PachStore -Path '$store' | Out-Null
+$listScript
+Get-PachJob -Pipeline nothing -ErrorAction Ignore | Out-Null
+# The pipeline's lines (no job), timed to the first item, then the rest is not read.
+`$clock = [Diagnostics.Stopwatch]::StartNew(); Get-PachLog p | Select-Object -First 1 | Out-Null; `$pipeline = `$clock.Elapsed.TotalSeconds
+`$l = Measure-Listing { Get-PachLog -Job $job }
+`$l.Pipeline = `$pipeline
+`$l.Peak = $peakScript
+`$l | ConvertTo-Json -Compress
+"@
+        if ($l.Count -ne $n + 1) { throw "logs: Get-PachLog -Job wrote $($l.Count) lines, not $($n + 1)" }
+        Add-Row 'Logs: Get-PachLog -Job, first item' $n $l.First 's' (1e6 * $l.First / $n) 'µs/line' $l.Peak
+        Add-Row 'Logs: Get-PachLog <pipeline>, first item' $n $l.Pipeline 's' (1e6 * $l.Pipeline / $n) 'µs/line' $l.Peak
+        Add-Row 'Logs: Get-PachLog -Job, last item' $n $l.Last 's' (1e6 * $l.Last / $n) 'µs/line' $l.Peak
+        Remove-Item $store -Recurse -Force
+    }
+
     foreach ($n in $sizes) {
         Measure-FilesAndDatums $n
         Measure-Commits $n
         Measure-Jobs $n
+        Measure-DatumList $n
+        Measure-Logs $n
     }
 
     # The table: each measure's figures by size, and how its per-item cost grew from the smallest size to the largest.

@@ -10,7 +10,8 @@ namespace PachPS.Bench;
 /// JSON; <c>PachPS.Bench collect &lt;store&gt; [whatif]</c> collects it in this process and prints the time of each stage, the
 /// report and the process's peak resident memory as JSON (the last line of output, in both cases). The scale bench's
 /// generators: <c>scale-files &lt;folder&gt; &lt;count&gt;</c>, <c>scale-commits &lt;store&gt; &lt;repo&gt; &lt;count&gt;</c>,
-/// <c>scale-jobs &lt;store&gt; &lt;pipeline&gt; &lt;count&gt;</c> (see <see cref="ScaleGenerator"/>).
+/// <c>scale-jobs &lt;store&gt; &lt;pipeline&gt; &lt;count&gt;</c>, <c>scale-datums &lt;store&gt; &lt;pipeline&gt; &lt;count&gt;</c>,
+/// <c>scale-logs &lt;store&gt; &lt;pipeline&gt; &lt;count&gt;</c> (see <see cref="ScaleGenerator"/>).
 /// </summary>
 internal static class Program
 {
@@ -42,11 +43,23 @@ internal static class Program
                 ScaleGenerator.Jobs(store, pipeline, int.Parse(count, System.Globalization.CultureInfo.InvariantCulture));
                 return 0;
             }
+            case ["scale-datums", var path, var pipeline, var count]:
+            {
+                using var store = PachStore.Open(path);
+                ScaleGenerator.Datums(store, pipeline, int.Parse(count, System.Globalization.CultureInfo.InvariantCulture));
+                return 0;
+            }
+            case ["scale-logs", var path, var pipeline, var count]:
+            {
+                using var store = PachStore.Open(path);
+                ScaleGenerator.Logs(store, pipeline, int.Parse(count, System.Globalization.CultureInfo.InvariantCulture));
+                return 0;
+            }
             case ["collect", var path, ..]:
                 Console.WriteLine(JsonSerializer.Serialize(Collect(path, whatIf: args is [_, _, "whatif"])));
                 return 0;
             default:
-                Console.Error.WriteLine("usage: PachPS.Bench generate <store> <scale> | collect <store> [whatif] | scale-files <folder> <count> | scale-commits <store> <repo> <count> | scale-jobs <store> <pipeline> <count>");
+                Console.Error.WriteLine("usage: PachPS.Bench generate <store> <scale> | collect <store> [whatif] | scale-files <folder> <count> | scale-commits <store> <repo> <count> | scale-jobs <store> <pipeline> <count> | scale-datums <store> <pipeline> <count> | scale-logs <store> <pipeline> <count>");
                 return 2;
         }
     }

@@ -7,8 +7,9 @@ namespace PachPS.Bench;
 
 /// <summary>
 /// Data for the scale bench (build.ps1 Bench -BenchOnly Scale), written fast: many tiny files in a folder, many commits
-/// on one branch, many jobs of one pipeline. Commits and jobs are copies of a real one the engine wrote, inserted
-/// straight into the metadata a batch per transaction (through the cmdlets, a million would take hours).
+/// on one branch, many jobs of one pipeline, many datums or log lines of one job. Commits, jobs, datums and log lines are
+/// copies of a real one the engine wrote, inserted straight into the metadata a batch per transaction (through the
+/// cmdlets, a million would take hours).
 /// </summary>
 internal static class ScaleGenerator
 {
@@ -88,6 +89,72 @@ internal static class ScaleGenerator
                     copy["Created"] = start.AddMilliseconds(i);
                     copy["Started"] = start.AddMilliseconds(i);
                     copy["Finished"] = start.AddMilliseconds(i + 0.5);
+                    docs.Add(copy);
+                }
+                raw.InsertBulk(docs, Batch);
+            });
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> more datums of the one job of <paramref name="pipeline"/>, copies of its real first datum
+    /// with hashes of their own (SHA-256 hex, as the planner's) and so keys of their own (job id, ':', hash); the job's
+    /// counts say it processed them all.
+    /// </summary>
+    public static void Datums(PachStore store, string pipeline, int count)
+    {
+        var start = DateTime.UtcNow.AddDays(-1);
+        for (var done = 0; done < count; done += Batch)
+        {
+            var first = done;
+            store.Meta.Write(db =>
+            {
+                var job = db.Jobs().Find(j => j.Pipeline == pipeline).Single();
+                var raw = db.GetCollection("datums");
+                var template = raw.Find(Query.EQ("Job", job.Id)).First();
+                var docs = new List<BsonDocument>(Batch);
+                for (var i = first; i < Math.Min(count, first + Batch); i++)
+                {
+                    var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+                        System.Text.Encoding.UTF8.GetBytes(template["Hash"].AsString + "\0" + i.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+                    var copy = new BsonDocument(template.ToDictionary(p => p.Key, p => p.Value));
+                    copy["_id"] = DatumDoc.Key(job.Id, hash);
+                    copy["Hash"] = hash;
+                    copy["Started"] = start.AddMilliseconds(i);
+                    copy["Finished"] = start.AddMilliseconds(i + 0.5);
+                    docs.Add(copy);
+                }
+                raw.InsertBulk(docs, Batch);
+                job.Total += docs.Count;
+                job.Processed += docs.Count;
+                db.Jobs().Update(job);
+            });
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> more log lines of the one job of <paramref name="pipeline"/>, copies of its real first line
+    /// (same datum and stream, a message of their own, a millisecond apart: LiteDB keeps times to the millisecond), with
+    /// line ids as LiteDB gives them (ObjectIds, growing).
+    /// </summary>
+    public static void Logs(PachStore store, string pipeline, int count)
+    {
+        for (var done = 0; done < count; done += Batch)
+        {
+            var first = done;
+            store.Meta.Write(db =>
+            {
+                var job = db.Jobs().Find(j => j.Pipeline == pipeline).Single();
+                var raw = db.GetCollection("logs");
+                var template = raw.Find(Query.EQ("Job", job.Id)).First();
+                var time = template["Time"].AsDateTime;
+                var docs = new List<BsonDocument>(Batch);
+                for (var i = first; i < Math.Min(count, first + Batch); i++)
+                {
+                    var copy = new BsonDocument(template.ToDictionary(p => p.Key, p => p.Value));
+                    copy["_id"] = ObjectId.NewObjectId();
+                    copy["Time"] = time.AddMilliseconds(i + 1);
+                    copy["Message"] = $"line {i}";
                     docs.Add(copy);
                 }
                 raw.InsertBulk(docs, Batch);
