@@ -5,7 +5,8 @@ namespace PachPS.Tests.Unit;
 
 /// <summary>
 /// A write transaction keeps at most <see cref="TransactionMemory.Pages"/> changed pages in memory: past them LiteDB
-/// writes them, uncommitted, to its log file, and the transaction is still all or nothing.
+/// writes them, uncommitted, to its log file, and the transaction is still all or nothing. A read keeps at most
+/// <see cref="TransactionMemory.ReadPages"/> of the pages it has read.
 /// </summary>
 public class TransactionMemoryTests
 {
@@ -21,6 +22,43 @@ public class TransactionMemoryTests
         var free = t.Store.Meta.Write(db => TransactionMemory.FreePages(db));
         Assert.NotNull(free);
         Assert.InRange(free.Value, 0, TransactionMemory.Pages);
+    }
+
+    [Fact]
+    public void AReadKeepsAtMostItsBudgetOfThePagesItRead()
+    {
+        using var t = new TempStore();
+        var meta = t.Store.Meta;
+        meta.Write(db =>
+        {
+            for (var i = 0; i < Documents; i++) Big(db).Insert(Document(i));
+        });
+        // A page a document: reading them all passes 25,000 pages. LiteDB counts the pages a transaction holds in
+        // $transactions (the listing's query, and this look at it).
+        var (read, most) = meta.Read(db =>
+        {
+            int read = 0, most = 0;
+            foreach (var _ in Big(db).FindAll())
+            {
+                if (++read % 500 != 0) continue;
+                most = Math.Max(most, db.GetCollection("$transactions").FindAll().Max(x => x["transactionSize"].AsInt32));
+            }
+            return (read, most);
+        });
+        Assert.Equal(Documents, read);
+        // With a write's budget the listing held up to 16,000 pages (128 MB) before letting go of them.
+        Assert.InRange(most, 500, TransactionMemory.ReadPages);
+    }
+
+    [Fact]
+    public void AWriteInsideAReadHasAWritesBudget()
+    {
+        using var t = new TempStore();
+        var meta = t.Store.Meta;
+        Assert.InRange(meta.Read(db => TransactionMemory.FreePages(db))!.Value, 0, TransactionMemory.ReadPages);
+        // The write's transaction has taken its first 1,000 pages: what is left is more than a read's whole budget.
+        var free = meta.Read(_ => meta.Write(db => TransactionMemory.FreePages(db)))!.Value;
+        Assert.InRange(free, TransactionMemory.ReadPages + 1, TransactionMemory.Pages);
     }
 
     [Fact]

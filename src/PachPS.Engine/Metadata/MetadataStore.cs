@@ -26,6 +26,8 @@ public sealed class MetadataStore : IDisposable
     private LiteDatabase? _db;
     private FileStream? _lock;
     private bool _inWrite;
+    /// <summary>Whether the open database has a write's transaction memory (<see cref="TransactionMemory"/>), not a read's.</summary>
+    private bool _openedToWrite;
 
     /// <summary>Opens (creating if needed) the database in <paramref name="folder"/>; each area ensures its own indexes.</summary>
     internal MetadataStore(string folder, params Action<LiteDatabase>[] ensureIndexes)
@@ -90,7 +92,7 @@ public sealed class MetadataStore : IDisposable
     {
         lock (_gate)
         {
-            if (_depth == 0) Open();
+            if (_depth == 0) Open(write);
             _depth++;
             var ownsTransaction = write && !_inWrite;
             var committed = false;
@@ -98,6 +100,12 @@ public sealed class MetadataStore : IDisposable
             {
                 if (ownsTransaction)
                 {
+                    if (!_openedToWrite)
+                    {
+                        // A write inside a read: its transaction gets a write's memory, not the read's.
+                        TransactionMemory.Widen(_db!, TransactionMemory.Pages - TransactionMemory.ReadPages);
+                        _openedToWrite = true;
+                    }
                     _db!.BeginTrans();
                     _inWrite = true;
                 }
@@ -157,10 +165,10 @@ public sealed class MetadataStore : IDisposable
         _afterCommit.Clear();
     }
 
-    private void Open()
+    private void Open(bool write)
     {
         AcquireLock();
-        OpenDatabase();
+        OpenDatabase(write);
     }
 
     private void AcquireLock()
@@ -194,7 +202,8 @@ public sealed class MetadataStore : IDisposable
         }
     }
 
-    private void OpenDatabase()
+    /// <summary>Opens the database with the transaction memory of a write, or the smaller one of a read.</summary>
+    private void OpenDatabase(bool write)
     {
         try
         {
@@ -208,7 +217,8 @@ public sealed class MetadataStore : IDisposable
             if (File.Exists(_dbPath) && new FileInfo(_dbPath).Length is > 0 and < PageSize and var length)
                 throw Corrupt($"it is {length} bytes long, shorter than its first page", null);
             _db = new LiteDatabase(cs, _mapper) { CheckpointSize = 4000 };
-            TransactionMemory.Cap(_db);
+            TransactionMemory.Cap(_db, write ? TransactionMemory.Pages : TransactionMemory.ReadPages);
+            _openedToWrite = write;
         }
         catch (Exception ex) when (ex is LiteException lite ? IsDamage(lite) : ex is not (IOException or UnauthorizedAccessException or PachException))
         {
